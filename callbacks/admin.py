@@ -1,0 +1,206 @@
+from django.contrib import admin, messages
+
+from .models import (
+    Agent,
+    AgentChannelStatus,
+    ApiClient,
+    CallbackRequest,
+    Contact,
+    ContactEmail,
+    ContactPhone,
+    DispositionCode,
+    HistoryEvent,
+    Interaction,
+    Note,
+    NotReadyReason,
+    Offer,
+    PreviewField,
+    Queue,
+)
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class HistoryInline(ReadOnlyInline):
+    model = HistoryEvent
+    fields = ["at", "kind", "message", "agent", "actor"]
+    readonly_fields = fields
+    ordering = ["-at"]
+
+
+class OfferInline(ReadOnlyInline):
+    model = Offer
+    fields = ["agent", "outcome", "created_at", "deadline", "ended_at"]
+    readonly_fields = fields
+
+
+@admin.register(Queue)
+class QueueAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "active", "offer_timeout_seconds", "default_max_attempts", "timezone", "require_disposition"]
+    list_filter = ["active", "require_disposition"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+
+
+@admin.register(NotReadyReason)
+class NotReadyReasonAdmin(admin.ModelAdmin):
+    list_display = ["name", "order", "active"]
+    list_editable = ["order", "active"]
+    search_fields = ["name"]
+
+
+@admin.register(DispositionCode)
+class DispositionCodeAdmin(admin.ModelAdmin):
+    list_display = ["label", "code", "queue", "order", "active", "note_required"]
+    list_filter = ["queue", "active"]
+    search_fields = ["label", "code"]
+    autocomplete_fields = ["queue"]
+
+
+@admin.register(PreviewField)
+class PreviewFieldAdmin(admin.ModelAdmin):
+    list_display = ["label", "key", "section", "queue", "channel", "order", "format", "active"]
+    list_filter = ["section", "channel", "queue", "active"]
+    search_fields = ["label", "key"]
+    autocomplete_fields = ["queue"]
+
+
+@admin.register(ApiClient)
+class ApiClientAdmin(admin.ModelAdmin):
+    list_display = ["name", "active", "token_prefix", "created_at", "last_used_at"]
+    list_filter = ["active"]
+    search_fields = ["name"]
+    readonly_fields = ["token_prefix", "created_at", "last_used_at"]
+    actions = ["rotate_token"]
+
+    def save_model(self, request, obj, form, change):
+        token = obj.issue_token() if not obj.token_hash else None
+        super().save_model(request, obj, form, change)
+        if token:
+            messages.warning(request, f"Token for {obj.name} (shown once, copy it now): {token}")
+
+    @admin.action(description="Issue a new token (the old one stops working)")
+    def rotate_token(self, request, queryset):
+        for client in queryset:
+            token = client.issue_token()
+            client.save()
+            messages.warning(request, f"New token for {client.name} (shown once): {token}")
+
+
+class AgentStatusInline(ReadOnlyInline):
+    model = AgentChannelStatus
+    fields = ["channel", "status", "reason", "since"]
+    readonly_fields = fields
+
+
+@admin.register(Agent)
+class AgentAdmin(admin.ModelAdmin):
+    list_display = ["display_name", "user", "timezone", "voice_enabled", "web_callback_enabled"]
+    list_filter = ["queues", "voice_enabled", "web_callback_enabled"]
+    search_fields = ["display_name", "user__username"]
+    autocomplete_fields = ["user"]
+    filter_horizontal = ["queues"]
+    inlines = [AgentStatusInline]
+
+
+@admin.register(AgentChannelStatus)
+class AgentChannelStatusAdmin(admin.ModelAdmin):
+    list_display = ["agent", "channel", "status", "reason", "since"]
+    list_filter = ["channel", "status"]
+    search_fields = ["agent__display_name"]
+    readonly_fields = ["agent", "channel", "status", "reason", "since"]
+
+    def has_add_permission(self, request):
+        return False
+
+
+class PhoneInline(admin.TabularInline):
+    model = ContactPhone
+    extra = 0
+
+
+class EmailInline(admin.TabularInline):
+    model = ContactEmail
+    extra = 0
+
+
+@admin.register(Contact)
+class ContactAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "timezone", "created_at"]
+    search_fields = ["first_name", "last_name", "phones__number", "emails__address"]
+    inlines = [PhoneInline, EmailInline]
+
+
+@admin.register(CallbackRequest)
+class CallbackRequestAdmin(admin.ModelAdmin):
+    list_display = ["reference", "phone_number", "customer_name", "queue", "channel", "type", "state", "priority", "desired_time", "attempts", "created_at"]
+    list_filter = ["state", "queue", "channel", "type", "origin"]
+    search_fields = ["reference", "phone_number", "customer_name"]
+    date_hierarchy = "created_at"
+    autocomplete_fields = ["queue", "contact"]
+    readonly_fields = ["reference", "state", "enqueued_at", "attempts", "outcome", "closed_at", "created_at", "updated_at", "api_client"]
+    inlines = [OfferInline, HistoryInline]
+    list_select_related = ["queue"]
+
+
+@admin.register(Offer)
+class OfferAdmin(admin.ModelAdmin):
+    list_display = ["callback", "agent", "channel", "outcome", "created_at", "deadline", "ended_at"]
+    list_filter = ["outcome", "channel"]
+    search_fields = ["callback__reference", "agent__display_name"]
+    list_select_related = ["callback", "agent"]
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(Interaction)
+class InteractionAdmin(admin.ModelAdmin):
+    list_display = ["pk", "callback", "agent", "channel", "state", "created_at", "ended_at"]
+    list_filter = ["state", "channel"]
+    search_fields = ["callback__reference", "agent__display_name"]
+    list_select_related = ["callback", "agent"]
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(HistoryEvent)
+class HistoryEventAdmin(admin.ModelAdmin):
+    list_display = ["at", "kind", "message", "callback", "agent", "actor"]
+    list_filter = ["kind"]
+    search_fields = ["message", "callback__reference"]
+    list_select_related = ["callback", "agent", "actor"]
+    date_hierarchy = "at"
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Note)
+class NoteAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "callback", "author", "text"]
+    search_fields = ["text", "callback__reference"]
+    list_select_related = ["callback", "author"]
+    readonly_fields = ["callback", "interaction", "author", "text", "created_at"]

@@ -1,0 +1,161 @@
+"""Demo data for the embedded run: idempotent, safe to run at every start."""
+
+from datetime import time, timedelta
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+
+from callbacks import lifecycle
+from callbacks.enums import CallbackState, CallbackType, Channel, FieldFormat, HistoryKind, Origin, PreviewSection
+from callbacks.lifecycle import CallbackInput
+from callbacks.models import (
+    Agent,
+    AgentChannelStatus,
+    ApiClient,
+    CallbackRequest,
+    ContactEmail,
+    DispositionCode,
+    NotReadyReason,
+    PreviewField,
+    Queue,
+)
+
+ADMIN = ("admin", "ringback-admin")
+AGENT_PASSWORD = "ringback-demo"
+AGENTS = [
+    ("alice", "Alice Martin", "Europe/Paris", ["billing", "support"]),
+    ("bob", "Bob Okafor", "Europe/London", ["billing"]),
+    ("carol", "Carol Diaz", "America/New_York", ["support"]),
+    ("dave", "Dave Chen", "Europe/Paris", ["support", "billing"]),
+]
+DEMO_TOKEN = "rb_demo_token_for_local_use_only"
+
+
+class Command(BaseCommand):
+    help = "Load the demo data (idempotent) and print the demo logins."
+
+    def handle(self, *args, **options):
+        with transaction.atomic():
+            self._config()
+        if not CallbackRequest.objects.exists():
+            self._callbacks()
+        self._print_logins()
+
+    def _config(self):
+        User = get_user_model()
+        if not User.objects.filter(username=ADMIN[0]).exists():
+            User.objects.create_superuser(ADMIN[0], "admin@ringback.local", ADMIN[1])
+        billing, _ = Queue.objects.get_or_create(
+            slug="billing", defaults={"name": "Billing", "timezone": "Europe/Paris", "opens_at": time(8), "closes_at": time(20)}
+        )
+        support, _ = Queue.objects.get_or_create(
+            slug="support",
+            defaults={"name": "Technical Support", "timezone": "Europe/Paris", "require_disposition": True},
+        )
+        queues = {"billing": billing, "support": support}
+        for order, name in enumerate(["Break", "Lunch", "Meeting", "Training", "Coaching"]):
+            NotReadyReason.objects.get_or_create(name=name, defaults={"order": order})
+        for order, (code, label, queue) in enumerate(
+            [
+                ("resolved", "Resolved", None),
+                ("callback-requested", "Customer asked for another callback", None),
+                ("no-answer", "No answer", None),
+                ("wrong-number", "Wrong number", None),
+                ("payment-arranged", "Payment arranged", billing),
+                ("escalated", "Escalated to level 2", support),
+            ]
+        ):
+            DispositionCode.objects.get_or_create(queue=queue, code=code, defaults={"label": label, "order": order})
+        for section, key, label, fmt, order in [
+            (PreviewSection.NOTIFICATION, "reason", "Reason", FieldFormat.TEXT, 1),
+            (PreviewSection.NOTIFICATION, "account_number", "Account", FieldFormat.TEXT, 2),
+            (PreviewSection.CALLBACK_INFO, "account_number", "Account number", FieldFormat.TEXT, 1),
+            (PreviewSection.CALLBACK_INFO, "reason", "Reason for the call", FieldFormat.TEXT, 2),
+            (PreviewSection.CALLBACK_INFO, "balance", "Balance due", FieldFormat.MONEY, 3),
+            (PreviewSection.CALLBACK_INFO, "vip", "VIP customer", FieldFormat.YES_NO, 4),
+            (PreviewSection.CASE_INFO, "order_id", "Order", FieldFormat.TEXT, 1),
+            (PreviewSection.CASE_INFO, "reason", "Nature of the request", FieldFormat.TEXT, 2),
+        ]:
+            PreviewField.objects.get_or_create(section=section, key=key, defaults={"label": label, "format": fmt, "order": order})
+        client, created = ApiClient.objects.get_or_create(name="Demo website")
+        if created or not client.token_hash:
+            from callbacks.models.config import _hash_token
+
+            client.token_prefix = DEMO_TOKEN[:10]
+            client.token_hash = _hash_token(DEMO_TOKEN)
+            client.save()
+        now = timezone.now()
+        for username, name, zone, queue_slugs in AGENTS:
+            user = User.objects.filter(username=username).first()
+            if user is None:
+                user = User.objects.create_user(username, f"{username}@ringback.local", AGENT_PASSWORD)
+            agent, _ = Agent.objects.get_or_create(user=user, defaults={"display_name": name, "timezone": zone})
+            agent.queues.add(*[queues[s] for s in queue_slugs])
+            for channel in Channel.values:
+                AgentChannelStatus.objects.get_or_create(agent=agent, channel=channel, defaults={"since": now})
+
+    def _callbacks(self):
+        now = timezone.now()
+        User = get_user_model()
+        seeds = [
+            ("+33612345678", "Camille Laurent", "billing", CallbackType.IMMEDIATE, None, "Europe/Paris",
+             {"account_number": "FR-20931", "reason": "Double charge on invoice", "balance": "129.90", "vip": "yes"}, "Customer is driving until 10am."),
+            ("+442079460958", "Oliver Smith", "billing", CallbackType.DELAYED, None, "Europe/London",
+             {"account_number": "UK-55310", "reason": "Change of bank details"}, ""),
+            ("+14155550123", "Maya Patel", "support", CallbackType.DELAYED_PREVIEW, None, "America/Los_Angeles",
+             {"account_number": "US-77120", "reason": "Router keeps rebooting", "order_id": "ORD-88812"}, "Prefers English."),
+            ("+4930901820", "Jonas Weber", "support", CallbackType.SCHEDULED, now + timedelta(hours=3), "Europe/Berlin",
+             {"reason": "Installation appointment"}, "Call after lunch."),
+            ("+34912345678", "Lucía García", "billing", CallbackType.SCHEDULED, now + timedelta(days=1), "Europe/Madrid",
+             {"account_number": "ES-10021", "reason": "Refund status"}, ""),
+        ]
+        for phone, name, queue, ctype, when, zone, data, instructions in seeds:
+            lifecycle.do_create_callback(
+                request=CallbackInput(
+                    queue=queue, phone_number=phone, customer_name=name, type=ctype, desired_time=when,
+                    customer_timezone=zone, data=data, instructions=instructions, origin=Origin.WEB,
+                )
+            )
+        # Worked examples: one in progress (Carol), one completed (Bob), one cancelled, one failed.
+        worked = [
+            ("+12125550188", "Ethan Brooks", "support", "carol", "keep"),
+            ("+447911123456", "Amelia Jones", "billing", "bob", "done"),
+        ]
+        for phone, name, queue, username, end in worked:
+            callback, _ = lifecycle.do_create_callback(
+                request=CallbackInput(queue=queue, phone_number=phone, customer_name=name, origin=Origin.IVR,
+                                      data={"reason": "Billing question", "account_number": "AC-4410"}, customer_timezone="America/New_York")
+            )
+            user = User.objects.get(username=username)
+            agent = user.agent
+            with transaction.atomic():
+                offer = lifecycle.offer_callback(callback=CallbackRequest.objects.select_related("queue").get(pk=callback.pk), agent=agent, now=timezone.now())
+            interaction = lifecycle.do_accept_offer(user=user, offer_id=offer.pk)
+            if end == "done":
+                lifecycle.do_mark_done(user=user, interaction_id=interaction.pk)
+        ContactEmail.objects.get_or_create(contact=CallbackRequest.objects.get(phone_number="+12125550188").contact, address="ethan.brooks@example.com")
+        cancelled, _ = lifecycle.do_create_callback(
+            request=CallbackInput(queue="billing", phone_number="+33798765432", customer_name="Hugo Bernard", type=CallbackType.SCHEDULED,
+                                  desired_time=now + timedelta(hours=5), customer_timezone="Europe/Paris", origin=Origin.MOBILE)
+        )
+        lifecycle.do_cancel_callback(reference=cancelled.reference, reason="Customer cancelled from the app")
+        failed, _ = lifecycle.do_create_callback(
+            request=CallbackInput(queue="support", phone_number="+3225551234", customer_name="Emma Peeters", type=CallbackType.SCHEDULED,
+                                  desired_time=now + timedelta(hours=6), customer_timezone="Europe/Brussels", origin=Origin.IVR)
+        )
+        with transaction.atomic():
+            CallbackRequest.objects.filter(pk=failed.pk).update(
+                state=CallbackState.FAILED, attempts=3, outcome="Attempts exhausted: no answer", closed_at=now
+            )
+            lifecycle.record(HistoryKind.FAILED, "Attempts exhausted: no answer (demo data)", callback=failed)
+
+    def _print_logins(self):
+        self.stdout.write("")
+        self.stdout.write("  Ringback demo logins (http://127.0.0.1:8000/)")
+        self.stdout.write(f"    admin:  {ADMIN[0]} / {ADMIN[1]}   (Django admin at /admin/)")
+        for username, name, _, queues in AGENTS:
+            self.stdout.write(f"    agent:  {username} / {AGENT_PASSWORD}   {name}, queues: {', '.join(queues)}")
+        self.stdout.write(f"    API token (Demo website): {DEMO_TOKEN}")
+        self.stdout.write("")

@@ -1,0 +1,22 @@
+from .agents import Agent, AgentChannelStatus
+from .config import ApiClient, DispositionCode, NotReadyReason, PreviewField, Queue
+from .contacts import Contact, ContactEmail, ContactPhone
+from .work import CallbackRequest, HistoryEvent, Interaction, Note, Offer
+
+__all__ = [
+    "Agent",
+    "AgentChannelStatus",
+    "ApiClient",
+    "CallbackRequest",
+    "Contact",
+    "ContactEmail",
+    "ContactPhone",
+    "DispositionCode",
+    "HistoryEvent",
+    "Interaction",
+    "Note",
+    "NotReadyReason",
+    "Offer",
+    "PreviewField",
+    "Queue",
+]

@@ -1,0 +1,122 @@
+"""What admins configure: queues, reasons, dispositions, preview fields, API clients."""
+
+import hashlib
+import secrets
+from datetime import time
+from zoneinfo import available_timezones
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+from ..enums import Channel, FieldFormat, PreviewSection
+
+TIMEZONE_CHOICES = sorted((tz, tz) for tz in available_timezones())
+
+
+class Queue(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    slug = models.SlugField(max_length=50, unique=True, help_text="Used by the API and the IVR to name the queue.")
+    active = models.BooleanField(default=True)
+    offer_timeout_seconds = models.PositiveIntegerField(
+        default=30,
+        validators=[MinValueValidator(5), MaxValueValidator(600)],
+        help_text="How long an agent has to Accept or Reject before the callback goes to the next agent.",
+    )
+    default_max_attempts = models.PositiveSmallIntegerField(default=3, validators=[MinValueValidator(1)])
+    timezone = models.CharField(max_length=64, choices=TIMEZONE_CHOICES, default="Europe/Paris")
+    opens_at = models.TimeField(default=time(8, 0), help_text="Business hours start (queue time zone).")
+    closes_at = models.TimeField(default=time(20, 0), help_text="Business hours end (queue time zone).")
+    require_disposition = models.BooleanField(
+        default=False, help_text="Agents must set a disposition before Mark Done."
+    )
+    after_call_work_seconds = models.PositiveIntegerField(
+        default=0, help_text="After Mark Done, agents stay in After Call Work this long (0 = straight back to Ready)."
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class NotReadyReason(models.Model):
+    name = models.CharField(max_length=60, unique=True)
+    active = models.BooleanField(default=True)
+    order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["order", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DispositionCode(models.Model):
+    queue = models.ForeignKey(
+        Queue, null=True, blank=True, on_delete=models.CASCADE, help_text="Empty: offered on every queue."
+    )
+    code = models.SlugField(max_length=40)
+    label = models.CharField(max_length=100)
+    order = models.PositiveSmallIntegerField(default=0)
+    active = models.BooleanField(default=True)
+    note_required = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["order", "label"]
+        constraints = [models.UniqueConstraint(fields=["queue", "code"], name="disposition_code_unique_per_queue")]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class PreviewField(models.Model):
+    """One attached-data key an admin wants agents to see, and where."""
+
+    queue = models.ForeignKey(
+        Queue, null=True, blank=True, on_delete=models.CASCADE, help_text="Empty: shown for every queue."
+    )
+    channel = models.CharField(max_length=20, choices=Channel.choices, blank=True, help_text="Empty: both channels.")
+    section = models.CharField(max_length=20, choices=PreviewSection.choices, default=PreviewSection.CALLBACK_INFO)
+    key = models.CharField(max_length=64, help_text="Key in the callback's attached data, e.g. account_number.")
+    label = models.CharField(max_length=100)
+    order = models.PositiveSmallIntegerField(default=0)
+    format = models.CharField(max_length=10, choices=FieldFormat.choices, default=FieldFormat.TEXT)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["section", "order", "label"]
+
+    def __str__(self) -> str:
+        return f"{self.label} ({self.key})"
+
+
+def _hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class ApiClient(models.Model):
+    """An integration (IVR, website, mobile back end) allowed to create callbacks."""
+
+    name = models.CharField(max_length=100, unique=True)
+    active = models.BooleanField(default=True)
+    token_prefix = models.CharField(max_length=12, editable=False, blank=True)
+    token_hash = models.CharField(max_length=64, editable=False, blank=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    def __str__(self) -> str:
+        return self.name
+
+    def issue_token(self) -> str:
+        """Set a new token and return it; only its hash is kept."""
+        token = "rb_" + secrets.token_urlsafe(32)
+        self.token_prefix = token[:10]
+        self.token_hash = _hash_token(token)
+        return token
+
+    @classmethod
+    def for_token(cls, token: str) -> "ApiClient | None":
+        if not token:
+            return None
+        return cls.objects.filter(token_hash=_hash_token(token), active=True).first()

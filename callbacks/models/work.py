@@ -1,0 +1,178 @@
+"""The work itself: callback requests, offers, interactions, history, notes."""
+
+import secrets
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from ..enums import (
+    OPEN_CALLBACK_STATES,
+    CallbackState,
+    CallbackType,
+    Channel,
+    HistoryKind,
+    InteractionState,
+    OfferOutcome,
+    Origin,
+)
+from .agents import Agent
+from .config import ApiClient, Queue
+from .contacts import Contact
+
+_REF_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+def new_reference() -> str:
+    return "CB-" + "".join(secrets.choice(_REF_ALPHABET) for _ in range(8))
+
+
+class CallbackRequest(models.Model):
+    reference = models.CharField(max_length=16, unique=True, default=new_reference, editable=False)
+    channel = models.CharField(max_length=20, choices=Channel.choices, default=Channel.VOICE)
+    type = models.CharField(max_length=20, choices=CallbackType.choices, default=CallbackType.IMMEDIATE)
+    origin = models.CharField(max_length=10, choices=Origin.choices, default=Origin.API)
+    state = models.CharField(max_length=20, choices=CallbackState.choices, default=CallbackState.QUEUED)
+    queue = models.ForeignKey(Queue, on_delete=models.PROTECT, related_name="callbacks")
+    contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="callbacks")
+    api_client = models.ForeignKey(ApiClient, null=True, blank=True, on_delete=models.SET_NULL)
+    customer_name = models.CharField(max_length=200, blank=True)
+    phone_number = models.CharField(max_length=20, help_text="E.164")
+    desired_time = models.DateTimeField(null=True, blank=True)
+    customer_timezone = models.CharField(max_length=64, default="UTC")
+    window_start = models.DateTimeField(null=True, blank=True)
+    window_end = models.DateTimeField(null=True, blank=True)
+    instructions = models.TextField(blank=True)
+    data = models.JSONField(default=dict, blank=True, help_text="Attached data from the IVR or web form.")
+    priority = models.PositiveSmallIntegerField(default=5, help_text="1 (low) to 10 (high).")
+    # 0 for immediate, 1 for everything else: immediate work goes first at equal priority.
+    type_rank = models.PositiveSmallIntegerField(default=1, editable=False)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    max_attempts = models.PositiveSmallIntegerField(default=3)
+    # First time the callback became routable; kept when an offer returns it,
+    # so a rejected or timed-out callback keeps its place in line.
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["queue", "phone_number"],
+                condition=Q(state__in=[s.value for s in OPEN_CALLBACK_STATES]),
+                name="one_open_callback_per_number_and_queue",
+            ),
+            models.CheckConstraint(
+                condition=Q(window_start__isnull=True) | Q(window_end__isnull=True) | Q(window_end__gt=models.F("window_start")),
+                name="callback_window_ordered",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["queue", "channel", "state", "-priority", "type_rank", "enqueued_at"], name="cb_routing"),
+            models.Index(fields=["state", "desired_time"], name="cb_due"),
+            models.Index(fields=["phone_number"], name="cb_phone"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.phone_number}"
+
+    @property
+    def customer_zone(self) -> ZoneInfo:
+        return ZoneInfo(self.customer_timezone)
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_CALLBACK_STATES
+
+    @property
+    def is_preview(self) -> bool:
+        return self.type == CallbackType.DELAYED_PREVIEW or self.channel == Channel.WEB_CALLBACK
+
+
+class Offer(models.Model):
+    callback = models.ForeignKey(CallbackRequest, on_delete=models.CASCADE, related_name="offers")
+    agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="offers")
+    channel = models.CharField(max_length=20, choices=Channel.choices)
+    outcome = models.CharField(max_length=20, choices=OfferOutcome.choices, default=OfferOutcome.OPEN)
+    created_at = models.DateTimeField()
+    deadline = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["callback"], condition=Q(outcome=OfferOutcome.OPEN), name="one_open_offer_per_callback"
+            ),
+            models.UniqueConstraint(
+                fields=["agent", "channel"], condition=Q(outcome=OfferOutcome.OPEN), name="one_open_offer_per_agent_channel"
+            ),
+        ]
+        indexes = [models.Index(fields=["outcome", "deadline"], name="offer_deadline")]
+
+    def __str__(self) -> str:
+        return f"Offer of {self.callback} to {self.agent} ({self.outcome})"
+
+
+class Interaction(models.Model):
+    callback = models.ForeignKey(CallbackRequest, on_delete=models.CASCADE, related_name="interactions")
+    agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="interactions")
+    offer = models.OneToOneField(Offer, null=True, blank=True, on_delete=models.SET_NULL)
+    channel = models.CharField(max_length=20, choices=Channel.choices)
+    state = models.CharField(max_length=10, choices=InteractionState.choices, default=InteractionState.OPEN)
+    created_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["callback"], condition=Q(state=InteractionState.OPEN), name="one_open_interaction_per_callback"
+            ),
+        ]
+        indexes = [models.Index(fields=["agent", "state"], name="interaction_agent_state")]
+
+    def __str__(self) -> str:
+        return f"Interaction {self.pk} ({self.callback})"
+
+
+class HistoryEvent(models.Model):
+    """Append-only: one row for every event of a callback (and agent status changes)."""
+
+    callback = models.ForeignKey(
+        CallbackRequest, null=True, blank=True, on_delete=models.CASCADE, related_name="history"
+    )
+    contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="history")
+    agent = models.ForeignKey(Agent, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    kind = models.CharField(max_length=20, choices=HistoryKind.choices)
+    message = models.CharField(max_length=500)
+    data = models.JSONField(default=dict, blank=True)
+    at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["callback", "at"], name="history_callback_at")]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.get_kind_display()}: {self.message}"
+
+
+class Note(models.Model):
+    callback = models.ForeignKey(CallbackRequest, on_delete=models.CASCADE, related_name="notes")
+    interaction = models.ForeignKey(Interaction, null=True, blank=True, on_delete=models.SET_NULL, related_name="notes")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
+    text = models.TextField()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return self.text[:60]

@@ -1,0 +1,30 @@
+"""How every workspace view answers: htmx gets the regions, a plain form post a redirect."""
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+
+from ..models import Agent
+from ..selectors import workspace_context_for
+
+WORKSPACE = "callbacks/workspace.html"
+
+
+def ws_url(request: HttpRequest) -> str:
+    return "/ws/agent/"
+
+
+def render_regions(agent: Agent, regions: list[str] | None = None, *, error: str = "") -> str:
+    """The named partials of the workspace as out-of-band swaps (for htmx and the websocket)."""
+    context = {"ws": workspace_context_for(agent), "oob": True, "error": error}
+    names = regions or ["status", "notifications", "interaction", "flash"]
+    return "".join(render_to_string(f"{WORKSPACE}#{name}", context) for name in names)
+
+
+def workspace_response(request: HttpRequest, agent: Agent, *, error: str = "", status: int = 200) -> HttpResponse:
+    if request.htmx:
+        return HttpResponse(render_regions(agent, error=error), status=status)
+    if status >= 400:
+        context = {"ws": workspace_context_for(agent), "error": error, "ws_url": ws_url(request)}
+        return render(request, WORKSPACE, context, status=status)
+    return redirect("workspace")

@@ -1,0 +1,119 @@
+"""The agent workspace: thin views, each one action and one answer."""
+
+from django import forms
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from .. import lifecycle
+from ..enums import Channel
+from ..errors import Invalid, Refused
+from ..selectors import agent_for_user, workspace_context_for
+from .render import WORKSPACE, workspace_response, ws_url
+
+
+def _agent_or_refuse(request: HttpRequest):
+    agent = agent_for_user(request.user)
+    if agent is None:
+        raise Refused("Your account has no agent profile. Ask an administrator to create one.")
+    return agent
+
+
+@require_GET
+@login_required
+def workspace(request: HttpRequest) -> HttpResponse:
+    agent = agent_for_user(request.user)
+    if agent is None:
+        if request.user.is_staff:
+            return redirect("admin:index")
+        return render(
+            request,
+            "message.html",
+            {"title": "No agent profile", "message": "Your account has no agent profile. Ask an administrator to create one."},
+            status=403,
+        )
+    return render(request, WORKSPACE, {"ws": workspace_context_for(agent), "ws_url": ws_url(request)})
+
+
+@require_GET
+@login_required
+def regions(request: HttpRequest) -> HttpResponse:
+    return workspace_response(request, _agent_or_refuse(request))
+
+
+class StatusForm(forms.Form):
+    channel = forms.ChoiceField(choices=Channel.choices)
+    status = forms.ChoiceField(choices=[(s.value, s.label) for s in lifecycle.SETTABLE_STATUSES])
+    reason = forms.IntegerField(required=False)
+
+
+def _first_error(form: forms.Form) -> str:
+    for name, errors in form.errors.items():
+        return f"{name}: {errors[0]}" if name != "__all__" else errors[0]
+    return "Invalid input."
+
+
+@require_POST
+@login_required
+def set_status(request: HttpRequest) -> HttpResponse:
+    agent = _agent_or_refuse(request)
+    form = StatusForm(request.POST)
+    if not form.is_valid():
+        raise Invalid(_first_error(form))
+    lifecycle.do_set_status(
+        user=request.user,
+        channel=form.cleaned_data["channel"],
+        status=form.cleaned_data["status"],
+        reason_id=form.cleaned_data["reason"],
+    )
+    return workspace_response(request, agent)
+
+
+@require_POST
+@login_required
+def accept_offer(request: HttpRequest, offer_id: int) -> HttpResponse:
+    agent = _agent_or_refuse(request)
+    lifecycle.do_accept_offer(user=request.user, offer_id=offer_id)
+    return workspace_response(request, agent)
+
+
+@require_POST
+@login_required
+def reject_offer(request: HttpRequest, offer_id: int) -> HttpResponse:
+    agent = _agent_or_refuse(request)
+    lifecycle.do_reject_offer(user=request.user, offer_id=offer_id)
+    return workspace_response(request, agent)
+
+
+@require_POST
+@login_required
+def mark_done(request: HttpRequest, interaction_id: int) -> HttpResponse:
+    agent = _agent_or_refuse(request)
+    lifecycle.do_mark_done(user=request.user, interaction_id=interaction_id)
+    return workspace_response(request, agent)
+
+
+class LoginView(auth_views.LoginView):
+    redirect_authenticated_user = True
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        lifecycle.do_log_in(user=form.get_user())
+        return response
+
+
+class LogoutView(auth_views.LogoutView):
+    def post(self, request, *args, **kwargs):
+        if request.user.is_authenticated:
+            lifecycle.do_log_out(user=request.user)
+        return super().post(request, *args, **kwargs)
+
+
+def healthz(request: HttpRequest) -> JsonResponse:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return JsonResponse({"ok": True})

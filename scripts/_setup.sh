@@ -1,0 +1,49 @@
+# Shared by scripts/run and scripts/test: find Python 3.12+, make the venv, install.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+VENV="$ROOT/.venv"
+
+find_python() {
+  local cand v prefix
+  for cand in python3.13 python3.12; do
+    if command -v "$cand" >/dev/null 2>&1 && "$cand" -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1; then
+      command -v "$cand"; return 0
+    fi
+  done
+  if command -v pyenv >/dev/null 2>&1; then
+    for v in $(pyenv versions --bare 2>/dev/null | grep -E '^3\.1[23](\.[0-9]+)?$' | sort -V -r); do
+      prefix="$(pyenv prefix "$v" 2>/dev/null)" || continue
+      if [ -x "$prefix/bin/python" ]; then echo "$prefix/bin/python"; return 0; fi
+    done
+  fi
+  for cand in python3 python; do
+    if command -v "$cand" >/dev/null 2>&1 && "$cand" -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1; then
+      command -v "$cand"; return 0
+    fi
+  done
+  return 1
+}
+
+ensure_venv() {
+  local reqfile="$1" py stamp want
+  if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then
+    if ! py="$(find_python)"; then
+      echo "Ringback needs Python 3.12 or 3.13 (Django 6). None was found." >&2
+      echo "Install one (e.g. 'pyenv install 3.13' or your system's python3.13 package) and run this again." >&2
+      exit 1
+    fi
+    echo "==> Creating virtual environment with $py"
+    rm -rf "$VENV"
+    "$py" -m venv "$VENV"
+    "$VENV/bin/python" -m pip install --quiet --upgrade pip
+  fi
+  stamp="$VENV/.installed-$(basename "$reqfile")"
+  want="$(cat requirements.txt "$reqfile" | sha256sum | cut -d' ' -f1)"
+  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+    echo "==> Installing $(basename "$reqfile")"
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$reqfile"
+    echo "$want" > "$stamp"
+  fi
+  export PATH="$VENV/bin:$PATH"
+}
