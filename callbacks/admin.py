@@ -142,12 +142,34 @@ class ContactAdmin(admin.ModelAdmin):
 
 @admin.register(CallbackRequest)
 class CallbackRequestAdmin(admin.ModelAdmin):
-    list_display = ["reference", "phone_number", "customer_name", "queue", "channel", "type", "state", "priority", "desired_time", "attempts", "created_at"]
+    list_display = [
+        "reference",
+        "phone_number",
+        "customer_name",
+        "queue",
+        "channel",
+        "type",
+        "state",
+        "priority",
+        "desired_time",
+        "attempts",
+        "created_at",
+    ]
     list_filter = ["state", "queue", "channel", "type", "origin"]
     search_fields = ["reference", "phone_number", "customer_name"]
     date_hierarchy = "created_at"
     autocomplete_fields = ["queue", "contact"]
-    readonly_fields = ["reference", "state", "enqueued_at", "attempts", "outcome", "closed_at", "created_at", "updated_at", "api_client"]
+    readonly_fields = [
+        "reference",
+        "state",
+        "enqueued_at",
+        "attempts",
+        "outcome",
+        "closed_at",
+        "created_at",
+        "updated_at",
+        "api_client",
+    ]
     inlines = [OfferInline, HistoryInline]
     list_select_related = ["queue"]
 

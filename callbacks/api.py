@@ -9,7 +9,7 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.utils import timezone
-from ninja import Field, NinjaAPI, Schema
+from ninja import Field, NinjaAPI, Schema, Status
 from ninja.errors import AuthenticationError, ValidationError
 from ninja.security import HttpBearer
 
@@ -79,7 +79,8 @@ def domain_error(request, exc: DomainError):
 @api.exception_handler(ValidationError)
 def validation_error(request, exc: ValidationError):
     first = exc.errors[0] if exc.errors else {}
-    where = ".".join(str(p) for p in first.get("loc", [])[1:]) or "body"
+    path = [str(p) for p in first.get("loc", []) if p not in ("body", "payload", "query", "path")]
+    where = ".".join(path) or "body"
     return api.create_response(
         request, {"detail": f"{where}: {first.get('msg', 'invalid')}", "field": where, "errors": exc.errors}, status=422
     )
@@ -95,20 +96,20 @@ def create_callback(request: HttpRequest, payload: CallbackIn):
     """Create a callback request. An open request for the same number and queue is returned instead (200)."""
     callback, created = do_create_callback(request=CallbackInput(**payload.dict()), api_client=request.auth)
     callback.created = created
-    return (201 if created else 200), callback
+    return Status(201 if created else 200, callback)
 
 
 @api.get("/callbacks/{reference}", response={200: CallbackOut, 401: Error, 404: Error})
 def get_callback(request: HttpRequest, reference: str):
     callback = CallbackRequest.objects.select_related("queue").filter(reference=reference).first()
     if callback is None:
-        return 404, {"detail": f"No callback {reference}."}
+        return Status(404, {"detail": f"No callback {reference}."})
     callback.created = False
-    return 200, callback
+    return Status(200, callback)
 
 
 @api.post("/callbacks/{reference}/cancel", response={200: CallbackOut, 401: Error, 404: Error, 409: Error})
 def cancel_callback(request: HttpRequest, reference: str):
     callback = do_cancel_callback(reference=reference, reason=f"Cancelled by {request.auth}")
     callback.created = False
-    return 200, callback
+    return Status(200, callback)

@@ -131,7 +131,7 @@ def _validate(req: CallbackInput, now: datetime) -> tuple[Queue, str, str]:
         if value is not None and timezone.is_naive(value):
             raise Invalid(f"{name} needs a time zone offset, e.g. 2026-12-01T14:30:00+01:00.", field=name)
     if req.type == CallbackType.SCHEDULED and req.desired_time is None:
-            raise Invalid("A scheduled callback needs a desired_time.", field="desired_time")
+        raise Invalid("A scheduled callback needs a desired_time.", field="desired_time")
     if req.desired_time is not None and req.type == CallbackType.SCHEDULED and req.desired_time < now - timedelta(minutes=1):
         raise Invalid("desired_time is in the past.", field="desired_time")
     if req.window_start and req.window_end and req.window_end <= req.window_start:
@@ -415,7 +415,9 @@ def do_mark_done(*, user: AbstractBaseUser, interaction_id: int) -> Interaction:
     callback.closed_at = now
     callback.outcome = callback.outcome or "Done"
     callback.save(update_fields=["state", "closed_at", "outcome", "updated_at"])
-    record(HistoryKind.DONE, f"Marked done by {interaction.agent}", callback=callback, agent=interaction.agent, actor=user, at=now)
+    record(
+        HistoryKind.DONE, f"Marked done by {interaction.agent}", callback=callback, agent=interaction.agent, actor=user, at=now
+    )
     push_on_commit(Push.INTERACTION_CHANGED, agent_ids=[interaction.agent_id], queue_ids=[callback.queue_id])
     _route_on_commit(callback.queue_id, interaction.channel)
     return interaction
@@ -433,9 +435,7 @@ def _set_status(
     actor: AbstractBaseUser | None,
     now: datetime,
 ) -> AgentChannelStatus:
-    row, _ = AgentChannelStatus.objects.select_for_update().get_or_create(
-        agent=agent, channel=channel, defaults={"since": now}
-    )
+    row, _ = AgentChannelStatus.objects.select_for_update().get_or_create(agent=agent, channel=channel, defaults={"since": now})
     if row.status == status and row.reason_id == (reason.pk if reason else None):
         return row
     row.status = status
@@ -443,7 +443,9 @@ def _set_status(
     row.since = now
     row.save()
     label = AgentStatus(status).label + (f" ({reason.name})" if row.reason else "")
-    record(HistoryKind.STATUS, f"{Channel(channel).label}: {label}", agent=agent, actor=actor, at=now, channel=channel, status=status)
+    record(
+        HistoryKind.STATUS, f"{Channel(channel).label}: {label}", agent=agent, actor=actor, at=now, channel=channel, status=status
+    )
     push_on_commit(Push.STATUS_CHANGED, agent_ids=[agent.pk], channel=channel, status=status)
     if status == AgentStatus.READY:
         agent_id = agent.pk
@@ -455,9 +457,7 @@ SETTABLE_STATUSES = (AgentStatus.READY, AgentStatus.NOT_READY, AgentStatus.AFTER
 
 
 @action
-def do_set_status(
-    *, user: AbstractBaseUser, channel: str, status: str, reason_id: int | None = None
-) -> AgentChannelStatus:
+def do_set_status(*, user: AbstractBaseUser, channel: str, status: str, reason_id: int | None = None) -> AgentChannelStatus:
     """The agent changed their status on one channel (Ready, Not Ready with a reason, After Call Work)."""
     agent = _agent_for(user)
     if channel not in agent.enabled_channels():
@@ -492,8 +492,8 @@ def do_log_out(*, user: AbstractBaseUser) -> None:
     if agent is None:
         return
     now = timezone.now()
-    for offer in Offer.objects.select_for_update(of=("self",)).select_related("callback").filter(
-        agent=agent, outcome=OfferOutcome.OPEN
+    for offer in (
+        Offer.objects.select_for_update(of=("self",)).select_related("callback").filter(agent=agent, outcome=OfferOutcome.OPEN)
     ):
         _end_offer(offer, OfferOutcome.WITHDRAWN, now)
         _return_to_queue(offer.callback)

@@ -18,7 +18,9 @@ def normalize_phone(raw: str, *, region: str | None = None) -> str:
     except phonenumbers.NumberParseException:
         raise Invalid(f"“{raw}” is not a phone number.", field="phone_number") from None
     if not phonenumbers.is_valid_number(parsed):
-        raise Invalid(f"“{raw}” is not a valid phone number (use the international form, e.g. +33 6 12 34 56 78).", field="phone_number")
+        raise Invalid(
+            f"“{raw}” is not a valid phone number (use the international form, e.g. +33 6 12 34 56 78).", field="phone_number"
+        )
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 

@@ -65,9 +65,9 @@ def _offer_next(queue_id: int, channel: str):
         if not callbacks:
             return None
         rejected_by: dict[int, set[int]] = {}
-        for cb_id, agent_id in Offer.objects.filter(
-            callback__in=callbacks, outcome=OfferOutcome.REJECTED
-        ).values_list("callback_id", "agent_id"):
+        for cb_id, agent_id in Offer.objects.filter(callback__in=callbacks, outcome=OfferOutcome.REJECTED).values_list(
+            "callback_id", "agent_id"
+        ):
             rejected_by.setdefault(cb_id, set()).add(agent_id)
         for callback in callbacks:
             rejecters = rejected_by.get(callback.pk, set())
@@ -114,10 +114,5 @@ def route_everything() -> int:
     """Safety net for the sweep: every queue/channel that has waiting work."""
     from .models import CallbackRequest
 
-    pairs = (
-        CallbackRequest.objects.filter(state=CallbackState.QUEUED)
-        .values_list("queue_id", "channel")
-        .distinct()
-        .order_by()
-    )
+    pairs = CallbackRequest.objects.filter(state=CallbackState.QUEUED).values_list("queue_id", "channel").distinct().order_by()
     return sum(route_queue(q, c) for q, c in list(pairs))

@@ -124,6 +124,10 @@ class Workspace:
     offers: list[tuple[Offer, CallbackView]]
     interactions: list[tuple[Interaction, CallbackView, list]]
 
+    @property
+    def any_ready(self) -> bool:
+        return any(c.status == AgentStatus.READY for c in self.channels)
+
 
 def workspace_context_for(agent: Agent) -> Workspace:
     """The whole agent workspace from the database: bounded, whatever the queue sizes."""
@@ -158,9 +162,11 @@ def workspace_context_for(agent: Agent) -> Workspace:
         from .models import HistoryEvent
 
         ids = [i.callback_id for i in interactions]
-        for event in HistoryEvent.objects.filter(callback_id__in=ids).select_related("agent").order_by("-at", "-id")[
-            : HISTORY_LIMIT * len(ids)
-        ]:
+        for event in (
+            HistoryEvent.objects.filter(callback_id__in=ids)
+            .select_related("agent")
+            .order_by("-at", "-id")[: HISTORY_LIMIT * len(ids)]
+        ):
             histories.setdefault(event.callback_id, []).append(event)
     zone = agent.zone
     return Workspace(

@@ -26,9 +26,7 @@ class Queue(models.Model):
     timezone = models.CharField(max_length=64, choices=TIMEZONE_CHOICES, default="Europe/Paris")
     opens_at = models.TimeField(default=time(8, 0), help_text="Business hours start (queue time zone).")
     closes_at = models.TimeField(default=time(20, 0), help_text="Business hours end (queue time zone).")
-    require_disposition = models.BooleanField(
-        default=False, help_text="Agents must set a disposition before Mark Done."
-    )
+    require_disposition = models.BooleanField(default=False, help_text="Agents must set a disposition before Mark Done.")
     after_call_work_seconds = models.PositiveIntegerField(
         default=0, help_text="After Mark Done, agents stay in After Call Work this long (0 = straight back to Ready)."
     )
@@ -53,9 +51,7 @@ class NotReadyReason(models.Model):
 
 
 class DispositionCode(models.Model):
-    queue = models.ForeignKey(
-        Queue, null=True, blank=True, on_delete=models.CASCADE, help_text="Empty: offered on every queue."
-    )
+    queue = models.ForeignKey(Queue, null=True, blank=True, on_delete=models.CASCADE, help_text="Empty: offered on every queue.")
     code = models.SlugField(max_length=40)
     label = models.CharField(max_length=100)
     order = models.PositiveSmallIntegerField(default=0)
@@ -73,9 +69,7 @@ class DispositionCode(models.Model):
 class PreviewField(models.Model):
     """One attached-data key an admin wants agents to see, and where."""
 
-    queue = models.ForeignKey(
-        Queue, null=True, blank=True, on_delete=models.CASCADE, help_text="Empty: shown for every queue."
-    )
+    queue = models.ForeignKey(Queue, null=True, blank=True, on_delete=models.CASCADE, help_text="Empty: shown for every queue.")
     channel = models.CharField(max_length=20, choices=Channel.choices, blank=True, help_text="Empty: both channels.")
     section = models.CharField(max_length=20, choices=PreviewSection.choices, default=PreviewSection.CALLBACK_INFO)
     key = models.CharField(max_length=64, help_text="Key in the callback's attached data, e.g. account_number.")

@@ -143,14 +143,10 @@ class Interaction(models.Model):
 class HistoryEvent(models.Model):
     """Append-only: one row for every event of a callback (and agent status changes)."""
 
-    callback = models.ForeignKey(
-        CallbackRequest, null=True, blank=True, on_delete=models.CASCADE, related_name="history"
-    )
+    callback = models.ForeignKey(CallbackRequest, null=True, blank=True, on_delete=models.CASCADE, related_name="history")
     contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="history")
     agent = models.ForeignKey(Agent, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     kind = models.CharField(max_length=20, choices=HistoryKind.choices)
     message = models.CharField(max_length=500)
     data = models.JSONField(default=dict, blank=True)

@@ -10,8 +10,8 @@ from django.views.decorators.http import require_GET, require_POST
 from .. import lifecycle
 from ..enums import Channel
 from ..errors import Invalid, Refused
-from ..selectors import agent_for_user, workspace_context_for
-from .render import WORKSPACE, workspace_response, ws_url
+from ..selectors import agent_for_user
+from .render import render_workspace, workspace_response
 
 
 def _agent_or_refuse(request: HttpRequest):
@@ -34,7 +34,7 @@ def workspace(request: HttpRequest) -> HttpResponse:
             {"title": "No agent profile", "message": "Your account has no agent profile. Ask an administrator to create one."},
             status=403,
         )
-    return render(request, WORKSPACE, {"ws": workspace_context_for(agent), "ws_url": ws_url(request)})
+    return render_workspace(request, agent)
 
 
 @require_GET

@@ -100,22 +100,69 @@ class Command(BaseCommand):
         now = timezone.now()
         User = get_user_model()
         seeds = [
-            ("+33612345678", "Camille Laurent", "billing", CallbackType.IMMEDIATE, None, "Europe/Paris",
-             {"account_number": "FR-20931", "reason": "Double charge on invoice", "balance": "129.90", "vip": "yes"}, "Customer is driving until 10am."),
-            ("+442079460958", "Oliver Smith", "billing", CallbackType.DELAYED, None, "Europe/London",
-             {"account_number": "UK-55310", "reason": "Change of bank details"}, ""),
-            ("+14155550123", "Maya Patel", "support", CallbackType.DELAYED_PREVIEW, None, "America/Los_Angeles",
-             {"account_number": "US-77120", "reason": "Router keeps rebooting", "order_id": "ORD-88812"}, "Prefers English."),
-            ("+4930901820", "Jonas Weber", "support", CallbackType.SCHEDULED, now + timedelta(hours=3), "Europe/Berlin",
-             {"reason": "Installation appointment"}, "Call after lunch."),
-            ("+34912345678", "Lucía García", "billing", CallbackType.SCHEDULED, now + timedelta(days=1), "Europe/Madrid",
-             {"account_number": "ES-10021", "reason": "Refund status"}, ""),
+            (
+                "+33612345678",
+                "Camille Laurent",
+                "billing",
+                CallbackType.IMMEDIATE,
+                None,
+                "Europe/Paris",
+                {"account_number": "FR-20931", "reason": "Double charge on invoice", "balance": "129.90", "vip": "yes"},
+                "Customer is driving until 10am.",
+            ),
+            (
+                "+442079460958",
+                "Oliver Smith",
+                "billing",
+                CallbackType.DELAYED,
+                None,
+                "Europe/London",
+                {"account_number": "UK-55310", "reason": "Change of bank details"},
+                "",
+            ),
+            (
+                "+14155550123",
+                "Maya Patel",
+                "support",
+                CallbackType.DELAYED_PREVIEW,
+                None,
+                "America/Los_Angeles",
+                {"account_number": "US-77120", "reason": "Router keeps rebooting", "order_id": "ORD-88812"},
+                "Prefers English.",
+            ),
+            (
+                "+4930901820",
+                "Jonas Weber",
+                "support",
+                CallbackType.SCHEDULED,
+                now + timedelta(hours=3),
+                "Europe/Berlin",
+                {"reason": "Installation appointment"},
+                "Call after lunch.",
+            ),
+            (
+                "+34912345678",
+                "Lucía García",
+                "billing",
+                CallbackType.SCHEDULED,
+                now + timedelta(days=1),
+                "Europe/Madrid",
+                {"account_number": "ES-10021", "reason": "Refund status"},
+                "",
+            ),
         ]
         for phone, name, queue, ctype, when, zone, data, instructions in seeds:
             lifecycle.do_create_callback(
                 request=CallbackInput(
-                    queue=queue, phone_number=phone, customer_name=name, type=ctype, desired_time=when,
-                    customer_timezone=zone, data=data, instructions=instructions, origin=Origin.WEB,
+                    queue=queue,
+                    phone_number=phone,
+                    customer_name=name,
+                    type=ctype,
+                    desired_time=when,
+                    customer_timezone=zone,
+                    data=data,
+                    instructions=instructions,
+                    origin=Origin.WEB,
                 )
             )
         # Worked examples: one in progress (Carol), one completed (Bob), one cancelled, one failed.
@@ -125,25 +172,49 @@ class Command(BaseCommand):
         ]
         for phone, name, queue, username, end in worked:
             callback, _ = lifecycle.do_create_callback(
-                request=CallbackInput(queue=queue, phone_number=phone, customer_name=name, origin=Origin.IVR,
-                                      data={"reason": "Billing question", "account_number": "AC-4410"}, customer_timezone="America/New_York")
+                request=CallbackInput(
+                    queue=queue,
+                    phone_number=phone,
+                    customer_name=name,
+                    origin=Origin.IVR,
+                    data={"reason": "Billing question", "account_number": "AC-4410"},
+                    customer_timezone="America/New_York",
+                )
             )
             user = User.objects.get(username=username)
             agent = user.agent
             with transaction.atomic():
-                offer = lifecycle.offer_callback(callback=CallbackRequest.objects.select_related("queue").get(pk=callback.pk), agent=agent, now=timezone.now())
+                offer = lifecycle.offer_callback(
+                    callback=CallbackRequest.objects.select_related("queue").get(pk=callback.pk), agent=agent, now=timezone.now()
+                )
             interaction = lifecycle.do_accept_offer(user=user, offer_id=offer.pk)
             if end == "done":
                 lifecycle.do_mark_done(user=user, interaction_id=interaction.pk)
-        ContactEmail.objects.get_or_create(contact=CallbackRequest.objects.get(phone_number="+12125550188").contact, address="ethan.brooks@example.com")
+        ContactEmail.objects.get_or_create(
+            contact=CallbackRequest.objects.get(phone_number="+12125550188").contact, address="ethan.brooks@example.com"
+        )
         cancelled, _ = lifecycle.do_create_callback(
-            request=CallbackInput(queue="billing", phone_number="+33798765432", customer_name="Hugo Bernard", type=CallbackType.SCHEDULED,
-                                  desired_time=now + timedelta(hours=5), customer_timezone="Europe/Paris", origin=Origin.MOBILE)
+            request=CallbackInput(
+                queue="billing",
+                phone_number="+33798765432",
+                customer_name="Hugo Bernard",
+                type=CallbackType.SCHEDULED,
+                desired_time=now + timedelta(hours=5),
+                customer_timezone="Europe/Paris",
+                origin=Origin.MOBILE,
+            )
         )
         lifecycle.do_cancel_callback(reference=cancelled.reference, reason="Customer cancelled from the app")
         failed, _ = lifecycle.do_create_callback(
-            request=CallbackInput(queue="support", phone_number="+3225551234", customer_name="Emma Peeters", type=CallbackType.SCHEDULED,
-                                  desired_time=now + timedelta(hours=6), customer_timezone="Europe/Brussels", origin=Origin.IVR)
+            request=CallbackInput(
+                queue="support",
+                phone_number="+3225551234",
+                customer_name="Emma Peeters",
+                type=CallbackType.SCHEDULED,
+                desired_time=now + timedelta(hours=6),
+                customer_timezone="Europe/Brussels",
+                origin=Origin.IVR,
+            )
         )
         with transaction.atomic():
             CallbackRequest.objects.filter(pk=failed.pk).update(

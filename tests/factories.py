@@ -1,0 +1,55 @@
+"""Small factories and personas for the tests."""
+
+from datetime import datetime
+
+from django.contrib.auth import get_user_model
+
+from callbacks import lifecycle
+from callbacks.enums import AgentStatus, Channel
+from callbacks.lifecycle import CallbackInput
+from callbacks.models import Agent, AgentChannelStatus, ApiClient, CallbackRequest, Queue
+
+PASSWORD = "secret-pass-123"
+
+
+def make_queue(slug: str = "billing", **kw) -> Queue:
+    kw.setdefault("name", slug.title())
+    return Queue.objects.create(slug=slug, **kw)
+
+
+def make_agent(username: str, *queues: Queue, tz: str = "Europe/Paris") -> Agent:
+    user = get_user_model().objects.create_user(username, f"{username}@example.com", PASSWORD)
+    agent = Agent.objects.create(user=user, display_name=username.title(), timezone=tz)
+    agent.queues.add(*queues)
+    return agent
+
+
+def set_ready(agent: Agent, channel: str = Channel.VOICE) -> AgentChannelStatus:
+    return lifecycle.do_set_status(user=agent.user, channel=channel, status=AgentStatus.READY)
+
+
+def make_callback(queue: Queue | str = "billing", phone: str = "+33612345678", **kw) -> CallbackRequest:
+    slug = queue.slug if isinstance(queue, Queue) else queue
+    callback, _ = lifecycle.do_create_callback(request=CallbackInput(queue=slug, phone_number=phone, **kw))
+    return callback
+
+
+def numbers(n: int) -> list[str]:
+    """n distinct valid French mobile numbers."""
+    return [f"+336{12000000 + i:08d}" for i in range(n)]
+
+
+def make_api_client(name: str = "IVR") -> tuple[ApiClient, str]:
+    client = ApiClient(name=name)
+    token = client.issue_token()
+    client.save()
+    return client, token
+
+
+def refreshed(obj):
+    obj.refresh_from_db()
+    return obj
+
+
+def at(iso: str) -> datetime:
+    return datetime.fromisoformat(iso)

@@ -1,0 +1,66 @@
+"""The agent websocket: authenticated, origin-checked, pushes rendered truth."""
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.contrib.auth.models import AnonymousUser
+
+from callbacks.consumers import CLOSE_NOT_AN_AGENT, CLOSE_UNAUTHENTICATED, AgentConsumer
+from workspace.asgi import application
+
+from .factories import make_callback, set_ready
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def communicator_for(user, origin=b"http://127.0.0.1:8000"):
+    app = AgentConsumer.as_asgi()
+    comm = WebsocketCommunicator(app, "/ws/agent/", headers=[(b"origin", origin)])
+    comm.scope["user"] = user
+    return comm
+
+
+async def test_anonymous_socket_is_closed_with_4401(queue):
+    comm = communicator_for(AnonymousUser())
+    connected, code = await comm.connect()
+    assert (connected, code) == (False, CLOSE_UNAUTHENTICATED)
+
+
+async def test_non_agent_socket_is_closed_with_4403(queue):
+    from django.contrib.auth import get_user_model
+
+    user = await sync_to_async(get_user_model().objects.create_user)("outsider", password="x-123456789")
+    connected, code = await communicator_for(user).connect()
+    assert (connected, code) == (False, CLOSE_NOT_AN_AGENT)
+
+
+async def test_foreign_origin_is_refused(alice):
+    comm = WebsocketCommunicator(application, "/ws/agent/", headers=[(b"origin", b"http://evil.example")])
+    connected, _ = await comm.connect()
+    assert not connected
+
+
+async def test_connect_sends_the_current_state_then_pushes_new_offers(alice, queue):
+    comm = communicator_for(alice.user)
+    connected, _ = await comm.connect()
+    assert connected
+    first = await comm.receive_from(timeout=3)
+    assert 'id="status"' in first and 'id="notifications"' in first
+    await sync_to_async(set_ready)(alice)
+    status_push = await comm.receive_from(timeout=3)
+    assert "Ready" in status_push and 'id="status"' in status_push
+    await sync_to_async(make_callback)(queue, customer_name="Camille Laurent")
+    offer_push = await comm.receive_from(timeout=3)
+    assert "Camille Laurent" in offer_push and ">Accept<" in offer_push and 'hx-swap-oob="true"' in offer_push
+    await comm.disconnect()
+
+
+async def test_reconnecting_socket_gets_the_truth_from_the_database(alice, queue):
+    await sync_to_async(set_ready)(alice)
+    await sync_to_async(make_callback)(queue, customer_name="Maya Patel")
+    # The offer was made while no socket was open: a new connection shows it.
+    comm = communicator_for(alice.user)
+    await comm.connect()
+    first = await comm.receive_from(timeout=3)
+    assert "Maya Patel" in first and ">Accept<" in first
+    await comm.disconnect()

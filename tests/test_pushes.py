@@ -1,0 +1,66 @@
+"""Exactly which events each action sends, and that a rolled-back action sends none."""
+
+import pytest
+from django.db import transaction
+from django.utils import timezone
+
+from callbacks import lifecycle
+from callbacks.enums import OfferOutcome
+from callbacks.errors import DomainError
+from callbacks.models import Offer
+from callbacks.push import agent_group
+
+from .factories import make_callback, set_ready
+
+
+def test_offer_sends_offer_new_to_the_agent_only(queue, alice, bob, pushes):
+    set_ready(alice)
+    pushes.listen(agent_group(alice.pk))
+    pushes.listen(agent_group(bob.pk))
+    make_callback(queue)
+    assert pushes.received() == [(agent_group(alice.pk), "offer.new")]
+
+
+def test_accept_sends_interaction_changed(queue, alice, pushes):
+    set_ready(alice)
+    make_callback(queue)
+    offer = Offer.objects.get(outcome=OfferOutcome.OPEN)
+    pushes.listen(agent_group(alice.pk))
+    lifecycle.do_accept_offer(user=alice.user, offer_id=offer.pk)
+    assert pushes.received() == [(agent_group(alice.pk), "interaction.changed")]
+
+
+def test_reject_ends_the_offer_for_one_agent_and_rings_the_next(queue, alice, bob, pushes):
+    set_ready(alice)
+    make_callback(queue)
+    set_ready(bob)
+    offer = Offer.objects.get(outcome=OfferOutcome.OPEN)
+    pushes.listen(agent_group(alice.pk))
+    pushes.listen(agent_group(bob.pk))
+    lifecycle.do_reject_offer(user=alice.user, offer_id=offer.pk)
+    assert pushes.received() == [(agent_group(alice.pk), "offer.ended"), (agent_group(bob.pk), "offer.new")]
+
+
+def test_status_change_sends_status_changed(queue, alice, pushes):
+    pushes.listen(agent_group(alice.pk))
+    set_ready(alice)
+    assert pushes.received() == [(agent_group(alice.pk), "status.changed")]
+
+
+def test_refused_action_sends_nothing(queue, alice, bob, pushes):
+    set_ready(alice)
+    make_callback(queue)
+    offer = Offer.objects.get(outcome=OfferOutcome.OPEN)
+    pushes.listen(agent_group(alice.pk))
+    with pytest.raises(DomainError):
+        lifecycle.do_accept_offer(user=bob.user, offer_id=offer.pk)
+    assert pushes.received() == []
+
+
+def test_action_rolled_back_by_the_caller_sends_nothing(queue, alice, pushes):
+    pushes.listen(agent_group(alice.pk))
+    with pytest.raises(RuntimeError):
+        with transaction.atomic():
+            lifecycle._set_status(alice, "voice", "ready", reason=None, actor=None, now=timezone.now())
+            raise RuntimeError("boom")
+    assert pushes.received() == []
