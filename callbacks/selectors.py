@@ -72,25 +72,8 @@ class CallbackView:
         return display_phone(self.callback.phone_number)
 
     @property
-    def desired_customer(self) -> datetime | None:
-        t = self.callback.desired_time
-        return t.astimezone(self.callback.customer_zone) if t else None
-
-    @property
-    def desired_agent(self) -> datetime | None:
-        t = self.callback.desired_time
-        return t.astimezone(self.agent_zone) if t else None
-
-    @property
-    def window(self) -> tuple[datetime, datetime] | None:
-        cb = self.callback
-        if cb.window_start and cb.window_end:
-            return cb.window_start.astimezone(cb.customer_zone), cb.window_end.astimezone(cb.customer_zone)
-        return None
-
-    @property
     def attached(self) -> list[Row]:
-        return [Row(str(k), str(v)) for k, v in sorted(self.callback.data.items())]
+        return [Row(str(k).replace("_", " ").capitalize(), str(v)) for k, v in sorted(self.callback.data.items())]
 
 
 def _fields_for(callback: CallbackRequest, configured: list[PreviewField], zone) -> dict[str, list[Row]]:

@@ -47,3 +47,26 @@ ensure_venv() {
   fi
   export PATH="$VENV/bin:$PATH"
 }
+
+# Scaled mode: say clearly what is missing; create the PostgreSQL database if needed.
+ensure_services() {
+  if [ -n "${DATABASE_URL:-}" ]; then
+    echo "==> Database: $DATABASE_URL"
+    python - <<'PY' || { echo "PostgreSQL is not reachable at DATABASE_URL (is the server running?)" >&2; exit 1; }
+import os, psycopg
+from psycopg import sql
+url = os.environ["DATABASE_URL"]
+base, name = url.rsplit("/", 1)
+name = name.split("?", 1)[0]
+with psycopg.connect(base + "/postgres", connect_timeout=5, autocommit=True) as conn:
+    if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        print(f"    created database {name}")
+PY
+  fi
+  if [ -n "${REDIS_URL:-}" ]; then
+    echo "==> Channel layer: $REDIS_URL"
+    python -c "import os, redis; redis.Redis.from_url(os.environ['REDIS_URL'], socket_timeout=5).ping()" \
+      || { echo "Redis is not reachable at REDIS_URL (is the server running?)" >&2; exit 1; }
+  fi
+}

@@ -55,7 +55,7 @@ def test_ready_over_htmx_returns_the_regions_and_offers_the_waiting_callback(ali
     response = alice_client.post(reverse("set_status"), {"channel": "voice", "status": "ready"}, **HTMX)
     assert response.status_code == 200
     html = response.content.decode()
-    assert 'id="status"' in html and 'hx-swap-oob="true"' in html
+    assert 'id="status"' in html and 'id="notifications"' in html
     assert "Camille Laurent" in html and ">Accept<" in html and ">Reject<" in html
     assert refreshed(callback).state == CallbackState.OFFERED
 
@@ -201,3 +201,19 @@ def test_accepting_takes_bounded_queries(alice, queue, django_assert_max_num_que
     offer = Offer.objects.get(agent=alice, outcome=OfferOutcome.OPEN)
     with django_assert_max_num_queries(8):
         lifecycle.do_accept_offer(user=alice.user, offer_id=offer.pk)
+
+
+def test_desired_time_is_shown_in_the_customer_zone_and_the_agent_zone(alice_client, alice, queue):
+    from datetime import datetime
+
+    set_ready(alice)
+    make_callback(
+        queue,
+        type=CallbackType.DELAYED,
+        desired_time=datetime.fromisoformat("2030-06-03T14:30:00+02:00"),
+        customer_timezone="America/New_York",
+    )
+    offer = Offer.objects.get(agent=alice)
+    html = alice_client.post(reverse("accept_offer", args=[offer.pk]), **HTMX).content.decode()
+    assert '<span data-testid="desired-customer">Mon 3 Jun 2030, 08:30</span>' in html
+    assert '<span data-testid="desired-agent">Mon 3 Jun 2030, 14:30</span>' in html

@@ -32,7 +32,12 @@ def render_workspace(request: HttpRequest, agent: Agent, *, error: str = "", sta
 
 def workspace_response(request: HttpRequest, agent: Agent, *, error: str = "", status: int = 200) -> HttpResponse:
     if request.htmx:
-        return HttpResponse(render_regions(agent, error=error), status=status)
+        # The whole of #app, swapped by innerHTML into an element that never
+        # leaves the page: a websocket push may already have replaced the
+        # form that sent this request.
+        context = {"ws": workspace_context_for(agent), "error": error}
+        with timezone.override(agent.zone):
+            return HttpResponse(render_to_string(f"{WORKSPACE}#app", context, request=request), status=status)
     if status >= 400:
         return render_workspace(request, agent, error=error, status=status)
     return redirect("workspace")

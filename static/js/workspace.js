@@ -14,8 +14,6 @@
   document.addEventListener("htmx:afterSettle", tick);
   document.addEventListener("htmx:wsAfterMessage", tick);
   function conn(live) {
-    var el = document.getElementById("conn");
-    if (el) { el.classList.toggle("live", live); el.title = live ? "Live connection" : "Reconnecting…"; }
     document.body.dataset.ws = live ? "open" : "closed";
   }
   document.addEventListener("htmx:wsOpen", function () { conn(true); });
