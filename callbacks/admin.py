@@ -226,3 +226,19 @@ class NoteAdmin(admin.ModelAdmin):
     search_fields = ["text", "callback__reference"]
     list_select_related = ["callback", "author"]
     readonly_fields = ["callback", "interaction", "author", "text", "created_at"]
+
+
+@admin.register(ContactPhone)
+class ContactPhoneAdmin(admin.ModelAdmin):
+    list_display = ["number", "label", "contact"]
+    search_fields = ["number", "contact__first_name", "contact__last_name"]
+    autocomplete_fields = ["contact"]
+    list_select_related = ["contact"]
+
+
+@admin.register(ContactEmail)
+class ContactEmailAdmin(admin.ModelAdmin):
+    list_display = ["address", "label", "contact"]
+    search_fields = ["address", "contact__first_name", "contact__last_name"]
+    autocomplete_fields = ["contact"]
+    list_select_related = ["contact"]

@@ -118,3 +118,15 @@ def test_refused_action_shows_a_message_not_an_error_page(server, setup, open_pa
         offer_id,
     )
     assert status == 409
+
+
+def test_dropped_websocket_reconnects_and_shows_the_truth(server, setup, open_page):
+    alice = open_page("alice", PASSWORD)
+    ready(alice)
+    server.stop()  # every process goes down
+    expect(alice.locator("body")).to_have_attribute("data-ws", "closed")
+    server.start()
+    create(server, setup["token"], phone_number="+4930901820", customer_name="Jonas Weber")
+    # The page reconnects by itself and renders the offer made while it was away.
+    expect(notification(alice)).to_contain_text("Jonas Weber", timeout=20000)
+    expect(alice.locator("body")).to_have_attribute("data-ws", "open")
