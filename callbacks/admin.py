@@ -4,11 +4,15 @@ from .models import (
     Agent,
     AgentChannelStatus,
     ApiClient,
+    Call,
     CallbackRequest,
+    CallParty,
+    Consultation,
     Contact,
     ContactEmail,
     ContactPhone,
     DispositionCode,
+    FavoriteTarget,
     HistoryEvent,
     Interaction,
     Note,
@@ -16,6 +20,8 @@ from .models import (
     Offer,
     PreviewField,
     Queue,
+    RetryRule,
+    RoutingPoint,
 )
 
 
@@ -43,8 +49,14 @@ class OfferInline(ReadOnlyInline):
     readonly_fields = fields
 
 
+class RetryRuleInline(admin.TabularInline):
+    model = RetryRule
+    extra = 0
+
+
 @admin.register(Queue)
 class QueueAdmin(admin.ModelAdmin):
+    inlines = [RetryRuleInline]
     list_display = ["name", "slug", "active", "offer_timeout_seconds", "default_max_attempts", "timezone", "require_disposition"]
     list_filter = ["active", "require_disposition"]
     search_fields = ["name", "slug"]
@@ -242,3 +254,79 @@ class ContactEmailAdmin(admin.ModelAdmin):
     search_fields = ["address", "contact__first_name", "contact__last_name"]
     autocomplete_fields = ["contact"]
     list_select_related = ["contact"]
+
+
+@admin.register(RetryRule)
+class RetryRuleAdmin(admin.ModelAdmin):
+    list_display = ["queue", "outcome", "action", "delay_minutes"]
+    list_filter = ["queue", "outcome", "action"]
+    search_fields = ["queue__name"]
+    autocomplete_fields = ["queue"]
+
+
+@admin.register(RoutingPoint)
+class RoutingPointAdmin(admin.ModelAdmin):
+    list_display = ["name", "number", "queue", "active"]
+    list_filter = ["active", "queue"]
+    search_fields = ["name", "number"]
+    autocomplete_fields = ["queue"]
+
+
+class PartyInline(ReadOnlyInline):
+    model = CallParty
+    fields = ["label", "agent", "number", "joined_at", "left_at"]
+    readonly_fields = fields
+
+
+@admin.register(Call)
+class CallAdmin(admin.ModelAdmin):
+    list_display = [
+        "switch_ref",
+        "number",
+        "callback",
+        "attempt",
+        "state",
+        "outcome",
+        "started_at",
+        "connected_at",
+        "ended_at",
+        "hold_seconds",
+    ]
+    list_filter = ["state", "outcome"]
+    search_fields = ["switch_ref", "number", "callback__reference"]
+    list_select_related = ["callback"]
+    inlines = [PartyInline]
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(CallParty)
+class CallPartyAdmin(admin.ModelAdmin):
+    list_display = ["label", "call", "agent", "number", "joined_at", "left_at"]
+    search_fields = ["label", "number", "call__switch_ref"]
+    list_select_related = ["call", "agent"]
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Consultation)
+class ConsultationAdmin(admin.ModelAdmin):
+    list_display = ["call", "from_agent", "to_agent", "state", "created_at", "ended_at"]
+    list_filter = ["state"]
+    search_fields = ["from_agent__display_name", "to_agent__display_name", "call__switch_ref"]
+    list_select_related = ["call", "from_agent", "to_agent"]
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(FavoriteTarget)
+class FavoriteTargetAdmin(admin.ModelAdmin):
+    list_display = ["agent", "label", "target"]
+    search_fields = ["agent__display_name", "label"]
+    autocomplete_fields = ["agent"]

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import close_old_connections
 
 from . import lifecycle, routing
+from .telephony import telephony
 
 log = logging.getLogger(__name__)
 
@@ -24,9 +25,11 @@ def sweep_once() -> dict[str, int]:
     """One pass of the clock. Safe to run from any number of processes at once."""
     close_old_connections()
     try:
+        telephony().tick()
         return {
             "due": lifecycle.do_enqueue_due(),
             "expired": lifecycle.do_expire_offers(),
+            "after_call_work": lifecycle.do_end_after_call_work(),
             "routed": routing.route_everything(),
         }
     finally:

@@ -75,6 +75,15 @@ class HistoryKind(models.TextChoices):
     FAILED = "failed", "Failed"
     STATUS = "status", "Agent status"
     NOTE = "note", "Note"
+    CALL = "call", "Call"
+    DTMF = "dtmf", "DTMF"
+    DISPOSITION = "disposition", "Disposition"
+    RESCHEDULED = "rescheduled", "Rescheduled"
+    RETRY = "retry", "Retry scheduled"
+    TRANSFER = "transfer", "Transfer"
+    CONFERENCE = "conference", "Conference"
+    CONSULT = "consult", "Consultation"
+    EMAIL = "email", "E-mail"
 
 
 class PreviewSection(models.TextChoices):
@@ -89,3 +98,46 @@ class FieldFormat(models.TextChoices):
     DATETIME = "datetime", "Date and time"
     MONEY = "money", "Money"
     YES_NO = "yes_no", "Yes / No"
+
+
+class CallState(models.TextChoices):
+    DIALING = "dialing", "Dialing"
+    CONNECTED = "connected", "Connected"
+    ON_HOLD = "on_hold", "On Hold"
+    ENDED = "ended", "Ended"
+
+
+ACTIVE_CALL_STATES = (CallState.DIALING, CallState.CONNECTED, CallState.ON_HOLD)
+
+
+class CallOutcome(models.TextChoices):
+    NONE = "", "—"
+    ANSWERED = "answered", "Answered"
+    BUSY = "busy", "Busy"
+    NO_ANSWER = "no_answer", "No answer"
+    ANSWERING_MACHINE = "answering_machine", "Answering machine"
+    FAILED = "failed", "Failed"
+    AGENT_HANGUP = "agent_hangup", "Ended by agent"
+    REMOTE_HANGUP = "remote_hangup", "Ended by customer"
+    TRANSFERRED = "transferred", "Transferred"
+
+
+# Dial outcomes that mean "we did not reach the customer": the retry policy applies.
+DIAL_FAILURES = (CallOutcome.BUSY, CallOutcome.NO_ANSWER, CallOutcome.ANSWERING_MACHINE, CallOutcome.FAILED)
+
+
+class RetryAction(models.TextChoices):
+    RETRY = "retry", "Retry automatically after the delay"
+    ASK_AGENT = "ask_agent", "Ask the agent"
+
+
+class ConsultState(models.TextChoices):
+    REQUESTED = "requested", "Requested"
+    ACTIVE = "active", "Active"
+    DECLINED = "declined", "Declined"
+    ENDED = "ended", "Ended"
+    TRANSFERRED = "transferred", "Transferred"
+    CONFERENCED = "conferenced", "Conferenced"
+
+
+OPEN_CONSULT_STATES = (ConsultState.REQUESTED, ConsultState.ACTIVE)

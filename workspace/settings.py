@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "channels",
     "callbacks",
+    "callbacks.telephony.simulator",
 ]
 
 MIDDLEWARE = [
@@ -129,6 +130,9 @@ else:
 RINGBACK_DISPATCHER = os.environ.get("RINGBACK_DISPATCHER", "external" if REDIS_URL else "inprocess")
 RINGBACK_SWEEP_SECONDS = float(os.environ.get("RINGBACK_SWEEP_SECONDS", "1"))
 RINGBACK_DEFAULT_REGION = os.environ.get("RINGBACK_DEFAULT_REGION", "US")
+# The switch connector: the built-in simulated switch, or a real SIP/CTI adapter's import path.
+RINGBACK_TELEPHONY = os.environ.get("RINGBACK_TELEPHONY", "callbacks.telephony.simulator.switch.SimulatedSwitch")
+SIM_NO_ANSWER_SECONDS = int(os.environ.get("SIM_NO_ANSWER_SECONDS", "30"))
 
 # --- Auth, i18n, static ---------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 from callbacks.api import api
 from callbacks.views import workspace as views
@@ -16,4 +16,5 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
+    path("sim/", include("callbacks.telephony.simulator.urls")),
 ]

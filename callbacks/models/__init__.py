@@ -1,9 +1,16 @@
 from .agents import Agent, AgentChannelStatus
+from .calls import Call, CallParty, Consultation, FavoriteTarget, RetryRule, RoutingPoint
 from .config import ApiClient, DispositionCode, NotReadyReason, PreviewField, Queue
 from .contacts import Contact, ContactEmail, ContactPhone
 from .work import CallbackRequest, HistoryEvent, Interaction, Note, Offer
 
 __all__ = [
+    "Call",
+    "CallParty",
+    "Consultation",
+    "FavoriteTarget",
+    "RetryRule",
+    "RoutingPoint",
     "Agent",
     "AgentChannelStatus",
     "ApiClient",

@@ -40,6 +40,8 @@ class AgentChannelStatus(models.Model):
     status = models.CharField(max_length=20, choices=AgentStatus.choices, default=AgentStatus.LOGGED_OUT)
     reason = models.ForeignKey(NotReadyReason, null=True, blank=True, on_delete=models.PROTECT)
     since = models.DateTimeField()
+    # After Call Work with an admin-set timer ends by itself at this time.
+    until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["agent", "channel"]

@@ -101,6 +101,9 @@ class Offer(models.Model):
     created_at = models.DateTimeField()
     deadline = models.DateTimeField()
     ended_at = models.DateTimeField(null=True, blank=True)
+    # Set when the offer is an Instant Call Transfer: the live call and who sent it.
+    call = models.ForeignKey("Call", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    from_agent = models.ForeignKey(Agent, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
         ordering = ["-created_at"]
@@ -124,6 +127,10 @@ class Interaction(models.Model):
     offer = models.OneToOneField(Offer, null=True, blank=True, on_delete=models.SET_NULL)
     channel = models.CharField(max_length=20, choices=Channel.choices)
     state = models.CharField(max_length=10, choices=InteractionState.choices, default=InteractionState.OPEN)
+    disposition = models.ForeignKey("DispositionCode", null=True, blank=True, on_delete=models.PROTECT)
+    # What the last dial told us, for the agent to decide (retry policy "ask the agent").
+    last_outcome = models.CharField(max_length=200, blank=True)
+    closing_reason = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField()
     ended_at = models.DateTimeField(null=True, blank=True)
 

@@ -17,23 +17,26 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from . import routing
-from .enums import (
+from .. import routing
+from ..enums import (
     OPEN_CALLBACK_STATES,
     AgentStatus,
     CallbackState,
     CallbackType,
+    CallOutcome,
+    CallState,
     Channel,
     HistoryKind,
     InteractionState,
     OfferOutcome,
     Origin,
 )
-from .errors import DomainError, Invalid, Refused
-from .models import (
+from ..errors import DomainError, Invalid, Refused
+from ..models import (
     Agent,
     AgentChannelStatus,
     ApiClient,
+    Call,
     CallbackRequest,
     Contact,
     ContactPhone,
@@ -43,8 +46,9 @@ from .models import (
     Offer,
     Queue,
 )
-from .phone import normalize_phone, validate_timezone
-from .push import Push, push_on_commit
+from ..phone import normalize_phone, validate_timezone
+from ..push import Push, push_on_commit
+from ..telephony import telephony
 
 MISSED_OFFER_REASON = "Missed offer"
 
@@ -281,6 +285,7 @@ def do_expire_offers(*, now: datetime | None = None, limit: int = 200) -> int:
     reason, _ = NotReadyReason.objects.get_or_create(name=MISSED_OFFER_REASON, defaults={"order": 99})
     for offer in offers:
         _end_offer(offer, OfferOutcome.TIMED_OUT, now)
+        _drop_transferred_call(offer, now)
         _return_to_queue(offer.callback)
         record(
             HistoryKind.TIMED_OUT,
@@ -338,6 +343,20 @@ def _end_offer(offer: Offer, outcome: OfferOutcome, now: datetime) -> None:
     offer.save(update_fields=["outcome", "ended_at"])
 
 
+def _drop_transferred_call(offer: Offer, now: datetime) -> None:
+    """A transfer nobody took: the customer's line is released; the callback goes back to its queue."""
+    if not offer.call_id:
+        return
+    call = Call.objects.select_for_update().filter(pk=offer.call_id).exclude(state=CallState.ENDED).first()
+    if call is None:
+        return
+    call.state, call.outcome, call.ended_at = CallState.ENDED, CallOutcome.FAILED, now
+    call.save(update_fields=["state", "outcome", "ended_at"])
+    record(HistoryKind.TRANSFER, "Transfer not taken: call released, callback back in the queue", callback=offer.callback, at=now)
+    ref = call.switch_ref
+    transaction.on_commit(lambda: telephony().hang_up(call_ref=ref))
+
+
 def _return_to_queue(callback: CallbackRequest) -> None:
     callback.state = CallbackState.QUEUED
     callback.save(update_fields=["state", "updated_at"])
@@ -365,6 +384,9 @@ def do_accept_offer(*, user: AbstractBaseUser, offer_id: int) -> Interaction:
     interaction = Interaction.objects.create(
         callback=callback, agent=offer.agent, offer=offer, channel=offer.channel, created_at=now
     )
+    if offer.call_id:
+        # An Instant Call Transfer: the live call comes with it.
+        Call.objects.filter(pk=offer.call_id).update(interaction=interaction)
     record(HistoryKind.ACCEPTED, f"Accepted by {offer.agent}", callback=callback, agent=offer.agent, actor=user, at=now)
     push_on_commit(Push.INTERACTION_CHANGED, agent_ids=[offer.agent_id], queue_ids=[callback.queue_id])
     return interaction
@@ -376,6 +398,7 @@ def do_reject_offer(*, user: AbstractBaseUser, offer_id: int) -> CallbackRequest
     now = timezone.now()
     offer = _locked_offer_for(user, offer_id)
     _end_offer(offer, OfferOutcome.REJECTED, now)
+    _drop_transferred_call(offer, now)
     _return_to_queue(offer.callback)
     record(HistoryKind.REJECTED, f"Rejected by {offer.agent}", callback=offer.callback, agent=offer.agent, actor=user, at=now)
     push_on_commit(Push.OFFER_ENDED, agent_ids=[offer.agent_id], queue_ids=[offer.callback.queue_id])
@@ -399,27 +422,6 @@ def locked_interaction_for(user: AbstractBaseUser, interaction_id: int) -> Inter
         raise Refused("This interaction belongs to another agent.")
     if interaction.state != InteractionState.OPEN:
         raise DomainError("This interaction is already done.")
-    return interaction
-
-
-@action
-def do_mark_done(*, user: AbstractBaseUser, interaction_id: int) -> Interaction:
-    """The agent clicked Mark Done: the interaction closes and the callback completes."""
-    now = timezone.now()
-    interaction = locked_interaction_for(user, interaction_id)
-    callback = interaction.callback
-    interaction.state = InteractionState.DONE
-    interaction.ended_at = now
-    interaction.save(update_fields=["state", "ended_at"])
-    callback.state = CallbackState.COMPLETED
-    callback.closed_at = now
-    callback.outcome = callback.outcome or "Done"
-    callback.save(update_fields=["state", "closed_at", "outcome", "updated_at"])
-    record(
-        HistoryKind.DONE, f"Marked done by {interaction.agent}", callback=callback, agent=interaction.agent, actor=user, at=now
-    )
-    push_on_commit(Push.INTERACTION_CHANGED, agent_ids=[interaction.agent_id], queue_ids=[callback.queue_id])
-    _route_on_commit(callback.queue_id, interaction.channel)
     return interaction
 
 

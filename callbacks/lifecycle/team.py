@@ -1,0 +1,341 @@
+"""Instant Call Transfer, Instant Call Conference and Start Consultation, to Team Communicator targets.
+
+A target is written `kind:id`: `agent:3`, `queue:2`, `rp:1` (routing point),
+`contact:7`, or `number:+33612345678`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.utils import timezone
+
+from ..enums import AgentStatus, CallbackState, CallOutcome, CallState, ConsultState, HistoryKind, InteractionState, OfferOutcome
+from ..errors import DomainError, Invalid, Refused
+from ..models import (
+    Agent,
+    AgentChannelStatus,
+    Call,
+    CallParty,
+    Consultation,
+    Contact,
+    FavoriteTarget,
+    Interaction,
+    Offer,
+    Queue,
+    RoutingPoint,
+)
+from ..phone import display_phone, normalize_phone
+from ..push import Push, push_on_commit
+from .calls import _changed, _end, _locked, switch_later
+from .core import _agent_for, _route_on_commit, action, record
+from .wrapup import close_interaction
+
+
+@dataclass
+class Target:
+    kind: str  # agent, queue, rp, external
+    label: str
+    key: str
+    agent: Agent | None = None
+    queue: Queue | None = None
+    number: str = ""
+
+
+def resolve_target(key: str) -> Target:
+    kind, _, ident = (key or "").partition(":")
+    if kind == "agent" and ident.isdigit():
+        agent = Agent.objects.filter(pk=ident).first()
+        if agent:
+            return Target("agent", str(agent), key, agent=agent)
+    elif kind == "queue" and ident.isdigit():
+        queue = Queue.objects.filter(pk=ident, active=True).first()
+        if queue:
+            return Target("queue", queue.name, key, queue=queue)
+    elif kind == "rp" and ident.isdigit():
+        rp = RoutingPoint.objects.filter(pk=ident, active=True).select_related("queue").first()
+        if rp:
+            return Target("queue" if rp.queue else "external", rp.name, key, queue=rp.queue, number=rp.number)
+    elif kind == "contact" and ident.isdigit():
+        contact = Contact.objects.filter(pk=ident).prefetch_related("phones").first()
+        if contact and contact.phones.all():
+            number = contact.phones.all()[0].number
+            return Target("external", f"{contact} ({display_phone(number)})", key, number=number)
+    elif kind == "number":
+        number = normalize_phone(ident)
+        return Target("external", display_phone(number), f"number:{number}", number=number)
+    raise Invalid("Pick a target from the Team Communicator.", field="target")
+
+
+def _free_on(agent: Agent, channel: str) -> bool:
+    ready = AgentChannelStatus.objects.filter(agent=agent, channel=channel, status=AgentStatus.READY).exists()
+    ringing = Offer.objects.filter(agent=agent, channel=channel, outcome=OfferOutcome.OPEN).exists()
+    busy = Interaction.objects.filter(agent=agent, channel=channel, state=InteractionState.OPEN).exists()
+    return ready and not ringing and not busy
+
+
+@action
+def do_transfer(*, user: AbstractBaseUser, interaction_id: int, target: str) -> Target:
+    """Instant Call Transfer: the live call goes to an agent (offered to them), a queue, or an outside number."""
+    now = timezone.now()
+    interaction, call = _locked(user, interaction_id, "transfer")
+    callback = interaction.callback
+    t = resolve_target(target)
+    me = interaction.agent
+    if t.kind == "agent":
+        if t.agent.pk == me.pk:
+            raise Invalid("You cannot transfer a call to yourself.", field="target")
+        if not _free_on(t.agent, interaction.channel):
+            raise DomainError(f"{t.agent} is not Ready or is busy; try another target or a queue.")
+        if call.state == CallState.ON_HOLD:
+            call.state, call.hold_started_at = CallState.CONNECTED, None
+            call.save(update_fields=["state", "hold_started_at"])
+        offer = Offer.objects.create(
+            callback=callback,
+            agent=t.agent,
+            channel=interaction.channel,
+            created_at=now,
+            deadline=now + timedelta(seconds=callback.queue.offer_timeout_seconds),
+            call=call,
+            from_agent=me,
+        )
+        callback.state = CallbackState.OFFERED
+        callback.save(update_fields=["state", "updated_at"])
+        push_on_commit(Push.OFFER_NEW, agent_ids=[t.agent.pk], offer=offer.pk)
+    else:
+        _end(call, CallOutcome.TRANSFERRED, now)
+        if t.kind == "queue":
+            callback.queue = t.queue
+            callback.state = CallbackState.QUEUED
+            callback.enqueued_at = callback.enqueued_at or now
+            callback.save(update_fields=["queue", "state", "enqueued_at", "updated_at"])
+            _route_on_commit(t.queue.pk, callback.channel)
+        else:
+            callback.state = CallbackState.COMPLETED
+            callback.outcome = f"Transferred to {t.label}"
+            callback.closed_at = now
+            callback.save(update_fields=["state", "outcome", "closed_at", "updated_at"])
+    record(
+        HistoryKind.TRANSFER, f"Instant Call Transfer to {t.label}", callback=callback, agent=me, actor=user, at=now, target=t.key
+    )
+    switch_later("transfer", call_ref=call.switch_ref, destination=t.number or t.key)
+    close_interaction(interaction, reason=f"Transferred to {t.label}", now=now)
+    return t
+
+
+@action
+def do_conference(*, user: AbstractBaseUser, interaction_id: int, target: str) -> CallParty:
+    """Instant Call Conference: another agent or an outside number joins the live call."""
+    now = timezone.now()
+    interaction, call = _locked(user, interaction_id, "conference")
+    t = resolve_target(target)
+    if t.kind == "queue":
+        raise Invalid("Conference with a person or a number, not a queue.", field="target")
+    if t.agent and t.agent.pk == interaction.agent_id:
+        raise Invalid("You are already on this call.", field="target")
+    if CallParty.objects.filter(call=call, left_at__isnull=True, agent=t.agent, number=t.number).exists():
+        raise DomainError(f"{t.label} is already in the conference.")
+    party = CallParty.objects.create(call=call, agent=t.agent, number=t.number, label=t.label, joined_at=now)
+    if call.state == CallState.ON_HOLD:
+        call.state, call.hold_started_at = CallState.CONNECTED, None
+        call.save(update_fields=["state", "hold_started_at"])
+    record(
+        HistoryKind.CONFERENCE,
+        f"Instant Call Conference with {t.label}",
+        callback=call.callback,
+        agent=interaction.agent,
+        actor=user,
+        at=now,
+        target=t.key,
+    )
+    switch_later("conference", call_ref=call.switch_ref, destination=t.number or t.key)
+    if t.agent:
+        push_on_commit(Push.INTERACTION_CHANGED, agent_ids=[t.agent.pk])
+    _changed(interaction)
+    return party
+
+
+@action
+def do_leave_conference(*, user: AbstractBaseUser, party_id: int) -> None:
+    """An agent who was conferenced in leaves the call (or the owner drops a party)."""
+    party = (
+        CallParty.objects.select_for_update()
+        .select_related("call__interaction")
+        .filter(pk=party_id, left_at__isnull=True)
+        .first()
+    )
+    if party is None:
+        raise DomainError("That party already left the call.", status=409)
+    me = _agent_for(user)
+    if me.pk not in (party.agent_id, party.call.interaction.agent_id):
+        raise Refused("This is not your conference.")
+    party.left_at = timezone.now()
+    party.save(update_fields=["left_at"])
+    record(HistoryKind.CONFERENCE, f"{party.label} left the conference", callback=party.call.callback, agent=me, actor=user)
+    push_on_commit(Push.INTERACTION_CHANGED, agent_ids=[a for a in (party.agent_id, party.call.interaction.agent_id) if a])
+
+
+# --- Consultation -------------------------------------------------------------------
+
+
+@action
+def do_start_consultation(*, user: AbstractBaseUser, interaction_id: int, target: str) -> Consultation:
+    """Start Consultation with another agent: the customer is held; the target may accept or decline."""
+    now = timezone.now()
+    interaction, call = _locked(user, interaction_id, "consult")
+    t = resolve_target(target)
+    if t.kind != "agent":
+        raise Invalid("Consult an agent (pick one in the Team Communicator).", field="target")
+    if t.agent.pk == interaction.agent_id:
+        raise Invalid("You cannot consult yourself.", field="target")
+    if (
+        not AgentChannelStatus.objects.filter(agent=t.agent, channel=interaction.channel)
+        .exclude(status=AgentStatus.LOGGED_OUT)
+        .exists()
+    ):
+        raise DomainError(f"{t.agent} is logged out.")
+    if Consultation.objects.filter(call=call, state__in=[ConsultState.REQUESTED, ConsultState.ACTIVE]).exists():
+        raise DomainError("A consultation is already open on this call.")
+    if call.state == CallState.CONNECTED:
+        call.state, call.hold_started_at = CallState.ON_HOLD, now
+        call.save(update_fields=["state", "hold_started_at"])
+        switch_later("hold", call_ref=call.switch_ref)
+    consult = Consultation.objects.create(call=call, from_agent=interaction.agent, to_agent=t.agent, created_at=now)
+    record(
+        HistoryKind.CONSULT,
+        f"Consultation requested with {t.agent}",
+        callback=call.callback,
+        agent=interaction.agent,
+        actor=user,
+        at=now,
+        target=t.key,
+    )
+    push_on_commit(Push.INTERACTION_CHANGED, agent_ids=[interaction.agent_id, t.agent.pk])
+    return consult
+
+
+def _locked_consult(user: AbstractBaseUser, consultation_id: int) -> tuple[Consultation, Agent]:
+    consult = (
+        Consultation.objects.select_for_update(of=("self",))
+        .select_related("call__interaction", "call__callback", "from_agent", "to_agent")
+        .filter(pk=consultation_id)
+        .first()
+    )
+    if consult is None:
+        raise DomainError("That consultation does not exist.", status=404)
+    me = _agent_for(user)
+    if me.pk not in (consult.from_agent_id, consult.to_agent_id):
+        raise Refused("This consultation is between other agents.")
+    return consult, me
+
+
+def _finish(consult: Consultation, state: str, now: datetime) -> None:
+    consult.state = state
+    consult.ended_at = now
+    consult.save(update_fields=["state", "ended_at"])
+    push_on_commit(Push.INTERACTION_CHANGED, agent_ids=[consult.from_agent_id, consult.to_agent_id])
+
+
+@action
+def do_accept_consultation(*, user: AbstractBaseUser, consultation_id: int) -> Consultation:
+    """The target accepted the consultation request."""
+    consult, me = _locked_consult(user, consultation_id)
+    if me.pk != consult.to_agent_id:
+        raise Refused("Only the agent consulted can accept.")
+    if consult.state != ConsultState.REQUESTED:
+        raise DomainError("This consultation request is no longer open.")
+    consult.state = ConsultState.ACTIVE
+    consult.save(update_fields=["state"])
+    record(HistoryKind.CONSULT, f"{me} accepted the consultation", callback=consult.call.callback, agent=me, actor=user)
+    switch_later("consult", call_ref=consult.call.switch_ref, destination=f"agent:{me.pk}")
+    push_on_commit(Push.INTERACTION_CHANGED, agent_ids=[consult.from_agent_id, consult.to_agent_id])
+    return consult
+
+
+@action
+def do_decline_consultation(*, user: AbstractBaseUser, consultation_id: int) -> Consultation:
+    """The target declined the consultation request."""
+    consult, me = _locked_consult(user, consultation_id)
+    if me.pk != consult.to_agent_id:
+        raise Refused("Only the agent consulted can decline.")
+    if consult.state != ConsultState.REQUESTED:
+        raise DomainError("This consultation request is no longer open.")
+    _finish(consult, ConsultState.DECLINED, timezone.now())
+    record(HistoryKind.CONSULT, f"{me} declined the consultation", callback=consult.call.callback, agent=me, actor=user)
+    return consult
+
+
+@action
+def do_end_consultation(*, user: AbstractBaseUser, consultation_id: int) -> Consultation:
+    """Either side ended the consultation; the customer stays on hold for the agent to resume."""
+    consult, me = _locked_consult(user, consultation_id)
+    if not consult.is_open:
+        raise DomainError("This consultation has already ended.")
+    _finish(consult, ConsultState.ENDED, timezone.now())
+    record(HistoryKind.CONSULT, f"Consultation ended by {me}", callback=consult.call.callback, agent=me, actor=user)
+    switch_later("end_consult", call_ref=consult.call.switch_ref)
+    return consult
+
+
+@action
+def do_complete_consultation(*, user: AbstractBaseUser, consultation_id: int, mode: str) -> Consultation:
+    """After consulting, the agent transfers the call to, or conferences with, the consulted agent."""
+    now = timezone.now()
+    consult, me = _locked_consult(user, consultation_id)
+    if me.pk != consult.from_agent_id:
+        raise Refused("Only the agent who started the consultation can do this.")
+    if consult.state != ConsultState.ACTIVE:
+        raise DomainError("The consultation is not active (the other agent has not accepted, or it ended).")
+    if mode not in ("transfer", "conference"):
+        raise Invalid("Choose transfer or conference.", field="mode")
+    call = Call.objects.select_for_update().get(pk=consult.call_id)
+    if not call.is_active:
+        raise DomainError("The customer's call has ended.")
+    if call.state == CallState.ON_HOLD and call.hold_started_at:
+        call.hold_seconds += int((now - call.hold_started_at).total_seconds())
+    call.state, call.hold_started_at = CallState.CONNECTED, None
+    target = consult.to_agent
+    if mode == "transfer":
+        mine = call.interaction
+        close_interaction(mine, reason=f"Transferred to {target}", now=now)
+        theirs = Interaction.objects.create(callback=call.callback, agent=target, channel=mine.channel, created_at=now)
+        call.interaction = theirs
+        _finish(consult, ConsultState.TRANSFERRED, now)
+        record(
+            HistoryKind.TRANSFER,
+            f"Call transferred to {target} after consultation",
+            callback=call.callback,
+            agent=me,
+            actor=user,
+            at=now,
+        )
+        switch_later("transfer", call_ref=call.switch_ref, destination=f"agent:{target.pk}")
+    else:
+        CallParty.objects.create(call=call, agent=target, label=str(target), joined_at=now)
+        _finish(consult, ConsultState.CONFERENCED, now)
+        record(
+            HistoryKind.CONFERENCE,
+            f"Conference with {target} after consultation",
+            callback=call.callback,
+            agent=me,
+            actor=user,
+            at=now,
+        )
+        switch_later("conference", call_ref=call.switch_ref, destination=f"agent:{target.pk}")
+    call.save()
+    return consult
+
+
+@action
+def do_toggle_favorite(*, user: AbstractBaseUser, target: str) -> bool:
+    """The agent starred (or unstarred) a Team Communicator target. Returns whether it is now a favourite."""
+    me = _agent_for(user)
+    t = resolve_target(target)
+    existing = FavoriteTarget.objects.filter(agent=me, target=t.key).first()
+    if existing:
+        existing.delete()
+        return False
+    FavoriteTarget.objects.create(agent=me, target=t.key, label=t.label)
+    return True

@@ -1,0 +1,239 @@
+"""Wrap-up: Dispositions, Note, Reschedule a Callback, e-mail from the Party Action Menu, Mark Done."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from .. import callstate
+from ..enums import AgentStatus, CallbackState, CallOutcome, CallState, HistoryKind, InteractionState
+from ..errors import DomainError, Invalid
+from ..models import AgentChannelStatus, Call, ContactEmail, DispositionCode, Interaction, Note
+from ..push import Push, push_on_commit
+from .core import _route_on_commit, _set_status, action, locked_interaction_for, record
+
+NOTE_MAX = 4000
+
+
+def close_interaction(interaction: Interaction, *, reason: str, now: datetime) -> None:
+    """The interaction window closes; the agent goes to After Call Work (if the queue says so) or is free."""
+    interaction.state = InteractionState.DONE
+    interaction.ended_at = now
+    interaction.closing_reason = reason[:200]
+    interaction.save(update_fields=["state", "ended_at", "closing_reason"])
+    queue = interaction.callback.queue
+    if queue.after_call_work_seconds:
+        _set_status(
+            interaction.agent,
+            interaction.channel,
+            AgentStatus.AFTER_CALL_WORK,
+            reason=None,
+            actor=None,
+            now=now,
+            until=now + timedelta(seconds=queue.after_call_work_seconds),
+        )
+    else:
+        _route_on_commit(queue.pk, interaction.channel)
+    push_on_commit(Push.INTERACTION_CHANGED, agent_ids=[interaction.agent_id], queue_ids=[queue.pk])
+
+
+def _live_call(interaction: Interaction) -> Call | None:
+    return Call.objects.select_for_update().filter(interaction=interaction).exclude(state=CallState.ENDED).first()
+
+
+def dispositions_for(queue_id: int):
+    return DispositionCode.objects.filter(Q(queue_id=queue_id) | Q(queue__isnull=True), active=True).order_by("order", "label")
+
+
+@action
+def do_set_disposition(*, user: AbstractBaseUser, interaction_id: int, code_id: int) -> Interaction:
+    """The agent picked a disposition (while the call is live or after it ended)."""
+    interaction = locked_interaction_for(user, interaction_id)
+    code = dispositions_for(interaction.callback.queue_id).filter(pk=code_id).first()
+    if code is None:
+        raise Invalid("That disposition is not available for this queue.", field="disposition")
+    if interaction.disposition_id == code.pk:
+        return interaction
+    interaction.disposition = code
+    interaction.save(update_fields=["disposition"])
+    record(
+        HistoryKind.DISPOSITION,
+        f"Disposition: {code.label}",
+        callback=interaction.callback,
+        agent=interaction.agent,
+        actor=user,
+        code=code.code,
+    )
+    push_on_commit(Push.INTERACTION_CHANGED, agent_ids=[interaction.agent_id])
+    return interaction
+
+
+@action
+def do_add_note(*, user: AbstractBaseUser, interaction_id: int, text: str) -> Note:
+    """The agent added a Note: attached to the call history."""
+    text = (text or "").strip()
+    if not text:
+        raise Invalid("The note is empty.", field="text")
+    if len(text) > NOTE_MAX:
+        raise Invalid(f"A note is at most {NOTE_MAX} characters.", field="text")
+    interaction = locked_interaction_for(user, interaction_id)
+    now = timezone.now()
+    note = Note.objects.create(callback=interaction.callback, interaction=interaction, author=user, text=text, created_at=now)
+    record(
+        HistoryKind.NOTE,
+        f"Note: {text}",
+        callback=interaction.callback,
+        agent=interaction.agent,
+        actor=user,
+        at=now,
+        note=note.pk,
+    )
+    push_on_commit(Push.INTERACTION_CHANGED, agent_ids=[interaction.agent_id])
+    return note
+
+
+@action
+def do_mark_done(*, user: AbstractBaseUser, interaction_id: int) -> Interaction:
+    """The agent clicked Mark Done (or Done on the preview).
+
+    Refused while a call is live, and without a disposition when the queue
+    requires one (or without a note when the disposition requires one).
+    """
+    now = timezone.now()
+    interaction = locked_interaction_for(user, interaction_id)
+    callstate.check("mark_done", callstate.status_of(_live_call(interaction)))
+    callback = interaction.callback
+    if callback.queue.require_disposition and interaction.disposition_id is None:
+        raise DomainError("Choose a disposition before Mark Done.")
+    if interaction.disposition_id and interaction.disposition.note_required and not interaction.notes.exists():
+        raise DomainError(f"The disposition “{interaction.disposition.label}” needs a note before Mark Done.")
+    if callback.state == CallbackState.IN_PROGRESS:
+        reached = Call.objects.filter(callback=callback, connected_at__isnull=False).exists()
+        last = Call.objects.filter(callback=callback).order_by("-started_at").first()
+        if not reached and last is not None and callback.attempts >= callback.max_attempts:
+            callback.state = CallbackState.FAILED
+            callback.outcome = (
+                f"Attempts exhausted: {CallOutcome(last.outcome).label.lower()}" if last.outcome else "Attempts exhausted"
+            )
+        else:
+            callback.state = CallbackState.COMPLETED
+            callback.outcome = (
+                interaction.disposition.label if interaction.disposition_id else ("Done" if reached else "Done without a call")
+            )
+        callback.closed_at = now
+        callback.save(update_fields=["state", "closed_at", "outcome", "updated_at"])
+    record(
+        HistoryKind.DONE,
+        f"Marked done by {interaction.agent}: {callback.outcome}",
+        callback=callback,
+        agent=interaction.agent,
+        actor=user,
+        at=now,
+    )
+    close_interaction(interaction, reason="Marked done", now=now)
+    return interaction
+
+
+def validate_reschedule(callback, local: datetime, now: datetime) -> datetime:
+    """A new time typed in the customer's zone: future, inside business hours and the availability window."""
+    zone = ZoneInfo(callback.customer_timezone)
+    when = local.replace(tzinfo=zone) if timezone.is_naive(local) else local
+    if when < now + timedelta(minutes=1):
+        raise Invalid("Pick a time in the future.", field="when")
+    queue = callback.queue
+    at_queue = when.astimezone(ZoneInfo(queue.timezone))
+    if not (queue.opens_at <= at_queue.time() < queue.closes_at):
+        raise Invalid(
+            f"{queue.name} is open {queue.opens_at:%H:%M}–{queue.closes_at:%H:%M} ({queue.timezone}); "
+            f"{at_queue:%H:%M} there is outside business hours.",
+            field="when",
+        )
+    if callback.window_start and callback.window_end and not (callback.window_start <= when <= callback.window_end):
+        start, end = callback.window_start.astimezone(zone), callback.window_end.astimezone(zone)
+        raise Invalid(
+            f"The customer is available {start:%d %b %H:%M}–{end:%d %b %H:%M} ({callback.customer_timezone}).", field="when"
+        )
+    return when
+
+
+@action
+def do_reschedule_callback(*, user: AbstractBaseUser, interaction_id: int, when: datetime) -> Interaction:
+    """The agent rescheduled the callback (Reschedule / Schedule a Callback).
+
+    The current attempt closes (a live call is ended) and the callback returns
+    to `scheduled` with its history. Refused for a past time or outside the
+    queue's business hours or the customer's availability window.
+    """
+    now = timezone.now()
+    interaction = locked_interaction_for(user, interaction_id)
+    callback = interaction.callback
+    if callback.state != CallbackState.IN_PROGRESS:
+        raise DomainError("This callback can no longer be rescheduled from here.")
+    when = validate_reschedule(callback, when, now)
+    call = _live_call(interaction)
+    if call is not None:
+        from .calls import _end, switch_later
+
+        _end(call, CallOutcome.AGENT_HANGUP, now)
+        switch_later("hang_up", call_ref=call.switch_ref)
+    callback.state = CallbackState.SCHEDULED
+    callback.desired_time = when
+    callback.enqueued_at = None
+    callback.save(update_fields=["state", "desired_time", "enqueued_at", "updated_at"])
+    shown = when.astimezone(ZoneInfo(callback.customer_timezone))
+    record(
+        HistoryKind.RESCHEDULED,
+        f"Rescheduled by {interaction.agent} to {shown:%a %d %b %Y %H:%M} ({callback.customer_timezone})",
+        callback=callback,
+        agent=interaction.agent,
+        actor=user,
+        at=now,
+        when=when.isoformat(),
+    )
+    close_interaction(interaction, reason="Rescheduled", now=now)
+    return interaction
+
+
+@action
+def do_send_email(*, user: AbstractBaseUser, interaction_id: int, to: str, subject: str, body: str) -> None:
+    """Party Action Menu → e-mail the contact at an address the directory has."""
+    interaction = locked_interaction_for(user, interaction_id)
+    callback = interaction.callback
+    subject, body = (subject or "").strip(), (body or "").strip()
+    if not callback.contact_id or not ContactEmail.objects.filter(contact_id=callback.contact_id, address__iexact=to).exists():
+        raise Invalid("Pick one of the contact's e-mail addresses.", field="to")
+    if not subject or not body:
+        raise Invalid("An e-mail needs a subject and a message.", field="body")
+    if len(subject) > 200 or len(body) > 10000:
+        raise Invalid("That e-mail is too long.", field="body")
+    record(
+        HistoryKind.EMAIL,
+        f"E-mail sent to {to}: {subject}",
+        callback=callback,
+        agent=interaction.agent,
+        actor=user,
+        to=to,
+        subject=subject,
+    )
+    push_on_commit(Push.INTERACTION_CHANGED, agent_ids=[interaction.agent_id])
+    transaction.on_commit(lambda: send_mail(subject, body, None, [to]))
+
+
+@action
+def do_end_after_call_work(*, now: datetime | None = None) -> int:
+    """The clock: After Call Work with a timer ends, and the agent is Ready again."""
+    now = now or timezone.now()
+    rows = list(
+        AgentChannelStatus.objects.select_for_update(skip_locked=True)
+        .select_related("agent")
+        .filter(status=AgentStatus.AFTER_CALL_WORK, until__lte=now)[:200]
+    )
+    for row in rows:
+        _set_status(row.agent, row.channel, AgentStatus.READY, reason=None, actor=None, now=now)
+    return len(rows)

@@ -1,0 +1,135 @@
+"""Voice calls of an interaction, their parties, consultations; retry rules and team targets."""
+
+from django.db import models
+from django.db.models import Q
+
+from ..enums import ACTIVE_CALL_STATES, OPEN_CONSULT_STATES, CallOutcome, CallState, ConsultState, RetryAction
+from .agents import Agent
+from .config import Queue
+from .work import CallbackRequest, Interaction
+
+
+class Call(models.Model):
+    interaction = models.ForeignKey(Interaction, on_delete=models.CASCADE, related_name="calls")
+    callback = models.ForeignKey(CallbackRequest, on_delete=models.CASCADE, related_name="calls")
+    switch_ref = models.CharField(max_length=64, unique=True)
+    number = models.CharField(max_length=20)
+    attempt = models.PositiveSmallIntegerField(default=1)
+    state = models.CharField(max_length=12, choices=CallState.choices, default=CallState.DIALING)
+    outcome = models.CharField(max_length=20, choices=CallOutcome.choices, blank=True)
+    started_at = models.DateTimeField()
+    connected_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    hold_started_at = models.DateTimeField(null=True, blank=True)
+    hold_seconds = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-started_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["interaction"],
+                condition=Q(state__in=[s.value for s in ACTIVE_CALL_STATES]),
+                name="one_active_call_per_interaction",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Call {self.switch_ref} to {self.number} ({self.state})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.state in ACTIVE_CALL_STATES
+
+
+class CallParty(models.Model):
+    """Someone added to a call by Instant Call Conference or a consultation."""
+
+    call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="parties")
+    agent = models.ForeignKey(Agent, null=True, blank=True, on_delete=models.CASCADE, related_name="conferences")
+    number = models.CharField(max_length=20, blank=True)
+    label = models.CharField(max_length=200)
+    joined_at = models.DateTimeField()
+    left_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["joined_at"]
+        verbose_name_plural = "call parties"
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class Consultation(models.Model):
+    call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="consultations")
+    from_agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="consultations_started")
+    to_agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="consultations_received")
+    state = models.CharField(max_length=12, choices=ConsultState.choices, default=ConsultState.REQUESTED)
+    created_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["call"],
+                condition=Q(state__in=[s.value for s in OPEN_CONSULT_STATES]),
+                name="one_open_consultation_per_call",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Consultation {self.from_agent} → {self.to_agent} ({self.state})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_CONSULT_STATES
+
+
+class RetryRule(models.Model):
+    """What happens, per queue, when a dial does not reach the customer."""
+
+    queue = models.ForeignKey(Queue, on_delete=models.CASCADE, related_name="retry_rules")
+    outcome = models.CharField(
+        max_length=20,
+        choices=[
+            (o.value, o.label)
+            for o in (CallOutcome.BUSY, CallOutcome.NO_ANSWER, CallOutcome.ANSWERING_MACHINE, CallOutcome.FAILED)
+        ],
+    )
+    action = models.CharField(max_length=10, choices=RetryAction.choices, default=RetryAction.ASK_AGENT)
+    delay_minutes = models.PositiveIntegerField(default=15)
+
+    class Meta:
+        ordering = ["queue", "outcome"]
+        constraints = [models.UniqueConstraint(fields=["queue", "outcome"], name="one_retry_rule_per_outcome")]
+
+    def __str__(self) -> str:
+        return f"{self.queue}: {self.get_outcome_display()} → {self.get_action_display()}"
+
+
+class RoutingPoint(models.Model):
+    """A Team Communicator target: a number on the switch, optionally feeding a queue."""
+
+    name = models.CharField(max_length=100, unique=True)
+    number = models.CharField(max_length=20)
+    queue = models.ForeignKey(Queue, null=True, blank=True, on_delete=models.SET_NULL)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class FavoriteTarget(models.Model):
+    agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="favorites")
+    target = models.CharField(max_length=40, help_text="kind:id, e.g. agent:3")
+    label = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["label"]
+        constraints = [models.UniqueConstraint(fields=["agent", "target"], name="favorite_unique")]
+
+    def __str__(self) -> str:
+        return self.label

@@ -1,0 +1,60 @@
+"""The telephony boundary: Ringback asks a switch to act, the switch reports events back.
+
+Ringback calls the adapter only after its own transaction commits (slow I/O
+never holds a lock). The adapter reports what happened on the line by calling
+`callbacks.lifecycle.do_switch_event(call_ref=..., event=...)`. The adapter in
+use is `settings.RINGBACK_TELEPHONY`; the built-in one is a simulated switch.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import cache
+from typing import Protocol
+
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+
+class SwitchEvent(StrEnum):
+    RINGING = "ringing"
+    ANSWERED = "answered"
+    BUSY = "busy"
+    NO_ANSWER = "no_answer"
+    ANSWERING_MACHINE = "answering_machine"
+    FAILED = "failed"
+    REMOTE_HANGUP = "remote_hangup"
+    DTMF = "dtmf"  # the customer pressed keys
+
+
+class Telephony(Protocol):
+    """What a switch connector implements (SIP/CTI or the simulator)."""
+
+    def dial(self, *, call_ref: str, number: str) -> None: ...
+
+    def hang_up(self, *, call_ref: str) -> None: ...
+
+    def hold(self, *, call_ref: str) -> None: ...
+
+    def resume(self, *, call_ref: str) -> None: ...
+
+    def send_dtmf(self, *, call_ref: str, digits: str) -> None: ...
+
+    def transfer(self, *, call_ref: str, destination: str) -> None: ...
+
+    def conference(self, *, call_ref: str, destination: str) -> None: ...
+
+    def consult(self, *, call_ref: str, destination: str) -> None: ...
+
+    def end_consult(self, *, call_ref: str) -> None: ...
+
+    def tick(self) -> None:
+        """Called by the dispatcher's clock; a real connector may do nothing."""
+
+    def customer_link(self, *, call_ref: str) -> str | None:
+        """A page where a person can play the customer (simulator only)."""
+
+
+@cache
+def telephony() -> Telephony:
+    return import_string(settings.RINGBACK_TELEPHONY)()

@@ -1,0 +1,143 @@
+"""A simulated switch with deterministic outcomes, for tests and demos.
+
+Outcome by the last digits of the dialled number (E.164):
+
+    …0001  busy after 1 s               …0003  answering machine after 2 s
+    …0002  no answer after 4 s          …0004  failed at once
+    …001N  answered by itself after N seconds (N = 1…9)
+    anything else rings until someone answers on the customer phone page
+    (/sim/phone/<token>/), or "no answer" after SIM_NO_ANSWER_SECONDS (30 s).
+
+Progress runs on real timers: each pending event has a due time, fired by
+the dispatcher's clock (so a test moves time with time-machine, and a
+restart loses nothing).
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from .. import SwitchEvent
+from .models import SimCall
+
+
+def planned_outcome(number: str) -> tuple[str, float]:
+    """(event, seconds until it happens) for a dialled number."""
+    tail = number[-4:]
+    fixed = {
+        "0001": (SwitchEvent.BUSY, 1),
+        "0002": (SwitchEvent.NO_ANSWER, 4),
+        "0003": (SwitchEvent.ANSWERING_MACHINE, 2),
+        "0004": (SwitchEvent.FAILED, 0),
+    }
+    if tail in fixed:
+        return fixed[tail]
+    if tail[:3] == "001" and tail[3] != "0":
+        return SwitchEvent.ANSWERED, int(tail[3])
+    return SwitchEvent.NO_ANSWER, getattr(settings, "SIM_NO_ANSWER_SECONDS", 30)
+
+
+def _report(call_ref: str, event: str, digits: str = "") -> None:
+    from callbacks.lifecycle import do_switch_event
+
+    do_switch_event(call_ref=call_ref, event=event, digits=digits)
+
+
+class SimulatedSwitch:
+    def dial(self, *, call_ref: str, number: str) -> None:
+        event, seconds = planned_outcome(number)
+        SimCall.objects.create(
+            call_ref=call_ref,
+            token=secrets.token_urlsafe(16),
+            number=number,
+            next_event=event,
+            due_at=timezone.now() + timedelta(seconds=seconds),
+            log=[f"dial {number}: {event} in {seconds:g} s"],
+        )
+
+    def _update(self, call_ref: str, **fields) -> None:
+        sim = SimCall.objects.filter(call_ref=call_ref).first()
+        if sim is None:
+            return
+        note = fields.pop("note", None)
+        for k, v in fields.items():
+            setattr(sim, k, v)
+        if note:
+            sim.log = [*sim.log, note][-50:]
+        sim.save()
+
+    def hang_up(self, *, call_ref: str) -> None:
+        self._update(call_ref, line="ended", next_event="", due_at=None, note="agent hung up")
+
+    def hold(self, *, call_ref: str) -> None:
+        self._update(call_ref, line="on_hold", note="on hold")
+
+    def resume(self, *, call_ref: str) -> None:
+        self._update(call_ref, line="connected", note="resumed")
+
+    def send_dtmf(self, *, call_ref: str, digits: str) -> None:
+        sim = SimCall.objects.filter(call_ref=call_ref).first()
+        if sim:
+            self._update(call_ref, keyed_by_agent=(sim.keyed_by_agent + digits)[-200:], note=f"agent keyed {digits}")
+
+    def transfer(self, *, call_ref: str, destination: str) -> None:
+        self._update(call_ref, note=f"transferred to {destination}")
+
+    def conference(self, *, call_ref: str, destination: str) -> None:
+        self._update(call_ref, note=f"conference with {destination}")
+
+    def consult(self, *, call_ref: str, destination: str) -> None:
+        self._update(call_ref, note=f"consulting {destination}")
+
+    def end_consult(self, *, call_ref: str) -> None:
+        self._update(call_ref, note="consultation ended")
+
+    def tick(self) -> None:
+        """Fire the events whose time has come."""
+        with transaction.atomic():
+            due = list(
+                SimCall.objects.select_for_update(skip_locked=True)
+                .filter(due_at__lte=timezone.now())
+                .exclude(next_event="")[:100]
+            )
+            fired = []
+            for sim in due:
+                fired.append((sim.call_ref, sim.next_event))
+                sim.line = "connected" if sim.next_event == SwitchEvent.ANSWERED else "ended"
+                sim.log = [*sim.log, f"{sim.next_event}"][-50:]
+                sim.next_event, sim.due_at = "", None
+                sim.save()
+        for call_ref, event in fired:
+            _report(call_ref, event)
+
+    def customer_link(self, *, call_ref: str) -> str | None:
+        sim = SimCall.objects.filter(call_ref=call_ref).only("token").first()
+        return reverse("sim_phone", args=[sim.token]) if sim else None
+
+    # --- The customer's side (the customer phone page) -----------------------
+
+    def customer_answers(self, sim: SimCall) -> None:
+        if sim.line != "ringing":
+            return
+        self._update(sim.call_ref, line="connected", next_event="", due_at=None, note="customer answered")
+        _report(sim.call_ref, SwitchEvent.ANSWERED)
+
+    def customer_hangs_up(self, sim: SimCall) -> None:
+        if sim.line == "ended":
+            return
+        was_ringing = sim.line == "ringing"
+        self._update(sim.call_ref, line="ended", next_event="", due_at=None, note="customer hung up")
+        # Declining a ringing call is what a busy customer does.
+        _report(sim.call_ref, SwitchEvent.BUSY if was_ringing else SwitchEvent.REMOTE_HANGUP)
+
+    def customer_keys(self, sim: SimCall, digits: str) -> None:
+        if sim.line != "connected":
+            return
+        self._update(sim.call_ref, note=f"customer keyed {digits}")
+        _report(sim.call_ref, SwitchEvent.DTMF, digits)
