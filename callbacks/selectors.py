@@ -3,17 +3,47 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db.models import Q
 from django.utils import formats, timezone
 
-from .enums import AgentStatus, Channel, FieldFormat, InteractionState, OfferOutcome, PreviewSection
+from . import callstate
+from .enums import (
+    OPEN_CONSULT_STATES,
+    AgentStatus,
+    CallState,
+    Channel,
+    ConsultState,
+    FieldFormat,
+    InteractionState,
+    OfferOutcome,
+    PreviewSection,
+)
 from .errors import DomainError, Refused
-from .models import Agent, AgentChannelStatus, CallbackRequest, Interaction, NotReadyReason, Offer, PreviewField
+from .models import (
+    Agent,
+    AgentChannelStatus,
+    Call,
+    CallbackRequest,
+    CallParty,
+    Consultation,
+    Contact,
+    ContactEmail,
+    DispositionCode,
+    FavoriteTarget,
+    HistoryEvent,
+    Interaction,
+    NotReadyReason,
+    Offer,
+    PreviewField,
+    Queue,
+    RoutingPoint,
+)
 from .phone import display_phone
+from .telephony import telephony
 
 HISTORY_LIMIT = 50
 
@@ -100,12 +130,82 @@ class ChannelState:
 
 
 @dataclass
+class InteractionView:
+    """One interaction window: the callback, its live call and what the agent may do now."""
+
+    interaction: Interaction
+    view: CallbackView
+    history: list
+    call: Any = None
+    parties: list = field(default_factory=list)
+    consult: Any = None
+    dispositions: list = field(default_factory=list)
+    emails: list = field(default_factory=list)
+    customer_link: str | None = None
+
+    @property
+    def status(self) -> str:
+        return callstate.status_of(self.call)
+
+    @property
+    def status_label(self) -> str:
+        return callstate.STATUS_LABELS[self.status]
+
+    def can(self, act: str) -> bool:
+        return callstate.allowed(act, self.status)
+
+    @property
+    def can_call(self) -> bool:
+        cb = self.interaction.callback
+        return self.can("call") and cb.state == "in_progress" and cb.attempts < cb.max_attempts
+
+    @property
+    def can_end(self) -> bool:
+        return self.can("end")
+
+    @property
+    def can_hold(self) -> bool:
+        return self.can("hold")
+
+    @property
+    def can_resume(self) -> bool:
+        return self.can("resume")
+
+    @property
+    def can_dtmf(self) -> bool:
+        return self.can("dtmf")
+
+    @property
+    def can_transfer(self) -> bool:
+        return self.can("transfer")
+
+    @property
+    def can_mark_done(self) -> bool:
+        return self.can("mark_done")
+
+    @property
+    def reschedule_min(self) -> str:
+        return timezone.localtime(timezone.now(), self.view.callback.customer_zone).strftime("%Y-%m-%dT%H:%M")
+
+    @property
+    def reschedule_suggest(self) -> str:
+        soon = timezone.localtime(timezone.now(), self.view.callback.customer_zone) + timedelta(hours=1)
+        return soon.replace(minute=0).strftime("%Y-%m-%dT%H:%M")
+
+    @property
+    def party_name(self) -> str:
+        return self.view.callback.customer_name or self.view.phone
+
+
+@dataclass
 class Workspace:
     agent: Agent
     channels: list[ChannelState]
     reasons: list[NotReadyReason]
     offers: list[tuple[Offer, CallbackView]]
-    interactions: list[tuple[Interaction, CallbackView, list]]
+    interactions: list[InteractionView]
+    consult_requests: list = field(default_factory=list)
+    joined: list = field(default_factory=list)  # consultations and conferences I was brought into
 
     @property
     def any_ready(self) -> bool:
@@ -134,7 +234,7 @@ def workspace_context_for(agent: Agent) -> Workspace:
     )
     interactions = list(
         Interaction.objects.filter(agent=agent, state=InteractionState.OPEN)
-        .select_related("callback__queue", "callback__contact")
+        .select_related("callback__queue", "callback__contact", "disposition")
         .order_by("created_at")
     )
     configured: list[PreviewField] = []
@@ -142,8 +242,6 @@ def workspace_context_for(agent: Agent) -> Workspace:
         configured = list(PreviewField.objects.filter(active=True).order_by("section", "order", "label"))
     histories: dict[int, list] = {}
     if interactions:
-        from .models import HistoryEvent
-
         ids = [i.callback_id for i in interactions]
         for event in (
             HistoryEvent.objects.filter(callback_id__in=ids)
@@ -157,11 +255,106 @@ def workspace_context_for(agent: Agent) -> Workspace:
         channels=channels,
         reasons=list(NotReadyReason.objects.filter(active=True)),
         offers=[(o, callback_view(o.callback, zone, configured)) for o in offers],
-        interactions=[
-            (i, callback_view(i.callback, zone, configured), histories.get(i.callback_id, [])[:HISTORY_LIMIT])
-            for i in interactions
-        ],
+        interactions=_interaction_views(interactions, zone, configured, histories),
+        consult_requests=list(
+            Consultation.objects.filter(to_agent=agent, state=ConsultState.REQUESTED).select_related(
+                "from_agent", "call__callback"
+            )
+        ),
+        joined=_joined(agent),
     )
+
+
+def _interaction_views(interactions, zone, configured, histories) -> list[InteractionView]:
+    if not interactions:
+        return []
+    ids = [i.pk for i in interactions]
+    calls = {c.interaction_id: c for c in Call.objects.filter(interaction_id__in=ids).exclude(state=CallState.ENDED)}
+    call_ids = [c.pk for c in calls.values()]
+    parties: dict[int, list] = {}
+    consults = {}
+    if call_ids:
+        for p in CallParty.objects.filter(call_id__in=call_ids, left_at__isnull=True).order_by("joined_at"):
+            parties.setdefault(p.call_id, []).append(p)
+        consults = {
+            c.call_id: c
+            for c in Consultation.objects.filter(call_id__in=call_ids, state__in=OPEN_CONSULT_STATES).select_related("to_agent")
+        }
+    contact_ids = [i.callback.contact_id for i in interactions if i.callback.contact_id]
+    emails: dict[int, list] = {}
+    for e in ContactEmail.objects.filter(contact_id__in=contact_ids) if contact_ids else ():
+        emails.setdefault(e.contact_id, []).append(e.address)
+    codes = list(DispositionCode.objects.filter(active=True).order_by("order", "label"))
+    out = []
+    for i in interactions:
+        call = calls.get(i.pk)
+        out.append(
+            InteractionView(
+                interaction=i,
+                view=callback_view(i.callback, zone, configured),
+                history=histories.get(i.callback_id, [])[:HISTORY_LIMIT],
+                call=call,
+                parties=parties.get(call.pk, []) if call else [],
+                consult=consults.get(call.pk) if call else None,
+                dispositions=[c for c in codes if c.queue_id in (None, i.callback.queue_id)],
+                emails=emails.get(i.callback.contact_id, []),
+                customer_link=telephony().customer_link(call_ref=call.switch_ref) if call else None,
+            )
+        )
+    return out
+
+
+def _joined(agent: Agent) -> list:
+    """Calls another agent brought me into: an active consultation or a conference."""
+    consults = list(
+        Consultation.objects.filter(to_agent=agent, state=ConsultState.ACTIVE).select_related("from_agent", "call__callback")
+    )
+    parties = list(
+        CallParty.objects.filter(agent=agent, left_at__isnull=True)
+        .exclude(call__state=CallState.ENDED)
+        .select_related("call__callback", "call__interaction__agent")
+    )
+    return [("consult", c) for c in consults] + [("conference", p) for p in parties]
+
+
+def team_search(agent: Agent, q: str, limit: int = 6) -> dict[str, list]:
+    """Team Communicator: agents (with live status), queues, routing points and contacts matching q."""
+    q = (q or "").strip()
+    out: dict[str, list] = {"agents": [], "queues": [], "routing_points": [], "contacts": [], "favorites": [], "recent": []}
+    if not q:
+        out["favorites"] = list(FavoriteTarget.objects.filter(agent=agent))
+        seen: set[str] = set()
+        for data in (
+            HistoryEvent.objects.filter(agent=agent, kind__in=["transfer", "conference", "consult"], data__has_key="target")
+            .order_by("-at")
+            .values_list("data", flat=True)[:30]
+        ):
+            key = data.get("target")
+            if key and key not in seen:
+                seen.add(key)
+                out["recent"].append(key)
+            if len(out["recent"]) >= 5:
+                break
+        return out
+    statuses = {
+        s.agent_id: s
+        for s in AgentChannelStatus.objects.filter(channel=Channel.VOICE, agent__display_name__icontains=q).select_related(
+            "reason"
+        )
+    }
+    for a in Agent.objects.filter(display_name__icontains=q).exclude(pk=agent.pk)[:limit]:
+        row = statuses.get(a.pk)
+        out["agents"].append((a, AgentStatus(row.status).label if row else "Logged Out"))
+    out["queues"] = list(Queue.objects.filter(active=True, name__icontains=q)[:limit])
+    out["routing_points"] = list(
+        RoutingPoint.objects.filter(active=True).filter(Q(name__icontains=q) | Q(number__icontains=q))[:limit]
+    )
+    digits = "".join(ch for ch in q if ch.isdigit())
+    contact_q = Q(first_name__icontains=q) | Q(last_name__icontains=q) | Q(emails__address__icontains=q)
+    if len(digits) >= 3:
+        contact_q |= Q(phones__number__contains=digits)
+    out["contacts"] = list(Contact.objects.filter(contact_q).distinct().prefetch_related("phones")[:limit])
+    return out
 
 
 def open_callbacks_for_queue(queue_id: int, limit: int = 100):

@@ -1,7 +1,8 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from callbacks.api import api
+from callbacks.views import calls
 from callbacks.views import workspace as views
 
 urlpatterns = [
@@ -10,7 +11,27 @@ urlpatterns = [
     path("status/", views.set_status, name="set_status"),
     path("offers/<int:offer_id>/accept/", views.accept_offer, name="accept_offer"),
     path("offers/<int:offer_id>/reject/", views.reject_offer, name="reject_offer"),
-    path("interactions/<int:interaction_id>/done/", views.mark_done, name="mark_done"),
+    path("interactions/<int:interaction_id>/done/", calls.interaction_action, {"verb": "done"}, name="mark_done"),
+    path("interactions/<int:interaction_id>/call/", calls.interaction_action, {"verb": "call"}, name="call"),
+    path("interactions/<int:interaction_id>/end/", calls.interaction_action, {"verb": "end"}, name="end_call"),
+    path("interactions/<int:interaction_id>/hold/", calls.interaction_action, {"verb": "hold"}, name="hold_call"),
+    path("interactions/<int:interaction_id>/resume/", calls.interaction_action, {"verb": "resume"}, name="resume_call"),
+    path("interactions/<int:interaction_id>/dtmf/", calls.send_dtmf, name="send_dtmf"),
+    path("interactions/<int:interaction_id>/reschedule/", calls.reschedule, name="reschedule"),
+    path("interactions/<int:interaction_id>/disposition/", calls.set_disposition, name="set_disposition"),
+    path("interactions/<int:interaction_id>/note/", calls.add_note, name="add_note"),
+    path("interactions/<int:interaction_id>/email/", calls.send_email, name="send_email"),
+    re_path(
+        r"^interactions/(?P<interaction_id>\d+)/(?P<mode>transfer|conference|consult)/$", calls.team_action, name="team_action"
+    ),
+    re_path(
+        r"^consultations/(?P<consultation_id>\d+)/(?P<verb>accept|decline|end|transfer|conference)/$",
+        calls.consultation_action,
+        name="consultation_action",
+    ),
+    path("parties/<int:party_id>/leave/", calls.leave_conference, name="leave_conference"),
+    path("team/", calls.team_communicator, name="team"),
+    path("team/favorite/", calls.toggle_favorite, name="toggle_favorite"),
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("healthz", views.healthz, name="healthz"),

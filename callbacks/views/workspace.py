@@ -87,14 +87,6 @@ def reject_offer(request: HttpRequest, offer_id: int) -> HttpResponse:
     return workspace_response(request, agent)
 
 
-@require_POST
-@login_required
-def mark_done(request: HttpRequest, interaction_id: int) -> HttpResponse:
-    agent = _agent_or_refuse(request)
-    lifecycle.do_mark_done(user=request.user, interaction_id=interaction_id)
-    return workspace_response(request, agent)
-
-
 class LoginView(auth_views.LoginView):
     redirect_authenticated_user = True
 

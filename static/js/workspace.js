@@ -9,7 +9,38 @@
       el.classList.toggle("urgent", left <= 5);
     });
   }
-  setInterval(tick, 250);
+  function mmss(seconds) {
+    seconds = Math.max(0, Math.floor(seconds));
+    var m = Math.floor(seconds / 60), s = seconds % 60;
+    return m + ":" + (s < 10 ? "0" : "") + s;
+  }
+  function timers(now) {
+    document.querySelectorAll(".timers[data-connected]").forEach(function (el) {
+      var hold = Number(el.dataset.holdBase || 0);
+      if (el.dataset.holdSince) hold += (now - Date.parse(el.dataset.holdSince)) / 1000;
+      var total = (now - Date.parse(el.dataset.connected)) / 1000;
+      el.querySelector(".t-talk").textContent = mmss(total - hold);
+      el.querySelector(".t-hold").textContent = mmss(hold);
+    });
+  }
+  setInterval(function () { tick(); timers(Date.now()); }, 250);
+  // Instant Call Transfer / Conference / Start Consultation open the Team Communicator in that mode.
+  document.addEventListener("click", function (e) {
+    var btn = e.target.closest("[data-team-mode]");
+    if (!btn) return;
+    var team = document.getElementById("team");
+    team.dataset.mode = btn.dataset.teamMode;
+    team.querySelector("h3").textContent = "Team Communicator — " + btn.textContent;
+    team.querySelector("input[type=search]").focus();
+  });
+  // On-screen DTMF keypad: keys type into the digits field.
+  document.addEventListener("click", function (e) {
+    var key = e.target.closest("[data-key]");
+    if (!key) return;
+    var input = key.closest("form").querySelector("input[name=digits]");
+    input.value += key.dataset.key;
+    input.focus();
+  });
   document.addEventListener("DOMContentLoaded", tick);
   document.addEventListener("htmx:afterSettle", tick);
   document.addEventListener("htmx:wsAfterMessage", tick);

@@ -1,0 +1,146 @@
+"""Call handling views: each parses its input, calls one action and answers with the workspace."""
+
+from datetime import datetime
+
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET, require_POST
+
+from .. import lifecycle
+from ..errors import Invalid
+from ..models import Interaction
+from ..selectors import team_search
+from .render import workspace_response
+from .workspace import _agent_or_refuse, _first_error
+
+
+def _run(request: HttpRequest, fn, **kwargs) -> HttpResponse:
+    agent = _agent_or_refuse(request)
+    fn(user=request.user, **kwargs)
+    return workspace_response(request, agent)
+
+
+def _field(request: HttpRequest, name: str, form_field: forms.Field):
+    form = type("F", (forms.Form,), {name: form_field})(request.POST)
+    if not form.is_valid():
+        raise Invalid(_first_error(form), field=name)
+    return form.cleaned_data[name]
+
+
+SIMPLE = {
+    "call": lifecycle.do_call,
+    "end": lifecycle.do_end_call,
+    "hold": lifecycle.do_hold_call,
+    "resume": lifecycle.do_resume_call,
+    "done": lifecycle.do_mark_done,
+}
+
+
+@require_POST
+@login_required
+def interaction_action(request: HttpRequest, interaction_id: int, verb: str) -> HttpResponse:
+    return _run(request, SIMPLE[verb], interaction_id=interaction_id)
+
+
+@require_POST
+@login_required
+def send_dtmf(request: HttpRequest, interaction_id: int) -> HttpResponse:
+    digits = _field(request, "digits", forms.CharField(max_length=40))
+    return _run(request, lifecycle.do_send_dtmf, interaction_id=interaction_id, digits=digits)
+
+
+@require_POST
+@login_required
+def reschedule(request: HttpRequest, interaction_id: int) -> HttpResponse:
+    when: datetime = _field(request, "when", forms.DateTimeField(input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]))
+    # The picker is in the customer's zone: drop the server zone the form attached.
+    return _run(request, lifecycle.do_reschedule_callback, interaction_id=interaction_id, when=when.replace(tzinfo=None))
+
+
+@require_POST
+@login_required
+def set_disposition(request: HttpRequest, interaction_id: int) -> HttpResponse:
+    code = _field(request, "disposition", forms.IntegerField())
+    return _run(request, lifecycle.do_set_disposition, interaction_id=interaction_id, code_id=code)
+
+
+@require_POST
+@login_required
+def add_note(request: HttpRequest, interaction_id: int) -> HttpResponse:
+    text = _field(request, "text", forms.CharField(max_length=lifecycle.wrapup.NOTE_MAX, strip=True))
+    return _run(request, lifecycle.do_add_note, interaction_id=interaction_id, text=text)
+
+
+class EmailForm(forms.Form):
+    to = forms.EmailField()
+    subject = forms.CharField(max_length=200)
+    body = forms.CharField(max_length=10000)
+
+
+@require_POST
+@login_required
+def send_email(request: HttpRequest, interaction_id: int) -> HttpResponse:
+    form = EmailForm(request.POST)
+    if not form.is_valid():
+        raise Invalid(_first_error(form))
+    return _run(request, lifecycle.do_send_email, interaction_id=interaction_id, **form.cleaned_data)
+
+
+TEAM = {"transfer": lifecycle.do_transfer, "conference": lifecycle.do_conference, "consult": lifecycle.do_start_consultation}
+
+
+@require_POST
+@login_required
+def team_action(request: HttpRequest, interaction_id: int, mode: str) -> HttpResponse:
+    target = _field(request, "target", forms.CharField(max_length=60))
+    return _run(request, TEAM[mode], interaction_id=interaction_id, target=target)
+
+
+CONSULT = {
+    "accept": lifecycle.do_accept_consultation,
+    "decline": lifecycle.do_decline_consultation,
+    "end": lifecycle.do_end_consultation,
+}
+
+
+@require_POST
+@login_required
+def consultation_action(request: HttpRequest, consultation_id: int, verb: str) -> HttpResponse:
+    if verb in ("transfer", "conference"):
+        return _run(request, lifecycle.do_complete_consultation, consultation_id=consultation_id, mode=verb)
+    return _run(request, CONSULT[verb], consultation_id=consultation_id)
+
+
+@require_POST
+@login_required
+def leave_conference(request: HttpRequest, party_id: int) -> HttpResponse:
+    return _run(request, lifecycle.do_leave_conference, party_id=party_id)
+
+
+def _team_results(request: HttpRequest, agent, q: str) -> HttpResponse:
+    live = (
+        Interaction.objects.filter(agent=agent, state="open", calls__state__in=["connected", "on_hold"])
+        .order_by("-created_at")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    context = {"results": team_search(agent, q), "q": q, "live_interaction": live}
+    return render(request, "callbacks/team.html", context)
+
+
+@require_GET
+@login_required
+def team_communicator(request: HttpRequest) -> HttpResponse:
+    """Search results; the action buttons apply to the agent's interaction with a live call."""
+    return _team_results(request, _agent_or_refuse(request), request.GET.get("q", "")[:100])
+
+
+@require_POST
+@login_required
+def toggle_favorite(request: HttpRequest) -> HttpResponse:
+    agent = _agent_or_refuse(request)
+    target = _field(request, "target", forms.CharField(max_length=60))
+    lifecycle.do_toggle_favorite(user=request.user, target=target)
+    return _team_results(request, agent, request.POST.get("q", "")[:100])
