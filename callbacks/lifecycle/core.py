@@ -436,13 +436,16 @@ def _set_status(
     reason: NotReadyReason | None,
     actor: AbstractBaseUser | None,
     now: datetime,
+    until: datetime | None = None,
 ) -> AgentChannelStatus:
     row, _ = AgentChannelStatus.objects.select_for_update().get_or_create(agent=agent, channel=channel, defaults={"since": now})
-    if row.status == status and row.reason_id == (reason.pk if reason else None):
+    if row.status == status and row.reason_id == (reason.pk if reason else None) and row.until == until:
         return row
     row.status = status
     row.reason = reason if status == AgentStatus.NOT_READY else None
     row.since = now
+    # After Call Work with an admin-set timer ends by itself at `until` (see do_end_after_call_work).
+    row.until = until if status == AgentStatus.AFTER_CALL_WORK else None
     row.save()
     label = AgentStatus(status).label + (f" ({reason.name})" if row.reason else "")
     record(
