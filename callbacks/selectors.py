@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from functools import cached_property
 from typing import Any
 
 from django.db.models import Q
@@ -206,6 +208,34 @@ class Workspace:
     interactions: list[InteractionView]
     consult_requests: list = field(default_factory=list)
     joined: list = field(default_factory=list)  # consultations and conferences I was brought into
+
+    @cached_property
+    def versions(self) -> dict[str, str]:
+        """A digest of what each region shows. The page skips a pushed region whose
+        version it already has, so a push that repeats an HTTP answer does not
+        wipe what the agent is typing."""
+
+        def digest(value) -> str:
+            return hashlib.sha1(repr(value).encode()).hexdigest()[:12]
+
+        def ix_state(item: InteractionView):
+            call = item.call
+            return (
+                item.interaction.pk,
+                item.interaction.disposition_id,
+                item.interaction.last_outcome,
+                item.view.callback.state,
+                item.history[0].pk if item.history else None,
+                (call.pk, call.state, call.hold_seconds) if call else None,
+                [p.pk for p in item.parties],
+                (item.consult.pk, item.consult.state) if item.consult else None,
+            )
+
+        return {
+            "status": digest([(c.channel, c.status, c.reason, c.since) for c in self.channels]),
+            "notifications": digest(([o.pk for o, _ in self.offers], [c.pk for c in self.consult_requests], self.any_ready)),
+            "interaction": digest(([ix_state(i) for i in self.interactions], [(k, j.pk) for k, j in self.joined])),
+        }
 
     @property
     def any_ready(self) -> bool:

@@ -24,6 +24,13 @@
     });
   }
   setInterval(function () { tick(); timers(Date.now()); }, 250);
+  // A pushed region we already show (same version) is not swapped again:
+  // the agent's open keypad or half-typed note survives the echo of their own click.
+  document.addEventListener("htmx:oobBeforeSwap", function (e) {
+    var incoming = e.detail.fragment && e.detail.fragment.firstElementChild;
+    var have = e.detail.target && e.detail.target.dataset.version;
+    if (incoming && have && incoming.dataset.version === have) e.detail.shouldSwap = false;
+  });
   // Instant Call Transfer / Conference / Start Consultation open the Team Communicator in that mode.
   document.addEventListener("click", function (e) {
     var btn = e.target.closest("[data-team-mode]");

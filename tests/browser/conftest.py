@@ -81,7 +81,12 @@ class Server:
     def stop(self):
         if self.proc:
             self.proc.terminate()
-            self.proc.wait(10)
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                # Daphne has no graceful drain; with a connection pool it can linger.
+                self.proc.kill()
+                self.proc.wait(5)
             self.proc = None
 
     def api(self, method: str, path: str, token: str, body: dict | None = None):
