@@ -8,7 +8,17 @@ from django.db import transaction
 from django.utils import timezone
 
 from callbacks import lifecycle
-from callbacks.enums import CallbackState, CallbackType, Channel, FieldFormat, HistoryKind, Origin, PreviewSection
+from callbacks.enums import (
+    CallbackState,
+    CallbackType,
+    CallOutcome,
+    Channel,
+    FieldFormat,
+    HistoryKind,
+    Origin,
+    PreviewSection,
+    RetryAction,
+)
 from callbacks.lifecycle import CallbackInput
 from callbacks.models import (
     Agent,
@@ -20,6 +30,8 @@ from callbacks.models import (
     NotReadyReason,
     PreviewField,
     Queue,
+    RetryRule,
+    RoutingPoint,
 )
 
 ADMIN = ("admin", "ringback-admin")
@@ -79,6 +91,15 @@ class Command(BaseCommand):
             (PreviewSection.CASE_INFO, "reason", "Nature of the request", FieldFormat.TEXT, 2),
         ]:
             PreviewField.objects.get_or_create(section=section, key=key, defaults={"label": label, "format": fmt, "order": order})
+        for queue, outcome, action, delay in [
+            (billing, CallOutcome.BUSY, RetryAction.RETRY, 5),
+            (billing, CallOutcome.ANSWERING_MACHINE, RetryAction.RETRY, 30),
+            (billing, CallOutcome.NO_ANSWER, RetryAction.ASK_AGENT, 15),
+            (support, CallOutcome.BUSY, RetryAction.ASK_AGENT, 10),
+        ]:
+            RetryRule.objects.get_or_create(queue=queue, outcome=outcome, defaults={"action": action, "delay_minutes": delay})
+        RoutingPoint.objects.get_or_create(name="Billing overflow", defaults={"number": "+33140000001", "queue": billing})
+        RoutingPoint.objects.get_or_create(name="Head office reception", defaults={"number": "+33140000000"})
         client, created = ApiClient.objects.get_or_create(name="Demo website")
         if created or not client.token_hash:
             from callbacks.models.config import _hash_token
