@@ -214,6 +214,9 @@ class Command(BaseCommand):
         ContactEmail.objects.get_or_create(
             contact=CallbackRequest.objects.get(phone_number="+12125550188").contact, address="ethan.brooks@example.com"
         )
+        ContactEmail.objects.get_or_create(
+            contact=CallbackRequest.objects.get(phone_number="+33612345678").contact, address="camille.laurent@example.com"
+        )
         cancelled, _ = lifecycle.do_create_callback(
             request=CallbackInput(
                 queue="billing",
