@@ -20,8 +20,10 @@ from .models import (
     Offer,
     PreviewField,
     Queue,
+    ResponseCategory,
     RetryRule,
     RoutingPoint,
+    StandardResponse,
 )
 
 
@@ -330,3 +332,24 @@ class FavoriteTargetAdmin(admin.ModelAdmin):
     list_display = ["agent", "label", "target"]
     search_fields = ["agent__display_name", "label"]
     autocomplete_fields = ["agent"]
+
+
+class ResponseInline(admin.StackedInline):
+    model = StandardResponse
+    extra = 0
+
+
+@admin.register(ResponseCategory)
+class ResponseCategoryAdmin(admin.ModelAdmin):
+    list_display = ["name", "order"]
+    list_editable = ["order"]
+    search_fields = ["name"]
+    inlines = [ResponseInline]
+
+
+@admin.register(StandardResponse)
+class StandardResponseAdmin(admin.ModelAdmin):
+    list_display = ["title", "category", "active"]
+    list_filter = ["category", "active"]
+    search_fields = ["title", "body"]
+    autocomplete_fields = ["category"]

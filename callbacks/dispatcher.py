@@ -30,6 +30,7 @@ def sweep_once() -> dict[str, int]:
             "due": lifecycle.do_enqueue_due(),
             "expired": lifecycle.do_expire_offers(),
             "after_call_work": lifecycle.do_end_after_call_work(),
+            "reminders": lifecycle.do_remind_owners(),
             "routed": routing.route_everything(),
         }
     finally:

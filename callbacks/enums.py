@@ -84,6 +84,8 @@ class HistoryKind(models.TextChoices):
     CONFERENCE = "conference", "Conference"
     CONSULT = "consult", "Consultation"
     EMAIL = "email", "E-mail"
+    CONTACT = "contact", "Contact"
+    REMINDER = "reminder", "Reminder"
 
 
 class PreviewSection(models.TextChoices):

@@ -10,6 +10,7 @@ the partial unique constraints on offers are the last line of defence.
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from django.db import transaction
 from django.db.models import Exists, OuterRef
@@ -69,7 +70,16 @@ def _offer_next(queue_id: int, channel: str):
             "callback_id", "agent_id"
         ):
             rejected_by.setdefault(cb_id, set()).add(agent_id)
+        now = timezone.now()
         for callback in callbacks:
+            if callback.owner_id and now < (callback.desired_time or now) + timedelta(
+                minutes=callback.queue.personal_grace_minutes
+            ):
+                # A personal callback waits for its owner during the grace period.
+                choice = next((a for a in agents if a.agent_id == callback.owner_id), None)
+                if choice is None:
+                    continue
+                return lifecycle.offer_callback(callback=callback, agent=choice.agent, now=now)
             rejecters = rejected_by.get(callback.pk, set())
             choice = next((a for a in agents if a.agent_id not in rejecters), None)
             if choice is None:
@@ -83,7 +93,7 @@ def _offer_next(queue_id: int, channel: str):
                 if others_ready:
                     continue
                 choice = agents[0]
-            return lifecycle.offer_callback(callback=callback, agent=choice.agent, now=timezone.now())
+            return lifecycle.offer_callback(callback=callback, agent=choice.agent, now=now)
         return None
 
 

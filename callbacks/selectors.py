@@ -144,6 +144,22 @@ class InteractionView:
     dispositions: list = field(default_factory=list)
     emails: list = field(default_factory=list)
     customer_link: str | None = None
+    called: bool = False
+
+    @property
+    def is_web(self) -> bool:
+        return self.interaction.channel == Channel.WEB_CALLBACK
+
+    @property
+    def in_preview(self) -> bool:
+        """Web Callback shows the Interaction Preview until the agent clicks Call."""
+        return self.is_web and not self.called
+
+    @property
+    def title(self) -> str:
+        if self.is_web:
+            return "Web Callback Interaction Preview" if self.in_preview else "Web Callback Interaction"
+        return "Callback"
 
     @property
     def status(self) -> str:
@@ -208,6 +224,8 @@ class Workspace:
     interactions: list[InteractionView]
     consult_requests: list = field(default_factory=list)
     joined: list = field(default_factory=list)  # consultations and conferences I was brought into
+    mine: list = field(default_factory=list)  # my personal callbacks
+    reminders: list = field(default_factory=list)  # personal callbacks due soon
 
     @cached_property
     def versions(self) -> dict[str, str]:
@@ -233,7 +251,15 @@ class Workspace:
 
         return {
             "status": digest([(c.channel, c.status, c.reason, c.since) for c in self.channels]),
-            "notifications": digest(([o.pk for o, _ in self.offers], [c.pk for c in self.consult_requests], self.any_ready)),
+            "notifications": digest(
+                (
+                    [o.pk for o, _ in self.offers],
+                    [c.pk for c in self.consult_requests],
+                    self.any_ready,
+                    [(c.pk, c.state, c.desired_time) for c in self.mine],
+                    [c.pk for c in self.reminders],
+                )
+            ),
             "interaction": digest(([ix_state(i) for i in self.interactions], [(k, j.pk) for k, j in self.joined])),
         }
 
@@ -265,6 +291,7 @@ def workspace_context_for(agent: Agent) -> Workspace:
     interactions = list(
         Interaction.objects.filter(agent=agent, state=InteractionState.OPEN)
         .select_related("callback__queue", "callback__contact", "disposition")
+        .prefetch_related("callback__contact__phones")
         .order_by("created_at")
     )
     configured: list[PreviewField] = []
@@ -292,7 +319,66 @@ def workspace_context_for(agent: Agent) -> Workspace:
             )
         ),
         joined=_joined(agent),
+        **_personal(agent),
     )
+
+
+def _personal(agent: Agent) -> dict[str, list]:
+    mine = list(
+        CallbackRequest.objects.filter(owner=agent, state__in=["scheduled", "queued", "offered"])
+        .select_related("queue")
+        .order_by("desired_time")[:20]
+    )
+    return {"mine": mine, "reminders": [c for c in mine if c.reminded_at and c.state != "offered"]}
+
+
+def contact_search(q: str, limit: int = 50):
+    """Contacts by name, number or e-mail."""
+    q = (q or "").strip()
+    contacts = Contact.objects.prefetch_related("phones", "emails").order_by("last_name", "first_name", "pk")
+    if q:
+        digits = "".join(ch for ch in q if ch.isdigit())
+        cond = Q(first_name__icontains=q) | Q(last_name__icontains=q) | Q(emails__address__icontains=q)
+        parts = q.split()
+        if len(parts) >= 2:
+            cond |= Q(first_name__icontains=parts[0]) & Q(last_name__icontains=" ".join(parts[1:]))
+        if len(digits) >= 3:
+            cond |= Q(phones__number__contains=digits)
+        contacts = contacts.filter(cond).distinct()
+    return list(contacts[:limit])
+
+
+def contact_history(contact: Contact, limit: int = 200) -> list:
+    """Everything that happened to the contact and their callbacks, newest first."""
+    return list(
+        HistoryEvent.objects.filter(Q(contact=contact) | Q(callback__contact=contact))
+        .select_related("callback", "agent")
+        .order_by("-at", "-id")[:limit]
+    )
+
+
+def response_values(callback: CallbackRequest, agent: Agent) -> dict[str, str]:
+    contact = callback.contact
+    first, _, last = (callback.customer_name or "").partition(" ")
+    return {
+        "first_name": (contact.first_name if contact else "") or first,
+        "last_name": (contact.last_name if contact else "") or last,
+        "customer_name": callback.customer_name or (contact.full_name if contact else ""),
+        "agent_name": agent.display_name,
+        "reference": callback.reference,
+        "phone": display_phone(callback.phone_number),
+        "queue": callback.queue.name,
+    }
+
+
+def response_search(q: str, values: dict[str, str] | None = None, limit: int = 20) -> list[tuple[Any, str]]:
+    from .models import StandardResponse
+
+    rows = StandardResponse.objects.filter(active=True).select_related("category")
+    q = (q or "").strip()
+    if q:
+        rows = rows.filter(Q(title__icontains=q) | Q(body__icontains=q) | Q(category__name__icontains=q))
+    return [(r, r.render(values or {})) for r in rows[:limit]]
 
 
 def _interaction_views(interactions, zone, configured, histories) -> list[InteractionView]:
@@ -315,6 +401,7 @@ def _interaction_views(interactions, zone, configured, histories) -> list[Intera
     for e in ContactEmail.objects.filter(contact_id__in=contact_ids) if contact_ids else ():
         emails.setdefault(e.contact_id, []).append(e.address)
     codes = list(DispositionCode.objects.filter(active=True).order_by("order", "label"))
+    called = set(Call.objects.filter(interaction_id__in=ids).values_list("interaction_id", flat=True).distinct())
     out = []
     for i in interactions:
         call = calls.get(i.pk)
@@ -329,6 +416,7 @@ def _interaction_views(interactions, zone, configured, histories) -> list[Intera
                 dispositions=[c for c in codes if c.queue_id in (None, i.callback.queue_id)],
                 emails=emails.get(i.callback.contact_id, []),
                 customer_link=telephony().customer_link(call_ref=call.switch_ref) if call else None,
+                called=i.pk in called,
             )
         )
     return out

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 
 from callbacks.api import api
-from callbacks.views import calls
+from callbacks.views import calls, directory
 from callbacks.views import workspace as views
 
 urlpatterns = [
@@ -31,6 +31,11 @@ urlpatterns = [
     ),
     path("parties/<int:party_id>/leave/", calls.leave_conference, name="leave_conference"),
     path("team/", calls.team_communicator, name="team"),
+    path("contacts/", directory.contacts, name="contacts"),
+    path("contacts/new/", directory.contact_new, name="contact_new"),
+    path("contacts/<int:contact_id>/", directory.contact_detail, name="contact"),
+    path("interactions/<int:interaction_id>/contact/", directory.link_contact, name="link_contact"),
+    path("responses/", directory.responses, name="responses"),
     path("team/favorite/", calls.toggle_favorite, name="toggle_favorite"),
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", views.LogoutView.as_view(), name="logout"),

@@ -1,6 +1,7 @@
 """Every state change of Ringback: one function per thing a person (or the clock, or the switch) did."""
 
 from .calls import do_call, do_end_call, do_hold_call, do_resume_call, do_send_dtmf, do_switch_event, retry_rule_for
+from .contacts import ContactInput, do_create_contact, do_link_contact, do_update_contact
 from .core import (
     MISSED_OFFER_REASON,
     SETTABLE_STATUSES,
@@ -37,6 +38,7 @@ from .wrapup import (
     do_add_note,
     do_end_after_call_work,
     do_mark_done,
+    do_remind_owners,
     do_reschedule_callback,
     do_send_email,
     do_set_disposition,
@@ -44,6 +46,11 @@ from .wrapup import (
 )
 
 __all__ = [
+    "ContactInput",
+    "do_create_contact",
+    "do_link_contact",
+    "do_update_contact",
+    "do_remind_owners",
     "CallbackInput",
     "MISSED_OFFER_REASON",
     "SETTABLE_STATUSES",

@@ -163,7 +163,7 @@ def validate_reschedule(callback, local: datetime, now: datetime) -> datetime:
 
 
 @action
-def do_reschedule_callback(*, user: AbstractBaseUser, interaction_id: int, when: datetime) -> Interaction:
+def do_reschedule_callback(*, user: AbstractBaseUser, interaction_id: int, when: datetime, personal: bool = False) -> Interaction:
     """The agent rescheduled the callback (Reschedule / Schedule a Callback).
 
     The current attempt closes (a live call is ended) and the callback returns
@@ -185,11 +185,13 @@ def do_reschedule_callback(*, user: AbstractBaseUser, interaction_id: int, when:
     callback.state = CallbackState.SCHEDULED
     callback.desired_time = when
     callback.enqueued_at = None
-    callback.save(update_fields=["state", "desired_time", "enqueued_at", "updated_at"])
+    callback.owner = interaction.agent if personal else None
+    callback.reminded_at = None
+    callback.save(update_fields=["state", "desired_time", "enqueued_at", "owner", "reminded_at", "updated_at"])
     shown = when.astimezone(ZoneInfo(callback.customer_timezone))
     record(
         HistoryKind.RESCHEDULED,
-        f"Rescheduled by {interaction.agent} to {shown:%a %d %b %Y %H:%M} ({callback.customer_timezone})",
+        f"{'Personal callback' if personal else 'Rescheduled'} by {interaction.agent} for {shown:%a %d %b %Y %H:%M} ({callback.customer_timezone})",
         callback=callback,
         agent=interaction.agent,
         actor=user,
@@ -237,3 +239,25 @@ def do_end_after_call_work(*, now: datetime | None = None) -> int:
     for row in rows:
         _set_status(row.agent, row.channel, AgentStatus.READY, reason=None, actor=None, now=now)
     return len(rows)
+
+
+@action
+def do_remind_owners(*, now: datetime | None = None) -> int:
+    """The clock: owners of personal callbacks are reminded shortly before they are due."""
+    from ..models import CallbackRequest
+
+    now = now or timezone.now()
+    due_soon = [
+        cb
+        for cb in CallbackRequest.objects.select_for_update(skip_locked=True)
+        .select_related("queue", "owner")
+        .filter(owner__isnull=False, reminded_at__isnull=True, state__in=[CallbackState.SCHEDULED, CallbackState.QUEUED])
+        .filter(desired_time__lte=now + timedelta(hours=1))[:200]
+        if cb.desired_time - timedelta(minutes=cb.queue.reminder_minutes) <= now
+    ]
+    for cb in due_soon:
+        cb.reminded_at = now
+        cb.save(update_fields=["reminded_at"])
+        record(HistoryKind.REMINDER, f"Reminder sent to {cb.owner}", callback=cb, agent=cb.owner, at=now)
+        push_on_commit(Push.OFFER_NEW, agent_ids=[cb.owner_id], reminder=cb.pk)
+    return len(due_soon)

@@ -2,6 +2,7 @@ from .agents import Agent, AgentChannelStatus
 from .calls import Call, CallParty, Consultation, FavoriteTarget, RetryRule, RoutingPoint
 from .config import ApiClient, DispositionCode, NotReadyReason, PreviewField, Queue
 from .contacts import Contact, ContactEmail, ContactPhone
+from .responses import ResponseCategory, StandardResponse
 from .work import CallbackRequest, HistoryEvent, Interaction, Note, Offer
 
 __all__ = [
@@ -26,4 +27,6 @@ __all__ = [
     "Offer",
     "PreviewField",
     "Queue",
+    "ResponseCategory",
+    "StandardResponse",
 ]

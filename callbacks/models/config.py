@@ -27,6 +27,12 @@ class Queue(models.Model):
     opens_at = models.TimeField(default=time(8, 0), help_text="Business hours start (queue time zone).")
     closes_at = models.TimeField(default=time(20, 0), help_text="Business hours end (queue time zone).")
     require_disposition = models.BooleanField(default=False, help_text="Agents must set a disposition before Mark Done.")
+    personal_grace_minutes = models.PositiveIntegerField(
+        default=10, help_text="A personal callback waits this long for its owner after its time, then any agent may take it."
+    )
+    reminder_minutes = models.PositiveIntegerField(
+        default=5, help_text="Remind the owner this long before a personal callback is due."
+    )
     after_call_work_seconds = models.PositiveIntegerField(
         default=0, help_text="After Mark Done, agents stay in After Call Work this long (0 = straight back to Ready)."
     )

@@ -54,6 +54,9 @@ class CallbackRequest(models.Model):
     # so a rejected or timed-out callback keeps its place in line.
     enqueued_at = models.DateTimeField(null=True, blank=True)
     outcome = models.CharField(max_length=200, blank=True)
+    # A personal callback: offered only to its owner until the queue's grace period after its time.
+    owner = models.ForeignKey(Agent, null=True, blank=True, on_delete=models.SET_NULL, related_name="personal_callbacks")
+    reminded_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     closed_at = models.DateTimeField(null=True, blank=True)

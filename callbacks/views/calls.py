@@ -55,8 +55,15 @@ def send_dtmf(request: HttpRequest, interaction_id: int) -> HttpResponse:
 @login_required
 def reschedule(request: HttpRequest, interaction_id: int) -> HttpResponse:
     when: datetime = _field(request, "when", forms.DateTimeField(input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]))
+    personal = request.POST.get("personal") == "on"
     # The picker is in the customer's zone: drop the server zone the form attached.
-    return _run(request, lifecycle.do_reschedule_callback, interaction_id=interaction_id, when=when.replace(tzinfo=None))
+    return _run(
+        request,
+        lifecycle.do_reschedule_callback,
+        interaction_id=interaction_id,
+        when=when.replace(tzinfo=None),
+        personal=personal,
+    )
 
 
 @require_POST

@@ -40,6 +40,20 @@
     team.querySelector("h3").textContent = "Team Communicator — " + btn.textContent;
     team.querySelector("input[type=search]").focus();
   });
+  // Responses: copy, or insert into the interaction's note or e-mail.
+  document.addEventListener("click", function (e) {
+    var copy = e.target.closest("[data-copy]");
+    if (copy && navigator.clipboard) { navigator.clipboard.writeText(copy.dataset.copy); copy.textContent = "Copied"; return; }
+    var into = e.target.closest("[data-insert-note], [data-insert-email]");
+    if (!into) return;
+    var field = into.dataset.insertNote
+      ? document.querySelector('[data-note-for="' + into.dataset.insertNote + '"]')
+      : document.querySelector('[data-email-for="' + into.dataset.insertEmail + '"]');
+    if (!field) return;
+    if (into.dataset.insertEmail) field.closest("details").open = true;
+    field.value = (field.value ? field.value + "\n" : "") + into.dataset.text;
+    field.focus();
+  });
   // On-screen DTMF keypad: keys type into the digits field.
   document.addEventListener("click", function (e) {
     var key = e.target.closest("[data-key]");

@@ -30,8 +30,10 @@ from callbacks.models import (
     NotReadyReason,
     PreviewField,
     Queue,
+    ResponseCategory,
     RetryRule,
     RoutingPoint,
+    StandardResponse,
 )
 
 ADMIN = ("admin", "ringback-admin")
@@ -100,6 +102,27 @@ class Command(BaseCommand):
             RetryRule.objects.get_or_create(queue=queue, outcome=outcome, defaults={"action": action, "delay_minutes": delay})
         RoutingPoint.objects.get_or_create(name="Billing overflow", defaults={"number": "+33140000001", "queue": billing})
         RoutingPoint.objects.get_or_create(name="Head office reception", defaults={"number": "+33140000000"})
+        greetings, _ = ResponseCategory.objects.get_or_create(name="Greetings", defaults={"order": 1})
+        billing_cat, _ = ResponseCategory.objects.get_or_create(name="Billing", defaults={"order": 2})
+        for category, title, body in [
+            (
+                greetings,
+                "Callback opening",
+                "Hello {first_name}, this is {agent_name} from Ringback, calling you back about your request {reference}.",
+            ),
+            (
+                greetings,
+                "Voicemail",
+                "Hello {first_name}, {agent_name} from Ringback here, returning your call. We will try again shortly.",
+            ),
+            (
+                billing_cat,
+                "Refund timeline",
+                "Your refund has been approved, {first_name}. It reaches your account within 5 to 7 working days.",
+            ),
+            (billing_cat, "Payment plan", "We can split the balance into three monthly payments at no extra cost."),
+        ]:
+            StandardResponse.objects.get_or_create(title=title, defaults={"category": category, "body": body})
         client, created = ApiClient.objects.get_or_create(name="Demo website")
         if created or not client.token_hash:
             from callbacks.models.config import _hash_token
@@ -171,8 +194,43 @@ class Command(BaseCommand):
                 {"account_number": "ES-10021", "reason": "Refund status"},
                 "",
             ),
+            (
+                "+33612340015",
+                "Sam Simulator (answers after 5 s)",
+                "billing",
+                CallbackType.DELAYED,
+                None,
+                "Europe/Paris",
+                {"reason": "Demo: the simulated switch answers by itself"},
+                "Simulated number ending 0015.",
+            ),
+            (
+                "+33612340001",
+                "Bea Busy (always busy)",
+                "billing",
+                CallbackType.DELAYED,
+                None,
+                "Europe/Paris",
+                {"reason": "Demo: busy, retried automatically after 5 minutes"},
+                "Simulated number ending 0001.",
+            ),
+            (
+                "+390612345678",
+                "Nina Rossi",
+                "support",
+                CallbackType.DELAYED,
+                None,
+                "Europe/Rome",
+                {"reason": "Question about my order", "order_id": "ORD-55102", "account_number": "IT-3321"},
+                "Web form: prefers the afternoon.",
+                Channel.WEB_CALLBACK,
+            ),
         ]
-        for phone, name, queue, ctype, when, zone, data, instructions in seeds:
+        for phone, name, queue, ctype, when, zone, data, instructions, *channel in seeds:
+            window = {}
+            if channel:  # a web callback: the customer gave an availability window
+                start = (now + timedelta(days=1)).replace(hour=13, minute=0, second=0, microsecond=0)
+                window = {"window_start": start, "window_end": start + timedelta(hours=5)}
             lifecycle.do_create_callback(
                 request=CallbackInput(
                     queue=queue,
@@ -184,6 +242,8 @@ class Command(BaseCommand):
                     data=data,
                     instructions=instructions,
                     origin=Origin.WEB,
+                    channel=channel[0] if channel else Channel.VOICE,
+                    **window,
                 )
             )
         # Worked examples: one in progress (Carol), one completed (Bob), one cancelled, one failed.

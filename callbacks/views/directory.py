@@ -1,0 +1,145 @@
+"""The Contact directory and the Responses library, as an agent uses them."""
+
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from .. import lifecycle
+from ..errors import DomainError, Invalid
+from ..models import Contact, Interaction
+from ..models.config import TIMEZONE_CHOICES
+from ..selectors import contact_history, contact_search, response_search, response_values
+from .render import workspace_response
+from .workspace import _agent_or_refuse, _first_error
+
+
+class ContactForm(forms.Form):
+    first_name = forms.CharField(max_length=100, required=False)
+    last_name = forms.CharField(max_length=100, required=False)
+    timezone = forms.ChoiceField(choices=[("", "—")] + TIMEZONE_CHOICES, required=False)
+    notes = forms.CharField(max_length=5000, required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    phones = forms.CharField(max_length=500, help_text="One per line", widget=forms.Textarea(attrs={"rows": 2}))
+    emails = forms.CharField(max_length=1000, required=False, help_text="One per line", widget=forms.Textarea(attrs={"rows": 2}))
+
+    def to_input(self) -> lifecycle.ContactInput:
+        d = self.cleaned_data
+        return lifecycle.ContactInput(
+            first_name=d["first_name"],
+            last_name=d["last_name"],
+            timezone=d["timezone"],
+            notes=d["notes"],
+            phones=d["phones"].splitlines(),
+            emails=d["emails"].splitlines(),
+        )
+
+
+def _initial(contact: Contact) -> dict:
+    return {
+        "first_name": contact.first_name,
+        "last_name": contact.last_name,
+        "timezone": contact.timezone,
+        "notes": contact.notes,
+        "phones": "\n".join(p.number for p in contact.phones.all()),
+        "emails": "\n".join(e.address for e in contact.emails.all()),
+    }
+
+
+@require_GET
+@login_required
+def contacts(request: HttpRequest) -> HttpResponse:
+    _agent_or_refuse(request)
+    q = request.GET.get("q", "")[:100]
+    link_to = request.GET.get("link", "")
+    context = {"contacts": contact_search(q), "q": q, "link_to": link_to if link_to.isdigit() else ""}
+    template = "callbacks/contacts.html#results" if request.htmx else "callbacks/contacts.html"
+    return render(request, template, context)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def contact_detail(request: HttpRequest, contact_id: int) -> HttpResponse:
+    _agent_or_refuse(request)
+    contact = Contact.objects.prefetch_related("phones", "emails").filter(pk=contact_id).first()
+    if contact is None:
+        raise DomainError("That contact does not exist.", status=404)
+    status, error = 200, ""
+    if request.method == "POST":
+        form = ContactForm(request.POST)
+        try:
+            if not form.is_valid():
+                raise Invalid(_first_error(form))
+            lifecycle.do_update_contact(user=request.user, contact_id=contact.pk, data=form.to_input())
+            return redirect(reverse("contact", args=[contact.pk]) + "?saved=1")
+        except DomainError as exc:
+            status, error = exc.status, exc.message
+    else:
+        form = ContactForm(initial=_initial(contact))
+    context = {
+        "contact": contact,
+        "form": form,
+        "history": contact_history(contact),
+        "error": error,
+        "saved": "saved" in request.GET,
+    }
+    return render(request, "callbacks/contact.html", context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def contact_new(request: HttpRequest) -> HttpResponse:
+    _agent_or_refuse(request)
+    status, error = 200, ""
+    if request.method == "POST":
+        form = ContactForm(request.POST)
+        try:
+            if not form.is_valid():
+                raise Invalid(_first_error(form))
+            contact = lifecycle.do_create_contact(user=request.user, data=form.to_input())
+            link = request.POST.get("link", "")
+            if link.isdigit():
+                lifecycle.do_link_contact(user=request.user, interaction_id=int(link), contact_id=contact.pk)
+                return redirect("workspace")
+            return redirect("contact", contact.pk)
+        except DomainError as exc:
+            status, error = exc.status, exc.message
+    else:
+        form = ContactForm(initial={"phones": request.GET.get("phone", ""), "first_name": request.GET.get("first", "")})
+    return render(
+        request,
+        "callbacks/contact.html",
+        {"contact": None, "form": form, "error": error, "link": request.GET.get("link", "")},
+        status=status,
+    )
+
+
+@require_POST
+@login_required
+def link_contact(request: HttpRequest, interaction_id: int) -> HttpResponse:
+    agent = _agent_or_refuse(request)
+    contact_id = request.POST.get("contact", "")
+    if not contact_id.isdigit():
+        raise Invalid("Pick a contact.", field="contact")
+    lifecycle.do_link_contact(user=request.user, interaction_id=interaction_id, contact_id=int(contact_id))
+    if request.htmx:
+        return workspace_response(request, agent)
+    return redirect("workspace")
+
+
+@require_GET
+@login_required
+def responses(request: HttpRequest) -> HttpResponse:
+    """Search standard responses, filled in for the interaction's contact."""
+    agent = _agent_or_refuse(request)
+    ix = request.GET.get("interaction", "")
+    values = {}
+    if ix.isdigit():
+        interaction = (
+            Interaction.objects.select_related("callback__contact", "callback__queue").filter(pk=ix, agent=agent).first()
+        )
+        if interaction:
+            values = response_values(interaction.callback, agent)
+    context = {"responses": response_search(request.GET.get("q", "")[:100], values), "ix": ix}
+    return render(request, "callbacks/responses.html", context)
