@@ -211,7 +211,7 @@ def do_create_callback(
         return existing, False
     record(
         HistoryKind.CREATED,
-        f"{callback.get_type_display()} callback requested via {callback.get_origin_display()}",
+        f"{callback.get_type_display()} {'web callback' if callback.channel == Channel.WEB_CALLBACK else 'callback'} requested via {callback.get_origin_display()}",
         callback=callback,
         actor=actor,
         state=callback.state,
