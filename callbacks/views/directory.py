@@ -5,6 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from .. import lifecycle
@@ -61,7 +62,7 @@ def contacts(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @login_required
 def contact_detail(request: HttpRequest, contact_id: int) -> HttpResponse:
-    _agent_or_refuse(request)
+    agent = _agent_or_refuse(request)
     contact = Contact.objects.prefetch_related("phones", "emails").filter(pk=contact_id).first()
     if contact is None:
         raise DomainError("That contact does not exist.", status=404)
