@@ -15,6 +15,16 @@ class DomainError(Exception):
         self.field = field
 
 
+def is_id(value: str) -> bool:
+    """A database id as typed in a URL or form: ASCII digits only (str.isdigit accepts '²')."""
+    return bool(value) and value.isascii() and value.isdigit() and len(value) < 19
+
+
+def clean_text(value: str, limit: int = 100) -> str:
+    """Search text from a query string: no NUL bytes (PostgreSQL refuses them), bounded length."""
+    return (value or "").replace("\x00", "")[:limit]
+
+
 class Refused(DomainError):
     """Acting on another agent's offer or interaction."""
 

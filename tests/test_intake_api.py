@@ -13,6 +13,7 @@ from callbacks.models import CallbackRequest, Contact, HistoryEvent
 from .factories import make_api_client
 
 URL = "/api/v1/callbacks"
+NEAR = (timezone.now() + timedelta(days=30)).date().isoformat()  # a day well inside the accepted range
 
 
 @pytest.fixture
@@ -101,12 +102,24 @@ def test_scheduled_callback_keeps_the_customer_zone(client, token):
             {
                 "queue": "billing",
                 "phone_number": "+33612345678",
-                "window_start": "2030-01-01T10:00:00+00:00",
-                "window_end": "2030-01-01T09:00:00+00:00",
+                "window_start": f"{NEAR}T10:00:00+00:00",
+                "window_end": f"{NEAR}T09:00:00+00:00",
             },
             400,
             "window_end",
         ),
+        (
+            {
+                "queue": "billing",
+                "phone_number": "+33612345678",
+                "type": "scheduled",
+                "desired_time": "9999-12-31T23:00:00-05:00",
+            },
+            400,
+            "desired_time",
+        ),
+        ({"queue": "billing", "phone_number": "+33612345678", "window_start": "0001-01-01T01:00:00+05:00"}, 400, "window_start"),
+        ({"queue": "billing", "phone_number": "+33612345678", "customer_name": "A\x00B"}, 400, "customer_name"),
         ({"queue": "billing", "phone_number": "+33612345678", "priority": 99}, 422, "priority"),
         ({"queue": "billing", "phone_number": "+33612345678", "type": "whenever"}, 422, "type"),
         ({"queue": "billing"}, 422, "phone_number"),
@@ -169,3 +182,19 @@ def test_management_command_reports_bad_input(queue):
     with pytest.raises(CommandError, match="not a valid phone number"):
         call_command("create_callback", "--queue", "billing", "--phone", "+3312")
     assert not CallbackRequest.objects.exists()
+
+
+def test_nan_in_attached_data_is_a_400(client, token):
+    raw = '{"queue": "billing", "phone_number": "+33612345678", "data": {"a": NaN}}'
+    response = post(client, token, None, raw=raw)
+    assert response.status_code in (400, 422)
+    assert not CallbackRequest.objects.exists()
+
+
+def test_an_integration_cannot_read_or_cancel_another_clients_callback(client, token):
+    ref = post(client, token, {"queue": "billing", "phone_number": "+33612345678"}).json()["reference"]
+    _, other = make_api_client("Mobile app")
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {other}"}
+    assert client.get(f"{URL}/{ref}", **auth).status_code == 404
+    assert client.post(f"{URL}/{ref}/cancel", **auth).status_code == 404
+    assert CallbackRequest.objects.get(reference=ref).state == "queued"

@@ -52,7 +52,11 @@ def _end(call: Call, outcome: str, now: datetime) -> None:
     call.ended_at = now
     call.hold_started_at = None
     call.save()
-    # Conference parties leave with the call; consultations on it end.
+    release_extras(call, now)
+
+
+def release_extras(call: Call, now: datetime) -> None:
+    """Conference parties leave the call and consultations on it end (the call ended or moved)."""
     from ..enums import OPEN_CONSULT_STATES, ConsultState
     from ..models import CallParty, Consultation
 

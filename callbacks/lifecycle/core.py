@@ -9,6 +9,7 @@ DomainError and changes nothing.
 from __future__ import annotations
 
 import functools
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -132,8 +133,26 @@ def _validate(req: CallbackInput, now: datetime) -> tuple[Queue, str, str]:
     zone = validate_timezone(req.customer_timezone or "UTC")
     for name in ("desired_time", "window_start", "window_end"):
         value = getattr(req, name)
-        if value is not None and timezone.is_naive(value):
+        if value is None:
+            continue
+        if timezone.is_naive(value):
             raise Invalid(f"{name} needs a time zone offset, e.g. 2026-12-01T14:30:00+01:00.", field=name)
+        try:
+            in_range = now - timedelta(days=366) <= value <= now + timedelta(days=366)
+        except OverflowError:
+            in_range = False
+        if not in_range:
+            raise Invalid(f"{name} must be within a year from now.", field=name)
+    for name in ("customer_name", "instructions", "phone_number", "customer_timezone"):
+        if "\x00" in (getattr(req, name) or ""):
+            raise Invalid(f"{name} contains a NUL character.", field=name)
+    if req.data is not None:
+        try:
+            encoded = json.dumps(req.data, allow_nan=False)
+        except (TypeError, ValueError):
+            raise Invalid("data must be plain JSON (no NaN or Infinity).", field="data") from None
+        if "\\u0000" in encoded or len(encoded) > 20000:
+            raise Invalid("data is too large or contains NUL characters.", field="data")
     if req.type == CallbackType.SCHEDULED and req.desired_time is None:
         raise Invalid("A scheduled callback needs a desired_time.", field="desired_time")
     if req.desired_time is not None and req.type == CallbackType.SCHEDULED and req.desired_time < now - timedelta(minutes=1):
@@ -206,7 +225,9 @@ def do_create_callback(
             callback.save()
     except IntegrityError:
         # Another request for the same number won the race: merge into it.
-        existing = CallbackRequest.objects.get(queue=queue, phone_number=phone, state__in=OPEN_CALLBACK_STATES)
+        existing = CallbackRequest.objects.filter(queue=queue, phone_number=phone, state__in=OPEN_CALLBACK_STATES).first()
+        if existing is None:
+            raise
         record(HistoryKind.DUPLICATE, f"Duplicate request from {request.origin} merged", callback=existing, actor=actor)
         return existing, False
     record(
@@ -225,6 +246,8 @@ def do_create_callback(
 @action
 def do_cancel_callback(*, reference: str, actor: AbstractBaseUser | None = None, reason: str = "") -> CallbackRequest:
     """The customer (or an integration) cancelled. Refused once the callback is closed or being worked."""
+    # Lock in the order accept uses (offer, then callback), so the two never deadlock.
+    list(Offer.objects.select_for_update(of=("self",)).filter(callback__reference=reference, outcome=OfferOutcome.OPEN))
     callback = CallbackRequest.objects.select_for_update().filter(reference=reference).first()
     if callback is None:
         raise DomainError(f"No callback {reference}.", status=404)
@@ -366,6 +389,7 @@ def _withdraw_open_offer(callback: CallbackRequest, now: datetime) -> None:
     offer = Offer.objects.select_for_update().filter(callback=callback, outcome=OfferOutcome.OPEN).first()
     if offer:
         _end_offer(offer, OfferOutcome.WITHDRAWN, now)
+        _drop_transferred_call(offer, now)
         record(HistoryKind.WITHDRAWN, f"Offer to agent #{offer.agent_id} withdrawn", callback=callback, at=now)
         push_on_commit(Push.OFFER_ENDED, agent_ids=[offer.agent_id])
 
@@ -501,8 +525,10 @@ def do_log_out(*, user: AbstractBaseUser) -> None:
         Offer.objects.select_for_update(of=("self",)).select_related("callback").filter(agent=agent, outcome=OfferOutcome.OPEN)
     ):
         _end_offer(offer, OfferOutcome.WITHDRAWN, now)
+        _drop_transferred_call(offer, now)
         _return_to_queue(offer.callback)
         record(HistoryKind.WITHDRAWN, f"{agent} logged out", callback=offer.callback, agent=agent, at=now)
+        push_on_commit(Push.OFFER_ENDED, agent_ids=[agent.pk])
         _route_on_commit(offer.callback.queue_id, offer.channel)
     for channel in Channel.values:
         _set_status(agent, channel, AgentStatus.LOGGED_OUT, reason=None, actor=user, now=now)

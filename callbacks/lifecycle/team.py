@@ -13,7 +13,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
 
 from ..enums import AgentStatus, CallbackState, CallOutcome, CallState, ConsultState, HistoryKind, InteractionState, OfferOutcome
-from ..errors import DomainError, Invalid, Refused
+from ..errors import DomainError, Invalid, Refused, is_id
 from ..models import (
     Agent,
     AgentChannelStatus,
@@ -29,7 +29,7 @@ from ..models import (
 )
 from ..phone import display_phone, normalize_phone
 from ..push import Push, push_on_commit
-from .calls import _changed, _end, _locked, switch_later
+from .calls import _changed, _end, _locked, release_extras, switch_later
 from .core import _agent_for, _route_on_commit, action, record
 from .wrapup import close_interaction
 
@@ -46,23 +46,25 @@ class Target:
 
 def resolve_target(key: str) -> Target:
     kind, _, ident = (key or "").partition(":")
-    if kind == "agent" and ident.isdigit():
+    if kind in ("agent", "queue", "rp", "contact") and is_id(ident):
+        key = f"{kind}:{int(ident)}"  # one spelling per target
+    if kind == "agent" and is_id(ident):
         agent = Agent.objects.filter(pk=ident).first()
         if agent:
             return Target("agent", str(agent), key, agent=agent)
-    elif kind == "queue" and ident.isdigit():
+    elif kind == "queue" and is_id(ident):
         queue = Queue.objects.filter(pk=ident, active=True).first()
         if queue:
             return Target("queue", queue.name, key, queue=queue)
-    elif kind == "rp" and ident.isdigit():
+    elif kind == "rp" and is_id(ident):
         rp = RoutingPoint.objects.filter(pk=ident, active=True).select_related("queue").first()
         if rp:
             return Target("queue" if rp.queue else "external", rp.name, key, queue=rp.queue, number=rp.number)
-    elif kind == "contact" and ident.isdigit():
+    elif kind == "contact" and is_id(ident):
         contact = Contact.objects.filter(pk=ident).prefetch_related("phones").first()
         if contact and contact.phones.all():
             number = contact.phones.all()[0].number
-            return Target("external", f"{contact} ({display_phone(number)})", key, number=number)
+            return Target("external", f"{contact} ({display_phone(number)})"[:200], key, number=number)
     elif kind == "number":
         number = normalize_phone(ident)
         return Target("external", display_phone(number), f"number:{number}", number=number)
@@ -104,6 +106,7 @@ def do_transfer(*, user: AbstractBaseUser, interaction_id: int, target: str) -> 
         callback.state = CallbackState.OFFERED
         callback.save(update_fields=["state", "updated_at"])
         push_on_commit(Push.OFFER_NEW, agent_ids=[t.agent.pk], offer=offer.pk)
+        release_extras(call, now)  # consultations and conference parties do not travel with the call
     else:
         _end(call, CallOutcome.TRANSFERRED, now)
         if t.kind == "queue":
@@ -137,7 +140,7 @@ def do_conference(*, user: AbstractBaseUser, interaction_id: int, target: str) -
         raise Invalid("You are already on this call.", field="target")
     if CallParty.objects.filter(call=call, left_at__isnull=True, agent=t.agent, number=t.number).exists():
         raise DomainError(f"{t.label} is already in the conference.")
-    party = CallParty.objects.create(call=call, agent=t.agent, number=t.number, label=t.label, joined_at=now)
+    party = CallParty.objects.create(call=call, agent=t.agent, number=t.number, label=t.label[:200], joined_at=now)
     if call.state == CallState.ON_HOLD:
         call.state, call.hold_started_at = CallState.CONNECTED, None
         call.save(update_fields=["state", "hold_started_at"])
@@ -290,9 +293,11 @@ def do_complete_consultation(*, user: AbstractBaseUser, consultation_id: int, mo
         raise DomainError("The consultation is not active (the other agent has not accepted, or it ended).")
     if mode not in ("transfer", "conference"):
         raise Invalid("Choose transfer or conference.", field="mode")
-    call = Call.objects.select_for_update().get(pk=consult.call_id)
+    call = Call.objects.select_for_update().select_related("interaction").get(pk=consult.call_id)
     if not call.is_active:
         raise DomainError("The customer's call has ended.")
+    if call.interaction.state != InteractionState.OPEN or call.interaction.agent_id != me.pk:
+        raise DomainError("This call is no longer yours.")
     if call.state == CallState.ON_HOLD and call.hold_started_at:
         call.hold_seconds += int((now - call.hold_started_at).total_seconds())
     call.state, call.hold_started_at = CallState.CONNECTED, None
@@ -337,5 +342,5 @@ def do_toggle_favorite(*, user: AbstractBaseUser, target: str) -> bool:
     if existing:
         existing.delete()
         return False
-    FavoriteTarget.objects.create(agent=me, target=t.key, label=t.label)
+    FavoriteTarget.objects.create(agent=me, target=t.key, label=t.label[:200])
     return True

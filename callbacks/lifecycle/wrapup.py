@@ -28,7 +28,13 @@ def close_interaction(interaction: Interaction, *, reason: str, now: datetime) -
     interaction.closing_reason = reason[:200]
     interaction.save(update_fields=["state", "ended_at", "closing_reason"])
     queue = interaction.callback.queue
-    if queue.after_call_work_seconds:
+    current = (
+        AgentChannelStatus.objects.filter(agent=interaction.agent, channel=interaction.channel)
+        .values_list("status", flat=True)
+        .first()
+    )
+    # After Call Work follows a Ready agent's call; an agent who went Not Ready or logged out stays so.
+    if queue.after_call_work_seconds and current in (AgentStatus.READY, AgentStatus.AFTER_CALL_WORK):
         _set_status(
             interaction.agent,
             interaction.channel,
@@ -143,7 +149,13 @@ def do_mark_done(*, user: AbstractBaseUser, interaction_id: int) -> Interaction:
 def validate_reschedule(callback, local: datetime, now: datetime) -> datetime:
     """A new time typed in the customer's zone: future, inside business hours and the availability window."""
     zone = ZoneInfo(callback.customer_timezone)
+    if local.year < now.year - 1:
+        raise Invalid("Pick a time in the future.", field="when")
+    if local.year > now.year + 1:
+        raise Invalid("Pick a time within the next year.", field="when")
     when = local.replace(tzinfo=zone) if timezone.is_naive(local) else local
+    if when > now + timedelta(days=366):
+        raise Invalid("Pick a time within the next year.", field="when")
     if when < now + timedelta(minutes=1):
         raise Invalid("Pick a time in the future.", field="when")
     queue = callback.queue
@@ -212,6 +224,8 @@ def do_send_email(*, user: AbstractBaseUser, interaction_id: int, to: str, subje
         raise Invalid("Pick one of the contact's e-mail addresses.", field="to")
     if not subject or not body:
         raise Invalid("An e-mail needs a subject and a message.", field="body")
+    if "\n" in subject or "\r" in subject:
+        raise Invalid("The subject must be a single line.", field="subject")
     if len(subject) > 200 or len(body) > 10000:
         raise Invalid("That e-mail is too long.", field="body")
     record(

@@ -9,7 +9,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 
 from .. import lifecycle
-from ..errors import Invalid
+from ..errors import Invalid, clean_text
 from ..models import Interaction
 from ..selectors import team_search
 from .render import workspace_response
@@ -54,16 +54,19 @@ def send_dtmf(request: HttpRequest, interaction_id: int) -> HttpResponse:
 @require_POST
 @login_required
 def reschedule(request: HttpRequest, interaction_id: int) -> HttpResponse:
-    when: datetime = _field(request, "when", forms.DateTimeField(input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]))
+    raw = request.POST.get("when", "").strip()
+    when = None
+    for fmt in ("%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"):
+        try:
+            # Naive on purpose: the picker is in the customer's zone, which the action applies.
+            when = datetime.strptime(raw, fmt)
+            break
+        except ValueError:
+            continue
+    if when is None:
+        raise Invalid("when: enter a date and time.", field="when")
     personal = request.POST.get("personal") == "on"
-    # The picker is in the customer's zone: drop the server zone the form attached.
-    return _run(
-        request,
-        lifecycle.do_reschedule_callback,
-        interaction_id=interaction_id,
-        when=when.replace(tzinfo=None),
-        personal=personal,
-    )
+    return _run(request, lifecycle.do_reschedule_callback, interaction_id=interaction_id, when=when, personal=personal)
 
 
 @require_POST
@@ -141,7 +144,7 @@ def _team_results(request: HttpRequest, agent, q: str) -> HttpResponse:
 @login_required
 def team_communicator(request: HttpRequest) -> HttpResponse:
     """Search results; the action buttons apply to the agent's interaction with a live call."""
-    return _team_results(request, _agent_or_refuse(request), request.GET.get("q", "")[:100])
+    return _team_results(request, _agent_or_refuse(request), clean_text(request.GET.get("q", "")))
 
 
 @require_POST
@@ -150,4 +153,4 @@ def toggle_favorite(request: HttpRequest) -> HttpResponse:
     agent = _agent_or_refuse(request)
     target = _field(request, "target", forms.CharField(max_length=60))
     lifecycle.do_toggle_favorite(user=request.user, target=target)
-    return _team_results(request, agent, request.POST.get("q", "")[:100])
+    return _team_results(request, agent, clean_text(request.POST.get("q", "")))

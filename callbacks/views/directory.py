@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from .. import lifecycle
-from ..errors import DomainError, Invalid
+from ..errors import DomainError, Invalid, Refused, clean_text, is_id
 from ..models import Contact, Interaction
 from ..models.config import TIMEZONE_CHOICES
 from ..selectors import contact_history, contact_search, response_search, response_values
@@ -52,9 +52,9 @@ def _initial(contact: Contact) -> dict:
 @login_required
 def contacts(request: HttpRequest) -> HttpResponse:
     _agent_or_refuse(request)
-    q = request.GET.get("q", "")[:100]
+    q = clean_text(request.GET.get("q", ""))
     link_to = request.GET.get("link", "")
-    context = {"contacts": contact_search(q), "q": q, "link_to": link_to if link_to.isdigit() else ""}
+    context = {"contacts": contact_search(q), "q": q, "link_to": link_to if is_id(link_to) else ""}
     template = "callbacks/contacts.html#results" if request.htmx else "callbacks/contacts.html"
     return render(request, template, context)
 
@@ -85,22 +85,25 @@ def contact_detail(request: HttpRequest, contact_id: int) -> HttpResponse:
         "error": error,
         "saved": "saved" in request.GET,
     }
-    return render(request, "callbacks/contact.html", context, status=status)
+    with timezone.override(agent.zone):  # history times in the agent's own zone
+        return render(request, "callbacks/contact.html", context, status=status)
 
 
 @require_http_methods(["GET", "POST"])
 @login_required
 def contact_new(request: HttpRequest) -> HttpResponse:
-    _agent_or_refuse(request)
+    agent = _agent_or_refuse(request)
     status, error = 200, ""
+    link = request.POST.get("link") or request.GET.get("link", "")
     if request.method == "POST":
         form = ContactForm(request.POST)
         try:
             if not form.is_valid():
                 raise Invalid(_first_error(form))
+            if link and not (is_id(link) and Interaction.objects.filter(pk=link, agent=agent, state="open").exists()):
+                raise Refused("You can only link a contact to your own open interaction.")
             contact = lifecycle.do_create_contact(user=request.user, data=form.to_input())
-            link = request.POST.get("link", "")
-            if link.isdigit():
+            if link:
                 lifecycle.do_link_contact(user=request.user, interaction_id=int(link), contact_id=contact.pk)
                 return redirect("workspace")
             return redirect("contact", contact.pk)
@@ -108,12 +111,8 @@ def contact_new(request: HttpRequest) -> HttpResponse:
             status, error = exc.status, exc.message
     else:
         form = ContactForm(initial={"phones": request.GET.get("phone", ""), "first_name": request.GET.get("first", "")})
-    return render(
-        request,
-        "callbacks/contact.html",
-        {"contact": None, "form": form, "error": error, "link": request.GET.get("link", "")},
-        status=status,
-    )
+    context = {"contact": None, "form": form, "error": error, "link": link if is_id(link) else ""}
+    return render(request, "callbacks/contact.html", context, status=status)
 
 
 @require_POST
@@ -121,7 +120,7 @@ def contact_new(request: HttpRequest) -> HttpResponse:
 def link_contact(request: HttpRequest, interaction_id: int) -> HttpResponse:
     agent = _agent_or_refuse(request)
     contact_id = request.POST.get("contact", "")
-    if not contact_id.isdigit():
+    if not is_id(contact_id):
         raise Invalid("Pick a contact.", field="contact")
     lifecycle.do_link_contact(user=request.user, interaction_id=interaction_id, contact_id=int(contact_id))
     if request.htmx:
@@ -136,11 +135,11 @@ def responses(request: HttpRequest) -> HttpResponse:
     agent = _agent_or_refuse(request)
     ix = request.GET.get("interaction", "")
     values = {}
-    if ix.isdigit():
+    if is_id(ix):
         interaction = (
             Interaction.objects.select_related("callback__contact", "callback__queue").filter(pk=ix, agent=agent).first()
         )
         if interaction:
             values = response_values(interaction.callback, agent)
-    context = {"responses": response_search(request.GET.get("q", "")[:100], values), "ix": ix}
+    context = {"responses": response_search(clean_text(request.GET.get("q", "")), values), "ix": ix if is_id(ix) else ""}
     return render(request, "callbacks/responses.html", context)
