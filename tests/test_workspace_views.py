@@ -1,7 +1,11 @@
 """The agent workspace through the pages an agent touches."""
 
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from callbacks.enums import AgentStatus, CallbackState, CallbackType, OfferOutcome, PreviewSection
 from callbacks.models import AgentChannelStatus, Interaction, NotReadyReason, Offer, PreviewField
@@ -204,16 +208,18 @@ def test_accepting_takes_bounded_queries(alice, queue, django_assert_max_num_que
 
 
 def test_desired_time_is_shown_in_the_customer_zone_and_the_agent_zone(alice_client, alice, queue):
-    from datetime import datetime
-
     set_ready(alice)
+    paris = ZoneInfo("Europe/Paris")
+    desired = (timezone.now() + timedelta(days=60)).astimezone(paris).replace(hour=14, minute=30, second=0, microsecond=0)
     make_callback(
         queue,
         type=CallbackType.DELAYED,
-        desired_time=datetime.fromisoformat("2030-06-03T14:30:00+02:00"),
+        desired_time=desired,
         customer_timezone="America/New_York",
     )
     offer = Offer.objects.get(agent=alice)
     html = alice_client.post(reverse("accept_offer", args=[offer.pk]), **HTMX).content.decode()
-    assert '<span data-testid="desired-customer">Mon 3 Jun 2030, 08:30</span>' in html
-    assert '<span data-testid="desired-agent">Mon 3 Jun 2030, 14:30</span>' in html
+    new_york = desired.astimezone(ZoneInfo("America/New_York"))
+    assert new_york.hour != desired.hour  # the two zones really differ
+    assert f'<span data-testid="desired-customer">{new_york:%a} {new_york.day} {new_york:%b %Y, %H:%M}</span>' in html
+    assert f'<span data-testid="desired-agent">{desired:%a} {desired.day} {desired:%b %Y}, 14:30</span>' in html
