@@ -38,6 +38,16 @@ class ReadOnlyInline(admin.TabularInline):
         return False
 
 
+class RecordAdmin(admin.ModelAdmin):
+    """Records written by the lifecycle (offers, interactions, history, calls): viewable, never edited here."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 class HistoryInline(ReadOnlyInline):
     model = HistoryEvent
     fields = ["at", "kind", "message", "agent", "actor"]
@@ -189,46 +199,28 @@ class CallbackRequestAdmin(admin.ModelAdmin):
 
 
 @admin.register(Offer)
-class OfferAdmin(admin.ModelAdmin):
+class OfferAdmin(RecordAdmin):
     list_display = ["callback", "agent", "channel", "outcome", "created_at", "deadline", "ended_at"]
     list_filter = ["outcome", "channel"]
     search_fields = ["callback__reference", "agent__display_name"]
     list_select_related = ["callback", "agent"]
 
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_add_permission(self, request):
-        return False
-
 
 @admin.register(Interaction)
-class InteractionAdmin(admin.ModelAdmin):
+class InteractionAdmin(RecordAdmin):
     list_display = ["pk", "callback", "agent", "channel", "state", "created_at", "ended_at"]
     list_filter = ["state", "channel"]
     search_fields = ["callback__reference", "agent__display_name"]
     list_select_related = ["callback", "agent"]
 
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_add_permission(self, request):
-        return False
-
 
 @admin.register(HistoryEvent)
-class HistoryEventAdmin(admin.ModelAdmin):
+class HistoryEventAdmin(RecordAdmin):
     list_display = ["at", "kind", "message", "callback", "agent", "actor"]
     list_filter = ["kind"]
     search_fields = ["message", "callback__reference"]
     list_select_related = ["callback", "agent", "actor"]
     date_hierarchy = "at"
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_add_permission(self, request):
-        return False
 
     def has_delete_permission(self, request, obj=None):
         return False
@@ -281,7 +273,7 @@ class PartyInline(ReadOnlyInline):
 
 
 @admin.register(Call)
-class CallAdmin(admin.ModelAdmin):
+class CallAdmin(RecordAdmin):
     list_display = [
         "switch_ref",
         "number",
@@ -299,32 +291,20 @@ class CallAdmin(admin.ModelAdmin):
     list_select_related = ["callback"]
     inlines = [PartyInline]
 
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_add_permission(self, request):
-        return False
-
 
 @admin.register(CallParty)
-class CallPartyAdmin(admin.ModelAdmin):
+class CallPartyAdmin(RecordAdmin):
     list_display = ["label", "call", "agent", "number", "joined_at", "left_at"]
     search_fields = ["label", "number", "call__switch_ref"]
     list_select_related = ["call", "agent"]
 
-    def has_change_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(Consultation)
-class ConsultationAdmin(admin.ModelAdmin):
+class ConsultationAdmin(RecordAdmin):
     list_display = ["call", "from_agent", "to_agent", "state", "created_at", "ended_at"]
     list_filter = ["state"]
     search_fields = ["from_agent__display_name", "to_agent__display_name", "call__switch_ref"]
     list_select_related = ["call", "from_agent", "to_agent"]
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(FavoriteTarget)

@@ -42,3 +42,17 @@ def test_callback_change_page_shows_read_only_history(admin_client_with_data):
     callback = CallbackRequest.objects.get()
     html = admin_client_with_data.get(f"/admin/callbacks/callbackrequest/{callback.pk}/change/").content.decode()
     assert "Offered to Alice" in html
+
+
+def test_lifecycle_records_are_view_only(admin_client_with_data):
+    from callbacks.models import HistoryEvent, Offer
+
+    offer = Offer.objects.first()
+    page = admin_client_with_data.get(f"/admin/callbacks/offer/{offer.pk}/change/").content.decode()
+    assert 'type="submit"' not in page or "Save" not in page
+    assert admin_client_with_data.get("/admin/callbacks/historyevent/add/").status_code == 403
+    event = HistoryEvent.objects.first()
+    response = admin_client_with_data.post(f"/admin/callbacks/historyevent/{event.pk}/change/", {"message": "rewritten"})
+    assert response.status_code == 403
+    event.refresh_from_db()
+    assert event.message != "rewritten"

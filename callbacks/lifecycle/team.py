@@ -241,14 +241,19 @@ def _finish(consult: Consultation, state: str, now: datetime) -> None:
     push_on_commit(Push.INTERACTION_CHANGED, agent_ids=[consult.from_agent_id, consult.to_agent_id])
 
 
+def _open_request_for_me(user: AbstractBaseUser, consultation_id: int, verb: str) -> tuple[Consultation, Agent]:
+    consult, me = _locked_consult(user, consultation_id)
+    if me.pk != consult.to_agent_id:
+        raise Refused(f"Only the agent consulted can {verb}.")
+    if consult.state != ConsultState.REQUESTED:
+        raise DomainError("This consultation request is no longer open.")
+    return consult, me
+
+
 @action
 def do_accept_consultation(*, user: AbstractBaseUser, consultation_id: int) -> Consultation:
     """The target accepted the consultation request."""
-    consult, me = _locked_consult(user, consultation_id)
-    if me.pk != consult.to_agent_id:
-        raise Refused("Only the agent consulted can accept.")
-    if consult.state != ConsultState.REQUESTED:
-        raise DomainError("This consultation request is no longer open.")
+    consult, me = _open_request_for_me(user, consultation_id, "accept")
     consult.state = ConsultState.ACTIVE
     consult.save(update_fields=["state"])
     record(HistoryKind.CONSULT, f"{me} accepted the consultation", callback=consult.call.callback, agent=me, actor=user)
@@ -260,11 +265,7 @@ def do_accept_consultation(*, user: AbstractBaseUser, consultation_id: int) -> C
 @action
 def do_decline_consultation(*, user: AbstractBaseUser, consultation_id: int) -> Consultation:
     """The target declined the consultation request."""
-    consult, me = _locked_consult(user, consultation_id)
-    if me.pk != consult.to_agent_id:
-        raise Refused("Only the agent consulted can decline.")
-    if consult.state != ConsultState.REQUESTED:
-        raise DomainError("This consultation request is no longer open.")
+    consult, me = _open_request_for_me(user, consultation_id, "decline")
     _finish(consult, ConsultState.DECLINED, timezone.now())
     record(HistoryKind.CONSULT, f"{me} declined the consultation", callback=consult.call.callback, agent=me, actor=user)
     return consult
@@ -305,30 +306,14 @@ def do_complete_consultation(*, user: AbstractBaseUser, consultation_id: int, mo
     if mode == "transfer":
         mine = call.interaction
         close_interaction(mine, reason=f"Transferred to {target}", now=now)
-        theirs = Interaction.objects.create(callback=call.callback, agent=target, channel=mine.channel, created_at=now)
-        call.interaction = theirs
-        _finish(consult, ConsultState.TRANSFERRED, now)
-        record(
-            HistoryKind.TRANSFER,
-            f"Call transferred to {target} after consultation",
-            callback=call.callback,
-            agent=me,
-            actor=user,
-            at=now,
-        )
-        switch_later("transfer", call_ref=call.switch_ref, destination=f"agent:{target.pk}")
+        call.interaction = Interaction.objects.create(callback=call.callback, agent=target, channel=mine.channel, created_at=now)
+        state, kind, message = ConsultState.TRANSFERRED, HistoryKind.TRANSFER, f"Call transferred to {target} after consultation"
     else:
         CallParty.objects.create(call=call, agent=target, label=str(target), joined_at=now)
-        _finish(consult, ConsultState.CONFERENCED, now)
-        record(
-            HistoryKind.CONFERENCE,
-            f"Conference with {target} after consultation",
-            callback=call.callback,
-            agent=me,
-            actor=user,
-            at=now,
-        )
-        switch_later("conference", call_ref=call.switch_ref, destination=f"agent:{target.pk}")
+        state, kind, message = ConsultState.CONFERENCED, HistoryKind.CONFERENCE, f"Conference with {target} after consultation"
+    _finish(consult, state, now)
+    record(kind, message, callback=call.callback, agent=me, actor=user, at=now)
+    switch_later(mode, call_ref=call.switch_ref, destination=f"agent:{target.pk}")
     call.save()
     return consult
 
