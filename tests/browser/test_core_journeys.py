@@ -1,5 +1,6 @@
 """An agent's day in Chromium: Ready, a pushed notification, Accept or Reject, timeouts."""
 
+import os
 import re
 
 import pytest
@@ -130,3 +131,26 @@ def test_dropped_websocket_reconnects_and_shows_the_truth(server, setup, open_pa
     # The page reconnects by itself and renders the offer made while it was away.
     expect(notification(alice)).to_contain_text("Jonas Weber", timeout=20000)
     expect(alice.locator("body")).to_have_attribute("data-ws", "open")
+
+
+@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="several web processes need channels-redis (scaled mode)")
+def test_push_crosses_web_processes(server, setup, open_page, chromium):
+    from .conftest import Server
+
+    other = Server()
+    other.start()
+    try:
+        context = chromium.new_context(viewport={"width": 1360, "height": 820}, base_url=other.url)
+        page = context.new_page()
+        page.goto("/login/")
+        page.get_by_label("Username").fill("alice")
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_selector("body[data-ws=open]")
+        ready(page)
+        # The request reaches the first process; the agent's socket is on the second.
+        create(server, setup["token"], phone_number="+33612345601", customer_name="Cross Process")
+        expect(notification(page)).to_contain_text("Cross Process")
+        context.close()
+    finally:
+        other.stop()
