@@ -95,7 +95,8 @@ def test_schedule_a_callback_inside_the_availability_window(server, setup, open_
     picker.fill(f"{day}T19:00")  # after the window closes at 17:00
     page.get_by_role("button", name="Schedule", exact=True).click()
     expect(page.get_by_role("alert").filter(has_text="The customer is available")).to_be_visible()
-    page.get_by_role("button", name="Schedule a Callback").click()
+    # The picker stays open with the agent's input, to correct the time.
+    expect(page.get_by_label("New time, customer's zone (Europe/Rome)")).to_have_value(f"{day}T19:00")
     page.get_by_label("New time, customer's zone (Europe/Rome)").fill(f"{day}T15:30")
     page.get_by_label("Personal callback (I call back myself)").check()
     page.get_by_role("button", name="Schedule", exact=True).click()
