@@ -44,6 +44,14 @@
       });
     });
   });
+  // A refusal message stays long enough to read, then fades (it is also announced by aria-live).
+  document.addEventListener("htmx:afterSettle", function () {
+    var flash = document.querySelector("#flash .flash");
+    if (!flash || flash.dataset.timer) return;
+    flash.dataset.timer = "1";
+    setTimeout(function () { flash.classList.add("fading"); }, 8000);
+    setTimeout(function () { flash.remove(); }, 8700);
+  });
   // Instant Call Transfer / Conference / Start Consultation open the Team Communicator in that mode.
   document.addEventListener("click", function (e) {
     var btn = e.target.closest("[data-team-mode]");
