@@ -71,19 +71,15 @@ def set_status(request: HttpRequest) -> HttpResponse:
     return workspace_response(request, agent)
 
 
-@require_POST
-@login_required
-def accept_offer(request: HttpRequest, offer_id: int) -> HttpResponse:
-    agent = _agent_or_refuse(request)
-    lifecycle.do_accept_offer(user=request.user, offer_id=offer_id)
-    return workspace_response(request, agent)
+OFFER_ACTIONS = {"accept": lifecycle.do_accept_offer, "reject": lifecycle.do_reject_offer}
 
 
 @require_POST
 @login_required
-def reject_offer(request: HttpRequest, offer_id: int) -> HttpResponse:
+def offer_action(request: HttpRequest, offer_id: int, verb: str) -> HttpResponse:
+    """Accept or Reject on an interaction notification."""
     agent = _agent_or_refuse(request)
-    lifecycle.do_reject_offer(user=request.user, offer_id=offer_id)
+    OFFER_ACTIONS[verb](user=request.user, offer_id=offer_id)
     return workspace_response(request, agent)
 
 
