@@ -101,6 +101,8 @@ def create_callback(request: HttpRequest, payload: CallbackIn):
 
 @api.get("/callbacks/{reference}", response={200: CallbackOut, 401: Error, 404: Error})
 def get_callback(request: HttpRequest, reference: str):
+    if "\x00" in reference:
+        return Status(404, {"detail": "No such callback."})
     # An integration sees the callbacks it created, not other clients' ones.
     callback = CallbackRequest.objects.select_related("queue").filter(reference=reference, api_client=request.auth).first()
     if callback is None:
@@ -111,7 +113,7 @@ def get_callback(request: HttpRequest, reference: str):
 
 @api.post("/callbacks/{reference}/cancel", response={200: CallbackOut, 401: Error, 404: Error, 409: Error})
 def cancel_callback(request: HttpRequest, reference: str):
-    if not CallbackRequest.objects.filter(reference=reference, api_client=request.auth).exists():
+    if "\x00" in reference or not CallbackRequest.objects.filter(reference=reference, api_client=request.auth).exists():
         return Status(404, {"detail": f"No callback {reference}."})
     callback = do_cancel_callback(reference=reference, reason=f"Cancelled by {request.auth}")
     callback.created = False

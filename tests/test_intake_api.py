@@ -120,6 +120,7 @@ def test_scheduled_callback_keeps_the_customer_zone(client, token):
         ),
         ({"queue": "billing", "phone_number": "+33612345678", "window_start": "0001-01-01T01:00:00+05:00"}, 400, "window_start"),
         ({"queue": "billing", "phone_number": "+33612345678", "customer_name": "A\x00B"}, 400, "customer_name"),
+        ({"queue": "bill\x00ing", "phone_number": "+33612345678"}, 400, "queue"),
         ({"queue": "billing", "phone_number": "+33612345678", "priority": 99}, 422, "priority"),
         ({"queue": "billing", "phone_number": "+33612345678", "type": "whenever"}, 422, "type"),
         ({"queue": "billing"}, 422, "phone_number"),
@@ -198,3 +199,9 @@ def test_an_integration_cannot_read_or_cancel_another_clients_callback(client, t
     assert client.get(f"{URL}/{ref}", **auth).status_code == 404
     assert client.post(f"{URL}/{ref}/cancel", **auth).status_code == 404
     assert CallbackRequest.objects.get(reference=ref).state == "queued"
+
+
+def test_nul_in_a_reference_is_a_404(client, token):
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    assert client.get(f"{URL}/CB-%00X", **auth).status_code == 404
+    assert client.post(f"{URL}/CB-%00X/cancel", **auth).status_code == 404

@@ -120,6 +120,10 @@ class CallbackInput:
 
 
 def _validate(req: CallbackInput, now: datetime) -> tuple[Queue, str, str]:
+    # PostgreSQL refuses NUL characters in text: say so before any query sees one.
+    for name in ("queue", "type", "channel", "origin", "customer_name", "instructions", "phone_number", "customer_timezone"):
+        if "\x00" in str(getattr(req, name) or ""):
+            raise Invalid(f"{name} contains a NUL character.", field=name)
     queue = Queue.objects.filter(slug=req.queue, active=True).first()
     if queue is None:
         raise Invalid(f"There is no active queue “{req.queue}”.", field="queue")
@@ -143,9 +147,6 @@ def _validate(req: CallbackInput, now: datetime) -> tuple[Queue, str, str]:
             in_range = False
         if not in_range:
             raise Invalid(f"{name} must be within a year from now.", field=name)
-    for name in ("customer_name", "instructions", "phone_number", "customer_timezone"):
-        if "\x00" in (getattr(req, name) or ""):
-            raise Invalid(f"{name} contains a NUL character.", field=name)
     if req.data is not None:
         try:
             encoded = json.dumps(req.data, allow_nan=False)
