@@ -44,7 +44,7 @@ from .models import (
     Queue,
     RoutingPoint,
 )
-from .phone import display_phone
+from .phone import display_phone, normalize_phone
 from .telephony import telephony
 
 HISTORY_LIMIT = 50
@@ -226,6 +226,7 @@ class Workspace:
     joined: list = field(default_factory=list)  # consultations and conferences I was brought into
     mine: list = field(default_factory=list)  # my personal callbacks
     reminders: list = field(default_factory=list)  # personal callbacks due soon
+    endings: list = field(default_factory=list)  # attempts the system closed just now
 
     @cached_property
     def versions(self) -> dict[str, str]:
@@ -258,6 +259,7 @@ class Workspace:
                     self.any_ready,
                     [(c.pk, c.state, c.desired_time) for c in self.mine],
                     [c.pk for c in self.reminders],
+                    [i.pk for i in self.endings],
                 )
             ),
             "interaction": digest(([ix_state(i) for i in self.interactions], [(k, j.pk) for k, j in self.joined])),
@@ -319,7 +321,20 @@ def workspace_context_for(agent: Agent) -> Workspace:
             )
         ),
         joined=_joined(agent),
+        endings=_recent_endings(agent),
         **_personal(agent),
+    )
+
+
+def _recent_endings(agent: Agent) -> list:
+    """Interactions the system closed in the last two minutes (automatic retry, attempts exhausted)."""
+    since = timezone.now() - timedelta(minutes=2)
+    return list(
+        Interaction.objects.filter(agent=agent, state=InteractionState.DONE, ended_at__gte=since)
+        .exclude(closing_reason__in=["Marked done", "Rescheduled"])
+        .exclude(closing_reason__startswith="Transferred")
+        .select_related("callback")
+        .order_by("-ended_at")[:3]
     )
 
 
@@ -467,11 +482,13 @@ def team_search(agent: Agent, q: str, limit: int = 6) -> dict[str, list]:
     out["routing_points"] = list(
         RoutingPoint.objects.filter(active=True).filter(Q(name__icontains=q) | Q(number__icontains=q))[:limit]
     )
-    digits = "".join(ch for ch in q if ch.isdigit())
-    contact_q = Q(first_name__icontains=q) | Q(last_name__icontains=q) | Q(emails__address__icontains=q)
-    if len(digits) >= 3:
-        contact_q |= Q(phones__number__contains=digits)
-    out["contacts"] = list(Contact.objects.filter(contact_q).distinct().prefetch_related("phones")[:limit])
+    out["contacts"] = contact_search(q, limit=limit)
+    out["numbers"] = []
+    if sum(ch.isdigit() for ch in q) >= 6:
+        try:
+            out["numbers"] = [normalize_phone(q)]  # a typed number is a target too
+        except DomainError:
+            pass
     return out
 
 

@@ -99,3 +99,47 @@ def test_not_ready_agent_stays_not_ready_after_mark_done(queue, alice):
     make_callback(queue, phone="+33612345600")
     lifecycle.do_mark_done(user=alice.user, interaction_id=interaction.pk)
     assert AgentChannelStatus.objects.get(agent=alice, channel="voice").status == AgentStatus.NOT_READY
+
+
+def test_going_not_ready_hands_a_ringing_callback_to_the_next_agent(queue, alice, bob):
+    set_ready(alice)
+    callback = make_callback(queue)
+    set_ready(bob)
+    lifecycle.do_set_status(user=alice.user, channel="voice", status="not_ready")
+    assert Offer.objects.get(callback=callback, outcome=OfferOutcome.OPEN).agent == bob
+    assert Offer.objects.get(callback=callback, agent=alice).outcome == OfferOutcome.WITHDRAWN
+
+
+def test_an_agent_cannot_dial_a_second_live_call(queue, alice):
+    from .test_calls import dial
+
+    interaction, _ = connected(alice, queue)
+    set_ready(alice, "web_callback")
+    web = make_callback(queue, phone="+33612345611", channel="web_callback")
+    other = lifecycle.do_accept_offer(user=alice.user, offer_id=Offer.objects.get(callback=web, outcome=OfferOutcome.OPEN).pk)
+    with pytest.raises(DomainError, match="already on another call"):
+        dial(alice, other)
+    lifecycle.do_hold_call(user=alice.user, interaction_id=interaction.pk)
+    assert dial(alice, other).state == CallState.DIALING  # with the first call on hold, it may
+
+
+def test_team_communicator_finds_full_names_and_typed_numbers(alice_client, queue):
+    make_callback(queue, customer_name="Camille Laurent")
+    html = alice_client.get(reverse("team"), {"q": "Camille Laurent"}).content.decode()
+    assert "Camille Laurent" in html
+    html = alice_client.get(reverse("team"), {"q": "+33 1 45 67 89 01"}).content.decode()
+    assert 'value="number:+33145678901"' in html
+
+
+def test_logged_out_agents_are_not_offered_for_consultation(alice_client, bob):
+    html = alice_client.get(reverse("team"), {"q": "bob"}).content.decode()
+    assert "Logged Out" in html and "Start Consultation with Bob" not in html
+
+
+def test_a_refused_contact_edit_never_says_saved(alice_client, queue):
+    contact = make_callback(queue, customer_name="Camille Laurent").contact
+    url = reverse("contact", args=[contact.pk]) + "?saved=1"
+    response = alice_client.post(url, {"first_name": "Camille", "phones": "+33612345678", "emails": "not-an-email"})
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "is not an e-mail address" in html and "Contact saved." not in html

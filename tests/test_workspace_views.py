@@ -182,7 +182,7 @@ def test_rendering_the_workspace_takes_bounded_queries(alice_client, alice, queu
     _fill(queue, waiting)
     offer = Offer.objects.get(agent=alice, outcome=OfferOutcome.OPEN)
     alice_client.post(reverse("accept_offer", args=[offer.pk]))
-    with django_assert_max_num_queries(18):
+    with django_assert_max_num_queries(19):
         assert alice_client.get("/").status_code == 200
 
 

@@ -89,6 +89,12 @@ def do_call(*, user: AbstractBaseUser, interaction_id: int) -> Call:
         raise DomainError("This callback is no longer yours to call.")
     if callback.attempts >= callback.max_attempts:
         raise DomainError(f"All {callback.max_attempts} attempts are used: reschedule or Mark Done.")
+    if (
+        Call.objects.filter(interaction__agent=interaction.agent, state__in=[CallState.DIALING, CallState.CONNECTED])
+        .exclude(interaction=interaction)
+        .exists()
+    ):
+        raise DomainError("You are already on another call: hold it or end it first.")
     callback.attempts += 1
     callback.save(update_fields=["attempts", "updated_at"])
     call = Call.objects.create(

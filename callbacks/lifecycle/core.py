@@ -142,11 +142,13 @@ def _validate(req: CallbackInput, now: datetime) -> tuple[Queue, str, str]:
         if timezone.is_naive(value):
             raise Invalid(f"{name} needs a time zone offset, e.g. 2026-12-01T14:30:00+01:00.", field=name)
         try:
-            in_range = now - timedelta(days=366) <= value <= now + timedelta(days=366)
+            too_early, too_late = value < now - timedelta(days=366), value > now + timedelta(days=366)
         except OverflowError:
-            in_range = False
-        if not in_range:
-            raise Invalid(f"{name} must be within a year from now.", field=name)
+            too_early, too_late = value.year < now.year, value.year > now.year
+        if too_early:
+            raise Invalid(f"{name} is in the past.", field=name)
+        if too_late:
+            raise Invalid(f"{name} is more than a year ahead.", field=name)
     if req.data is not None:
         try:
             encoded = json.dumps(req.data, allow_nan=False)
@@ -318,7 +320,11 @@ def do_expire_offers(*, now: datetime | None = None, limit: int = 200) -> int:
             agent=offer.agent,
             at=now,
         )
-        _set_status(offer.agent, offer.channel, AgentStatus.NOT_READY, reason=reason, actor=None, now=now)
+        current = (
+            AgentChannelStatus.objects.filter(agent=offer.agent, channel=offer.channel).values_list("status", flat=True).first()
+        )
+        if current == AgentStatus.READY:  # never overwrite a status the agent chose
+            _set_status(offer.agent, offer.channel, AgentStatus.NOT_READY, reason=reason, actor=None, now=now)
         push_on_commit(Push.OFFER_ENDED, agent_ids=[offer.agent_id], queue_ids=[offer.callback.queue_id])
         _route_on_commit(offer.callback.queue_id, offer.channel)
     return len(offers)
@@ -495,11 +501,27 @@ def do_set_status(*, user: AbstractBaseUser, channel: str, status: str, reason_i
     if status not in SETTABLE_STATUSES:
         raise Invalid("Choose Ready, Not Ready or After Call Work.", field="status")
     reason = None
+    now = timezone.now()
+    if status != AgentStatus.READY:
+        # An agent who steps away hands a ringing callback to someone else at once.
+        for offer in (
+            Offer.objects.select_for_update(of=("self",))
+            .select_related("callback")
+            .filter(agent=agent, channel=channel, outcome=OfferOutcome.OPEN)
+        ):
+            _end_offer(offer, OfferOutcome.WITHDRAWN, now)
+            _drop_transferred_call(offer, now)
+            _return_to_queue(offer.callback)
+            record(
+                HistoryKind.WITHDRAWN, f"{agent} went {AgentStatus(status).label}", callback=offer.callback, agent=agent, at=now
+            )
+            push_on_commit(Push.OFFER_ENDED, agent_ids=[agent.pk])
+            _route_on_commit(offer.callback.queue_id, channel)
     if status == AgentStatus.NOT_READY and reason_id:
         reason = NotReadyReason.objects.filter(pk=reason_id, active=True).first()
         if reason is None:
             raise Invalid("That Not Ready reason is not available.", field="reason")
-    return _set_status(agent, channel, status, reason=reason, actor=user, now=timezone.now())
+    return _set_status(agent, channel, status, reason=reason, actor=user, now=now)
 
 
 @action

@@ -83,7 +83,7 @@ def contact_detail(request: HttpRequest, contact_id: int) -> HttpResponse:
         "form": form,
         "history": contact_history(contact),
         "error": error,
-        "saved": "saved" in request.GET,
+        "saved": request.method == "GET" and "saved" in request.GET,
     }
     with timezone.override(agent.zone):  # history times in the agent's own zone
         return render(request, "callbacks/contact.html", context, status=status)

@@ -52,6 +52,15 @@
     setTimeout(function () { flash.classList.add("fading"); }, 8000);
     setTimeout(function () { flash.remove(); }, 8700);
   });
+  // Typed fields are kept across live updates (hx-preserve); a form that was sent clears its own.
+  // (Done before the swap: the form itself is replaced by it.)
+  document.addEventListener("htmx:beforeSwap", function (e) {
+    var elt = e.detail.requestConfig && e.detail.requestConfig.elt;
+    var form = elt && elt.closest && elt.closest("form[data-clear]");
+    if (!form || !e.detail.xhr || e.detail.xhr.status >= 300) return;
+    var field = document.getElementById(form.dataset.clear);
+    if (field) field.value = "";
+  });
   // Instant Call Transfer / Conference / Start Consultation open the Team Communicator in that mode.
   document.addEventListener("click", function (e) {
     var btn = e.target.closest("[data-team-mode]");

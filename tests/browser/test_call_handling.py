@@ -70,8 +70,13 @@ def test_a_whole_call_from_accept_to_mark_done(server, setup, open_page, shot):
     expect(history(page)).to_contain_text("DTMF sent: 123")
     expect(phone.get_by_test_id("agent-tones")).to_have_text("123")
     page.get_by_label("Note").fill("Customer confirmed the refund.")
+    # A live update (the customer keys 9) does not wipe what the agent is typing.
+    phone.get_by_role("button", name="9", exact=True).click()
+    expect(history(page)).to_contain_text("Customer keyed: 9")
+    expect(page.get_by_label("Note")).to_have_value("Customer confirmed the refund.")
     page.get_by_role("button", name="Add Note").click()
     expect(history(page)).to_contain_text("Note: Customer confirmed the refund.")
+    expect(page.get_by_label("Note")).to_have_value("")
     page.get_by_label("Disposition", exact=True).select_option(label="Resolved")
     page.get_by_role("button", name="Set disposition").click()
     expect(page.get_by_test_id("disposition")).to_have_text("Resolved")
@@ -92,7 +97,8 @@ def test_busy_number_is_retried_automatically(server, setup, open_page):
     create(server, setup["token"], phone_number="+33612340001", customer_name="Busy Line")  # …0001: busy
     accept(page)
     toolbar(page).get_by_role("button", name="Call", exact=True).click()
-    # Busy: the attempt closes, the callback is rescheduled at once and rings again.
+    # Busy: the attempt closes (the agent is told why), the callback is rescheduled and rings again.
+    expect(page.get_by_role("status", name="Attempt closed")).to_contain_text("Busy: automatic retry at", timeout=15000)
     expect(notification(page)).to_contain_text("Busy Line", timeout=15000)
     accept(page)
     expect(page.get_by_test_id("attempts")).to_have_text("attempt 2 of 3")
