@@ -31,19 +31,6 @@
     var have = e.detail.target && e.detail.target.dataset.version;
     if (incoming && have && incoming.dataset.version === have) e.detail.shouldSwap = false;
   });
-  // The same for an HTTP answer that re-renders the whole desk: a region whose version
-  // the page already shows (a push got there first) is kept as it is, input and all.
-  document.addEventListener("htmx:beforeSwap", function (e) {
-    if (!e.detail.serverResponse || !e.detail.target || e.detail.target.id !== "app") return;
-    ["status", "notifications", "interaction"].forEach(function (id) {
-      var el = document.getElementById(id);
-      if (!el || !el.dataset.version) return;
-      var re = new RegExp('id="' + id + '"([^>]*?)data-version="([0-9a-f]+)"');
-      e.detail.serverResponse = e.detail.serverResponse.replace(re, function (m, mid, v) {
-        return v === el.dataset.version ? 'id="' + id + '" hx-preserve="true"' + mid + 'data-version="' + v + '"' : m;
-      });
-    });
-  });
   // A refusal message stays long enough to read, then fades (it is also announced by aria-live).
   document.addEventListener("htmx:afterSettle", function () {
     var flash = document.querySelector("#flash .flash");
