@@ -47,6 +47,8 @@
     if (!form || !e.detail.xhr || e.detail.xhr.status >= 300) return;
     var field = document.getElementById(form.dataset.clear);
     if (field) field.value = "";
+    var pop = field && field.closest("details.pop");
+    if (pop) pop.open = false;  // digits sent: the keypad folds away
   });
   // Instant Call Transfer / Conference / Start Consultation open the Team Communicator in that mode.
   document.addEventListener("click", function (e) {
