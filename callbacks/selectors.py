@@ -24,7 +24,7 @@ from .enums import (
     OfferOutcome,
     PreviewSection,
 )
-from .errors import DomainError, Refused
+from .errors import DomainError
 from .models import (
     Agent,
     AgentChannelStatus,
@@ -54,15 +54,6 @@ def agent_for_user(user) -> Agent | None:
     if not user.is_authenticated:
         return None
     return Agent.objects.filter(user_id=user.pk).first()
-
-
-def access_offer_for_agent(user, offer_id: int) -> Offer:
-    offer = Offer.objects.select_related("agent").filter(pk=offer_id).first()
-    if offer is None:
-        raise DomainError("That offer does not exist.", status=404)
-    if offer.agent.user_id != user.pk:
-        raise Refused("This callback was offered to another agent.")
-    return offer
 
 
 def format_value(value: Any, fmt: str, zone) -> str:
@@ -490,11 +481,3 @@ def team_search(agent: Agent, q: str, limit: int = 6) -> dict[str, list]:
         except DomainError:
             pass
     return out
-
-
-def open_callbacks_for_queue(queue_id: int, limit: int = 100):
-    return (
-        CallbackRequest.objects.filter(queue_id=queue_id)
-        .filter(~Q(state__in=["completed", "cancelled", "failed"]))
-        .order_by("-priority", "type_rank", "enqueued_at")[:limit]
-    )

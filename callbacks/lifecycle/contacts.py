@@ -7,14 +7,13 @@ from dataclasses import dataclass, field
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.utils import timezone
 
 from ..enums import HistoryKind
 from ..errors import DomainError, Invalid
 from ..models import Agent, CallbackRequest, Contact, ContactEmail, ContactPhone, HistoryEvent
 from ..phone import normalize_phone, validate_timezone
 from ..push import Push, push_on_commit
-from .core import action, locked_interaction_for
+from .core import action, locked_interaction_for, record
 
 
 @dataclass
@@ -58,9 +57,7 @@ def _clean(data: ContactInput) -> ContactInput:
 
 def _record_contact(contact: Contact, message: str, user: AbstractBaseUser, **data) -> None:
     agent = Agent.objects.filter(user_id=user.pk).first()
-    HistoryEvent.objects.create(
-        contact=contact, agent=agent, actor=user, kind=HistoryKind.CONTACT, message=message[:500], data=data, at=timezone.now()
-    )
+    record(HistoryKind.CONTACT, message, contact=contact, agent=agent, actor=user, **data)
 
 
 @action
@@ -135,6 +132,6 @@ def do_link_contact(*, user: AbstractBaseUser, interaction_id: int, contact_id: 
     callback.contact = contact
     callback.save(update_fields=["contact", "updated_at"])
     HistoryEvent.objects.filter(callback=callback).update(contact=contact)
-    _record_contact(contact, f"Request {callback.reference} linked to this contact", user, callback=callback.reference)
+    _record_contact(contact, f"Request {callback.reference} linked to this contact", user, reference=callback.reference)
     push_on_commit(Push.INTERACTION_CHANGED, agent_ids=[interaction.agent_id])
     return callback

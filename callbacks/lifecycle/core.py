@@ -70,6 +70,7 @@ def record(
     message: str,
     *,
     callback: CallbackRequest | None = None,
+    contact: Contact | None = None,
     agent: Agent | None = None,
     actor: AbstractBaseUser | None = None,
     at: datetime | None = None,
@@ -77,7 +78,7 @@ def record(
 ) -> HistoryEvent:
     return HistoryEvent.objects.create(
         callback=callback,
-        contact_id=callback.contact_id if callback else None,
+        contact_id=callback.contact_id if callback else (contact.pk if contact else None),
         agent=agent,
         actor=actor if actor is not None and actor.is_authenticated else None,
         kind=kind,
