@@ -12,6 +12,7 @@ from .models import (
     ContactEmail,
     ContactPhone,
     DispositionCode,
+    Effect,
     FavoriteTarget,
     HistoryEvent,
     Interaction,
@@ -208,8 +209,8 @@ class OfferAdmin(RecordAdmin):
 
 @admin.register(Interaction)
 class InteractionAdmin(RecordAdmin):
-    list_display = ["pk", "callback", "agent", "channel", "state", "created_at", "ended_at"]
-    list_filter = ["state", "channel"]
+    list_display = ["pk", "callback", "agent", "channel", "state", "closing_reason", "created_at", "ended_at"]
+    list_filter = ["state", "channel", "closing_reason"]
     search_fields = ["callback__reference", "agent__display_name"]
     list_select_related = ["callback", "agent"]
 
@@ -224,6 +225,17 @@ class HistoryEventAdmin(RecordAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(Effect)
+class EffectAdmin(RecordAdmin):
+    """The outbox: every switch command and e-mail, whether it was performed, and its last error."""
+
+    list_display = ["created_at", "kind", "status", "attempts", "max_attempts", "callback", "agent", "last_error"]
+    list_filter = ["status", "kind"]
+    search_fields = ["key", "callback__reference", "last_error"]
+    list_select_related = ["callback", "agent"]
+    date_hierarchy = "created_at"
 
 
 @admin.register(Note)

@@ -6,6 +6,7 @@ It never changes state: clicks go over HTTP to views that call actions.
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
+from .models import Agent
 from .push import REGIONS, Push, agent_group
 from .selectors import agent_for_user
 from .views.render import render_regions
@@ -47,8 +48,6 @@ class AgentConsumer(AsyncWebsocketConsumer):
             await self._send_regions(regions)
 
     async def _send_regions(self, regions):
-        from .models import Agent
-
         agent = await database_sync_to_async(Agent.objects.get)(pk=self.agent_id)
         html = await database_sync_to_async(render_regions)(agent, regions)
         await self.send(text_data=html)

@@ -1,61 +1,98 @@
-"""The clock of Ringback: due callbacks, expired offers, and a routing safety net.
+"""The runner of Ringback's background work: the clock's sweep and the task worker.
 
-Events route at once (see routing); this sweep only handles time. It runs in
-`manage.py dispatcher` processes in scaled mode, or inside the web process
-with the embedded in-process channel layer (where a separate process could
-not reach the browsers' websockets).
+Scaled mode runs them as processes: `manage.py dispatcher` (the clock) and
+`manage.py db_worker` (django-tasks-db's worker, for durable side effects).
+The embedded default runs both inside the web process, because the
+in-process channel layer cannot carry a push from another process: the loop
+starts with the server (Daphne's event loop), not on a first request.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import sys
+import time
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import close_old_connections
+from django.utils.crypto import get_random_string
+from django_tasks_db.management.commands.db_worker import Worker
 
-from . import lifecycle, routing
-from .telephony import telephony
+from . import lifecycle
 
 log = logging.getLogger(__name__)
+
+TASK_POLL_SECONDS = 0.1
 
 
 def sweep_once() -> dict[str, int]:
     """One pass of the clock. Safe to run from any number of processes at once."""
     close_old_connections()
     try:
-        telephony().tick()
-        return {
-            "due": lifecycle.do_enqueue_due(),
-            "expired": lifecycle.do_expire_offers(),
-            "after_call_work": lifecycle.do_end_after_call_work(),
-            "reminders": lifecycle.do_remind_owners(),
-            "routed": routing.route_everything(),
-        }
+        return lifecycle.sweep()
     finally:
         close_old_connections()
 
 
+def run_ready_tasks(max_tasks: int = 200) -> int:
+    """Run the task rows that are due now (durable side effects), then return how many ran."""
+    worker = Worker(
+        queue_names=["*"],
+        interval=0,
+        batch=True,
+        backend_name="default",
+        startup_delay=False,
+        max_tasks=max_tasks,
+        worker_id="inprocess-" + get_random_string(12),
+        excluded_queue_names=[],
+    )
+    try:
+        worker.run()
+    finally:
+        close_old_connections()
+    return worker._run_tasks
+
+
 async def run_forever(interval: float) -> None:
+    """The in-process runner: tasks every 0.1 s, the clock every `interval` s, each in a worker thread."""
+    last_sweep = 0.0
     while True:
+        if time.monotonic() - last_sweep >= interval:
+            last_sweep = time.monotonic()
+            try:
+                await sync_to_async(sweep_once, thread_sensitive=False)()
+            except Exception:
+                log.exception("dispatcher sweep failed")
         try:
-            await sync_to_async(sweep_once)()
+            await sync_to_async(run_ready_tasks, thread_sensitive=False)()
         except Exception:
-            log.exception("dispatcher sweep failed")
-        await asyncio.sleep(interval)
+            log.exception("task runner failed")
+        await asyncio.sleep(TASK_POLL_SECONDS)
 
 
 def with_inprocess_dispatcher(app):
-    """Wrap the ASGI app so the first request starts the sweep in this process's loop."""
+    """With RINGBACK_DISPATCHER=inprocess, start the runner with the server.
+
+    Under Daphne it is scheduled on Daphne's event loop as soon as that loop
+    runs. Any other ASGI server starts it on the first connection.
+    """
     if settings.RINGBACK_DISPATCHER != "inprocess":
         return app
     state: dict[str, asyncio.Task | None] = {"task": None}
 
-    async def wrapped(scope, receive, send):
+    def start() -> None:
         task = state["task"]
         if task is None or task.done():
             state["task"] = asyncio.get_running_loop().create_task(run_forever(settings.RINGBACK_SWEEP_SECONDS))
+
+    daphne_server = sys.modules.get("daphne.server")
+    if daphne_server is not None:
+        daphne_server.twisted_loop.call_soon(start)
+
+    async def wrapped(scope, receive, send):
+        start()
         return await app(scope, receive, send)
 
     return wrapped

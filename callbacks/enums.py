@@ -86,6 +86,7 @@ class HistoryKind(models.TextChoices):
     EMAIL = "email", "E-mail"
     CONTACT = "contact", "Contact"
     REMINDER = "reminder", "Reminder"
+    SWITCH = "switch", "Switch command"
 
 
 class PreviewSection(models.TextChoices):
@@ -143,3 +144,62 @@ class ConsultState(models.TextChoices):
 
 
 OPEN_CONSULT_STATES = (ConsultState.REQUESTED, ConsultState.ACTIVE)
+
+
+class CallbackEvent(models.TextChoices):
+    """What can happen to a callback request: the edges of its lifecycle (see callbacks/callbackstate.py)."""
+
+    REQUESTED = "requested", "Requested for now"
+    REQUESTED_LATER = "requested_later", "Requested for later"
+    DUE = "due", "Became due"
+    OFFER = "offer", "Offered to an agent"
+    ACCEPT = "accept", "Accepted"
+    REJECT = "reject", "Rejected"
+    TIME_OUT = "time_out", "Offer timed out"
+    WITHDRAW = "withdraw", "Offer withdrawn"
+    COMPLETE = "complete", "Completed"
+    FAIL = "fail", "Failed"
+    CANCEL = "cancel", "Cancelled"
+    RESCHEDULE = "reschedule", "Rescheduled by the agent"
+    RETRY = "retry", "Automatic retry scheduled"
+    TRANSFER_TO_AGENT = "transfer_to_agent", "Transferred to an agent"
+    TRANSFER_TO_QUEUE = "transfer_to_queue", "Transferred to a queue"
+    TRANSFER_OUT = "transfer_out", "Transferred outside"
+
+
+class ClosingReason(models.TextChoices):
+    """Why an interaction window closed. The system's own closings are announced to the agent."""
+
+    MARKED_DONE = "marked_done", "Marked done"
+    RESCHEDULED = "rescheduled", "Rescheduled"
+    TRANSFERRED = "transferred", "Transferred"
+    RETRY_SCHEDULED = "retry_scheduled", "Automatic retry scheduled"
+    ATTEMPTS_EXHAUSTED = "attempts_exhausted", "Attempts exhausted"
+
+
+# Closings the system made by itself: the agent sees a notice saying why.
+SYSTEM_CLOSINGS = (ClosingReason.RETRY_SCHEDULED, ClosingReason.ATTEMPTS_EXHAUSTED)
+
+
+class EffectKind(models.TextChoices):
+    """Side effects outside the database, run by the task worker."""
+
+    DIAL = "dial", "Dial"
+    HANG_UP = "hang_up", "Hang up"
+    HOLD = "hold", "Hold"
+    RESUME = "resume", "Resume"
+    SEND_DTMF = "send_dtmf", "Send DTMF"
+    TRANSFER = "transfer", "Transfer"
+    CONFERENCE = "conference", "Conference"
+    CONSULT = "consult", "Consult"
+    END_CONSULT = "end_consult", "End consultation"
+    EMAIL = "email", "E-mail"
+
+
+SWITCH_COMMANDS = tuple(k for k in EffectKind if k != EffectKind.EMAIL)
+
+
+class EffectStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"

@@ -15,11 +15,14 @@ from django.utils import formats, timezone
 from . import callstate
 from .enums import (
     OPEN_CONSULT_STATES,
+    SYSTEM_CLOSINGS,
     AgentStatus,
+    CallbackState,
     CallState,
     Channel,
     ConsultState,
     FieldFormat,
+    HistoryKind,
     InteractionState,
     OfferOutcome,
     PreviewSection,
@@ -43,6 +46,7 @@ from .models import (
     PreviewField,
     Queue,
     RoutingPoint,
+    StandardResponse,
 )
 from .phone import display_phone, normalize_phone
 from .telephony import telephony
@@ -322,8 +326,7 @@ def _recent_endings(agent: Agent) -> list:
     since = timezone.now() - timedelta(minutes=2)
     return list(
         Interaction.objects.filter(agent=agent, state=InteractionState.DONE, ended_at__gte=since)
-        .exclude(closing_reason__in=["Marked done", "Rescheduled"])
-        .exclude(closing_reason__startswith="Transferred")
+        .filter(closing_reason__in=SYSTEM_CLOSINGS)
         .select_related("callback")
         .order_by("-ended_at")[:3]
     )
@@ -331,11 +334,13 @@ def _recent_endings(agent: Agent) -> list:
 
 def _personal(agent: Agent) -> dict[str, list]:
     mine = list(
-        CallbackRequest.objects.filter(owner=agent, state__in=["scheduled", "queued", "offered"])
+        CallbackRequest.objects.filter(
+            owner=agent, state__in=[CallbackState.SCHEDULED, CallbackState.QUEUED, CallbackState.OFFERED]
+        )
         .select_related("queue")
         .order_by("desired_time")[:20]
     )
-    return {"mine": mine, "reminders": [c for c in mine if c.reminded_at and c.state != "offered"]}
+    return {"mine": mine, "reminders": [c for c in mine if c.reminded_at and c.state != CallbackState.OFFERED]}
 
 
 def contact_search(q: str, limit: int = 50):
@@ -378,8 +383,6 @@ def response_values(callback: CallbackRequest, agent: Agent) -> dict[str, str]:
 
 
 def response_search(q: str, values: dict[str, str] | None = None, limit: int = 20) -> list[tuple[Any, str]]:
-    from .models import StandardResponse
-
     rows = StandardResponse.objects.filter(active=True).select_related("category")
     q = (q or "").strip()
     if q:
@@ -449,7 +452,9 @@ def team_search(agent: Agent, q: str, limit: int = 6) -> dict[str, list]:
         out["favorites"] = list(FavoriteTarget.objects.filter(agent=agent))
         seen: set[str] = set()
         for data in (
-            HistoryEvent.objects.filter(agent=agent, kind__in=["transfer", "conference", "consult"], data__has_key="target")
+            HistoryEvent.objects.filter(
+                agent=agent, kind__in=[HistoryKind.TRANSFER, HistoryKind.CONFERENCE, HistoryKind.CONSULT], data__has_key="target"
+            )
             .order_by("-at")
             .values_list("data", flat=True)[:30]
         ):

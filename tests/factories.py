@@ -5,6 +5,7 @@ from datetime import datetime
 from django.contrib.auth import get_user_model
 
 from callbacks import lifecycle
+from callbacks.dispatcher import run_ready_tasks
 from callbacks.enums import AgentStatus, Channel
 from callbacks.lifecycle import CallbackInput
 from callbacks.models import Agent, AgentChannelStatus, ApiClient, CallbackRequest, Queue
@@ -44,6 +45,11 @@ def make_api_client(name: str = "IVR") -> tuple[ApiClient, str]:
     token = client.issue_token()
     client.save()
     return client, token
+
+
+def worker() -> int:
+    """The task worker runs what is due (durable side effects: switch commands, e-mail)."""
+    return run_ready_tasks()
 
 
 def refreshed(obj):

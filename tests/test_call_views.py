@@ -7,7 +7,7 @@ from callbacks.enums import OfferOutcome
 from callbacks.models import Call, FavoriteTarget, Offer, RoutingPoint
 from callbacks.telephony.simulator.models import SimCall
 
-from .factories import make_callback, set_ready
+from .factories import make_callback, set_ready, worker
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
@@ -29,6 +29,7 @@ def post(client, name, ix, data=None):
 def test_call_then_customer_answers_shows_connected_with_timers(client, live):
     html = post(client, "call", live).content.decode()
     assert 'data-testid="call-status">Dialing<' in html
+    worker()  # the worker tells the switch
     sim = SimCall.objects.get()
     client.post(reverse("sim_phone_act", args=[sim.token, "answer"]))
     html = client.get("/").content.decode()
@@ -61,6 +62,7 @@ def test_unknown_team_mode_is_a_404(client, live):
 
 def test_dtmf_over_http_reaches_the_history(client, live):
     post(client, "call", live)
+    worker()  # the worker tells the switch
     sim = SimCall.objects.get()
     client.post(reverse("sim_phone_act", args=[sim.token, "answer"]))
     html = post(client, "send_dtmf", live, {"digits": "123"}).content.decode()
@@ -96,6 +98,7 @@ def test_favourites_and_recent_targets(client, live, bob, alice):
 
 def test_customer_phone_page(client, live):
     post(client, "call", live)
+    worker()  # the worker tells the switch
     sim = SimCall.objects.get()
     html = client.get(reverse("sim_phone", args=[sim.token])).content.decode()
     assert "Ringing…" in html and ">Answer<" in html

@@ -34,7 +34,7 @@ from callbacks.models import (
 from callbacks.telephony.simulator.models import SimCall
 from callbacks.telephony.simulator.switch import SimulatedSwitch, planned_outcome
 
-from .factories import make_callback, refreshed, set_ready
+from .factories import make_callback, refreshed, set_ready, worker
 
 ALL_STATUSES = [callstate.READY_TO_CALL, CallState.DIALING, CallState.CONNECTED, CallState.ON_HOLD]
 
@@ -86,7 +86,9 @@ def accepted(agent, queue, phone="+33612345678", **kw):
 
 
 def dial(agent, interaction):
-    return lifecycle.do_call(user=agent.user, interaction_id=interaction.pk)
+    call = lifecycle.do_call(user=agent.user, interaction_id=interaction.pk)
+    worker()  # the worker tells the switch
+    return call
 
 
 def answer(call):
@@ -143,6 +145,7 @@ def test_hold_and_resume_accumulate_hold_time(queue, alice):
 def test_dtmf_goes_to_the_switch_and_into_the_case_history(queue, alice):
     interaction, call = connected(alice, queue)
     lifecycle.do_send_dtmf(user=alice.user, interaction_id=interaction.pk, digits="12#")
+    worker()
     assert "DTMF sent: 12#" in texts(interaction.callback)
     assert SimCall.objects.get(call_ref=call.switch_ref).keyed_by_agent == "12#"
 
@@ -528,6 +531,9 @@ def test_email_to_a_directory_address_is_sent_and_recorded(queue, alice, mailout
     lifecycle.do_send_email(
         user=alice.user, interaction_id=interaction.pk, to="camille@example.com", subject="Hello", body="We called."
     )
+    assert mailoutbox == []  # queued in the transaction, sent by the worker
+    assert "E-mail queued to camille@example.com: Hello" in texts(interaction.callback)
+    worker()
     assert [m.to for m in mailoutbox] == [["camille@example.com"]]
     assert "E-mail sent to camille@example.com: Hello" in texts(interaction.callback)
 

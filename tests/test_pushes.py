@@ -61,6 +61,6 @@ def test_action_rolled_back_by_the_caller_sends_nothing(queue, alice, pushes):
     pushes.listen(agent_group(alice.pk))
     with pytest.raises(RuntimeError):
         with transaction.atomic():
-            lifecycle._set_status(alice, "voice", "ready", reason=None, actor=None, now=timezone.now())
+            lifecycle.change_status(alice, "voice", "ready", reason=None, actor=None, now=timezone.now())
             raise RuntimeError("boom")
     assert pushes.received() == []

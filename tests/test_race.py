@@ -10,7 +10,7 @@ from collections import Counter
 from django.db import connections
 from django.utils import timezone
 
-from callbacks import lifecycle, routing
+from callbacks import lifecycle
 from callbacks.dispatcher import sweep_once
 from callbacks.enums import AgentStatus, HistoryKind, OfferOutcome
 from callbacks.errors import DomainError
@@ -54,7 +54,7 @@ def test_parallel_dispatchers_never_offer_a_callback_or_an_agent_twice(queue):
     )
 
     results = race(
-        *[lambda: routing.route_queue(queue.pk, "voice") for _ in range(3)],
+        *[lambda: lifecycle.route_queue(queue.pk, "voice") for _ in range(3)],
         *[sweep_once for _ in range(3)],
         rounds=3,
     )

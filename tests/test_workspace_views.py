@@ -7,6 +7,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from callbacks import lifecycle
 from callbacks.enums import AgentStatus, CallbackState, CallbackType, OfferOutcome, PreviewSection
 from callbacks.models import AgentChannelStatus, Interaction, NotReadyReason, Offer, PreviewField
 
@@ -188,12 +189,10 @@ def test_rendering_the_workspace_takes_bounded_queries(alice_client, alice, queu
 
 @pytest.mark.parametrize("waiting", [1, 30])
 def test_making_an_offer_takes_bounded_queries(alice, queue, django_assert_max_num_queries, waiting):
-    from callbacks import routing
-
     _fill(queue, waiting)
     AgentChannelStatus.objects.create(agent=alice, channel="voice", status=AgentStatus.READY, since="2026-01-01T00:00:00Z")
     with django_assert_max_num_queries(10):
-        assert routing._offer_next(queue.pk, "voice") is not None
+        assert lifecycle.do_offer_next(queue_id=queue.pk, channel="voice") is not None
 
 
 @pytest.mark.parametrize("waiting", [1, 30])

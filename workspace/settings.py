@@ -45,8 +45,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "channels",
+    "django_tasks_db",
     "callbacks",
-    "callbacks.telephony.simulator",
 ]
 
 MIDDLEWARE = [
@@ -132,7 +132,19 @@ RINGBACK_SWEEP_SECONDS = float(os.environ.get("RINGBACK_SWEEP_SECONDS", "1"))
 RINGBACK_DEFAULT_REGION = os.environ.get("RINGBACK_DEFAULT_REGION", "US")
 # The switch connector: the built-in simulated switch, or a real SIP/CTI adapter's import path.
 RINGBACK_TELEPHONY = os.environ.get("RINGBACK_TELEPHONY", "callbacks.telephony.simulator.switch.SimulatedSwitch")
+# The simulator's app (models, customer phone page) is installed only where it is the configured switch.
+RINGBACK_SIMULATOR = RINGBACK_TELEPHONY.startswith("callbacks.telephony.simulator.")
+if RINGBACK_SIMULATOR:
+    INSTALLED_APPS.append("callbacks.telephony.simulator")
 SIM_NO_ANSWER_SECONDS = int(os.environ.get("SIM_NO_ANSWER_SECONDS", "30"))
+# Call supervision: a call still Dialing this long after Call ends as failed (the switch never answered).
+RINGBACK_DIAL_LIMIT_SECONDS = int(os.environ.get("RINGBACK_DIAL_LIMIT_SECONDS", "90"))
+
+# --- Background tasks -----------------------------------------------------
+# Durable side effects (switch commands, e-mail) are django.tasks rows in the
+# database, written in the action's transaction and run by a worker:
+# `manage.py db_worker` processes in scaled mode, the in-process runner on the embedded default.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default", "effects"]}}
 
 # --- Auth, i18n, static ---------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -153,7 +165,32 @@ STATIC_ROOT = VAR_DIR / "static"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 WHITENOISE_USE_FINDERS = True
 
-MAILERS = {"default": {"BACKEND": os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")}}
+# --- E-mail ----------------------------------------------------------------
+# EMAIL_BACKEND: "console" (default), "smtp", or a backend's import path. With
+# "smtp": EMAIL_HOST (required), EMAIL_PORT (25), EMAIL_HOST_USER,
+# EMAIL_HOST_PASSWORD, EMAIL_USE_TLS / EMAIL_USE_SSL (off), EMAIL_TIMEOUT (10 s).
+_MAIL_BACKENDS = {
+    "console": "django.core.mail.backends.console.EmailBackend",
+    "smtp": "django.core.mail.backends.smtp.EmailBackend",
+    "memory": "django.core.mail.backends.locmem.EmailBackend",
+}
+EMAIL_BACKEND_NAME = os.environ.get("EMAIL_BACKEND", "console")
+_mailer = {"BACKEND": _MAIL_BACKENDS.get(EMAIL_BACKEND_NAME, EMAIL_BACKEND_NAME)}
+if _mailer["BACKEND"] == _MAIL_BACKENDS["smtp"]:
+    if not os.environ.get("EMAIL_HOST"):
+        raise ImproperlyConfigured(
+            "EMAIL_BACKEND=smtp needs EMAIL_HOST (and usually EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD)."
+        )
+    _mailer["OPTIONS"] = {
+        "host": os.environ["EMAIL_HOST"],
+        "port": int(os.environ.get("EMAIL_PORT", "25")),
+        "username": os.environ.get("EMAIL_HOST_USER", ""),
+        "password": os.environ.get("EMAIL_HOST_PASSWORD", ""),
+        "use_tls": env_bool("EMAIL_USE_TLS", False),
+        "use_ssl": env_bool("EMAIL_USE_SSL", False),
+        "timeout": float(os.environ.get("EMAIL_TIMEOUT", "10")),
+    }
+MAILERS = {"default": _mailer}
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "callbacks@ringback.local")
 
 SESSION_COOKIE_HTTPONLY = True

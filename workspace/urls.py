@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
 
@@ -42,5 +43,6 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
-    path("sim/", include("callbacks.telephony.simulator.urls")),
 ]
+if settings.RINGBACK_SIMULATOR:
+    urlpatterns.append(path("sim/", include("callbacks.telephony.simulator.urls")))

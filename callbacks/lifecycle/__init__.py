@@ -1,27 +1,46 @@
-"""Every state change of Ringback: one function per thing a person (or the clock, or the switch) did."""
+"""Every state change of Ringback: one function per thing a person (or the clock, or the switch) did.
 
-from .calls import do_call, do_end_call, do_hold_call, do_resume_call, do_send_dtmf, do_switch_event, retry_rule_for
-from .contacts import ContactInput, do_create_contact, do_link_contact, do_update_contact
-from .core import (
+Modules by domain, lowest first (a module imports only those below it; the
+contract is checked by import-linter in the test command):
+
+- `transitions` — the durable transaction, history rows, the callback transition helper
+- `effects` — durable side effects (switch commands, e-mail) run by the task worker
+- `lines` — call state changes, hold accounting, ending a call
+- `offers` — routing, offers, Accept and Reject, returning a callback to its queue
+- `presence` — agent status per channel, login and logout
+- `wrapup` — dispositions, notes, reschedule, e-mail, Mark Done, closing the window
+- `calls` — call control and switch events, the retry policy
+- `transfers` — transfer, conference, consultation, Team Communicator targets
+- `intake` — new requests and cancellations
+- `directory` — the contact directory
+- `clock` — timers: due callbacks, offer expiry, After Call Work, reminders, call supervision
+"""
+
+from .calls import (
+    do_call,
+    do_end_call,
+    do_hold_call,
+    do_resume_call,
+    do_send_dtmf,
+    do_switch_event,
+    end_unreached_call,
+    retry_rule_for,
+)
+from .clock import (
     MISSED_OFFER_REASON,
-    SETTABLE_STATUSES,
-    CallbackInput,
-    _set_status,
-    action,
-    do_accept_offer,
-    do_cancel_callback,
-    do_create_callback,
+    do_end_after_call_work,
     do_enqueue_due,
     do_expire_offers,
-    do_log_in,
-    do_log_out,
-    do_reject_offer,
-    do_set_status,
-    locked_interaction_for,
-    offer_callback,
-    record,
+    do_remind_owners,
+    supervise_calls,
+    sweep,
 )
-from .team import (
+from .directory import ContactInput, do_create_contact, do_link_contact, do_update_contact
+from .effects import perform as perform_effect
+from .intake import CallbackInput, do_cancel_callback, do_create_callback
+from .offers import do_accept_offer, do_offer_next, do_reject_offer, make_offer, route_agent, route_everything, route_queue
+from .presence import SETTABLE_STATUSES, change_status, do_log_in, do_log_out, do_set_status
+from .transfers import (
     do_accept_consultation,
     do_complete_consultation,
     do_conference,
@@ -33,12 +52,12 @@ from .team import (
     do_transfer,
     resolve_target,
 )
+from .transitions import action, locked_interaction_for, record, transition
 from .wrapup import (
+    NOTE_MAX,
     dispositions_for,
     do_add_note,
-    do_end_after_call_work,
     do_mark_done,
-    do_remind_owners,
     do_reschedule_callback,
     do_send_email,
     do_set_disposition,
@@ -46,16 +65,13 @@ from .wrapup import (
 )
 
 __all__ = [
-    "ContactInput",
-    "do_create_contact",
-    "do_link_contact",
-    "do_update_contact",
-    "do_remind_owners",
-    "CallbackInput",
     "MISSED_OFFER_REASON",
+    "NOTE_MAX",
     "SETTABLE_STATUSES",
-    "_set_status",
+    "CallbackInput",
+    "ContactInput",
     "action",
+    "change_status",
     "dispositions_for",
     "do_accept_consultation",
     "do_accept_offer",
@@ -65,6 +81,7 @@ __all__ = [
     "do_complete_consultation",
     "do_conference",
     "do_create_callback",
+    "do_create_contact",
     "do_decline_consultation",
     "do_end_after_call_work",
     "do_end_call",
@@ -73,10 +90,13 @@ __all__ = [
     "do_expire_offers",
     "do_hold_call",
     "do_leave_conference",
+    "do_link_contact",
     "do_log_in",
     "do_log_out",
     "do_mark_done",
+    "do_offer_next",
     "do_reject_offer",
+    "do_remind_owners",
     "do_reschedule_callback",
     "do_resume_call",
     "do_send_dtmf",
@@ -87,10 +107,19 @@ __all__ = [
     "do_switch_event",
     "do_toggle_favorite",
     "do_transfer",
+    "do_update_contact",
+    "end_unreached_call",
     "locked_interaction_for",
-    "offer_callback",
+    "make_offer",
+    "perform_effect",
     "record",
     "resolve_target",
     "retry_rule_for",
+    "route_agent",
+    "route_everything",
+    "route_queue",
+    "supervise_calls",
+    "sweep",
+    "transition",
     "validate_reschedule",
 ]

@@ -1,8 +1,10 @@
-"""The call itself: Call, End Call, Hold, Resume Call, Send DTMF, and what the switch reports.
+"""Call control: Call, End Call, Hold, Resume Call, Send DTMF, what the switch reports, and the retry policy.
 
-Switch I/O happens after commit. Switch events come back through
-do_switch_event; a dial that does not reach the customer applies the queue's
-retry policy.
+Owns: the agent's call actions (checked against `callbacks/callstate.py`),
+`do_switch_event` (events from the switch; late or repeated ones change
+nothing), `end_unreached_call` (call supervision ends a dial the switch never
+answered), and the per-queue retry policy when a dial does not reach the customer.
+Switch commands are durable effects, performed by the worker after commit.
 """
 
 from __future__ import annotations
@@ -12,78 +14,57 @@ import secrets
 from datetime import datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
 from django.utils import timezone
 
 from .. import callstate
-from ..enums import DIAL_FAILURES, CallbackState, CallOutcome, CallState, HistoryKind, InteractionState, RetryAction
+from ..enums import (
+    DIAL_FAILURES,
+    CallbackEvent,
+    CallbackState,
+    CallOutcome,
+    CallState,
+    ClosingReason,
+    EffectKind,
+    HistoryKind,
+    InteractionState,
+    RetryAction,
+)
 from ..errors import DomainError, Invalid
 from ..models import Call, Interaction, RetryRule
 from ..phone import display_phone
 from ..push import Push, push_on_commit
-from ..telephony import SwitchEvent, telephony
-from .core import action, locked_interaction_for, record
+from ..telephony import SwitchEvent
+from . import effects
+from .lines import end_call, live_call, set_call_state
+from .transitions import action, locked_interaction_for, record, transition
 from .wrapup import close_interaction
 
 DTMF_DIGITS = re.compile(r"^[0-9*#]{1,32}$")
 
 
-def switch_later(method: str, **kwargs) -> None:
-    """Ask the switch after the commit: slow I/O never runs inside the transaction."""
-    transaction.on_commit(lambda: getattr(telephony(), method)(**kwargs))
+def interaction_changed(interaction: Interaction) -> None:
+    """Push the agent's interaction window after commit."""
+    push_on_commit(Push.INTERACTION_CHANGED, agent_ids=[interaction.agent_id])
 
 
-def live_call(interaction: Interaction, *, lock: bool = True) -> Call | None:
-    calls = Call.objects.filter(interaction=interaction).exclude(state=CallState.ENDED)
-    if lock:
-        calls = calls.select_for_update()
-    return calls.first()
-
-
-def _changed(interaction: Interaction) -> None:
-    push_on_commit(Push.INTERACTION_CHANGED, agent_ids=[interaction.agent_id], queue_ids=[interaction.callback.queue_id])
-
-
-def _end(call: Call, outcome: str, now: datetime) -> None:
-    if call.state == CallState.ON_HOLD and call.hold_started_at:
-        call.hold_seconds += int((now - call.hold_started_at).total_seconds())
-    call.state = CallState.ENDED
-    call.outcome = outcome
-    call.ended_at = now
-    call.hold_started_at = None
-    call.save()
-    release_extras(call, now)
-
-
-def release_extras(call: Call, now: datetime) -> None:
-    """Conference parties leave the call and consultations on it end (the call ended or moved)."""
-    from ..enums import OPEN_CONSULT_STATES, ConsultState
-    from ..models import CallParty, Consultation
-
-    agents = list(
-        CallParty.objects.filter(call=call, left_at__isnull=True, agent__isnull=False).values_list("agent_id", flat=True)
-    )
-    CallParty.objects.filter(call=call, left_at__isnull=True).update(left_at=now)
-    for consult in Consultation.objects.filter(call=call, state__in=OPEN_CONSULT_STATES):
-        consult.state, consult.ended_at = ConsultState.ENDED, now
-        consult.save(update_fields=["state", "ended_at"])
-        agents.append(consult.to_agent_id)
-    if agents:
-        push_on_commit(Push.INTERACTION_CHANGED, agent_ids=agents)
-
-
-def _locked(user: AbstractBaseUser, interaction_id: int, act: str) -> tuple[Interaction, Call | None]:
+def locked_call(user: AbstractBaseUser, interaction_id: int, act: str) -> tuple[Interaction, Call | None]:
+    """The user's open interaction and its live call, locked; refused when the call status does not allow `act`."""
     interaction = locked_interaction_for(user, interaction_id)
     call = live_call(interaction)
     callstate.check(act, callstate.status_of(call))
     return interaction, call
 
 
+def command(kind: EffectKind, call: Call, now: datetime, **arguments: str) -> None:
+    """Tell the switch, durably (the worker performs it after commit, with retries)."""
+    effects.switch_command(kind, call_ref=call.switch_ref, now=now, callback=call.callback, **arguments)
+
+
 @action
 def do_call(*, user: AbstractBaseUser, interaction_id: int) -> Call:
     """The agent clicked Call. Refused while a call is live or when every attempt is used."""
     now = timezone.now()
-    interaction, _ = _locked(user, interaction_id, "call")
+    interaction, _ = locked_call(user, interaction_id, "call")
     callback = interaction.callback
     if callback.state != CallbackState.IN_PROGRESS:
         raise DomainError("This callback is no longer yours to call.")
@@ -116,8 +97,10 @@ def do_call(*, user: AbstractBaseUser, interaction_id: int) -> Call:
         at=now,
         call=call.switch_ref,
     )
-    switch_later("dial", call_ref=call.switch_ref, number=call.number)
-    _changed(interaction)
+    effects.switch_command(
+        EffectKind.DIAL, call_ref=call.switch_ref, number=call.number, now=now, callback=callback, agent=interaction.agent
+    )
+    interaction_changed(interaction)
     return call
 
 
@@ -125,13 +108,12 @@ def do_call(*, user: AbstractBaseUser, interaction_id: int) -> Call:
 def do_end_call(*, user: AbstractBaseUser, interaction_id: int) -> Call:
     """The agent clicked End Call. Refused when no call is live."""
     now = timezone.now()
-    interaction, call = _locked(user, interaction_id, "end")
-    _end(call, CallOutcome.AGENT_HANGUP, now)
+    interaction, call = locked_call(user, interaction_id, "end")
+    end_call(call, CallOutcome.AGENT_HANGUP, now, hang_up=True)
     record(
         HistoryKind.CALL, "Call ended by the agent", callback=interaction.callback, agent=interaction.agent, actor=user, at=now
     )
-    switch_later("hang_up", call_ref=call.switch_ref)
-    _changed(interaction)
+    interaction_changed(interaction)
     return call
 
 
@@ -139,13 +121,11 @@ def do_end_call(*, user: AbstractBaseUser, interaction_id: int) -> Call:
 def do_hold_call(*, user: AbstractBaseUser, interaction_id: int) -> Call:
     """The agent clicked Hold. Refused unless the call is connected."""
     now = timezone.now()
-    interaction, call = _locked(user, interaction_id, "hold")
-    call.state = CallState.ON_HOLD
-    call.hold_started_at = now
-    call.save(update_fields=["state", "hold_started_at"])
+    interaction, call = locked_call(user, interaction_id, "hold")
+    set_call_state(call, CallState.ON_HOLD, now)
     record(HistoryKind.CALL, "Call on hold", callback=interaction.callback, agent=interaction.agent, actor=user, at=now)
-    switch_later("hold", call_ref=call.switch_ref)
-    _changed(interaction)
+    command(EffectKind.HOLD, call, now)
+    interaction_changed(interaction)
     return call
 
 
@@ -153,14 +133,11 @@ def do_hold_call(*, user: AbstractBaseUser, interaction_id: int) -> Call:
 def do_resume_call(*, user: AbstractBaseUser, interaction_id: int) -> Call:
     """The agent clicked Resume Call. Refused unless the call is on hold."""
     now = timezone.now()
-    interaction, call = _locked(user, interaction_id, "resume")
-    call.hold_seconds += int((now - call.hold_started_at).total_seconds()) if call.hold_started_at else 0
-    call.state = CallState.CONNECTED
-    call.hold_started_at = None
-    call.save(update_fields=["state", "hold_started_at", "hold_seconds"])
+    interaction, call = locked_call(user, interaction_id, "resume")
+    set_call_state(call, CallState.CONNECTED, now)
     record(HistoryKind.CALL, "Call resumed", callback=interaction.callback, agent=interaction.agent, actor=user, at=now)
-    switch_later("resume", call_ref=call.switch_ref)
-    _changed(interaction)
+    command(EffectKind.RESUME, call, now)
+    interaction_changed(interaction)
     return call
 
 
@@ -171,7 +148,7 @@ def do_send_dtmf(*, user: AbstractBaseUser, interaction_id: int, digits: str) ->
     if not DTMF_DIGITS.match(digits):
         raise Invalid("DTMF digits are 0–9, * and # (up to 32).", field="digits")
     now = timezone.now()
-    interaction, call = _locked(user, interaction_id, "dtmf")
+    interaction, call = locked_call(user, interaction_id, "dtmf")
     record(
         HistoryKind.DTMF,
         f"DTMF sent: {digits}",
@@ -181,12 +158,21 @@ def do_send_dtmf(*, user: AbstractBaseUser, interaction_id: int, digits: str) ->
         at=now,
         digits=digits,
     )
-    switch_later("send_dtmf", call_ref=call.switch_ref, digits=digits)
-    _changed(interaction)
+    command(EffectKind.SEND_DTMF, call, now, digits=digits)
+    interaction_changed(interaction)
     return call
 
 
 # --- Events from the switch -----------------------------------------------------
+
+
+def _call_ended(call: Call, outcome: str, now: datetime, message: str) -> None:
+    interaction = call.interaction
+    end_call(call, outcome, now)
+    record(HistoryKind.CALL, message, callback=call.callback, agent=interaction.agent, at=now, outcome=outcome)
+    if outcome in DIAL_FAILURES and interaction.state == InteractionState.OPEN:
+        apply_retry_policy(interaction, outcome, now)
+    interaction_changed(interaction)
 
 
 @action
@@ -212,32 +198,37 @@ def do_switch_event(*, call_ref: str, event: str, digits: str = "") -> Call | No
                 at=now,
                 digits=digits,
             )
-            _changed(interaction)
+            interaction_changed(interaction)
         return call
     if event == SwitchEvent.RINGING:
         return call
-    transition = callstate.apply_event(call.state, event)
-    if transition is None:
+    move = callstate.apply_event(call.state, event)
+    if move is None:
         return call
-    new_state, outcome = transition
+    new_state, outcome = move
     if new_state == CallState.CONNECTED:
-        call.state = CallState.CONNECTED
-        call.connected_at = now
-        call.save(update_fields=["state", "connected_at"])
+        set_call_state(call, CallState.CONNECTED, now)
         record(HistoryKind.CALL, "Customer answered: connected", callback=call.callback, agent=interaction.agent, at=now)
+        interaction_changed(interaction)
     else:
-        _end(call, outcome, now)
-        record(
-            HistoryKind.CALL,
-            f"Call ended: {CallOutcome(outcome).label.lower()}",
-            callback=call.callback,
-            agent=interaction.agent,
-            at=now,
-            outcome=outcome,
-        )
-        if outcome in DIAL_FAILURES and interaction.state == InteractionState.OPEN:
-            _apply_retry_policy(interaction, call, outcome, now)
-    _changed(interaction)
+        _call_ended(call, outcome, now, f"Call ended: {CallOutcome(outcome).label.lower()}")
+    return call
+
+
+@action
+def end_unreached_call(*, call_id: int, reason: str) -> Call | None:
+    """Call supervision: a dial the switch never answered (or never took) ends as failed, with the reason."""
+    now = timezone.now()
+    call = (
+        Call.objects.select_for_update(skip_locked=True)
+        .select_related("interaction__callback__queue", "interaction__agent")
+        .filter(pk=call_id, state=CallState.DIALING)
+        .first()
+    )
+    if call is None:
+        return None  # answered or ended meanwhile, or another dispatcher has it
+    _call_ended(call, CallOutcome.FAILED, now, f"Call ended: failed ({reason})")
+    command(EffectKind.HANG_UP, call, now)
     return call
 
 
@@ -247,7 +238,8 @@ def retry_rule_for(queue_id: int, outcome: str) -> RetryRule:
     )
 
 
-def _apply_retry_policy(interaction: Interaction, call: Call, outcome: str, now: datetime) -> None:
+def apply_retry_policy(interaction: Interaction, outcome: str, now: datetime) -> None:
+    """A dial did not reach the customer: ask the agent, retry later, or fail when the attempts are used."""
     callback = interaction.callback
     label = CallOutcome(outcome).label
     rule = retry_rule_for(callback.queue_id, outcome)
@@ -262,18 +254,30 @@ def _apply_retry_policy(interaction: Interaction, call: Call, outcome: str, now:
         interaction.save(update_fields=["last_outcome"])
         return
     if exhausted:
-        callback.state = CallbackState.FAILED
         callback.outcome = f"Attempts exhausted: {label.lower()}"
-        callback.closed_at = now
-        callback.save(update_fields=["state", "outcome", "closed_at", "updated_at"])
-        record(HistoryKind.FAILED, callback.outcome, callback=callback, agent=interaction.agent, at=now)
-        close_interaction(interaction, reason=callback.outcome, now=now)
+        transition(
+            callback,
+            CallbackEvent.FAIL,
+            now=now,
+            message=callback.outcome,
+            agent=interaction.agent,
+            notify=[interaction.agent_id],
+            fields=["outcome"],
+        )
+        close_interaction(interaction, reason=ClosingReason.ATTEMPTS_EXHAUSTED, note=callback.outcome, now=now)
         return
     when = now + timedelta(minutes=rule.delay_minutes)
-    callback.state = CallbackState.SCHEDULED
     callback.desired_time = when
     callback.enqueued_at = None
-    callback.save(update_fields=["state", "desired_time", "enqueued_at", "updated_at"])
     message = f"{label}: automatic retry at {timezone.localtime(when, callback.customer_zone):%H:%M} ({callback.customer_timezone}), attempt {callback.attempts + 1} of {callback.max_attempts}"
-    record(HistoryKind.RETRY, message, callback=callback, agent=interaction.agent, at=now, retry_at=when.isoformat())
-    close_interaction(interaction, reason=message, now=now)
+    transition(
+        callback,
+        CallbackEvent.RETRY,
+        now=now,
+        message=message,
+        agent=interaction.agent,
+        notify=[interaction.agent_id],
+        fields=["desired_time", "enqueued_at"],
+        retry_at=when.isoformat(),
+    )
+    close_interaction(interaction, reason=ClosingReason.RETRY_SCHEDULED, note=message, now=now)

@@ -1,4 +1,9 @@
-"""Wrap-up: Dispositions, Note, Reschedule a Callback, e-mail from the Party Action Menu, Mark Done."""
+"""Wrap-up: Dispositions, Note, Reschedule a Callback, e-mail from the Party Action Menu, Mark Done, and closing the window.
+
+Owns: `close_interaction` (the one way an interaction window closes, with a
+`ClosingReason`; the agent goes to After Call Work or is free and idle),
+the disposition and note rules of Mark Done, and the reschedule checks.
+"""
 
 from __future__ import annotations
 
@@ -6,36 +11,44 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.mail import send_mail
-from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from .. import callstate
-from ..enums import AgentStatus, CallbackState, CallOutcome, CallState, HistoryKind, InteractionState
+from ..enums import (
+    AgentStatus,
+    CallbackEvent,
+    CallbackState,
+    CallOutcome,
+    ClosingReason,
+    EffectKind,
+    HistoryKind,
+    InteractionState,
+)
 from ..errors import DomainError, Invalid
-from ..models import AgentChannelStatus, Call, ContactEmail, DispositionCode, Interaction, Note
+from ..models import Call, CallbackRequest, ContactEmail, DispositionCode, Interaction, Note
 from ..push import Push, push_on_commit
-from .core import _route_on_commit, _set_status, action, locked_interaction_for, record
+from . import effects
+from .lines import end_call, live_call
+from .offers import route_on_commit
+from .presence import change_status, mark_idle
+from .transitions import action, locked_interaction_for, record, transition
 
 NOTE_MAX = 4000
 
 
-def close_interaction(interaction: Interaction, *, reason: str, now: datetime) -> None:
+def close_interaction(interaction: Interaction, *, reason: ClosingReason, now: datetime, note: str = "") -> None:
     """The interaction window closes; the agent goes to After Call Work (if the queue says so) or is free."""
     interaction.state = InteractionState.DONE
     interaction.ended_at = now
-    interaction.closing_reason = reason[:200]
-    interaction.save(update_fields=["state", "ended_at", "closing_reason"])
+    interaction.closing_reason = reason
+    interaction.closing_note = (note or reason.label)[:200]
+    interaction.save(update_fields=["state", "ended_at", "closing_reason", "closing_note"])
     queue = interaction.callback.queue
-    current = (
-        AgentChannelStatus.objects.filter(agent=interaction.agent, channel=interaction.channel)
-        .values_list("status", flat=True)
-        .first()
-    )
+    current = mark_idle(interaction.agent, interaction.channel, now)
     # After Call Work follows a Ready agent's call; an agent who went Not Ready or logged out stays so.
     if queue.after_call_work_seconds and current in (AgentStatus.READY, AgentStatus.AFTER_CALL_WORK):
-        _set_status(
+        change_status(
             interaction.agent,
             interaction.channel,
             AgentStatus.AFTER_CALL_WORK,
@@ -45,12 +58,8 @@ def close_interaction(interaction: Interaction, *, reason: str, now: datetime) -
             until=now + timedelta(seconds=queue.after_call_work_seconds),
         )
     else:
-        _route_on_commit(queue.pk, interaction.channel)
-    push_on_commit(Push.INTERACTION_CHANGED, agent_ids=[interaction.agent_id], queue_ids=[queue.pk])
-
-
-def _live_call(interaction: Interaction) -> Call | None:
-    return Call.objects.select_for_update().filter(interaction=interaction).exclude(state=CallState.ENDED).first()
+        route_on_commit(queue.pk, interaction.channel)
+    push_on_commit(Push.INTERACTION_CHANGED, agent_ids=[interaction.agent_id])
 
 
 def dispositions_for(queue_id: int):
@@ -113,7 +122,7 @@ def do_mark_done(*, user: AbstractBaseUser, interaction_id: int) -> Interaction:
     """
     now = timezone.now()
     interaction = locked_interaction_for(user, interaction_id)
-    callstate.check("mark_done", callstate.status_of(_live_call(interaction)))
+    callstate.check("mark_done", callstate.status_of(live_call(interaction)))
     callback = interaction.callback
     if callback.queue.require_disposition and interaction.disposition_id is None:
         raise DomainError("Choose a disposition before Mark Done.")
@@ -123,30 +132,39 @@ def do_mark_done(*, user: AbstractBaseUser, interaction_id: int) -> Interaction:
         reached = Call.objects.filter(callback=callback, connected_at__isnull=False).exists()
         last = Call.objects.filter(callback=callback).order_by("-started_at").first()
         if not reached and last is not None and callback.attempts >= callback.max_attempts:
-            callback.state = CallbackState.FAILED
+            event = CallbackEvent.FAIL
             callback.outcome = (
                 f"Attempts exhausted: {CallOutcome(last.outcome).label.lower()}" if last.outcome else "Attempts exhausted"
             )
         else:
-            callback.state = CallbackState.COMPLETED
+            event = CallbackEvent.COMPLETE
             callback.outcome = (
                 interaction.disposition.label if interaction.disposition_id else ("Done" if reached else "Done without a call")
             )
-        callback.closed_at = now
-        callback.save(update_fields=["state", "closed_at", "outcome", "updated_at"])
-    record(
-        HistoryKind.DONE,
-        f"Marked done by {interaction.agent}: {callback.outcome}",
-        callback=callback,
-        agent=interaction.agent,
-        actor=user,
-        at=now,
-    )
-    close_interaction(interaction, reason="Marked done", now=now)
+        transition(
+            callback,
+            event,
+            now=now,
+            message=f"Marked done by {interaction.agent}: {callback.outcome}",
+            agent=interaction.agent,
+            actor=user,
+            notify=[interaction.agent_id],
+            fields=["outcome"],
+        )
+    else:
+        record(
+            HistoryKind.DONE,
+            f"Marked done by {interaction.agent}",
+            callback=callback,
+            agent=interaction.agent,
+            actor=user,
+            at=now,
+        )
+    close_interaction(interaction, reason=ClosingReason.MARKED_DONE, now=now)
     return interaction
 
 
-def validate_reschedule(callback, local: datetime, now: datetime) -> datetime:
+def validate_reschedule(callback: CallbackRequest, local: datetime, now: datetime) -> datetime:
     """A new time typed in the customer's zone: future, inside business hours and the availability window."""
     zone = ZoneInfo(callback.customer_timezone)
     if local.year < now.year - 1:
@@ -188,35 +206,32 @@ def do_reschedule_callback(*, user: AbstractBaseUser, interaction_id: int, when:
     if callback.state != CallbackState.IN_PROGRESS:
         raise DomainError("This callback can no longer be rescheduled from here.")
     when = validate_reschedule(callback, when, now)
-    call = _live_call(interaction)
+    call = live_call(interaction)
     if call is not None:
-        from .calls import _end, switch_later
-
-        _end(call, CallOutcome.AGENT_HANGUP, now)
-        switch_later("hang_up", call_ref=call.switch_ref)
-    callback.state = CallbackState.SCHEDULED
+        end_call(call, CallOutcome.AGENT_HANGUP, now, hang_up=True)
     callback.desired_time = when
     callback.enqueued_at = None
     callback.owner = interaction.agent if personal else None
     callback.reminded_at = None
-    callback.save(update_fields=["state", "desired_time", "enqueued_at", "owner", "reminded_at", "updated_at"])
     shown = when.astimezone(ZoneInfo(callback.customer_timezone))
-    record(
-        HistoryKind.RESCHEDULED,
-        f"{'Personal callback' if personal else 'Rescheduled'} by {interaction.agent} for {shown:%a %d %b %Y %H:%M} ({callback.customer_timezone})",
-        callback=callback,
+    transition(
+        callback,
+        CallbackEvent.RESCHEDULE,
+        now=now,
+        message=f"{'Personal callback' if personal else 'Rescheduled'} by {interaction.agent} for {shown:%a %d %b %Y %H:%M} ({callback.customer_timezone})",
         agent=interaction.agent,
         actor=user,
-        at=now,
+        notify=[interaction.agent_id],
+        fields=["desired_time", "enqueued_at", "owner", "reminded_at"],
         when=when.isoformat(),
     )
-    close_interaction(interaction, reason="Rescheduled", now=now)
+    close_interaction(interaction, reason=ClosingReason.RESCHEDULED, now=now)
     return interaction
 
 
 @action
 def do_send_email(*, user: AbstractBaseUser, interaction_id: int, to: str, subject: str, body: str) -> None:
-    """Party Action Menu → e-mail the contact at an address the directory has."""
+    """Party Action Menu → e-mail the contact at an address the directory has. The worker sends it, with retries."""
     interaction = locked_interaction_for(user, interaction_id)
     callback = interaction.callback
     subject, body = (subject or "").strip(), (body or "").strip()
@@ -228,50 +243,23 @@ def do_send_email(*, user: AbstractBaseUser, interaction_id: int, to: str, subje
         raise Invalid("The subject must be a single line.", field="subject")
     if len(subject) > 200 or len(body) > 10000:
         raise Invalid("That e-mail is too long.", field="body")
+    now = timezone.now()
+    effect = effects.enqueue(
+        EffectKind.EMAIL,
+        payload={"to": to, "subject": subject, "body": body},
+        now=now,
+        callback=callback,
+        agent=interaction.agent,
+    )
     record(
         HistoryKind.EMAIL,
-        f"E-mail sent to {to}: {subject}",
+        f"E-mail queued to {to}: {subject}",
         callback=callback,
         agent=interaction.agent,
         actor=user,
+        at=now,
         to=to,
         subject=subject,
+        effect=effect.key,
     )
     push_on_commit(Push.INTERACTION_CHANGED, agent_ids=[interaction.agent_id])
-    transaction.on_commit(lambda: send_mail(subject, body, None, [to]))
-
-
-@action
-def do_end_after_call_work(*, now: datetime | None = None) -> int:
-    """The clock: After Call Work with a timer ends, and the agent is Ready again."""
-    now = now or timezone.now()
-    rows = list(
-        AgentChannelStatus.objects.select_for_update(skip_locked=True)
-        .select_related("agent")
-        .filter(status=AgentStatus.AFTER_CALL_WORK, until__lte=now)[:200]
-    )
-    for row in rows:
-        _set_status(row.agent, row.channel, AgentStatus.READY, reason=None, actor=None, now=now)
-    return len(rows)
-
-
-@action
-def do_remind_owners(*, now: datetime | None = None) -> int:
-    """The clock: owners of personal callbacks are reminded shortly before they are due."""
-    from ..models import CallbackRequest
-
-    now = now or timezone.now()
-    due_soon = [
-        cb
-        for cb in CallbackRequest.objects.select_for_update(skip_locked=True)
-        .select_related("queue", "owner")
-        .filter(owner__isnull=False, reminded_at__isnull=True, state__in=[CallbackState.SCHEDULED, CallbackState.QUEUED])
-        .filter(desired_time__lte=now + timedelta(hours=1))[:200]
-        if cb.desired_time - timedelta(minutes=cb.queue.reminder_minutes) <= now
-    ]
-    for cb in due_soon:
-        cb.reminded_at = now
-        cb.save(update_fields=["reminded_at"])
-        record(HistoryKind.REMINDER, f"Reminder sent to {cb.owner}", callback=cb, agent=cb.owner, at=now)
-        push_on_commit(Push.OFFER_NEW, agent_ids=[cb.owner_id], reminder=cb.pk)
-    return len(due_soon)

@@ -2,6 +2,7 @@ from .agents import Agent, AgentChannelStatus
 from .calls import Call, CallParty, Consultation, FavoriteTarget, RetryRule, RoutingPoint
 from .config import ApiClient, DispositionCode, NotReadyReason, PreviewField, Queue
 from .contacts import Contact, ContactEmail, ContactPhone
+from .effects import Effect
 from .responses import ResponseCategory, StandardResponse
 from .work import CallbackRequest, HistoryEvent, Interaction, Note, Offer
 
@@ -20,6 +21,7 @@ __all__ = [
     "ContactEmail",
     "ContactPhone",
     "DispositionCode",
+    "Effect",
     "HistoryEvent",
     "Interaction",
     "Note",

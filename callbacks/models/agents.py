@@ -42,11 +42,17 @@ class AgentChannelStatus(models.Model):
     since = models.DateTimeField()
     # After Call Work with an admin-set timer ends by itself at this time.
     until = models.DateTimeField(null=True, blank=True)
+    # Idle since the agent's last interaction on this channel ended or since Ready, whichever is later:
+    # routing offers work to the longest idle Ready agent first.
+    idle_since = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["agent", "channel"]
         constraints = [models.UniqueConstraint(fields=["agent", "channel"], name="one_status_per_agent_channel")]
-        indexes = [models.Index(fields=["channel", "status", "since"])]
+        indexes = [
+            models.Index(fields=["channel", "status", "idle_since"], name="status_longest_idle"),
+            models.Index(fields=["status", "until"], name="status_timer"),
+        ]
         verbose_name_plural = "agent channel statuses"
 
     def __str__(self) -> str:

@@ -32,6 +32,7 @@ class Call(models.Model):
                 name="one_active_call_per_interaction",
             ),
         ]
+        indexes = [models.Index(fields=["state", "started_at"], name="call_state_started")]
 
     def __str__(self) -> str:
         return f"Call {self.switch_ref} to {self.number} ({self.state})"

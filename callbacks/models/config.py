@@ -91,7 +91,7 @@ class PreviewField(models.Model):
         return f"{self.label} ({self.key})"
 
 
-def _hash_token(token: str) -> str:
+def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -112,11 +112,11 @@ class ApiClient(models.Model):
         """Set a new token and return it; only its hash is kept."""
         token = "rb_" + secrets.token_urlsafe(32)
         self.token_prefix = token[:10]
-        self.token_hash = _hash_token(token)
+        self.token_hash = hash_token(token)
         return token
 
     @classmethod
     def for_token(cls, token: str) -> "ApiClient | None":
         if not token:
             return None
-        return cls.objects.filter(token_hash=_hash_token(token), active=True).first()
+        return cls.objects.filter(token_hash=hash_token(token), active=True).first()

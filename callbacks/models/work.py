@@ -12,6 +12,7 @@ from ..enums import (
     CallbackState,
     CallbackType,
     Channel,
+    ClosingReason,
     HistoryKind,
     InteractionState,
     OfferOutcome,
@@ -78,6 +79,9 @@ class CallbackRequest(models.Model):
             models.Index(fields=["queue", "channel", "state", "-priority", "type_rank", "enqueued_at"], name="cb_routing"),
             models.Index(fields=["state", "desired_time"], name="cb_due"),
             models.Index(fields=["phone_number"], name="cb_phone"),
+            models.Index(
+                fields=["desired_time"], condition=Q(owner__isnull=False, reminded_at__isnull=True), name="cb_reminder_due"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -133,7 +137,9 @@ class Interaction(models.Model):
     disposition = models.ForeignKey("DispositionCode", null=True, blank=True, on_delete=models.PROTECT)
     # What the last dial told us, for the agent to decide (retry policy "ask the agent").
     last_outcome = models.CharField(max_length=200, blank=True)
-    closing_reason = models.CharField(max_length=200, blank=True)
+    closing_reason = models.CharField(max_length=20, choices=ClosingReason.choices, blank=True)
+    # What the agent is told about the closing ("Busy: automatic retry at 10:15 …").
+    closing_note = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField()
     ended_at = models.DateTimeField(null=True, blank=True)
 
@@ -144,7 +150,10 @@ class Interaction(models.Model):
                 fields=["callback"], condition=Q(state=InteractionState.OPEN), name="one_open_interaction_per_callback"
             ),
         ]
-        indexes = [models.Index(fields=["agent", "state"], name="interaction_agent_state")]
+        indexes = [
+            models.Index(fields=["agent", "state"], name="interaction_agent_state"),
+            models.Index(fields=["agent", "ended_at"], name="interaction_agent_ended"),
+        ]
 
     def __str__(self) -> str:
         return f"Interaction {self.pk} ({self.callback})"

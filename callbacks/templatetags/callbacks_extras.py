@@ -1,5 +1,8 @@
 from django import template
 
+from callbacks.errors import DomainError
+from callbacks.lifecycle import resolve_target
+
 register = template.Library()
 
 KIND_LABELS = {"agent": "Agent", "queue": "Queue", "rp": "Routing point", "contact": "Contact", "number": "Number"}
@@ -18,9 +21,6 @@ def target_kind(key: str) -> str:
 @register.filter
 def target_label(key: str) -> str:
     """A readable name for a recent target key (resolved lazily; recent lists are short)."""
-    from callbacks.errors import DomainError
-    from callbacks.lifecycle import resolve_target
-
     try:
         return resolve_target(key).label
     except DomainError:

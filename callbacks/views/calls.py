@@ -79,7 +79,7 @@ def set_disposition(request: HttpRequest, interaction_id: int) -> HttpResponse:
 @require_POST
 @login_required
 def add_note(request: HttpRequest, interaction_id: int) -> HttpResponse:
-    text = _field(request, "text", forms.CharField(max_length=lifecycle.wrapup.NOTE_MAX, strip=True))
+    text = _field(request, "text", forms.CharField(max_length=lifecycle.NOTE_MAX, strip=True))
     return _run(request, lifecycle.do_add_note, interaction_id=interaction_id, text=text)
 
 

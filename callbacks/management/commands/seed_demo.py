@@ -35,6 +35,7 @@ from callbacks.models import (
     RoutingPoint,
     StandardResponse,
 )
+from callbacks.models.config import hash_token
 
 ADMIN = ("admin", "ringback-admin")
 AGENT_PASSWORD = "ringback-demo"
@@ -125,10 +126,8 @@ class Command(BaseCommand):
             StandardResponse.objects.get_or_create(title=title, defaults={"category": category, "body": body})
         client, created = ApiClient.objects.get_or_create(name="Demo website")
         if created or not client.token_hash:
-            from callbacks.models.config import _hash_token
-
             client.token_prefix = DEMO_TOKEN[:10]
-            client.token_hash = _hash_token(DEMO_TOKEN)
+            client.token_hash = hash_token(DEMO_TOKEN)
             client.save()
         now = timezone.now()
         for username, name, zone, queue_slugs in AGENTS:
@@ -265,7 +264,7 @@ class Command(BaseCommand):
             user = User.objects.get(username=username)
             agent = user.agent
             with transaction.atomic():
-                offer = lifecycle.offer_callback(
+                offer = lifecycle.make_offer(
                     callback=CallbackRequest.objects.select_related("queue").get(pk=callback.pk), agent=agent, now=timezone.now()
                 )
             interaction = lifecycle.do_accept_offer(user=user, offer_id=offer.pk)
@@ -300,6 +299,7 @@ class Command(BaseCommand):
                 origin=Origin.IVR,
             )
         )
+        # Demo data only: a past failure is written as it would have ended, not replayed through the switch.
         with transaction.atomic():
             CallbackRequest.objects.filter(pk=failed.pk).update(
                 state=CallbackState.FAILED, attempts=3, outcome="Attempts exhausted: no answer", closed_at=now

@@ -23,6 +23,8 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from callbacks.lifecycle.calls import do_switch_event
+
 from .. import SwitchEvent
 from .models import SimCall
 
@@ -44,21 +46,22 @@ def planned_outcome(number: str) -> tuple[str, float]:
 
 
 def _report(call_ref: str, event: str, digits: str = "") -> None:
-    from callbacks.lifecycle import do_switch_event
-
     do_switch_event(call_ref=call_ref, event=event, digits=digits)
 
 
 class SimulatedSwitch:
     def dial(self, *, call_ref: str, number: str) -> None:
+        """Place the call. The call reference is the idempotency key: a second dial of it does nothing."""
         event, seconds = planned_outcome(number)
-        SimCall.objects.create(
+        SimCall.objects.get_or_create(
             call_ref=call_ref,
-            token=secrets.token_urlsafe(16),
-            number=number,
-            next_event=event,
-            due_at=timezone.now() + timedelta(seconds=seconds),
-            log=[f"dial {number}: {event} in {seconds:g} s"],
+            defaults={
+                "token": secrets.token_urlsafe(16),
+                "number": number,
+                "next_event": event,
+                "due_at": timezone.now() + timedelta(seconds=seconds),
+                "log": [f"dial {number}: {event} in {seconds:g} s"],
+            },
         )
 
     def _update(self, call_ref: str, **fields) -> None:

@@ -1,4 +1,8 @@
-"""The contact directory: edit a contact, link a request to a contact, create one from a request."""
+"""The contact directory: create and edit contacts, link a request to a contact.
+
+Owns: contact validation (names, numbers, e-mail addresses, zone) and the
+contact's history of edits.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ from ..errors import DomainError, Invalid
 from ..models import Agent, CallbackRequest, Contact, ContactEmail, ContactPhone, HistoryEvent
 from ..phone import normalize_phone, validate_timezone
 from ..push import Push, push_on_commit
-from .core import action, locked_interaction_for, record
+from .transitions import action, locked_interaction_for, record
 
 
 @dataclass

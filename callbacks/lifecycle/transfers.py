@@ -1,18 +1,32 @@
-"""Instant Call Transfer, Instant Call Conference and Start Consultation, to Team Communicator targets.
+"""Transfers and consultations: Instant Call Transfer, Instant Call Conference, Start Consultation, Team Communicator targets.
 
-A target is written `kind:id`: `agent:3`, `queue:2`, `rp:1` (routing point),
-`contact:7`, or `number:+33612345678`.
+Owns: resolving a Team Communicator target (`agent:3`, `queue:2`, `rp:1` for
+a routing point, `contact:7`, `number:+33612345678`), moving a live call to
+another agent, queue or number, conference parties, the consultation
+lifecycle (requested, accepted or declined, ended, completed as a transfer
+or a conference), and the agent's favourite targets.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
 
-from ..enums import AgentStatus, CallbackState, CallOutcome, CallState, ConsultState, HistoryKind, InteractionState, OfferOutcome
+from ..enums import (
+    AgentStatus,
+    CallbackEvent,
+    CallOutcome,
+    CallState,
+    ClosingReason,
+    ConsultState,
+    EffectKind,
+    HistoryKind,
+    InteractionState,
+    OfferOutcome,
+)
 from ..errors import DomainError, Invalid, Refused, is_id
 from ..models import (
     Agent,
@@ -29,14 +43,16 @@ from ..models import (
 )
 from ..phone import display_phone, normalize_phone
 from ..push import Push, push_on_commit
-from .calls import _changed, _end, _locked, release_extras, switch_later
-from .core import _agent_for, _route_on_commit, action, record
+from .calls import command, interaction_changed, locked_call
+from .lines import end_call, release_extras, set_call_state
+from .offers import create_offer, route_on_commit
+from .transitions import acting_agent, action, record, transition
 from .wrapup import close_interaction
 
 
 @dataclass
 class Target:
-    kind: str  # agent, queue, rp, external
+    kind: str  # agent, queue, external
     label: str
     key: str
     agent: Agent | None = None
@@ -45,6 +61,7 @@ class Target:
 
 
 def resolve_target(key: str) -> Target:
+    """A Team Communicator target from its key; refused when it does not exist (any more)."""
     kind, _, ident = (key or "").partition(":")
     if kind in ("agent", "queue", "rp", "contact") and is_id(ident):
         key = f"{kind}:{int(ident)}"  # one spelling per target
@@ -80,51 +97,67 @@ def _free_on(agent: Agent, channel: str) -> bool:
 
 @action
 def do_transfer(*, user: AbstractBaseUser, interaction_id: int, target: str) -> Target:
-    """Instant Call Transfer: the live call goes to an agent (offered to them), a queue, or an outside number."""
+    """Instant Call Transfer: the live call goes to an agent (offered to them), a queue, or an outside number.
+
+    Refused when the target agent is not Ready and free (also when routing rang them a moment ago).
+    """
     now = timezone.now()
-    interaction, call = _locked(user, interaction_id, "transfer")
+    interaction, call = locked_call(user, interaction_id, "transfer")
     callback = interaction.callback
     t = resolve_target(target)
     me = interaction.agent
+    message = f"Instant Call Transfer to {t.label}"
     if t.kind == "agent":
         if t.agent.pk == me.pk:
             raise Invalid("You cannot transfer a call to yourself.", field="target")
         if not _free_on(t.agent, interaction.channel):
             raise DomainError(f"{t.agent} is not Ready or is busy; try another target or a queue.")
         if call.state == CallState.ON_HOLD:
-            call.state, call.hold_started_at = CallState.CONNECTED, None
-            call.save(update_fields=["state", "hold_started_at"])
-        offer = Offer.objects.create(
-            callback=callback,
-            agent=t.agent,
-            channel=interaction.channel,
-            created_at=now,
-            deadline=now + timedelta(seconds=callback.queue.offer_timeout_seconds),
-            call=call,
-            from_agent=me,
-        )
-        callback.state = CallbackState.OFFERED
-        callback.save(update_fields=["state", "updated_at"])
-        push_on_commit(Push.OFFER_NEW, agent_ids=[t.agent.pk], offer=offer.pk)
+            set_call_state(call, CallState.CONNECTED, now)
+        offer = create_offer(callback, t.agent, now, call=call, from_agent=me)
+        if offer is None:
+            raise DomainError(f"{t.agent} was just offered another callback; try another target or a queue.")
         release_extras(call, now)  # consultations and conference parties do not travel with the call
+        transition(
+            callback,
+            CallbackEvent.TRANSFER_TO_AGENT,
+            now=now,
+            message=message,
+            agent=me,
+            actor=user,
+            notify=[t.agent.pk],
+            target=t.key,
+        )
     else:
-        _end(call, CallOutcome.TRANSFERRED, now)
+        end_call(call, CallOutcome.TRANSFERRED, now)
         if t.kind == "queue":
             callback.queue = t.queue
-            callback.state = CallbackState.QUEUED
             callback.enqueued_at = callback.enqueued_at or now
-            callback.save(update_fields=["queue", "state", "enqueued_at", "updated_at"])
-            _route_on_commit(t.queue.pk, callback.channel)
+            transition(
+                callback,
+                CallbackEvent.TRANSFER_TO_QUEUE,
+                now=now,
+                message=message,
+                agent=me,
+                actor=user,
+                fields=["queue", "enqueued_at"],
+                target=t.key,
+            )
+            route_on_commit(t.queue.pk, callback.channel)
         else:
-            callback.state = CallbackState.COMPLETED
             callback.outcome = f"Transferred to {t.label}"
-            callback.closed_at = now
-            callback.save(update_fields=["state", "outcome", "closed_at", "updated_at"])
-    record(
-        HistoryKind.TRANSFER, f"Instant Call Transfer to {t.label}", callback=callback, agent=me, actor=user, at=now, target=t.key
-    )
-    switch_later("transfer", call_ref=call.switch_ref, destination=t.number or t.key)
-    close_interaction(interaction, reason=f"Transferred to {t.label}", now=now)
+            transition(
+                callback,
+                CallbackEvent.TRANSFER_OUT,
+                now=now,
+                message=message,
+                agent=me,
+                actor=user,
+                fields=["outcome"],
+                target=t.key,
+            )
+    command(EffectKind.TRANSFER, call, now, destination=t.number or t.key)
+    close_interaction(interaction, reason=ClosingReason.TRANSFERRED, note=f"Transferred to {t.label}", now=now)
     return t
 
 
@@ -132,7 +165,7 @@ def do_transfer(*, user: AbstractBaseUser, interaction_id: int, target: str) -> 
 def do_conference(*, user: AbstractBaseUser, interaction_id: int, target: str) -> CallParty:
     """Instant Call Conference: another agent or an outside number joins the live call."""
     now = timezone.now()
-    interaction, call = _locked(user, interaction_id, "conference")
+    interaction, call = locked_call(user, interaction_id, "conference")
     t = resolve_target(target)
     if t.kind == "queue":
         raise Invalid("Conference with a person or a number, not a queue.", field="target")
@@ -142,8 +175,7 @@ def do_conference(*, user: AbstractBaseUser, interaction_id: int, target: str) -
         raise DomainError(f"{t.label} is already in the conference.")
     party = CallParty.objects.create(call=call, agent=t.agent, number=t.number, label=t.label[:200], joined_at=now)
     if call.state == CallState.ON_HOLD:
-        call.state, call.hold_started_at = CallState.CONNECTED, None
-        call.save(update_fields=["state", "hold_started_at"])
+        set_call_state(call, CallState.CONNECTED, now)
     record(
         HistoryKind.CONFERENCE,
         f"Instant Call Conference with {t.label}",
@@ -153,10 +185,10 @@ def do_conference(*, user: AbstractBaseUser, interaction_id: int, target: str) -
         at=now,
         target=t.key,
     )
-    switch_later("conference", call_ref=call.switch_ref, destination=t.number or t.key)
+    command(EffectKind.CONFERENCE, call, now, destination=t.number or t.key)
     if t.agent:
         push_on_commit(Push.INTERACTION_CHANGED, agent_ids=[t.agent.pk])
-    _changed(interaction)
+    interaction_changed(interaction)
     return party
 
 
@@ -171,7 +203,7 @@ def do_leave_conference(*, user: AbstractBaseUser, party_id: int) -> None:
     )
     if party is None:
         raise DomainError("That party already left the call.", status=409)
-    me = _agent_for(user)
+    me = acting_agent(user)
     if me.pk not in (party.agent_id, party.call.interaction.agent_id):
         raise Refused("This is not your conference.")
     party.left_at = timezone.now()
@@ -187,7 +219,7 @@ def do_leave_conference(*, user: AbstractBaseUser, party_id: int) -> None:
 def do_start_consultation(*, user: AbstractBaseUser, interaction_id: int, target: str) -> Consultation:
     """Start Consultation with another agent: the customer is held; the target may accept or decline."""
     now = timezone.now()
-    interaction, call = _locked(user, interaction_id, "consult")
+    interaction, call = locked_call(user, interaction_id, "consult")
     t = resolve_target(target)
     if t.kind != "agent":
         raise Invalid("Consult an agent (pick one in the Team Communicator).", field="target")
@@ -202,9 +234,8 @@ def do_start_consultation(*, user: AbstractBaseUser, interaction_id: int, target
     if Consultation.objects.filter(call=call, state__in=[ConsultState.REQUESTED, ConsultState.ACTIVE]).exists():
         raise DomainError("A consultation is already open on this call.")
     if call.state == CallState.CONNECTED:
-        call.state, call.hold_started_at = CallState.ON_HOLD, now
-        call.save(update_fields=["state", "hold_started_at"])
-        switch_later("hold", call_ref=call.switch_ref)
+        set_call_state(call, CallState.ON_HOLD, now)
+        command(EffectKind.HOLD, call, now)
     consult = Consultation.objects.create(call=call, from_agent=interaction.agent, to_agent=t.agent, created_at=now)
     record(
         HistoryKind.CONSULT,
@@ -228,7 +259,7 @@ def _locked_consult(user: AbstractBaseUser, consultation_id: int) -> tuple[Consu
     )
     if consult is None:
         raise DomainError("That consultation does not exist.", status=404)
-    me = _agent_for(user)
+    me = acting_agent(user)
     if me.pk not in (consult.from_agent_id, consult.to_agent_id):
         raise Refused("This consultation is between other agents.")
     return consult, me
@@ -253,11 +284,12 @@ def _open_request_for_me(user: AbstractBaseUser, consultation_id: int, verb: str
 @action
 def do_accept_consultation(*, user: AbstractBaseUser, consultation_id: int) -> Consultation:
     """The target accepted the consultation request."""
+    now = timezone.now()
     consult, me = _open_request_for_me(user, consultation_id, "accept")
     consult.state = ConsultState.ACTIVE
     consult.save(update_fields=["state"])
-    record(HistoryKind.CONSULT, f"{me} accepted the consultation", callback=consult.call.callback, agent=me, actor=user)
-    switch_later("consult", call_ref=consult.call.switch_ref, destination=f"agent:{me.pk}")
+    record(HistoryKind.CONSULT, f"{me} accepted the consultation", callback=consult.call.callback, agent=me, actor=user, at=now)
+    command(EffectKind.CONSULT, consult.call, now, destination=f"agent:{me.pk}")
     push_on_commit(Push.INTERACTION_CHANGED, agent_ids=[consult.from_agent_id, consult.to_agent_id])
     return consult
 
@@ -274,12 +306,13 @@ def do_decline_consultation(*, user: AbstractBaseUser, consultation_id: int) -> 
 @action
 def do_end_consultation(*, user: AbstractBaseUser, consultation_id: int) -> Consultation:
     """Either side ended the consultation; the customer stays on hold for the agent to resume."""
+    now = timezone.now()
     consult, me = _locked_consult(user, consultation_id)
     if not consult.is_open:
         raise DomainError("This consultation has already ended.")
-    _finish(consult, ConsultState.ENDED, timezone.now())
-    record(HistoryKind.CONSULT, f"Consultation ended by {me}", callback=consult.call.callback, agent=me, actor=user)
-    switch_later("end_consult", call_ref=consult.call.switch_ref)
+    _finish(consult, ConsultState.ENDED, now)
+    record(HistoryKind.CONSULT, f"Consultation ended by {me}", callback=consult.call.callback, agent=me, actor=user, at=now)
+    command(EffectKind.END_CONSULT, consult.call, now)
     return consult
 
 
@@ -299,29 +332,27 @@ def do_complete_consultation(*, user: AbstractBaseUser, consultation_id: int, mo
         raise DomainError("The customer's call has ended.")
     if call.interaction.state != InteractionState.OPEN or call.interaction.agent_id != me.pk:
         raise DomainError("This call is no longer yours.")
-    if call.state == CallState.ON_HOLD and call.hold_started_at:
-        call.hold_seconds += int((now - call.hold_started_at).total_seconds())
-    call.state, call.hold_started_at = CallState.CONNECTED, None
+    set_call_state(call, CallState.CONNECTED, now)
     target = consult.to_agent
     if mode == "transfer":
         mine = call.interaction
-        close_interaction(mine, reason=f"Transferred to {target}", now=now)
+        close_interaction(mine, reason=ClosingReason.TRANSFERRED, note=f"Transferred to {target}", now=now)
         call.interaction = Interaction.objects.create(callback=call.callback, agent=target, channel=mine.channel, created_at=now)
+        call.save(update_fields=["interaction"])
         state, kind, message = ConsultState.TRANSFERRED, HistoryKind.TRANSFER, f"Call transferred to {target} after consultation"
     else:
         CallParty.objects.create(call=call, agent=target, label=str(target), joined_at=now)
         state, kind, message = ConsultState.CONFERENCED, HistoryKind.CONFERENCE, f"Conference with {target} after consultation"
     _finish(consult, state, now)
     record(kind, message, callback=call.callback, agent=me, actor=user, at=now)
-    switch_later(mode, call_ref=call.switch_ref, destination=f"agent:{target.pk}")
-    call.save()
+    command(EffectKind.TRANSFER if mode == "transfer" else EffectKind.CONFERENCE, call, now, destination=f"agent:{target.pk}")
     return consult
 
 
 @action
 def do_toggle_favorite(*, user: AbstractBaseUser, target: str) -> bool:
     """The agent starred (or unstarred) a Team Communicator target. Returns whether it is now a favourite."""
-    me = _agent_for(user)
+    me = acting_agent(user)
     t = resolve_target(target)
     existing = FavoriteTarget.objects.filter(agent=me, target=t.key).first()
     if existing:

@@ -1,0 +1,75 @@
+"""The callback request lifecycle, as data: states, the events that move a callback, and what each records and pushes.
+
+    (new) --requested--> queued            (new) --requested_later--> scheduled
+    scheduled --due--> queued --offer--> offered --accept--> in_progress --complete--> completed
+    offered --reject / time_out / withdraw--> queued
+    in_progress --reschedule / retry--> scheduled      in_progress --fail--> failed
+    in_progress --transfer_to_agent--> offered         in_progress --transfer_to_queue--> queued
+    in_progress --transfer_out--> completed            scheduled / queued / offered --cancel--> cancelled
+
+One helper performs every transition (`callbacks.lifecycle.transitions.transition`);
+it refuses any edge this table does not list. The README's lifecycle table is
+generated from `TRANSITIONS` (`python manage.py lifecycle_table`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .enums import CallbackEvent as E
+from .enums import CallbackState as S
+from .enums import HistoryKind as H
+from .errors import DomainError
+from .push import Push
+
+NEW = None  # the state of a callback that does not exist yet
+
+
+@dataclass(frozen=True)
+class Transition:
+    sources: frozenset[S | None]
+    target: S
+    records: H
+    # Pushed to the agents concerned (the offered agent, the one working it), besides the queue's group.
+    pushes: tuple[Push, ...] = ()
+    closes: bool = False  # the callback is closed: closed_at is stamped
+
+
+def _t(sources, target, records, pushes=(), closes=False) -> Transition:
+    return Transition(frozenset(sources), target, records, tuple(pushes), closes)
+
+
+TRANSITIONS: dict[E, Transition] = {
+    E.REQUESTED: _t({NEW}, S.QUEUED, H.CREATED),
+    E.REQUESTED_LATER: _t({NEW}, S.SCHEDULED, H.CREATED),
+    E.DUE: _t({S.SCHEDULED}, S.QUEUED, H.DUE),
+    E.OFFER: _t({S.QUEUED}, S.OFFERED, H.OFFERED, [Push.OFFER_NEW]),
+    E.ACCEPT: _t({S.OFFERED}, S.IN_PROGRESS, H.ACCEPTED, [Push.INTERACTION_CHANGED]),
+    E.REJECT: _t({S.OFFERED}, S.QUEUED, H.REJECTED, [Push.OFFER_ENDED]),
+    E.TIME_OUT: _t({S.OFFERED}, S.QUEUED, H.TIMED_OUT, [Push.OFFER_ENDED]),
+    E.WITHDRAW: _t({S.OFFERED}, S.QUEUED, H.WITHDRAWN, [Push.OFFER_ENDED]),
+    E.COMPLETE: _t({S.IN_PROGRESS}, S.COMPLETED, H.DONE, [Push.INTERACTION_CHANGED], closes=True),
+    E.FAIL: _t({S.IN_PROGRESS}, S.FAILED, H.FAILED, [Push.INTERACTION_CHANGED], closes=True),
+    E.CANCEL: _t({S.SCHEDULED, S.QUEUED, S.OFFERED}, S.CANCELLED, H.CANCELLED, [Push.OFFER_ENDED], closes=True),
+    E.RESCHEDULE: _t({S.IN_PROGRESS}, S.SCHEDULED, H.RESCHEDULED, [Push.INTERACTION_CHANGED]),
+    E.RETRY: _t({S.IN_PROGRESS}, S.SCHEDULED, H.RETRY, [Push.INTERACTION_CHANGED]),
+    E.TRANSFER_TO_AGENT: _t({S.IN_PROGRESS}, S.OFFERED, H.TRANSFER, [Push.OFFER_NEW]),
+    E.TRANSFER_TO_QUEUE: _t({S.IN_PROGRESS}, S.QUEUED, H.TRANSFER, [Push.INTERACTION_CHANGED]),
+    E.TRANSFER_OUT: _t({S.IN_PROGRESS}, S.COMPLETED, H.TRANSFER, [Push.INTERACTION_CHANGED], closes=True),
+}
+
+# Where nothing more can happen.
+TERMINAL = frozenset({S.COMPLETED, S.CANCELLED, S.FAILED})
+
+
+def target_of(event: E, state: S | str | None) -> S:
+    """The state `event` moves a callback in `state` to; refused when the table has no such edge."""
+    rule = TRANSITIONS[event]
+    if state not in rule.sources:
+        shown = S(state).label.lower() if state else "not yet created"
+        raise DomainError(f"This callback is {shown}: it cannot be {E(event).label.lower()} now.")
+    return rule.target
+
+
+def allowed_events(state: S | str | None) -> list[E]:
+    return [event for event, rule in TRANSITIONS.items() if state in rule.sources]

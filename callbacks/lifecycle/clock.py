@@ -1,0 +1,147 @@
+"""The clock: everything that happens because time passed, from durable data, safe from any number of dispatchers.
+
+Owns: due scheduled callbacks (also automatic retries, which are scheduled
+callbacks), offer expiry (also offers that expired while everything was
+down), the end of timed After Call Work, reminders for personal callbacks,
+call supervision (a dial the switch never answered or never took ends as
+failed), re-queueing effects whose worker died, and the routing safety net.
+Each timer is an indexed sweep with SKIP LOCKED and a state check, so a
+restart loses none and two dispatchers never fire one twice.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from ..enums import AgentStatus, CallbackEvent, CallbackState, CallState, HistoryKind, OfferOutcome
+from ..models import AgentChannelStatus, Call, CallbackRequest, NotReadyReason, Offer
+from ..push import Push, push_on_commit
+from ..telephony import telephony
+from . import effects
+from .calls import end_unreached_call
+from .offers import return_offer, route_everything, route_on_commit
+from .presence import change_status, status_of
+from .transitions import action, record, transition
+
+MISSED_OFFER_REASON = "Missed offer"
+BATCH = 200
+
+
+@action
+def do_enqueue_due(*, now: datetime | None = None, limit: int = BATCH) -> int:
+    """Scheduled callbacks reached their desired time: they join their queue."""
+    now = now or timezone.now()
+    due = list(
+        CallbackRequest.objects.select_for_update(skip_locked=True)
+        .filter(state=CallbackState.SCHEDULED, desired_time__lte=now)
+        .order_by("desired_time")[:limit]
+    )
+    for callback in due:
+        callback.enqueued_at = callback.enqueued_at or now
+        transition(
+            callback, CallbackEvent.DUE, now=now, message="Desired time reached; waiting for an agent", fields=["enqueued_at"]
+        )
+    for queue_id, channel in {(c.queue_id, c.channel) for c in due}:
+        route_on_commit(queue_id, channel)
+    return len(due)
+
+
+@action
+def do_expire_offers(*, now: datetime | None = None, limit: int = BATCH) -> int:
+    """Agents did not answer in time (or the system was down): their offers time out.
+
+    The callback returns to its queue with its place kept; the agent goes Not
+    Ready ("Missed offer") so the next callback does not ring an empty desk.
+    """
+    now = now or timezone.now()
+    offers = list(
+        Offer.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related("callback__queue", "agent")
+        .filter(outcome=OfferOutcome.OPEN, deadline__lte=now)
+        .order_by("deadline")[:limit]
+    )
+    if not offers:
+        return 0
+    reason, _ = NotReadyReason.objects.get_or_create(name=MISSED_OFFER_REASON, defaults={"order": 99})
+    for offer in offers:
+        CallbackRequest.objects.select_for_update().filter(pk=offer.callback_id).exists()
+        seconds = int((offer.deadline - offer.created_at).total_seconds())
+        return_offer(offer, CallbackEvent.TIME_OUT, now, message=f"{offer.agent} did not answer within {seconds} s")
+        if status_of(offer.agent, offer.channel) == AgentStatus.READY:  # never overwrite a status the agent chose
+            change_status(offer.agent, offer.channel, AgentStatus.NOT_READY, reason=reason, actor=None, now=now)
+    return len(offers)
+
+
+@action
+def do_end_after_call_work(*, now: datetime | None = None, limit: int = BATCH) -> int:
+    """After Call Work with a timer ends, and the agent is Ready again."""
+    now = now or timezone.now()
+    rows = list(
+        AgentChannelStatus.objects.select_for_update(skip_locked=True)
+        .select_related("agent")
+        .filter(status=AgentStatus.AFTER_CALL_WORK, until__lte=now)[:limit]
+    )
+    for row in rows:
+        change_status(row.agent, row.channel, AgentStatus.READY, reason=None, actor=None, now=now)
+    return len(rows)
+
+
+@action
+def do_remind_owners(*, now: datetime | None = None, limit: int = BATCH) -> int:
+    """Owners of personal callbacks are reminded shortly before they are due."""
+    now = now or timezone.now()
+    due_soon = [
+        cb
+        for cb in CallbackRequest.objects.select_for_update(skip_locked=True)
+        .select_related("queue", "owner")
+        .filter(owner__isnull=False, reminded_at__isnull=True, state__in=[CallbackState.SCHEDULED, CallbackState.QUEUED])
+        .filter(desired_time__lte=now + timedelta(hours=1))[:limit]
+        if cb.desired_time - timedelta(minutes=cb.queue.reminder_minutes) <= now
+    ]
+    for cb in due_soon:
+        cb.reminded_at = now
+        cb.save(update_fields=["reminded_at"])
+        record(HistoryKind.REMINDER, f"Reminder sent to {cb.owner}", callback=cb, agent=cb.owner, at=now)
+        push_on_commit(Push.OFFER_NEW, agent_ids=[cb.owner_id], reminder=cb.pk)
+    return len(due_soon)
+
+
+def supervise_calls(*, now: datetime | None = None, limit: int = BATCH) -> int:
+    """Dials the switch never answered within its limit, or never took (the dial effect failed), end as failed."""
+    now = now or timezone.now()
+    limit_seconds = settings.RINGBACK_DIAL_LIMIT_SECONDS
+    ended = 0
+    for call_id, switch_ref, started_at in (
+        Call.objects.filter(state=CallState.DIALING).order_by("started_at").values_list("id", "switch_ref", "started_at")[:limit]
+    ):
+        if started_at <= now - timedelta(seconds=limit_seconds):
+            reason = f"no answer from the switch within {limit_seconds} s"
+        elif effects.dial_failed(switch_ref):
+            reason = "the switch could not be reached"
+        else:
+            continue
+        ended += end_unreached_call(call_id=call_id, reason=reason) is not None
+    return ended
+
+
+@action
+def do_requeue_stale_effects(*, now: datetime | None = None) -> int:
+    """Effects whose worker died holding them get a new task row."""
+    return effects.requeue_stale(now=now or timezone.now())
+
+
+def sweep(now: datetime | None = None) -> dict[str, int]:
+    """One pass of the clock. Safe to run from any number of processes at once."""
+    telephony().tick()
+    return {
+        "due": do_enqueue_due(now=now),
+        "expired": do_expire_offers(now=now),
+        "after_call_work": do_end_after_call_work(now=now),
+        "reminders": do_remind_owners(now=now),
+        "supervised": supervise_calls(now=now),
+        "effects": do_requeue_stale_effects(now=now),
+        "routed": route_everything(),
+    }

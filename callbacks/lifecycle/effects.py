@@ -1,0 +1,212 @@
+"""Durable side effects: switch commands and e-mail, enqueued inside the action's transaction, performed by the worker.
+
+Owns: the outbox (`Effect` rows and their `django.tasks` task rows, written in
+the same transaction as the action, so a committed action always has its
+effect queued and a rolled-back one never does), performing an effect with
+an idempotency key, retries with exponential back-off, and the history that
+tells the truth ("E-mail queued", then "sent" or "failed after 5 tries").
+
+A runner claims an effect for a lease; a runner that died mid-way is retried
+after the lease, so an effect is performed at least once and, when the far
+side honours the key (the call reference, the e-mail's Message-ID), once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.db import transaction
+from django.tasks import task
+from django.utils import timezone
+
+from ..enums import EffectKind, EffectStatus, HistoryKind
+from ..models import Agent, CallbackRequest, Effect
+from ..push import Push, push_on_commit
+from ..telephony import telephony
+from .transitions import record
+
+# Per kind: (tries, first back-off in seconds, lease in seconds). A switch command is
+# worth little after a few seconds; an e-mail is worth retrying for minutes.
+POLICY: dict[str, tuple[int, float, float]] = {EffectKind.EMAIL: (5, 5.0, 120.0)}
+SWITCH_POLICY = (3, 1.0, 20.0)
+MAX_BACKOFF_SECONDS = 300.0
+QUEUE_NAME = "effects"
+
+
+def policy_for(kind: str) -> tuple[int, float, float]:
+    return POLICY.get(kind, SWITCH_POLICY)
+
+
+def backoff(kind: str, attempts: int) -> timedelta:
+    """Delay before try number `attempts + 1`: doubling from the kind's first back-off."""
+    _, first, _ = policy_for(kind)
+    return timedelta(seconds=min(MAX_BACKOFF_SECONDS, first * 2 ** max(0, attempts - 1)))
+
+
+@task(queue_name=QUEUE_NAME)
+def perform_effect(effect_id: int) -> str:
+    """The task the worker runs: perform one effect (see `perform`)."""
+    return perform(effect_id)
+
+
+def _schedule(effect: Effect, when: datetime | None) -> None:
+    runner = perform_effect if when is None else perform_effect.using(run_after=when)
+    runner.enqueue(effect.pk)
+
+
+def enqueue(
+    kind: EffectKind,
+    *,
+    payload: dict,
+    now: datetime,
+    key: str = "",
+    callback: CallbackRequest | None = None,
+    agent: Agent | None = None,
+) -> Effect:
+    """Queue an effect inside the caller's transaction (its task row commits, or rolls back, with the action)."""
+    tries, _, _ = policy_for(kind)
+    effect = Effect.objects.create(
+        key=key or f"{kind}:{uuid.uuid4().hex}",
+        kind=kind,
+        payload=payload,
+        callback=callback,
+        agent=agent,
+        max_attempts=tries,
+        next_attempt_at=now,
+        created_at=now,
+    )
+    _schedule(effect, None)
+    return effect
+
+
+def switch_command(kind: EffectKind, *, call_ref: str, now: datetime, callback=None, agent=None, **arguments: str) -> Effect:
+    """Ask the switch to act on a call, durably. A dial's key is its call reference: it never dials twice."""
+    key = f"dial:{call_ref}" if kind == EffectKind.DIAL else ""
+    return enqueue(kind, payload={"call_ref": call_ref, **arguments}, now=now, key=key, callback=callback, agent=agent)
+
+
+def _send_email(effect: Effect) -> None:
+    p = effect.payload
+    message = EmailMessage(
+        p["subject"],
+        p["body"],
+        settings.DEFAULT_FROM_EMAIL,
+        [p["to"]],
+        # The idempotency key travels as the Message-ID, so a receiving server can drop a resent copy.
+        headers={"Message-ID": f"<{effect.key.replace(':', '.')}@ringback>"},
+    )
+    message.send()
+
+
+def _switch(effect: Effect) -> None:
+    arguments = dict(effect.payload)
+    getattr(telephony(), effect.kind)(**arguments)
+
+
+def _handler(kind: str) -> Callable[[Effect], None]:
+    return _send_email if kind == EffectKind.EMAIL else _switch
+
+
+def _claim(effect_id: int, now: datetime) -> Effect | None:
+    with transaction.atomic():
+        effect = Effect.objects.select_for_update(skip_locked=True).filter(pk=effect_id).first()
+        if effect is None or effect.status != EffectStatus.PENDING:
+            return None  # done, failed, or another runner holds it right now
+        if effect.claimed_until and effect.claimed_until > now:
+            return None  # another runner is on it
+        if effect.next_attempt_at > now:
+            return None  # an early duplicate: the task scheduled for that time runs it
+        _, _, lease = policy_for(effect.kind)
+        effect.attempts += 1
+        effect.claimed_until = now + timedelta(seconds=lease)
+        effect.save(update_fields=["attempts", "claimed_until"])
+        return effect
+
+
+def perform(effect_id: int) -> str:
+    """Perform the effect once: skip it when done or claimed, retry with back-off when it fails.
+
+    Returns what happened ("done", "retry", "failed", or "skipped").
+    """
+    now = timezone.now()
+    effect = _claim(effect_id, now)
+    if effect is None:
+        return "skipped"
+    try:
+        _handler(effect.kind)(effect)
+    except Exception as exc:  # any failure of the far side: retried, then recorded
+        return _failed_try(effect, f"{type(exc).__name__}: {exc}"[:500])
+    _succeeded(effect)
+    return "done"
+
+
+def _who(effect: Effect) -> list[int]:
+    return [effect.agent_id] if effect.agent_id else []
+
+
+def _succeeded(effect: Effect) -> None:
+    now = timezone.now()
+    with transaction.atomic():
+        Effect.objects.filter(pk=effect.pk).update(status=EffectStatus.DONE, finished_at=now, claimed_until=None)
+        if effect.kind == EffectKind.EMAIL:
+            p = effect.payload
+            tries = f" (try {effect.attempts})" if effect.attempts > 1 else ""
+            record(
+                HistoryKind.EMAIL,
+                f"E-mail sent to {p['to']}: {p['subject']}{tries}",
+                callback=effect.callback,
+                agent=effect.agent,
+                at=now,
+                effect=effect.key,
+            )
+            push_on_commit(Push.INTERACTION_CHANGED, agent_ids=_who(effect))
+
+
+def _failed_try(effect: Effect, error: str) -> str:
+    now = timezone.now()
+    with transaction.atomic():
+        effect.last_error = error
+        effect.claimed_until = None
+        if effect.attempts < effect.max_attempts:
+            effect.next_attempt_at = now + backoff(effect.kind, effect.attempts)
+            effect.save(update_fields=["last_error", "claimed_until", "next_attempt_at"])
+            _schedule(effect, effect.next_attempt_at)
+            return "retry"
+        effect.status = EffectStatus.FAILED
+        effect.finished_at = now
+        effect.save(update_fields=["last_error", "claimed_until", "status", "finished_at"])
+        tries = f"{effect.attempts} tr{'ies' if effect.attempts != 1 else 'y'}"
+        if effect.kind == EffectKind.EMAIL:
+            kind, message = HistoryKind.EMAIL, f"E-mail to {effect.payload['to']} failed after {tries}: {error}"
+        else:
+            kind, message = HistoryKind.SWITCH, f"The switch did not take “{effect.get_kind_display()}” after {tries}: {error}"
+        record(kind, message, callback=effect.callback, agent=effect.agent, at=now, effect=effect.key)
+        push_on_commit(Push.INTERACTION_CHANGED, agent_ids=_who(effect))
+        return "failed"
+
+
+def requeue_stale(*, now: datetime, stale_after: timedelta = timedelta(seconds=60), limit: int = 100) -> int:
+    """The clock: pending effects whose task was lost (a worker died holding it) get a new task row.
+
+    A duplicate task row is harmless: the first runner performs the effect, the others skip it.
+    """
+    stale = list(
+        Effect.objects.select_for_update(skip_locked=True)
+        .filter(status=EffectStatus.PENDING, next_attempt_at__lte=now - stale_after)
+        .exclude(claimed_until__gt=now)
+        .order_by("next_attempt_at")[:limit]
+    )
+    for effect in stale:
+        effect.next_attempt_at = now
+        effect.save(update_fields=["next_attempt_at"])
+        _schedule(effect, None)
+    return len(stale)
+
+
+def dial_failed(call_ref: str) -> bool:
+    """Whether the dial of this call was given up (the switch never took it)."""
+    return Effect.objects.filter(key=f"dial:{call_ref}", status=EffectStatus.FAILED).exists()

@@ -1,0 +1,202 @@
+"""Intake: a customer asked to be called back (website, mobile app, IVR, API), or cancelled.
+
+Owns: validating a request, matching or creating its contact, merging a
+duplicate into the open callback for the same number and queue, and the
+customer's cancel.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from ..enums import OPEN_CALLBACK_STATES, CallbackEvent, CallbackState, CallbackType, Channel, HistoryKind, OfferOutcome, Origin
+from ..errors import DomainError, Invalid
+from ..models import ApiClient, CallbackRequest, Contact, ContactPhone, Offer, Queue
+from ..phone import normalize_phone, validate_timezone
+from .offers import route_on_commit, withdraw_open_offer
+from .transitions import action, record, transition
+
+
+@dataclass(frozen=True)
+class CallbackInput:
+    queue: str
+    phone_number: str
+    type: str = CallbackType.IMMEDIATE
+    channel: str = Channel.VOICE
+    origin: str = Origin.API
+    customer_name: str = ""
+    desired_time: datetime | None = None
+    customer_timezone: str = "UTC"
+    window_start: datetime | None = None
+    window_end: datetime | None = None
+    instructions: str = ""
+    data: dict | None = None
+    priority: int = 5
+    max_attempts: int | None = None
+
+
+def _validate(req: CallbackInput, now: datetime) -> tuple[Queue, str, str]:
+    # PostgreSQL refuses NUL characters in text: say so before any query sees one.
+    for name in ("queue", "type", "channel", "origin", "customer_name", "instructions", "phone_number", "customer_timezone"):
+        if "\x00" in str(getattr(req, name) or ""):
+            raise Invalid(f"{name} contains a NUL character.", field=name)
+    queue = Queue.objects.filter(slug=req.queue, active=True).first()
+    if queue is None:
+        raise Invalid(f"There is no active queue “{req.queue}”.", field="queue")
+    if req.type not in CallbackType.values:
+        raise Invalid(f"Unknown callback type “{req.type}”; use one of {', '.join(CallbackType.values)}.", field="type")
+    if req.channel not in Channel.values:
+        raise Invalid(f"Unknown channel “{req.channel}”; use one of {', '.join(Channel.values)}.", field="channel")
+    if req.origin not in Origin.values:
+        raise Invalid(f"Unknown origin “{req.origin}”; use one of {', '.join(Origin.values)}.", field="origin")
+    phone = normalize_phone(req.phone_number)
+    zone = validate_timezone(req.customer_timezone or "UTC")
+    for name in ("desired_time", "window_start", "window_end"):
+        value = getattr(req, name)
+        if value is None:
+            continue
+        if timezone.is_naive(value):
+            raise Invalid(f"{name} needs a time zone offset, e.g. 2026-12-01T14:30:00+01:00.", field=name)
+        try:
+            too_early, too_late = value < now - timedelta(days=366), value > now + timedelta(days=366)
+        except OverflowError:
+            too_early, too_late = value.year < now.year, value.year > now.year
+        if too_early:
+            raise Invalid(f"{name} is in the past.", field=name)
+        if too_late:
+            raise Invalid(f"{name} is more than a year ahead.", field=name)
+    if req.data is not None:
+        try:
+            encoded = json.dumps(req.data, allow_nan=False)
+        except (TypeError, ValueError):
+            raise Invalid("data must be plain JSON (no NaN or Infinity).", field="data") from None
+        if "\\u0000" in encoded or len(encoded) > 20000:
+            raise Invalid("data is too large or contains NUL characters.", field="data")
+    if req.type == CallbackType.SCHEDULED and req.desired_time is None:
+        raise Invalid("A scheduled callback needs a desired_time.", field="desired_time")
+    if req.desired_time is not None and req.type == CallbackType.SCHEDULED and req.desired_time < now - timedelta(minutes=1):
+        raise Invalid("desired_time is in the past.", field="desired_time")
+    if req.window_start and req.window_end and req.window_end <= req.window_start:
+        raise Invalid("The availability window must end after it starts.", field="window_end")
+    if req.desired_time and req.window_start and req.window_end:
+        if not (req.window_start <= req.desired_time <= req.window_end):
+            raise Invalid("desired_time must fall inside the availability window.", field="desired_time")
+    if not 1 <= int(req.priority) <= 10:
+        raise Invalid("priority must be between 1 and 10.", field="priority")
+    if req.max_attempts is not None and not 1 <= int(req.max_attempts) <= 20:
+        raise Invalid("max_attempts must be between 1 and 20.", field="max_attempts")
+    if req.data is not None and not isinstance(req.data, dict):
+        raise Invalid("data must be an object of key/value pairs.", field="data")
+    return queue, phone, zone
+
+
+def _contact_for(phone: str, customer_name: str, zone: str) -> Contact:
+    existing = ContactPhone.objects.select_related("contact").filter(number=phone).order_by("id").first()
+    if existing:
+        return existing.contact
+    first, _, last = customer_name.strip().partition(" ")
+    contact = Contact.objects.create(first_name=first[:100], last_name=last[:100], timezone=zone)
+    ContactPhone.objects.create(contact=contact, number=phone, label="mobile")
+    return contact
+
+
+def _contact_for(phone: str, customer_name: str, zone: str) -> Contact:
+    existing = ContactPhone.objects.select_related("contact").filter(number=phone).order_by("id").first()
+    if existing:
+        return existing.contact
+    first, _, last = customer_name.strip().partition(" ")
+    contact = Contact.objects.create(first_name=first[:100], last_name=last[:100], timezone=zone)
+    ContactPhone.objects.create(contact=contact, number=phone, label="mobile")
+    return contact
+
+
+def _merge_duplicate(queue: Queue, phone: str, origin: str, actor: AbstractBaseUser | None) -> CallbackRequest | None:
+    existing = CallbackRequest.objects.filter(queue=queue, phone_number=phone, state__in=OPEN_CALLBACK_STATES).first()
+    if existing:
+        record(HistoryKind.DUPLICATE, f"Duplicate request from {origin} merged", callback=existing, actor=actor)
+    return existing
+
+
+@action
+def do_create_callback(
+    *, request: CallbackInput, actor: AbstractBaseUser | None = None, api_client: ApiClient | None = None
+) -> tuple[CallbackRequest, bool]:
+    """A customer asked to be called back. Returns (callback, created).
+
+    Refused when the input is invalid. A request for a number that already
+    has an open callback in the same queue returns that callback instead.
+    """
+    now = timezone.now()
+    queue, phone, zone = _validate(request, now)
+    existing = _merge_duplicate(queue, phone, request.origin, actor)
+    if existing:
+        return existing, False
+    routable_now = request.type in (CallbackType.IMMEDIATE, CallbackType.DELAYED) or (
+        request.desired_time is None or request.desired_time <= now
+    )
+    callback = CallbackRequest(
+        channel=request.channel,
+        type=request.type,
+        origin=request.origin,
+        queue=queue,
+        contact=_contact_for(phone, request.customer_name, zone),
+        api_client=api_client,
+        customer_name=request.customer_name.strip()[:200],
+        phone_number=phone,
+        desired_time=request.desired_time or (now if routable_now else None),
+        customer_timezone=zone,
+        window_start=request.window_start,
+        window_end=request.window_end,
+        instructions=request.instructions.strip(),
+        data=request.data or {},
+        priority=int(request.priority),
+        type_rank=0 if request.type == CallbackType.IMMEDIATE else 1,
+        max_attempts=int(request.max_attempts or queue.default_max_attempts),
+        enqueued_at=now if routable_now else None,
+    )
+    kind = "web callback" if callback.channel == Channel.WEB_CALLBACK else "callback"
+    try:
+        with transaction.atomic():
+            transition(
+                callback,
+                CallbackEvent.REQUESTED if routable_now else CallbackEvent.REQUESTED_LATER,
+                now=now,
+                message=f"{callback.get_type_display()} {kind} requested via {callback.get_origin_display()}",
+                actor=actor,
+            )
+    except IntegrityError:
+        # Another request for the same number won the race: merge into it.
+        existing = _merge_duplicate(queue, phone, request.origin, actor)
+        if existing is None:
+            raise
+        return existing, False
+    if routable_now:
+        route_on_commit(queue.pk, callback.channel)
+    return callback, True
+
+
+@action
+def do_cancel_callback(*, reference: str, actor: AbstractBaseUser | None = None, reason: str = "") -> CallbackRequest:
+    """The customer (or an integration) cancelled. Refused once the callback is closed or being worked."""
+    # Lock in the order accept uses (offer, then callback), so the two never deadlock.
+    list(Offer.objects.select_for_update(of=("self",)).filter(callback__reference=reference, outcome=OfferOutcome.OPEN))
+    callback = CallbackRequest.objects.select_for_update().filter(reference=reference).first()
+    if callback is None:
+        raise DomainError(f"No callback {reference}.", status=404)
+    if callback.state == CallbackState.IN_PROGRESS:
+        raise DomainError("An agent is working on this callback; it can no longer be cancelled.")
+    if not callback.is_open:
+        raise DomainError(f"This callback is already {callback.get_state_display().lower()}.")
+    now = timezone.now()
+    rung = withdraw_open_offer(callback, now)
+    callback.outcome = reason[:200] or "Cancelled"
+    transition(
+        callback, CallbackEvent.CANCEL, now=now, message=reason or "Cancelled", actor=actor, notify=rung, fields=["outcome"]
+    )
+    return callback

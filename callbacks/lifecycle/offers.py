@@ -1,0 +1,209 @@
+"""Offers and routing: ringing an agent, Accept, Reject, and returning a callback to its queue.
+
+Owns: `route_queue` / `route_agent` / `route_everything` (each offer one
+durable transaction: `routing.choose` decides, `make_offer` writes),
+`route_on_commit`, the end of an offer (`return_offer`, `withdraw_agent_offers`,
+`withdraw_open_offer`) and the agent's Accept and Reject.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from .. import routing
+from ..enums import CallbackEvent, CallOutcome, CallState, Channel, HistoryKind, OfferOutcome
+from ..errors import DomainError, Refused
+from ..models import Agent, Call, CallbackRequest, Interaction, Offer
+from .lines import end_call
+from .transitions import action, record, transition
+
+log = logging.getLogger(__name__)
+
+MAX_OFFERS_PER_PASS = 50
+
+OUTCOME_OF = {
+    CallbackEvent.REJECT: OfferOutcome.REJECTED,
+    CallbackEvent.TIME_OUT: OfferOutcome.TIMED_OUT,
+    CallbackEvent.WITHDRAW: OfferOutcome.WITHDRAWN,
+}
+
+
+def create_offer(
+    callback: CallbackRequest, agent: Agent, now: datetime, *, call: Call | None = None, from_agent: Agent | None = None
+) -> Offer | None:
+    """Write an open offer; None when the callback or the agent was rung a moment ago (the constraints said no)."""
+    offer = Offer(
+        callback=callback,
+        agent=agent,
+        channel=callback.channel,
+        created_at=now,
+        deadline=now + timedelta(seconds=callback.queue.offer_timeout_seconds),
+        call=call,
+        from_agent=from_agent,
+    )
+    try:
+        with transaction.atomic():
+            offer.save()
+    except IntegrityError:
+        return None
+    return offer
+
+
+def make_offer(*, callback: CallbackRequest, agent: Agent, now: datetime) -> Offer | None:
+    """Routing chose `agent` for `callback` (both locked by the caller): ring them."""
+    offer = create_offer(callback, agent, now)
+    if offer is None:
+        return None
+    transition(
+        callback, CallbackEvent.OFFER, now=now, message=f"Offered to {agent}", agent=agent, notify=[agent.pk], offer=offer.pk
+    )
+    return offer
+
+
+def drop_transferred_call(offer: Offer, now: datetime) -> None:
+    """A transfer nobody took: the customer's line is released; the callback goes back to its queue."""
+    if not offer.call_id:
+        return
+    call = Call.objects.select_for_update().filter(pk=offer.call_id).exclude(state=CallState.ENDED).first()
+    if call is None:
+        return
+    end_call(call, CallOutcome.FAILED, now, hang_up=True)
+    record(HistoryKind.TRANSFER, "Transfer not taken: call released, callback back in the queue", callback=offer.callback, at=now)
+
+
+def return_offer(
+    offer: Offer, event: CallbackEvent, now: datetime, *, message: str, actor: AbstractBaseUser | None = None
+) -> None:
+    """The offer ends without Accept (reject, time-out, withdrawal): the callback goes back to its queue, its place kept."""
+    offer.outcome = OUTCOME_OF[event]
+    offer.ended_at = now
+    offer.save(update_fields=["outcome", "ended_at"])
+    drop_transferred_call(offer, now)
+    transition(offer.callback, event, now=now, message=message, agent=offer.agent, actor=actor, notify=[offer.agent_id])
+    route_on_commit(offer.callback.queue_id, offer.channel)
+
+
+def withdraw_agent_offers(agent: Agent, now: datetime, *, message: str, channel: str | None = None) -> int:
+    """An agent stepped away (Not Ready, After Call Work, logged out): their ringing offers go to someone else."""
+    offers = Offer.objects.select_for_update(of=("self",)).select_related("callback__queue", "agent")
+    offers = offers.filter(agent=agent, outcome=OfferOutcome.OPEN)
+    if channel:
+        offers = offers.filter(channel=channel)
+    found = list(offers)
+    for offer in found:
+        CallbackRequest.objects.select_for_update().filter(pk=offer.callback_id).exists()
+        return_offer(offer, CallbackEvent.WITHDRAW, now, message=message)
+    return len(found)
+
+
+def withdraw_open_offer(callback: CallbackRequest, now: datetime) -> list[int]:
+    """The callback is leaving the queue (cancelled): a ringing offer ends. Returns the agent it rang, to notify."""
+    offer = Offer.objects.select_for_update().filter(callback=callback, outcome=OfferOutcome.OPEN).first()
+    if offer is None:
+        return []
+    offer.outcome, offer.ended_at = OfferOutcome.WITHDRAWN, now
+    offer.save(update_fields=["outcome", "ended_at"])
+    drop_transferred_call(offer, now)
+    return [offer.agent_id]
+
+
+def _locked_offer_for(user: AbstractBaseUser, offer_id: int) -> Offer:
+    offer = Offer.objects.select_for_update(of=("self",)).select_related("callback__queue", "agent").filter(pk=offer_id).first()
+    if offer is None:
+        raise DomainError("That offer does not exist.", status=404)
+    if offer.agent.user_id != user.pk:
+        raise Refused("This callback was offered to another agent.")
+    if offer.outcome != OfferOutcome.OPEN:
+        raise DomainError(f"This callback is no longer offered to you: the offer was {offer.get_outcome_display().lower()}.")
+    # Lock the callback too, in the same order everywhere: offer, then callback.
+    CallbackRequest.objects.select_for_update().filter(pk=offer.callback_id).exists()
+    return offer
+
+
+@action
+def do_accept_offer(*, user: AbstractBaseUser, offer_id: int) -> Interaction:
+    """The agent clicked Accept. Refused when the offer is not theirs, already ended, or expired."""
+    now = timezone.now()
+    offer = _locked_offer_for(user, offer_id)
+    if offer.deadline <= now:
+        raise DomainError("Too late: this offer expired and the callback went back to the queue.")
+    offer.outcome, offer.ended_at = OfferOutcome.ACCEPTED, now
+    offer.save(update_fields=["outcome", "ended_at"])
+    callback = offer.callback
+    interaction = Interaction.objects.create(
+        callback=callback, agent=offer.agent, offer=offer, channel=offer.channel, created_at=now
+    )
+    if offer.call_id:
+        # An Instant Call Transfer: the live call comes with it.
+        Call.objects.filter(pk=offer.call_id).update(interaction=interaction)
+    transition(
+        callback,
+        CallbackEvent.ACCEPT,
+        now=now,
+        message=f"Accepted by {offer.agent}",
+        agent=offer.agent,
+        actor=user,
+        notify=[offer.agent_id],
+    )
+    return interaction
+
+
+@action
+def do_reject_offer(*, user: AbstractBaseUser, offer_id: int) -> CallbackRequest:
+    """The agent clicked Reject: the callback goes back to its queue for another agent."""
+    now = timezone.now()
+    offer = _locked_offer_for(user, offer_id)
+    return_offer(offer, CallbackEvent.REJECT, now, message=f"Rejected by {offer.agent}", actor=user)
+    return offer.callback
+
+
+# --- Routing ----------------------------------------------------------------
+
+
+@action
+def do_offer_next(*, queue_id: int, channel: str) -> Offer | None:
+    """Routing: ring the longest idle free agent with the first callback in line, if both exist."""
+    now = timezone.now()
+    choice = routing.choose(queue_id, channel, now)
+    if choice is None:
+        return None
+    return make_offer(callback=choice.callback, agent=choice.agent, now=now)
+
+
+def route_queue(queue_id: int, channel: str) -> int:
+    """Offer waiting callbacks of one queue to its free agents until either runs out."""
+    made = 0
+    for _ in range(MAX_OFFERS_PER_PASS):
+        try:
+            offer = do_offer_next(queue_id=queue_id, channel=channel)
+        except Exception:  # routing is retried by the clock's sweep; a failed pass must not break the caller
+            log.exception("routing queue %s/%s failed", queue_id, channel)
+            break
+        if offer is None:
+            break
+        made += 1
+    return made
+
+
+def route_agent(agent_id: int, channel: str) -> int:
+    """An agent became free: look at each of their queues."""
+    return sum(route_queue(q, channel) for q in routing.queues_of(agent_id))
+
+
+def route_everything() -> int:
+    """Safety net for the sweep: every queue/channel that has waiting work."""
+    return sum(route_queue(q, c) for q, c in routing.queues_with_waiting_work())
+
+
+def route_on_commit(queue_id: int, channel: str | Channel) -> None:
+    """Route the queue once the current transaction commits (routing reads what it wrote)."""
+    transaction.on_commit(lambda: route_queue(queue_id, channel))
+
+
+def route_agent_on_commit(agent_id: int, channel: str | Channel) -> None:
+    transaction.on_commit(lambda: route_agent(agent_id, channel))

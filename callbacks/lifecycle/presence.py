@@ -1,0 +1,113 @@
+"""Presence: each agent's status per channel (Ready, Not Ready with a reason, After Call Work, Logged Out), login and logout.
+
+Owns: `change_status` (the only writer of an agent's channel status; going
+Ready starts the idle clock and routes the agent's queues), `mark_idle`
+(an interaction ended), and the agent's own status actions.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.utils import timezone
+
+from ..enums import AgentStatus, Channel, HistoryKind
+from ..errors import Invalid
+from ..models import Agent, AgentChannelStatus, NotReadyReason
+from ..push import Push, push_on_commit
+from .offers import route_agent_on_commit, withdraw_agent_offers
+from .transitions import acting_agent, action, record
+
+SETTABLE_STATUSES = (AgentStatus.READY, AgentStatus.NOT_READY, AgentStatus.AFTER_CALL_WORK)
+
+
+def change_status(
+    agent: Agent,
+    channel: str,
+    status: str,
+    *,
+    reason: NotReadyReason | None,
+    actor: AbstractBaseUser | None,
+    now: datetime,
+    until: datetime | None = None,
+) -> AgentChannelStatus:
+    """Set one channel's status (recorded and pushed). Going Ready starts the idle clock and routes at once."""
+    row, _ = AgentChannelStatus.objects.select_for_update().get_or_create(agent=agent, channel=channel, defaults={"since": now})
+    if row.status == status and row.reason_id == (reason.pk if reason else None) and row.until == until:
+        return row
+    row.status = status
+    row.reason = reason if status == AgentStatus.NOT_READY else None
+    row.since = now
+    if status == AgentStatus.READY:
+        row.idle_since = now
+    # After Call Work with an admin-set timer ends by itself at `until` (see clock.do_end_after_call_work).
+    row.until = until if status == AgentStatus.AFTER_CALL_WORK else None
+    row.save()
+    label = AgentStatus(status).label + (f" ({reason.name})" if row.reason else "")
+    record(
+        HistoryKind.STATUS, f"{Channel(channel).label}: {label}", agent=agent, actor=actor, at=now, channel=channel, status=status
+    )
+    push_on_commit(Push.STATUS_CHANGED, agent_ids=[agent.pk], channel=channel, status=status)
+    if status == AgentStatus.READY:
+        route_agent_on_commit(agent.pk, channel)
+    return row
+
+
+def mark_idle(agent: Agent, channel: str, now: datetime) -> str | None:
+    """The agent's interaction on `channel` ended: they are idle from now. Returns their current status."""
+    row = AgentChannelStatus.objects.select_for_update().filter(agent=agent, channel=channel).first()
+    if row is None:
+        return None
+    row.idle_since = now
+    row.save(update_fields=["idle_since"])
+    return row.status
+
+
+def status_of(agent: Agent, channel: str) -> str | None:
+    return AgentChannelStatus.objects.filter(agent=agent, channel=channel).values_list("status", flat=True).first()
+
+
+@action
+def do_set_status(*, user: AbstractBaseUser, channel: str, status: str, reason_id: int | None = None) -> AgentChannelStatus:
+    """The agent changed their status on one channel (Ready, Not Ready with a reason, After Call Work)."""
+    agent = acting_agent(user)
+    if channel not in agent.enabled_channels():
+        raise Invalid("That channel is not enabled for you.", field="channel")
+    if status not in SETTABLE_STATUSES:
+        raise Invalid("Choose Ready, Not Ready or After Call Work.", field="status")
+    reason = None
+    if status == AgentStatus.NOT_READY and reason_id:
+        reason = NotReadyReason.objects.filter(pk=reason_id, active=True).first()
+        if reason is None:
+            raise Invalid("That Not Ready reason is not available.", field="reason")
+    now = timezone.now()
+    if status != AgentStatus.READY:
+        # An agent who steps away hands a ringing callback to someone else at once.
+        withdraw_agent_offers(agent, now, message=f"{agent} went {AgentStatus(status).label}", channel=channel)
+    return change_status(agent, channel, status, reason=reason, actor=user, now=now)
+
+
+@action
+def do_log_in(*, user: AbstractBaseUser) -> None:
+    """The agent logged in: logged-out channels become Not Ready, never Ready by surprise."""
+    agent = Agent.objects.filter(user_id=user.pk).first()
+    if agent is None:
+        return
+    now = timezone.now()
+    for channel in agent.enabled_channels():
+        row = AgentChannelStatus.objects.filter(agent=agent, channel=channel).first()
+        if row is None or row.status == AgentStatus.LOGGED_OUT:
+            change_status(agent, channel, AgentStatus.NOT_READY, reason=None, actor=user, now=now)
+
+
+@action
+def do_log_out(*, user: AbstractBaseUser) -> None:
+    """The agent logged out: every channel is Logged Out and ringing offers go to someone else."""
+    agent = Agent.objects.filter(user_id=user.pk).first()
+    if agent is None:
+        return
+    now = timezone.now()
+    withdraw_agent_offers(agent, now, message=f"{agent} logged out")
+    for channel in Channel.values:
+        change_status(agent, channel, AgentStatus.LOGGED_OUT, reason=None, actor=user, now=now)

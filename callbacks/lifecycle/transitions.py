@@ -1,0 +1,122 @@
+"""How every action writes: the durable transaction, the history row, and the one callback transition helper.
+
+Owns: `action` (each action runs in its own durable transaction), `record`
+(one append-only history row), `transition` (every change of a callback's
+state, checked against `callbacks/callbackstate.py`), and the look-ups that
+lock what an acting agent may touch (`acting_agent`, `locked_interaction_for`).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from .. import callbackstate
+from ..enums import CallbackEvent, HistoryKind, InteractionState
+from ..errors import DomainError, Refused
+from ..models import Agent, CallbackRequest, Contact, HistoryEvent, Interaction
+from ..push import Push, push_on_commit
+
+
+def action(fn):
+    """Run the action in a durable transaction: actions never nest."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with transaction.atomic(durable=True):
+            return fn(*args, **kwargs)
+
+    return wrapper
+
+
+def record(
+    kind: HistoryKind,
+    message: str,
+    *,
+    callback: CallbackRequest | None = None,
+    contact: Contact | None = None,
+    agent: Agent | None = None,
+    actor: AbstractBaseUser | None = None,
+    at: datetime | None = None,
+    **data: Any,
+) -> HistoryEvent:
+    """Append one history row: what happened, to which callback or contact, by whom."""
+    return HistoryEvent.objects.create(
+        callback=callback,
+        contact_id=callback.contact_id if callback else (contact.pk if contact else None),
+        agent=agent,
+        actor=actor if actor is not None and actor.is_authenticated else None,
+        kind=kind,
+        message=message[:500],
+        data=data,
+        at=at or timezone.now(),
+    )
+
+
+def transition(
+    callback: CallbackRequest,
+    event: CallbackEvent,
+    *,
+    now: datetime,
+    message: str,
+    agent: Agent | None = None,
+    actor: AbstractBaseUser | None = None,
+    notify: Iterable[int] = (),
+    fields: Iterable[str] = (),
+    **data: Any,
+) -> HistoryEvent:
+    """Move `callback` (locked by the caller, or new and unsaved) along `event`.
+
+    Refused (DomainError) when the lifecycle table has no such edge. Saves the
+    state with the other `fields` the caller changed, records the table's
+    history kind, and pushes the table's events to the `notify` agents and a
+    change to the queue's group.
+    """
+    rule = callbackstate.TRANSITIONS[event]
+    before = None if callback._state.adding else callback.state
+    callback.state = callbackstate.target_of(event, before)
+    if rule.closes:
+        callback.closed_at = now
+    if callback._state.adding:
+        callback.save()
+    else:
+        extra = {"closed_at"} if rule.closes else set()
+        callback.save(update_fields=["state", "updated_at", *extra, *fields])
+    row = record(rule.records, message, callback=callback, agent=agent, actor=actor, at=now, state=callback.state, **data)
+    agent_ids = list(notify)
+    for push in rule.pushes:
+        if agent_ids:
+            push_on_commit(push, agent_ids=agent_ids)
+    push_on_commit(Push.CALLBACK_CHANGED, queue_ids=[callback.queue_id], reference=callback.reference)
+    return row
+
+
+def acting_agent(user: AbstractBaseUser) -> Agent:
+    """The agent profile of the user acting; refused for anyone else."""
+    agent = Agent.objects.filter(user_id=user.pk).first() if user.is_authenticated else None
+    if agent is None:
+        raise Refused("Only agents can do this.")
+    return agent
+
+
+def locked_interaction_for(user: AbstractBaseUser, interaction_id: int) -> Interaction:
+    """The user's own open interaction, locked; 404, 403 or 409 otherwise."""
+    interaction = (
+        Interaction.objects.select_for_update(of=("self",))
+        .select_related("callback__queue", "agent")
+        .filter(pk=interaction_id)
+        .first()
+    )
+    if interaction is None:
+        raise DomainError("That interaction does not exist.", status=404)
+    if interaction.agent.user_id != user.pk:
+        raise Refused("This interaction belongs to another agent.")
+    if interaction.state != InteractionState.OPEN:
+        raise DomainError("This interaction is already done.")
+    return interaction
