@@ -73,3 +73,15 @@ def target_of(event: E, state: S | str | None) -> S:
 
 def allowed_events(state: S | str | None) -> list[E]:
     return [event for event, rule in TRANSITIONS.items() if state in rule.sources]
+
+
+def markdown_table() -> str:
+    """The lifecycle as a Markdown table, for the README (`manage.py lifecycle_table`)."""
+    order = [NEW, *S]
+    rows = ["| event | from | to | records | pushes to the agent |", "|---|---|---|---|---|"]
+    for event, rule in TRANSITIONS.items():
+        sources = ", ".join("(new)" if s is NEW else S(s).value for s in order if s in rule.sources)
+        pushes = ", ".join(p.value for p in rule.pushes) or "—"
+        closes = " (closes)" if rule.closes else ""
+        rows.append(f"| `{event.value}` | {sources} | {rule.target.value}{closes} | {rule.records.label} | {pushes} |")
+    return "\n".join(rows)

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, F, OuterRef
 
 from .enums import AgentStatus, CallbackState, InteractionState, OfferOutcome
 from .models import Agent, AgentChannelStatus, CallbackRequest, Interaction, Offer
@@ -40,7 +40,7 @@ def free_agents(queue_id: int, channel: str, *, lock: bool = True):
         AgentChannelStatus.objects.filter(channel=channel, status=AgentStatus.READY, agent__queues=queue_id)
         .filter(~Exists(ringing), ~Exists(busy))
         .select_related("agent")
-        .order_by("idle_since", "id")
+        .order_by(F("idle_since").asc(nulls_first=True), "id")
     )
     if lock:
         rows = rows.select_for_update(skip_locked=True, of=("self",))

@@ -3,6 +3,7 @@
 from datetime import datetime
 
 from django.contrib.auth import get_user_model
+from django.db import connection
 
 from callbacks import lifecycle
 from callbacks.dispatcher import run_ready_tasks
@@ -55,6 +56,15 @@ def worker() -> int:
 def refreshed(obj):
     obj.refresh_from_db()
     return obj
+
+
+def database_url() -> str:
+    """The test database as a URL, for processes started by a test (a server, a worker, a dying client)."""
+    s = connection.settings_dict
+    if s["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{s['NAME']}"
+    user = s.get("USER") or "postgres"
+    return f"postgres://{user}@{s.get('HOST') or '127.0.0.1'}:{s.get('PORT') or 5432}/{s['NAME']}"
 
 
 def at(iso: str) -> datetime:

@@ -203,5 +203,9 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "loggers": {"callbacks": {"handlers": ["console"], "level": os.environ.get("RINGBACK_LOG_LEVEL", "INFO")}},
+    "loggers": {
+        "callbacks": {"handlers": ["console"], "level": os.environ.get("RINGBACK_LOG_LEVEL", "INFO")},
+        # The in-process runner polls every 0.1 s: its "no more tasks" lines are noise ("db_worker -v1" shows them).
+        "django_tasks_db": {"level": "WARNING"},
+    },
 }

@@ -16,7 +16,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from django.db import connection
+
+from tests.factories import database_url
 
 CHROMIUM = os.environ.get("RINGBACK_CHROMIUM", "/usr/bin/chromium")
 ARGS = [
@@ -39,14 +40,6 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _database_url() -> str:
-    s = connection.settings_dict
-    if s["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{s['NAME']}"
-    user = s.get("USER") or "postgres"
-    return f"postgres://{user}@{s.get('HOST') or '127.0.0.1'}:{s.get('PORT') or 5432}/{s['NAME']}"
-
-
 class Server:
     def __init__(self):
         self.port = _free_port()
@@ -56,7 +49,7 @@ class Server:
     def start(self):
         env = dict(
             os.environ,
-            DATABASE_URL=_database_url(),
+            DATABASE_URL=database_url(),
             RINGBACK_DISPATCHER="inprocess",
             RINGBACK_SWEEP_SECONDS="0.3",
             PYTHONUNBUFFERED="1",
