@@ -1,0 +1,139 @@
+"""The clock keeps its promises: every timer fires once from durable data, even with two dispatchers at once,
+and the in-process runner starts with the server, before any request."""
+
+import os
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import time_machine
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from callbacks import lifecycle
+from callbacks.dispatcher import sweep_once
+from callbacks.enums import AgentStatus, CallbackState, CallbackType, CallState, HistoryKind, OfferOutcome
+from callbacks.models import Agent, AgentChannelStatus, Call, CallbackRequest, HistoryEvent, Offer
+
+from .factories import database_url, make_agent, make_callback, make_queue, numbers, set_ready
+from .test_race import race
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_two_dispatchers_at_once_fire_every_timer_exactly_once(transactional_db, settings):
+    settings.RINGBACK_DIAL_LIMIT_SECONDS = 30
+    now = timezone.now()
+    quiet = make_queue("quiet", reminder_minutes=30)  # nobody works it: due callbacks just wait
+    busy = make_queue("busy", offer_timeout_seconds=30)
+    phones = iter(numbers(40))
+    for _ in range(5):
+        make_callback(quiet, phone=next(phones), type=CallbackType.SCHEDULED, desired_time=now + timedelta(seconds=20))
+    owner = make_agent("owner", busy)
+    for _ in range(2):
+        cb = make_callback(quiet, phone=next(phones), type=CallbackType.SCHEDULED, desired_time=now + timedelta(minutes=20))
+        CallbackRequest.objects.filter(pk=cb.pk).update(owner=owner)
+    ringing = [make_agent(f"ring{i}", busy) for i in range(4)]
+    for agent in ringing:
+        set_ready(agent)
+        make_callback(busy, phone=next(phones))  # offered to the agent at once
+    assert Offer.objects.filter(outcome=OfferOutcome.OPEN).count() == 4
+    for i in range(3):
+        idle = make_agent(f"acw{i}")
+        AgentChannelStatus.objects.create(
+            agent=idle, channel="voice", status=AgentStatus.AFTER_CALL_WORK, since=now, until=now + timedelta(seconds=5)
+        )
+    caller = make_agent("caller", make_queue("dial"))
+    set_ready(caller)
+    offer = Offer.objects.get(callback=make_callback("dial", phone=next(phones)), outcome=OfferOutcome.OPEN)
+    interaction = lifecycle.do_accept_offer(user=caller.user, offer_id=offer.pk)
+    lifecycle.do_call(user=caller.user, interaction_id=interaction.pk)  # the switch never answers
+
+    with time_machine.travel(now + timedelta(minutes=1), tick=False):
+        results = race(*[sweep_once for _ in range(2)], rounds=2)
+    assert not [r for r in results if isinstance(r, Exception)], results
+
+    def count(kind, **kw):
+        return HistoryEvent.objects.filter(kind=kind, **kw).count()
+
+    assert count(HistoryKind.DUE) == 5
+    assert CallbackRequest.objects.filter(queue=quiet, state=CallbackState.QUEUED).count() == 5
+    assert count(HistoryKind.TIMED_OUT) == 4
+    assert not Offer.objects.filter(outcome=OfferOutcome.OPEN, callback__queue=busy).exists()
+    assert count(HistoryKind.REMINDER) == 2
+    assert count(HistoryKind.STATUS, agent__display_name__startswith="Acw", data__status="ready") == 3
+    assert count(HistoryKind.CALL, message="Call ended: failed (no answer from the switch within 30 s)") == 1
+    assert Call.objects.get().state == CallState.ENDED
+
+
+def test_a_dial_nobody_reports_on_ends_failed_after_the_switch_limit(queue, alice, settings):
+    settings.RINGBACK_DIAL_LIMIT_SECONDS = 60
+    set_ready(alice)
+    offer = Offer.objects.get(callback=make_callback(queue), outcome=OfferOutcome.OPEN)
+    interaction = lifecycle.do_accept_offer(user=alice.user, offer_id=offer.pk)
+    call = lifecycle.do_call(user=alice.user, interaction_id=interaction.pk)
+    with time_machine.travel(call.started_at + timedelta(seconds=59), tick=False):
+        assert lifecycle.supervise_calls() == 0
+    with time_machine.travel(call.started_at + timedelta(seconds=61), tick=False):
+        assert lifecycle.supervise_calls() == 1
+        assert lifecycle.supervise_calls() == 0  # fired once
+    call.refresh_from_db()
+    assert (call.state, call.outcome) == (CallState.ENDED, "failed")
+    assert "no answer from the switch within 60 s" in interaction.callback.history.last().message
+
+
+def test_the_in_process_clock_starts_with_the_server_before_any_request(queue):
+    callback = make_callback(queue, type=CallbackType.SCHEDULED, desired_time=timezone.now() + timedelta(minutes=5))
+    CallbackRequest.objects.filter(pk=callback.pk).update(desired_time=timezone.now() - timedelta(seconds=1))
+    port = 20000 + os.getpid() % 20000
+    env = dict(os.environ, DATABASE_URL=database_url(), RINGBACK_DISPATCHER="inprocess", RINGBACK_SWEEP_SECONDS="0.3")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "workspace.asgi:application"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and CallbackRequest.objects.get(pk=callback.pk).state != CallbackState.QUEUED:
+            time.sleep(0.2)
+        assert CallbackRequest.objects.get(pk=callback.pk).state == CallbackState.QUEUED
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def _quick_agent(name, queue):
+    user = get_user_model().objects.create(username=name)  # no password: hashing 100 of them takes half a minute
+    agent = Agent.objects.create(user=user, display_name=name)
+    agent.queues.add(queue)
+    return agent
+
+
+def test_routing_spreads_work_evenly_longest_idle_first(queue):
+    """100 Ready agents, 300 callbacks, each accepted and marked done at once: every agent gets 3."""
+    agents = [_quick_agent(f"a{i:03d}", queue) for i in range(100)]
+    for agent in agents:
+        set_ready(agent)
+    for phone in numbers(300):
+        callback = make_callback(queue, phone=phone)
+        offer = Offer.objects.select_related("agent__user").get(callback=callback, outcome=OfferOutcome.OPEN)
+        interaction = lifecycle.do_accept_offer(user=offer.agent.user, offer_id=offer.pk)
+        lifecycle.do_mark_done(user=offer.agent.user, interaction_id=interaction.pk)
+    per_agent = [Offer.objects.filter(agent=a, outcome=OfferOutcome.ACCEPTED).count() for a in agents]
+    assert sorted(set(per_agent)) == [3]
+
+
+def test_the_longest_idle_agent_is_offered_first_not_the_first_to_go_ready(queue):
+    first, second = _quick_agent("first", queue), _quick_agent("second", queue)
+    set_ready(first)
+    set_ready(second)
+    offer = Offer.objects.get(callback=make_callback(queue, phone="+33612000001"), outcome=OfferOutcome.OPEN)
+    assert offer.agent == first
+    interaction = lifecycle.do_accept_offer(user=first.user, offer_id=offer.pk)
+    lifecycle.do_mark_done(user=first.user, interaction_id=interaction.pk)  # first is idle again, from now
+    offer = Offer.objects.get(callback=make_callback(queue, phone="+33612000002"), outcome=OfferOutcome.OPEN)
+    assert offer.agent == second
