@@ -167,6 +167,12 @@ class CallbackEvent(models.TextChoices):
     TRANSFER_OUT = "transfer_out", "Transferred outside"
 
 
+class SystemReason(models.TextChoices):
+    """Not Ready reasons Ringback sets by itself; agents cannot pick them."""
+
+    MISSED_OFFER = "missed_offer", "Missed offer"
+
+
 class ClosingReason(models.TextChoices):
     """Why an interaction window closed. The system's own closings are announced to the agent."""
 

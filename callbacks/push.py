@@ -28,7 +28,8 @@ class Push(StrEnum):
 REGIONS: dict[Push, tuple[str, ...]] = {
     Push.OFFER_NEW: ("notifications",),
     Push.OFFER_ENDED: ("notifications",),
-    Push.STATUS_CHANGED: ("status",),
+    # The notifications region says "Set yourself Ready …" when no channel is Ready.
+    Push.STATUS_CHANGED: ("status", "notifications"),
     Push.INTERACTION_CHANGED: ("notifications", "interaction"),
     Push.CALLBACK_CHANGED: (),
 }

@@ -307,7 +307,7 @@ def workspace_context_for(agent: Agent) -> Workspace:
     return Workspace(
         agent=agent,
         channels=channels,
-        reasons=list(NotReadyReason.objects.filter(active=True)),
+        reasons=list(NotReadyReason.objects.filter(active=True, system="")),
         offers=[(o, callback_view(o.callback, zone, configured)) for o in offers],
         interactions=_interaction_views(interactions, zone, configured, histories),
         consult_requests=list(

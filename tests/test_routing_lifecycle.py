@@ -113,7 +113,7 @@ def test_offer_times_out_and_goes_to_the_next_agent_who_is_ready(queue, alice, b
     assert open_offer(callback).agent == bob
     # An agent who does not answer goes Not Ready, so the next call does not ring an empty desk.
     status = AgentChannelStatus.objects.get(agent=alice, channel="voice")
-    assert (status.status, status.reason.name) == (AgentStatus.NOT_READY, lifecycle.MISSED_OFFER_REASON)
+    assert (status.status, status.reason.name) == (AgentStatus.NOT_READY, "Missed offer")
 
 
 def test_offer_is_not_timed_out_before_its_deadline(queue, alice):

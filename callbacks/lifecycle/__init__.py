@@ -27,7 +27,6 @@ from .calls import (
     retry_rule_for,
 )
 from .clock import (
-    MISSED_OFFER_REASON,
     do_end_after_call_work,
     do_enqueue_due,
     do_expire_offers,
@@ -65,7 +64,6 @@ from .wrapup import (
 )
 
 __all__ = [
-    "MISSED_OFFER_REASON",
     "NOTE_MAX",
     "SETTABLE_STATUSES",
     "CallbackInput",

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from ..enums import AgentStatus, CallbackEvent, CallbackState, CallState, HistoryKind, OfferOutcome
+from ..enums import AgentStatus, CallbackEvent, CallbackState, CallState, HistoryKind, OfferOutcome, SystemReason
 from ..models import AgentChannelStatus, Call, CallbackRequest, NotReadyReason, Offer
 from ..push import Push, push_on_commit
 from ..telephony import telephony
@@ -26,7 +26,6 @@ from .offers import return_offer, route_everything, route_on_commit
 from .presence import change_status, status_of
 from .transitions import action, record, transition
 
-MISSED_OFFER_REASON = "Missed offer"
 BATCH = 200
 
 
@@ -65,7 +64,9 @@ def do_expire_offers(*, now: datetime | None = None, limit: int = BATCH) -> int:
     )
     if not offers:
         return 0
-    reason, _ = NotReadyReason.objects.get_or_create(name=MISSED_OFFER_REASON, defaults={"order": 99})
+    reason, _ = NotReadyReason.objects.get_or_create(
+        system=SystemReason.MISSED_OFFER, defaults={"name": SystemReason.MISSED_OFFER.label, "order": 99}
+    )
     for offer in offers:
         CallbackRequest.objects.select_for_update().filter(pk=offer.callback_id).exists()
         seconds = int((offer.deadline - offer.created_at).total_seconds())

@@ -78,7 +78,7 @@ def do_set_status(*, user: AbstractBaseUser, channel: str, status: str, reason_i
         raise Invalid("Choose Ready, Not Ready or After Call Work.", field="status")
     reason = None
     if status == AgentStatus.NOT_READY and reason_id:
-        reason = NotReadyReason.objects.filter(pk=reason_id, active=True).first()
+        reason = NotReadyReason.objects.filter(pk=reason_id, active=True, system="").first()
         if reason is None:
             raise Invalid("That Not Ready reason is not available.", field="reason")
     now = timezone.now()

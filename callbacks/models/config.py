@@ -8,7 +8,7 @@ from zoneinfo import available_timezones
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
-from ..enums import Channel, FieldFormat, PreviewSection
+from ..enums import Channel, FieldFormat, PreviewSection, SystemReason
 
 TIMEZONE_CHOICES = sorted((tz, tz) for tz in available_timezones())
 
@@ -48,9 +48,18 @@ class NotReadyReason(models.Model):
     name = models.CharField(max_length=60, unique=True)
     active = models.BooleanField(default=True)
     order = models.PositiveSmallIntegerField(default=0)
+    system = models.CharField(
+        max_length=20,
+        choices=SystemReason.choices,
+        blank=True,
+        help_text="Set by Ringback itself (e.g. after a missed offer); agents cannot pick it.",
+    )
 
     class Meta:
         ordering = ["order", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["system"], condition=~models.Q(system=""), name="one_reason_per_system_code")
+        ]
 
     def __str__(self) -> str:
         return self.name
