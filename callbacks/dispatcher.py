@@ -36,9 +36,19 @@ def sweep_once() -> dict[str, int]:
         close_old_connections()
 
 
+class CountingWorker(Worker):
+    """django-tasks-db's worker, counting what it ran."""
+
+    ran = 0
+
+    def run_task(self, db_task_result) -> None:
+        super().run_task(db_task_result)
+        self.ran += 1
+
+
 def run_ready_tasks(max_tasks: int = 200) -> int:
     """Run the task rows that are due now (durable side effects), then return how many ran."""
-    worker = Worker(
+    worker = CountingWorker(
         queue_names=["*"],
         interval=0,
         batch=True,
@@ -52,7 +62,7 @@ def run_ready_tasks(max_tasks: int = 200) -> int:
         worker.run()
     finally:
         close_old_connections()
-    return worker._run_tasks
+    return worker.ran
 
 
 async def run_forever(interval: float) -> None:

@@ -79,11 +79,12 @@ def transition(
     change to the queue's group.
     """
     rule = callbackstate.TRANSITIONS[event]
-    before = None if callback._state.adding else callback.state
+    new = callback.pk is None
+    before = None if new else callback.state
     callback.state = callbackstate.target_of(event, before)
     if rule.closes:
         callback.closed_at = now
-    if callback._state.adding:
+    if new:
         callback.save()
     else:
         extra = {"closed_at"} if rule.closes else set()

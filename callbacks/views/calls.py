@@ -13,11 +13,11 @@ from ..errors import Invalid, clean_text
 from ..models import Interaction
 from ..selectors import team_search
 from .render import workspace_response
-from .workspace import _agent_or_refuse, _first_error
+from .workspace import agent_or_refuse, first_error
 
 
 def _run(request: HttpRequest, fn, **kwargs) -> HttpResponse:
-    agent = _agent_or_refuse(request)
+    agent = agent_or_refuse(request)
     fn(user=request.user, **kwargs)
     return workspace_response(request, agent)
 
@@ -25,7 +25,7 @@ def _run(request: HttpRequest, fn, **kwargs) -> HttpResponse:
 def _field(request: HttpRequest, name: str, form_field: forms.Field):
     form = type("F", (forms.Form,), {name: form_field})(request.POST)
     if not form.is_valid():
-        raise Invalid(_first_error(form), field=name)
+        raise Invalid(first_error(form), field=name)
     return form.cleaned_data[name]
 
 
@@ -94,7 +94,7 @@ class EmailForm(forms.Form):
 def send_email(request: HttpRequest, interaction_id: int) -> HttpResponse:
     form = EmailForm(request.POST)
     if not form.is_valid():
-        raise Invalid(_first_error(form))
+        raise Invalid(first_error(form))
     return _run(request, lifecycle.do_send_email, interaction_id=interaction_id, **form.cleaned_data)
 
 
@@ -144,13 +144,13 @@ def _team_results(request: HttpRequest, agent, q: str) -> HttpResponse:
 @login_required
 def team_communicator(request: HttpRequest) -> HttpResponse:
     """Search results; the action buttons apply to the agent's interaction with a live call."""
-    return _team_results(request, _agent_or_refuse(request), clean_text(request.GET.get("q", "")))
+    return _team_results(request, agent_or_refuse(request), clean_text(request.GET.get("q", "")))
 
 
 @require_POST
 @login_required
 def toggle_favorite(request: HttpRequest) -> HttpResponse:
-    agent = _agent_or_refuse(request)
+    agent = agent_or_refuse(request)
     target = _field(request, "target", forms.CharField(max_length=60))
     lifecycle.do_toggle_favorite(user=request.user, target=target)
     return _team_results(request, agent, clean_text(request.POST.get("q", "")))

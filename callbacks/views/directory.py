@@ -14,7 +14,7 @@ from ..models import Contact, Interaction
 from ..models.config import TIMEZONE_CHOICES
 from ..selectors import contact_history, contact_search, response_search, response_values
 from .render import workspace_response
-from .workspace import _agent_or_refuse, _first_error
+from .workspace import agent_or_refuse, first_error
 
 
 class ContactForm(forms.Form):
@@ -51,7 +51,7 @@ def _initial(contact: Contact) -> dict:
 @require_GET
 @login_required
 def contacts(request: HttpRequest) -> HttpResponse:
-    _agent_or_refuse(request)
+    agent_or_refuse(request)
     q = clean_text(request.GET.get("q", ""))
     link_to = request.GET.get("link", "")
     context = {"contacts": contact_search(q), "q": q, "link_to": link_to if is_id(link_to) else ""}
@@ -62,7 +62,7 @@ def contacts(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @login_required
 def contact_detail(request: HttpRequest, contact_id: int) -> HttpResponse:
-    agent = _agent_or_refuse(request)
+    agent = agent_or_refuse(request)
     contact = Contact.objects.prefetch_related("phones", "emails").filter(pk=contact_id).first()
     if contact is None:
         raise DomainError("That contact does not exist.", status=404)
@@ -71,7 +71,7 @@ def contact_detail(request: HttpRequest, contact_id: int) -> HttpResponse:
         form = ContactForm(request.POST)
         try:
             if not form.is_valid():
-                raise Invalid(_first_error(form))
+                raise Invalid(first_error(form))
             lifecycle.do_update_contact(user=request.user, contact_id=contact.pk, data=form.to_input())
             return redirect(reverse("contact", args=[contact.pk]) + "?saved=1")
         except DomainError as exc:
@@ -92,14 +92,14 @@ def contact_detail(request: HttpRequest, contact_id: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @login_required
 def contact_new(request: HttpRequest) -> HttpResponse:
-    agent = _agent_or_refuse(request)
+    agent = agent_or_refuse(request)
     status, error = 200, ""
     link = request.POST.get("link") or request.GET.get("link", "")
     if request.method == "POST":
         form = ContactForm(request.POST)
         try:
             if not form.is_valid():
-                raise Invalid(_first_error(form))
+                raise Invalid(first_error(form))
             if link and not (is_id(link) and Interaction.objects.filter(pk=link, agent=agent, state="open").exists()):
                 raise Refused("You can only link a contact to your own open interaction.")
             contact = lifecycle.do_create_contact(user=request.user, data=form.to_input())
@@ -118,7 +118,7 @@ def contact_new(request: HttpRequest) -> HttpResponse:
 @require_POST
 @login_required
 def link_contact(request: HttpRequest, interaction_id: int) -> HttpResponse:
-    agent = _agent_or_refuse(request)
+    agent = agent_or_refuse(request)
     contact_id = request.POST.get("contact", "")
     if not is_id(contact_id):
         raise Invalid("Pick a contact.", field="contact")
@@ -132,7 +132,7 @@ def link_contact(request: HttpRequest, interaction_id: int) -> HttpResponse:
 @login_required
 def responses(request: HttpRequest) -> HttpResponse:
     """Search standard responses, filled in for the interaction's contact."""
-    agent = _agent_or_refuse(request)
+    agent = agent_or_refuse(request)
     ix = request.GET.get("interaction", "")
     values = {}
     if is_id(ix):

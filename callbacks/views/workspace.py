@@ -15,7 +15,7 @@ from ..selectors import agent_for_user
 from .render import render_workspace, workspace_response
 
 
-def _agent_or_refuse(request: HttpRequest):
+def agent_or_refuse(request: HttpRequest):
     agent = agent_for_user(request.user)
     if agent is None:
         raise Refused("Your account has no agent profile. Ask an administrator to create one.")
@@ -41,7 +41,7 @@ def workspace(request: HttpRequest) -> HttpResponse:
 @require_GET
 @login_required
 def regions(request: HttpRequest) -> HttpResponse:
-    return workspace_response(request, _agent_or_refuse(request))
+    return workspace_response(request, agent_or_refuse(request))
 
 
 class StatusForm(forms.Form):
@@ -50,7 +50,7 @@ class StatusForm(forms.Form):
     reason = forms.IntegerField(required=False)
 
 
-def _first_error(form: forms.Form) -> str:
+def first_error(form: forms.Form) -> str:
     for name, errors in form.errors.items():
         return f"{name}: {errors[0]}" if name != "__all__" else errors[0]
     return "Invalid input."
@@ -59,10 +59,10 @@ def _first_error(form: forms.Form) -> str:
 @require_POST
 @login_required
 def set_status(request: HttpRequest) -> HttpResponse:
-    agent = _agent_or_refuse(request)
+    agent = agent_or_refuse(request)
     form = StatusForm(request.POST)
     if not form.is_valid():
-        raise Invalid(_first_error(form))
+        raise Invalid(first_error(form))
     lifecycle.do_set_status(
         user=request.user,
         channel=form.cleaned_data["channel"],
@@ -79,7 +79,7 @@ OFFER_ACTIONS = {"accept": lifecycle.do_accept_offer, "reject": lifecycle.do_rej
 @login_required
 def offer_action(request: HttpRequest, offer_id: int, verb: str) -> HttpResponse:
     """Accept or Reject on an interaction notification."""
-    agent = _agent_or_refuse(request)
+    agent = agent_or_refuse(request)
     OFFER_ACTIONS[verb](user=request.user, offer_id=offer_id)
     return workspace_response(request, agent)
 
