@@ -114,13 +114,15 @@ def supervise_calls(*, now: datetime | None = None, limit: int = BATCH) -> int:
     """Dials the switch never answered within its limit, or never took (the dial effect failed), end as failed."""
     now = now or timezone.now()
     limit_seconds = settings.RINGBACK_DIAL_LIMIT_SECONDS
-    ended = 0
-    for call_id, switch_ref, started_at in (
+    dialing = list(
         Call.objects.filter(state=CallState.DIALING).order_by("started_at").values_list("id", "switch_ref", "started_at")[:limit]
-    ):
+    )
+    never_taken = effects.failed_dials([ref for _, ref, _ in dialing])
+    ended = 0
+    for call_id, switch_ref, started_at in dialing:
         if started_at <= now - timedelta(seconds=limit_seconds):
             reason = f"no answer from the switch within {limit_seconds} s"
-        elif effects.dial_failed(switch_ref):
+        elif switch_ref in never_taken:
             reason = "the switch could not be reached"
         else:
             continue

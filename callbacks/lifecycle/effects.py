@@ -207,6 +207,9 @@ def requeue_stale(*, now: datetime, stale_after: timedelta = timedelta(seconds=6
     return len(stale)
 
 
-def dial_failed(call_ref: str) -> bool:
-    """Whether the dial of this call was given up (the switch never took it)."""
-    return Effect.objects.filter(key=f"dial:{call_ref}", status=EffectStatus.FAILED).exists()
+def failed_dials(call_refs: list[str]) -> set[str]:
+    """The calls among `call_refs` whose dial was given up (the switch never took it)."""
+    if not call_refs:
+        return set()
+    keys = Effect.objects.filter(key__in=[f"dial:{ref}" for ref in call_refs], status=EffectStatus.FAILED)
+    return {key.removeprefix("dial:") for key in keys.values_list("key", flat=True)}
