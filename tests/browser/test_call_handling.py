@@ -144,7 +144,7 @@ def test_mark_done_is_blocked_until_a_disposition_is_set_when_required(server, s
     expect(page.get_by_text("Your desk is clear.")).to_be_visible()
 
 
-def test_party_action_menu_sends_an_email_recorded_in_history(server, setup, open_page):
+def test_party_action_menu_sends_an_email_recorded_in_history(server, setup, open_page, shot):
     page = open_page("alice", PASSWORD)
     ready(page)
     body = create(server, setup["token"], phone_number="+33612345671", customer_name="Emma Petit")
@@ -157,4 +157,7 @@ def test_party_action_menu_sends_an_email_recorded_in_history(server, setup, ope
     page.get_by_label("Party Action Menu").click()
     page.get_by_label("Message").fill("We tried to reach you about your refund.")
     page.get_by_role("button", name="Send e-mail").click()
+    # Queued in the click's transaction, then sent by the worker running beside the server.
+    expect(history(page)).to_contain_text("E-mail queued to emma@example.com")
     expect(history(page)).to_contain_text("E-mail sent to emma@example.com")
+    shot(page, "email-queued-then-sent")
