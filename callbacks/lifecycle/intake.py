@@ -106,16 +106,6 @@ def _contact_for(phone: str, customer_name: str, zone: str) -> Contact:
     return contact
 
 
-def _contact_for(phone: str, customer_name: str, zone: str) -> Contact:
-    existing = ContactPhone.objects.select_related("contact").filter(number=phone).order_by("id").first()
-    if existing:
-        return existing.contact
-    first, _, last = customer_name.strip().partition(" ")
-    contact = Contact.objects.create(first_name=first[:100], last_name=last[:100], timezone=zone)
-    ContactPhone.objects.create(contact=contact, number=phone, label="mobile")
-    return contact
-
-
 def _merge_duplicate(queue: Queue, phone: str, origin: str, actor: AbstractBaseUser | None) -> CallbackRequest | None:
     existing = CallbackRequest.objects.filter(queue=queue, phone_number=phone, state__in=OPEN_CALLBACK_STATES).first()
     if existing:

@@ -76,14 +76,18 @@ def drop_transferred_call(offer: Offer, now: datetime) -> None:
     record(HistoryKind.TRANSFER, "Transfer not taken: call released, callback back in the queue", callback=offer.callback, at=now)
 
 
+def _end_offer(offer: Offer, outcome: OfferOutcome, now: datetime) -> None:
+    offer.outcome, offer.ended_at = outcome, now
+    offer.save(update_fields=["outcome", "ended_at"])
+    if outcome != OfferOutcome.ACCEPTED:
+        drop_transferred_call(offer, now)
+
+
 def return_offer(
     offer: Offer, event: CallbackEvent, now: datetime, *, message: str, actor: AbstractBaseUser | None = None
 ) -> None:
     """The offer ends without Accept (reject, time-out, withdrawal): the callback goes back to its queue, its place kept."""
-    offer.outcome = OUTCOME_OF[event]
-    offer.ended_at = now
-    offer.save(update_fields=["outcome", "ended_at"])
-    drop_transferred_call(offer, now)
+    _end_offer(offer, OUTCOME_OF[event], now)
     transition(offer.callback, event, now=now, message=message, agent=offer.agent, actor=actor, notify=[offer.agent_id])
     route_on_commit(offer.callback.queue_id, offer.channel)
 
@@ -106,9 +110,7 @@ def withdraw_open_offer(callback: CallbackRequest, now: datetime) -> list[int]:
     offer = Offer.objects.select_for_update().filter(callback=callback, outcome=OfferOutcome.OPEN).first()
     if offer is None:
         return []
-    offer.outcome, offer.ended_at = OfferOutcome.WITHDRAWN, now
-    offer.save(update_fields=["outcome", "ended_at"])
-    drop_transferred_call(offer, now)
+    _end_offer(offer, OfferOutcome.WITHDRAWN, now)
     return [offer.agent_id]
 
 
@@ -132,8 +134,7 @@ def do_accept_offer(*, user: AbstractBaseUser, offer_id: int) -> Interaction:
     offer = _locked_offer_for(user, offer_id)
     if offer.deadline <= now:
         raise DomainError("Too late: this offer expired and the callback went back to the queue.")
-    offer.outcome, offer.ended_at = OfferOutcome.ACCEPTED, now
-    offer.save(update_fields=["outcome", "ended_at"])
+    _end_offer(offer, OfferOutcome.ACCEPTED, now)
     callback = offer.callback
     interaction = Interaction.objects.create(
         callback=callback, agent=offer.agent, offer=offer, channel=offer.channel, created_at=now
