@@ -170,7 +170,7 @@ class InteractionView:
     @property
     def can_call(self) -> bool:
         cb = self.interaction.callback
-        return self.can("call") and cb.state == "in_progress" and cb.attempts < cb.max_attempts
+        return self.can("call") and cb.state == CallbackState.IN_PROGRESS and cb.attempts < cb.max_attempts
 
     @property
     def can_end(self) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
@@ -50,9 +51,17 @@ from .transitions import acting_agent, action, record, transition
 from .wrapup import close_interaction
 
 
+class TargetKind(StrEnum):
+    """Where a transfer, conference or consultation goes."""
+
+    AGENT = "agent"
+    QUEUE = "queue"
+    EXTERNAL = "external"  # a number outside: a contact, a routing point without a queue, a typed number
+
+
 @dataclass
 class Target:
-    kind: str  # agent, queue, external
+    kind: TargetKind
     label: str
     key: str
     agent: Agent | None = None
@@ -68,23 +77,23 @@ def resolve_target(key: str) -> Target:
     if kind == "agent" and is_id(ident):
         agent = Agent.objects.filter(pk=ident).first()
         if agent:
-            return Target("agent", str(agent), key, agent=agent)
+            return Target(TargetKind.AGENT, str(agent), key, agent=agent)
     elif kind == "queue" and is_id(ident):
         queue = Queue.objects.filter(pk=ident, active=True).first()
         if queue:
-            return Target("queue", queue.name, key, queue=queue)
+            return Target(TargetKind.QUEUE, queue.name, key, queue=queue)
     elif kind == "rp" and is_id(ident):
         rp = RoutingPoint.objects.filter(pk=ident, active=True).select_related("queue").first()
         if rp:
-            return Target("queue" if rp.queue else "external", rp.name, key, queue=rp.queue, number=rp.number)
+            return Target(TargetKind.QUEUE if rp.queue else TargetKind.EXTERNAL, rp.name, key, queue=rp.queue, number=rp.number)
     elif kind == "contact" and is_id(ident):
         contact = Contact.objects.filter(pk=ident).prefetch_related("phones").first()
         if contact and contact.phones.all():
             number = contact.phones.all()[0].number
-            return Target("external", f"{contact} ({display_phone(number)})"[:200], key, number=number)
+            return Target(TargetKind.EXTERNAL, f"{contact} ({display_phone(number)})"[:200], key, number=number)
     elif kind == "number":
         number = normalize_phone(ident)
-        return Target("external", display_phone(number), f"number:{number}", number=number)
+        return Target(TargetKind.EXTERNAL, display_phone(number), f"number:{number}", number=number)
     raise Invalid("Pick a target from the Team Communicator.", field="target")
 
 
@@ -107,7 +116,7 @@ def do_transfer(*, user: AbstractBaseUser, interaction_id: int, target: str) -> 
     t = resolve_target(target)
     me = interaction.agent
     message = f"Instant Call Transfer to {t.label}"
-    if t.kind == "agent":
+    if t.kind == TargetKind.AGENT:
         if t.agent.pk == me.pk:
             raise Invalid("You cannot transfer a call to yourself.", field="target")
         if not _free_on(t.agent, interaction.channel):
@@ -130,7 +139,7 @@ def do_transfer(*, user: AbstractBaseUser, interaction_id: int, target: str) -> 
         )
     else:
         end_call(call, CallOutcome.TRANSFERRED, now)
-        if t.kind == "queue":
+        if t.kind == TargetKind.QUEUE:
             callback.queue = t.queue
             callback.enqueued_at = callback.enqueued_at or now
             transition(
@@ -167,7 +176,7 @@ def do_conference(*, user: AbstractBaseUser, interaction_id: int, target: str) -
     now = timezone.now()
     interaction, call = locked_call(user, interaction_id, "conference")
     t = resolve_target(target)
-    if t.kind == "queue":
+    if t.kind == TargetKind.QUEUE:
         raise Invalid("Conference with a person or a number, not a queue.", field="target")
     if t.agent and t.agent.pk == interaction.agent_id:
         raise Invalid("You are already on this call.", field="target")
@@ -221,7 +230,7 @@ def do_start_consultation(*, user: AbstractBaseUser, interaction_id: int, target
     now = timezone.now()
     interaction, call = locked_call(user, interaction_id, "consult")
     t = resolve_target(target)
-    if t.kind != "agent":
+    if t.kind != TargetKind.AGENT:
         raise Invalid("Consult an agent (pick one in the Team Communicator).", field="target")
     if t.agent.pk == interaction.agent_id:
         raise Invalid("You cannot consult yourself.", field="target")

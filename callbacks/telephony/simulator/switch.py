@@ -26,7 +26,7 @@ from django.utils import timezone
 from callbacks.lifecycle.calls import do_switch_event
 
 from .. import SwitchEvent
-from .models import SimCall
+from .models import Line, SimCall
 
 
 def planned_outcome(number: str) -> tuple[str, float]:
@@ -76,13 +76,13 @@ class SimulatedSwitch:
         sim.save()
 
     def hang_up(self, *, call_ref: str) -> None:
-        self._update(call_ref, line="ended", next_event="", due_at=None, note="agent hung up")
+        self._update(call_ref, line=Line.ENDED, next_event="", due_at=None, note="agent hung up")
 
     def hold(self, *, call_ref: str) -> None:
-        self._update(call_ref, line="on_hold", note="on hold")
+        self._update(call_ref, line=Line.ON_HOLD, note="on hold")
 
     def resume(self, *, call_ref: str) -> None:
-        self._update(call_ref, line="connected", note="resumed")
+        self._update(call_ref, line=Line.CONNECTED, note="resumed")
 
     def send_dtmf(self, *, call_ref: str, digits: str) -> None:
         sim = SimCall.objects.filter(call_ref=call_ref).first()
@@ -112,7 +112,7 @@ class SimulatedSwitch:
             fired = []
             for sim in due:
                 fired.append((sim.call_ref, sim.next_event))
-                sim.line = "connected" if sim.next_event == SwitchEvent.ANSWERED else "ended"
+                sim.line = Line.CONNECTED if sim.next_event == SwitchEvent.ANSWERED else Line.ENDED
                 sim.log = [*sim.log, f"{sim.next_event}"][-50:]
                 sim.next_event, sim.due_at = "", None
                 sim.save()
@@ -126,21 +126,21 @@ class SimulatedSwitch:
     # --- The customer's side (the customer phone page) -----------------------
 
     def customer_answers(self, sim: SimCall) -> None:
-        if sim.line != "ringing":
+        if sim.line != Line.RINGING:
             return
-        self._update(sim.call_ref, line="connected", next_event="", due_at=None, note="customer answered")
+        self._update(sim.call_ref, line=Line.CONNECTED, next_event="", due_at=None, note="customer answered")
         _report(sim.call_ref, SwitchEvent.ANSWERED)
 
     def customer_hangs_up(self, sim: SimCall) -> None:
-        if sim.line == "ended":
+        if sim.line == Line.ENDED:
             return
-        was_ringing = sim.line == "ringing"
-        self._update(sim.call_ref, line="ended", next_event="", due_at=None, note="customer hung up")
+        was_ringing = sim.line == Line.RINGING
+        self._update(sim.call_ref, line=Line.ENDED, next_event="", due_at=None, note="customer hung up")
         # Declining a ringing call is what a busy customer does.
         _report(sim.call_ref, SwitchEvent.BUSY if was_ringing else SwitchEvent.REMOTE_HANGUP)
 
     def customer_keys(self, sim: SimCall, digits: str) -> None:
-        if sim.line != "connected":
+        if sim.line != Line.CONNECTED:
             return
         self._update(sim.call_ref, note=f"customer keyed {digits}")
         _report(sim.call_ref, SwitchEvent.DTMF, digits)
