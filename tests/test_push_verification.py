@@ -1,13 +1,14 @@
 """Every action's pushes leave each agent's page equal to a fresh render (see tests/verify.py)."""
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import time_machine
 from django.utils import timezone
 
 from callbacks import lifecycle
-from callbacks.enums import AgentStatus, CallbackType, CallState, OfferOutcome
-from callbacks.models import CallbackRequest, ContactEmail, Offer
+from callbacks.enums import AgentStatus, CallbackType, CallOutcome, CallState, OfferOutcome, RetryAction
+from callbacks.models import CallbackRequest, ContactEmail, DispositionCode, Offer, RetryRule
 from callbacks.telephony.simulator.models import SimCall
 from callbacks.telephony.simulator.switch import SimulatedSwitch
 
@@ -169,3 +170,40 @@ def test_a_bystander_sees_nothing_change(queue, alice):
     assert call.state == CallState.CONNECTED
     pushed = verify_action([dave], lambda: lifecycle.do_hold_call(user=alice.user, interaction_id=interaction.pk))
     assert pushed[dave.pk] == set()
+
+
+def test_note_disposition_and_dtmf(queue, alice):
+    interaction, _ = connected(alice, queue)
+    code = DispositionCode.objects.create(code="solved", label="Solved")
+    verify_action([alice], lambda: lifecycle.do_add_note(user=alice.user, interaction_id=interaction.pk, text="Called back"))
+    verify_action([alice], lambda: lifecycle.do_set_disposition(user=alice.user, interaction_id=interaction.pk, code_id=code.pk))
+    verify_action([alice], lambda: lifecycle.do_send_dtmf(user=alice.user, interaction_id=interaction.pk, digits="42#"))
+
+
+def test_reschedule_closes_the_window(queue, alice):
+    interaction, _ = connected(alice, queue)
+    when = timezone.localtime(timezone.now() + timedelta(days=1), ZoneInfo("Europe/Paris")).replace(
+        hour=10, minute=0, second=0, microsecond=0, tzinfo=None
+    )
+    verify_action([alice], lambda: lifecycle.do_reschedule_callback(user=alice.user, interaction_id=interaction.pk, when=when))
+
+
+def test_cancel_and_logout_while_ringing(queue, alice, bob):
+    set_ready(alice)
+    callback = make_callback(queue)
+    verify_action([alice], lambda: lifecycle.do_cancel_callback(reference=callback.reference, reason="Solved online"))
+    make_callback(queue, phone="+33612000002")
+    set_ready(bob)
+    pushed = verify_action([alice, bob], lambda: lifecycle.do_log_out(user=alice.user))
+    assert "notifications" in pushed[bob.pk]  # the withdrawn offer rings bob at once
+
+
+def test_busy_with_an_automatic_retry_closes_the_window_with_a_notice(queue, alice):
+    RetryRule.objects.create(queue=queue, outcome=CallOutcome.BUSY, action=RetryAction.RETRY, delay_minutes=10)
+    set_ready(alice)
+    offer = Offer.objects.get(callback=make_callback(queue, phone="+33612340001"), outcome=OfferOutcome.OPEN)
+    interaction = lifecycle.do_accept_offer(user=alice.user, offer_id=offer.pk)
+    lifecycle.do_call(user=alice.user, interaction_id=interaction.pk)
+    worker()
+    pushed = verify_action([alice], lambda: SimulatedSwitch().customer_hangs_up(SimCall.objects.get()))
+    assert "interaction" in pushed[alice.pk]
