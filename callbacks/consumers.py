@@ -1,18 +1,31 @@
 """The agent's websocket: authenticate, join the agent's group, forward rendered partials.
 
 It never changes state: clicks go over HTTP to views that call actions.
+Renders run on the thread pool (not the one thread Django keeps for sync
+views), so many agents' pushes render in parallel.
 """
+
+import logging
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from .models import Agent
-from .push import REGIONS, Push, agent_group
+from .push import agent_group, regions_for
 from .selectors import agent_for_user
 from .views.render import render_regions
 
+log = logging.getLogger(__name__)
+
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_NOT_AN_AGENT = 4403
+
+
+def _render_for(agent_id: int, regions: list[str] | None) -> str:
+    return render_regions(Agent.objects.get(pk=agent_id), regions)
+
+
+render_off_thread = database_sync_to_async(_render_for, thread_sensitive=False)
 
 
 class AgentConsumer(AsyncWebsocketConsumer):
@@ -23,7 +36,7 @@ class AgentConsumer(AsyncWebsocketConsumer):
         if user is None or not user.is_authenticated:
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
-        agent = await database_sync_to_async(agent_for_user)(user)
+        agent = await database_sync_to_async(agent_for_user, thread_sensitive=False)(user)
         if agent is None:
             await self.close(code=CLOSE_NOT_AN_AGENT)
             return
@@ -35,19 +48,21 @@ class AgentConsumer(AsyncWebsocketConsumer):
         await self._send_regions(None)
 
     async def disconnect(self, code):
-        if self.agent_id is not None:
+        if self.agent_id is None:
+            return
+        try:
             await self.channel_layer.group_discard(agent_group(self.agent_id), self.channel_name)
+        except Exception:  # the layer's group_expiry drops the membership later; a dead channel only costs a lost send
+            log.warning("group_discard failed for agent %s", self.agent_id, exc_info=True)
 
     async def receive(self, text_data=None, bytes_data=None):
         # The page never sends commands here; a message is a request to resync.
         await self._send_regions(None)
 
     async def ringback_event(self, message):
-        regions = list(REGIONS.get(Push(message["event"]), ()))
+        regions = regions_for(message)
         if regions:
             await self._send_regions(regions)
 
     async def _send_regions(self, regions):
-        agent = await database_sync_to_async(Agent.objects.get)(pk=self.agent_id)
-        html = await database_sync_to_async(render_regions)(agent, regions)
-        await self.send(text_data=html)
+        await self.send(text_data=await render_off_thread(self.agent_id, regions))

@@ -21,6 +21,7 @@ from django.utils.crypto import get_random_string
 from django_tasks_db.management.commands.db_worker import Worker
 
 from . import lifecycle
+from .push import doorbell
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +96,9 @@ def with_inprocess_dispatcher(app):
     def start() -> None:
         task = state["task"]
         if task is None or task.done():
-            state["task"] = asyncio.get_running_loop().create_task(run_forever(settings.RINGBACK_SWEEP_SECONDS))
+            loop = asyncio.get_running_loop()
+            doorbell.bind(loop)  # the runner's pushes go out from this loop too
+            state["task"] = loop.create_task(run_forever(settings.RINGBACK_SWEEP_SECONDS))
 
     daphne_server = sys.modules.get("daphne.server")
     if daphne_server is not None:

@@ -1,11 +1,21 @@
-"""The one way Ringback pushes to browsers: events after commit, to small groups.
+"""The one way Ringback pushes to browsers: events after commit, to small groups, coalesced, never blocking a request.
 
 The channel layer is only a doorbell. A push names what changed; the consumer
 re-reads the truth from the database and sends rendered partials, so a lost
 message costs freshness, never correctness.
+
+After a commit, the events for each agent's group are gathered and handed to
+the server's event loop, which sends them; the request thread does not wait
+on the channel layer. Events for the same group that arrive before the loop
+sends are merged into one message. A process without a server loop (the
+dispatcher, the task worker, tests) sends at once.
 """
 
+from __future__ import annotations
+
+import asyncio
 import logging
+import threading
 from collections.abc import Iterable
 from enum import StrEnum
 
@@ -21,7 +31,6 @@ class Push(StrEnum):
     OFFER_ENDED = "offer.ended"
     STATUS_CHANGED = "status.changed"
     INTERACTION_CHANGED = "interaction.changed"
-    CALLBACK_CHANGED = "callback.changed"
 
 
 # Which regions of the agent workspace each event re-renders.
@@ -31,8 +40,8 @@ REGIONS: dict[Push, tuple[str, ...]] = {
     # The notifications region says "Set yourself Ready …" when no channel is Ready.
     Push.STATUS_CHANGED: ("status", "notifications"),
     Push.INTERACTION_CHANGED: ("notifications", "interaction"),
-    Push.CALLBACK_CHANGED: (),
 }
+REGION_ORDER = ("status", "notifications", "interaction")
 
 MESSAGE_TYPE = "ringback.event"
 
@@ -41,23 +50,80 @@ def agent_group(agent_id: int) -> str:
     return f"agent.{agent_id}"
 
 
-def queue_group(queue_id: int) -> str:
-    return f"queue.{queue_id}"
+def regions_for(message: dict) -> list[str]:
+    """The regions a doorbell message asks the consumer to re-render, in page order."""
+    wanted = {region for event in message.get("events", ()) for region in REGIONS[Push(event)]}
+    return [name for name in REGION_ORDER if name in wanted]
 
 
-def push_on_commit(event: Push, *, agent_ids: Iterable[int] = (), queue_ids: Iterable[int] = (), **data) -> None:
-    """Send `event` to the agents' and queues' groups once the transaction commits."""
-    groups = [agent_group(a) for a in agent_ids] + [queue_group(q) for q in queue_ids]
-    message = {"type": MESSAGE_TYPE, "event": event.value, "data": data}
-    transaction.on_commit(lambda: _send(groups, message))
+def push_on_commit(event: Push, *, agent_ids: Iterable[int]) -> None:
+    """Ring the agents' groups with `event` once the transaction commits (nothing if it rolls back)."""
+    groups = [agent_group(a) for a in agent_ids]
+    if groups:
+        transaction.on_commit(lambda: doorbell.ring(groups, event.value))
 
 
-def _send(groups: list[str], message: dict) -> None:
+class Doorbell:
+    """Gathers (group, event) pairs and sends one message per group from the server's event loop."""
+
+    def __init__(self) -> None:
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.loop_thread: int | None = None
+        self.pending: dict[str, set[str]] = {}
+        self.scheduled = False
+        self.lock = threading.Lock()
+
+    def bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        """The server's event loop: pushes are sent from it."""
+        self.loop = loop
+
+    def ring(self, groups: list[str], event: str) -> None:
+        with self.lock:
+            for group in groups:
+                self.pending.setdefault(group, set()).add(event)
+            first = not self.scheduled
+            self.scheduled = True
+        if not first:
+            return  # a flush is already on its way and will take these too
+        loop = self.loop
+        if loop is not None and loop.is_running():
+            loop.call_soon_threadsafe(self._flush_on_loop)
+        else:
+            self._flush_now()
+
+    def _take(self) -> dict[str, set[str]]:
+        with self.lock:
+            batch, self.pending, self.scheduled = self.pending, {}, False
+        return batch
+
+    def _flush_on_loop(self) -> None:
+        for group, events in self._take().items():
+            asyncio.get_running_loop().create_task(_send(group, events))
+
+    def _flush_now(self) -> None:
+        for group, events in self._take().items():
+            async_to_sync(_send)(group, events)
+
+
+async def _send(group: str, events: set[str]) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
-    for group in groups:
-        try:
-            async_to_sync(layer.group_send)(group, message)
-        except Exception:  # a lost doorbell is survivable; a 500 after commit is not
-            log.exception("push to %s failed", group)
+    try:
+        await layer.group_send(group, {"type": MESSAGE_TYPE, "events": sorted(events)})
+    except Exception:  # a lost doorbell is survivable; the page re-reads the truth on its next update
+        log.exception("push to %s failed", group)
+
+
+doorbell = Doorbell()
+
+
+def with_push_loop(app):
+    """Wrap the ASGI app so pushes are sent from the server's event loop (bound when it first serves)."""
+
+    async def wrapped(scope, receive, send):
+        if doorbell.loop is None:
+            doorbell.bind(asyncio.get_running_loop())
+        return await app(scope, receive, send)
+
+    return wrapped

@@ -241,6 +241,7 @@ class Workspace:
                 item.view.callback.state,
                 item.history[0].pk if item.history else None,
                 (call.pk, call.state, call.hold_seconds) if call else None,
+                item.customer_link,  # appears once the switch has taken the dial
                 [p.pk for p in item.parties],
                 (item.consult.pk, item.consult.state) if item.consult else None,
             )

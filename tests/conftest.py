@@ -53,7 +53,7 @@ class PushRecorder:
                         message = await asyncio.wait_for(self.layer.receive(name), timeout=0.2)
                     except TimeoutError:
                         break
-                    out.append((group, message["event"]))
+                    out.extend((group, event) for event in message["events"])
             return out
 
         return async_to_sync(drain)()

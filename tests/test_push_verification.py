@@ -45,7 +45,8 @@ def test_the_call_and_what_the_switch_reports(queue, alice):
     offer = Offer.objects.get(callback=make_callback(queue), outcome=OfferOutcome.OPEN)
     interaction = lifecycle.do_accept_offer(user=alice.user, offer_id=offer.pk)
     verify_action([alice], lambda: lifecycle.do_call(user=alice.user, interaction_id=interaction.pk))
-    worker()
+    pushed = verify_action([alice], worker)  # the switch took the dial: the customer phone link appears
+    assert "interaction" in pushed[alice.pk]
     sim = SimCall.objects.get()
     verify_action([alice], lambda: SimulatedSwitch().customer_answers(sim))
     verify_action([alice], lambda: lifecycle.do_hold_call(user=alice.user, interaction_id=interaction.pk))

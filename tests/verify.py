@@ -2,7 +2,7 @@
 
 Each agent listens on their real channel-layer group, as their browser's
 consumer does. After the action, the regions each event names (the
-consumer's own `REGIONS`) are rendered by the consumer's own renderer, laid
+consumer's own `regions_for`) are rendered by the consumer's own renderer, laid
 over the regions the page showed before, and compared with a fresh render of
 the whole page. A region that changed without a push, or a push that shows
 something else than the truth, fails the check. Time stands still meanwhile,
@@ -12,6 +12,7 @@ so timers and countdowns read the same in both renders.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable
 from contextlib import contextmanager
 from typing import Any
@@ -22,10 +23,15 @@ from channels.layers import get_channel_layer
 from django.utils import timezone
 
 from callbacks.models import Agent
-from callbacks.push import REGIONS, Push, agent_group
+from callbacks.push import agent_group, regions_for
 from callbacks.views.render import render_regions
 
 PAGE_REGIONS = ("status", "notifications", "interaction")
+
+
+def _version(html: str) -> str | None:
+    found = re.search(r'data-version="([^"]*)"', html)
+    return found.group(1) if found else None
 
 
 def page_of(agent: Agent) -> dict[str, str]:
@@ -53,7 +59,7 @@ class Listener:
                         message = await asyncio.wait_for(self.layer.receive(name), timeout=0.05)
                     except TimeoutError:
                         break
-                    out[agent_id].append(message["event"])
+                    out[agent_id].extend(message["events"])
             return out
 
         return async_to_sync(drain)()
@@ -74,12 +80,18 @@ def verify_action(agents: list[Agent], fn: Callable[[], Any]) -> dict[int, set[s
         events = listener.events()
         pushed: dict[int, set[str]] = {}
         for agent in agents:
-            names = {region for event in events[agent.pk] for region in REGIONS[Push(event)]}
+            names = set(regions_for({"events": events[agent.pk]}))  # the consumer's own mapping
             pushed[agent.pk] = names
             shown = dict(before[agent.pk])
             fresh_agent = Agent.objects.get(pk=agent.pk)
             for name in names:
-                shown[name] = render_regions(fresh_agent, [name])  # what the consumer sends on that event
+                pushed_html = render_regions(fresh_agent, [name])  # what the consumer sends on that event
+                if pushed_html != before[agent.pk][name]:
+                    # The page skips a pushed region whose data-version it already shows.
+                    assert _version(pushed_html) != _version(before[agent.pk][name]), (
+                        f"{agent}: region “{name}” changed but kept its data-version, so the page would skip it"
+                    )
+                    shown[name] = pushed_html
             after = page_of(agent)
             for name in PAGE_REGIONS:
                 assert shown[name] == after[name], (

@@ -12,13 +12,16 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from callbacks.dispatcher import with_inprocess_dispatcher  # noqa: E402
+from callbacks.push import with_push_loop  # noqa: E402
 from callbacks.ws_urls import websocket_urlpatterns  # noqa: E402
 
-application = with_inprocess_dispatcher(
-    ProtocolTypeRouter(
-        {
-            "http": django_asgi_app,
-            "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
-        }
+application = with_push_loop(
+    with_inprocess_dispatcher(
+        ProtocolTypeRouter(
+            {
+                "http": django_asgi_app,
+                "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+            }
+        )
     )
 )

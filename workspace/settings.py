@@ -110,11 +110,25 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Channels -------------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
+    # channels-redis blocks up to 5 s reading a channel: the socket timeout must be longer, or an idle
+    # agent's websocket is closed with 1011 ("Timeout reading from …"). The pool must hold a burst of
+    # group_discard calls when hundreds of sockets close at once (redis-py's default cap is 100).
+    REDIS_SOCKET_TIMEOUT = float(os.environ.get("RINGBACK_REDIS_SOCKET_TIMEOUT", "30"))
+    REDIS_MAX_CONNECTIONS = int(os.environ.get("RINGBACK_REDIS_MAX_CONNECTIONS", "2000"))
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                "hosts": [REDIS_URL],
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "socket_timeout": REDIS_SOCKET_TIMEOUT,
+                        "socket_connect_timeout": 5,
+                        "socket_keepalive": True,
+                        "health_check_interval": 15,
+                        "max_connections": REDIS_MAX_CONNECTIONS,
+                    }
+                ],
                 "prefix": os.environ.get("RINGBACK_CHANNEL_PREFIX", "ringback"),
                 "capacity": 500,
                 "group_expiry": 86400,

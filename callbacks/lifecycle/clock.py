@@ -106,7 +106,7 @@ def do_remind_owners(*, now: datetime | None = None, limit: int = BATCH) -> int:
         cb.reminded_at = now
         cb.save(update_fields=["reminded_at"])
         record(HistoryKind.REMINDER, f"Reminder sent to {cb.owner}", callback=cb, agent=cb.owner, at=now)
-        push_on_commit(Push.OFFER_NEW, agent_ids=[cb.owner_id], reminder=cb.pk)
+        push_on_commit(Push.OFFER_NEW, agent_ids=[cb.owner_id])
     return len(due_soon)
 
 

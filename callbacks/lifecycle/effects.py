@@ -163,7 +163,8 @@ def _succeeded(effect: Effect) -> None:
                 at=now,
                 effect=effect.key,
             )
-            push_on_commit(Push.INTERACTION_CHANGED, agent_ids=_who(effect))
+        # The agent's window shows what the effect changed (the e-mail in the history, the dialled line's link).
+        push_on_commit(Push.INTERACTION_CHANGED, agent_ids=_who(effect))
 
 
 def _failed_try(effect: Effect, error: str) -> str:

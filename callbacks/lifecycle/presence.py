@@ -48,7 +48,7 @@ def change_status(
     record(
         HistoryKind.STATUS, f"{Channel(channel).label}: {label}", agent=agent, actor=actor, at=now, channel=channel, status=status
     )
-    push_on_commit(Push.STATUS_CHANGED, agent_ids=[agent.pk], channel=channel, status=status)
+    push_on_commit(Push.STATUS_CHANGED, agent_ids=[agent.pk])
     if status == AgentStatus.READY:
         route_agent_on_commit(agent.pk, channel)
     return row

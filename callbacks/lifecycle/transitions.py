@@ -21,7 +21,7 @@ from .. import callbackstate
 from ..enums import CallbackEvent, HistoryKind, InteractionState
 from ..errors import DomainError, Refused
 from ..models import Agent, CallbackRequest, Contact, HistoryEvent, Interaction
-from ..push import Push, push_on_commit
+from ..push import push_on_commit
 
 
 def action(fn):
@@ -75,8 +75,7 @@ def transition(
 
     Refused (DomainError) when the lifecycle table has no such edge. Saves the
     state with the other `fields` the caller changed, records the table's
-    history kind, and pushes the table's events to the `notify` agents and a
-    change to the queue's group.
+    history kind, and pushes the table's events to the `notify` agents.
     """
     rule = callbackstate.TRANSITIONS[event]
     new = callback.pk is None
@@ -92,9 +91,7 @@ def transition(
     row = record(rule.records, message, callback=callback, agent=agent, actor=actor, at=now, state=callback.state, **data)
     agent_ids = list(notify)
     for push in rule.pushes:
-        if agent_ids:
-            push_on_commit(push, agent_ids=agent_ids)
-    push_on_commit(Push.CALLBACK_CHANGED, queue_ids=[callback.queue_id], reference=callback.reference)
+        push_on_commit(push, agent_ids=agent_ids)
     return row
 
 

@@ -16,6 +16,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from django.core.management.base import CommandError
+from django.core.management.commands import flush
 
 from tests.factories import database_url
 
@@ -94,6 +96,26 @@ class Server:
                 return resp.status, json.loads(resp.read())
         except urllib.error.HTTPError as err:
             return err.code, json.loads(err.read())
+
+
+@pytest.fixture(scope="session", autouse=True)
+def flush_retries_past_the_running_server():
+    """The harness empties the tables between tests while the server under test keeps running its clock,
+    task runner and renders; on PostgreSQL its TRUNCATE can deadlock with their SELECTs. Retry it."""
+    original = flush.Command.handle
+
+    def handle(self, *args, **options):
+        for attempt in range(5):
+            try:
+                return original(self, *args, **options)
+            except CommandError:
+                if attempt == 4:
+                    raise
+                time.sleep(0.2 * (attempt + 1))
+
+    flush.Command.handle = handle
+    yield
+    flush.Command.handle = original
 
 
 @pytest.fixture(scope="session")

@@ -4,15 +4,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('switchsim', '0001_initial'),
+        ("switchsim", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='simcall',
-            name='line',
-            field=models.CharField(choices=[('ringing', 'Ringing'), ('connected', 'Connected'), ('on_hold', 'On hold'), ('ended', 'Ended')], default='ringing', max_length=20),
+            model_name="simcall",
+            name="line",
+            field=models.CharField(
+                choices=[("ringing", "Ringing"), ("connected", "Connected"), ("on_hold", "On hold"), ("ended", "Ended")],
+                default="ringing",
+                max_length=20,
+            ),
         ),
     ]
