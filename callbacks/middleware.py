@@ -2,18 +2,15 @@
 
 from django.http import HttpRequest, JsonResponse
 from django.shortcuts import render
+from django.utils.deprecation import MiddlewareMixin
 
 from .errors import DomainError
 from .selectors import agent_for_user
-from .views.render import workspace_response
+from .views.render import refusal_response
 
 
-class DomainErrorMiddleware:
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest):
-        return self.get_response(request)
+class DomainErrorMiddleware(MiddlewareMixin):
+    """Sync and async capable (MiddlewareMixin), so an ASGI request does not hop threads for it."""
 
     def process_exception(self, request: HttpRequest, exception: Exception):
         if not isinstance(exception, DomainError):
@@ -25,5 +22,5 @@ class DomainErrorMiddleware:
             return JsonResponse(body, status=exception.status)
         agent = agent_for_user(request.user)
         if agent is not None:
-            return workspace_response(request, agent, error=exception.message, status=exception.status)
+            return refusal_response(request, agent, exception.message, exception.status)
         return render(request, "message.html", {"title": "Not possible", "message": exception.message}, status=exception.status)

@@ -99,7 +99,7 @@ def test_an_email_that_always_fails_is_recorded_as_failed_and_the_click_never_5x
     flaky_mail.reset(failures=1000)
     client.force_login(alice.user)
     response = email_to_contact(alice, interaction, client=client)
-    assert response.status_code == 200
+    assert response.status_code == 204
     worker()
     run_worker_through_backoff(6)
     effect = Effect.objects.get(kind=EffectKind.EMAIL)
@@ -142,7 +142,7 @@ def test_a_second_task_row_for_the_same_dial_never_dials_twice(queue, alice):
 def test_a_dial_the_switch_never_takes_is_retried_then_the_call_ends_failed(client, queue, alice, unreachable_switch):
     interaction = accepted(alice, queue)
     client.force_login(alice.user)
-    assert client.post(reverse("call", args=[interaction.pk]), **HTMX).status_code == 200
+    assert client.post(reverse("call", args=[interaction.pk]), **HTMX).status_code == 204
     worker()
     run_worker_through_backoff(3)
     assert unreachable_switch.dials == 3

@@ -12,14 +12,14 @@ from .. import lifecycle
 from ..errors import Invalid, clean_text
 from ..models import Interaction
 from ..selectors import team_search
-from .render import workspace_response
+from .render import action_response
 from .workspace import agent_or_refuse, first_error
 
 
 def _run(request: HttpRequest, fn, **kwargs) -> HttpResponse:
-    agent = agent_or_refuse(request)
+    agent_or_refuse(request)
     fn(user=request.user, **kwargs)
-    return workspace_response(request, agent)
+    return action_response(request)
 
 
 def _field(request: HttpRequest, name: str, form_field: forms.Field):

@@ -13,7 +13,7 @@ from ..errors import DomainError, Invalid, Refused, clean_text, is_id
 from ..models import Contact, Interaction
 from ..models.config import TIMEZONE_CHOICES
 from ..selectors import contact_history, contact_search, response_search, response_values
-from .render import workspace_response
+from .render import action_response
 from .workspace import agent_or_refuse, first_error
 
 
@@ -118,14 +118,12 @@ def contact_new(request: HttpRequest) -> HttpResponse:
 @require_POST
 @login_required
 def link_contact(request: HttpRequest, interaction_id: int) -> HttpResponse:
-    agent = agent_or_refuse(request)
+    agent_or_refuse(request)
     contact_id = request.POST.get("contact", "")
     if not is_id(contact_id):
         raise Invalid("Pick a contact.", field="contact")
     lifecycle.do_link_contact(user=request.user, interaction_id=interaction_id, contact_id=int(contact_id))
-    if request.htmx:
-        return workspace_response(request, agent)
-    return redirect("workspace")
+    return action_response(request)
 
 
 @require_GET

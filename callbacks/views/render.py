@@ -1,9 +1,16 @@
-"""How every workspace view answers: htmx gets the regions, a plain form post a redirect."""
+"""How every workspace view answers.
+
+After an action, htmx gets 204 No Content: the action's push re-renders the
+regions it changed, once, over the agent's websocket (nothing is rendered
+twice). A refusal answers with the message region alone. A plain form post
+(no JavaScript) gets a redirect to the page, or the page with the message.
+"""
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django_htmx.http import reswap, retarget
 
 from ..models import Agent
 from ..selectors import workspace_context_for
@@ -16,7 +23,7 @@ def ws_url(request: HttpRequest) -> str:
 
 
 def render_regions(agent: Agent, regions: list[str] | None = None, *, error: str = "") -> str:
-    """The named partials of the workspace as out-of-band swaps (for htmx and the websocket)."""
+    """The named partials of the workspace as out-of-band swaps (for the websocket)."""
     context = {"ws": workspace_context_for(agent), "oob": True, "error": error}
     names = regions or ["status", "notifications", "interaction", "flash"]
     with timezone.override(agent.zone):
@@ -30,14 +37,24 @@ def render_workspace(request: HttpRequest, agent: Agent, *, error: str = "", sta
         return render(request, WORKSPACE, context, status=status)
 
 
-def workspace_response(request: HttpRequest, agent: Agent, *, error: str = "", status: int = 200) -> HttpResponse:
+def app_response(request: HttpRequest, agent: Agent) -> HttpResponse:
+    """The whole of #app: what a page without a live socket fetches to catch up."""
+    context = {"ws": workspace_context_for(agent), "error": ""}
+    with timezone.override(agent.zone):
+        return HttpResponse(render_to_string(f"{WORKSPACE}#app", context, request=request))
+
+
+def action_response(request: HttpRequest) -> HttpResponse:
+    """An action succeeded: its push updates the page (htmx), or the page is reloaded (plain form)."""
     if request.htmx:
-        # The whole of #app, swapped by innerHTML into an element that never
-        # leaves the page: a websocket push may already have replaced the
-        # form that sent this request.
-        context = {"ws": workspace_context_for(agent), "error": error}
-        with timezone.override(agent.zone):
-            return HttpResponse(render_to_string(f"{WORKSPACE}#app", context, request=request), status=status)
-    if status >= 400:
-        return render_workspace(request, agent, error=error, status=status)
+        return HttpResponse(status=204)
     return redirect("workspace")
+
+
+def refusal_response(request: HttpRequest, agent: Agent, message: str, status: int) -> HttpResponse:
+    """An action was refused: the message region alone (htmx), or the page with the message."""
+    if request.htmx:
+        with timezone.override(agent.zone):
+            html = render_to_string(f"{WORKSPACE}#flash", {"error": message}, request=request)
+        return reswap(retarget(HttpResponse(html, status=status), "#flash"), "outerHTML")
+    return render_workspace(request, agent, error=message, status=status)

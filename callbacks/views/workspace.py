@@ -12,7 +12,7 @@ from .. import lifecycle
 from ..enums import Channel
 from ..errors import Invalid, Refused
 from ..selectors import agent_for_user
-from .render import render_workspace, workspace_response
+from .render import action_response, app_response, render_workspace
 
 
 def agent_or_refuse(request: HttpRequest):
@@ -41,7 +41,7 @@ def workspace(request: HttpRequest) -> HttpResponse:
 @require_GET
 @login_required
 def regions(request: HttpRequest) -> HttpResponse:
-    return workspace_response(request, agent_or_refuse(request))
+    return app_response(request, agent_or_refuse(request))
 
 
 class StatusForm(forms.Form):
@@ -59,7 +59,7 @@ def first_error(form: forms.Form) -> str:
 @require_POST
 @login_required
 def set_status(request: HttpRequest) -> HttpResponse:
-    agent = agent_or_refuse(request)
+    agent_or_refuse(request)
     form = StatusForm(request.POST)
     if not form.is_valid():
         raise Invalid(first_error(form))
@@ -69,7 +69,7 @@ def set_status(request: HttpRequest) -> HttpResponse:
         status=form.cleaned_data["status"],
         reason_id=form.cleaned_data["reason"],
     )
-    return workspace_response(request, agent)
+    return action_response(request)
 
 
 OFFER_ACTIONS = {"accept": lifecycle.do_accept_offer, "reject": lifecycle.do_reject_offer}
@@ -79,9 +79,9 @@ OFFER_ACTIONS = {"accept": lifecycle.do_accept_offer, "reject": lifecycle.do_rej
 @login_required
 def offer_action(request: HttpRequest, offer_id: int, verb: str) -> HttpResponse:
     """Accept or Reject on an interaction notification."""
-    agent = agent_or_refuse(request)
+    agent_or_refuse(request)
     OFFER_ACTIONS[verb](user=request.user, offer_id=offer_id)
-    return workspace_response(request, agent)
+    return action_response(request)
 
 
 class LoginView(auth_views.LoginView):

@@ -31,6 +31,12 @@
     var have = e.detail.target && e.detail.target.dataset.version;
     if (incoming && have && incoming.dataset.version === have) e.detail.shouldSwap = false;
   });
+  // An action answers 204: its push over the websocket updates the page. Without a live socket
+  // (reconnecting), fetch the page's regions instead, so a click never seems to do nothing.
+  document.addEventListener("htmx:afterRequest", function (e) {
+    if (!e.detail.xhr || e.detail.xhr.status !== 204 || document.body.dataset.ws === "open") return;
+    htmx.ajax("GET", "/workspace/regions/", { target: "#app", swap: "innerHTML" });
+  });
   // A refusal message stays long enough to read, then fades (it is also announced by aria-live).
   document.addEventListener("htmx:afterSettle", function () {
     var flash = document.querySelector("#flash .flash");
