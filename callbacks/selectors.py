@@ -210,116 +210,167 @@ class InteractionView:
         return self.view.callback.customer_name or self.view.phone
 
 
-@dataclass
 class Workspace:
-    agent: Agent
-    channels: list[ChannelState]
-    reasons: list[NotReadyReason]
-    offers: list[tuple[Offer, CallbackView]]
-    interactions: list[InteractionView]
-    consult_requests: list = field(default_factory=list)
-    joined: list = field(default_factory=list)  # consultations and conferences I was brought into
-    mine: list = field(default_factory=list)  # my personal callbacks
-    reminders: list = field(default_factory=list)  # personal callbacks due soon
-    endings: list = field(default_factory=list)  # attempts the system closed just now
+    """The agent's workspace as a read model per region, each part loaded on first use with its own bounded queries.
+
+    A push or an answer that renders one region touches only that region's
+    parts: the status bar reads the agent's statuses and the Not Ready
+    reasons; the notifications read offers, consultation requests and
+    personal callbacks; the interaction windows read the open interactions
+    and what hangs off them.
+    """
+
+    def __init__(self, agent: Agent) -> None:
+        self.agent = agent
+        self.zone = agent.zone
+
+    # --- status ----------------------------------------------------------------
+    @cached_property
+    def channels(self) -> list[ChannelState]:
+        statuses = {s.channel: s for s in AgentChannelStatus.objects.filter(agent=self.agent).select_related("reason")}
+        out = []
+        for ch in self.agent.enabled_channels():
+            row = statuses.get(ch)
+            status = row.status if row else AgentStatus.LOGGED_OUT
+            out.append(
+                ChannelState(
+                    channel=ch,
+                    label=Channel(ch).label,
+                    status=status,
+                    status_label=AgentStatus(status).label,
+                    reason=row.reason.name if row and row.reason else "",
+                    since=row.since if row else None,
+                )
+            )
+        return out
 
     @cached_property
-    def versions(self) -> dict[str, str]:
-        """A digest of what each region shows. The page skips a pushed region whose
-        version it already has, so a push that repeats an HTTP answer does not
-        wipe what the agent is typing."""
-
-        def digest(value) -> str:
-            return hashlib.sha1(repr(value).encode()).hexdigest()[:12]
-
-        def ix_state(item: InteractionView):
-            call = item.call
-            return (
-                item.interaction.pk,
-                item.interaction.disposition_id,
-                item.interaction.last_outcome,
-                item.view.callback.state,
-                item.history[0].pk if item.history else None,
-                (call.pk, call.state, call.hold_seconds) if call else None,
-                item.customer_link,  # appears once the switch has taken the dial
-                [p.pk for p in item.parties],
-                (item.consult.pk, item.consult.state) if item.consult else None,
-            )
-
-        return {
-            "status": digest([(c.channel, c.status, c.reason, c.since) for c in self.channels]),
-            "notifications": digest(
-                (
-                    [o.pk for o, _ in self.offers],
-                    [c.pk for c in self.consult_requests],
-                    self.any_ready,
-                    [(c.pk, c.state, c.desired_time) for c in self.mine],
-                    [c.pk for c in self.reminders],
-                    [i.pk for i in self.endings],
-                )
-            ),
-            "interaction": digest(([ix_state(i) for i in self.interactions], [(k, j.pk) for k, j in self.joined])),
-        }
+    def reasons(self) -> list[NotReadyReason]:
+        return list(NotReadyReason.objects.filter(active=True, system=""))
 
     @property
     def any_ready(self) -> bool:
         return any(c.status == AgentStatus.READY for c in self.channels)
 
+    # --- notifications -----------------------------------------------------------
+    @cached_property
+    def configured(self) -> list[PreviewField]:
+        return list(PreviewField.objects.filter(active=True).order_by("section", "order", "label"))
 
-def workspace_context_for(agent: Agent) -> Workspace:
-    """The whole agent workspace from the database: bounded, whatever the queue sizes."""
-    statuses = {s.channel: s for s in AgentChannelStatus.objects.filter(agent=agent).select_related("reason")}
-    channels = []
-    for ch in agent.enabled_channels():
-        row = statuses.get(ch)
-        status = row.status if row else AgentStatus.LOGGED_OUT
-        channels.append(
-            ChannelState(
-                channel=ch,
-                label=Channel(ch).label,
-                status=status,
-                status_label=AgentStatus(status).label,
-                reason=row.reason.name if row and row.reason else "",
-                since=row.since if row else None,
+    @cached_property
+    def offers(self) -> list[tuple[Offer, CallbackView]]:
+        rows = list(
+            Offer.objects.filter(agent=self.agent, outcome=OfferOutcome.OPEN)
+            .select_related("callback__queue")
+            .order_by("created_at")
+        )
+        return [(o, callback_view(o.callback, self.zone, self.configured)) for o in rows]
+
+    @cached_property
+    def consult_requests(self) -> list:
+        return list(
+            Consultation.objects.filter(to_agent=self.agent, state=ConsultState.REQUESTED).select_related(
+                "from_agent", "call__callback"
             )
         )
-    offers = list(
-        Offer.objects.filter(agent=agent, outcome=OfferOutcome.OPEN).select_related("callback__queue").order_by("created_at")
-    )
-    interactions = list(
-        Interaction.objects.filter(agent=agent, state=InteractionState.OPEN)
-        .select_related("callback__queue", "callback__contact", "disposition")
-        .prefetch_related("callback__contact__phones")
-        .order_by("created_at")
-    )
-    configured: list[PreviewField] = []
-    if offers or interactions:
-        configured = list(PreviewField.objects.filter(active=True).order_by("section", "order", "label"))
-    histories: dict[int, list] = {}
-    if interactions:
-        ids = [i.callback_id for i in interactions]
+
+    @cached_property
+    def endings(self) -> list:
+        return _recent_endings(self.agent)
+
+    @cached_property
+    def _personal(self) -> dict[str, list]:
+        return _personal(self.agent)
+
+    @property
+    def mine(self) -> list:
+        return self._personal["mine"]
+
+    @property
+    def reminders(self) -> list:
+        return self._personal["reminders"]
+
+    # --- interaction windows -----------------------------------------------------
+    @cached_property
+    def interactions(self) -> list[InteractionView]:
+        rows = list(
+            Interaction.objects.filter(agent=self.agent, state=InteractionState.OPEN)
+            .select_related("callback__queue", "callback__contact", "disposition")
+            .prefetch_related("callback__contact__phones")
+            .order_by("created_at")
+        )
+        if not rows:
+            return []
+        histories: dict[int, list] = {}
+        ids = [i.callback_id for i in rows]
         for event in (
             HistoryEvent.objects.filter(callback_id__in=ids)
             .select_related("agent")
             .order_by("-at", "-id")[: HISTORY_LIMIT * len(ids)]
         ):
             histories.setdefault(event.callback_id, []).append(event)
-    zone = agent.zone
-    return Workspace(
-        agent=agent,
-        channels=channels,
-        reasons=list(NotReadyReason.objects.filter(active=True, system="")),
-        offers=[(o, callback_view(o.callback, zone, configured)) for o in offers],
-        interactions=_interaction_views(interactions, zone, configured, histories),
-        consult_requests=list(
-            Consultation.objects.filter(to_agent=agent, state=ConsultState.REQUESTED).select_related(
-                "from_agent", "call__callback"
+        return _interaction_views(rows, self.zone, self.configured, histories)
+
+    @cached_property
+    def joined(self) -> list:
+        """Consultations and conferences I was brought into."""
+        return _joined(self.agent)
+
+    # --- versions ------------------------------------------------------------------
+    @cached_property
+    def versions(self) -> RegionVersions:
+        return RegionVersions(self)
+
+
+class RegionVersions:
+    """A digest of what each region shows, computed only for the region asked. The page skips a pushed
+    region whose version it already has, so a repeated push does not wipe what the agent is typing."""
+
+    def __init__(self, ws: Workspace) -> None:
+        self.ws = ws
+
+    @staticmethod
+    def _digest(value) -> str:
+        return hashlib.sha1(repr(value).encode()).hexdigest()[:12]
+
+    def __getitem__(self, region: str) -> str:
+        ws = self.ws
+        if region == "status":
+            return self._digest([(c.channel, c.status, c.reason, c.since) for c in ws.channels])
+        if region == "notifications":
+            return self._digest(
+                (
+                    [o.pk for o, _ in ws.offers],
+                    [c.pk for c in ws.consult_requests],
+                    ws.any_ready,
+                    [(c.pk, c.state, c.desired_time) for c in ws.mine],
+                    [c.pk for c in ws.reminders],
+                    [i.pk for i in ws.endings],
+                )
             )
-        ),
-        joined=_joined(agent),
-        endings=_recent_endings(agent),
-        **_personal(agent),
-    )
+        if region == "interaction":
+
+            def ix_state(item: InteractionView):
+                call = item.call
+                return (
+                    item.interaction.pk,
+                    item.interaction.disposition_id,
+                    item.interaction.last_outcome,
+                    item.view.callback.state,
+                    item.history[0].pk if item.history else None,
+                    (call.pk, call.state, call.hold_seconds) if call else None,
+                    item.customer_link,  # appears once the switch has taken the dial
+                    [p.pk for p in item.parties],
+                    (item.consult.pk, item.consult.state) if item.consult else None,
+                )
+
+            return self._digest(([ix_state(i) for i in ws.interactions], [(k, j.pk) for k, j in ws.joined]))
+        raise KeyError(region)
+
+
+def workspace_context_for(agent: Agent) -> Workspace:
+    """The agent's workspace; each region's parts load when that region renders (bounded, whatever the queue sizes)."""
+    return Workspace(agent)
 
 
 def _recent_endings(agent: Agent) -> list:
