@@ -2,7 +2,7 @@
 
     (new) --requested--> queued            (new) --requested_later--> scheduled
     scheduled --due--> queued --offer--> offered --accept--> in_progress --complete--> completed
-    offered --reject / time_out / withdraw--> queued
+    offered --reject / time_out / not_delivered / withdraw--> queued
     in_progress --reschedule / retry--> scheduled      in_progress --fail--> failed
     in_progress --transfer_to_agent--> offered         in_progress --transfer_to_queue--> queued
     in_progress --transfer_out--> completed            scheduled / queued / offered --cancel--> cancelled
@@ -47,6 +47,7 @@ TRANSITIONS: dict[E, Transition] = {
     E.ACCEPT: _t({S.OFFERED}, S.IN_PROGRESS, H.ACCEPTED, [Push.INTERACTION_CHANGED]),
     E.REJECT: _t({S.OFFERED}, S.QUEUED, H.REJECTED, [Push.OFFER_ENDED]),
     E.TIME_OUT: _t({S.OFFERED}, S.QUEUED, H.TIMED_OUT, [Push.OFFER_ENDED]),
+    E.NOT_DELIVERED: _t({S.OFFERED}, S.QUEUED, H.NOT_DELIVERED, [Push.OFFER_ENDED]),
     E.WITHDRAW: _t({S.OFFERED}, S.QUEUED, H.WITHDRAWN, [Push.OFFER_ENDED]),
     E.COMPLETE: _t({S.IN_PROGRESS}, S.COMPLETED, H.DONE, [Push.INTERACTION_CHANGED], closes=True),
     E.FAIL: _t({S.IN_PROGRESS}, S.FAILED, H.FAILED, [Push.INTERACTION_CHANGED], closes=True),

@@ -1,15 +1,20 @@
 """The agent's websocket: authenticate, join the agent's group, forward rendered partials.
 
-It never changes state: clicks go over HTTP to views that call actions.
+Clicks go over HTTP to views that call actions. The one message a page sends
+is the acknowledgement that it shows an offer, which starts the offer's
+countdown (`lifecycle.do_acknowledge_offer`).
 Renders run on the thread pool (not the one thread Django keeps for sync
 views), so many agents' pushes render in parallel.
 """
 
+import json
 import logging
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
+from .errors import is_id
+from .lifecycle import do_acknowledge_offer
 from .models import Agent
 from .push import agent_group, regions_for
 from .selectors import agent_for_user
@@ -26,6 +31,7 @@ def _render_for(agent_id: int, regions: list[str] | None) -> str:
 
 
 render_off_thread = database_sync_to_async(_render_for, thread_sensitive=False)
+acknowledge = database_sync_to_async(do_acknowledge_offer, thread_sensitive=False)
 
 
 class AgentConsumer(AsyncWebsocketConsumer):
@@ -56,7 +62,15 @@ class AgentConsumer(AsyncWebsocketConsumer):
             log.warning("group_discard failed for agent %s", self.agent_id, exc_info=True)
 
     async def receive(self, text_data=None, bytes_data=None):
-        # The page never sends commands here; a message is a request to resync.
+        """The page acknowledges a notification it shows ({"ack": offer id}); anything else asks for a resync."""
+        try:
+            ack = json.loads(text_data or "{}").get("ack")
+        except (ValueError, AttributeError):
+            ack = None
+        if ack is not None:
+            if is_id(str(ack)):
+                await acknowledge(agent_id=self.agent_id, offer_id=int(ack))
+            return
         await self._send_regions(None)
 
     async def ringback_event(self, message):

@@ -54,6 +54,7 @@ class OfferOutcome(models.TextChoices):
     REJECTED = "rejected", "Rejected"
     TIMED_OUT = "timed_out", "Timed out"
     WITHDRAWN = "withdrawn", "Withdrawn"
+    NOT_DELIVERED = "not_delivered", "Not delivered"
 
 
 class InteractionState(models.TextChoices):
@@ -70,6 +71,7 @@ class HistoryKind(models.TextChoices):
     REJECTED = "rejected", "Rejected"
     TIMED_OUT = "timed_out", "Offer timed out"
     WITHDRAWN = "withdrawn", "Offer withdrawn"
+    NOT_DELIVERED = "not_delivered", "Offer not delivered"
     DONE = "done", "Marked done"
     CANCELLED = "cancelled", "Cancelled"
     FAILED = "failed", "Failed"
@@ -156,6 +158,7 @@ class CallbackEvent(models.TextChoices):
     ACCEPT = "accept", "Accepted"
     REJECT = "reject", "Rejected"
     TIME_OUT = "time_out", "Offer timed out"
+    NOT_DELIVERED = "not_delivered", "Offer not delivered"
     WITHDRAW = "withdraw", "Offer withdrawn"
     COMPLETE = "complete", "Completed"
     FAIL = "fail", "Failed"

@@ -3,8 +3,9 @@
 The rule: the waiting callback first in line (priority, then immediate before
 others, then original enqueue time) goes to the Ready, free agent of its
 queue who has been idle longest (since their last interaction ended or since
-they went Ready, whichever is later). An agent who rejected a callback is not
-offered it again while another Ready agent exists. A personal callback waits
+they went Ready, whichever is later). An agent who rejected a callback (or whose
+page never showed its offer) is not offered it again while another Ready
+agent exists. A personal callback waits
 for its owner during the queue's grace period.
 
 Rows are read with SKIP LOCKED inside the caller's transaction, so any number
@@ -68,7 +69,8 @@ def choose(queue_id: int, channel: str, now: datetime) -> Choice | None:
     if not callbacks:
         return None
     rejected_by: dict[int, set[int]] = {}
-    for cb_id, agent_id in Offer.objects.filter(callback__in=callbacks, outcome=OfferOutcome.REJECTED).values_list(
+    passed = (OfferOutcome.REJECTED, OfferOutcome.NOT_DELIVERED)
+    for cb_id, agent_id in Offer.objects.filter(callback__in=callbacks, outcome__in=passed).values_list(
         "callback_id", "agent_id"
     ):
         rejected_by.setdefault(cb_id, set()).add(agent_id)

@@ -340,7 +340,7 @@ class RegionVersions:
         if region == "notifications":
             return self._digest(
                 (
-                    [o.pk for o, _ in ws.offers],
+                    [(o.pk, o.deadline) for o, _ in ws.offers],  # the countdown starts once the page acknowledged
                     [c.pk for c in ws.consult_requests],
                     ws.any_ready,
                     [(c.pk, c.state, c.desired_time) for c in ws.mine],

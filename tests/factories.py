@@ -48,6 +48,11 @@ def make_api_client(name: str = "IVR") -> tuple[ApiClient, str]:
     return client, token
 
 
+def shown(offer):
+    """The agent's page showed the offer (it acknowledges over the websocket): its countdown starts."""
+    return lifecycle.do_acknowledge_offer(agent_id=offer.agent_id, offer_id=offer.pk)
+
+
 def worker() -> int:
     """The task worker runs what is due (durable side effects: switch commands, e-mail)."""
     return run_ready_tasks()

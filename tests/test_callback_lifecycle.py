@@ -25,6 +25,7 @@ EXPECTED = {
     "accept": ({OFFERED}, IN_PROGRESS, "accepted"),
     "reject": ({OFFERED}, QUEUED, "rejected"),
     "time_out": ({OFFERED}, QUEUED, "timed_out"),
+    "not_delivered": ({OFFERED}, QUEUED, "not_delivered"),
     "withdraw": ({OFFERED}, QUEUED, "withdrawn"),
     "complete": ({IN_PROGRESS}, COMPLETED, "done"),
     "fail": ({IN_PROGRESS}, FAILED, "failed"),

@@ -17,7 +17,7 @@ from callbacks.dispatcher import sweep_once
 from callbacks.enums import AgentStatus, CallbackState, CallbackType, CallState, HistoryKind, OfferOutcome
 from callbacks.models import Agent, AgentChannelStatus, Call, CallbackRequest, HistoryEvent, Offer
 
-from .factories import database_url, make_agent, make_callback, make_queue, numbers, set_ready
+from .factories import database_url, make_agent, make_callback, make_queue, numbers, set_ready, shown
 from .test_race import race
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,6 +39,8 @@ def test_two_dispatchers_at_once_fire_every_timer_exactly_once(transactional_db,
     for agent in ringing:
         set_ready(agent)
         make_callback(busy, phone=next(phones))  # offered to the agent at once
+    for offer in Offer.objects.filter(outcome=OfferOutcome.OPEN):
+        shown(offer)
     assert Offer.objects.filter(outcome=OfferOutcome.OPEN).count() == 4
     for i in range(3):
         idle = make_agent(f"acw{i}")

@@ -1,11 +1,15 @@
 """The agent websocket: authenticated, origin-checked, pushes rendered truth."""
 
+import json
+from datetime import timedelta
+
 import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import AnonymousUser
 
 from callbacks.consumers import CLOSE_NOT_AN_AGENT, CLOSE_UNAUTHENTICATED, AgentConsumer
+from callbacks.models import Offer
 from workspace.asgi import application
 
 from .factories import make_callback, set_ready
@@ -63,4 +67,39 @@ async def test_reconnecting_socket_gets_the_truth_from_the_database(alice, queue
     await comm.connect()
     first = await comm.receive_from(timeout=3)
     assert "Maya Patel" in first and ">Accept<" in first
+    await comm.disconnect()
+
+
+async def test_the_page_acknowledges_an_offer_and_its_countdown_starts_then(alice, queue):
+    comm = communicator_for(alice.user)
+    await comm.connect()
+    await comm.receive_from(timeout=3)
+    await sync_to_async(set_ready)(alice)
+    await comm.receive_from(timeout=3)
+    callback = await sync_to_async(make_callback)(queue, customer_name="Camille Laurent")
+    offer_push = await comm.receive_from(timeout=3)
+    offer = await sync_to_async(Offer.objects.get)(callback=callback)
+    assert f'name="ack" value="{offer.pk}"' in offer_push and 'class="countdown"' not in offer_push
+    await comm.send_to(text_data=json.dumps({"ack": str(offer.pk), "HEADERS": {"HX-Request": "true"}}))
+    shown = await comm.receive_from(timeout=3)  # the notification again, now with its countdown
+    assert 'class="countdown"' in shown and 'name="ack"' not in shown
+    offer = await sync_to_async(Offer.objects.get)(pk=offer.pk)
+    assert offer.delivered_at is not None
+    assert offer.deadline == offer.delivered_at + timedelta(seconds=30)
+    await comm.send_to(text_data=json.dumps({"ack": str(offer.pk)}))  # a repeat changes nothing
+    assert await comm.receive_nothing(timeout=0.3)
+    await comm.disconnect()
+
+
+async def test_an_agent_cannot_acknowledge_someone_elses_offer(alice, bob, queue):
+    await sync_to_async(set_ready)(bob)
+    callback = await sync_to_async(make_callback)(queue)
+    offer = await sync_to_async(Offer.objects.get)(callback=callback)
+    comm = communicator_for(alice.user)
+    await comm.connect()
+    await comm.receive_from(timeout=3)
+    await comm.send_to(text_data=json.dumps({"ack": str(offer.pk)}))
+    await comm.send_to(text_data="not json")  # asks for a resync, never a crash
+    assert 'id="status"' in await comm.receive_from(timeout=3)
+    assert (await sync_to_async(Offer.objects.get)(pk=offer.pk)).delivered_at is None
     await comm.disconnect()

@@ -12,7 +12,7 @@ from callbacks.models import CallbackRequest, ContactEmail, DispositionCode, Off
 from callbacks.telephony.simulator.models import SimCall
 from callbacks.telephony.simulator.switch import SimulatedSwitch
 
-from .factories import make_agent, make_callback, set_ready, worker
+from .factories import make_agent, make_callback, set_ready, shown, worker
 from .test_calls import connected
 from .verify import verify_action
 
@@ -115,7 +115,7 @@ def test_consultation_declined_and_ended(queue, alice, bob):
 def test_offer_expiry_returns_the_callback_and_sets_the_agent_not_ready(queue, alice, bob):
     set_ready(alice)
     make_callback(queue)
-    offer = open_offer(alice)
+    offer = shown(open_offer(alice))
     with time_machine.travel(offer.deadline + timedelta(seconds=1), tick=False):
         set_ready(bob)  # free, so the expired callback rings bob next
         pushed = verify_action([alice, bob], lambda: lifecycle.do_expire_offers())

@@ -12,7 +12,7 @@ from callbacks.enums import AgentStatus, CallbackState, CallbackType, HistoryKin
 from callbacks.errors import DomainError, Refused
 from callbacks.models import AgentChannelStatus, HistoryEvent, Interaction, Offer
 
-from .factories import make_agent, make_callback, make_queue, numbers, refreshed, set_ready
+from .factories import make_agent, make_callback, make_queue, numbers, refreshed, set_ready, shown
 
 
 def open_offer(callback):
@@ -36,7 +36,24 @@ def test_queued_callback_is_offered_the_moment_an_agent_goes_ready(queue, alice)
     offer = open_offer(callback)
     assert offer.agent == alice
     assert refreshed(callback).state == CallbackState.OFFERED
-    assert offer.deadline == offer.created_at + timedelta(seconds=30)
+    # Until the page shows it, the offer only has the delivery window; then the queue's 30 s to answer.
+    assert offer.deadline == offer.created_at + timedelta(seconds=10)
+    shown_at = offer.created_at + timedelta(seconds=2)
+    with time_machine.travel(shown_at, tick=False):
+        shown(offer)
+    assert refreshed(offer).deadline == shown_at + timedelta(seconds=30)
+
+
+def test_an_offer_no_page_showed_goes_to_the_next_agent_without_burning_the_first(queue, alice, bob):
+    set_ready(alice)
+    callback = make_callback(queue)
+    set_ready(bob)
+    with time_machine.travel(timezone.now() + timedelta(seconds=11), tick=False):
+        sweep_once()
+    assert Offer.objects.get(callback=callback, agent=alice).outcome == OfferOutcome.NOT_DELIVERED
+    assert open_offer(callback).agent == bob
+    assert AgentChannelStatus.objects.get(agent=alice, channel="voice").status == AgentStatus.READY
+    assert "Not delivered to Alice's page within 10 s" in [e.message for e in callback.history.all()]
 
 
 def test_new_callback_is_offered_at_once_to_a_ready_agent(queue, alice):
@@ -106,6 +123,7 @@ def test_rejecter_gets_it_again_when_they_are_the_only_ready_agent(queue, alice)
 def test_offer_times_out_and_goes_to_the_next_agent_who_is_ready(queue, alice, bob):
     set_ready(alice)
     callback = make_callback(queue)
+    shown(open_offer(callback))
     set_ready(bob)
     with time_machine.travel(timezone.now() + timedelta(seconds=31), tick=False):
         sweep_once()
@@ -119,6 +137,7 @@ def test_offer_times_out_and_goes_to_the_next_agent_who_is_ready(queue, alice, b
 def test_offer_is_not_timed_out_before_its_deadline(queue, alice):
     set_ready(alice)
     callback = make_callback(queue)
+    shown(open_offer(callback))
     with time_machine.travel(timezone.now() + timedelta(seconds=29), tick=False):
         sweep_once()
     assert open_offer(callback).agent == alice
@@ -284,6 +303,7 @@ def test_logging_out_returns_ringing_offers_to_the_queue(queue, alice, bob):
 def test_offers_that_expired_while_down_are_timed_out_on_restart_and_nothing_is_lost(queue, alice, bob):
     set_ready(alice)
     ringing = [make_callback(queue, phone=n) for n in numbers(3)]
+    shown(Offer.objects.get(agent=alice, outcome=OfferOutcome.OPEN))
     later = make_callback(
         queue, phone="+33699999999", type=CallbackType.SCHEDULED, desired_time=timezone.now() + timedelta(minutes=10)
     )

@@ -151,6 +151,9 @@ RINGBACK_SIMULATOR = RINGBACK_TELEPHONY.startswith("callbacks.telephony.simulato
 if RINGBACK_SIMULATOR:
     INSTALLED_APPS.append("callbacks.telephony.simulator")
 SIM_NO_ANSWER_SECONDS = int(os.environ.get("SIM_NO_ANSWER_SECONDS", "30"))
+# An offer's countdown starts when the agent's page acknowledges the notification; an offer no page
+# acknowledged within this window goes back to the queue, and the agent is not set Not Ready.
+RINGBACK_OFFER_DELIVERY_SECONDS = int(os.environ.get("RINGBACK_OFFER_DELIVERY_SECONDS", "10"))
 # Call supervision: a call still Dialing this long after Call ends as failed (the switch never answered).
 RINGBACK_DIAL_LIMIT_SECONDS = int(os.environ.get("RINGBACK_DIAL_LIMIT_SECONDS", "90"))
 

@@ -37,7 +37,16 @@ from .clock import (
 from .directory import ContactInput, do_create_contact, do_link_contact, do_update_contact
 from .effects import perform as perform_effect
 from .intake import CallbackInput, do_cancel_callback, do_create_callback
-from .offers import do_accept_offer, do_offer_next, do_reject_offer, make_offer, route_agent, route_everything, route_queue
+from .offers import (
+    do_accept_offer,
+    do_acknowledge_offer,
+    do_offer_next,
+    do_reject_offer,
+    make_offer,
+    route_agent,
+    route_everything,
+    route_queue,
+)
 from .presence import SETTABLE_STATUSES, change_status, do_log_in, do_log_out, do_set_status
 from .transfers import (
     do_accept_consultation,
@@ -73,6 +82,7 @@ __all__ = [
     "dispositions_for",
     "do_accept_consultation",
     "do_accept_offer",
+    "do_acknowledge_offer",
     "do_add_note",
     "do_call",
     "do_cancel_callback",

@@ -52,8 +52,10 @@ def do_enqueue_due(*, now: datetime | None = None, limit: int = BATCH) -> int:
 def do_expire_offers(*, now: datetime | None = None, limit: int = BATCH) -> int:
     """Agents did not answer in time (or the system was down): their offers time out.
 
-    The callback returns to its queue with its place kept; the agent goes Not
-    Ready ("Missed offer") so the next callback does not ring an empty desk.
+    The callback returns to its queue with its place kept. An agent whose page
+    showed the offer and who let it ring out goes Not Ready ("Missed offer"), so
+    the next callback does not ring an empty desk; an offer no page ever
+    acknowledged (a burst, a closed tab) goes back without burning the agent.
     """
     now = now or timezone.now()
     offers = list(
@@ -64,14 +66,19 @@ def do_expire_offers(*, now: datetime | None = None, limit: int = BATCH) -> int:
     )
     if not offers:
         return 0
-    reason, _ = NotReadyReason.objects.get_or_create(
-        system=SystemReason.MISSED_OFFER, defaults={"name": SystemReason.MISSED_OFFER.label, "order": 99}
-    )
     for offer in offers:
         CallbackRequest.objects.select_for_update().filter(pk=offer.callback_id).exists()
-        seconds = int((offer.deadline - offer.created_at).total_seconds())
+        if offer.delivered_at is None:
+            seconds = int((offer.deadline - offer.created_at).total_seconds())
+            message = f"Not delivered to {offer.agent}'s page within {seconds} s"
+            return_offer(offer, CallbackEvent.NOT_DELIVERED, now, message=message)
+            continue
+        seconds = int((offer.deadline - offer.delivered_at).total_seconds())
         return_offer(offer, CallbackEvent.TIME_OUT, now, message=f"{offer.agent} did not answer within {seconds} s")
         if status_of(offer.agent, offer.channel) == AgentStatus.READY:  # never overwrite a status the agent chose
+            reason, _ = NotReadyReason.objects.get_or_create(
+                system=SystemReason.MISSED_OFFER, defaults={"name": SystemReason.MISSED_OFFER.label, "order": 99}
+            )
             change_status(offer.agent, offer.channel, AgentStatus.NOT_READY, reason=reason, actor=None, now=now)
     return len(offers)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -19,6 +20,7 @@ from .. import routing
 from ..enums import CallbackEvent, CallOutcome, CallState, Channel, HistoryKind, OfferOutcome
 from ..errors import DomainError, Refused
 from ..models import Agent, Call, CallbackRequest, Interaction, Offer
+from ..push import Push, push_on_commit
 from .lines import end_call
 from .transitions import action, record, transition
 
@@ -29,6 +31,7 @@ MAX_OFFERS_PER_PASS = 50
 OUTCOME_OF = {
     CallbackEvent.REJECT: OfferOutcome.REJECTED,
     CallbackEvent.TIME_OUT: OfferOutcome.TIMED_OUT,
+    CallbackEvent.NOT_DELIVERED: OfferOutcome.NOT_DELIVERED,
     CallbackEvent.WITHDRAW: OfferOutcome.WITHDRAWN,
 }
 
@@ -42,7 +45,7 @@ def create_offer(
         agent=agent,
         channel=callback.channel,
         created_at=now,
-        deadline=now + timedelta(seconds=callback.queue.offer_timeout_seconds),
+        deadline=now + timedelta(seconds=settings.RINGBACK_OFFER_DELIVERY_SECONDS),
         call=call,
         from_agent=from_agent,
     )
@@ -152,6 +155,25 @@ def do_accept_offer(*, user: AbstractBaseUser, offer_id: int) -> Interaction:
         notify=[offer.agent_id],
     )
     return interaction
+
+
+@action
+def do_acknowledge_offer(*, agent_id: int, offer_id: int) -> Offer | None:
+    """The agent's page showed the notification: the time to answer starts now. Repeats change nothing."""
+    now = timezone.now()
+    offer = (
+        Offer.objects.select_for_update(of=("self",))
+        .select_related("callback__queue")
+        .filter(pk=offer_id, agent_id=agent_id, outcome=OfferOutcome.OPEN, delivered_at__isnull=True)
+        .first()
+    )
+    if offer is None:
+        return None  # someone else's, already acknowledged, or already ended
+    offer.delivered_at = now
+    offer.deadline = now + timedelta(seconds=offer.callback.queue.offer_timeout_seconds)
+    offer.save(update_fields=["delivered_at", "deadline"])
+    push_on_commit(Push.OFFER_NEW, agent_ids=[agent_id])  # every tab of the agent shows the full countdown
+    return offer
 
 
 @action

@@ -106,7 +106,10 @@ class Offer(models.Model):
     channel = models.CharField(max_length=20, choices=Channel.choices)
     outcome = models.CharField(max_length=20, choices=OfferOutcome.choices, default=OfferOutcome.OPEN)
     created_at = models.DateTimeField()
+    # Until the agent's page acknowledges the notification, the deadline is the delivery window;
+    # from then on, the queue's time to answer.
     deadline = models.DateTimeField()
+    delivered_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     # Set when the offer is an Instant Call Transfer: the live call and who sent it.
     call = models.ForeignKey("Call", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
