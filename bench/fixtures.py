@@ -1,0 +1,41 @@
+"""Bench fixtures, written in bulk: `python -m bench.fixtures N` prints the sessions and the API token as JSON."""
+
+import json
+import sys
+
+import django
+
+django.setup()
+
+from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY, get_user_model  # noqa: E402
+from django.contrib.auth.hashers import make_password  # noqa: E402
+from django.contrib.sessions.backends.db import SessionStore  # noqa: E402
+
+from callbacks.models import Agent, ApiClient, Queue  # noqa: E402
+
+
+def main(n: int) -> None:
+    User = get_user_model()
+    queue = Queue.objects.create(name="Bench", slug="bench", offer_timeout_seconds=60, opens_at="00:00", closes_at="23:59")
+    password = make_password("bench-password")  # hashed once, shared: 500 hashes would take minutes
+    users = User.objects.bulk_create([User(username=f"bench{i:04d}", password=password) for i in range(n)])
+    agents = Agent.objects.bulk_create(
+        [Agent(user=u, display_name=f"Bench {i}", web_callback_enabled=False) for i, u in enumerate(users)]
+    )
+    Agent.queues.through.objects.bulk_create([Agent.queues.through(agent_id=a.pk, queue_id=queue.pk) for a in agents])
+    sessions = []
+    for user, agent in zip(users, agents, strict=True):
+        session = SessionStore()  # what django.contrib.auth.login stores
+        session[SESSION_KEY] = str(user.pk)
+        session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+        session["_auth_user_backend"] = "django.contrib.auth.backends.ModelBackend"
+        session.create()
+        sessions.append((agent.pk, session.session_key))
+    client = ApiClient(name="Bench")
+    token = client.issue_token()
+    client.save()
+    print(json.dumps({"sessions": sessions, "token": token}))
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]))
