@@ -2,8 +2,6 @@
 and the in-process runner starts with the server, before any request."""
 
 import os
-import subprocess
-import sys
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -18,6 +16,7 @@ from callbacks.enums import AgentStatus, CallbackState, CallbackType, CallState,
 from callbacks.models import Agent, AgentChannelStatus, Call, CallbackRequest, HistoryEvent, Offer
 
 from .factories import database_url, make_agent, make_callback, make_queue, numbers, set_ready, shown
+from .servers import daphne, free_port, stop
 from .test_race import race
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -89,23 +88,16 @@ def test_a_dial_nobody_reports_on_ends_failed_after_the_switch_limit(queue, alic
 def test_the_in_process_clock_starts_with_the_server_before_any_request(queue):
     callback = make_callback(queue, type=CallbackType.SCHEDULED, desired_time=timezone.now() + timedelta(minutes=5))
     CallbackRequest.objects.filter(pk=callback.pk).update(desired_time=timezone.now() - timedelta(seconds=1))
-    port = 20000 + os.getpid() % 20000
+    port = free_port()
     env = dict(os.environ, DATABASE_URL=database_url(), RINGBACK_DISPATCHER="inprocess", RINGBACK_SWEEP_SECONDS="0.3")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "workspace.asgi:application"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    server = daphne(port, env, f"clock-test-server-{port}.log")
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and CallbackRequest.objects.get(pk=callback.pk).state != CallbackState.QUEUED:
             time.sleep(0.2)
         assert CallbackRequest.objects.get(pk=callback.pk).state == CallbackState.QUEUED
     finally:
-        server.terminate()
-        server.wait(10)
+        stop(server)
 
 
 def _quick_agent(name, queue):

@@ -4,8 +4,6 @@ disconnect neither runs out of connections nor leaves group memberships behind."
 import asyncio
 import os
 import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -21,18 +19,13 @@ from callbacks import lifecycle
 from callbacks.models import Agent
 
 from .factories import database_url
+from .servers import daphne, free_port, stop
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="channels-redis runs in scaled mode only")
 
 SOCKET_TIMEOUT = 7  # longer than channels-redis's 5 s blocking read, short enough to hold idle past it in a test
 SOCKETS = 150  # more than redis-py's default pool cap of 100
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _session_for(user) -> str:
@@ -46,7 +39,7 @@ def _session_for(user) -> str:
 
 @pytest.fixture
 def server(transactional_db):
-    port = _free_port()
+    port = free_port()
     env = dict(
         os.environ,
         DATABASE_URL=database_url(),
@@ -54,14 +47,7 @@ def server(transactional_db):
         RINGBACK_REDIS_SOCKET_TIMEOUT=str(SOCKET_TIMEOUT),
         DB_POOL_SIZE="20",
     )
-    log = open(ROOT / "var" / f"redis-test-server-{port}.log", "wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "workspace.asgi:application"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    proc = daphne(port, env, f"redis-test-server-{port}.log")
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -70,12 +56,7 @@ def server(transactional_db):
         except OSError:
             time.sleep(0.1)
     yield port, ROOT / "var" / f"redis-test-server-{port}.log"
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(5)
+    stop(proc)
 
 
 def log_in(user) -> None:
@@ -107,9 +88,10 @@ def test_idle_sockets_outlive_both_timeouts_and_a_mass_close_leaves_nothing_behi
         assert all('id="status"' in frame for frame in frames)
         await asyncio.gather(*[ws.close() for ws in sockets])  # everyone leaves at once
 
-    asyncio.run(scenario())
     client = redis.Redis.from_url(os.environ["REDIS_URL"])
     group_key = f"{settings.CHANNEL_LAYERS['default']['CONFIG']['prefix']}:group:agent.{agent.pk}"
+    client.delete(group_key)  # an earlier run with the same prefix and agent id must not count
+    asyncio.run(scenario())
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline and client.zcard(group_key):
         time.sleep(0.1)

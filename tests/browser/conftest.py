@@ -7,9 +7,6 @@ or the HTTP API, never the ORM of the test process.
 
 import json
 import os
-import socket
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -20,6 +17,7 @@ from django.core.management.base import CommandError
 from django.core.management.commands import flush
 
 from tests.factories import database_url
+from tests.servers import daphne, free_port, stop
 
 CHROMIUM = os.environ.get("RINGBACK_CHROMIUM", "/usr/bin/chromium")
 ARGS = [
@@ -36,15 +34,9 @@ ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "docs" / "screenshots"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class Server:
     def __init__(self):
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc = None
 
@@ -56,14 +48,7 @@ class Server:
             RINGBACK_SWEEP_SECONDS="0.3",
             PYTHONUNBUFFERED="1",
         )
-        log = open(ROOT / "var" / f"browser-server-{self.port}.log", "ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "workspace.asgi:application"],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+        self.proc = daphne(self.port, env, f"browser-server-{self.port}.log")
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
@@ -75,13 +60,7 @@ class Server:
 
     def stop(self):
         if self.proc:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                # Daphne has no graceful drain; with a connection pool it can linger.
-                self.proc.kill()
-                self.proc.wait(5)
+            stop(self.proc)
             self.proc = None
 
     def api(self, method: str, path: str, token: str, body: dict | None = None):
