@@ -36,7 +36,7 @@ import websockets
 
 ROOT = Path(__file__).resolve().parents[1]
 CSRF = "b" * 32  # a CSRF secret: the client sends it as cookie and header, as a page does
-OFFER = re.compile(r'name="ack" value="(\d+)"')
+OFFER = re.compile(r'data-offer="(\d+)"')
 MARK = re.compile(r"B(\d+)-(\d+)")
 DONE = re.compile(r"/interactions/(\d+)/done/")
 
@@ -149,11 +149,11 @@ def stop(procs: list[subprocess.Popen]) -> None:
 # --- The agents' clients (one process each slice) ---------------------------------------
 
 
-def agent_process(ports, sessions, go, shared_stop, out) -> None:
-    asyncio.run(_agents(ports, sessions, go, shared_stop, out))
+def agent_process(ports, sessions, go, load_done, out) -> None:
+    asyncio.run(_agents(ports, sessions, go, load_done, out))
 
 
-async def _agents(ports, sessions, go, shared_stop, out) -> None:
+async def _agents(ports, sessions, go, load_done, out) -> None:
     latencies: list[float] = []
     lifecycles = 0
     seen: set[int] = set()
@@ -181,17 +181,36 @@ async def _agents(ports, sessions, go, shared_stop, out) -> None:
         out.put(("connected", len(conns), time.monotonic() - started))
         while not go.is_set():
             await asyncio.sleep(0.05)
-        stop_at = shared_stop.value
+
+        async def ready(port: int, session: str) -> None:
+            r = await http.post(
+                f"http://127.0.0.1:{port}/status/", data={"channel": "voice", "status": "ready"}, headers=headers(session)
+            )
+            assert r.status_code in (200, 204), r.status_code
+
+        await asyncio.gather(*[ready(port, s) for (port, _), (_, s) in zip(conns, sessions, strict=True)])
+        for _, ws in conns:  # the status pushes of going Ready
+            while True:
+                try:
+                    await asyncio.wait_for(ws.recv(), timeout=0.5)
+                except (TimeoutError, websockets.ConnectionClosed):
+                    break
+        out.put(("ready", len(conns), 0.0))
 
         async def work(port: int, ws, session: str) -> None:
             nonlocal lifecycles
             base = f"http://127.0.0.1:{port}"
-            await http.post(f"{base}/status/", data={"channel": "voice", "status": "ready"}, headers=headers(session))
-            while time.time() < stop_at:
+            idle_since = time.monotonic()
+            while True:
                 try:
-                    frame = await asyncio.wait_for(ws.recv(), timeout=max(0.1, stop_at - time.time()))
-                except (TimeoutError, websockets.ConnectionClosed):
+                    frame = await asyncio.wait_for(ws.recv(), timeout=1)
+                except TimeoutError:
+                    if load_done.is_set() and time.monotonic() - idle_since > 5:
+                        break  # the load is over and nothing more comes
+                    continue
+                except websockets.ConnectionClosed:
                     break
+                idle_since = time.monotonic()
                 now = time.time()
                 for offer_id in {int(x) for x in OFFER.findall(frame)} - seen:
                     seen.add(offer_id)
@@ -203,7 +222,7 @@ async def _agents(ports, sessions, go, shared_stop, out) -> None:
                 for interaction_id in {int(x) for x in DONE.findall(frame)} - done:
                     done.add(interaction_id)
                     r = await http.post(f"{base}/interactions/{interaction_id}/done/", headers=headers(session))
-                    if r.status_code == 204:
+                    if r.status_code in (200, 204):
                         lifecycles += 1
 
         await asyncio.gather(*[work(port, ws, s) for (port, ws), (_, s) in zip(conns, sessions, strict=True)])
@@ -303,17 +322,18 @@ def main() -> None:
         rss_before = rss_mb(web_pid)
         go, out = mp.Event(), mp.Queue()
         slices = [fixtures["sessions"][i :: args.clients] for i in range(args.clients)]
-        shared_stop = mp.Value("d", 0.0)  # set once everyone is connected
-        clients = [mp.Process(target=agent_process, args=(ports, part, go, shared_stop, out)) for part in slices if part]
+        load_done = mp.Event()
+        clients = [mp.Process(target=agent_process, args=(ports, part, go, load_done, out)) for part in slices if part]
         for c in clients:
             c.start()
         connected = [out.get(timeout=300) for _ in clients]
         connect_seconds = max(c[2] for c in connected)
         rss_after = rss_mb(web_pid)
-        shared_stop.value = time.time() + args.duration + 15
         go.set()
-        time.sleep(1)  # everyone Ready
+        for _ in clients:  # everyone Ready, and the pushes of going Ready drained, before the load starts
+            out.get(timeout=300)
         sent, api_ms = asyncio.run(generate(ports, fixtures["token"], args.rate, args.duration))
+        load_done.set()
         results = [out.get(timeout=args.duration + 120) for _ in clients]
         for c in clients:
             c.join(30)
