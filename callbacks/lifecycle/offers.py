@@ -20,7 +20,6 @@ from .. import routing
 from ..enums import CallbackEvent, CallOutcome, CallState, Channel, HistoryKind, OfferOutcome
 from ..errors import DomainError, Refused
 from ..models import Agent, Call, CallbackRequest, Interaction, Offer
-from ..push import Push, push_on_commit
 from .lines import end_call
 from .transitions import action, record, transition
 
@@ -172,7 +171,8 @@ def do_acknowledge_offer(*, agent_id: int, offer_id: int) -> Offer | None:
     offer.delivered_at = now
     offer.deadline = now + timedelta(seconds=offer.callback.queue.offer_timeout_seconds)
     offer.save(update_fields=["delivered_at", "deadline"])
-    push_on_commit(Push.OFFER_NEW, agent_ids=[agent_id])  # every tab of the agent shows the full countdown
+    # No push: the page that acknowledged starts its own countdown from the queue's time to answer
+    # (a render per offer saved); any later render shows the deadline stored here.
     return offer
 
 

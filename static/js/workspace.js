@@ -3,6 +3,10 @@
 (function () {
   function tick() {
     var now = Date.now();
+    // A notification this page has just shown (and acknowledged): its time to answer starts now.
+    document.querySelectorAll("[data-timeout]:not([data-deadline])").forEach(function (el) {
+      el.dataset.deadline = new Date(now + Number(el.dataset.timeout) * 1000).toISOString();
+    });
     document.querySelectorAll("[data-deadline]").forEach(function (el) {
       var left = Math.max(0, Math.ceil((Date.parse(el.dataset.deadline) - now) / 1000));
       el.textContent = left + " s";
