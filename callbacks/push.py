@@ -86,10 +86,14 @@ class Doorbell:
         if not first:
             return  # a flush is already on its way and will take these too
         loop = self.loop
-        if loop is not None and loop.is_running():
-            loop.call_soon_threadsafe(self._flush_on_loop)
-        else:
-            self._flush_now()
+        try:
+            if loop is not None and loop.is_running():
+                loop.call_soon_threadsafe(self._flush_on_loop)
+            else:
+                self._flush_now()
+        except Exception:  # runs after a commit: a lost doorbell is survivable, a 500 is not
+            log.exception("push could not be scheduled")
+            self._take()
 
     def _take(self) -> dict[str, set[str]]:
         with self.lock:

@@ -1,5 +1,7 @@
 """Exactly which events each action sends, and that a rolled-back action sends none."""
 
+import asyncio
+
 import pytest
 from django.db import transaction
 from django.utils import timezone
@@ -7,8 +9,8 @@ from django.utils import timezone
 from callbacks import lifecycle
 from callbacks.enums import OfferOutcome
 from callbacks.errors import DomainError
-from callbacks.models import Offer
-from callbacks.push import agent_group
+from callbacks.models import AgentChannelStatus, Offer
+from callbacks.push import agent_group, doorbell
 
 from .factories import make_callback, set_ready
 
@@ -64,3 +66,20 @@ def test_action_rolled_back_by_the_caller_sends_nothing(queue, alice, pushes):
             lifecycle.change_status(alice, "voice", "ready", reason=None, actor=None, now=timezone.now())
             raise RuntimeError("boom")
     assert pushes.received() == []
+
+
+def test_a_push_that_cannot_be_scheduled_never_breaks_the_action(queue, alice, pushes):
+    # The server's loop is caught between "running" and "closed", as during a shutdown.
+    loop = asyncio.new_event_loop()
+    loop.close()
+    loop.is_running = lambda: True
+    doorbell.bind(loop)
+    pushes.listen(agent_group(alice.pk))
+    try:
+        set_ready(alice)  # the commit stands; nothing escapes the on-commit push
+    finally:
+        doorbell.loop = None
+    assert AgentChannelStatus.objects.get(agent=alice, channel="voice").status == "ready"
+    assert pushes.received() == []  # that doorbell was lost: the page re-reads the truth on its next update
+    lifecycle.do_set_status(user=alice.user, channel="voice", status="not_ready")
+    assert (agent_group(alice.pk), "status.changed") in pushes.received()  # the next one goes out
