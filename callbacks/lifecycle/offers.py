@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from .. import routing
+from ..background import after_answer
 from ..enums import CallbackEvent, CallOutcome, CallState, Channel, HistoryKind, OfferOutcome
 from ..errors import DomainError, Refused
 from ..models import Agent, Call, CallbackRequest, Interaction, Offer
@@ -224,9 +225,10 @@ def route_everything() -> int:
 
 
 def route_on_commit(queue_id: int, channel: str | Channel) -> None:
-    """Route the queue once the current transaction commits (routing reads what it wrote)."""
-    transaction.on_commit(lambda: route_queue(queue_id, channel))
+    """Route the queue once the current transaction commits (routing reads what it wrote), without making
+    the HTTP answer wait for it."""
+    transaction.on_commit(lambda: after_answer(route_queue, queue_id, channel))
 
 
 def route_agent_on_commit(agent_id: int, channel: str | Channel) -> None:
-    transaction.on_commit(lambda: route_agent(agent_id, channel))
+    transaction.on_commit(lambda: after_answer(route_agent, agent_id, channel))
