@@ -36,6 +36,15 @@ acknowledge = database_sync_to_async(do_acknowledge_offer, thread_sensitive=Fals
 
 class AgentConsumer(AsyncWebsocketConsumer):
     agent_id: int | None = None
+    group: str | None = None
+
+    async def __call__(self, scope, receive, send):
+        # However the consumer ends (disconnect, a failed send, Daphne cancelling a consumer that took
+        # too long to close), the agent's group must not keep a dead channel.
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await self._leave_group()
 
     async def connect(self):
         user = self.scope.get("user")
@@ -49,15 +58,20 @@ class AgentConsumer(AsyncWebsocketConsumer):
         self.agent_id = agent.pk
         # Join first, then render: a change committed in between is either in
         # the render or arrives as a push, never lost.
-        await self.channel_layer.group_add(agent_group(agent.pk), self.channel_name)
+        self.group = agent_group(agent.pk)
+        await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
         await self._send_regions(None)
 
     async def disconnect(self, code):
-        if self.agent_id is None:
+        await self._leave_group()
+
+    async def _leave_group(self):
+        group, self.group = self.group, None
+        if group is None:
             return
         try:
-            await self.channel_layer.group_discard(agent_group(self.agent_id), self.channel_name)
+            await self.channel_layer.group_discard(group, self.channel_name)
         except Exception:  # the layer's group_expiry drops the membership later; a dead channel only costs a lost send
             log.warning("group_discard failed for agent %s", self.agent_id, exc_info=True)
 
@@ -79,4 +93,8 @@ class AgentConsumer(AsyncWebsocketConsumer):
             await self._send_regions(regions)
 
     async def _send_regions(self, regions):
-        await self.send(text_data=await render_off_thread(self.agent_id, regions))
+        html = await render_off_thread(self.agent_id, regions)
+        try:
+            await self.send(text_data=html)
+        except Exception:  # the page closed while this push rendered; its disconnect is next in line
+            log.info("agent %s's socket closed before a push reached it", self.agent_id)

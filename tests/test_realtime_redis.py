@@ -66,6 +66,13 @@ def log_in(user) -> None:
         connections.close_all()  # this runs on a helper thread: leave no connection open
 
 
+def log_out(user) -> None:
+    try:
+        lifecycle.do_log_out(user=user)
+    finally:
+        connections.close_all()
+
+
 def test_idle_sockets_outlive_both_timeouts_and_a_mass_close_leaves_nothing_behind(server):
     port, log_path = server
     user = get_user_model().objects.create_user("idle", password="x-long-password")
@@ -86,7 +93,11 @@ def test_idle_sockets_outlive_both_timeouts_and_a_mass_close_leaves_nothing_behi
         await asyncio.to_thread(log_in, user)  # a push to every socket of the agent
         frames = await asyncio.gather(*[asyncio.wait_for(ws.recv(), 30) for ws in sockets])
         assert all('id="status"' in frame for frame in frames)
-        await asyncio.gather(*[ws.close() for ws in sockets])  # everyone leaves at once
+        # Everyone leaves at once while another push is still rendering for them: a send to a socket
+        # that closed meanwhile must neither crash the consumer nor keep its group membership.
+        await asyncio.to_thread(log_out, user)
+        await asyncio.wait_for(sockets[0].recv(), 30)  # the renders have begun; most are still running
+        await asyncio.gather(*[ws.close() for ws in sockets])
 
     client = redis.Redis.from_url(os.environ["REDIS_URL"])
     group_key = f"{settings.CHANNEL_LAYERS['default']['CONFIG']['prefix']}:group:agent.{agent.pk}"
@@ -99,3 +110,4 @@ def test_idle_sockets_outlive_both_timeouts_and_a_mass_close_leaves_nothing_behi
     server_log = log_path.read_text()
     assert "Too many connections" not in server_log
     assert "Timeout reading" not in server_log
+    assert "Exception inside application" not in server_log
