@@ -70,3 +70,18 @@ PY
       || { echo "Redis is not reachable at REDIS_URL (is the server running?)" >&2; exit 1; }
   fi
 }
+
+# Debian packages the scaled set-up and the browser tests need: installed with apt when running as
+# root, otherwise the script says what to run (never a browser downloaded by a test tool).
+ensure_debian_package() {
+  local binary="$1" package="$2"
+  command -v "$binary" >/dev/null 2>&1 || [ -x "$binary" ] && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "==> Installing Debian's $package"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$package" >/dev/null || {
+      apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$package" >/dev/null; }
+  else
+    echo "Ringback needs Debian's $package here: run 'sudo apt-get install -y $package'." >&2
+    exit 1
+  fi
+}

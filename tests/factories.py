@@ -2,7 +2,8 @@
 
 from datetime import datetime
 
-from django.contrib.auth import get_user_model
+from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY, get_user_model
+from django.contrib.sessions.backends.db import SessionStore
 from django.db import connection
 
 from callbacks import lifecycle
@@ -74,3 +75,13 @@ def database_url() -> str:
 
 def at(iso: str) -> datetime:
     return datetime.fromisoformat(iso)
+
+
+def session_key_for(user) -> str:
+    """A logged-in session, stored the way django.contrib.auth.login stores it, for a real client's cookie."""
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session["_auth_user_backend"] = "django.contrib.auth.backends.ModelBackend"
+    session.create()
+    return session.session_key

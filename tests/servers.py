@@ -14,11 +14,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def daphne(port: int, env: dict, log_name: str) -> subprocess.Popen:
-    """Daphne serving Ringback on 127.0.0.1:`port`, its output in var/`log_name`."""
+def daphne(port: int, env: dict, log_name: str, proxy_headers: bool = False) -> subprocess.Popen:
+    """Daphne serving Ringback on 127.0.0.1:`port`, its output in var/`log_name` (behind nginx: proxy_headers)."""
     log = open(ROOT / "var" / log_name, "ab")
     return subprocess.Popen(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "workspace.asgi:application"],
+        [sys.executable, "-m", "daphne", *(["--proxy-headers"] if proxy_headers else [])]
+        + ["-b", "127.0.0.1", "-p", str(port), "workspace.asgi:application"],
         cwd=ROOT,
         env=env,
         stdout=log,

@@ -11,14 +11,13 @@ import pytest
 import redis
 import websockets
 from django.conf import settings
-from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY, get_user_model
-from django.contrib.sessions.backends.db import SessionStore
+from django.contrib.auth import get_user_model
 from django.db import connections
 
 from callbacks import lifecycle
 from callbacks.models import Agent
 
-from .factories import database_url
+from .factories import database_url, session_key_for
 from .servers import daphne, free_port, stop
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,15 +25,6 @@ pytestmark = pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="channel
 
 SOCKET_TIMEOUT = 7  # longer than channels-redis's 5 s blocking read, short enough to hold idle past it in a test
 SOCKETS = 150  # more than redis-py's default pool cap of 100
-
-
-def _session_for(user) -> str:
-    session = SessionStore()
-    session[SESSION_KEY] = str(user.pk)
-    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-    session["_auth_user_backend"] = "django.contrib.auth.backends.ModelBackend"
-    session.create()
-    return session.session_key
 
 
 @pytest.fixture
@@ -77,7 +67,7 @@ def test_idle_sockets_outlive_both_timeouts_and_a_mass_close_leaves_nothing_behi
     port, log_path = server
     user = get_user_model().objects.create_user("idle", password="x-long-password")
     agent = Agent.objects.create(user=user, display_name="Idle")
-    cookie = f"sessionid={_session_for(user)}"
+    cookie = f"sessionid={session_key_for(user)}"
     url = f"ws://127.0.0.1:{port}/ws/agent/"
     headers = {"Cookie": cookie, "Origin": f"http://127.0.0.1:{port}"}
 

@@ -41,14 +41,34 @@
     if (!e.detail.xhr || e.detail.xhr.status !== 204 || document.body.dataset.ws === "open") return;
     htmx.ajax("GET", "/workspace/regions/", { target: "#app", swap: "innerHTML" });
   });
+  // A click that got no answer (the server restarted mid-request, the proxy answered 502): the
+  // action may or may not have happened, so show the truth again and say so. Repeating it is safe:
+  // the server refuses an action that no longer applies.
+  function unanswered() {
+    htmx.ajax("GET", "/workspace/regions/", { target: "#app", swap: "innerHTML" }).then(function () {
+      var flash = document.getElementById("flash");
+      if (!flash) return;
+      var p = document.createElement("p");
+      p.className = "flash flash-error";
+      p.setAttribute("role", "alert");
+      p.textContent = "The server did not answer that click. The page is up to date again: check it, then try again if needed.";
+      flash.replaceChildren(p);
+      fadeFlash();
+    });
+  }
+  document.addEventListener("htmx:sendError", unanswered);
+  document.addEventListener("htmx:responseError", function (e) {
+    if (e.detail.xhr && e.detail.xhr.status >= 500) unanswered();
+  });
   // A refusal message stays long enough to read, then fades (it is also announced by aria-live).
-  document.addEventListener("htmx:afterSettle", function () {
+  function fadeFlash() {
     var flash = document.querySelector("#flash .flash");
     if (!flash || flash.dataset.timer) return;
     flash.dataset.timer = "1";
     setTimeout(function () { flash.classList.add("fading"); }, 8000);
     setTimeout(function () { flash.remove(); }, 8700);
-  });
+  }
+  document.addEventListener("htmx:afterSettle", fadeFlash);
   // Typed fields are kept across live updates (hx-preserve); a form that was sent clears its own.
   // (Done before the swap: the form itself is replaced by it.)
   document.addEventListener("htmx:beforeSwap", function (e) {

@@ -121,6 +121,22 @@ def test_refused_action_shows_a_message_not_an_error_page(server, setup, open_pa
     assert status == 409
 
 
+def test_click_whose_answer_is_lost_says_so_and_shows_the_truth(server, setup, open_page, shot):
+    alice = open_page("alice", PASSWORD)
+    ready(alice)
+    create(server, setup["token"], phone_number="+33612345680", customer_name="Léa Moreau")
+
+    def answer_lost(route):  # the action reaches the server, its answer is a proxy's 502
+        route.fetch()
+        route.fulfill(status=502, body="Bad Gateway")
+
+    alice.route("**/offers/*/accept/", answer_lost)
+    notification(alice).get_by_role("button", name="Accept").click()
+    expect(alice.get_by_role("alert")).to_contain_text("The server did not answer that click")
+    expect(alice.get_by_role("region", name="Callback Information")).to_contain_text("Léa Moreau")  # it did happen
+    shot(alice, "workspace-unanswered-click")
+
+
 def test_dropped_websocket_reconnects_and_shows_the_truth(server, setup, open_page):
     alice = open_page("alice", PASSWORD)
     ready(alice)
