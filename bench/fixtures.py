@@ -28,7 +28,7 @@ def main(n: int) -> None:
         session = SessionStore()  # what django.contrib.auth.login stores
         session[SESSION_KEY] = str(user.pk)
         session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-        session["_auth_user_backend"] = "django.contrib.auth.backends.ModelBackend"
+        session["_auth_user_backend"] = "callbacks.auth.AgentBackend"
         session.create()
         sessions.append((agent.pk, session.session_key))
     client = ApiClient(name="Bench")

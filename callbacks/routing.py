@@ -60,42 +60,64 @@ def waiting_callbacks(queue_id: int, channel: str, *, lock: bool = True):
     return rows
 
 
-def choose(queue_id: int, channel: str, now: datetime) -> Choice | None:
-    """The next offer to make in this queue and channel, or None. Locks both rows (call inside a transaction)."""
+@dataclass(frozen=True)
+class Pass:
+    """One routing pass: the offers to make, and whether another pass might find more."""
+
+    choices: list[Choice]
+    more: bool
+
+
+def pairs(queue_id: int, channel: str, now: datetime) -> Pass:
+    """Every offer one pass can make in this queue and channel: callbacks in line order, each to the longest
+    idle free agent left who may take it. Locks the rows it pairs (call inside a transaction)."""
     agents = list(free_agents(queue_id, channel)[:AGENTS_LOOKED_AT])
     if not agents:
-        return None
+        return Pass([], more=False)
     callbacks = list(waiting_callbacks(queue_id, channel)[:CALLBACKS_LOOKED_AT])
     if not callbacks:
-        return None
+        return Pass([], more=False)
     rejected_by: dict[int, set[int]] = {}
     passed = (OfferOutcome.REJECTED, OfferOutcome.NOT_DELIVERED)
     for cb_id, agent_id in Offer.objects.filter(callback__in=callbacks, outcome__in=passed).values_list(
         "callback_id", "agent_id"
     ):
         rejected_by.setdefault(cb_id, set()).add(agent_id)
+    free = list(agents)
+    choices: list[Choice] = []
     for callback in callbacks:
-        if callback.owner_id and now < (callback.desired_time or now) + timedelta(minutes=callback.queue.personal_grace_minutes):
-            # A personal callback waits for its owner during the grace period.
-            owner = next((a for a in agents if a.agent_id == callback.owner_id), None)
-            if owner is not None:
-                return Choice(callback, owner.agent)
-            continue
-        rejecters = rejected_by.get(callback.pk, set())
-        choice = next((a for a in agents if a.agent_id not in rejecters), None)
-        if choice is None:
-            # Everyone free rejected it. Ring one of them again only if no
-            # other Ready agent exists who might take it once free.
-            others_ready = (
-                AgentChannelStatus.objects.filter(channel=channel, status=AgentStatus.READY, agent__queues=queue_id)
-                .exclude(agent_id__in=rejecters)
-                .exists()
-            )
-            if others_ready:
-                continue
-            choice = agents[0]
-        return Choice(callback, choice.agent)
-    return None
+        if not free:
+            break
+        chosen = _agent_for(callback, free, rejected_by.get(callback.pk, set()), queue_id, channel, now)
+        if chosen is not None:
+            free.remove(chosen)
+            choices.append(Choice(callback, chosen.agent))
+    # Rows beyond what this pass looked at may still pair up; otherwise it saw everything.
+    more = bool(choices) and (len(agents) == AGENTS_LOOKED_AT or len(callbacks) == CALLBACKS_LOOKED_AT)
+    return Pass(choices, more)
+
+
+def _agent_for(callback, free, rejecters, queue_id, channel, now):
+    if callback.owner_id and now < (callback.desired_time or now) + timedelta(minutes=callback.queue.personal_grace_minutes):
+        # A personal callback waits for its owner during the grace period.
+        return next((a for a in free if a.agent_id == callback.owner_id), None)
+    choice = next((a for a in free if a.agent_id not in rejecters), None)
+    if choice is not None:
+        return choice
+    # Everyone free rejected it. Ring one of them again only if no
+    # other Ready agent exists who might take it once free.
+    others_ready = (
+        AgentChannelStatus.objects.filter(channel=channel, status=AgentStatus.READY, agent__queues=queue_id)
+        .exclude(agent_id__in=rejecters)
+        .exists()
+    )
+    return None if others_ready else free[0]
+
+
+def choose(queue_id: int, channel: str, now: datetime) -> Choice | None:
+    """The next offer to make in this queue and channel, or None (the first of a pass)."""
+    found = pairs(queue_id, channel, now).choices
+    return found[0] if found else None
 
 
 def queues_of(agent_id: int) -> list[int]:

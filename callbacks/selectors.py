@@ -47,6 +47,7 @@ from .models import (
     Queue,
     RoutingPoint,
     StandardResponse,
+    agent_of,
 )
 from .phone import display_phone, normalize_phone
 from .telephony import telephony
@@ -55,9 +56,7 @@ HISTORY_LIMIT = 50
 
 
 def agent_for_user(user) -> Agent | None:
-    if not user.is_authenticated:
-        return None
-    return Agent.objects.filter(user_id=user.pk).first()
+    return agent_of(user)
 
 
 def format_value(value: Any, fmt: str, zone) -> str:

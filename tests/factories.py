@@ -82,6 +82,6 @@ def session_key_for(user) -> str:
     session = SessionStore()
     session[SESSION_KEY] = str(user.pk)
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-    session["_auth_user_backend"] = "django.contrib.auth.backends.ModelBackend"
+    session["_auth_user_backend"] = "callbacks.auth.AgentBackend"
     session.create()
     return session.session_key

@@ -211,6 +211,24 @@ MAILERS = {"default": _mailer}
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "callbacks@ringback.local")
 
 SESSION_COOKIE_HTTPONLY = True
+# Every click reads the session: keep it in a cache in front of the database (written to both, so a
+# restart or a cold cache logs nobody out). The cache is Redis in scaled mode (shared by every web
+# process), the process's memory in the embedded default (one process).
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+CACHES = {
+    "default": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": os.environ.get("RINGBACK_CHANNEL_PREFIX", "ringback"),
+            "OPTIONS": {"socket_timeout": 5, "socket_connect_timeout": 5},
+        }
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "OPTIONS": {"MAX_ENTRIES": 20000}}
+    )
+}
+# The session's user comes with its agent profile in one query.
+AUTHENTICATION_BACKENDS = ["callbacks.auth.AgentBackend"]
 CSRF_COOKIE_HTTPONLY = False
 if PRODUCTION:
     SESSION_COOKIE_SECURE = True

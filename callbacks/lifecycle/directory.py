@@ -14,7 +14,7 @@ from django.core.validators import validate_email
 
 from ..enums import HistoryKind
 from ..errors import DomainError, Invalid
-from ..models import Agent, CallbackRequest, Contact, ContactEmail, ContactPhone, HistoryEvent
+from ..models import CallbackRequest, Contact, ContactEmail, ContactPhone, HistoryEvent, agent_of
 from ..phone import normalize_phone, validate_timezone
 from ..push import Push, push_on_commit
 from .transitions import action, locked_interaction_for, record
@@ -60,7 +60,7 @@ def _clean(data: ContactInput) -> ContactInput:
 
 
 def _record_contact(contact: Contact, message: str, user: AbstractBaseUser, **data) -> None:
-    agent = Agent.objects.filter(user_id=user.pk).first()
+    agent = agent_of(user)
     record(HistoryKind.CONTACT, message, contact=contact, agent=agent, actor=user, **data)
 
 

@@ -124,9 +124,8 @@ def do_create_callback(
     """
     now = timezone.now()
     queue, phone, zone = _validate(request, now)
-    existing = _merge_duplicate(queue, phone, request.origin, actor)
-    if existing:
-        return existing, False
+    # A duplicate (an IVR retrying, a double submit) is caught by the partial unique constraint on open
+    # requests, below: the common case, a new request, pays no extra read for it.
     routable_now = request.type in (CallbackType.IMMEDIATE, CallbackType.DELAYED) or (
         request.desired_time is None or request.desired_time <= now
     )
@@ -161,7 +160,7 @@ def do_create_callback(
                 actor=actor,
             )
     except IntegrityError:
-        # Another request for the same number won the race: merge into it.
+        # The number already has an open request in this queue (or another request won the race): merge into it.
         existing = _merge_duplicate(queue, phone, request.origin, actor)
         if existing is None:
             raise

@@ -199,18 +199,27 @@ def do_offer_next(*, queue_id: int, channel: str) -> Offer | None:
     return make_offer(callback=choice.callback, agent=choice.agent, now=now)
 
 
+@action
+def do_route_pass(*, queue_id: int, channel: str) -> tuple[int, bool]:
+    """One routing pass in one transaction: every pair it finds rings. Returns (offers made, more may be waiting)."""
+    now = timezone.now()
+    found = routing.pairs(queue_id, channel, now)
+    made = sum(make_offer(callback=c.callback, agent=c.agent, now=now) is not None for c in found.choices)
+    return made, found.more
+
+
 def route_queue(queue_id: int, channel: str) -> int:
     """Offer waiting callbacks of one queue to its free agents until either runs out."""
     made = 0
-    for _ in range(MAX_OFFERS_PER_PASS):
+    while made < MAX_OFFERS_PER_PASS:
         try:
-            offer = do_offer_next(queue_id=queue_id, channel=channel)
+            offers, more = do_route_pass(queue_id=queue_id, channel=channel)
         except Exception:  # routing is retried by the clock's sweep; a failed pass must not break the caller
             log.exception("routing queue %s/%s failed", queue_id, channel)
             break
-        if offer is None:
+        made += offers
+        if not more:
             break
-        made += 1
     return made
 
 

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from ..enums import AgentStatus, Channel, HistoryKind
 from ..errors import Invalid
-from ..models import Agent, AgentChannelStatus, NotReadyReason
+from ..models import Agent, AgentChannelStatus, NotReadyReason, agent_of
 from ..push import Push, push_on_commit
 from .offers import route_agent_on_commit, withdraw_agent_offers
 from .transitions import acting_agent, action, record
@@ -54,8 +54,12 @@ def change_status(
     return row
 
 
-def mark_idle(agent: Agent, channel: str, now: datetime) -> str | None:
-    """The agent's interaction on `channel` ended: they are idle from now. Returns their current status."""
+def mark_idle(agent: Agent, channel: str, now: datetime, *, status_needed: bool = True) -> str | None:
+    """The agent's interaction on `channel` ended: they are idle from now. Returns their current status
+    (read and locked only when the caller needs it: one statement otherwise)."""
+    if not status_needed:
+        AgentChannelStatus.objects.filter(agent=agent, channel=channel).update(idle_since=now)
+        return None
     row = AgentChannelStatus.objects.select_for_update().filter(agent=agent, channel=channel).first()
     if row is None:
         return None
@@ -91,7 +95,7 @@ def do_set_status(*, user: AbstractBaseUser, channel: str, status: str, reason_i
 @action
 def do_log_in(*, user: AbstractBaseUser) -> None:
     """The agent logged in: logged-out channels become Not Ready, never Ready by surprise."""
-    agent = Agent.objects.filter(user_id=user.pk).first()
+    agent = agent_of(user)
     if agent is None:
         return
     now = timezone.now()
@@ -104,7 +108,7 @@ def do_log_in(*, user: AbstractBaseUser) -> None:
 @action
 def do_log_out(*, user: AbstractBaseUser) -> None:
     """The agent logged out: every channel is Logged Out and ringing offers go to someone else."""
-    agent = Agent.objects.filter(user_id=user.pk).first()
+    agent = agent_of(user)
     if agent is None:
         return
     now = timezone.now()

@@ -20,7 +20,7 @@ from django.utils import timezone
 from .. import callbackstate
 from ..enums import CallbackEvent, HistoryKind, InteractionState
 from ..errors import DomainError, Refused
-from ..models import Agent, CallbackRequest, Contact, HistoryEvent, Interaction
+from ..models import Agent, CallbackRequest, Contact, HistoryEvent, Interaction, agent_of
 from ..push import push_on_commit
 
 
@@ -97,7 +97,7 @@ def transition(
 
 def acting_agent(user: AbstractBaseUser) -> Agent:
     """The agent profile of the user acting; refused for anyone else."""
-    agent = Agent.objects.filter(user_id=user.pk).first() if user.is_authenticated else None
+    agent = agent_of(user)
     if agent is None:
         raise Refused("Only agents can do this.")
     return agent

@@ -20,6 +20,7 @@ from ..enums import (
     CallbackEvent,
     CallbackState,
     CallOutcome,
+    CallState,
     ClosingReason,
     EffectKind,
     HistoryKind,
@@ -45,7 +46,7 @@ def close_interaction(interaction: Interaction, *, reason: ClosingReason, now: d
     interaction.closing_note = (note or reason.label)[:200]
     interaction.save(update_fields=["state", "ended_at", "closing_reason", "closing_note"])
     queue = interaction.callback.queue
-    current = mark_idle(interaction.agent, interaction.channel, now)
+    current = mark_idle(interaction.agent, interaction.channel, now, status_needed=bool(queue.after_call_work_seconds))
     # After Call Work follows a Ready agent's call; an agent who went Not Ready or logged out stays so.
     if queue.after_call_work_seconds and current in (AgentStatus.READY, AgentStatus.AFTER_CALL_WORK):
         change_status(
@@ -122,17 +123,20 @@ def do_mark_done(*, user: AbstractBaseUser, interaction_id: int) -> Interaction:
     """
     now = timezone.now()
     interaction = locked_interaction_for(user, interaction_id)
-    callstate.check("mark_done", callstate.status_of(live_call(interaction)))
     callback = interaction.callback
+    # Every call of the callback, newest first, in one read: the live one refuses, the others tell the outcome.
+    calls = list(Call.objects.select_for_update().filter(callback=callback).order_by("-started_at"))
+    live = next((c for c in calls if c.interaction_id == interaction.pk and c.state != CallState.ENDED), None)
+    callstate.check("mark_done", callstate.status_of(live))
     if callback.queue.require_disposition and interaction.disposition_id is None:
         raise DomainError("Choose a disposition before Mark Done.")
     if interaction.disposition_id and interaction.disposition.note_required and not interaction.notes.exists():
         raise DomainError(f"The disposition “{interaction.disposition.label}” needs a note before Mark Done.")
     if callback.state == CallbackState.IN_PROGRESS:
-        reached = Call.objects.filter(callback=callback, connected_at__isnull=False).exists()
-        last = Call.objects.filter(callback=callback).order_by("-started_at").first()
-        if not reached and last is not None and callback.attempts >= callback.max_attempts:
+        reached = any(c.connected_at for c in calls)
+        if not reached and calls and callback.attempts >= callback.max_attempts:
             event = CallbackEvent.FAIL
+            last = calls[0]
             callback.outcome = (
                 f"Attempts exhausted: {CallOutcome(last.outcome).label.lower()}" if last.outcome else "Attempts exhausted"
             )

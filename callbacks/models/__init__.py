@@ -1,4 +1,4 @@
-from .agents import Agent, AgentChannelStatus
+from .agents import Agent, AgentChannelStatus, agent_of
 from .calls import Call, CallParty, Consultation, FavoriteTarget, RetryRule, RoutingPoint
 from .config import ApiClient, DispositionCode, NotReadyReason, PreviewField, Queue
 from .contacts import Contact, ContactEmail, ContactPhone
@@ -14,6 +14,7 @@ __all__ = [
     "RetryRule",
     "RoutingPoint",
     "Agent",
+    "agent_of",
     "AgentChannelStatus",
     "ApiClient",
     "CallbackRequest",

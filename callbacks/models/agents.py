@@ -34,6 +34,17 @@ class Agent(models.Model):
         return channels
 
 
+def agent_of(user) -> Agent | None:
+    """The user's agent profile, or None. Loaded with the user by `callbacks.auth.AgentBackend`, otherwise
+    fetched once and kept on the user object (Django caches a reverse one-to-one, a missing one too)."""
+    if user is None or not user.is_authenticated:
+        return None
+    try:
+        return user.agent
+    except Agent.DoesNotExist:
+        return None
+
+
 class AgentChannelStatus(models.Model):
     agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="statuses")
     channel = models.CharField(max_length=20, choices=Channel.choices)

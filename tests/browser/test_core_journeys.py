@@ -108,12 +108,12 @@ def test_refused_action_shows_a_message_not_an_error_page(server, setup, open_pa
     toast = notification(alice)
     reject = toast.get_by_role("button", name="Reject")
     expect(reject).to_be_visible()
+    offer_id = toast.get_attribute("data-offer")  # before the re-ring below replaces it with a new offer
     # A second tab rejects first; this tab's click then gets a clear message.
     second = alice.context.new_page()
     second.goto("/")
     second.get_by_role("alertdialog").get_by_role("button", name="Reject").click()
     expect(second.get_by_role("alertdialog")).to_contain_text("Hugo Bernard")  # only Ready agent: rings again
-    offer_id = toast.get_attribute("data-offer")
     status = alice.evaluate(
         """async (id) => (await fetch(`/offers/${id}/accept/`, {method: 'POST', headers: {'HX-Request': 'true', 'X-CSRFToken': document.cookie.match(/csrftoken=([^;]+)/)[1]}})).status""",
         offer_id,
