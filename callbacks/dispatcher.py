@@ -37,6 +37,36 @@ def sweep_once() -> dict[str, int]:
         close_old_connections()
 
 
+MIN_WAIT = 0.005
+OVERDUE_WAIT = 0.1
+
+
+class Clock:
+    """When to sweep: the whole sweep every `interval` seconds, and in between exactly when the next
+    scheduled callback falls due or the next offer times out, so a due callback waits milliseconds, not
+    up to a whole interval. Any number of clocks may run (each step is SKIP LOCKED and state-checked)."""
+
+    def __init__(self, interval: float):
+        self.interval = interval
+        self.next_full = 0.0
+
+    def run_once(self) -> tuple[dict[str, int], float]:
+        """One sweep (whole or deadlines only); returns what it did and how long to wait for the next."""
+        close_old_connections()
+        try:
+            if time.monotonic() >= self.next_full:
+                self.next_full = time.monotonic() + self.interval
+                result = lifecycle.sweep()
+            else:
+                result = lifecycle.sweep_deadlines()
+            until_full = self.next_full - time.monotonic()
+            wait = lifecycle.seconds_to_next_deadline(cap=until_full) if until_full > MIN_WAIT else until_full
+        finally:
+            close_old_connections()
+        # Still overdue right after a sweep: another clock holds it, or it keeps failing. Do not spin.
+        return result, OVERDUE_WAIT if wait <= 0 else max(MIN_WAIT, wait)
+
+
 class CountingWorker(Worker):
     """django-tasks-db's worker, counting what it ran."""
 
@@ -67,20 +97,22 @@ def run_ready_tasks(max_tasks: int = 200) -> int:
 
 
 async def run_forever(interval: float) -> None:
-    """The in-process runner: tasks every 0.1 s, the clock every `interval` s, each in a worker thread."""
-    last_sweep = 0.0
+    """The in-process runner: the clock (see `Clock`) and ready tasks, each in a worker thread."""
+    clock = Clock(interval)
+    due_at = 0.0
     while True:
-        if time.monotonic() - last_sweep >= interval:
-            last_sweep = time.monotonic()
+        if time.monotonic() >= due_at:
             try:
-                await sync_to_async(sweep_once, thread_sensitive=False)()
+                _, wait = await sync_to_async(clock.run_once, thread_sensitive=False)()
             except Exception:
                 log.exception("dispatcher sweep failed")
+                wait = interval
+            due_at = time.monotonic() + wait
         try:
             await sync_to_async(run_ready_tasks, thread_sensitive=False)()
         except Exception:
             log.exception("task runner failed")
-        await asyncio.sleep(TASK_POLL_SECONDS)
+        await asyncio.sleep(max(MIN_WAIT, min(TASK_POLL_SECONDS, due_at - time.monotonic())))
 
 
 def with_inprocess_dispatcher(app):

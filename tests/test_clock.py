@@ -6,12 +6,13 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 import time_machine
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from callbacks import lifecycle
-from callbacks.dispatcher import sweep_once
+from callbacks.dispatcher import Clock, sweep_once
 from callbacks.enums import AgentStatus, CallbackState, CallbackType, CallState, HistoryKind, OfferOutcome
 from callbacks.models import Agent, AgentChannelStatus, Call, CallbackRequest, HistoryEvent, Offer
 
@@ -131,3 +132,20 @@ def test_the_longest_idle_agent_is_offered_first_not_the_first_to_go_ready(queue
     lifecycle.do_mark_done(user=first.user, interaction_id=interaction.pk)  # first is idle again, from now
     offer = Offer.objects.get(callback=make_callback(queue, phone="+33612000002"), outcome=OfferOutcome.OPEN)
     assert offer.agent == second
+
+
+def test_the_clock_wakes_when_the_next_callback_falls_due_not_a_whole_interval_later(transactional_db):
+    quiet = make_queue("quiet")
+    clock = Clock(interval=5)
+    result, wait = clock.run_once()  # the whole sweep first; nothing is scheduled
+    assert "routed" in result and wait == pytest.approx(5, abs=0.5)
+    due = timezone.now() + timedelta(seconds=1.5)
+    callback = make_callback(quiet, type=CallbackType.SCHEDULED, desired_time=due)
+    result, wait = clock.run_once()  # between whole sweeps: deadlines only, and the next one is 1.5 s away
+    assert set(result) == {"due", "expired"}
+    assert 1.0 < wait <= 1.5
+    with time_machine.travel(due + timedelta(milliseconds=1)):
+        result, _ = clock.run_once()
+    assert result["due"] == 1
+    callback.refresh_from_db()
+    assert callback.state == CallbackState.QUEUED and callback.enqueued_at == due + timedelta(milliseconds=1)

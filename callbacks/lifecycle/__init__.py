@@ -31,8 +31,10 @@ from .clock import (
     do_enqueue_due,
     do_expire_offers,
     do_remind_owners,
+    seconds_to_next_deadline,
     supervise_calls,
     sweep,
+    sweep_deadlines,
 )
 from .directory import ContactInput, do_create_contact, do_link_contact, do_update_contact
 from .effects import perform as perform_effect
@@ -128,6 +130,8 @@ __all__ = [
     "route_queue",
     "supervise_calls",
     "sweep",
+    "sweep_deadlines",
+    "seconds_to_next_deadline",
     "transition",
     "validate_reschedule",
 ]

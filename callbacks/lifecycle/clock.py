@@ -143,6 +143,27 @@ def do_requeue_stale_effects(*, now: datetime | None = None) -> int:
     return effects.requeue_stale(now=now or timezone.now())
 
 
+def sweep_deadlines(now: datetime | None = None) -> dict[str, int]:
+    """The part of the sweep whose lateness customers and agents feel: due callbacks and offer time-outs."""
+    return {"due": do_enqueue_due(now=now), "expired": do_expire_offers(now=now)}
+
+
+def seconds_to_next_deadline(*, cap: float, now: datetime | None = None) -> float:
+    """How long until the next scheduled callback falls due or the next offer times out (at most `cap`).
+    Two indexed reads (cb_due, offer_deadline)."""
+    now = now or timezone.now()
+    nexts = [
+        CallbackRequest.objects.filter(state=CallbackState.SCHEDULED)
+        .order_by("desired_time")
+        .values_list("desired_time", flat=True)[:1],
+        Offer.objects.filter(outcome=OfferOutcome.OPEN).order_by("deadline").values_list("deadline", flat=True)[:1],
+    ]
+    soonest = min((row for rows in nexts for row in rows if row is not None), default=None)
+    if soonest is None:
+        return cap
+    return max(0.0, min(cap, (soonest - now).total_seconds()))
+
+
 def sweep(now: datetime | None = None) -> dict[str, int]:
     """One pass of the clock. Safe to run from any number of processes at once."""
     telephony().tick()

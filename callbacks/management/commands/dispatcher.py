@@ -3,7 +3,7 @@ import time
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from callbacks.dispatcher import run_ready_tasks, sweep_once
+from callbacks.dispatcher import Clock, run_ready_tasks
 
 
 class Command(BaseCommand):
@@ -17,17 +17,18 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, interval: float, once: bool, with_tasks: bool, **options):
-        self.stdout.write(f"Ringback dispatcher: sweeping every {interval:g} s")
+        self.stdout.write(f"Ringback dispatcher: the whole sweep every {interval:g} s, deadlines as they fall due")
+        clock = Clock(interval)
         while True:
-            started = time.monotonic()
             try:
-                result = sweep_once()
+                result, wait = clock.run_once()
                 if with_tasks:
                     result["tasks"] = run_ready_tasks()
                 if any(result.values()):
                     self.stdout.write(f"sweep: {result}")
             except Exception as exc:  # keep the clock ticking through a database blip
                 self.stderr.write(f"sweep failed: {exc!r}")
+                wait = interval
             if once:
                 return
-            time.sleep(max(0.05, interval - (time.monotonic() - started)))
+            time.sleep(wait)
