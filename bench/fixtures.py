@@ -2,6 +2,7 @@
 
 import json
 import sys
+import time
 
 import django
 
@@ -12,6 +13,7 @@ from django.contrib.auth.hashers import make_password  # noqa: E402
 from django.contrib.sessions.backends.db import SessionStore  # noqa: E402
 
 from callbacks.models import Agent, ApiClient, Queue  # noqa: E402
+from callbacks.push import SKEW, agent_group, record_changes  # noqa: E402
 
 
 def main(n: int) -> None:
@@ -34,7 +36,11 @@ def main(n: int) -> None:
     client = ApiClient(name="Bench")
     token = client.issue_token()
     client.save()
-    print(json.dumps({"sessions": sessions, "token": token}))
+    # The agents' pages show what the last change for them (recorded now) did: they were rendered after
+    # it. Scaled mode keeps this in Redis, as a running system would; the embedded default's cache lives
+    # in the server process, which starts empty (a restarted process renders every page it reconnects).
+    record_changes(agent_group(agent_id) for agent_id, _ in sessions)
+    print(json.dumps({"sessions": sessions, "token": token, "rendered_at": time.time() + SKEW + 0.5}))
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ views), so many agents' pushes render in parallel.
 
 import json
 import logging
+import time
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -16,9 +17,9 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from .errors import is_id
 from .lifecycle import do_acknowledge_offer
 from .models import Agent
-from .push import agent_group, regions_for
+from .push import agent_group, changed_since, regions_for
 from .selectors import agent_for_user
-from .views.render import render_regions
+from .views.render import render_regions, synced_marker
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +62,9 @@ class AgentConsumer(AsyncWebsocketConsumer):
         self.group = agent_group(agent.pk)
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
-        await self._send_regions(None)
+        if b"hello=1" not in self.scope.get("query_string", b""):
+            await self._send_regions(None)
+        # Otherwise the page says hello first (see `hello`): it may already show the truth.
 
     async def disconnect(self, code):
         await self._leave_group()
@@ -76,16 +79,32 @@ class AgentConsumer(AsyncWebsocketConsumer):
             log.warning("group_discard failed for agent %s", self.agent_id, exc_info=True)
 
     async def receive(self, text_data=None, bytes_data=None):
-        """The page acknowledges a notification it shows ({"ack": offer id}); anything else asks for a resync."""
+        """The page says hello ({"hello": when what it shows was rendered}), acknowledges a notification it
+        shows ({"ack": offer id}); anything else asks for a resync."""
         try:
-            ack = json.loads(text_data or "{}").get("ack")
+            data = json.loads(text_data or "{}")
+            ack, hello = data.get("ack"), data.get("hello")
         except (ValueError, AttributeError):
-            ack = None
+            ack = hello = None
+        if hello is not None:
+            await self.hello(hello)
+            return
         if ack is not None:
             if is_id(str(ack)):
                 await acknowledge(agent_id=self.agent_id, offer_id=int(ack))
             return
         await self._send_regions(None)
+
+    async def hello(self, since) -> None:
+        """Render what the page shows only if something may have changed since it was rendered."""
+        try:
+            since = float(since)
+        except (TypeError, ValueError):
+            since = 0.0
+        if await changed_since(self.group, since):
+            await self._send_regions(None)
+        else:
+            await self._send(synced_marker(time.time()))
 
     async def ringback_event(self, message):
         regions = regions_for(message)
@@ -93,7 +112,9 @@ class AgentConsumer(AsyncWebsocketConsumer):
             await self._send_regions(regions)
 
     async def _send_regions(self, regions):
-        html = await render_off_thread(self.agent_id, regions)
+        await self._send(await render_off_thread(self.agent_id, regions))
+
+    async def _send(self, html: str) -> None:
         try:
             await self.send(text_data=html)
         except Exception:  # the page closed while this push rendered; its disconnect is next in line

@@ -15,12 +15,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import threading
+import time
 from collections.abc import Iterable
 from enum import StrEnum
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.core.cache import cache
 from django.db import transaction
 
 log = logging.getLogger(__name__)
@@ -56,6 +59,40 @@ def regions_for(message: dict) -> list[str]:
     return [name for name in REGION_ORDER if name in wanted]
 
 
+# --- What changed when: lets a reconnecting page skip its full render -----------------------------
+#
+# Every push first records, per agent group, when it happened (in the shared cache), then rings. A page
+# knows when what it shows was rendered (`#synced[data-at]`, in the page and in every frame). A socket
+# that (re)connects joins the group, then compares: nothing recorded after the page's time means the
+# page is current (any later change either is recorded before the consumer reads, or rings after it
+# joined). SKEW covers clocks of several hosts; an unknown record (cache restarted) means "render".
+
+SKEW = 2.0
+CHANGED_TTL = 24 * 3600
+
+
+def _changed_key(group: str) -> str:
+    return f"rb:changed:{group}"
+
+
+def record_changes(groups: Iterable[str]) -> None:
+    try:
+        cache.set_many({_changed_key(g): time.time() for g in groups}, timeout=CHANGED_TTL)
+    except Exception:  # the cache is an optimisation: a page that cannot tell renders in full
+        log.warning("could not record a change", exc_info=True)
+
+
+async def changed_since(group: str, since: float) -> bool:
+    """Whether the group's pages may have missed something since `since` (True when unsure)."""
+    if not math.isfinite(since):
+        return True
+    try:
+        last = await cache.aget(_changed_key(group))
+    except Exception:
+        return True
+    return last is None or last >= since - SKEW
+
+
 def push_on_commit(event: Push, *, agent_ids: Iterable[int]) -> None:
     """Ring the agents' groups with `event` once the transaction commits (nothing if it rolls back)."""
     groups = [agent_group(a) for a in agent_ids]
@@ -78,6 +115,7 @@ class Doorbell:
         self.loop = loop
 
     def ring(self, groups: list[str], event: str) -> None:
+        record_changes(groups)  # before the message: see "What changed when" above
         with self.lock:
             for group in groups:
                 self.pending.setdefault(group, set()).add(event)

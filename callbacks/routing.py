@@ -60,6 +60,12 @@ def waiting_callbacks(queue_id: int, channel: str, *, lock: bool = True):
     return rows
 
 
+def passed_on(callback_ids: list[int]):
+    """(callback, agent) pairs of agents who rejected the callbacks or whose page never showed them."""
+    passed = (OfferOutcome.REJECTED, OfferOutcome.NOT_DELIVERED)
+    return Offer.objects.filter(callback_id__in=callback_ids, outcome__in=passed).values_list("callback_id", "agent_id")
+
+
 @dataclass(frozen=True)
 class Pass:
     """One routing pass: the offers to make, and whether another pass might find more."""
@@ -78,10 +84,7 @@ def pairs(queue_id: int, channel: str, now: datetime) -> Pass:
     if not callbacks:
         return Pass([], more=False)
     rejected_by: dict[int, set[int]] = {}
-    passed = (OfferOutcome.REJECTED, OfferOutcome.NOT_DELIVERED)
-    for cb_id, agent_id in Offer.objects.filter(callback__in=callbacks, outcome__in=passed).values_list(
-        "callback_id", "agent_id"
-    ):
+    for cb_id, agent_id in passed_on([c.pk for c in callbacks]):
         rejected_by.setdefault(cb_id, set()).add(agent_id)
     free = list(agents)
     choices: list[Choice] = []

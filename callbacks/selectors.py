@@ -302,11 +302,7 @@ class Workspace:
             return []
         histories: dict[int, list] = {}
         ids = [i.callback_id for i in rows]
-        for event in (
-            HistoryEvent.objects.filter(callback_id__in=ids)
-            .select_related("agent")
-            .order_by("-at", "-id")[: HISTORY_LIMIT * len(ids)]
-        ):
+        for event in case_history(ids):
             histories.setdefault(event.callback_id, []).append(event)
         return _interaction_views(rows, self.zone, self.configured, histories)
 
@@ -410,12 +406,40 @@ def contact_search(q: str, limit: int = 50):
     return list(contacts[:limit])
 
 
-def contact_history(contact: Contact, limit: int = 200) -> list:
-    """Everything that happened to the contact and their callbacks, newest first."""
-    return list(
-        HistoryEvent.objects.filter(Q(contact=contact) | Q(callback__contact=contact))
+def case_history(callback_ids: list[int]):
+    """The newest events of the callbacks (the interaction windows' Case History): index history_callback_at."""
+    return (
+        HistoryEvent.objects.filter(callback_id__in=callback_ids)
+        .select_related("agent")
+        .order_by("-at", "-id")[: HISTORY_LIMIT * len(callback_ids)]
+    )
+
+
+def contact_history_of(contact_id: int, limit: int = 200):
+    """Everything that happened to the contact and their callbacks, newest first. Two indexed lookups (the
+    contact's events, the events of the contact's callbacks) rather than a join the planner cannot index."""
+    their_callbacks = CallbackRequest.objects.filter(contact_id=contact_id).values("id")
+    return (
+        HistoryEvent.objects.filter(Q(contact_id=contact_id) | Q(callback_id__in=their_callbacks))
         .select_related("callback", "agent")
         .order_by("-at", "-id")[:limit]
+    )
+
+
+def contact_history(contact: Contact, limit: int = 200) -> list:
+    return list(contact_history_of(contact.pk, limit))
+
+
+def recent_targets(agent_id: int):
+    """Where the agent transferred, conferenced or consulted lately (the Team Communicator's Recent)."""
+    return (
+        HistoryEvent.objects.filter(
+            agent_id=agent_id,
+            kind__in=[HistoryKind.TRANSFER, HistoryKind.CONFERENCE, HistoryKind.CONSULT],
+            data__has_key="target",
+        )
+        .order_by("-at")
+        .values_list("data", flat=True)[:30]
     )
 
 
@@ -502,13 +526,7 @@ def team_search(agent: Agent, q: str, limit: int = 6) -> dict[str, list]:
     if not q:
         out["favorites"] = list(FavoriteTarget.objects.filter(agent=agent))
         seen: set[str] = set()
-        for data in (
-            HistoryEvent.objects.filter(
-                agent=agent, kind__in=[HistoryKind.TRANSFER, HistoryKind.CONFERENCE, HistoryKind.CONSULT], data__has_key="target"
-            )
-            .order_by("-at")
-            .values_list("data", flat=True)[:30]
-        ):
+        for data in recent_targets(agent.pk):
             key = data.get("target")
             if key and key not in seen:
                 seen.add(key)

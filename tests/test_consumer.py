@@ -1,6 +1,7 @@
 """The agent websocket: authenticated, origin-checked, pushes rendered truth."""
 
 import json
+import time
 from datetime import timedelta
 
 import pytest
@@ -10,6 +11,7 @@ from django.contrib.auth.models import AnonymousUser
 
 from callbacks.consumers import CLOSE_NOT_AN_AGENT, CLOSE_UNAUTHENTICATED, AgentConsumer
 from callbacks.models import Offer
+from callbacks.push import SKEW
 from workspace.asgi import application
 
 from .factories import make_callback, set_ready
@@ -101,4 +103,39 @@ async def test_an_agent_cannot_acknowledge_someone_elses_offer(alice, bob, queue
     await comm.send_to(text_data="not json")  # asks for a resync, never a crash
     assert 'id="status"' in await comm.receive_from(timeout=3)
     assert (await sync_to_async(Offer.objects.get)(pk=offer.pk)).delivered_at is None
+    await comm.disconnect()
+
+
+def hello_communicator(user):
+    comm = WebsocketCommunicator(AgentConsumer.as_asgi(), "/ws/agent/?hello=1", headers=[(b"origin", b"http://127.0.0.1:8000")])
+    comm.scope["user"] = user
+    return comm
+
+
+async def test_a_page_that_says_hello_is_rendered_again_only_if_something_changed_since(alice, queue):
+    await sync_to_async(set_ready)(alice)  # a change: recorded before its push
+    stale = hello_communicator(alice.user)
+    assert (await stale.connect())[0]
+    assert await stale.receive_nothing(timeout=0.2)  # the page speaks first
+    await stale.send_to(text_data=json.dumps({"hello": time.time() - 60}))  # shown since before the change
+    frame = await stale.receive_from(timeout=3)
+    assert 'id="status"' in frame and 'id="notifications"' in frame and 'id="synced"' in frame
+    await stale.disconnect()
+
+    current = hello_communicator(alice.user)
+    assert (await current.connect())[0]
+    await current.send_to(text_data=json.dumps({"hello": time.time() + SKEW + 1}))  # shown since after it
+    frame = await current.receive_from(timeout=3)
+    assert 'id="synced"' in frame and 'id="status"' not in frame  # only "you are in sync"
+    await sync_to_async(make_callback)(queue, customer_name="Camille Laurent")  # pushes still arrive
+    assert "Camille Laurent" in await current.receive_from(timeout=3)
+    await current.disconnect()
+
+
+@pytest.mark.parametrize("hello", [0, "soon", None, float("nan"), -1])
+async def test_a_hello_that_cannot_be_trusted_gets_a_full_render(alice, queue, hello):
+    comm = hello_communicator(alice.user)
+    assert (await comm.connect())[0]
+    await comm.send_to(text_data=json.dumps({"hello": hello}) if hello is not None else '{"hello": null, "x": 1}')
+    assert 'id="status"' in await comm.receive_from(timeout=3)
     await comm.disconnect()

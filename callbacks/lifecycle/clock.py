@@ -29,15 +29,62 @@ from .transitions import action, record, transition
 BATCH = 200
 
 
+# --- What each timer reads: indexed, locked with SKIP LOCKED (their plans: `manage.py query_plans`) ---
+
+
+def due_callbacks(now: datetime):
+    return (
+        CallbackRequest.objects.select_for_update(skip_locked=True)
+        .filter(state=CallbackState.SCHEDULED, desired_time__lte=now)
+        .order_by("desired_time")
+    )
+
+
+def expired_offers(now: datetime):
+    return (
+        Offer.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related("callback__queue", "agent")
+        .filter(outcome=OfferOutcome.OPEN, deadline__lte=now)
+        .order_by("deadline")
+    )
+
+
+def ended_after_call_work(now: datetime):
+    return (
+        AgentChannelStatus.objects.select_for_update(skip_locked=True)
+        .select_related("agent")
+        .filter(status=AgentStatus.AFTER_CALL_WORK, until__lte=now)
+    )
+
+
+def reminders_soon(now: datetime):
+    return (
+        CallbackRequest.objects.select_for_update(skip_locked=True)
+        .select_related("queue", "owner")
+        .filter(owner__isnull=False, reminded_at__isnull=True, state__in=[CallbackState.SCHEDULED, CallbackState.QUEUED])
+        .filter(desired_time__lte=now + timedelta(hours=1))
+    )
+
+
+def dialing_calls():
+    return Call.objects.filter(state=CallState.DIALING).order_by("started_at").values_list("id", "switch_ref", "started_at")
+
+
+def next_deadlines():
+    """The next scheduled callback's due time and the next offer's deadline."""
+    return [
+        CallbackRequest.objects.filter(state=CallbackState.SCHEDULED)
+        .order_by("desired_time")
+        .values_list("desired_time", flat=True)[:1],
+        Offer.objects.filter(outcome=OfferOutcome.OPEN).order_by("deadline").values_list("deadline", flat=True)[:1],
+    ]
+
+
 @action
 def do_enqueue_due(*, now: datetime | None = None, limit: int = BATCH) -> int:
     """Scheduled callbacks reached their desired time: they join their queue."""
     now = now or timezone.now()
-    due = list(
-        CallbackRequest.objects.select_for_update(skip_locked=True)
-        .filter(state=CallbackState.SCHEDULED, desired_time__lte=now)
-        .order_by("desired_time")[:limit]
-    )
+    due = list(due_callbacks(now)[:limit])
     for callback in due:
         callback.enqueued_at = callback.enqueued_at or now
         transition(
@@ -58,12 +105,7 @@ def do_expire_offers(*, now: datetime | None = None, limit: int = BATCH) -> int:
     acknowledged (a burst, a closed tab) goes back without burning the agent.
     """
     now = now or timezone.now()
-    offers = list(
-        Offer.objects.select_for_update(skip_locked=True, of=("self",))
-        .select_related("callback__queue", "agent")
-        .filter(outcome=OfferOutcome.OPEN, deadline__lte=now)
-        .order_by("deadline")[:limit]
-    )
+    offers = list(expired_offers(now)[:limit])
     if not offers:
         return 0
     for offer in offers:
@@ -87,11 +129,7 @@ def do_expire_offers(*, now: datetime | None = None, limit: int = BATCH) -> int:
 def do_end_after_call_work(*, now: datetime | None = None, limit: int = BATCH) -> int:
     """After Call Work with a timer ends, and the agent is Ready again."""
     now = now or timezone.now()
-    rows = list(
-        AgentChannelStatus.objects.select_for_update(skip_locked=True)
-        .select_related("agent")
-        .filter(status=AgentStatus.AFTER_CALL_WORK, until__lte=now)[:limit]
-    )
+    rows = list(ended_after_call_work(now)[:limit])
     for row in rows:
         change_status(row.agent, row.channel, AgentStatus.READY, reason=None, actor=None, now=now)
     return len(rows)
@@ -101,14 +139,7 @@ def do_end_after_call_work(*, now: datetime | None = None, limit: int = BATCH) -
 def do_remind_owners(*, now: datetime | None = None, limit: int = BATCH) -> int:
     """Owners of personal callbacks are reminded shortly before they are due."""
     now = now or timezone.now()
-    due_soon = [
-        cb
-        for cb in CallbackRequest.objects.select_for_update(skip_locked=True)
-        .select_related("queue", "owner")
-        .filter(owner__isnull=False, reminded_at__isnull=True, state__in=[CallbackState.SCHEDULED, CallbackState.QUEUED])
-        .filter(desired_time__lte=now + timedelta(hours=1))[:limit]
-        if cb.desired_time - timedelta(minutes=cb.queue.reminder_minutes) <= now
-    ]
+    due_soon = [cb for cb in reminders_soon(now)[:limit] if cb.desired_time - timedelta(minutes=cb.queue.reminder_minutes) <= now]
     for cb in due_soon:
         cb.reminded_at = now
         cb.save(update_fields=["reminded_at"])
@@ -121,9 +152,7 @@ def supervise_calls(*, now: datetime | None = None, limit: int = BATCH) -> int:
     """Dials the switch never answered within its limit, or never took (the dial effect failed), end as failed."""
     now = now or timezone.now()
     limit_seconds = settings.RINGBACK_DIAL_LIMIT_SECONDS
-    dialing = list(
-        Call.objects.filter(state=CallState.DIALING).order_by("started_at").values_list("id", "switch_ref", "started_at")[:limit]
-    )
+    dialing = list(dialing_calls()[:limit])
     never_taken = effects.failed_dials([ref for _, ref, _ in dialing])
     ended = 0
     for call_id, switch_ref, started_at in dialing:
@@ -152,13 +181,7 @@ def seconds_to_next_deadline(*, cap: float, now: datetime | None = None) -> floa
     """How long until the next scheduled callback falls due or the next offer times out (at most `cap`).
     Two indexed reads (cb_due, offer_deadline)."""
     now = now or timezone.now()
-    nexts = [
-        CallbackRequest.objects.filter(state=CallbackState.SCHEDULED)
-        .order_by("desired_time")
-        .values_list("desired_time", flat=True)[:1],
-        Offer.objects.filter(outcome=OfferOutcome.OPEN).order_by("deadline").values_list("deadline", flat=True)[:1],
-    ]
-    soonest = min((row for rows in nexts for row in rows if row is not None), default=None)
+    soonest = min((row for rows in next_deadlines() for row in rows if row is not None), default=None)
     if soonest is None:
         return cap
     return max(0.0, min(cap, (soonest - now).total_seconds()))

@@ -190,17 +190,21 @@ def _failed_try(effect: Effect, error: str) -> str:
         return "failed"
 
 
+def stale_effects(now: datetime, stale_after: timedelta = timedelta(seconds=60)):
+    return (
+        Effect.objects.select_for_update(skip_locked=True)
+        .filter(status=EffectStatus.PENDING, next_attempt_at__lte=now - stale_after)
+        .exclude(claimed_until__gt=now)
+        .order_by("next_attempt_at")
+    )
+
+
 def requeue_stale(*, now: datetime, stale_after: timedelta = timedelta(seconds=60), limit: int = 100) -> int:
     """The clock: pending effects whose task was lost (a worker died holding it) get a new task row.
 
     A duplicate task row is harmless: the first runner performs the effect, the others skip it.
     """
-    stale = list(
-        Effect.objects.select_for_update(skip_locked=True)
-        .filter(status=EffectStatus.PENDING, next_attempt_at__lte=now - stale_after)
-        .exclude(claimed_until__gt=now)
-        .order_by("next_attempt_at")[:limit]
-    )
+    stale = list(stale_effects(now, stale_after)[:limit])
     for effect in stale:
         effect.next_attempt_at = now
         effect.save(update_fields=["next_attempt_at"])

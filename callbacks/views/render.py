@@ -6,6 +6,8 @@ twice). A refusal answers with the message region alone. A plain form post
 (no JavaScript) gets a redirect to the page, or the page with the message.
 """
 
+import time
+
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -19,20 +21,27 @@ WORKSPACE = "callbacks/workspace.html"
 
 
 def ws_url(request: HttpRequest) -> str:
-    return "/ws/agent/"
+    return "/ws/agent/?hello=1"  # the page says hello with the time of what it shows (static/js/workspace.js)
+
+
+def synced_marker(at: float) -> str:
+    """When the frame's data was read (before reading it): a reconnecting page sends it back."""
+    return f'<span id="synced" hidden data-at="{at:.6f}" hx-swap-oob="true"></span>'
 
 
 def render_regions(agent: Agent, regions: list[str] | None = None, *, error: str = "") -> str:
     """The named partials of the workspace as out-of-band swaps (for the websocket)."""
+    at = time.time()
     context = {"ws": workspace_context_for(agent), "oob": True, "error": error}
     names = regions or ["status", "notifications", "interaction", "flash"]
     with timezone.override(agent.zone):
-        return "".join(render_to_string(f"{WORKSPACE}#{name}", context) for name in names)
+        return "".join(render_to_string(f"{WORKSPACE}#{name}", context) for name in names) + synced_marker(at)
 
 
 def render_workspace(request: HttpRequest, agent: Agent, *, error: str = "", status: int = 200) -> HttpResponse:
     """The whole page, times shown in the agent's own zone."""
-    context = {"ws": workspace_context_for(agent), "error": error, "ws_url": ws_url(request)}
+    at = time.time()
+    context = {"ws": workspace_context_for(agent), "error": error, "ws_url": ws_url(request), "synced_at": f"{at:.6f}"}
     with timezone.override(agent.zone):
         return render(request, WORKSPACE, context, status=status)
 

@@ -117,7 +117,14 @@
   function conn(live) {
     document.body.dataset.ws = live ? "open" : "closed";
   }
-  document.addEventListener("htmx:wsOpen", function () { conn(true); });
+  // A (re)connected socket says hello with the time of what the page shows: the server renders the
+  // page's regions again only if something changed since (a reconnect storm stays cheap).
+  document.addEventListener("htmx:wsOpen", function (e) {
+    conn(true);
+    var synced = document.getElementById("synced");
+    var at = synced && Number(synced.dataset.at);
+    e.detail.socketWrapper.send(JSON.stringify({ hello: at || 0 }));
+  });
   document.addEventListener("htmx:wsClose", function () { conn(false); });
   document.addEventListener("htmx:wsError", function () { conn(false); });
 })();

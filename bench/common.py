@@ -1,0 +1,131 @@
+"""What every benchmark phase shares: the set-up (a fresh database, fixtures, server processes) and figures."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CSRF = "b" * 32  # a CSRF secret: the client sends it as cookie and header, as a page does
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"nothing listens on {port}")
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def pct(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+# --- Set-up -----------------------------------------------------------------------
+
+
+def environment(scaled: bool) -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env.update(DJANGO_SETTINGS_MODULE="workspace.settings", PYTHONPATH=str(ROOT), RINGBACK_LOG_LEVEL="WARNING")
+    if scaled:
+        env.update(
+            DATABASE_URL="postgres://postgres@127.0.0.1:5432/ringback_bench",
+            REDIS_URL="redis://127.0.0.1:6379/3",
+            RINGBACK_CHANNEL_PREFIX="bench",
+            RINGBACK_DISPATCHER="external",
+            DB_POOL_SIZE="20",
+        )
+    else:
+        env.update(RINGBACK_VAR_DIR=str(ROOT / "var" / "bench"), RINGBACK_DISPATCHER="inprocess")
+    return env
+
+
+def prepare(env: dict, scaled: bool, agents: int) -> dict:
+    """A fresh database with one queue, `agents` agents with sessions, and an API token."""
+    if scaled:
+        subprocess.run(
+            ["psql", "-h", "127.0.0.1", "-U", "postgres", "-q", "-c", "DROP DATABASE IF EXISTS ringback_bench"],
+            check=True,
+            capture_output=True,
+        )
+        subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-q", "-c", "CREATE DATABASE ringback_bench"], check=True)
+        subprocess.run(["redis-cli", "-n", "3", "FLUSHDB"], check=True, capture_output=True)
+    else:
+        var = Path(env["RINGBACK_VAR_DIR"])
+        shutil.rmtree(var, ignore_errors=True)
+        var.mkdir(parents=True)
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.fixtures", str(agents)], cwd=ROOT, env=env, check=True, capture_output=True, text=True
+    )
+    return json.loads(out.stdout)
+
+
+def start(env: dict, scaled: bool, web: int | None = None, background: bool = True) -> tuple[list[subprocess.Popen], list[int]]:
+    """`web` Daphne processes (2 scaled, 1 embedded by default), plus, scaled, a dispatcher and a task worker."""
+    procs, ports = [], []
+    log = open(ROOT / "var" / "bench-servers.log", "ab")
+    for _ in range(web or (2 if scaled else 1)):
+        port = free_port()
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "workspace.asgi:application"],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        )
+        ports.append(port)
+    if scaled and background:
+        for command in (["dispatcher"], ["db_worker", "--queue-name", "*", "--interval", "0.1", "-v0"]):
+            procs.append(
+                subprocess.Popen([sys.executable, "manage.py", *command], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+            )
+    for port in ports:
+        wait_port(port)
+    return procs, ports
+
+
+def stop(procs: list[subprocess.Popen]) -> None:
+    for p in procs:
+        p.terminate()
+    for p in procs:
+        try:
+            p.wait(10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+
+
+def versions() -> str:
+    import channels
+    import daphne
+    import django
+
+    return f"Python {platform.python_version()}, Django {django.get_version()}, Channels {channels.__version__}, Daphne {daphne.__version__}"

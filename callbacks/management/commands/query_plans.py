@@ -1,0 +1,72 @@
+"""Print the database's plan for each hot query: routing, the clock's timers, effects, history pages.
+
+    python manage.py query_plans                 # the plans the planner picks for the data as it is
+    python manage.py query_plans --no-seqscan    # PostgreSQL: prove an index can serve each one
+
+The querysets are built by the same functions the code runs (`hot_queries`), so a plan shown here is
+the plan of the query in production. `tests/test_query_plans.py` asserts, on PostgreSQL, that none
+needs a sequential scan.
+"""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand
+from django.db import connection, transaction
+from django.utils import timezone
+
+from callbacks import routing, selectors
+from callbacks.enums import Channel
+from callbacks.lifecycle import clock, effects
+from callbacks.models import Agent, CallbackRequest, Contact, Queue
+
+
+def hot_queries() -> dict[str, object]:
+    """Name → queryset, with the first queue, agent, callback and contact found (or id 0)."""
+    now = timezone.now()
+    queue_id = Queue.objects.values_list("id", flat=True).first() or 0
+    agent_id = Agent.objects.values_list("id", flat=True).first() or 0
+    callback_ids = list(CallbackRequest.objects.values_list("id", flat=True)[:3]) or [0]
+    contact_id = Contact.objects.values_list("id", flat=True).first() or 0
+    due, offer = clock.next_deadlines()
+    return {
+        "routing: free agents of a queue, longest idle first": routing.free_agents(queue_id, Channel.VOICE)[
+            : routing.AGENTS_LOOKED_AT
+        ],
+        "routing: waiting callbacks in line order": routing.waiting_callbacks(queue_id, Channel.VOICE)[
+            : routing.CALLBACKS_LOOKED_AT
+        ],
+        "routing: who passed on those callbacks": routing.passed_on(callback_ids),
+        "clock: due scheduled callbacks": clock.due_callbacks(now)[: clock.BATCH],
+        "clock: next due time": due,
+        "clock: expired offers": clock.expired_offers(now)[: clock.BATCH],
+        "clock: next offer deadline": offer,
+        "clock: After Call Work that ended": clock.ended_after_call_work(now)[: clock.BATCH],
+        "clock: reminders due soon": clock.reminders_soon(now)[: clock.BATCH],
+        "clock: calls still dialing": clock.dialing_calls()[: clock.BATCH],
+        "effects: stale effects": effects.stale_effects(now)[:100],
+        "page: case history of the open interactions": selectors.case_history(callback_ids),
+        "page: a contact's history": selectors.contact_history_of(contact_id),
+        "page: the Team Communicator's recent targets": selectors.recent_targets(agent_id),
+    }
+
+
+def plans(no_seqscan: bool = False) -> dict[str, str]:
+    out = {}
+    with transaction.atomic():  # the locking queries may only be planned inside a transaction
+        if no_seqscan and connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL enable_seqscan = off")
+        for name, queryset in hot_queries().items():
+            out[name] = queryset.explain()
+    return out
+
+
+class Command(BaseCommand):
+    help = "Print the plan of each hot query (routing, timers, effects, history pages)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--no-seqscan", action="store_true", help="PostgreSQL: plan as if sequential scans were off")
+
+    def handle(self, *args, no_seqscan: bool, **options):
+        for name, plan in plans(no_seqscan).items():
+            self.stdout.write(f"### {name}\n{plan}\n")
