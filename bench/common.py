@@ -129,3 +129,16 @@ def versions() -> str:
     import django
 
     return f"Python {platform.python_version()}, Django {django.get_version()}, Channels {channels.__version__}, Daphne {daphne.__version__}"
+
+
+async def agent_socket(port: int, session: str, query: str = ""):
+    """An agent page's websocket to the web process on `port`, logged in with `session`."""
+    import websockets
+
+    return await websockets.connect(
+        f"ws://127.0.0.1:{port}/ws/agent/{query}",
+        additional_headers={"Cookie": f"sessionid={session}", "Origin": f"http://127.0.0.1:{port}"},
+        open_timeout=120,
+        ping_interval=None,
+        max_size=None,
+    )

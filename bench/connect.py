@@ -15,9 +15,7 @@ import json
 import multiprocessing as mp
 import time
 
-import websockets
-
-from .common import prepare, rss_mb, start, stop
+from .common import agent_socket, prepare, rss_mb, start, stop
 
 IN_FLIGHT = 50  # handshakes each client process keeps going at once
 
@@ -32,13 +30,7 @@ async def _clients(port, sessions, since, go, out, hold) -> None:
 
     async def connect(session: str):
         async with gate:
-            ws = await websockets.connect(
-                f"ws://127.0.0.1:{port}/ws/agent/?hello=1",
-                additional_headers={"Cookie": f"sessionid={session}", "Origin": f"http://127.0.0.1:{port}"},
-                open_timeout=120,
-                ping_interval=None,
-                max_size=None,
-            )
+            ws = await agent_socket(port, session, "?hello=1")
             await ws.send(json.dumps({"hello": since}))
             try:  # the answer to hello: a render when something changed since, else a short "in sync"
                 await asyncio.wait_for(ws.recv(), 60)

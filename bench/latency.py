@@ -20,7 +20,7 @@ import time
 import httpx
 import websockets
 
-from .common import CSRF, ROOT, free_port, prepare, rss_mb, start, stop, wait_port
+from .common import CSRF, ROOT, agent_socket, free_port, prepare, rss_mb, start, stop, wait_port
 
 OFFER = re.compile(r'data-offer="(\d+)"')
 MARK = re.compile(r"B(\d+)-(\d+)")
@@ -47,13 +47,7 @@ async def _agents(ports, sessions, go, load_done, out) -> None:
 
         async def connect(i: int, session: str):
             port = ports[i % len(ports)]
-            ws = await websockets.connect(
-                f"ws://127.0.0.1:{port}/ws/agent/",
-                additional_headers={"Cookie": f"sessionid={session}", "Origin": f"http://127.0.0.1:{port}"},
-                open_timeout=60,
-                ping_interval=None,
-                max_size=None,
-            )
+            ws = await agent_socket(port, session)
             await ws.recv()  # the first full render
             return port, ws
 
