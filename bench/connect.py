@@ -15,7 +15,7 @@ import json
 import multiprocessing as mp
 import time
 
-from .common import agent_socket, prepare, rss_mb, start, stop
+from .common import agent_socket, cpu_seconds, prepare, rss_mb, start, stop
 
 IN_FLIGHT = 50  # handshakes each client process keeps going at once
 
@@ -64,8 +64,10 @@ def run(env: dict, scaled: bool, agents: int, hold: float, clients: int = 4) -> 
         for w in workers:
             w.start()
         time.sleep(2)  # every client process is up before the storm starts
+        cpu_before = cpu_seconds([pid])
         go.set()
         connected = [out.get(timeout=600) for _ in workers]
+        cpu_connect = cpu_seconds([pid]) - cpu_before
         rss_connected = rss_mb(pid)
         held = [out.get(timeout=hold + 600) for _ in workers]
         for w in workers:
@@ -78,6 +80,7 @@ def run(env: dict, scaled: bool, agents: int, hold: float, clients: int = 4) -> 
         "connect_rate": n / max(c[2] for c in connected),
         "rss": (rss_idle, rss_connected),
         "kb_per_connection": (rss_connected - rss_idle) * 1024 / max(1, n),
+        "server_ms_per_connect": cpu_connect * 1000 / max(1, n),
         "hold": hold,
         "closes": [code for h in held for code in h[2]],
     }

@@ -20,7 +20,7 @@ import time
 import httpx
 import websockets
 
-from .common import CSRF, ROOT, agent_socket, free_port, prepare, rss_mb, start, stop, wait_port
+from .common import CSRF, ROOT, agent_socket, cpu_seconds, free_port, postgres_pids, prepare, rss_mb, start, stop, wait_port
 
 OFFER = re.compile(r'data-offer="(\d+)"')
 MARK = re.compile(r"B(\d+)-(\d+)")
@@ -190,9 +190,14 @@ def run(env: dict, scaled: bool, agents: int, rate: float, duration: float, clie
         go.set()
         for _ in workers:  # everyone Ready, and the pushes of going Ready drained, before the load starts
             out.get(timeout=300)
+        ours = [p.pid for p in procs]
+        cpu_before = (cpu_seconds(ours), cpu_seconds(postgres_pids()) if scaled else 0.0)
+        each_before = [cpu_seconds([pid]) for pid in ours]
         sent, api_ms = asyncio.run(generate(ports, fixtures["token"], rate, duration))
         load_done.set()
         results = [out.get(timeout=duration + 120) for _ in workers]
+        cpu_after = (cpu_seconds(ours), cpu_seconds(postgres_pids()) if scaled else 0.0)
+        each = [cpu_seconds([pid]) - before for pid, before in zip(ours, each_before, strict=True)]
         for w in workers:
             w.join(30)
         backlog = waiting(env, scaled)
@@ -207,6 +212,8 @@ def run(env: dict, scaled: bool, agents: int, rate: float, duration: float, clie
         "connect_rate": agents / connect_seconds,
         "rss": (rss_before, rss_after, len(ports)),
         "backlog": backlog,
+        "cpu": (cpu_after[0] - cpu_before[0], cpu_after[1] - cpu_before[1]),
+        "cpu_each": each,  # web processes, then (scaled) the dispatcher and the task worker
     }
 
 

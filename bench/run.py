@@ -82,6 +82,11 @@ def main() -> None:
             ("latency: lifecycles (Accept + Mark Done) per second", f"{r['lifecycles'] / args.duration:.1f}"),
             ("latency: intake API p50 / p99", f"{pct(r['api_ms'], 50):.1f} / {pct(r['api_ms'], 99):.1f} ms"),
             (
+                "latency: CPU per lifecycle, Ringback's processes + PostgreSQL",
+                f"{r['cpu'][0] * 1000 / max(1, r['lifecycles']):.0f} + {r['cpu'][1] * 1000 / max(1, r['lifecycles']):.0f} ms"
+                f" (per process: {' / '.join(f'{c * 1000 / max(1, r["lifecycles"]):.0f}' for c in r['cpu_each'])})",
+            ),
+            (
                 "latency: web process RSS idle → connected",
                 f"{rss_before:.0f} → {rss_after:.0f} MB with {args.agents // webs} agents",
             ),
@@ -110,7 +115,10 @@ def main() -> None:
         closes = r["closes"]
         rows += [
             ("connect: agents on one web process", f"{r['agents']}"),
-            ("connect: agents connected per second", f"{r['connect_rate']:.0f}"),
+            (
+                "connect: agents connected per second (web process CPU per connection)",
+                f"{r['connect_rate']:.0f} ({r['server_ms_per_connect']:.1f} ms)",
+            ),
             (
                 "connect: web process RSS idle → connected",
                 f"{r['rss'][0]:.0f} → {r['rss'][1]:.0f} MB ({r['kb_per_connection']:.0f} KB per connection)",
