@@ -53,6 +53,7 @@ def pct(values: list[float], p: float) -> float:
 def environment(scaled: bool) -> dict:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     env.update(DJANGO_SETTINGS_MODULE="workspace.settings", PYTHONPATH=str(ROOT), RINGBACK_LOG_LEVEL="WARNING")
+    env.setdefault("MALLOC_ARENA_MAX", "2")  # as scripts/run starts the servers
     if scaled:
         env.update(
             DATABASE_URL="postgres://postgres@127.0.0.1:5432/ringback_bench",
@@ -70,7 +71,7 @@ def prepare(env: dict, scaled: bool, agents: int) -> dict:
     """A fresh database with one queue, `agents` agents with sessions, and an API token."""
     if scaled:
         subprocess.run(
-            ["psql", "-h", "127.0.0.1", "-U", "postgres", "-q", "-c", "DROP DATABASE IF EXISTS ringback_bench"],
+            ["psql", "-h", "127.0.0.1", "-U", "postgres", "-q", "-c", "DROP DATABASE IF EXISTS ringback_bench WITH (FORCE)"],
             check=True,
             capture_output=True,
         )
@@ -95,7 +96,8 @@ def start(env: dict, scaled: bool, web: int | None = None, background: bool = Tr
         port = free_port()
         procs.append(
             subprocess.Popen(
-                [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "workspace.asgi:application"],
+                [sys.executable, "-m", "daphne", "-e", f"tcp:port={port}:interface=127.0.0.1:backlog=1024"]
+                + ["workspace.asgi:application"],
                 cwd=ROOT,
                 env=env,
                 stdout=log,

@@ -15,6 +15,8 @@ import json
 import multiprocessing as mp
 import time
 
+import websockets
+
 from .common import agent_socket, cpu_seconds, prepare, rss_mb, start, stop
 
 IN_FLIGHT = 50  # handshakes each client process keeps going at once
@@ -28,9 +30,20 @@ async def _clients(port, sessions, since, go, out, hold) -> None:
     gate = asyncio.Semaphore(IN_FLIGHT)
     sockets = []
 
+    retries = 0
+
     async def connect(session: str):
+        nonlocal retries
         async with gate:
-            ws = await agent_socket(port, session, "?hello=1")
+            for attempt in range(30):  # as the page does: a refused or dropped handshake is tried again
+                try:
+                    ws = await agent_socket(port, session, "?hello=1")
+                    break
+                except (OSError, websockets.InvalidHandshake, websockets.InvalidMessage, TimeoutError):
+                    retries += 1
+                    await asyncio.sleep(min(2.0, 0.05 * 2**attempt))
+            else:
+                return
             await ws.send(json.dumps({"hello": since}))
             try:  # the answer to hello: a render when something changed since, else a short "in sync"
                 await asyncio.wait_for(ws.recv(), 60)
@@ -42,7 +55,7 @@ async def _clients(port, sessions, since, go, out, hold) -> None:
         await asyncio.sleep(0.01)
     started = time.monotonic()
     await asyncio.gather(*[connect(s) for _, s in sessions])
-    out.put(("connected", len(sockets), time.monotonic() - started))
+    out.put(("connected", len(sockets), time.monotonic() - started, retries))
     await asyncio.sleep(hold)
     closes = [ws.close_code for ws in sockets if ws.close_code is not None]
     out.put(("held", len(sockets), closes))
@@ -81,6 +94,7 @@ def run(env: dict, scaled: bool, agents: int, hold: float, clients: int = 4) -> 
         "rss": (rss_idle, rss_connected),
         "kb_per_connection": (rss_connected - rss_idle) * 1024 / max(1, n),
         "server_ms_per_connect": cpu_connect * 1000 / max(1, n),
+        "retries": sum(c[3] for c in connected),
         "hold": hold,
         "closes": [code for h in held for code in h[2]],
     }

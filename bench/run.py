@@ -114,7 +114,7 @@ def main() -> None:
         r = connect.run(env, args.scaled, args.connect_agents, args.hold)
         closes = r["closes"]
         rows += [
-            ("connect: agents on one web process", f"{r['agents']}"),
+            ("connect: agents on one web process (handshakes retried)", f"{r['agents']} ({r['retries']})"),
             (
                 "connect: agents connected per second (web process CPU per connection)",
                 f"{r['connect_rate']:.0f} ({r['server_ms_per_connect']:.1f} ms)",
