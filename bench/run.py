@@ -7,7 +7,7 @@
 
 Phases (all by default, in this order):
   latency    offer latency p50/p95/p99 at a steady rate with N agents, beside a bare ASGI push baseline
-  ramp       the highest rate whose lifecycles all complete with no backlog left (max sustained lifecycles/s)
+  ramp       the highest rate whose lifecycles all complete and whose offers keep up (p95 < 1 s): max sustained/s
   connect    N agents connecting to one web process at once: rate, memory per connection, idle hold closes
   scheduled  2,000 scheduled callbacks due within one minute: how late the clock enqueues them
   history    workspace, Team Communicator and contact pages with 1,000,000 history rows: time and queries
@@ -27,6 +27,7 @@ from . import connect, history, latency, scheduled
 from .common import environment, pct, versions
 
 PHASES = ("latency", "ramp", "connect", "scheduled", "history")
+SUSTAINED_P95_MS = 1000
 
 
 def main() -> None:
@@ -97,11 +98,14 @@ def main() -> None:
         for rate in [float(x) for x in args.ramp.split(",")]:
             r = latency.run(env, args.scaled, args.agents, rate, 10, args.clients)
             done = r["lifecycles"]
-            sustained = done >= 0.95 * r["sent"] and r["backlog"] == 0
+            # Sustained: everything finished, and offers kept up during the step (a growing backlog shows as
+            # offer latency climbing into seconds before the drain).
+            sustained = done >= 0.95 * r["sent"] and r["backlog"] == 0 and pct(r["latencies"], 95) < SUSTAINED_P95_MS
             rows.append(
                 (
                     f"ramp: {rate:g} callbacks/s for 10 s",
-                    f"{done / 10:.1f} lifecycles/s, {r['backlog']} left over, offer p50 {pct(r['latencies'], 50):.0f} ms"
+                    f"{done / 10:.1f} lifecycles/s, {r['backlog']} left over,"
+                    f" offer p50 / p95 {pct(r['latencies'], 50):.0f} / {pct(r['latencies'], 95):.0f} ms"
                     + ("" if sustained else " — not sustained"),
                 )
             )

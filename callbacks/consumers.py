@@ -13,6 +13,7 @@ import time
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.contrib.auth import get_user_model
 
 from .errors import is_id
 from .lifecycle import do_acknowledge_offer
@@ -22,6 +23,8 @@ from .selectors import agent_for_user
 from .views.render import render_regions, synced_marker
 
 log = logging.getLogger(__name__)
+
+User = get_user_model()
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_NOT_AN_AGENT = 4403
@@ -52,7 +55,10 @@ class AgentConsumer(AsyncWebsocketConsumer):
         if user is None or not user.is_authenticated:
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
-        agent = await database_sync_to_async(agent_for_user, thread_sensitive=False)(user)
+        if User.agent.is_cached(user):  # loaded with the user (callbacks.auth.AgentBackend): no thread hop
+            agent = agent_for_user(user)
+        else:
+            agent = await database_sync_to_async(agent_for_user, thread_sensitive=False)(user)
         if agent is None:
             await self.close(code=CLOSE_NOT_AN_AGENT)
             return

@@ -21,7 +21,7 @@ import time
 from collections.abc import Iterable
 from enum import StrEnum
 
-from asgiref.sync import async_to_sync
+from asgiref.sync import async_to_sync, sync_to_async
 from channels.layers import get_channel_layer
 from django.core.cache import cache
 from django.db import transaction
@@ -86,8 +86,8 @@ async def changed_since(group: str, since: float) -> bool:
     """Whether the group's pages may have missed something since `since` (True when unsure)."""
     if not math.isfinite(since):
         return True
-    try:
-        last = await cache.aget(_changed_key(group))
+    try:  # on the thread pool: Django's `cache.aget` would queue on the one thread kept for sync code
+        last = await sync_to_async(cache.get, thread_sensitive=False)(_changed_key(group))
     except Exception:
         return True
     return last is None or last >= since - SKEW

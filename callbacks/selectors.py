@@ -415,19 +415,23 @@ def case_history(callback_ids: list[int]):
     )
 
 
-def contact_history_of(contact_id: int, limit: int = 200):
-    """Everything that happened to the contact and their callbacks, newest first. Two indexed lookups (the
-    contact's events, the events of the contact's callbacks) rather than a join the planner cannot index."""
+def contact_history_parts(contact_id: int, limit: int = 200):
+    """The newest ids of the contact's own events, and of the events of the contact's callbacks: two
+    indexed lookups (contact_id; history_callback_at). One query with OR across both makes PostgreSQL
+    scan the whole history (130 ms at 1,000,000 rows)."""
+    own = HistoryEvent.objects.filter(contact_id=contact_id).order_by("-at", "-id").values_list("id", flat=True)[:limit]
     their_callbacks = CallbackRequest.objects.filter(contact_id=contact_id).values("id")
-    return (
-        HistoryEvent.objects.filter(Q(contact_id=contact_id) | Q(callback_id__in=their_callbacks))
-        .select_related("callback", "agent")
-        .order_by("-at", "-id")[:limit]
+    of_callbacks = (
+        HistoryEvent.objects.filter(callback_id__in=their_callbacks).order_by("-at", "-id").values_list("id", flat=True)[:limit]
     )
+    return own, of_callbacks
 
 
 def contact_history(contact: Contact, limit: int = 200) -> list:
-    return list(contact_history_of(contact.pk, limit))
+    """Everything that happened to the contact and their callbacks, newest first."""
+    own, of_callbacks = contact_history_parts(contact.pk, limit)
+    ids = set(own) | set(of_callbacks)
+    return list(HistoryEvent.objects.filter(id__in=ids).select_related("callback", "agent").order_by("-at", "-id")[:limit])
 
 
 def recent_targets(agent_id: int):

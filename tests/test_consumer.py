@@ -132,10 +132,10 @@ async def test_a_page_that_says_hello_is_rendered_again_only_if_something_change
     await current.disconnect()
 
 
-@pytest.mark.parametrize("hello", [0, "soon", None, float("nan"), -1])
-async def test_a_hello_that_cannot_be_trusted_gets_a_full_render(alice, queue, hello):
-    comm = hello_communicator(alice.user)
-    assert (await comm.connect())[0]
-    await comm.send_to(text_data=json.dumps({"hello": hello}) if hello is not None else '{"hello": null, "x": 1}')
-    assert 'id="status"' in await comm.receive_from(timeout=3)
-    await comm.disconnect()
+async def test_a_hello_that_cannot_be_trusted_gets_a_full_render(alice, queue):
+    for hello in ('{"hello": 0}', '{"hello": "soon"}', '{"hello": null, "x": 1}', '{"hello": NaN}', '{"hello": -1}'):
+        comm = hello_communicator(alice.user)
+        assert (await comm.connect())[0]
+        await comm.send_to(text_data=hello)
+        assert 'id="status"' in await comm.receive_from(timeout=3), hello
+        await comm.disconnect()

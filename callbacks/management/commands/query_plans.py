@@ -45,7 +45,8 @@ def hot_queries() -> dict[str, object]:
         "clock: calls still dialing": clock.dialing_calls()[: clock.BATCH],
         "effects: stale effects": effects.stale_effects(now)[:100],
         "page: case history of the open interactions": selectors.case_history(callback_ids),
-        "page: a contact's history": selectors.contact_history_of(contact_id),
+        "page: a contact's own events": selectors.contact_history_parts(contact_id)[0],
+        "page: the events of a contact's callbacks": selectors.contact_history_parts(contact_id)[1],
         "page: the Team Communicator's recent targets": selectors.recent_targets(agent_id),
     }
 
