@@ -1,5 +1,6 @@
 """Demo data for the embedded run: idempotent, safe to run at every start."""
 
+import os
 from datetime import time, timedelta
 
 from django.contrib.auth import get_user_model
@@ -308,7 +309,8 @@ class Command(BaseCommand):
 
     def _print_logins(self):
         self.stdout.write("")
-        self.stdout.write("  Ringback demo logins (http://127.0.0.1:8000/)")
+        url = f"http://{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}/"
+        self.stdout.write(f"  Ringback demo logins ({url})")
         self.stdout.write(f"    admin:  {ADMIN[0]} / {ADMIN[1]}   (Django admin at /admin/)")
         for username, name, _, queues in AGENTS:
             self.stdout.write(f"    agent:  {username} / {AGENT_PASSWORD}   {name}, queues: {', '.join(queues)}")
