@@ -14,7 +14,7 @@ from callbacks.models import Offer
 from callbacks.push import SKEW
 from workspace.asgi import application
 
-from .factories import make_callback, set_ready
+from .factories import make_callback, session_key_for, set_ready
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -139,3 +139,28 @@ async def test_a_hello_that_cannot_be_trusted_gets_a_full_render(alice, queue):
         await comm.send_to(text_data=hello)
         assert 'id="status"' in await comm.receive_from(timeout=3), hello
         await comm.disconnect()
+
+
+def through_the_stack(cookie: str | None):
+    headers = [(b"origin", b"http://127.0.0.1:8000")]
+    if cookie is not None:
+        headers.append((b"cookie", cookie.encode()))
+    return WebsocketCommunicator(application, "/ws/agent/", headers=headers)
+
+
+async def test_the_session_cookie_logs_the_socket_in_and_a_stale_session_does_not(alice, queue):
+    key = await sync_to_async(session_key_for)(alice.user)
+    comm = through_the_stack(f"csrftoken=x; sessionid={key}")
+    assert (await comm.connect())[0]
+    assert 'id="status"' in await comm.receive_from(timeout=3)
+    await comm.disconnect()
+
+    for cookie in (None, "sessionid=not-a-session", "other=1"):
+        assert await through_the_stack(cookie).connect() == (False, CLOSE_UNAUTHENTICATED), cookie
+
+    def change_password():
+        alice.user.set_password("a-new-long-password")
+        alice.user.save()
+
+    await sync_to_async(change_password)()  # every session of the old password ends, as on HTTP
+    assert await through_the_stack(f"sessionid={key}").connect() == (False, CLOSE_UNAUTHENTICATED)
