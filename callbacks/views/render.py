@@ -12,6 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.safestring import SafeString, mark_safe
 from django_htmx.http import reswap, retarget
 
 from ..models import Agent
@@ -24,9 +25,9 @@ def ws_url(request: HttpRequest) -> str:
     return "/ws/agent/?hello=1"  # the page says hello with the time of what it shows (static/js/workspace.js)
 
 
-def synced_marker(at: float) -> str:
-    """When the frame's data was read (before reading it): a reconnecting page sends it back."""
-    return f'<span id="synced" hidden data-at="{at:.6f}" hx-swap-oob="true"></span>'
+def synced_marker(at: float) -> SafeString:
+    """When the page's or frame's data was read (before reading it): a reconnecting page sends it back."""
+    return mark_safe(f'<span id="synced" hidden data-at="{at:.6f}" hx-swap-oob="true"></span>')
 
 
 def render_regions(agent: Agent, regions: list[str] | None = None, *, error: str = "") -> str:
@@ -40,8 +41,8 @@ def render_regions(agent: Agent, regions: list[str] | None = None, *, error: str
 
 def render_workspace(request: HttpRequest, agent: Agent, *, error: str = "", status: int = 200) -> HttpResponse:
     """The whole page, times shown in the agent's own zone."""
-    at = time.time()
-    context = {"ws": workspace_context_for(agent), "error": error, "ws_url": ws_url(request), "synced_at": f"{at:.6f}"}
+    synced = synced_marker(time.time())
+    context = {"ws": workspace_context_for(agent), "error": error, "ws_url": ws_url(request), "synced": synced}
     with timezone.override(agent.zone):
         return render(request, WORKSPACE, context, status=status)
 

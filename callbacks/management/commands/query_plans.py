@@ -28,6 +28,7 @@ def hot_queries() -> dict[str, object]:
     callback_ids = list(CallbackRequest.objects.values_list("id", flat=True)[:3]) or [0]
     contact_id = Contact.objects.values_list("id", flat=True).first() or 0
     due, offer = clock.next_deadlines()
+    contact_own, contact_callbacks = selectors.contact_history_parts(contact_id)
     return {
         "routing: free agents of a queue, longest idle first": routing.free_agents(queue_id, Channel.VOICE)[
             : routing.AGENTS_LOOKED_AT
@@ -45,8 +46,8 @@ def hot_queries() -> dict[str, object]:
         "clock: calls still dialing": clock.dialing_calls()[: clock.BATCH],
         "effects: stale effects": effects.stale_effects(now)[:100],
         "page: case history of the open interactions": selectors.case_history(callback_ids),
-        "page: a contact's own events": selectors.contact_history_parts(contact_id)[0],
-        "page: the events of a contact's callbacks": selectors.contact_history_parts(contact_id)[1],
+        "page: a contact's own events": contact_own,
+        "page: the events of a contact's callbacks": contact_callbacks,
         "page: the Team Communicator's recent targets": selectors.recent_targets(agent_id),
     }
 
