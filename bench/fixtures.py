@@ -18,7 +18,7 @@ from callbacks.push import SKEW, agent_group, record_changes  # noqa: E402
 
 def main(n: int) -> None:
     User = get_user_model()
-    queue = Queue.objects.create(name="Bench", slug="bench", offer_timeout_seconds=60, opens_at="00:00", closes_at="23:59")
+    queue = Queue.objects.create(name="Bench", slug="bench", offer_timeout_seconds=60)
     password = make_password("bench-password")  # hashed once, shared: 500 hashes would take minutes
     users = User.objects.bulk_create([User(username=f"bench{i:04d}", password=password) for i in range(n)])
     agents = Agent.objects.bulk_create(

@@ -4,6 +4,8 @@ from .models import (
     Agent,
     AgentChannelStatus,
     ApiClient,
+    BusinessCalendar,
+    CalendarException,
     Call,
     CallbackRequest,
     CallParty,
@@ -19,6 +21,7 @@ from .models import (
     Note,
     NotReadyReason,
     Offer,
+    OpeningHours,
     PreviewField,
     Queue,
     ResponseCategory,
@@ -70,10 +73,54 @@ class RetryRuleInline(admin.TabularInline):
 @admin.register(Queue)
 class QueueAdmin(admin.ModelAdmin):
     inlines = [RetryRuleInline]
-    list_display = ["name", "slug", "active", "offer_timeout_seconds", "default_max_attempts", "timezone", "require_disposition"]
-    list_filter = ["active", "require_disposition"]
-    search_fields = ["name", "slug"]
+    list_display = ["name", "slug", "gms_service", "active", "calendar", "offer_timeout_seconds", "default_max_attempts"]
+    list_filter = ["active", "require_disposition", "calendar"]
+    search_fields = ["name", "slug", "gms_service"]
     prepopulated_fields = {"slug": ["name"]}
+    autocomplete_fields = ["calendar"]
+
+
+class OpeningHoursInline(admin.TabularInline):
+    model = OpeningHours
+    extra = 0
+
+
+class CalendarExceptionInline(admin.TabularInline):
+    model = CalendarException
+    extra = 0
+
+
+@admin.register(OpeningHours)
+class OpeningHoursAdmin(admin.ModelAdmin):
+    list_display = ["calendar", "weekday", "opens", "closes"]
+    list_filter = ["calendar", "weekday"]
+    search_fields = ["calendar__name"]
+
+
+@admin.register(CalendarException)
+class CalendarExceptionAdmin(admin.ModelAdmin):
+    """Holidays and special days across every calendar."""
+
+    list_display = ["date", "name", "calendar", "closed", "opens", "closes"]
+    list_filter = ["calendar", "closed"]
+    search_fields = ["name", "calendar__name"]
+    date_hierarchy = "date"
+
+
+@admin.register(BusinessCalendar)
+class BusinessCalendarAdmin(admin.ModelAdmin):
+    """Weekly hours (several ranges a day, overnight allowed), holidays and exceptions, and the slots customers book."""
+
+    inlines = [OpeningHoursInline, CalendarExceptionInline]
+    list_display = ["name", "timezone", "slot_minutes", "slot_capacity", "week"]
+    search_fields = ["name"]
+
+    @admin.display(description="This week")
+    def week(self, obj: BusinessCalendar) -> str:
+        return "; ".join(str(h) for h in obj.hours.all()) or "Closed every day"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("hours")
 
 
 @admin.register(NotReadyReason)

@@ -32,9 +32,17 @@ class TokenAuth(HttpBearer):
 api = NinjaAPI(title="Ringback intake API", version="1", auth=TokenAuth(), urls_namespace="api")
 
 
+class SlotOut(Schema):
+    start: datetime
+    end: datetime
+    remaining: int
+
+
 class Error(Schema):
-    detail: str
+    detail: str = Field(..., description="What went wrong, for a person")
+    code: str = Field("invalid", description="What went wrong, for a program (e.g. outside_hours, slot_full)")
     field: str | None = None
+    suggested_slots: list[SlotOut] | None = Field(None, description="Free slots nearest to the refused time")
 
 
 class CallbackIn(Schema):
@@ -72,7 +80,7 @@ class CallbackOut(Schema):
 
 @api.exception_handler(DomainError)
 def domain_error(request, exc: DomainError):
-    body = {"detail": exc.message}
+    body = {"detail": exc.message, "code": exc.code, **exc.extra}
     if exc.field:
         body["field"] = exc.field
     return api.create_response(request, body, status=exc.status)

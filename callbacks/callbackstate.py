@@ -6,6 +6,7 @@
     in_progress --reschedule / retry--> scheduled      in_progress --fail--> failed
     in_progress --transfer_to_agent--> offered         in_progress --transfer_to_queue--> queued
     in_progress --transfer_out--> completed            scheduled / queued / offered --cancel--> cancelled
+    scheduled / queued / offered --move--> scheduled   scheduled / queued --expire--> failed
 
 One helper performs every transition (`callbacks.lifecycle.transitions.transition`);
 it refuses any edge this table does not list. The README's lifecycle table is
@@ -57,6 +58,8 @@ TRANSITIONS: dict[E, Transition] = {
     E.TRANSFER_TO_AGENT: _t({S.IN_PROGRESS}, S.OFFERED, H.TRANSFER, [Push.OFFER_NEW]),
     E.TRANSFER_TO_QUEUE: _t({S.IN_PROGRESS}, S.QUEUED, H.TRANSFER, [Push.INTERACTION_CHANGED]),
     E.TRANSFER_OUT: _t({S.IN_PROGRESS}, S.COMPLETED, H.TRANSFER, [Push.INTERACTION_CHANGED], closes=True),
+    E.MOVE: _t({S.SCHEDULED, S.QUEUED, S.OFFERED}, S.SCHEDULED, H.RESCHEDULED, [Push.OFFER_ENDED]),
+    E.EXPIRE: _t({S.SCHEDULED, S.QUEUED}, S.FAILED, H.EXPIRED, closes=True),
 }
 
 # Where nothing more can happen.

@@ -89,6 +89,8 @@ class HistoryKind(models.TextChoices):
     CONTACT = "contact", "Contact"
     REMINDER = "reminder", "Reminder"
     SWITCH = "switch", "Switch command"
+    EXPIRED = "expired", "Expired"
+    WEBHOOK = "webhook", "Webhook"
 
 
 class PreviewSection(models.TextChoices):
@@ -168,6 +170,8 @@ class CallbackEvent(models.TextChoices):
     TRANSFER_TO_AGENT = "transfer_to_agent", "Transferred to an agent"
     TRANSFER_TO_QUEUE = "transfer_to_queue", "Transferred to a queue"
     TRANSFER_OUT = "transfer_out", "Transferred outside"
+    MOVE = "move", "Moved by the customer"
+    EXPIRE = "expire", "Expired unreached"
 
 
 class SystemReason(models.TextChoices):

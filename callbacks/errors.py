@@ -8,11 +8,17 @@ class DomainError(Exception):
     (the usual case), 403 for someone else's object, 400 for bad input.
     """
 
-    def __init__(self, message: str, *, status: int = 409, field: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, status: int = 409, field: str | None = None, code: str = "", extra: dict | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.status = status
         self.field = field
+        # A machine-readable code for API clients ("outside_hours", "slot_full" …), and data that helps them
+        # recover (e.g. the nearest free slots).
+        self.code = code or ("conflict" if status == 409 else "invalid" if status == 400 else "refused")
+        self.extra = extra or {}
 
 
 def is_id(value: str) -> bool:
@@ -35,5 +41,5 @@ class Refused(DomainError):
 class Invalid(DomainError):
     """The input does not make sense (bad phone number, unknown zone …)."""
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message, status=400, field=field)
+    def __init__(self, message: str, *, field: str | None = None, code: str = "", extra: dict | None = None) -> None:
+        super().__init__(message, status=400, field=field, code=code or "invalid", extra=extra)

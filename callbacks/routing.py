@@ -1,5 +1,8 @@
 """Who gets which callback: the choice is made here, the write in `lifecycle.offers`.
 
+Nothing rings while the queue's business calendar is closed, nor outside the
+customer's availability window (`callbacks.calendars`).
+
 The rule: the waiting callback first in line (priority, then immediate before
 others, then original enqueue time) goes to the Ready, free agent of its
 queue who has been idle longest (since their last interaction ended or since
@@ -18,8 +21,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Exists, F, OuterRef
+from django.db.models import Exists, F, OuterRef, Q
 
+from . import calendars
 from .enums import AgentStatus, CallbackState, InteractionState, OfferOutcome
 from .models import Agent, AgentChannelStatus, CallbackRequest, Interaction, Offer
 
@@ -48,13 +52,18 @@ def free_agents(queue_id: int, channel: str, *, lock: bool = True):
     return rows
 
 
-def waiting_callbacks(queue_id: int, channel: str, *, lock: bool = True):
-    """Queued callbacks in routing order: priority, then immediate first, then longest waiting."""
+def waiting_callbacks(queue_id: int, channel: str, *, now: datetime | None = None, lock: bool = True):
+    """Queued callbacks in routing order: priority, then immediate first, then longest waiting.
+    With `now`, only those whose customer is available now (inside their availability window, if any)."""
     rows = (
         CallbackRequest.objects.filter(queue_id=queue_id, channel=channel, state=CallbackState.QUEUED)
         .select_related("queue")
         .order_by("-priority", "type_rank", "enqueued_at", "id")
     )
+    if now is not None:
+        rows = rows.filter(Q(window_start__isnull=True) | Q(window_start__lte=now)).filter(
+            Q(window_end__isnull=True) | Q(window_end__gt=now)
+        )
     if lock:
         rows = rows.select_for_update(skip_locked=True, of=("self",))
     return rows
@@ -80,8 +89,9 @@ def pairs(queue_id: int, channel: str, now: datetime) -> Pass:
     agents = list(free_agents(queue_id, channel)[:AGENTS_LOOKED_AT])
     if not agents:
         return Pass([], more=False)
-    callbacks = list(waiting_callbacks(queue_id, channel)[:CALLBACKS_LOOKED_AT])
-    if not callbacks:
+    callbacks = list(waiting_callbacks(queue_id, channel, now=now)[:CALLBACKS_LOOKED_AT])
+    if not callbacks or not calendars.is_open(calendars.spec_for(callbacks[0].queue), now):
+        # Nothing waits, or the queue is closed: its callbacks wait for the opening (the clock routes every second).
         return Pass([], more=False)
     rejected_by: dict[int, set[int]] = {}
     for cb_id, agent_id in passed_on([c.pk for c in callbacks]):

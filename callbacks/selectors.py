@@ -12,7 +12,7 @@ from typing import Any
 from django.db.models import Q
 from django.utils import formats, timezone
 
-from . import callstate
+from . import calendars, callstate
 from .enums import (
     OPEN_CONSULT_STATES,
     SYSTEM_CLOSINGS,
@@ -198,11 +198,6 @@ class InteractionView:
     @property
     def reschedule_min(self) -> str:
         return timezone.localtime(timezone.now(), self.view.callback.customer_zone).strftime("%Y-%m-%dT%H:%M")
-
-    @property
-    def reschedule_suggest(self) -> str:
-        soon = timezone.localtime(timezone.now(), self.view.callback.customer_zone) + timedelta(hours=1)
-        return soon.replace(minute=0).strftime("%Y-%m-%dT%H:%M")
 
     @property
     def party_name(self) -> str:
@@ -559,3 +554,30 @@ def team_search(agent: Agent, q: str, limit: int = 6) -> dict[str, list]:
         except DomainError:
             pass
     return out
+
+
+@dataclass(frozen=True)
+class SlotDay:
+    label: str
+    slots: list[tuple[str, str, int]]  # (ISO instant, time shown in the customer's zone, room left)
+
+
+def reschedule_slots(agent: Agent, interaction_id: int, now: datetime, *, days: int = 7, limit: int = 96) -> list[SlotDay]:
+    """Free slots of the agent's open interaction's queue for the next days, shown in the customer's zone and
+    limited to the customer's availability window. 404 for another agent's interaction."""
+    interaction = (
+        Interaction.objects.select_related("callback__queue")
+        .filter(pk=interaction_id, agent=agent, state=InteractionState.OPEN)
+        .first()
+    )
+    if interaction is None:
+        raise DomainError("That interaction is not open on your desk.", status=404)
+    callback = interaction.callback
+    start = max(now, callback.window_start) if callback.window_start else now
+    end = min(now + timedelta(days=days), callback.window_end) if callback.window_end else now + timedelta(days=days)
+    zone = callback.customer_zone
+    grouped: dict[date, list[tuple[str, str, int]]] = {}
+    for slot in calendars.free_slots(callback.queue, start, end, excluding=callback.pk)[:limit]:
+        local = slot.start.astimezone(zone)
+        grouped.setdefault(local.date(), []).append((slot.start.isoformat(), f"{local:%H:%M}", slot.remaining))
+    return [SlotDay(f"{day:%a %d %b}", rows) for day, rows in grouped.items()]

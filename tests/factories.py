@@ -10,7 +10,16 @@ from callbacks import lifecycle
 from callbacks.dispatcher import run_ready_tasks
 from callbacks.enums import AgentStatus, Channel
 from callbacks.lifecycle import CallbackInput
-from callbacks.models import Agent, AgentChannelStatus, ApiClient, CallbackRequest, Queue
+from callbacks.models import (
+    Agent,
+    AgentChannelStatus,
+    ApiClient,
+    BusinessCalendar,
+    CalendarException,
+    CallbackRequest,
+    OpeningHours,
+    Queue,
+)
 
 PASSWORD = "secret-pass-123"
 
@@ -18,6 +27,21 @@ PASSWORD = "secret-pass-123"
 def make_queue(slug: str = "billing", **kw) -> Queue:
     kw.setdefault("name", slug.title())
     return Queue.objects.create(slug=slug, **kw)
+
+
+def make_calendar(
+    name: str = "Office", *, zone: str = "Europe/Paris", hours=None, slot_minutes: int = 15, capacity: int = 10, exceptions=()
+) -> BusinessCalendar:
+    """A calendar; `hours` maps weekday (0 = Monday) to (opens, closes) ranges as "HH:MM" strings."""
+    calendar = BusinessCalendar.objects.create(name=name, timezone=zone, slot_minutes=slot_minutes, slot_capacity=capacity)
+    for weekday, ranges in (hours or {}).items():
+        for opens, closes in ranges:
+            OpeningHours.objects.create(calendar=calendar, weekday=weekday, opens=opens, closes=closes)
+    for day, opens, closes in exceptions:
+        CalendarException.objects.create(
+            calendar=calendar, date=day, name="Exception", closed=opens is None, opens=opens, closes=closes
+        )
+    return calendar
 
 
 def make_agent(username: str, *queues: Queue, tz: str = "Europe/Paris") -> Agent:

@@ -35,6 +35,8 @@ EXPECTED = {
     "transfer_to_agent": ({IN_PROGRESS}, OFFERED, "transfer"),
     "transfer_to_queue": ({IN_PROGRESS}, QUEUED, "transfer"),
     "transfer_out": ({IN_PROGRESS}, COMPLETED, "transfer"),
+    "move": ({SCHEDULED, QUEUED, OFFERED}, SCHEDULED, "rescheduled"),
+    "expire": ({SCHEDULED, QUEUED}, FAILED, "expired"),
 }
 ALL_STATES = [NEW, SCHEDULED, QUEUED, OFFERED, IN_PROGRESS, COMPLETED, CANCELLED, FAILED]
 CELLS = [(event, state) for event in EXPECTED for state in ALL_STATES]

@@ -34,7 +34,7 @@ from callbacks.models import (
 from callbacks.telephony.simulator.models import SimCall
 from callbacks.telephony.simulator.switch import SimulatedSwitch, planned_outcome
 
-from .factories import make_callback, refreshed, set_ready, worker
+from .factories import make_calendar, make_callback, refreshed, set_ready, worker
 
 ALL_STATUSES = [callstate.READY_TO_CALL, CallState.DIALING, CallState.CONNECTED, CallState.ON_HOLD]
 
@@ -375,7 +375,9 @@ def test_after_call_work_timer_returns_the_agent_to_ready(queue, alice):
 
 @pytest.fixture
 def open_all_day(queue):
-    queue.opens_at, queue.closes_at, queue.timezone = "08:00", "20:00", "Europe/Paris"
+    """Open 08:00–20:00 Paris every day, and all of today (so the test's own callback rings whatever the hour)."""
+    today = timezone.now().astimezone(ZoneInfo("Europe/Paris")).date()
+    queue.calendar = make_calendar(hours={d: [("08:00", "20:00")] for d in range(7)}, exceptions=[(today, "00:00", "00:00")])
     queue.save()
     return queue
 
@@ -399,7 +401,7 @@ def test_reschedule_in_the_customer_zone_closes_the_attempt(open_all_day, alice)
 def test_reschedule_outside_business_hours_is_refused(open_all_day, alice):
     interaction = accepted(alice, open_all_day, customer_timezone="Europe/Paris")
     late = (timezone.now() + timedelta(days=1)).astimezone(ZoneInfo("Europe/Paris")).replace(hour=22, minute=0, tzinfo=None)
-    with pytest.raises(Invalid, match="outside business hours"):
+    with pytest.raises(Invalid, match="does not take calls then"):
         lifecycle.do_reschedule_callback(user=alice.user, interaction_id=interaction.pk, when=late)
     assert refreshed(interaction.callback).state == CallbackState.IN_PROGRESS
 
@@ -412,15 +414,14 @@ def test_reschedule_in_the_past_is_refused(open_all_day, alice):
 
 def test_reschedule_outside_the_availability_window_is_refused(open_all_day, alice):
     base = (timezone.now() + timedelta(days=2)).astimezone(ZoneInfo("Europe/Paris")).replace(minute=0, second=0, microsecond=0)
-    start, end = base.replace(hour=10), base.replace(hour=12)
+    # Available from now until 12:00 the day after tomorrow: it rings now, and may be moved inside the window only.
     interaction = accepted(
         alice,
         open_all_day,
         customer_timezone="Europe/Paris",
-        window_start=start,
-        window_end=end,
+        window_start=timezone.now() - timedelta(hours=1),
+        window_end=base.replace(hour=12),
         type="delayed",
-        desired_time=start,
     )
     with pytest.raises(Invalid, match="available"):
         lifecycle.do_reschedule_callback(user=alice.user, interaction_id=interaction.pk, when=base.replace(hour=14, tzinfo=None))

@@ -152,7 +152,7 @@ def completed() -> int:
 
 def test_flow_through_nginx_survives_killing_a_web_process_and_a_dispatcher(cluster):
     port = cluster["port"]
-    queue = make_queue("sales", opens_at="00:00", closes_at="23:59", offer_timeout_seconds=30)
+    queue = make_queue("sales", offer_timeout_seconds=30)
     sessions = [session_key_for(make_agent(f"agent{i}", queue).user) for i in range(AGENTS)]
     _, token = make_api_client()
     phones = numbers(BEFORE + AFTER)

@@ -19,6 +19,7 @@ urlpatterns = [
     path("interactions/<int:interaction_id>/resume/", calls.interaction_action, {"verb": "resume"}, name="resume_call"),
     path("interactions/<int:interaction_id>/dtmf/", calls.send_dtmf, name="send_dtmf"),
     path("interactions/<int:interaction_id>/reschedule/", calls.reschedule, name="reschedule"),
+    path("interactions/<int:interaction_id>/slots/", calls.reschedule_slots, name="reschedule_slots"),
     path("interactions/<int:interaction_id>/disposition/", calls.set_disposition, name="set_disposition"),
     path("interactions/<int:interaction_id>/note/", calls.add_note, name="add_note"),
     path("interactions/<int:interaction_id>/email/", calls.send_email, name="send_email"),

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
 
-from .. import callstate
+from .. import calendars, callstate
 from ..enums import (
     DIAL_FAILURES,
     CallbackEvent,
@@ -253,8 +253,19 @@ def apply_retry_policy(interaction: Interaction, outcome: str, now: datetime) ->
         )
         interaction.save(update_fields=["last_outcome"])
         return
-    if exhausted:
-        callback.outcome = f"Attempts exhausted: {label.lower()}"
+    when = None
+    if not exhausted:
+        # The next time the queue is open and the customer available, no sooner than the rule's delay.
+        spec = calendars.spec_for(callback.queue)
+        when = calendars.routable_from(
+            spec, now + timedelta(minutes=rule.delay_minutes), callback.window_start, callback.window_end
+        )
+    if exhausted or when is None:
+        callback.outcome = (
+            f"Attempts exhausted: {label.lower()}"
+            if exhausted
+            else f"{label}; no open time left in the customer's availability window for a retry"
+        )
         transition(
             callback,
             CallbackEvent.FAIL,
@@ -266,10 +277,9 @@ def apply_retry_policy(interaction: Interaction, outcome: str, now: datetime) ->
         )
         close_interaction(interaction, reason=ClosingReason.ATTEMPTS_EXHAUSTED, note=callback.outcome, now=now)
         return
-    when = now + timedelta(minutes=rule.delay_minutes)
     callback.desired_time = when
     callback.enqueued_at = None
-    message = f"{label}: automatic retry at {timezone.localtime(when, callback.customer_zone):%H:%M} ({callback.customer_timezone}), attempt {callback.attempts + 1} of {callback.max_attempts}"
+    message = f"{label}: automatic retry at {timezone.localtime(when, callback.customer_zone):%a %H:%M} ({callback.customer_timezone}), attempt {callback.attempts + 1} of {callback.max_attempts}"
     transition(
         callback,
         CallbackEvent.RETRY,

@@ -1,7 +1,7 @@
 """The clock: everything that happens because time passed, from durable data, safe from any number of dispatchers.
 
 Owns: due scheduled callbacks (also automatic retries, which are scheduled
-callbacks), offer expiry (also offers that expired while everything was
+callbacks), callbacks whose availability window lapsed, offer expiry (also offers that expired while everything was
 down), the end of timed After Call Work, reminders for personal callbacks,
 call supervision (a dial the switch never answered or never took ends as
 failed), re-queueing effects whose worker died, and the routing safety net.
@@ -66,6 +66,15 @@ def reminders_soon(now: datetime):
     )
 
 
+def lapsed_windows(now: datetime):
+    """Waiting callbacks whose customer's availability window has ended (partial index cb_window_end)."""
+    return (
+        CallbackRequest.objects.select_for_update(skip_locked=True)
+        .filter(window_end__lte=now, state__in=[CallbackState.SCHEDULED, CallbackState.QUEUED])
+        .order_by("window_end")
+    )
+
+
 def dialing_calls():
     return Call.objects.filter(state=CallState.DIALING).order_by("started_at").values_list("id", "switch_ref", "started_at")
 
@@ -93,6 +102,18 @@ def do_enqueue_due(*, now: datetime | None = None, limit: int = BATCH) -> int:
     for queue_id, channel in {(c.queue_id, c.channel) for c in due}:
         route_on_commit(queue_id, channel)
     return len(due)
+
+
+@action
+def do_expire_windows(*, now: datetime | None = None, limit: int = BATCH) -> int:
+    """The customer's availability window ended before anyone could call: the callback fails, saying why,
+    rather than ring a customer who said they would not be there."""
+    now = now or timezone.now()
+    lapsed = list(lapsed_windows(now)[:limit])
+    for callback in lapsed:
+        callback.outcome = "Expired: the customer's availability window ended before an agent could call"
+        transition(callback, CallbackEvent.EXPIRE, now=now, message=callback.outcome, fields=["outcome"])
+    return len(lapsed)
 
 
 @action
@@ -194,6 +215,7 @@ def sweep(now: datetime | None = None) -> dict[str, int]:
         "due": do_enqueue_due(now=now),
         "expired": do_expire_offers(now=now),
         "after_call_work": do_end_after_call_work(now=now),
+        "windows": do_expire_windows(now=now),
         "reminders": do_remind_owners(now=now),
         "supervised": supervise_calls(now=now),
         "effects": do_requeue_stale_effects(now=now),

@@ -15,12 +15,16 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from .. import calendars
 from ..enums import OPEN_CALLBACK_STATES, CallbackEvent, CallbackState, CallbackType, Channel, HistoryKind, OfferOutcome, Origin
 from ..errors import DomainError, Invalid
 from ..models import ApiClient, CallbackRequest, Contact, ContactPhone, Offer, Queue
 from ..phone import normalize_phone, validate_timezone
 from .offers import route_on_commit, withdraw_open_offer
 from .transitions import action, record, transition
+
+# Types whose desired time is a promise to the customer: it must fall in an open slot with room.
+PROMISED_TYPES = (CallbackType.SCHEDULED, CallbackType.DELAYED_PREVIEW)
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,9 @@ def _validate(req: CallbackInput, now: datetime) -> tuple[Queue, str, str]:
     if req.desired_time and req.window_start and req.window_end:
         if not (req.window_start <= req.desired_time <= req.window_end):
             raise Invalid("desired_time must fall inside the availability window.", field="desired_time")
+    if req.desired_time and req.type in PROMISED_TYPES and req.desired_time > now:
+        check_promised_time(queue, req.desired_time, now)
+    check_window_reachable(queue, req.window_start, req.window_end, now)
     if not 1 <= int(req.priority) <= 10:
         raise Invalid("priority must be between 1 and 10.", field="priority")
     if req.max_attempts is not None and not 1 <= int(req.max_attempts) <= 20:
@@ -94,6 +101,40 @@ def _validate(req: CallbackInput, now: datetime) -> tuple[Queue, str, str]:
     if req.data is not None and not isinstance(req.data, dict):
         raise Invalid("data must be an object of key/value pairs.", field="data")
     return queue, phone, zone
+
+
+def slot_choices(slots: list[calendars.Slot]) -> list[dict]:
+    """Free slots as plain data for a refusal's body: what a client can offer the customer instead."""
+    return [{"start": s.start.isoformat(), "end": s.end.isoformat(), "remaining": s.remaining} for s in slots]
+
+
+def check_promised_time(queue: Queue, when: datetime, now: datetime, *, excluding: int | None = None) -> None:
+    """A time promised to a customer must be in an open slot of the queue with room left; the refusal names the
+    nearest free slots."""
+    slot = calendars.slot_at(queue, when, excluding=excluding)
+    if slot is not None and slot.remaining > 0:
+        return
+    nearest = slot_choices(calendars.nearest_free(queue, when, now=now, excluding=excluding))
+    if slot is None:
+        raise Invalid(
+            f"{queue.name} does not take calls at that time.",
+            field="desired_time",
+            code="outside_hours",
+            extra={"suggested_slots": nearest},
+        )
+    raise Invalid(
+        f"That slot of {queue.name} is fully booked.",
+        field="desired_time",
+        code="slot_full",
+        extra={"suggested_slots": nearest},
+    )
+
+
+def check_window_reachable(queue: Queue, window_start: datetime | None, window_end: datetime | None, now: datetime) -> None:
+    if window_end is None:
+        return
+    if calendars.routable_from(calendars.spec_for(queue), now, window_start, window_end) is None:
+        raise Invalid(f"{queue.name} is closed for the whole availability window.", field="window_end", code="window_closed")
 
 
 def _contact_for(phone: str, customer_name: str, zone: str) -> Contact:

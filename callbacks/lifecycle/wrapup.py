@@ -14,7 +14,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Q
 from django.utils import timezone
 
-from .. import callstate
+from .. import calendars, callstate
 from ..enums import (
     AgentStatus,
     CallbackEvent,
@@ -180,18 +180,20 @@ def validate_reschedule(callback: CallbackRequest, local: datetime, now: datetim
         raise Invalid("Pick a time within the next year.", field="when")
     if when < now + timedelta(minutes=1):
         raise Invalid("Pick a time in the future.", field="when")
-    queue = callback.queue
-    at_queue = when.astimezone(ZoneInfo(queue.timezone))
-    if not (queue.opens_at <= at_queue.time() < queue.closes_at):
-        raise Invalid(
-            f"{queue.name} is open {queue.opens_at:%H:%M}–{queue.closes_at:%H:%M} ({queue.timezone}); "
-            f"{at_queue:%H:%M} there is outside business hours.",
-            field="when",
-        )
     if callback.window_start and callback.window_end and not (callback.window_start <= when <= callback.window_end):
         start, end = callback.window_start.astimezone(zone), callback.window_end.astimezone(zone)
         raise Invalid(
             f"The customer is available {start:%d %b %H:%M}–{end:%d %b %H:%M} ({callback.customer_timezone}).", field="when"
+        )
+    slot = calendars.slot_at(callback.queue, when, excluding=callback.pk)
+    if slot is None or slot.remaining == 0:
+        nearest = calendars.nearest_free(callback.queue, when, now=now, excluding=callback.pk, count=3)
+        offered = ", ".join(f"{s.start.astimezone(zone):%a %d %b %H:%M}" for s in nearest) or "none in the next weeks"
+        problem = "does not take calls then" if slot is None else "is fully booked then"
+        raise Invalid(
+            f"{callback.queue.name} {problem}. Nearest free times ({callback.customer_timezone}): {offered}.",
+            field="when",
+            code="outside_hours" if slot is None else "slot_full",
         )
     return when
 

@@ -1,4 +1,5 @@
 from .agents import Agent, AgentChannelStatus, agent_of
+from .calendars import BusinessCalendar, CalendarException, OpeningHours
 from .calls import Call, CallParty, Consultation, FavoriteTarget, RetryRule, RoutingPoint
 from .config import ApiClient, DispositionCode, NotReadyReason, PreviewField, Queue
 from .contacts import Contact, ContactEmail, ContactPhone
@@ -7,6 +8,9 @@ from .responses import ResponseCategory, StandardResponse
 from .work import CallbackRequest, HistoryEvent, Interaction, Note, Offer
 
 __all__ = [
+    "BusinessCalendar",
+    "CalendarException",
+    "OpeningHours",
     "Call",
     "CallParty",
     "Consultation",

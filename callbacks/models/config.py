@@ -2,7 +2,6 @@
 
 import hashlib
 import secrets
-from datetime import time
 from zoneinfo import available_timezones
 
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -23,9 +22,27 @@ class Queue(models.Model):
         help_text="How long an agent has to Accept or Reject before the callback goes to the next agent.",
     )
     default_max_attempts = models.PositiveSmallIntegerField(default=3, validators=[MinValueValidator(1)])
-    timezone = models.CharField(max_length=64, choices=TIMEZONE_CHOICES, default="Europe/Paris")
-    opens_at = models.TimeField(default=time(8, 0), help_text="Business hours start (queue time zone).")
-    closes_at = models.TimeField(default=time(20, 0), help_text="Business hours end (queue time zone).")
+    calendar = models.ForeignKey(
+        "BusinessCalendar",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="queues",
+        help_text="Business hours, holidays and scheduling slots. Empty: open around the clock, 15-minute slots of 10.",
+    )
+    gms_service = models.SlugField(
+        max_length=64,
+        unique=True,
+        null=True,
+        blank=True,
+        help_text="The GMS service name integrators use at /genesys/1/service/callback/<name>. Empty: not served over GMS.",
+    )
+    max_queued = models.PositiveIntegerField(
+        default=1000, help_text="Immediate callbacks waiting at once before new ones are refused (0: no limit)."
+    )
+    daily_requests_per_number = models.PositiveSmallIntegerField(
+        default=6, help_text="Requests a single number may make per day in this queue (0: no limit)."
+    )
     require_disposition = models.BooleanField(default=False, help_text="Agents must set a disposition before Mark Done.")
     personal_grace_minutes = models.PositiveIntegerField(
         default=10, help_text="A personal callback waits this long for its owner after its time, then any agent may take it."

@@ -82,6 +82,11 @@ class CallbackRequest(models.Model):
             models.Index(
                 fields=["desired_time"], condition=Q(owner__isnull=False, reminded_at__isnull=True), name="cb_reminder_due"
             ),
+            models.Index(
+                fields=["window_end"],
+                condition=Q(window_end__isnull=False, state__in=["scheduled", "queued"]),
+                name="cb_window_end",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -6,12 +6,12 @@ from django import forms
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from .. import lifecycle
+from .. import lifecycle, selectors
 from ..errors import Invalid, clean_text
 from ..models import Interaction
-from ..selectors import team_search
 from .render import action_response
 from .workspace import agent_or_refuse, first_error
 
@@ -51,9 +51,28 @@ def send_dtmf(request: HttpRequest, interaction_id: int) -> HttpResponse:
     return _run(request, lifecycle.do_send_dtmf, interaction_id=interaction_id, digits=digits)
 
 
+@require_GET
+@login_required
+def reschedule_slots(request: HttpRequest, interaction_id: int) -> HttpResponse:
+    """The free slots the Reschedule picker offers, loaded when it opens (pushes stay lean)."""
+    agent = agent_or_refuse(request)
+    days = selectors.reschedule_slots(agent, interaction_id, timezone.now())
+    return render(request, "callbacks/_slots.html", {"days": days, "interaction_id": interaction_id})
+
+
 @require_POST
 @login_required
 def reschedule(request: HttpRequest, interaction_id: int) -> HttpResponse:
+    personal = request.POST.get("personal") == "on"
+    slot = request.POST.get("slot", "").strip()
+    if slot:
+        try:
+            when = datetime.fromisoformat(slot)
+        except ValueError:
+            raise Invalid("slot: pick one of the free times.", field="slot") from None
+        if timezone.is_naive(when):
+            raise Invalid("slot: pick one of the free times.", field="slot")
+        return _run(request, lifecycle.do_reschedule_callback, interaction_id=interaction_id, when=when, personal=personal)
     raw = request.POST.get("when", "").strip()
     when = None
     for fmt in ("%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"):
@@ -64,8 +83,7 @@ def reschedule(request: HttpRequest, interaction_id: int) -> HttpResponse:
         except ValueError:
             continue
     if when is None:
-        raise Invalid("when: enter a date and time.", field="when")
-    personal = request.POST.get("personal") == "on"
+        raise Invalid("when: pick a free time or enter a date and time.", field="when")
     return _run(request, lifecycle.do_reschedule_callback, interaction_id=interaction_id, when=when, personal=personal)
 
 
@@ -136,7 +154,7 @@ def _team_results(request: HttpRequest, agent, q: str) -> HttpResponse:
         .values_list("pk", flat=True)
         .first()
     )
-    context = {"results": team_search(agent, q), "q": q, "live_interaction": live}
+    context = {"results": selectors.team_search(agent, q), "q": q, "live_interaction": live}
     return render(request, "callbacks/team.html", context)
 
 

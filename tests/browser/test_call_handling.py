@@ -16,7 +16,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture
 def setup(transactional_db):
-    queue = make_queue("billing", name="Billing", offer_timeout_seconds=30, opens_at="00:00", closes_at="23:59")
+    queue = make_queue("billing", name="Billing", offer_timeout_seconds=30)
     alice = make_agent("alice", queue)
     bob = make_agent("bob", queue)
     DispositionCode.objects.create(code="resolved", label="Resolved", order=1)

@@ -17,7 +17,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture
 def setup(transactional_db):
-    queue = make_queue("web", name="Web sales", opens_at="00:00", closes_at="23:59")
+    queue = make_queue("web", name="Web sales")
     alice = make_agent("alice", queue)
     PreviewField.objects.create(section="case_info", key="order_id", label="Order", order=1)
     PreviewField.objects.create(section="case_info", key="reason", label="Nature of the request", order=2)

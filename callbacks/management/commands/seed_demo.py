@@ -1,7 +1,7 @@
 """Demo data for the embedded run: idempotent, safe to run at every start."""
 
 import os
-from datetime import time, timedelta
+from datetime import date, time, timedelta
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
@@ -25,10 +25,13 @@ from callbacks.models import (
     Agent,
     AgentChannelStatus,
     ApiClient,
+    BusinessCalendar,
+    CalendarException,
     CallbackRequest,
     ContactEmail,
     DispositionCode,
     NotReadyReason,
+    OpeningHours,
     PreviewField,
     Queue,
     ResponseCategory,
@@ -42,9 +45,9 @@ ADMIN = ("admin", "ringback-admin")
 AGENT_PASSWORD = "ringback-demo"
 AGENTS = [
     ("alice", "Alice Martin", "Europe/Paris", ["billing", "support"]),
-    ("bob", "Bob Okafor", "Europe/London", ["billing"]),
+    ("bob", "Bob Okafor", "Europe/London", ["billing", "sales"]),
     ("carol", "Carol Diaz", "America/New_York", ["support"]),
-    ("dave", "Dave Chen", "Europe/Paris", ["support", "billing"]),
+    ("dave", "Dave Chen", "Europe/Paris", ["support", "billing", "sales"]),
 ]
 DEMO_TOKEN = "rb_demo_token_for_local_use_only"
 
@@ -63,14 +66,28 @@ class Command(BaseCommand):
         User = get_user_model()
         if not User.objects.filter(username=ADMIN[0]).exists():
             User.objects.create_superuser(ADMIN[0], "admin@ringback.local", ADMIN[1])
-        billing, _ = Queue.objects.get_or_create(
-            slug="billing", defaults={"name": "Billing", "timezone": "Europe/Paris", "opens_at": time(8), "closes_at": time(20)}
-        )
+        # The demo's working queues are open around the clock, so the demo rings whenever it is tried; Sales shows a
+        # real office calendar (split days, a Saturday morning, holidays) for the customer's page and the APIs.
+        billing, _ = Queue.objects.get_or_create(slug="billing", defaults={"name": "Billing", "gms_service": "billing"})
         support, _ = Queue.objects.get_or_create(
-            slug="support",
-            defaults={"name": "Technical Support", "timezone": "Europe/Paris", "require_disposition": True},
+            slug="support", defaults={"name": "Technical Support", "require_disposition": True, "gms_service": "support"}
         )
-        queues = {"billing": billing, "support": support}
+        office, created = BusinessCalendar.objects.get_or_create(
+            name="Office hours (Paris)", defaults={"timezone": "Europe/Paris", "slot_minutes": 30, "slot_capacity": 4}
+        )
+        if created:
+            for weekday in range(5):
+                OpeningHours.objects.create(calendar=office, weekday=weekday, opens=time(8), closes=time(12, 30))
+                OpeningHours.objects.create(calendar=office, weekday=weekday, opens=time(13, 30), closes=time(20))
+            OpeningHours.objects.create(calendar=office, weekday=5, opens=time(9), closes=time(13))
+            year = timezone.now().year
+            for day, name in [((12, 25), "Christmas Day"), ((1, 1), "New Year's Day"), ((5, 1), "Labour Day")]:
+                for y in (year, year + 1):
+                    CalendarException.objects.get_or_create(calendar=office, date=date(y, *day), defaults={"name": name})
+        sales, _ = Queue.objects.get_or_create(
+            slug="sales", defaults={"name": "Sales", "gms_service": "sales", "calendar": office}
+        )
+        queues = {"billing": billing, "support": support, "sales": sales}
         for order, name in enumerate(["Break", "Lunch", "Meeting", "Training", "Coaching"]):
             NotReadyReason.objects.get_or_create(name=name, defaults={"order": order})
         for order, (code, label, queue) in enumerate(
@@ -222,15 +239,15 @@ class Command(BaseCommand):
                 None,
                 "Europe/Rome",
                 {"reason": "Question about my order", "order_id": "ORD-55102", "account_number": "IT-3321"},
-                "Web form: prefers the afternoon.",
+                "Web form: available for the next few hours.",
                 Channel.WEB_CALLBACK,
             ),
         ]
         for phone, name, queue, ctype, when, zone, data, instructions, *channel in seeds:
             window = {}
             if channel:  # a web callback: the customer gave an availability window
-                start = (now + timedelta(days=1)).replace(hour=13, minute=0, second=0, microsecond=0)
-                window = {"window_start": start, "window_end": start + timedelta(hours=5)}
+                start = now.replace(minute=0, second=0, microsecond=0)
+                window = {"window_start": start, "window_end": start + timedelta(hours=6)}
             lifecycle.do_create_callback(
                 request=CallbackInput(
                     queue=queue,
