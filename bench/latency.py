@@ -200,7 +200,7 @@ def run(env: dict, scaled: bool, agents: int, rate: float, duration: float, clie
         each = [cpu_seconds([pid]) - before for pid, before in zip(ours, each_before, strict=True)]
         for w in workers:
             w.join(30)
-        backlog = waiting(env, scaled)
+        after = aftermath(env)
     finally:
         stop(procs)
     latencies = [x for r in results for x in r[1]]
@@ -211,28 +211,33 @@ def run(env: dict, scaled: bool, agents: int, rate: float, duration: float, clie
         "api_ms": api_ms,
         "connect_rate": agents / connect_seconds,
         "rss": (rss_before, rss_after, len(ports)),
-        "backlog": backlog,
+        "backlog": after["backlog"],
+        "after": after,
+        "created": len(api_ms),
         "cpu": (cpu_after[0] - cpu_before[0], cpu_after[1] - cpu_before[1]),
         "cpu_each": each,  # web processes, then (scaled) the dispatcher and the task worker
     }
 
 
-def waiting(env: dict, scaled: bool) -> int:
-    """Callbacks still not completed when the load and its drain are over (a growing backlog)."""
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import django; django.setup(); from callbacks.models import CallbackRequest as C; "
-            "print(C.objects.exclude(state='completed').count())",
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return int(out.stdout.strip())
+AFTERMATH = """
+import json, django
+django.setup()
+from callbacks.models import CallbackRequest as C, Offer as O, AgentChannelStatus as S, HistoryEvent as H
+print(json.dumps({
+    "backlog": C.objects.exclude(state="completed").count(),
+    "stored": C.objects.count(),
+    "not_delivered": O.objects.filter(outcome="not_delivered").count(),
+    "timed_out": O.objects.filter(outcome="timed_out").count(),
+    "burned": S.objects.filter(status="not_ready", reason__system="missed_offer").count(),
+}))
+"""
+
+
+def aftermath(env: dict) -> dict:
+    """What the run left: callbacks not completed (a backlog, kept in the database), callbacks stored, offers that
+    went back unseen or unanswered, and agents set Not Ready by a missed offer."""
+    out = subprocess.run([sys.executable, "-c", AFTERMATH], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def baseline_latencies(agents: int, rate: float, duration: float) -> list[float]:

@@ -80,6 +80,12 @@ def main() -> None:
             ("latency: offer p50 / p95 / p99", ms3(seen)),
             ("latency: offer p50 ÷ baseline p50", f"{pct(seen, 50) / pct(base, 50):.1f}×" if base and seen else "—"),
             ("latency: offers seen / callbacks created", f"{len(seen)} / {r['sent']}"),
+            (
+                "latency: after the run (nothing lost, nobody burned)",
+                f"{r['after']['stored']} stored of {r['created']} accepted by the API, {r['backlog']} still waiting; "
+                f"offers back unseen {r['after']['not_delivered']}, unanswered {r['after']['timed_out']}; "
+                f"agents set Not Ready by a missed offer {r['after']['burned']}",
+            ),
             ("latency: lifecycles (Accept + Mark Done) per second", f"{r['lifecycles'] / args.duration:.1f}"),
             ("latency: intake API p50 / p99", f"{pct(r['api_ms'], 50):.1f} / {pct(r['api_ms'], 99):.1f} ms"),
             (

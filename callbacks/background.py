@@ -5,7 +5,8 @@ dispatcher, the task worker, tests)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Hashable
 
 from django.db import close_old_connections
 
@@ -32,3 +33,39 @@ def _run(fn: Callable[..., object], args: tuple) -> None:
         log.exception("background work failed")
     finally:
         close_old_connections()  # this pool thread's connection goes back
+
+
+# Per key: runs in flight in this process, and whether another run was asked for meanwhile.
+_pending: dict[Hashable, list] = {}
+_pending_lock = threading.Lock()
+# Two runs per key at once: a new request starts at once when one run is busy with a long pass, yet a burst of
+# 50 requests a second becomes a few runs (each a pass of many offers) instead of 50 threads on the same rows.
+IN_FLIGHT_PER_KEY = 1
+
+
+def coalesced(key: Hashable, fn: Callable[..., object], *args: object) -> None:
+    """`after_answer`, folded per key: with `IN_FLIGHT_PER_KEY` runs for `key` in flight in this process, any
+    number of further requests become one more run after them."""
+    with _pending_lock:
+        state = _pending.setdefault(key, [0, False])
+        if state[0] >= IN_FLIGHT_PER_KEY:
+            state[1] = True
+            return
+        state[0] += 1
+    after_answer(_drain, key, fn, args)
+
+
+def _drain(key: Hashable, fn: Callable[..., object], args: tuple) -> None:
+    again = True
+    try:
+        while again:
+            fn(*args)
+            with _pending_lock:
+                state = _pending[key]
+                again, state[1] = state[1], False
+    finally:
+        with _pending_lock:  # a failed run drops what was folded into it: the clock's sweep routes every second
+            state = _pending[key]
+            state[0] -= 1
+            if state[0] <= 0:
+                del _pending[key]

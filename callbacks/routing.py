@@ -21,7 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Exists, F, OuterRef, Q
+from django.conf import settings
+from django.db.models import Exists, F, Func, OuterRef, Q, Subquery
 
 from . import calendars
 from .enums import AgentStatus, CallbackState, InteractionState, OfferOutcome
@@ -37,14 +38,22 @@ class Choice:
     agent: Agent
 
 
+def undelivered_offers():
+    """Open offers no page has shown yet (partial index offer_undelivered)."""
+    return Offer.objects.filter(outcome=OfferOutcome.OPEN, delivered_at__isnull=True)
+
+
 def free_agents(queue_id: int, channel: str, *, lock: bool = True):
-    """Ready agents of the queue on the channel with nothing ringing and no open interaction, longest idle first."""
+    """Ready agents of the queue on the channel with nothing ringing and no open interaction, longest idle first.
+    Each row also carries the number of offers not yet shown on any page (one scalar subquery, same statement)."""
     ringing = Offer.objects.filter(agent=OuterRef("agent_id"), channel=channel, outcome=OfferOutcome.OPEN)
     busy = Interaction.objects.filter(agent=OuterRef("agent_id"), channel=channel, state=InteractionState.OPEN)
+    in_flight = undelivered_offers().order_by().annotate(n=Func(F("id"), function="COUNT")).values("n")
     rows = (
         AgentChannelStatus.objects.filter(channel=channel, status=AgentStatus.READY, agent__queues=queue_id)
         .filter(~Exists(ringing), ~Exists(busy))
         .select_related("agent")
+        .annotate(undelivered=Subquery(in_flight[:1]))
         .order_by(F("idle_since").asc(nulls_first=True), "id")
     )
     if lock:
@@ -81,6 +90,7 @@ class Pass:
 
     choices: list[Choice]
     more: bool
+    held: bool = False  # held back: too many offers are not yet shown on any page
 
 
 def pairs(queue_id: int, channel: str, now: datetime) -> Pass:
@@ -89,6 +99,11 @@ def pairs(queue_id: int, channel: str, now: datetime) -> Pass:
     agents = list(free_agents(queue_id, channel)[:AGENTS_LOOKED_AT])
     if not agents:
         return Pass([], more=False)
+    room = settings.RINGBACK_MAX_UNDELIVERED_OFFERS - (agents[0].undelivered or 0)
+    if room <= 0:
+        # Pages are behind showing what already rang: the burst waits in the queue until they catch up.
+        return Pass([], more=False, held=True)
+    agents = agents[:room]
     callbacks = list(waiting_callbacks(queue_id, channel, now=now)[:CALLBACKS_LOOKED_AT])
     if not callbacks or not calendars.is_open(calendars.spec_for(callbacks[0].queue), now):
         # Nothing waits, or the queue is closed: its callbacks wait for the opening (the clock routes every second).

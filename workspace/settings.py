@@ -154,6 +154,10 @@ SIM_NO_ANSWER_SECONDS = int(os.environ.get("SIM_NO_ANSWER_SECONDS", "30"))
 # An offer's countdown starts when the agent's page acknowledges the notification; an offer no page
 # acknowledged within this window goes back to the queue, and the agent is not set Not Ready.
 RINGBACK_OFFER_DELIVERY_SECONDS = int(os.environ.get("RINGBACK_OFFER_DELIVERY_SECONDS", "10"))
+# Offers rung but not yet shown on any page, at most, across the deployment. Beyond it, routing waits and the
+# burst stays queued in the database: offers are made only as fast as pages can show them, so none rings out
+# unseen (and comes back to be rung again) while the servers are saturated.
+RINGBACK_MAX_UNDELIVERED_OFFERS = int(os.environ.get("RINGBACK_MAX_UNDELIVERED_OFFERS", "40"))
 # Call supervision: a call still Dialing this long after Call ends as failed (the switch never answered).
 RINGBACK_DIAL_LIMIT_SECONDS = int(os.environ.get("RINGBACK_DIAL_LIMIT_SECONDS", "90"))
 

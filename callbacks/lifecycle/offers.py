@@ -13,11 +13,12 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from .. import routing
-from ..background import after_answer
+from ..background import coalesced
 from ..enums import CallbackEvent, CallOutcome, CallState, Channel, HistoryKind, OfferOutcome
 from ..errors import DomainError, Refused
 from ..models import Agent, Call, CallbackRequest, Interaction, Offer
@@ -55,6 +56,10 @@ def create_offer(
     except IntegrityError:
         return None
     return offer
+
+
+# Set while routing holds offers back because pages have not shown the ones already rung (see routing.pairs).
+ROUTING_HELD_KEY = "rb:routing:held"
 
 
 def make_offer(*, callback: CallbackRequest, agent: Agent, now: datetime) -> Offer | None:
@@ -172,6 +177,8 @@ def do_acknowledge_offer(*, agent_id: int, offer_id: int) -> Offer | None:
     offer.delivered_at = now
     offer.deadline = now + timedelta(seconds=offer.callback.queue.offer_timeout_seconds)
     offer.save(update_fields=["delivered_at", "deadline"])
+    if cache.get(ROUTING_HELD_KEY):  # routing waits for pages to catch up: this one did
+        route_on_commit(offer.callback.queue_id, offer.channel)
     # No push: the page that acknowledged starts its own countdown from the queue's time to answer
     # (a render per offer saved); any later render shows the deadline stored here.
     return offer
@@ -204,6 +211,8 @@ def do_route_pass(*, queue_id: int, channel: str) -> tuple[int, bool]:
     """One routing pass in one transaction: every pair it finds rings. Returns (offers made, more may be waiting)."""
     now = timezone.now()
     found = routing.pairs(queue_id, channel, now)
+    if found.held:
+        cache.set(ROUTING_HELD_KEY, 1, 10)
     made = sum(make_offer(callback=c.callback, agent=c.agent, now=now) is not None for c in found.choices)
     return made, found.more
 
@@ -236,8 +245,14 @@ def route_everything() -> int:
 def route_on_commit(queue_id: int, channel: str | Channel) -> None:
     """Route the queue once the current transaction commits (routing reads what it wrote), without making
     the HTTP answer wait for it."""
-    transaction.on_commit(lambda: after_answer(route_queue, queue_id, channel))
+    transaction.on_commit(lambda: coalesced(("queue", queue_id, str(channel)), route_queue, queue_id, channel))
+
+
+def route_queues_of(agent_id: int, channel: str | Channel) -> None:
+    """An agent became free: each of their queues is routed, folded with any routing of it already under way."""
+    for queue_id in routing.queues_of(agent_id):
+        coalesced(("queue", queue_id, str(channel)), route_queue, queue_id, channel)
 
 
 def route_agent_on_commit(agent_id: int, channel: str | Channel) -> None:
-    transaction.on_commit(lambda: after_answer(route_agent, agent_id, channel))
+    transaction.on_commit(lambda: coalesced(("agent", agent_id, str(channel)), route_queues_of, agent_id, channel))

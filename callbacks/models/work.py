@@ -130,7 +130,11 @@ class Offer(models.Model):
                 fields=["agent", "channel"], condition=Q(outcome=OfferOutcome.OPEN), name="one_open_offer_per_agent_channel"
             ),
         ]
-        indexes = [models.Index(fields=["outcome", "deadline"], name="offer_deadline")]
+        indexes = [
+            models.Index(fields=["outcome", "deadline"], name="offer_deadline"),
+            # Offers rung but not yet shown on a page: routing counts them on every pass.
+            models.Index(fields=["id"], condition=Q(outcome="open", delivered_at__isnull=True), name="offer_undelivered"),
+        ]
 
     def __str__(self) -> str:
         return f"Offer of {self.callback} to {self.agent} ({self.outcome})"
