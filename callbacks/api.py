@@ -1,61 +1,107 @@
-"""Intake over HTTP: integrations create and look up callbacks with a bearer token.
+"""REST API v1: integrations (website back end, mobile app, IVR) create, find, move and cancel callbacks, and ask
+for free slots, with a bearer token per client (Django admin → API clients).
 
-Clients and their tokens are managed in Django admin. The full intake API
-(listing, cancel, reschedule, webhooks) builds on this module.
+Every answer and refusal is in the OpenAPI document (`/api/v1/openapi.json`); refusals are JSON with a
+machine-readable `code`. A client sees and learns only its own callbacks. Creates honour `Idempotency-Key`.
+Each client has a per-minute request budget and each number a daily one per queue, counted in Django's cache
+(`callbacks.throttle`); both answer 429 with `Retry-After`.
 """
 
+from __future__ import annotations
+
+import hashlib
+import json
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from django.core.exceptions import RequestDataTooBig
+from django.db import IntegrityError
 from django.http import HttpRequest
 from django.utils import timezone
-from ninja import Field, NinjaAPI, Schema, Status
-from ninja.errors import AuthenticationError, ValidationError
+from ninja import Field, NinjaAPI, Query, Schema, Status
+from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
 
-from .enums import CallbackType, Channel, Origin
+from . import calendars, selectors, throttle
+from .enums import CallbackState, CallbackType, Channel, Origin
 from .errors import DomainError
-from .lifecycle import CallbackInput, do_cancel_callback, do_create_callback
-from .models import ApiClient, CallbackRequest
+from .lifecycle import (
+    CallbackInput,
+    do_cancel_callback,
+    do_create_callback,
+    do_move_callback,
+)
+from .models import ApiClient, CallbackRequest, IdempotencyRecord, Queue
+from .phone import validate_timezone
+
+# How long an Idempotency-Key's answer is kept, and how long a first request may run before a retry takes over.
+IDEMPOTENCY_TTL = timedelta(hours=24)
+IDEMPOTENCY_STALE = timedelta(minutes=1)
+
+
+class Throttled(Exception):
+    def __init__(self, message: str, retry_after: int, code: str) -> None:
+        super().__init__(message)
+        self.message, self.retry_after, self.code = message, retry_after, code
+
+
+def throttle_client(client: ApiClient) -> None:
+    wait = throttle.hit("client", str(client.pk), limit=client.requests_per_minute, window=60)
+    if wait is not None:
+        raise Throttled(f"Too many requests: this client may make {client.requests_per_minute} a minute.", wait, "rate_limited")
 
 
 class TokenAuth(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str) -> ApiClient | None:
         client = ApiClient.for_token(token)
+        if client is None:
+            return None
         now = timezone.now()
         # "Last used" to the minute: not a write on every request of a busy integration.
-        if client is not None and (client.last_used_at is None or now - client.last_used_at > timedelta(minutes=1)):
+        if client.last_used_at is None or now - client.last_used_at > timedelta(minutes=1):
             ApiClient.objects.filter(pk=client.pk).update(last_used_at=now)
+        throttle_client(client)
         return client
 
 
-api = NinjaAPI(title="Ringback intake API", version="1", auth=TokenAuth(), urls_namespace="api")
+api = NinjaAPI(
+    title="Ringback intake API",
+    version="1",
+    description=__doc__,
+    auth=TokenAuth(),
+    urls_namespace="api",
+)
+
+
+# --- Schemas -------------------------------------------------------------------------------------------------
 
 
 class SlotOut(Schema):
-    start: datetime
+    start: datetime = Field(..., description="Slot start, in the requested zone")
     end: datetime
-    remaining: int
+    remaining: int = Field(..., description="Callbacks that may still be promised in this slot")
 
 
 class Error(Schema):
     detail: str = Field(..., description="What went wrong, for a person")
-    code: str = Field("invalid", description="What went wrong, for a program (e.g. outside_hours, slot_full)")
+    code: str = Field(..., description="What went wrong, for a program: invalid, outside_hours, slot_full, duplicate …")
     field: str | None = None
-    suggested_slots: list[SlotOut] | None = Field(None, description="Free slots nearest to the refused time")
+    suggested_slots: list[SlotOut] | None = Field(None, description="Free slots nearest to a refused time")
+    errors: list[dict[str, Any]] | None = Field(None, description="Schema validation details (422)")
 
 
 class CallbackIn(Schema):
-    queue: str = Field(..., description="Queue slug", max_length=50)
-    phone_number: str = Field(..., description="Customer number; E.164 preferred", max_length=40)
+    queue: str = Field(..., description="Queue slug", min_length=1, max_length=50)
+    phone_number: str = Field(..., description="Customer number; E.164 preferred", min_length=1, max_length=40)
     type: CallbackType = CallbackType.IMMEDIATE
     channel: Channel = Channel.VOICE
     origin: Origin = Origin.API
     customer_name: str = Field("", max_length=200)
-    desired_time: datetime | None = Field(None, description="ISO 8601 with offset")
+    desired_time: datetime | None = Field(None, description="ISO 8601 with offset; must fall in a free slot")
     customer_timezone: str = Field("UTC", description="IANA zone, e.g. Europe/Paris", max_length=64)
-    window_start: datetime | None = None
-    window_end: datetime | None = None
+    window_start: datetime | None = Field(None, description="The customer is available from (ISO 8601 with offset)")
+    window_end: datetime | None = Field(None, description="… until (after it, the callback expires unreached)")
     instructions: str = Field("", max_length=2000)
     data: dict[str, Any] = Field(default_factory=dict, description="Attached key/value data")
     priority: int = Field(5, ge=1, le=10)
@@ -64,67 +110,334 @@ class CallbackIn(Schema):
 
 class CallbackOut(Schema):
     reference: str
-    state: str
-    type: str
-    channel: str
+    state: CallbackState
+    type: CallbackType
+    channel: Channel
     queue: str
     phone_number: str
+    customer_name: str
     desired_time: datetime | None
     customer_timezone: str
-    created: bool = True
+    window_start: datetime | None
+    window_end: datetime | None
+    data: dict[str, Any]
+    outcome: str = Field(..., description="Why it closed, once closed")
+    created_at: datetime
+    updated_at: datetime
+    created: bool = Field(False, description="True when this request created it")
 
-    @staticmethod
-    def resolve_queue(obj: CallbackRequest) -> str:
-        return obj.queue.slug
+
+class CallbackPage(Schema):
+    items: list[CallbackOut]
+    count: int
+    limit: int
+    offset: int
+
+
+class RescheduleIn(Schema):
+    desired_time: datetime = Field(..., description="ISO 8601 with offset; must fall in a free slot")
+
+
+class PositionOut(Schema):
+    reference: str
+    state: CallbackState
+    position: int | None = Field(..., description="Place in line, 1 = next; null when not waiting in line")
+    estimated_wait_seconds: int | None = Field(..., description="Until an agent is expected to call; null if unknown")
+    agents: int = Field(..., description="Agents of the queue logged in on the channel")
+
+
+class QueueOut(Schema):
+    slug: str
+    name: str
+    gms_service: str | None
+    open_now: bool
+    next_open: datetime | None
+    slot_minutes: int
+    timezone: str
+
+
+class AvailabilityOut(Schema):
+    queue: str
+    timezone: str
+    slot_minutes: int
+    slots: list[SlotOut]
+
+
+ERRORS = {400: Error, 401: Error, 404: Error, 409: Error, 413: Error, 415: Error, 422: Error, 429: Error}
+
+
+def out(callback: CallbackRequest, *, created: bool = False) -> dict:
+    """The callback as the API shows it, as plain JSON data (also what an Idempotency-Key replays)."""
+    fields = {name: getattr(callback, name) for name in CallbackOut.model_fields if name not in ("queue", "created")}
+    return json.loads(CallbackOut(**fields, queue=callback.queue.slug, created=created).model_dump_json())
+
+
+# --- Refusals, all JSON ------------------------------------------------------------------------------------------
+
+
+def refusal(request, status: int, detail: str, code: str, **extra):
+    return api.create_response(request, {"detail": detail, "code": code, **extra}, status=status)
 
 
 @api.exception_handler(DomainError)
 def domain_error(request, exc: DomainError):
-    body = {"detail": exc.message, "code": exc.code, **exc.extra}
+    extra = {k: v for k, v in exc.extra.items() if k != "retry_after"}
     if exc.field:
-        body["field"] = exc.field
-    return api.create_response(request, body, status=exc.status)
+        extra["field"] = exc.field
+    response = refusal(request, exc.status, exc.message, exc.code, **extra)
+    if "retry_after" in exc.extra:
+        response["Retry-After"] = str(exc.extra["retry_after"])
+    return response
+
+
+@api.exception_handler(Throttled)
+def throttled(request, exc: Throttled):
+    response = refusal(request, 429, exc.message, exc.code)
+    response["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 @api.exception_handler(ValidationError)
 def validation_error(request, exc: ValidationError):
     first = exc.errors[0] if exc.errors else {}
-    path = [str(p) for p in first.get("loc", []) if p not in ("body", "payload", "query", "path")]
+    path = [str(p) for p in first.get("loc", []) if p not in ("body", "payload", "query", "path", "filters")]
     where = ".".join(path) or "body"
-    return api.create_response(
-        request, {"detail": f"{where}: {first.get('msg', 'invalid')}", "field": where, "errors": exc.errors}, status=422
-    )
+    errors = json.loads(json.dumps(exc.errors, default=str))
+    return refusal(request, 422, f"{where}: {first.get('msg', 'invalid')}", "invalid", field=where, errors=errors)
 
 
 @api.exception_handler(AuthenticationError)
 def auth_error(request, exc):
-    return api.create_response(request, {"detail": "Missing or invalid API token."}, status=401)
+    return refusal(request, 401, "Missing or invalid API token.", "unauthorized")
 
 
-@api.post("/callbacks", response={200: CallbackOut, 201: CallbackOut, 400: Error, 401: Error, 422: Error})
-def create_callback(request: HttpRequest, payload: CallbackIn):
-    """Create a callback request. An open request for the same number and queue is returned instead (200)."""
-    callback, created = do_create_callback(request=CallbackInput(**payload.dict()), api_client=request.auth)
-    callback.created = created
-    return Status(201 if created else 200, callback)
+@api.exception_handler(HttpError)
+def http_error(request, exc: HttpError):
+    return refusal(request, exc.status_code, str(exc), "invalid" if exc.status_code < 500 else "error")
 
 
-@api.get("/callbacks/{reference}", response={200: CallbackOut, 401: Error, 404: Error})
-def get_callback(request: HttpRequest, reference: str):
-    if "\x00" in reference:
-        return Status(404, {"detail": "No such callback."})
-    # An integration sees the callbacks it created, not other clients' ones.
-    callback = CallbackRequest.objects.select_related("queue").filter(reference=reference, api_client=request.auth).first()
+@api.exception_handler(RequestDataTooBig)
+def too_big(request, exc):
+    return refusal(request, 413, "The request body is too large.", "too_large")
+
+
+# --- Callbacks ----------------------------------------------------------------------------------------------------
+
+
+def own_callback(request: HttpRequest, reference: str) -> CallbackRequest:
+    """The client's callback by reference; another client's is as unknown as a made-up one."""
+    callback = None
+    if "\x00" not in reference and len(reference) <= 16:
+        callback = CallbackRequest.objects.select_related("queue").filter(reference=reference, api_client=request.auth).first()
     if callback is None:
-        return Status(404, {"detail": f"No callback {reference}."})
-    callback.created = False
-    return Status(200, callback)
+        raise DomainError(f"No callback {reference}.", status=404, code="not_found")
+    return callback
 
 
-@api.post("/callbacks/{reference}/cancel", response={200: CallbackOut, 401: Error, 404: Error, 409: Error})
+def _create(request: HttpRequest, payload: CallbackIn) -> tuple[int, dict]:
+    callback, created = do_create_callback(request=CallbackInput(**payload.dict()), api_client=request.auth)
+    if not created and callback.api_client_id != request.auth.pk:
+        # Someone else's open request for this number: refuse without saying whose, or what it is.
+        raise DomainError(
+            "This number already has an open callback in this queue.", status=409, code="duplicate", field="phone_number"
+        )
+    return (201 if created else 200), out(callback, created=created)
+
+
+@api.post(
+    "/callbacks",
+    response={200: CallbackOut, 201: CallbackOut, **ERRORS, 503: Error},
+    summary="Create a callback",
+)
+def create_callback(request: HttpRequest, payload: CallbackIn):
+    """Create a callback request (201). The client's own open request for the same number and queue is returned
+    instead (200); another client's is a 409 that names nothing of it. With an `Idempotency-Key` header, a retry
+    with the same body gets the first answer again; the same key with another body is a 422."""
+    key = request.headers.get("Idempotency-Key", "").strip()
+    if not key:
+        return Status(*_create(request, payload))
+    if len(key) > 200 or "\x00" in key:
+        raise DomainError("Idempotency-Key must be at most 200 characters.", status=400, field="Idempotency-Key")
+    fingerprint = hashlib.sha256(request.body).hexdigest()
+    now = timezone.now()
+    IdempotencyRecord.objects.filter(api_client=request.auth, created_at__lt=now - IDEMPOTENCY_TTL).delete()
+    try:
+        record, fresh = IdempotencyRecord.objects.get_or_create(
+            api_client=request.auth, key=key, defaults={"fingerprint": fingerprint, "created_at": now}
+        )
+    except IntegrityError:  # a concurrent first request with this key
+        record, fresh = IdempotencyRecord.objects.get(api_client=request.auth, key=key), False
+    if not fresh:
+        if record.fingerprint != fingerprint:
+            raise DomainError("This Idempotency-Key was used with another request body.", status=422, code="idempotency_mismatch")
+        if record.status:
+            response = api.create_response(request, record.body, status=record.status)
+            response["Idempotent-Replayed"] = "true"
+            return response
+        if record.created_at > now - IDEMPOTENCY_STALE:
+            raise DomainError("A request with this Idempotency-Key is still running.", status=409, code="in_progress")
+    try:
+        status, body = _create(request, payload)
+    except DomainError as error:
+        if error.status in (429, 503):  # nothing was decided: a retry may succeed
+            record.delete()
+        else:
+            body = {"detail": error.message, "code": error.code, **error.extra}
+            if error.field:
+                body["field"] = error.field
+            IdempotencyRecord.objects.filter(pk=record.pk).update(status=error.status, body=body)
+        raise
+    IdempotencyRecord.objects.filter(pk=record.pk).update(status=status, body=body)
+    return Status(status, body)
+
+
+class ListFilters(Schema):
+    phone_number: str | None = Field(None, max_length=40, description="Exact number, E.164")
+    state: CallbackState | None = None
+    queue: str | None = Field(None, max_length=50, description="Queue slug")
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    desired_after: datetime | None = None
+    desired_before: datetime | None = None
+    limit: int = Field(50, ge=1, le=200)
+    offset: int = Field(0, ge=0, le=1_000_000)
+
+
+@api.get("/callbacks", response={200: CallbackPage, **ERRORS}, summary="List and filter the client's callbacks")
+def list_callbacks(request: HttpRequest, filters: Query[ListFilters]):
+    """Newest first. Filters combine with AND; times are ISO 8601 with an offset."""
+    rows = CallbackRequest.objects.select_related("queue").filter(api_client=request.auth)
+    if filters.phone_number:
+        rows = rows.filter(phone_number=filters.phone_number.replace(" ", "").replace("\x00", ""))
+    if filters.state:
+        rows = rows.filter(state=filters.state)
+    if filters.queue:
+        rows = rows.filter(queue__slug=filters.queue.replace("\x00", ""))
+    for name, lookup in (
+        ("created_after", "created_at__gte"),
+        ("created_before", "created_at__lt"),
+        ("desired_after", "desired_time__gte"),
+        ("desired_before", "desired_time__lt"),
+    ):
+        value = getattr(filters, name)
+        if value is not None:
+            if timezone.is_naive(value):
+                raise DomainError(f"{name} needs a time zone offset.", status=400, field=name)
+            rows = rows.filter(**{lookup: value})
+    rows = rows.order_by("-created_at", "-id")
+    page = list(rows[filters.offset : filters.offset + filters.limit])
+    return {"items": [out(c) for c in page], "count": rows.count(), "limit": filters.limit, "offset": filters.offset}
+
+
+@api.get("/callbacks/{reference}", response={200: CallbackOut, **ERRORS}, summary="Get one callback")
+def get_callback(request: HttpRequest, reference: str):
+    return Status(200, out(own_callback(request, reference)))
+
+
+@api.post("/callbacks/{reference}/cancel", response={200: CallbackOut, **ERRORS}, summary="Cancel a waiting callback")
 def cancel_callback(request: HttpRequest, reference: str):
-    if "\x00" in reference or not CallbackRequest.objects.filter(reference=reference, api_client=request.auth).exists():
-        return Status(404, {"detail": f"No callback {reference}."})
+    """Refused (409) once an agent works on it or it is closed."""
+    own_callback(request, reference)
     callback = do_cancel_callback(reference=reference, reason=f"Cancelled by {request.auth}")
-    callback.created = False
-    return Status(200, callback)
+    return Status(200, out(callback))
+
+
+@api.post(
+    "/callbacks/{reference}/reschedule",
+    response={200: CallbackOut, **ERRORS},
+    summary="Move a waiting callback to another time",
+)
+def reschedule_callback(request: HttpRequest, reference: str, payload: RescheduleIn):
+    """The new time must be in a free slot of the queue (the refusal lists the nearest ones) and inside the
+    customer's availability window. Refused (409) once an agent works on it or it is closed."""
+    own_callback(request, reference)
+    callback = do_move_callback(reference=reference, when=payload.desired_time, by=str(request.auth))
+    return Status(200, out(callback))
+
+
+@api.get(
+    "/callbacks/{reference}/position",
+    response={200: PositionOut, **ERRORS},
+    summary="Place in line and estimated wait",
+)
+def callback_position(request: HttpRequest, reference: str):
+    callback = own_callback(request, reference)
+    where = selectors.queue_position(callback, timezone.now())
+    return {
+        "reference": callback.reference,
+        "state": where.state,
+        "position": where.position,
+        "estimated_wait_seconds": where.ewt_seconds,
+        "agents": where.agents,
+    }
+
+
+# --- Queues and free slots ------------------------------------------------------------------------------------------
+
+
+@api.get("/queues", response={200: list[QueueOut], **ERRORS}, summary="Active queues, their hours and slots")
+def list_queues(request: HttpRequest):
+    now = timezone.now()
+    rows = []
+    for queue in Queue.objects.filter(active=True).select_related("calendar").order_by("name"):
+        spec = calendars.spec_for(queue)
+        rows.append(
+            {
+                "slug": queue.slug,
+                "name": queue.name,
+                "gms_service": queue.gms_service,
+                "open_now": calendars.is_open(spec, now),
+                "next_open": calendars.next_open(spec, now),
+                "slot_minutes": spec.slot_minutes,
+                "timezone": queue.calendar.timezone if queue.calendar else "UTC",
+            }
+        )
+    return rows
+
+
+class AvailabilityQuery(Schema):
+    start: datetime | None = Field(None, description="From (default: now)")
+    end: datetime | None = Field(None, description="Until (default: start + 7 days; at most 31 days after start)")
+    timezone: str = Field("UTC", max_length=64, description="IANA zone the slots are written in")
+    limit: int = Field(200, ge=1, le=1000, description="At most this many slots")
+
+
+def queue_by_slug(slug: str) -> Queue:
+    queue = None
+    if "\x00" not in slug and len(slug) <= 50:
+        queue = Queue.objects.filter(slug=slug, active=True).first()
+    if queue is None:
+        raise DomainError(f"There is no active queue “{slug}”.", status=404, code="not_found")
+    return queue
+
+
+def availability_window(start: datetime | None, end: datetime | None, now: datetime, max_days: int = 31):
+    for name, value in (("start", start), ("end", end)):
+        if value is not None and timezone.is_naive(value):
+            raise DomainError(f"{name} needs a time zone offset.", status=400, field=name)
+    start = max(start or now, now)
+    end = end or start + timedelta(days=7)
+    if end <= start:
+        raise DomainError("end must be after start (and after now).", status=400, field="end")
+    if end - start > timedelta(days=max_days):
+        raise DomainError(f"Ask for at most {max_days} days at a time.", status=400, field="end")
+    return start, end
+
+
+@api.get(
+    "/queues/{slug}/availability",
+    response={200: AvailabilityOut, **ERRORS},
+    summary="Free slots with their remaining capacity",
+)
+def availability(request: HttpRequest, slug: str, query: Query[AvailabilityQuery]):
+    """Free slots of the queue between two instants (full ones left out), written in the requested zone."""
+    queue = queue_by_slug(slug)
+    zone = ZoneInfo(validate_timezone(query.timezone, field="timezone"))
+    start, end = availability_window(query.start, query.end, timezone.now())
+    slots = calendars.free_slots(queue, start, end, limit=query.limit)
+    return {
+        "queue": queue.slug,
+        "timezone": str(zone),
+        "slot_minutes": calendars.spec_for(queue).slot_minutes,
+        "slots": [{"start": s.start.astimezone(zone), "end": s.end.astimezone(zone), "remaining": s.remaining} for s in slots],
+    }

@@ -207,9 +207,10 @@ class EffectKind(models.TextChoices):
     CONSULT = "consult", "Consult"
     END_CONSULT = "end_consult", "End consultation"
     EMAIL = "email", "E-mail"
+    WEBHOOK = "webhook", "Webhook"
 
 
-SWITCH_COMMANDS = tuple(k for k in EffectKind if k != EffectKind.EMAIL)
+SWITCH_COMMANDS = tuple(k for k in EffectKind if k not in (EffectKind.EMAIL, EffectKind.WEBHOOK))
 
 
 class EffectStatus(models.TextChoices):

@@ -581,3 +581,53 @@ def reschedule_slots(agent: Agent, interaction_id: int, now: datetime, *, days: 
         local = slot.start.astimezone(zone)
         grouped.setdefault(local.date(), []).append((slot.start.isoformat(), f"{local:%H:%M}", slot.remaining))
     return [SlotDay(f"{day:%a %d %b}", rows) for day, rows in grouped.items()]
+
+
+# Average handling time assumed until a queue has finished interactions to measure.
+DEFAULT_HANDLE_SECONDS = 300
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where a callback stands: its place in line (1 = next) while it waits, and the estimated wait."""
+
+    state: str
+    position: int | None
+    ewt_seconds: int | None
+    agents: int
+
+
+def queue_position(callback: CallbackRequest, now: datetime) -> Position:
+    """Place in line by the routing order (priority, immediate first, then time in line); the estimated wait is
+    the rounds of the queue's staffed agents ahead of it times its recent average handling time, and never before
+    the queue opens. A scheduled callback waits until its time."""
+    staffed = (
+        AgentChannelStatus.objects.filter(channel=callback.channel, agent__queues=callback.queue_id)
+        .exclude(status=AgentStatus.LOGGED_OUT)
+        .count()
+    )
+    if callback.state == CallbackState.SCHEDULED:
+        wait = max(0, int(((callback.desired_time or now) - now).total_seconds()))
+        return Position(callback.state, None, wait, staffed)
+    if callback.state != CallbackState.QUEUED:
+        return Position(callback.state, None, 0 if callback.state == CallbackState.OFFERED else None, staffed)
+    same = CallbackRequest.objects.filter(queue_id=callback.queue_id, channel=callback.channel, state=CallbackState.QUEUED)
+    enqueued = callback.enqueued_at or callback.created_at
+    ahead = same.filter(
+        Q(priority__gt=callback.priority)
+        | Q(priority=callback.priority, type_rank__lt=callback.type_rank)
+        | Q(priority=callback.priority, type_rank=callback.type_rank, enqueued_at__lt=enqueued)
+        | Q(priority=callback.priority, type_rank=callback.type_rank, enqueued_at=enqueued, pk__lt=callback.pk)
+    ).count()
+    recent = list(
+        Interaction.objects.filter(callback__queue_id=callback.queue_id, state=InteractionState.DONE, ended_at__isnull=False)
+        .order_by("-ended_at")
+        .values_list("created_at", "ended_at")[:50]
+    )
+    handle = sum((end - start).total_seconds() for start, end in recent) / len(recent) if recent else DEFAULT_HANDLE_SECONDS
+    rounds = ahead // max(staffed, 1) + (1 if staffed == 0 else 0)
+    wait = int(rounds * handle)
+    opens = calendars.next_open(calendars.spec_for(callback.queue), now)
+    if opens is not None:
+        wait = max(wait, int((opens - now).total_seconds()))
+    return Position(callback.state, ahead + 1, wait, staffed)

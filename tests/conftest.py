@@ -1,5 +1,6 @@
 import asyncio
 import os
+import uuid
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -8,6 +9,12 @@ from channels.layers import get_channel_layer
 from .factories import make_agent, make_queue
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture(autouse=True)
+def fresh_throttles(settings):
+    """Each test counts its own requests: throttle windows live in the shared cache, which outlives a test."""
+    settings.RINGBACK_THROTTLE_NAMESPACE = uuid.uuid4().hex[:12]
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ contract is checked by import-linter in the test command):
 - `wrapup` — dispositions, notes, reschedule, e-mail, Mark Done, closing the window
 - `calls` — call control and switch events, the retry policy
 - `transfers` — transfer, conference, consultation, Team Communicator targets
-- `intake` — new requests and cancellations
+- `intake` — new requests, the customer's moves and cancellations, attached data
 - `directory` — the contact directory
 - `clock` — timers: due callbacks, offer expiry, After Call Work, reminders, call supervision
 """
@@ -39,7 +39,15 @@ from .clock import (
 )
 from .directory import ContactInput, do_create_contact, do_link_contact, do_update_contact
 from .effects import perform as perform_effect
-from .intake import CallbackInput, do_cancel_callback, do_create_callback
+from .intake import (
+    CallbackInput,
+    check_promised_time,
+    do_cancel_callback,
+    do_create_callback,
+    do_move_callback,
+    do_update_callback_data,
+    slot_choices,
+)
 from .offers import (
     do_accept_offer,
     do_acknowledge_offer,
@@ -92,6 +100,10 @@ __all__ = [
     "do_complete_consultation",
     "do_conference",
     "do_create_callback",
+    "do_move_callback",
+    "do_update_callback_data",
+    "check_promised_time",
+    "slot_choices",
     "do_create_contact",
     "do_decline_consultation",
     "do_end_after_call_work",

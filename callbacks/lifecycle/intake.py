@@ -13,9 +13,10 @@ from datetime import datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
+from django.db.models import F, Func, OuterRef, Subquery
 from django.utils import timezone
 
-from .. import calendars
+from .. import calendars, throttle
 from ..enums import OPEN_CALLBACK_STATES, CallbackEvent, CallbackState, CallbackType, Channel, HistoryKind, OfferOutcome, Origin
 from ..errors import DomainError, Invalid
 from ..models import ApiClient, CallbackRequest, Contact, ContactPhone, Offer, Queue
@@ -50,7 +51,12 @@ def _validate(req: CallbackInput, now: datetime) -> tuple[Queue, str, str]:
     for name in ("queue", "type", "channel", "origin", "customer_name", "instructions", "phone_number", "customer_timezone"):
         if "\x00" in str(getattr(req, name) or ""):
             raise Invalid(f"{name} contains a NUL character.", field=name)
-    queue = Queue.objects.filter(slug=req.queue, active=True).first()
+    waiting = CallbackRequest.objects.filter(queue=OuterRef("pk"), state=CallbackState.QUEUED).order_by()
+    queue = (
+        Queue.objects.filter(slug=req.queue, active=True)
+        .annotate(waiting=Subquery(waiting.annotate(n=Func(F("id"), function="COUNT")).values("n")[:1]))
+        .first()
+    )
     if queue is None:
         raise Invalid(f"There is no active queue “{req.queue}”.", field="queue")
     if req.type not in CallbackType.values:
@@ -130,6 +136,27 @@ def check_promised_time(queue: Queue, when: datetime, now: datetime, *, excludin
     )
 
 
+def check_intake_limits(queue: Queue, phone: str, *, immediate: bool) -> None:
+    """A queue takes at most `max_queued` waiting callbacks for now (scheduled ones have their slots), and a number
+    at most `daily_requests_per_number` requests a day in a queue (counted in the shared cache)."""
+    if immediate and queue.max_queued and (queue.waiting or 0) >= queue.max_queued:
+        raise DomainError(
+            f"{queue.name} already has {queue.max_queued} callbacks waiting; please try again later.",
+            status=503,
+            code="queue_full",
+        )
+    limit = queue.daily_requests_per_number
+    wait = throttle.hit("number", f"{queue.pk}:{phone}", limit=limit, window=throttle.DAY)
+    if wait is not None:
+        raise DomainError(
+            f"This number has already asked {limit} times today in {queue.name}.",
+            status=429,
+            code="number_limit",
+            field="phone_number",
+            extra={"retry_after": wait},
+        )
+
+
 def check_window_reachable(queue: Queue, window_start: datetime | None, window_end: datetime | None, now: datetime) -> None:
     if window_end is None:
         return
@@ -165,6 +192,7 @@ def do_create_callback(
     """
     now = timezone.now()
     queue, phone, zone = _validate(request, now)
+    check_intake_limits(queue, phone, immediate=request.type in (CallbackType.IMMEDIATE, CallbackType.DELAYED))
     # A duplicate (an IVR retrying, a double submit) is caught by the partial unique constraint on open
     # requests, below: the common case, a new request, pays no extra read for it.
     routable_now = request.type in (CallbackType.IMMEDIATE, CallbackType.DELAYED) or (
@@ -214,19 +242,91 @@ def do_create_callback(
 @action
 def do_cancel_callback(*, reference: str, actor: AbstractBaseUser | None = None, reason: str = "") -> CallbackRequest:
     """The customer (or an integration) cancelled. Refused once the callback is closed or being worked."""
-    # Lock in the order accept uses (offer, then callback), so the two never deadlock.
-    list(Offer.objects.select_for_update(of=("self",)).filter(callback__reference=reference, outcome=OfferOutcome.OPEN))
-    callback = CallbackRequest.objects.select_for_update().filter(reference=reference).first()
-    if callback is None:
-        raise DomainError(f"No callback {reference}.", status=404)
-    if callback.state == CallbackState.IN_PROGRESS:
-        raise DomainError("An agent is working on this callback; it can no longer be cancelled.")
-    if not callback.is_open:
-        raise DomainError(f"This callback is already {callback.get_state_display().lower()}.")
+    callback = _locked_open_callback(reference)
     now = timezone.now()
     rung = withdraw_open_offer(callback, now)
     callback.outcome = reason[:200] or "Cancelled"
     transition(
         callback, CallbackEvent.CANCEL, now=now, message=reason or "Cancelled", actor=actor, notify=rung, fields=["outcome"]
+    )
+    return callback
+
+
+def _locked_open_callback(reference: str) -> CallbackRequest:
+    """The callback, locked with its ringing offer (offer first, the order accept uses); refused once an agent works
+    it or it is closed."""
+    list(Offer.objects.select_for_update(of=("self",)).filter(callback__reference=reference, outcome=OfferOutcome.OPEN))
+    callback = CallbackRequest.objects.select_for_update().select_related("queue").filter(reference=reference).first()
+    if callback is None:
+        raise DomainError(f"No callback {reference}.", status=404, code="not_found")
+    if callback.state == CallbackState.IN_PROGRESS:
+        raise DomainError("An agent is working on this callback; it can no longer be changed.", code="in_progress")
+    if not callback.is_open:
+        raise DomainError(f"This callback is already {callback.get_state_display().lower()}.", code="closed")
+    return callback
+
+
+@action
+def do_move_callback(
+    *, reference: str, when: datetime, actor: AbstractBaseUser | None = None, by: str = "the customer"
+) -> CallbackRequest:
+    """The customer (or their integration) moved a waiting callback to another time: it must be an open slot with
+    room, inside their availability window. A ringing offer is withdrawn; the callback is scheduled for `when`."""
+    now = timezone.now()
+    callback = _locked_open_callback(reference)
+    if timezone.is_naive(when):
+        raise Invalid("The new time needs a time zone offset.", field="desired_time")
+    if when < now + timedelta(minutes=1):
+        raise Invalid("The new time is in the past.", field="desired_time", code="past")
+    if when > now + timedelta(days=366):
+        raise Invalid("The new time is more than a year ahead.", field="desired_time")
+    if callback.window_start and callback.window_end and not (callback.window_start <= when <= callback.window_end):
+        raise Invalid("The new time is outside the customer's availability window.", field="desired_time", code="window")
+    check_promised_time(callback.queue, when, now, excluding=callback.pk)
+    rung = withdraw_open_offer(callback, now)
+    callback.desired_time = when
+    callback.type = CallbackType.SCHEDULED
+    callback.type_rank = 1
+    callback.enqueued_at = None
+    callback.reminded_at = None
+    shown = when.astimezone(callback.customer_zone)
+    transition(
+        callback,
+        CallbackEvent.MOVE,
+        now=now,
+        message=f"Moved by {by} to {shown:%a %d %b %Y %H:%M} ({callback.customer_timezone})",
+        actor=actor,
+        notify=rung,
+        fields=["desired_time", "type", "type_rank", "enqueued_at", "reminded_at"],
+        when=when.isoformat(),
+    )
+    return callback
+
+
+@action
+def do_update_callback_data(
+    *, reference: str, changes: dict[str, str], actor: AbstractBaseUser | None = None, by: str = "the customer"
+) -> CallbackRequest:
+    """Attached data changed by an integration: a key set to a value is stored, a key set to "" is removed."""
+    callback = CallbackRequest.objects.select_for_update().filter(reference=reference).first()
+    if callback is None:
+        raise DomainError(f"No callback {reference}.", status=404, code="not_found")
+    if not callback.is_open:
+        raise DomainError(f"This callback is already {callback.get_state_display().lower()}.", code="closed")
+    data = dict(callback.data)
+    for key, value in changes.items():
+        if value == "":
+            data.pop(key, None)
+        else:
+            data[key] = value
+    if len(json.dumps(data)) > 20000:
+        raise Invalid("data is too large.", field="data")
+    callback.data = data
+    callback.save(update_fields=["data", "updated_at"])
+    record(
+        HistoryKind.CONTACT,
+        f"Attached data updated by {by}: {', '.join(sorted(changes)) or 'nothing'}",
+        callback=callback,
+        actor=actor,
     )
     return callback

@@ -1,7 +1,7 @@
 from .agents import Agent, AgentChannelStatus, agent_of
 from .calendars import BusinessCalendar, CalendarException, OpeningHours
 from .calls import Call, CallParty, Consultation, FavoriteTarget, RetryRule, RoutingPoint
-from .config import ApiClient, DispositionCode, NotReadyReason, PreviewField, Queue
+from .config import ApiClient, DispositionCode, IdempotencyRecord, NotReadyReason, PreviewField, Queue
 from .contacts import Contact, ContactEmail, ContactPhone
 from .effects import Effect
 from .responses import ResponseCategory, StandardResponse
@@ -28,6 +28,7 @@ __all__ = [
     "DispositionCode",
     "Effect",
     "HistoryEvent",
+    "IdempotencyRecord",
     "Interaction",
     "Note",
     "NotReadyReason",

@@ -121,6 +121,23 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+class IdempotencyRecord(models.Model):
+    """The answer given to a create with an Idempotency-Key, kept a day: the same key and body get it again."""
+
+    api_client = models.ForeignKey("ApiClient", on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=200)
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the request body")
+    status = models.PositiveSmallIntegerField(default=0, help_text="0 while the first request is still running")
+    body = models.JSONField(default=dict)
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["api_client", "key"], name="one_answer_per_idempotency_key")]
+
+    def __str__(self) -> str:
+        return f"{self.api_client_id}:{self.key}"
+
+
 class ApiClient(models.Model):
     """An integration (IVR, website, mobile back end) allowed to create callbacks."""
 
@@ -130,6 +147,15 @@ class ApiClient(models.Model):
     token_hash = models.CharField(max_length=64, editable=False, blank=True, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    requests_per_minute = models.PositiveIntegerField(
+        default=120, help_text="Requests this client may make per minute before it is answered 429 (0: no limit)."
+    )
+    webhook_url = models.URLField(
+        blank=True, help_text="Called (POST, JSON, HMAC-signed) on every state change of this client's callbacks."
+    )
+    webhook_secret = models.CharField(
+        max_length=64, blank=True, help_text="Signs each webhook call (X-Ringback-Signature). Generated when empty."
+    )
 
     def __str__(self) -> str:
         return self.name

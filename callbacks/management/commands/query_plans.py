@@ -33,16 +33,18 @@ def hot_queries() -> dict[str, object]:
         "routing: free agents of a queue, longest idle first": routing.free_agents(queue_id, Channel.VOICE)[
             : routing.AGENTS_LOOKED_AT
         ],
-        "routing: waiting callbacks in line order": routing.waiting_callbacks(queue_id, Channel.VOICE)[
+        "routing: waiting callbacks in line order": routing.waiting_callbacks(queue_id, Channel.VOICE, now=now)[
             : routing.CALLBACKS_LOOKED_AT
         ],
         "routing: who passed on those callbacks": routing.passed_on(callback_ids),
+        "routing: offers not yet shown on a page": routing.undelivered_offers(),
         "clock: due scheduled callbacks": clock.due_callbacks(now)[: clock.BATCH],
         "clock: next due time": due,
         "clock: expired offers": clock.expired_offers(now)[: clock.BATCH],
         "clock: next offer deadline": offer,
         "clock: After Call Work that ended": clock.ended_after_call_work(now)[: clock.BATCH],
         "clock: reminders due soon": clock.reminders_soon(now)[: clock.BATCH],
+        "clock: availability windows that lapsed": clock.lapsed_windows(now)[: clock.BATCH],
         "clock: calls still dialing": clock.dialing_calls()[: clock.BATCH],
         "effects: stale effects": effects.stale_effects(now)[:100],
         "page: case history of the open interactions": selectors.case_history(callback_ids),
