@@ -16,6 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import RequestDataTooBig
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError
 from django.http import HttpRequest
 from django.utils import timezone
@@ -169,7 +170,12 @@ ERRORS = {400: Error, 401: Error, 404: Error, 409: Error, 413: Error, 415: Error
 def out(callback: CallbackRequest, *, created: bool = False) -> dict:
     """The callback as the API shows it, as plain JSON data (also what an Idempotency-Key replays)."""
     fields = {name: getattr(callback, name) for name in CallbackOut.model_fields if name not in ("queue", "created")}
-    return json.loads(CallbackOut(**fields, queue=callback.queue.slug, created=created).model_dump_json())
+    return CallbackOut(**fields, queue=callback.queue.slug, created=created).model_dump()
+
+
+def as_json(body: dict) -> dict:
+    """The body exactly as the answer's JSON renders it (times to the millisecond), to be replayed the same."""
+    return json.loads(json.dumps(body, cls=DjangoJSONEncoder))
 
 
 # --- Refusals, all JSON ------------------------------------------------------------------------------------------
@@ -285,9 +291,9 @@ def create_callback(request: HttpRequest, payload: CallbackIn):
             body = {"detail": error.message, "code": error.code, **error.extra}
             if error.field:
                 body["field"] = error.field
-            IdempotencyRecord.objects.filter(pk=record.pk).update(status=error.status, body=body)
+            IdempotencyRecord.objects.filter(pk=record.pk).update(status=error.status, body=as_json(body))
         raise
-    IdempotencyRecord.objects.filter(pk=record.pk).update(status=status, body=body)
+    IdempotencyRecord.objects.filter(pk=record.pk).update(status=status, body=as_json(body))
     return Status(status, body)
 
 

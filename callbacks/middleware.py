@@ -1,4 +1,5 @@
-"""One handler turns a refused action into a clear message and a 4xx."""
+"""Edges of every request: the APIs refuse oversized or mistyped bodies up front, and one handler turns a refused
+action into a clear message and a 4xx."""
 
 from django.http import HttpRequest, JsonResponse
 from django.shortcuts import render
@@ -8,6 +9,47 @@ from .errors import DomainError
 from .selectors import agent_for_user
 from .views.render import refusal_response
 
+# The largest body either API reads; a callback request is a few hundred bytes.
+API_MAX_BODY = 64 * 1024
+JSON_TYPES = ("application/json",)
+GMS_TYPES = ("application/json", "application/x-www-form-urlencoded")
+
+
+def _refuse(request: HttpRequest, status: int, message: str, code: str) -> JsonResponse:
+    if request.path.startswith("/genesys/"):  # GMS's own error shape
+        return JsonResponse(
+            {"exception": f"com.genesyslab.gsg.services.callback.exceptions.{code}", "message": message}, status=status
+        )
+    return JsonResponse({"detail": message, "code": code}, status=status)
+
+
+class ApiBodyMiddleware(MiddlewareMixin):
+    """Both APIs refuse, before anything reads it, a body that is too large (413) or of a type they do not read
+    (415), in their own JSON error shape — not Django's HTML 400 page, and never parsed as JSON by mistake."""
+
+    def process_request(self, request: HttpRequest):
+        gms = request.path.startswith("/genesys/")
+        if not (gms or request.path.startswith("/api/")) or request.method not in ("POST", "PUT", "PATCH", "DELETE"):
+            return None
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return _refuse(request, 400, "Content-Length is not a number.", "invalid")
+        if length > API_MAX_BODY:
+            return _refuse(request, 413, f"The request body is larger than {API_MAX_BODY // 1024} KB.", "too_large")
+        if length == 0 or request.method == "DELETE":
+            return None
+        content_type = (request.content_type or "").lower()
+        allowed = GMS_TYPES if gms else JSON_TYPES
+        if content_type not in allowed:
+            return _refuse(
+                request,
+                415,
+                f"Send the body as {' or '.join(allowed)} (got “{content_type or 'none'}”).",
+                "unsupported_media_type",
+            )
+        return None
+
 
 class DomainErrorMiddleware(MiddlewareMixin):
     """Sync and async capable (MiddlewareMixin), so an ASGI request does not hop threads for it."""
@@ -16,7 +58,7 @@ class DomainErrorMiddleware(MiddlewareMixin):
         if not isinstance(exception, DomainError):
             return None
         if request.path.startswith("/api/"):
-            body = {"detail": exception.message}
+            body = {"detail": exception.message, "code": exception.code}
             if exception.field:
                 body["field"] = exception.field
             return JsonResponse(body, status=exception.status)
