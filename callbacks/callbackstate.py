@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from .enums import CallbackEvent as E
 from .enums import CallbackState as S
+from .enums import CloseReason as R
 from .enums import HistoryKind as H
 from .errors import DomainError
 from .push import Push
@@ -33,10 +34,10 @@ class Transition:
     records: H
     # Pushed to the agents concerned (the offered agent, the one working it), besides the queue's group.
     pushes: tuple[Push, ...] = ()
-    closes: bool = False  # the callback is closed: closed_at is stamped
+    closes: R | None = None  # the callback is closed, for this reason (overridable by the action): closed_at is stamped
 
 
-def _t(sources, target, records, pushes=(), closes=False) -> Transition:
+def _t(sources, target, records, pushes=(), closes=None) -> Transition:
     return Transition(frozenset(sources), target, records, tuple(pushes), closes)
 
 
@@ -50,16 +51,16 @@ TRANSITIONS: dict[E, Transition] = {
     E.TIME_OUT: _t({S.OFFERED}, S.QUEUED, H.TIMED_OUT, [Push.OFFER_ENDED]),
     E.NOT_DELIVERED: _t({S.OFFERED}, S.QUEUED, H.NOT_DELIVERED, [Push.OFFER_ENDED]),
     E.WITHDRAW: _t({S.OFFERED}, S.QUEUED, H.WITHDRAWN, [Push.OFFER_ENDED]),
-    E.COMPLETE: _t({S.IN_PROGRESS}, S.COMPLETED, H.DONE, [Push.INTERACTION_CHANGED], closes=True),
-    E.FAIL: _t({S.IN_PROGRESS}, S.FAILED, H.FAILED, [Push.INTERACTION_CHANGED], closes=True),
-    E.CANCEL: _t({S.SCHEDULED, S.QUEUED, S.OFFERED}, S.CANCELLED, H.CANCELLED, [Push.OFFER_ENDED], closes=True),
+    E.COMPLETE: _t({S.IN_PROGRESS}, S.COMPLETED, H.DONE, [Push.INTERACTION_CHANGED], closes=R.DONE),
+    E.FAIL: _t({S.IN_PROGRESS}, S.FAILED, H.FAILED, [Push.INTERACTION_CHANGED], closes=R.FAILED),
+    E.CANCEL: _t({S.SCHEDULED, S.QUEUED, S.OFFERED}, S.CANCELLED, H.CANCELLED, [Push.OFFER_ENDED], closes=R.CANCELLED),
     E.RESCHEDULE: _t({S.IN_PROGRESS}, S.SCHEDULED, H.RESCHEDULED, [Push.INTERACTION_CHANGED]),
     E.RETRY: _t({S.IN_PROGRESS}, S.SCHEDULED, H.RETRY, [Push.INTERACTION_CHANGED]),
     E.TRANSFER_TO_AGENT: _t({S.IN_PROGRESS}, S.OFFERED, H.TRANSFER, [Push.OFFER_NEW]),
     E.TRANSFER_TO_QUEUE: _t({S.IN_PROGRESS}, S.QUEUED, H.TRANSFER, [Push.INTERACTION_CHANGED]),
-    E.TRANSFER_OUT: _t({S.IN_PROGRESS}, S.COMPLETED, H.TRANSFER, [Push.INTERACTION_CHANGED], closes=True),
+    E.TRANSFER_OUT: _t({S.IN_PROGRESS}, S.COMPLETED, H.TRANSFER, [Push.INTERACTION_CHANGED], closes=R.TRANSFERRED),
     E.MOVE: _t({S.SCHEDULED, S.QUEUED, S.OFFERED}, S.SCHEDULED, H.RESCHEDULED, [Push.OFFER_ENDED]),
-    E.EXPIRE: _t({S.SCHEDULED, S.QUEUED}, S.FAILED, H.EXPIRED, closes=True),
+    E.EXPIRE: _t({S.SCHEDULED, S.QUEUED}, S.FAILED, H.EXPIRED, closes=R.EXPIRED),
 }
 
 # Where nothing more can happen.

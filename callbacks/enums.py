@@ -174,6 +174,17 @@ class CallbackEvent(models.TextChoices):
     EXPIRE = "expire", "Expired unreached"
 
 
+class CloseReason(models.TextChoices):
+    """How a callback ended, for reports and for integrators (GMS's `_callback_reason`)."""
+
+    DONE = "done", "Done"
+    TRANSFERRED = "transferred", "Transferred out"
+    CANCELLED = "cancelled", "Cancelled"
+    CANCELLED_BY_ADMIN = "cancelled_by_admin", "Cancelled by an administrator"
+    EXPIRED = "expired", "Expired unreached"
+    FAILED = "failed", "Failed"
+
+
 class SystemReason(models.TextChoices):
     """Not Ready reasons Ringback sets by itself; agents cannot pick them."""
 

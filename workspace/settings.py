@@ -158,6 +158,9 @@ RINGBACK_OFFER_DELIVERY_SECONDS = int(os.environ.get("RINGBACK_OFFER_DELIVERY_SE
 # Offers rung but not yet shown on any page, at most, across the deployment. Beyond it, routing waits and the
 # burst stays queued in the database: offers are made only as fast as pages can show them, so none rings out
 # unseen (and comes back to be rung again) while the servers are saturated.
+# The GMS-compatible API answers anonymous requests as the built-in "GMS" client unless this is true; with
+# Basic authentication (an API client's name and token) a request acts as that client either way.
+RINGBACK_GMS_REQUIRE_AUTH = os.environ.get("RINGBACK_GMS_REQUIRE_AUTH", "false").lower() in ("1", "true", "yes")
 RINGBACK_MAX_UNDELIVERED_OFFERS = int(os.environ.get("RINGBACK_MAX_UNDELIVERED_OFFERS", "40"))
 # Call supervision: a call still Dialing this long after Call ends as failed (the switch never answered).
 RINGBACK_DIAL_LIMIT_SECONDS = int(os.environ.get("RINGBACK_DIAL_LIMIT_SECONDS", "90"))

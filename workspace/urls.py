@@ -2,6 +2,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
 
+from callbacks import gms
 from callbacks.api import api
 from callbacks.views import calls, directory
 from callbacks.views import workspace as views
@@ -43,6 +44,13 @@ urlpatterns = [
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("healthz", views.healthz, name="healthz"),
     path("api/v1/", api.urls),
+    path("genesys/1/service/callback", gms.query_by_id, name="gms_query"),
+    path("genesys/1/service/callback/<str:service>", gms.service, name="gms_service"),
+    path("genesys/1/service/callback/<str:service>/availability", gms.availability, name="gms_availability"),
+    path("genesys/1/service/callback/<str:service>/<str:reference>", gms.one, name="gms_one"),
+    path("genesys/1/service/<str:reference>/check-queue-position", gms.queue_position, name="gms_position"),
+    path("genesys/1/admin/callback/queues", gms.admin_queues, name="gms_admin_queues"),
+    path("genesys/1/admin/callback/cancel", gms.admin_cancel, name="gms_admin_cancel"),
     path("admin/", admin.site.urls),
 ]
 if settings.RINGBACK_SIMULATOR:

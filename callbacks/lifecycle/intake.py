@@ -17,7 +17,17 @@ from django.db.models import F, Func, OuterRef, Subquery
 from django.utils import timezone
 
 from .. import calendars, throttle
-from ..enums import OPEN_CALLBACK_STATES, CallbackEvent, CallbackState, CallbackType, Channel, HistoryKind, OfferOutcome, Origin
+from ..enums import (
+    OPEN_CALLBACK_STATES,
+    CallbackEvent,
+    CallbackState,
+    CallbackType,
+    Channel,
+    CloseReason,
+    HistoryKind,
+    OfferOutcome,
+    Origin,
+)
 from ..errors import DomainError, Invalid
 from ..models import ApiClient, CallbackRequest, Contact, ContactPhone, Offer, Queue
 from ..phone import normalize_phone, validate_timezone
@@ -240,14 +250,24 @@ def do_create_callback(
 
 
 @action
-def do_cancel_callback(*, reference: str, actor: AbstractBaseUser | None = None, reason: str = "") -> CallbackRequest:
-    """The customer (or an integration) cancelled. Refused once the callback is closed or being worked."""
+def do_cancel_callback(
+    *, reference: str, actor: AbstractBaseUser | None = None, reason: str = "", by_admin: bool = False
+) -> CallbackRequest:
+    """The customer (or an integration, or an administrator) cancelled. Refused once the callback is closed or
+    being worked."""
     callback = _locked_open_callback(reference)
     now = timezone.now()
     rung = withdraw_open_offer(callback, now)
     callback.outcome = reason[:200] or "Cancelled"
     transition(
-        callback, CallbackEvent.CANCEL, now=now, message=reason or "Cancelled", actor=actor, notify=rung, fields=["outcome"]
+        callback,
+        CallbackEvent.CANCEL,
+        now=now,
+        message=reason or "Cancelled",
+        actor=actor,
+        notify=rung,
+        fields=["outcome"],
+        close_reason=CloseReason.CANCELLED_BY_ADMIN if by_admin else None,
     )
     return callback
 

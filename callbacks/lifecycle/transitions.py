@@ -18,7 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from .. import callbackstate
-from ..enums import CallbackEvent, HistoryKind, InteractionState
+from ..enums import CallbackEvent, CloseReason, HistoryKind, InteractionState
 from ..errors import DomainError, Refused
 from ..models import Agent, CallbackRequest, Contact, HistoryEvent, Interaction, agent_of
 from ..push import push_on_commit
@@ -69,6 +69,7 @@ def transition(
     actor: AbstractBaseUser | None = None,
     notify: Iterable[int] = (),
     fields: Iterable[str] = (),
+    close_reason: CloseReason | None = None,
     **data: Any,
 ) -> HistoryEvent:
     """Move `callback` (locked by the caller, or new and unsaved) along `event`.
@@ -83,10 +84,11 @@ def transition(
     callback.state = callbackstate.target_of(event, before)
     if rule.closes:
         callback.closed_at = now
+        callback.close_reason = close_reason or rule.closes
     if new:
         callback.save()
     else:
-        extra = {"closed_at"} if rule.closes else set()
+        extra = {"closed_at", "close_reason"} if rule.closes else set()
         callback.save(update_fields=["state", "updated_at", *extra, *fields])
     row = record(rule.records, message, callback=callback, agent=agent, actor=actor, at=now, state=callback.state, **data)
     agent_ids = list(notify)

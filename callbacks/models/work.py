@@ -12,6 +12,7 @@ from ..enums import (
     CallbackState,
     CallbackType,
     Channel,
+    CloseReason,
     ClosingReason,
     HistoryKind,
     InteractionState,
@@ -61,6 +62,7 @@ class CallbackRequest(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    close_reason = models.CharField(max_length=20, choices=CloseReason.choices, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

@@ -1,0 +1,449 @@
+"""GMS compatibility: the Genesys Mobile Services Callback v1 API on Ringback's own operations, so an existing GMS
+client switches by changing its base URL (field-by-field mapping: README, "GMS compatibility").
+
+A GMS "service" is a queue's `gms_service` name. Bodies are JSON or form-encoded; records are flat JSON objects
+whose values are all strings; errors are `{"exception": …, "message": …}`. Authentication is optional: HTTP Basic
+with an API client's name and token scopes requests to that client; without it, requests act as the built-in
+"GMS" client (`RINGBACK_GMS_REQUIRE_AUTH=true` makes Basic mandatory). The admin endpoints need a staff user's
+Basic credentials and see every client's callbacks.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from datetime import UTC, datetime, timedelta
+from functools import wraps
+
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.db.models import Q
+from django.http import HttpRequest, JsonResponse, QueryDict
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from . import calendars, lifecycle, selectors
+from .enums import CallbackState, CallbackType, CloseReason, Origin
+from .errors import DomainError
+from .models import ApiClient, CallbackRequest, Queue
+from .throttle import hit
+
+EXC = "com.genesyslab.gsg.services.callback.exceptions."
+GMS_STATE = {
+    CallbackState.SCHEDULED: "SCHEDULED",
+    CallbackState.QUEUED: "QUEUED",
+    CallbackState.OFFERED: "ROUTING",
+    CallbackState.IN_PROGRESS: "PROCESSING",
+    CallbackState.COMPLETED: "COMPLETED",
+    CallbackState.CANCELLED: "COMPLETED",
+    CallbackState.FAILED: "COMPLETED",
+}
+STATES_OF: dict[str, list[str]] = {}
+for _internal, _gms in GMS_STATE.items():
+    STATES_OF.setdefault(_gms, []).append(_internal)
+GMS_REASON = {
+    CloseReason.DONE: "COMPLETED",
+    CloseReason.TRANSFERRED: "TRANSFERRED",
+    CloseReason.CANCELLED: "CANCELLED",
+    CloseReason.CANCELLED_BY_ADMIN: "CANCELLED_BY_ADMIN",
+    CloseReason.EXPIRED: "EXPIRED",
+    CloseReason.FAILED: "FAILED",
+}
+# Property names a query may filter on besides the mapped underscore keys: attached-data keys.
+KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+QUERY_LIMIT = 100
+
+
+class GmsError(Exception):
+    def __init__(self, status: int, exception: str, message: str, **extra) -> None:
+        super().__init__(message)
+        self.status, self.exception, self.message, self.extra = status, exception, message, extra
+
+
+def gms_time(value: datetime | None) -> str:
+    """`yyyy-MM-ddTHH:mm:ss.SSSZ` in UTC, as GMS writes times."""
+    if value is None:
+        return ""
+    value = value.astimezone(UTC)
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+def parse_gms_time(raw: str, field: str) -> datetime:
+    text = (raw or "").strip()
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise GmsError(400, EXC + "CallbackExceptionInvalid", f"{field} must look like 2026-05-28T15:30:00.000Z.") from None
+    if timezone.is_naive(value):
+        value = value.replace(tzinfo=UTC)  # GMS times are UTC
+    return value
+
+
+def record_of(callback: CallbackRequest, request: HttpRequest) -> dict[str, str]:
+    """A callback as GMS shows it: every value a string."""
+    service = callback.queue.gms_service or callback.queue.slug
+    record = {
+        "_id": callback.reference,
+        "_service_name": service,
+        "_callback_state": GMS_STATE[callback.state],
+        "_customer_number": callback.phone_number,
+        "_desired_time": gms_time(callback.desired_time),
+        "_expiration_time": gms_time(callback.window_end),
+        "_url": request.build_absolute_uri(f"/genesys/1/service/callback/{service}?_id={callback.reference}"),
+    }
+    if callback.close_reason:
+        record["_callback_reason"] = GMS_REASON[callback.close_reason]
+    for key, value in callback.data.items():
+        if not key.startswith("_"):
+            record[key] = value if isinstance(value, str) else json.dumps(value)
+    return record
+
+
+def answer(body, status: int = 200) -> JsonResponse:
+    return JsonResponse(body, status=status, safe=False)
+
+
+def refusal(error: GmsError) -> JsonResponse:
+    return answer({"exception": error.exception, "message": error.message, **error.extra}, error.status)
+
+
+# --- Who is asking -----------------------------------------------------------------------------------------------
+
+
+def _basic(request: HttpRequest) -> tuple[str, str] | None:
+    header = request.headers.get("Authorization", "")
+    if not header.lower().startswith("basic "):
+        return None
+    try:
+        user, _, password = base64.b64decode(header[6:].strip()).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise GmsError(401, "", "Unauthorized") from None
+    return user, password
+
+
+def client_of(request: HttpRequest) -> ApiClient:
+    credentials = _basic(request)
+    if credentials is None:
+        if settings.RINGBACK_GMS_REQUIRE_AUTH:
+            raise GmsError(401, "", "Unauthorized")
+        client, _ = ApiClient.objects.get_or_create(name="GMS", defaults={"token_hash": "", "token_prefix": ""})
+    else:
+        client = ApiClient.for_token(credentials[1])
+        if client is None:
+            raise GmsError(401, "", "Unauthorized")
+    if not client.active:
+        raise GmsError(401, "", "Unauthorized")
+    return client
+
+
+def gms_view(*methods: str, admin: bool = False):
+    """A GMS endpoint: its methods, who may call it, and GMS's error shape for every refusal."""
+
+    def decorate(fn):
+        @csrf_exempt
+        @require_http_methods(list(methods))
+        @wraps(fn)
+        def view(request: HttpRequest, *args, **kwargs):
+            try:
+                if admin:
+                    credentials = _basic(request)
+                    user = authenticate(request, username=credentials[0], password=credentials[1]) if credentials else None
+                    if user is None or not user.is_staff:
+                        raise GmsError(401, "", "Unauthorized")
+                    return fn(request, None, *args, **kwargs)
+                client = client_of(request)
+                wait = hit("client", str(client.pk), limit=client.requests_per_minute, window=60)
+                if wait is not None:
+                    raise GmsError(
+                        503,
+                        EXC + "CallbackExceptionServiceUnavailable",
+                        f"Limit of requests for {client} is reached for interval 60s.",
+                    )
+                return fn(request, client, *args, **kwargs)
+            except GmsError as error:
+                response = refusal(error)
+                if error.status == 401:
+                    response["WWW-Authenticate"] = 'Basic realm="GMS"'
+                return response
+            except DomainError as error:
+                return refusal(translate(error, kwargs.get("service", "")))
+
+        return view
+
+    return decorate
+
+
+def translate(error: DomainError, service: str) -> GmsError:
+    """Ringback's refusals in GMS's words (the messages GMS's own tests assert, where they are known)."""
+    if error.code == "queue_full":
+        return GmsError(503, EXC + "CallbackExceptionServiceUnavailable", f"Limit of queued callbacks for {service} is reached.")
+    if error.code == "number_limit":
+        return GmsError(503, EXC + "CallbackExceptionServiceUnavailable", error.message)
+    if error.code in ("outside_hours", "slot_full", "window_closed", "window"):
+        suggested = {gms_time(datetime.fromisoformat(s["start"])): s["remaining"] for s in error.extra.get("suggested_slots", [])}
+        return GmsError(400, EXC + "CallbackExceptionAvailability", error.message, availability=suggested)
+    if error.field == "phone_number":
+        return GmsError(400, EXC + "CallbackExceptionNumber", error.message)
+    if error.status == 404:
+        return GmsError(404, EXC + "CallbackExceptionNotFound", error.message)
+    return GmsError(400, EXC + "CallbackExceptionInvalid", error.message)
+
+
+# --- Bodies ----------------------------------------------------------------------------------------------------------
+
+
+def body_of(request: HttpRequest) -> dict[str, str]:
+    """JSON or form-encoded, flat: every value as a string (GMS properties are strings)."""
+    if not request.body:
+        return {}
+    if request.content_type == "application/x-www-form-urlencoded":
+        try:
+            form = QueryDict(request.body.decode("utf-8"))
+        except UnicodeDecodeError:
+            raise GmsError(400, EXC + "CallbackExceptionInvalid", "The form body is not UTF-8.") from None
+        return {k: form.get(k, "") for k in form}
+    try:
+        data = json.loads(request.body)
+    except (ValueError, UnicodeDecodeError):
+        raise GmsError(400, EXC + "CallbackExceptionInvalid", "The body is not valid JSON.") from None
+    if not isinstance(data, dict):
+        raise GmsError(400, EXC + "CallbackExceptionInvalid", "The body must be a JSON object of properties.")
+    out = {}
+    for key, value in data.items():
+        if isinstance(value, dict | list):
+            raise GmsError(400, EXC + "CallbackExceptionInvalid", f"Property {key} must be a string.")
+        out[str(key)] = "" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
+    return out
+
+
+def _clean(text: str, field: str, limit: int = 2000) -> str:
+    if "\x00" in text:
+        raise GmsError(400, EXC + "CallbackExceptionInvalid", f"{field} contains a NUL character.")
+    return text[:limit]
+
+
+def queue_of(service: str) -> Queue:
+    queue = Queue.objects.filter(gms_service=service, active=True).first() if "\x00" not in service else None
+    if queue is None:
+        raise GmsError(404, EXC + "CallbackExceptionResource", f"Service {service} is not configured.")
+    return queue
+
+
+# --- Endpoints -----------------------------------------------------------------------------------------------------------
+
+
+@gms_view("GET")
+def query_by_id(request: HttpRequest, client: ApiClient):
+    """GET /genesys/1/service/callback?_id=… (an array of 0 or 1), or by properties across services."""
+    if "_id" in request.GET and len(request.GET) == 1:
+        found = CallbackRequest.objects.select_related("queue").filter(reference=request.GET["_id"][:16], api_client=client)
+        return answer([record_of(c, request) for c in found[:1]])
+    return answer(search(request, client, None))
+
+
+@gms_view("GET", "POST")
+def service(request: HttpRequest, client: ApiClient, service: str):
+    """POST starts a callback; GET queries the service's callbacks by properties."""
+    queue = queue_of(service)
+    if request.method == "GET":
+        return answer(search(request, client, queue))
+    return start(request, client, queue)
+
+
+def start(request: HttpRequest, client: ApiClient, queue: Queue):
+    body = body_of(request)
+    number = body.get("_customer_number", "").strip()
+    if not number:
+        raise GmsError(400, EXC + "CallbackExceptionMandatoryParameter", "Mandatory parameter _customer_number is missing.")
+    desired = parse_gms_time(body["_desired_time"], "_desired_time") if body.get("_desired_time") else None
+    data = {k: _clean(v, k, 500) for k, v in body.items() if not k.startswith("_")}
+    try:
+        callback, created = lifecycle.do_create_callback(
+            request=lifecycle.CallbackInput(
+                queue=queue.slug,
+                phone_number=_clean(number, "_customer_number", 40),
+                type=CallbackType.SCHEDULED if desired else CallbackType.IMMEDIATE,
+                origin=Origin.MOBILE if body.get("_media_type") else Origin.API,
+                customer_name=_clean(body.get("_customer_name", body.get("_first_name", "")), "_customer_name", 200),
+                desired_time=desired,
+                customer_timezone="UTC",
+                data=data,
+            ),
+            api_client=client,
+        )
+    except DomainError as error:
+        if error.field == "phone_number" and error.code == "invalid":
+            raise GmsError(
+                400,
+                EXC + "CallbackExceptionNumber",
+                f"Customer Number [{number[:40]}] is disallowed, because it is invalid.",
+            ) from None
+        if error.code == "number_limit":
+            raise GmsError(
+                503,
+                EXC + "CallbackExceptionServiceUnavailable",
+                f"Callback for _customer_number={number[:40]} rejected because previous callbacks for this parameter "
+                f"were requested for more than {queue.daily_requests_per_number} times today.",
+            ) from None
+        raise translate(error, queue.gms_service) from None
+    if not created and callback.api_client_id != client.pk:
+        raise GmsError(400, EXC + "CallbackExceptionDuplicate", "A callback for this number is already open for this service.")
+    text = (
+        f"We will call you at {gms_time(callback.desired_time)}"
+        if callback.state == CallbackState.SCHEDULED
+        else "You will receive the call shortly"
+    )
+    return answer(
+        {"_id": callback.reference, "_action": "ConfirmationDialog", "_text": text, "_ok_title": "Ok", "_dialog_id": "0"}
+    )
+
+
+def search(request: HttpRequest, client: ApiClient | None, queue: Queue | None) -> list[dict]:
+    """Query by properties: `key=value` pairs joined by `operand` (AND, the default, or OR); a `!` prefix negates."""
+    operand = request.GET.get("operand", "AND").upper()
+    if operand not in ("AND", "OR"):
+        raise GmsError(400, EXC + "CallbackExceptionInvalid", "operand must be AND or OR.")
+    conditions = []
+    for key, value in request.GET.items():
+        if key == "operand":
+            continue
+        negate = value.startswith("!")
+        value = _clean(value[1:] if negate else value, key, 200)
+        if key == "_id":
+            condition = Q(reference=value)
+        elif key == "_customer_number":
+            condition = Q(phone_number=value.replace(" ", ""))
+        elif key == "_callback_state":
+            condition = Q(state__in=STATES_OF.get(value.upper(), []))
+        elif key == "_service_name":
+            condition = Q(queue__gms_service=value)
+        elif key.startswith("_"):
+            continue  # other GMS options (_ts, _request_queue_time_stat …) do not filter
+        elif KEY.match(key) and "__" not in key:
+            condition = Q(**{f"data__{key}": value})
+        else:
+            raise GmsError(400, EXC + "CallbackExceptionInvalid", f"Cannot query by {key[:64]}.")
+        conditions.append(~condition if negate else condition)
+    rows = CallbackRequest.objects.select_related("queue")
+    if client is not None:
+        rows = rows.filter(api_client=client)
+    if queue is not None:
+        rows = rows.filter(queue=queue)
+    if conditions:
+        combined = conditions[0]
+        for condition in conditions[1:]:
+            combined = combined | condition if operand == "OR" else combined & condition
+        rows = rows.filter(combined)
+    return [record_of(c, request) for c in rows.order_by("-created_at")[:QUERY_LIMIT]]
+
+
+@gms_view("PUT", "DELETE")
+def one(request: HttpRequest, client: ApiClient, service: str, reference: str):
+    """PUT reschedules (`_new_desired_time`) and updates properties ("" removes one); DELETE cancels."""
+    queue = queue_of(service)
+    callback = CallbackRequest.objects.filter(reference=reference[:16], queue=queue, api_client=client).first()
+    if callback is None:
+        raise GmsError(404, EXC + "CallbackExceptionNotFound", f"Callback {reference[:16]} is not found.")
+    if request.method == "DELETE":
+        lifecycle.do_cancel_callback(reference=callback.reference, reason=f"Cancelled by {client} (GMS)")
+        return answer({})
+    body = body_of(request)
+    changes = {k: _clean(v, k, 500) for k, v in body.items() if not k.startswith("_")}
+    if changes:
+        lifecycle.do_update_callback_data(reference=callback.reference, changes=changes, by=f"{client} (GMS)")
+    if body.get("_new_desired_time"):
+        when = parse_gms_time(body["_new_desired_time"], "_new_desired_time")
+        lifecycle.do_move_callback(reference=callback.reference, when=when, by=f"{client} (GMS)")
+    return answer({"_id": callback.reference})
+
+
+def _int(request: HttpRequest, name: str, default: int | None, low: int, high: int) -> int | None:
+    raw = request.GET.get(name)
+    if raw is None or raw == "":
+        return default
+    if not raw.isascii() or not raw.isdigit() or not low <= int(raw) <= high:
+        raise GmsError(400, EXC + "CallbackExceptionInvalid", f"{name} must be a whole number from {low} to {high}.")
+    return int(raw)
+
+
+@gms_view("GET")
+def availability(request: HttpRequest, client: ApiClient, service: str):
+    """{slot start: remaining capacity}, full slots included (at 0), in UTC."""
+    queue = queue_of(service)
+    now = timezone.now()
+    start = parse_gms_time(request.GET["start"], "start") if request.GET.get("start") else now
+    days = _int(request, "number-of-days", None, 1, 31)
+    if request.GET.get("end"):
+        end = parse_gms_time(request.GET["end"], "end")
+    else:
+        end = start + timedelta(days=days or 1)
+    start = max(start, now)
+    if end <= start or end - start > timedelta(days=31):
+        raise GmsError(400, EXC + "CallbackExceptionInvalid", "end must be after start, and at most 31 days later.")
+    limit = _int(request, "max-time-slots", 500, 1, 1000)
+    return answer({gms_time(s.start): s.remaining for s in calendars.slots(queue, start, end, limit=limit)})
+
+
+@gms_view("GET")
+def queue_position(request: HttpRequest, client: ApiClient, reference: str):
+    callback = CallbackRequest.objects.select_related("queue").filter(reference=reference[:16], api_client=client).first()
+    if callback is None:
+        raise GmsError(404, EXC + "CallbackExceptionNotFound", f"Callback {reference[:16]} is not found.")
+    where = selectors.queue_position(callback, timezone.now())
+    return answer(
+        {
+            "_id": callback.reference,
+            "_callback_state": GMS_STATE[callback.state],
+            "position": "" if where.position is None else str(where.position),
+            "ewt": "" if where.ewt_seconds is None else str(where.ewt_seconds),
+        }
+    )
+
+
+# --- Admin ------------------------------------------------------------------------------------------------------------------
+
+
+@gms_view("GET", admin=True)
+def admin_queues(request: HttpRequest, _client: None):
+    """Callbacks per service by desired time: 15 minutes back to 24 hours ahead unless start_time/end_time say."""
+    now = timezone.now()
+    start = (
+        parse_gms_time(request.GET["start_time"], "start_time") if request.GET.get("start_time") else now - timedelta(minutes=15)
+    )
+    end = parse_gms_time(request.GET["end_time"], "end_time") if request.GET.get("end_time") else now + timedelta(hours=24)
+    limit = _int(request, "max", 500, 1, 5000)
+    rows = CallbackRequest.objects.select_related("queue").filter(
+        queue__gms_service__isnull=False, desired_time__gte=start, desired_time__lt=end
+    )
+    if request.GET.get("target"):
+        rows = rows.filter(queue__gms_service=request.GET["target"][:64])
+    if request.GET.get("states"):
+        wanted = [s for name in request.GET["states"].upper().split(",") for s in STATES_OF.get(name.strip(), [])]
+        rows = rows.filter(state__in=wanted)
+    out: dict[str, list] = {}
+    for callback in rows.order_by("desired_time")[:limit]:
+        out.setdefault(callback.queue.gms_service, []).append(record_of(callback, request))
+    return answer(out)
+
+
+@gms_view("POST", admin=True)
+def admin_cancel(request: HttpRequest, _client: None):
+    """{"reason": "CANCELLED_BY_ADMIN", "ids": [...]} → which were cancelled and why the others were not."""
+    try:
+        body = json.loads(request.body or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        raise GmsError(400, EXC + "CallbackExceptionInvalid", "The body is not valid JSON.") from None
+    ids = body.get("ids") if isinstance(body, dict) else None
+    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids) or len(ids) > 1000:
+        raise GmsError(400, EXC + "CallbackExceptionInvalid", "ids must be a list of callback ids (at most 1000).")
+    cancelled, failed = [], {}
+    for reference in ids:
+        try:
+            lifecycle.do_cancel_callback(reference=reference[:16], reason="Cancelled by an administrator (GMS)", by_admin=True)
+            cancelled.append(reference)
+        except DomainError as error:
+            failed[reference] = error.message
+    return answer({"cancelled": cancelled, "failed": failed})

@@ -1,0 +1,86 @@
+"""A GMS Callback v1 client, written from Genesys' public documentation and public GMS client libraries (the
+contract summarised in ../shared/GMS.md), not from Ringback's code: it knows only GMS paths, fields and formats.
+
+Like the public clients, it starts callbacks form-encoded or as JSON, sends updates as JSON, formats times as
+`yyyy-MM-dd'T'HH:mm:ss.SSS'Z'` in UTC, treats every record value as a string, reads errors as
+`{"exception", "message"}`, and skips past and zero-capacity slots of an availability answer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import httpx
+
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%f"
+
+
+def to_gms(value: datetime) -> str:
+    value = value.astimezone(UTC)
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+def from_gms(text: str) -> datetime:
+    return datetime.strptime(text.rstrip("Z"), TIME_FORMAT).replace(tzinfo=UTC)
+
+
+@dataclass
+class GmsFailure(Exception):
+    status: int
+    exception: str
+    message: str
+    body: dict
+
+
+class GmsClient:
+    def __init__(self, http: httpx.Client, *, user: str | None = None, password: str | None = None) -> None:
+        self.http = http
+        self.auth = (user, password) if user else None
+
+    def _send(self, method: str, path: str, **kw) -> httpx.Response:
+        response = self.http.request(method, f"/genesys/1{path}", auth=self.auth, **kw)
+        if response.status_code >= 400:
+            body = response.json() if response.headers.get("content-type", "").startswith("application/json") else {}
+            raise GmsFailure(response.status_code, body.get("exception", ""), body.get("message", ""), body)
+        return response
+
+    # Start: POST /service/callback/{service}, form-encoded (the documentation's examples) or JSON (the mobile SDKs).
+    def start(self, service: str, number: str, *, desired_time: datetime | None = None, form: bool = False, **props) -> str:
+        fields = {"_customer_number": number, **props}
+        if desired_time is not None:
+            fields["_desired_time"] = to_gms(desired_time)
+        kw = {"data": fields} if form else {"json": fields}
+        return self._send("POST", f"/service/callback/{service}", **kw).json()["_id"]
+
+    def query_id(self, callback_id: str) -> list[dict[str, str]]:
+        return self._send("GET", "/service/callback", params={"_id": callback_id}).json()
+
+    def query(self, service: str, operand: str = "AND", **props) -> list[dict[str, str]]:
+        return self._send("GET", f"/service/callback/{service}", params={**props, "operand": operand}).json()
+
+    def reschedule(self, service: str, callback_id: str, when: datetime, **props) -> None:
+        self._send("PUT", f"/service/callback/{service}/{callback_id}", json={"_new_desired_time": to_gms(when), **props})
+
+    def update(self, service: str, callback_id: str, **props) -> None:
+        self._send("PUT", f"/service/callback/{service}/{callback_id}", json=props)
+
+    def cancel(self, service: str, callback_id: str) -> None:
+        self._send("DELETE", f"/service/callback/{service}/{callback_id}")
+
+    def availability(self, service: str, start: datetime, *, days: int = 1, max_slots: int | None = None) -> dict[datetime, int]:
+        params = {"start": to_gms(start), "number-of-days": str(days)}
+        if max_slots:
+            params["max-time-slots"] = str(max_slots)
+        raw = self._send("GET", f"/service/callback/{service}/availability", params=params).json()
+        now = datetime.now(UTC)
+        return {from_gms(k): int(v) for k, v in raw.items() if int(v) > 0 and from_gms(k) >= now}
+
+    def position(self, callback_id: str) -> dict[str, str]:
+        return self._send("GET", f"/service/{callback_id}/check-queue-position").json()
+
+    def admin_queues(self, **params) -> dict[str, list[dict[str, str]]]:
+        return self._send("GET", "/admin/callback/queues", params=params).json()
+
+    def admin_cancel(self, ids: list[str]) -> dict:
+        return self._send("POST", "/admin/callback/cancel", json={"reason": "CANCELLED_BY_ADMIN", "ids": ids}).json()

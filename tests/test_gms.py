@@ -1,0 +1,260 @@
+"""GMS compatibility, exercised by a GMS client written from the public GMS documentation (tests/gms_client.py):
+every endpoint and every refusal, over real HTTP semantics (an in-process WSGI transport)."""
+
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+import time_machine
+from django.contrib.auth import get_user_model
+from django.core.wsgi import get_wsgi_application
+from django.test import override_settings
+from django.utils import timezone
+
+from callbacks import lifecycle
+from callbacks.enums import CallbackState
+from callbacks.models import CallbackRequest, HistoryEvent, Offer
+
+from .factories import make_agent, make_api_client, make_calendar, set_ready
+from .gms_client import GmsClient, GmsFailure, from_gms, to_gms
+
+
+@pytest.fixture
+def billing(queue):
+    queue.gms_service = "billing-cb"
+    queue.save()
+    return queue
+
+
+@pytest.fixture
+def http():
+    with httpx.Client(transport=httpx.WSGITransport(app=get_wsgi_application()), base_url="http://testserver") as client:
+        yield client
+
+
+@pytest.fixture
+def gms(http, billing):
+    return GmsClient(http)
+
+
+# --- The tester's checklist (GMS.md §6) ------------------------------------------------------------------------------------
+
+
+def test_start_and_query_by_id(gms, billing):
+    callback_id = gms.start("billing-cb", "+33612345678", CB_SUBSCRIPTION_ID="sub-1")
+    records = gms.query_id(callback_id)
+    assert len(records) == 1
+    record = records[0]
+    assert record["_id"] == callback_id and record["_callback_state"] == "QUEUED"
+    assert record["_service_name"] == "billing-cb" and record["_customer_number"] == "+33612345678"
+    assert record["CB_SUBSCRIPTION_ID"] == "sub-1"
+    assert record["_url"].endswith(f"/genesys/1/service/callback/billing-cb?_id={callback_id}")
+    assert {"_desired_time", "_expiration_time"} <= set(record)
+    assert all(isinstance(v, str) for v in record.values())
+    assert gms.query_id("CB-NOTHING") == []
+
+
+def test_a_desired_time_makes_it_scheduled(gms):
+    tomorrow = (timezone.now() + timedelta(days=1)).replace(microsecond=0)
+    record = gms.query_id(gms.start("billing-cb", "+33612345678", desired_time=tomorrow))[0]
+    assert record["_callback_state"] == "SCHEDULED"
+    assert from_gms(record["_desired_time"]) == tomorrow
+    assert record["_desired_time"].endswith(".000Z")
+
+
+def test_form_encoded_start_works_like_json(gms):
+    callback_id = gms.start("billing-cb", "+33612345678", form=True, order="A-1")
+    assert gms.query_id(callback_id)[0]["order"] == "A-1"
+
+
+def test_reschedule_and_remove_a_property(gms):
+    callback_id = gms.start("billing-cb", "+33612345678", CB_X="1", keep="yes")
+    when = (timezone.now() + timedelta(hours=5)).replace(microsecond=0)
+    gms.reschedule("billing-cb", callback_id, when)
+    gms.update("billing-cb", callback_id, CB_X="")
+    record = gms.query_id(callback_id)[0]
+    assert record["_callback_state"] == "SCHEDULED" and from_gms(record["_desired_time"]) == when
+    assert "CB_X" not in record and record["keep"] == "yes"
+
+
+def test_cancel_keeps_the_record_as_completed_cancelled(gms):
+    callback_id = gms.start("billing-cb", "+33612345678")
+    gms.cancel("billing-cb", callback_id)
+    record = gms.query_id(callback_id)[0]
+    assert (record["_callback_state"], record["_callback_reason"]) == ("COMPLETED", "CANCELLED")
+    with pytest.raises(GmsFailure) as failure:
+        gms.cancel("billing-cb", callback_id)
+    assert failure.value.status == 400 and "already cancelled" in failure.value.message
+
+
+@time_machine.travel(datetime(2026, 12, 1, 9, tzinfo=UTC), tick=True)
+def test_availability_maps_slot_starts_to_remaining_capacity(http, billing):
+    billing.calendar = make_calendar(hours={d: [("08:00", "20:00")] for d in range(7)}, slot_minutes=60, capacity=2)
+    billing.save()
+    gms = GmsClient(http)
+    noon = datetime(2026, 12, 2, 11, tzinfo=UTC)  # 12:00 Paris
+    gms.start("billing-cb", "+33612345001", desired_time=noon)
+    gms.start("billing-cb", "+33612345002", desired_time=noon)
+    raw = http.get(
+        "/genesys/1/service/callback/billing-cb/availability", params={"start": to_gms(datetime(2026, 12, 2, tzinfo=UTC))}
+    ).json()
+    assert raw[to_gms(noon)] == 0 and raw[to_gms(noon + timedelta(hours=1))] == 2
+    assert min(raw) == "2026-12-02T07:00:00.000Z"  # 08:00 Paris
+    free = gms.availability("billing-cb", datetime(2026, 12, 2, tzinfo=UTC), max_slots=5)
+    assert noon not in free and len(free) == 4
+
+
+def test_same_number_limit_is_503_with_gms_message(gms, billing):
+    billing.daily_requests_per_number = 2
+    billing.save()
+    first = gms.start("billing-cb", "+33612345678")
+    gms.cancel("billing-cb", first)
+    gms.start("billing-cb", "+33612345678")
+    with pytest.raises(GmsFailure) as failure:
+        gms.start("billing-cb", "+33612345678")
+    assert failure.value.status == 503
+    assert failure.value.exception.endswith("CallbackExceptionServiceUnavailable")
+    assert failure.value.message == (
+        "Callback for _customer_number=+33612345678 rejected because previous callbacks for this parameter "
+        "were requested for more than 2 times today."
+    )
+
+
+def test_queue_cap_is_503_with_gms_message(gms, billing):
+    billing.max_queued = 1
+    billing.save()
+    gms.start("billing-cb", "+33612345001")
+    with pytest.raises(GmsFailure) as failure:
+        gms.start("billing-cb", "+33612345002")
+    assert (failure.value.status, failure.value.message) == (503, "Limit of queued callbacks for billing-cb is reached.")
+
+
+def test_an_invalid_number_is_400_callback_exception_number(gms):
+    with pytest.raises(GmsFailure) as failure:
+        gms.start("billing-cb", "111")
+    assert failure.value.status == 400 and failure.value.exception.endswith("CallbackExceptionNumber")
+    assert "Customer Number [111] is disallowed" in failure.value.message
+
+
+def test_a_missing_number_is_400(http, billing):
+    response = http.post("/genesys/1/service/callback/billing-cb", json={"order": "1"})
+    assert response.status_code == 400 and "_customer_number" in response.json()["message"]
+
+
+@time_machine.travel(datetime(2026, 12, 1, 9, tzinfo=UTC), tick=True)
+def test_a_time_outside_hours_is_refused_with_suggested_availability(http, billing):
+    billing.calendar = make_calendar(hours={d: [("08:00", "20:00")] for d in range(7)})
+    billing.save()
+    with pytest.raises(GmsFailure) as failure:
+        GmsClient(http).start("billing-cb", "+33612345678", desired_time=datetime(2026, 12, 2, 2, tzinfo=UTC))
+    assert failure.value.status == 400 and failure.value.exception.endswith("CallbackExceptionAvailability")
+    assert "2026-12-02T07:00:00.000Z" in failure.value.body["availability"]
+
+
+def test_an_unknown_service_is_refused(gms):
+    with pytest.raises(GmsFailure) as failure:
+        gms.start("nope", "+33612345678")
+    assert failure.value.status == 404 and failure.value.exception.endswith("CallbackExceptionResource")
+
+
+# --- Query by properties ----------------------------------------------------------------------------------------------------
+
+
+def test_query_by_properties_with_and_or_and_negation(gms):
+    a = gms.start("billing-cb", "+33612345001", segment="gold")
+    b = gms.start("billing-cb", "+33612345002", segment="silver")
+    c = gms.start("billing-cb", "+33612345003", segment="gold")
+    gms.cancel("billing-cb", c)
+    ids = lambda rows: {r["_id"] for r in rows}  # noqa: E731
+    assert ids(gms.query("billing-cb", segment="gold")) == {a, c}
+    assert ids(gms.query("billing-cb", segment="gold", _callback_state="!COMPLETED")) == {a}
+    assert ids(gms.query("billing-cb", operand="OR", segment="silver", _customer_number="+33612345003")) == {b, c}
+    assert ids(gms.query("billing-cb", _callback_state="QUEUED")) == {a, b}
+
+
+def test_states_follow_the_callback(gms, billing):
+    alice = make_agent("alice", billing)
+    callback_id = gms.start("billing-cb", "+33612345678")
+    set_ready(alice)
+    assert gms.query_id(callback_id)[0]["_callback_state"] == "ROUTING"
+    offer = Offer.objects.get(callback__reference=callback_id)
+    interaction = lifecycle.do_accept_offer(user=alice.user, offer_id=offer.pk)
+    assert gms.query_id(callback_id)[0]["_callback_state"] == "PROCESSING"
+    lifecycle.do_mark_done(user=alice.user, interaction_id=interaction.pk)
+    record = gms.query_id(callback_id)[0]
+    assert (record["_callback_state"], record["_callback_reason"]) == ("COMPLETED", "COMPLETED")
+
+
+def test_queue_position_includes_ewt(gms):
+    first = gms.start("billing-cb", "+33612345001")
+    second = gms.start("billing-cb", "+33612345002")
+    assert gms.position(first)["position"] == "1"
+    answer = gms.position(second)
+    assert answer["position"] == "2" and int(answer["ewt"]) > 0
+
+
+# --- Access --------------------------------------------------------------------------------------------------------------------
+
+
+def test_basic_auth_scopes_a_client_and_bad_credentials_are_401(http, billing):
+    client, token = make_api_client("Mobile app")
+    mobile = GmsClient(http, user="Mobile app", password=token)
+    anonymous = GmsClient(http)
+    mine = mobile.start("billing-cb", "+33612345001")
+    assert anonymous.query_id(mine) == []  # another client's callback is not found
+    assert mobile.query_id(mine)[0]["_id"] == mine
+    with pytest.raises(GmsFailure) as failure:
+        GmsClient(http, user="Mobile app", password="wrong").start("billing-cb", "+33612345002")
+    assert failure.value.status == 401
+    assert CallbackRequest.objects.get(reference=mine).api_client == client
+
+
+@override_settings(RINGBACK_GMS_REQUIRE_AUTH=True)
+def test_anonymous_requests_are_refused_when_auth_is_required(http, billing):
+    assert http.post("/genesys/1/service/callback/billing-cb", json={"_customer_number": "+33612345678"}).status_code == 401
+
+
+def test_a_body_that_is_neither_json_nor_a_form_is_415(http, billing):
+    response = http.post(
+        "/genesys/1/service/callback/billing-cb", content=b"_customer_number=1", headers={"Content-Type": "text/plain"}
+    )
+    assert response.status_code == 415 and "exception" in response.json()
+
+
+def test_an_oversized_body_is_413(http, billing):
+    response = http.post(
+        "/genesys/1/service/callback/billing-cb", content=b"x" * 200_000, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 413
+
+
+# --- Admin -----------------------------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def admin_http(http):
+    get_user_model().objects.create_user("sup", "sup@example.com", "sup-pass-123", is_staff=True)
+    return GmsClient(http, user="sup", password="sup-pass-123")
+
+
+def test_admin_lists_queues_and_cancels_by_admin(gms, admin_http):
+    a = gms.start("billing-cb", "+33612345001")
+    b = gms.start("billing-cb", "+33612345002", desired_time=timezone.now() + timedelta(hours=3))
+    listed = admin_http.admin_queues(target="billing-cb", states="QUEUED,SCHEDULED")
+    assert {r["_id"] for r in listed["billing-cb"]} == {a, b}
+    only_queued = admin_http.admin_queues(states="QUEUED")
+    assert {r["_id"] for r in only_queued["billing-cb"]} == {a}
+    answer = admin_http.admin_cancel([a, "CB-NOTHING"])
+    assert answer["cancelled"] == [a] and "CB-NOTHING" in answer["failed"]
+    record = gms.query_id(a)[0]
+    assert (record["_callback_state"], record["_callback_reason"]) == ("COMPLETED", "CANCELLED_BY_ADMIN")
+    assert CallbackRequest.objects.get(reference=a).state == CallbackState.CANCELLED
+    assert HistoryEvent.objects.filter(callback__reference=a, message__contains="administrator").exists()
+
+
+def test_admin_endpoints_need_a_staff_user(http, gms):
+    assert http.get("/genesys/1/admin/callback/queues").status_code == 401
+    get_user_model().objects.create_user("agent", "a@example.com", "agent-pass-123")
+    with pytest.raises(GmsFailure) as failure:
+        GmsClient(http, user="agent", password="agent-pass-123").admin_queues()
+    assert failure.value.status == 401
