@@ -158,6 +158,13 @@ RINGBACK_OFFER_DELIVERY_SECONDS = int(os.environ.get("RINGBACK_OFFER_DELIVERY_SE
 # Offers rung but not yet shown on any page, at most, across the deployment. Beyond it, routing waits and the
 # burst stays queued in the database: offers are made only as fast as pages can show them, so none rings out
 # unseen (and comes back to be rung again) while the servers are saturated.
+# The customer's page: where links in e-mails point, how long a customer's signed link works, and how many
+# requests one address may send from the public form per hour.
+RINGBACK_PUBLIC_URL = os.environ.get("RINGBACK_PUBLIC_URL", "http://127.0.0.1:8000")
+RINGBACK_CUSTOMER_LINK_DAYS = int(os.environ.get("RINGBACK_CUSTOMER_LINK_DAYS", "30"))
+RINGBACK_PUBLIC_FORM_PER_HOUR = int(os.environ.get("RINGBACK_PUBLIC_FORM_PER_HOUR", "10"))
+# Minutes before a scheduled callback that the customer is reminded by e-mail (when they gave an address).
+RINGBACK_CUSTOMER_REMINDER_MINUTES = int(os.environ.get("RINGBACK_CUSTOMER_REMINDER_MINUTES", "60"))
 # The GMS-compatible API answers anonymous requests as the built-in "GMS" client unless this is true; with
 # Basic authentication (an API client's name and token) a request acts as that client either way.
 RINGBACK_GMS_REQUIRE_AUTH = os.environ.get("RINGBACK_GMS_REQUIRE_AUTH", "false").lower() in ("1", "true", "yes")

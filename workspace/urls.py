@@ -4,7 +4,7 @@ from django.urls import include, path, re_path
 
 from callbacks import gms
 from callbacks.api import api
-from callbacks.views import calls, directory
+from callbacks.views import calls, directory, public
 from callbacks.views import workspace as views
 
 urlpatterns = [
@@ -44,6 +44,11 @@ urlpatterns = [
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("healthz", views.healthz, name="healthz"),
     path("api/v1/", api.urls),
+    path("request/<slug:slug>/", public.request_callback, name="public_request"),
+    path("request/done/<str:token>/", public.done, name="public_done"),
+    path("my/<str:token>/", public.manage, name="public_manage"),
+    path("my/<str:token>/move/", public.manage_move, name="public_move"),
+    path("my/<str:token>/cancel/", public.manage_cancel, name="public_cancel"),
     path("genesys/1/service/callback", gms.query_by_id, name="gms_query"),
     path("genesys/1/service/callback/<str:service>", gms.service, name="gms_service"),
     path("genesys/1/service/callback/<str:service>/availability", gms.availability, name="gms_availability"),

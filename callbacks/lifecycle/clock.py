@@ -4,20 +4,23 @@ Owns: due scheduled callbacks (also automatic retries, which are scheduled
 callbacks), callbacks whose availability window lapsed, offer expiry (also offers that expired while everything was
 down), the end of timed After Call Work, reminders for personal callbacks,
 call supervision (a dial the switch never answered or never took ends as
-failed), re-queueing effects whose worker died, and the routing safety net.
+failed), re-queueing effects whose worker died, reminder e-mails to customers,
+webhook calls for integrations' callbacks, and the routing safety net.
 Each timer is an indexed sweep with SKIP LOCKED and a state check, so a
 restart loses none and two dispatchers never fire one twice.
 """
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.utils import timezone
 
-from ..enums import AgentStatus, CallbackEvent, CallbackState, CallState, HistoryKind, OfferOutcome, SystemReason
-from ..models import AgentChannelStatus, Call, CallbackRequest, NotReadyReason, Offer
+from .. import links
+from ..enums import AgentStatus, CallbackEvent, CallbackState, CallState, EffectKind, HistoryKind, OfferOutcome, SystemReason
+from ..models import AgentChannelStatus, ApiClient, Call, CallbackRequest, HistoryEvent, NotReadyReason, Offer
 from ..push import Push, push_on_commit
 from ..telephony import telephony
 from . import effects
@@ -75,6 +78,30 @@ def lapsed_windows(now: datetime):
     )
 
 
+def customer_reminders_due(now: datetime):
+    """Scheduled callbacks whose customer gave an address and is due a reminder (partial index cb_customer_reminder_due)."""
+    soon = now + timedelta(minutes=settings.RINGBACK_CUSTOMER_REMINDER_MINUTES)
+    return (
+        CallbackRequest.objects.select_for_update(skip_locked=True)
+        .filter(state=CallbackState.SCHEDULED, customer_reminded_at__isnull=True, desired_time__lte=soon, desired_time__gt=now)
+        .exclude(customer_email="")
+        .order_by("desired_time")
+    )
+
+
+def webhook_clients():
+    return ApiClient.objects.select_for_update(skip_locked=True).filter(active=True).exclude(webhook_url="")
+
+
+def state_changes_for(client: ApiClient, limit: int):
+    """History rows of the client's callbacks written by a state change (they carry the new state), after its cursor."""
+    return (
+        HistoryEvent.objects.filter(pk__gt=client.webhook_cursor, callback__api_client=client, data__has_key="state")
+        .select_related("callback__queue")
+        .order_by("pk")[:limit]
+    )
+
+
 def dialing_calls():
     return Call.objects.filter(state=CallState.DIALING).order_by("started_at").values_list("id", "switch_ref", "started_at")
 
@@ -114,6 +141,63 @@ def do_expire_windows(*, now: datetime | None = None, limit: int = BATCH) -> int
         callback.outcome = "Expired: the customer's availability window ended before an agent could call"
         transition(callback, CallbackEvent.EXPIRE, now=now, message=callback.outcome, fields=["outcome"])
     return len(lapsed)
+
+
+@action
+def do_remind_customers(*, now: datetime | None = None, limit: int = BATCH) -> int:
+    """Customers who gave an address are reminded by e-mail before a scheduled callback."""
+    now = now or timezone.now()
+    due = list(customer_reminders_due(now)[:limit])
+    for callback in due:
+        local = callback.desired_time.astimezone(callback.customer_zone)
+        effects.enqueue(
+            EffectKind.EMAIL,
+            payload={
+                "to": callback.customer_email,
+                "subject": f"We call you at {local:%H:%M} ({callback.reference})",
+                "body": (
+                    f"Hello {callback.customer_name},\n\nA reminder: we will call {callback.phone_number} on "
+                    f"{local:%A %d %B at %H:%M} ({callback.customer_timezone}).\n\n"
+                    f"To change the time or cancel: {links.manage_url(callback.reference)}\n"
+                ),
+            },
+            now=now,
+            callback=callback,
+        )
+        callback.customer_reminded_at = now
+        callback.save(update_fields=["customer_reminded_at"])
+    return len(due)
+
+
+@action
+def do_queue_webhooks(*, now: datetime | None = None, limit: int = BATCH) -> int:
+    """Each state change of a client's callbacks becomes one signed webhook call, in order, exactly once queued:
+    the history row is the outbox and the client's cursor marks what was queued (both in this transaction)."""
+    now = now or timezone.now()
+    queued = 0
+    for client in webhook_clients():
+        if not client.webhook_secret:
+            client.webhook_secret = secrets.token_hex(32)
+        rows = list(state_changes_for(client, limit))
+        for row in rows:
+            callback = row.callback
+            event = {
+                "type": "callback.state_changed",
+                "id": row.pk,
+                "at": row.at.isoformat(),
+                "reference": callback.reference,
+                "queue": callback.queue.slug,
+                "state": row.data["state"],
+                "message": row.message,
+                "desired_time": callback.desired_time.isoformat() if callback.desired_time else None,
+            }
+            payload = {"url": client.webhook_url, "secret": client.webhook_secret, "event": event}
+            effects.enqueue(EffectKind.WEBHOOK, payload=payload, now=now, key=f"webhook:{client.pk}:{row.pk}", callback=callback)
+        if rows:
+            client.webhook_cursor = rows[-1].pk
+        client.save(update_fields=["webhook_cursor", "webhook_secret"])
+        queued += len(rows)
+    return queued
 
 
 @action
@@ -216,6 +300,8 @@ def sweep(now: datetime | None = None) -> dict[str, int]:
         "expired": do_expire_offers(now=now),
         "after_call_work": do_end_after_call_work(now=now),
         "windows": do_expire_windows(now=now),
+        "customer_reminders": do_remind_customers(now=now),
+        "webhooks": do_queue_webhooks(now=now),
         "reminders": do_remind_owners(now=now),
         "supervised": supervise_calls(now=now),
         "effects": do_requeue_stale_effects(now=now),

@@ -1,4 +1,4 @@
-"""Durable side effects: switch commands and e-mail, enqueued inside the action's transaction, performed by the worker.
+"""Durable side effects: switch commands, e-mail and webhooks, enqueued inside the action's transaction, performed by the worker.
 
 Owns: the outbox (`Effect` rows and their `django.tasks` task rows, written in
 the same transaction as the action, so a committed action always has its
@@ -13,6 +13,11 @@ side honours the key (the call reference, the e-mail's Message-ID), once.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
+import time
+import urllib.request
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -31,7 +36,8 @@ from .transitions import record
 
 # Per kind: (tries, first back-off in seconds, lease in seconds). A switch command is
 # worth little after a few seconds; an e-mail is worth retrying for minutes.
-POLICY: dict[str, tuple[int, float, float]] = {EffectKind.EMAIL: (5, 5.0, 120.0)}
+POLICY: dict[str, tuple[int, float, float]] = {EffectKind.EMAIL: (5, 5.0, 120.0), EffectKind.WEBHOOK: (6, 5.0, 60.0)}
+WEBHOOK_TIMEOUT_SECONDS = 5
 SWITCH_POLICY = (3, 1.0, 20.0)
 MAX_BACKOFF_SECONDS = 300.0
 QUEUE_NAME = "effects"
@@ -102,13 +108,41 @@ def _send_email(effect: Effect) -> None:
     message.send()
 
 
+def webhook_signature(secret: str, timestamp: str, body: bytes) -> str:
+    """HMAC-SHA256 of "<timestamp>.<body>" with the client's secret, hex: what `X-Ringback-Signature` carries."""
+    return hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+
+
+def _send_webhook(effect: Effect) -> None:
+    """POST the event as JSON, signed; anything but a 2xx answer is a failed try (retried with back-off). The
+    effect's key travels as `X-Ringback-Delivery`, so a receiver can drop a repeat."""
+    p = effect.payload
+    body = json.dumps(p["event"], separators=(",", ":")).encode()
+    timestamp = str(int(time.time()))
+    request = urllib.request.Request(
+        p["url"],
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "User-Agent": "Ringback-Webhooks/1",
+            "X-Ringback-Delivery": effect.key,
+            "X-Ringback-Event": p["event"]["type"],
+            "X-Ringback-Signature": f"t={timestamp},v1={webhook_signature(p['secret'], timestamp, body)}",
+        },
+    )
+    with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT_SECONDS) as response:  # noqa: S310 - admin-set URL
+        if not 200 <= response.status < 300:
+            raise OSError(f"HTTP {response.status}")
+
+
 def _switch(effect: Effect) -> None:
     arguments = dict(effect.payload)
     getattr(telephony(), effect.kind)(**arguments)
 
 
 def _handler(kind: str) -> Callable[[Effect], None]:
-    return _send_email if kind == EffectKind.EMAIL else _switch
+    return {EffectKind.EMAIL: _send_email, EffectKind.WEBHOOK: _send_webhook}.get(kind, _switch)
 
 
 def _claim(effect_id: int, now: datetime) -> Effect | None:
@@ -181,6 +215,8 @@ def _failed_try(effect: Effect, error: str) -> str:
         effect.finished_at = now
         effect.save(update_fields=["last_error", "claimed_until", "status", "finished_at"])
         tries = f"{effect.attempts} tr{'ies' if effect.attempts != 1 else 'y'}"
+        if effect.kind == EffectKind.WEBHOOK:  # the integration's own affair: its log is the Effect row (admin)
+            return "failed"
         if effect.kind == EffectKind.EMAIL:
             kind, message = HistoryKind.EMAIL, f"E-mail to {effect.payload['to']} failed after {tries}: {error}"
         else:

@@ -12,11 +12,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import F, Func, OuterRef, Subquery
 from django.utils import timezone
 
-from .. import calendars, throttle
+from .. import calendars, links, throttle
 from ..enums import (
     OPEN_CALLBACK_STATES,
     CallbackEvent,
@@ -24,6 +26,7 @@ from ..enums import (
     CallbackType,
     Channel,
     CloseReason,
+    EffectKind,
     HistoryKind,
     OfferOutcome,
     Origin,
@@ -31,6 +34,7 @@ from ..enums import (
 from ..errors import DomainError, Invalid
 from ..models import ApiClient, CallbackRequest, Contact, ContactPhone, Offer, Queue
 from ..phone import normalize_phone, validate_timezone
+from . import effects
 from .offers import route_on_commit, withdraw_open_offer
 from .transitions import action, record, transition
 
@@ -54,6 +58,7 @@ class CallbackInput:
     data: dict | None = None
     priority: int = 5
     max_attempts: int | None = None
+    email: str = ""  # the customer's, for a confirmation and a reminder
 
 
 def _validate(req: CallbackInput, now: datetime) -> tuple[Queue, str, str]:
@@ -110,6 +115,11 @@ def _validate(req: CallbackInput, now: datetime) -> tuple[Queue, str, str]:
     if req.desired_time and req.type in PROMISED_TYPES and req.desired_time > now:
         check_promised_time(queue, req.desired_time, now)
     check_window_reachable(queue, req.window_start, req.window_end, now)
+    if req.email:
+        try:
+            validate_email(req.email)
+        except ValidationError:
+            raise Invalid("That is not an e-mail address.", field="email") from None
     if not 1 <= int(req.priority) <= 10:
         raise Invalid("priority must be between 1 and 10.", field="priority")
     if req.max_attempts is not None and not 1 <= int(req.max_attempts) <= 20:
@@ -227,6 +237,7 @@ def do_create_callback(
         type_rank=0 if request.type == CallbackType.IMMEDIATE else 1,
         max_attempts=int(request.max_attempts or queue.default_max_attempts),
         enqueued_at=now if routable_now else None,
+        customer_email=request.email.strip()[:254],
     )
     kind = "web callback" if callback.channel == Channel.WEB_CALLBACK else "callback"
     try:
@@ -244,9 +255,36 @@ def do_create_callback(
         if existing is None:
             raise
         return existing, False
+    if callback.customer_email:
+        confirm_to_customer(callback, now)
     if routable_now:
         route_on_commit(queue.pk, callback.channel)
     return callback, True
+
+
+def when_text(callback: CallbackRequest) -> str:
+    if callback.state == CallbackState.SCHEDULED and callback.desired_time:
+        local = callback.desired_time.astimezone(callback.customer_zone)
+        return f"on {local:%A %d %B at %H:%M} ({callback.customer_timezone})"
+    return "as soon as an agent is free"
+
+
+def confirm_to_customer(callback: CallbackRequest, now: datetime) -> None:
+    """A durable e-mail to the customer: their reference, when we call, and their link to change or cancel."""
+    effects.enqueue(
+        EffectKind.EMAIL,
+        payload={
+            "to": callback.customer_email,
+            "subject": f"Your callback request {callback.reference}",
+            "body": (
+                f"Hello {callback.customer_name or ''},\n\n"
+                f"We received your request {callback.reference}: we will call {callback.phone_number} "
+                f"{when_text(callback)}.\n\nTo see it, change the time or cancel: {links.manage_url(callback.reference)}\n"
+            ),
+        },
+        now=now,
+        callback=callback,
+    )
 
 
 @action

@@ -156,6 +156,8 @@ class ApiClient(models.Model):
     webhook_secret = models.CharField(
         max_length=64, blank=True, help_text="Signs each webhook call (X-Ringback-Signature). Generated when empty."
     )
+    # The last history row turned into a webhook call: the history is the webhooks' outbox.
+    webhook_cursor = models.BigIntegerField(default=0, editable=False)
 
     def __str__(self) -> str:
         return self.name

@@ -59,6 +59,9 @@ class CallbackRequest(models.Model):
     # A personal callback: offered only to its owner until the queue's grace period after its time.
     owner = models.ForeignKey(Agent, null=True, blank=True, on_delete=models.SET_NULL, related_name="personal_callbacks")
     reminded_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The customer's own address, when they gave one: confirmation and reminder e-mails.
+    customer_email = models.EmailField(blank=True)
+    customer_reminded_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     closed_at = models.DateTimeField(null=True, blank=True)
@@ -83,6 +86,11 @@ class CallbackRequest(models.Model):
             models.Index(fields=["phone_number"], name="cb_phone"),
             models.Index(
                 fields=["desired_time"], condition=Q(owner__isnull=False, reminded_at__isnull=True), name="cb_reminder_due"
+            ),
+            models.Index(
+                fields=["desired_time"],
+                condition=Q(state="scheduled", customer_reminded_at__isnull=True) & ~Q(customer_email=""),
+                name="cb_customer_reminder_due",
             ),
             models.Index(
                 fields=["window_end"],

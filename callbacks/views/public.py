@@ -1,0 +1,216 @@
+"""The customer's own pages: "Request a callback" for the company website, the confirmation, and the signed link
+where the customer sees their request, moves it to another free slot, or cancels it.
+
+Public and mobile first. Times are shown in the visitor's zone (the page asks the browser once; a select
+changes it without JavaScript). Abuse is kept out without hurting customers: CSRF on every form, a honeypot
+field a person never sees, a per-address budget of requests per hour (shared cache), and intake's own
+per-number daily limit.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from django import forms
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
+
+from .. import calendars, lifecycle, links, throttle
+from ..enums import CallbackState, CallbackType, Origin
+from ..errors import DomainError
+from ..models import CallbackRequest, Queue
+from ..phone import display_phone, validate_timezone
+
+DAYS_SHOWN = 7
+SLOTS_SHOWN = 150
+STATE_WORDS = {
+    CallbackState.SCHEDULED: "Booked",
+    CallbackState.QUEUED: "Waiting for the next free agent",
+    CallbackState.OFFERED: "An agent is about to call you",
+    CallbackState.IN_PROGRESS: "An agent is on it",
+    CallbackState.COMPLETED: "Done",
+    CallbackState.CANCELLED: "Cancelled",
+    CallbackState.FAILED: "Closed",
+}
+
+
+class RequestForm(forms.Form):
+    when = forms.ChoiceField(choices=[("now", "As soon as possible"), ("slot", "At a time I choose")], initial="now")
+    slot = forms.CharField(required=False, max_length=40)
+    phone = forms.CharField(max_length=40, label="Phone number")
+    name = forms.CharField(max_length=200, label="Your name")
+    email = forms.EmailField(required=False, max_length=254, label="E-mail (optional)")
+    reason = forms.CharField(required=False, max_length=500, label="What is it about? (optional)", widget=forms.Textarea)
+    tz = forms.CharField(max_length=64, required=False)
+    website = forms.CharField(required=False, max_length=200)  # the honeypot: hidden from people, filled by bots
+
+
+def visitor_zone(request: HttpRequest, queue: Queue) -> ZoneInfo:
+    raw = (request.POST.get("tz") or request.GET.get("tz") or "").strip()
+    if raw:
+        try:
+            return ZoneInfo(validate_timezone(raw, field="tz"))
+        except DomainError:
+            pass
+    return calendars.spec_for(queue).zone if queue.calendar_id else ZoneInfo(settings.TIME_ZONE)
+
+
+def slot_days(queue: Queue, zone: ZoneInfo, now: datetime, *, excluding: int | None = None) -> list[tuple[str, list]]:
+    """Free slots of the next days, grouped by the visitor's day: [(day label, [(ISO start, "14:30"), …])]."""
+    days: dict[date, list[tuple[str, str]]] = {}
+    start = now + timedelta(minutes=15)  # a slot needs a moment to be offered
+    for slot in calendars.free_slots(queue, start, now + timedelta(days=DAYS_SHOWN), excluding=excluding, limit=SLOTS_SHOWN):
+        local = slot.start.astimezone(zone)
+        days.setdefault(local.date(), []).append((slot.start.isoformat(), f"{local:%H:%M}"))
+    return [(f"{day:%A %d %B}", rows) for day, rows in days.items()]
+
+
+def _queue(slug: str) -> Queue:
+    queue = Queue.objects.filter(slug=slug[:50], active=True).select_related("calendar").first()
+    if queue is None:
+        raise Http404("No such service.")
+    return queue
+
+
+def _context(request: HttpRequest, queue: Queue, form: RequestForm, error: str = "") -> dict:
+    now = timezone.now()
+    zone = visitor_zone(request, queue)
+    spec = calendars.spec_for(queue)
+    opens = None if calendars.is_open(spec, now) else calendars.next_open(spec, now)
+    return {
+        "queue": queue,
+        "form": form,
+        "error": error,
+        "zone": str(zone),
+        "zones": ["Europe/Paris", "Europe/London", "Europe/Berlin", "Europe/Rome", "America/New_York", "UTC"],
+        "days": slot_days(queue, zone, now),
+        "opens": opens.astimezone(zone) if opens else None,
+    }
+
+
+@require_http_methods(["GET", "POST"])
+def request_callback(request: HttpRequest, slug: str) -> HttpResponse:
+    queue = _queue(slug)
+    if request.method == "GET":
+        return render(request, "public/request.html", _context(request, queue, RequestForm(initial={"when": "now"})))
+    form = RequestForm(request.POST)
+    if not form.is_valid():
+        first = next(iter(form.errors.values()))[0]
+        return render(request, "public/request.html", _context(request, queue, form, first), status=400)
+    data = form.cleaned_data
+    if data["website"]:
+        return render(
+            request, "public/request.html", _context(request, queue, form, "Please leave the last field empty."), status=400
+        )
+    wait = throttle.hit(
+        "public-form", request.META.get("REMOTE_ADDR", ""), limit=settings.RINGBACK_PUBLIC_FORM_PER_HOUR, window=3600
+    )
+    if wait is not None:
+        message = f"Too many requests from your connection; please try again in {max(1, wait // 60)} minutes."
+        return render(request, "public/request.html", _context(request, queue, form, message), status=429)
+    desired = None
+    if data["when"] == "slot":
+        try:
+            desired = datetime.fromisoformat(data["slot"])
+        except ValueError:
+            desired = None
+        if desired is None or timezone.is_naive(desired):
+            return render(request, "public/request.html", _context(request, queue, form, "Please pick a time."), status=400)
+    zone = visitor_zone(request, queue)
+    try:
+        callback, created = lifecycle.do_create_callback(
+            request=lifecycle.CallbackInput(
+                queue=queue.slug,
+                phone_number=data["phone"],
+                type=CallbackType.SCHEDULED if desired else CallbackType.IMMEDIATE,
+                origin=Origin.WEB,
+                customer_name=data["name"],
+                desired_time=desired,
+                customer_timezone=str(zone),
+                data={"reason": data["reason"]} if data["reason"] else {},
+                email=data["email"],
+            )
+        )
+    except DomainError as error:
+        status = error.status if error.status < 500 else 503
+        return render(request, "public/request.html", _context(request, queue, form, error.message), status=status)
+    if not created:
+        # Someone's open request for this number: say so, but show nothing of it (whoever typed the number).
+        message = "This number already has a callback request with us. Use the link we gave you to change or cancel it."
+        return render(request, "public/request.html", _context(request, queue, form, message), status=409)
+    return redirect("public_done", token=links.manage_token(callback.reference))
+
+
+def _callback_for(token: str) -> CallbackRequest:
+    reference = links.reference_from(token)
+    callback = CallbackRequest.objects.select_related("queue").filter(reference=reference).first() if reference else None
+    if callback is None:
+        raise Http404("This link is not valid or has expired.")
+    return callback
+
+
+def _manage_context(request: HttpRequest, callback: CallbackRequest, token: str, error: str = "", notice: str = "") -> dict:
+    zone = callback.customer_zone
+    waiting = callback.state in (CallbackState.SCHEDULED, CallbackState.QUEUED, CallbackState.OFFERED)
+    return {
+        "cb": callback,
+        "token": token,
+        "state_words": STATE_WORDS[callback.state],
+        "when": callback.desired_time.astimezone(zone)
+        if callback.desired_time and callback.state == CallbackState.SCHEDULED
+        else None,
+        "phone": display_phone(callback.phone_number),
+        "can_change": waiting,
+        "days": slot_days(callback.queue, zone, timezone.now(), excluding=callback.pk) if waiting else [],
+        "error": error,
+        "notice": notice,
+        "link": request.build_absolute_uri(reverse("public_manage", args=[token])),
+    }
+
+
+def done(request: HttpRequest, token: str) -> HttpResponse:
+    callback = _callback_for(token)
+    return render(request, "public/done.html", _manage_context(request, callback, token))
+
+
+@require_http_methods(["GET"])
+def manage(request: HttpRequest, token: str) -> HttpResponse:
+    callback = _callback_for(token)
+    notice = {"moved": "Your new time is booked.", "cancelled": "Your request is cancelled."}.get(request.GET.get("done", ""), "")
+    return render(request, "public/manage.html", _manage_context(request, callback, token, notice=notice))
+
+
+@require_POST
+def manage_move(request: HttpRequest, token: str) -> HttpResponse:
+    callback = _callback_for(token)
+    try:
+        when = datetime.fromisoformat(request.POST.get("slot", ""))
+    except ValueError:
+        when = None
+    if when is None or timezone.is_naive(when):
+        return render(request, "public/manage.html", _manage_context(request, callback, token, "Please pick a time."), status=400)
+    try:
+        lifecycle.do_move_callback(reference=callback.reference, when=when, by="the customer (web page)")
+    except DomainError as error:
+        callback.refresh_from_db()
+        return render(
+            request, "public/manage.html", _manage_context(request, callback, token, error.message), status=error.status
+        )
+    return redirect(reverse("public_manage", args=[token]) + "?done=moved")
+
+
+@require_POST
+def manage_cancel(request: HttpRequest, token: str) -> HttpResponse:
+    callback = _callback_for(token)
+    try:
+        lifecycle.do_cancel_callback(reference=callback.reference, reason="Cancelled by the customer on the web page")
+    except DomainError as error:
+        return render(
+            request, "public/manage.html", _manage_context(request, callback, token, error.message), status=error.status
+        )
+    return redirect(reverse("public_manage", args=[token]) + "?done=cancelled")

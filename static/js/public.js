@@ -1,0 +1,37 @@
+// The customer's page: times in the visitor's own zone (asked once), the time picker only when they want one,
+// and a confirmation before cancelling. Everything works without this file.
+(function () {
+  "use strict";
+  var field = document.querySelector("[data-tz]");
+  var params = new URLSearchParams(location.search);
+  try {
+    var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    if (field && zone && !params.has("tz") && zone !== field.value) {
+      params.set("tz", zone);
+      location.replace(location.pathname + "?" + params.toString());
+      return;
+    }
+  } catch (e) { /* an old browser: the zone select below the form does it */ }
+  var slot = document.getElementById("slot");
+  var radios = document.querySelectorAll("input[name=when]");
+  function sync() {
+    var wantsSlot = document.querySelector("input[name=when][value=slot]");
+    if (slot && wantsSlot) { slot.required = wantsSlot.checked; }
+  }
+  radios.forEach(function (r) { r.addEventListener("change", sync); });
+  if (slot && radios.length) {
+    slot.addEventListener("change", function () {
+      var wantsSlot = document.querySelector("input[name=when][value=slot]");
+      if (slot.value && wantsSlot) { wantsSlot.checked = true; sync(); }
+    });
+    slot.addEventListener("focus", function () {
+      var wantsSlot = document.querySelector("input[name=when][value=slot]");
+      if (wantsSlot && !wantsSlot.checked) { wantsSlot.checked = true; sync(); }
+    });
+  }
+  document.querySelectorAll("form[data-confirm]").forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      if (!window.confirm(form.getAttribute("data-confirm"))) { event.preventDefault(); }
+    });
+  });
+})();
