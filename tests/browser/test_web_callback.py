@@ -32,11 +32,10 @@ def setup(transactional_db):
 
 
 def web_request(server, token, **kw):
-    start = (
-        (timezone.now() + timedelta(days=1))
-        .astimezone(ZoneInfo("Europe/Rome"))
-        .replace(hour=14, minute=0, second=0, microsecond=0)
-    )
+    # Available from an hour ago until 17:00 tomorrow (Rome): it rings now, and can be scheduled inside the window.
+    rome = timezone.now().astimezone(ZoneInfo("Europe/Rome"))
+    start = rome.replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
+    end = (rome + timedelta(days=1)).replace(hour=17, minute=0, second=0, microsecond=0)
     body = {
         "queue": "web",
         "channel": "web_callback",
@@ -44,7 +43,7 @@ def web_request(server, token, **kw):
         "customer_name": "Nina Rossi",
         "customer_timezone": "Europe/Rome",
         "window_start": start.isoformat(),
-        "window_end": (start + timedelta(hours=3)).isoformat(),
+        "window_end": end.isoformat(),
         "data": {"order_id": "ORD-55102", "reason": "Question about my order", "product": "Espresso machine"},
     }
     body.update(kw)
@@ -69,7 +68,7 @@ def test_web_callback_preview_then_call_then_done_with_a_disposition(server, set
     info = page.get_by_role("region", name="Callback Information")
     expect(info).to_contain_text("Nina Rossi")
     expect(info).to_contain_text("Espresso machine")
-    expect(info).to_contain_text("14:00")  # availability window, customer's zone
+    expect(info).to_contain_text("17:00")  # availability window, customer's zone
     preview = page.get_by_role("toolbar", name="Call Preview Actions")
     expect(preview.get_by_role("button", name="Done")).to_be_visible()
     expect(preview.get_by_role("button", name="Schedule a Callback")).to_be_visible()
@@ -86,18 +85,20 @@ def test_web_callback_preview_then_call_then_done_with_a_disposition(server, set
     expect(page.get_by_text("Your desk is clear.")).to_be_visible()
 
 
-def test_schedule_a_callback_inside_the_availability_window(server, setup, open_page):
+def test_schedule_a_callback_inside_the_availability_window(server, setup, open_page, shot):
     page = open_page("alice", PASSWORD)
     open_preview(page, server, setup["token"], phone_number="+390612345678")
     page.get_by_role("button", name="Schedule a Callback").click()
     day = (timezone.now() + timedelta(days=1)).astimezone(ZoneInfo("Europe/Rome")).strftime("%Y-%m-%d")
-    picker = page.get_by_label("New time, customer's zone (Europe/Rome)")
+    expect(page.get_by_label("Free time, customer's zone")).to_be_visible()  # the free slots, loaded on opening
+    shot(page, "workspace-schedule-slots")
+    picker = page.get_by_label("Or another time, customer's zone (Europe/Rome)")
     picker.fill(f"{day}T19:00")  # after the window closes at 17:00
     page.get_by_role("button", name="Schedule", exact=True).click()
     expect(page.get_by_role("alert").filter(has_text="The customer is available")).to_be_visible()
     # The picker stays open with the agent's input, to correct the time.
-    expect(page.get_by_label("New time, customer's zone (Europe/Rome)")).to_have_value(f"{day}T19:00")
-    page.get_by_label("New time, customer's zone (Europe/Rome)").fill(f"{day}T15:30")
+    expect(page.get_by_label("Or another time, customer's zone (Europe/Rome)")).to_have_value(f"{day}T19:00")
+    page.get_by_label("Or another time, customer's zone (Europe/Rome)").fill(f"{day}T15:30")
     page.get_by_label("Personal callback (I call back myself)").check()
     page.get_by_role("button", name="Schedule", exact=True).click()
     expect(page.get_by_text("Your desk is clear.")).to_be_visible()
