@@ -332,4 +332,5 @@ class Command(BaseCommand):
         for username, name, _, queues in AGENTS:
             self.stdout.write(f"    agent:  {username} / {AGENT_PASSWORD}   {name}, queues: {', '.join(queues)}")
         self.stdout.write(f"    API token (Demo website): {DEMO_TOKEN}")
+        self.stdout.write(f"    customer's page: {url}request/sales/   GMS: {url}genesys/1/service/callback/billing")
         self.stdout.write("")
