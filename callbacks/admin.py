@@ -17,6 +17,7 @@ from .models import (
     Effect,
     FavoriteTarget,
     HistoryEvent,
+    IdempotencyRecord,
     Interaction,
     Note,
     NotReadyReason,
@@ -88,6 +89,21 @@ class OpeningHoursInline(admin.TabularInline):
 class CalendarExceptionInline(admin.TabularInline):
     model = CalendarException
     extra = 0
+
+
+@admin.register(IdempotencyRecord)
+class IdempotencyRecordAdmin(admin.ModelAdmin):
+    """The answers kept for Idempotency-Key retries (a day): read-only."""
+
+    list_display = ["key", "api_client", "status", "created_at"]
+    list_filter = ["api_client", "status"]
+    search_fields = ["key"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(OpeningHours)

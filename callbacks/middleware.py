@@ -1,6 +1,8 @@
 """Edges of every request: the APIs refuse oversized or mistyped bodies up front, and one handler turns a refused
 action into a clear message and a 4xx."""
 
+import re
+
 from django.http import HttpRequest, JsonResponse
 from django.shortcuts import render
 from django.utils.deprecation import MiddlewareMixin
@@ -12,6 +14,8 @@ from .views.render import refusal_response
 # The largest body either API reads; a callback request is a few hundred bytes.
 API_MAX_BODY = 64 * 1024
 JSON_TYPES = ("application/json",)
+# The REST operations that read a body; the others (cancel) ignore whatever a client sends with the POST.
+API_BODY_PATHS = re.compile(r"^/api/v1/(callbacks/?|callbacks/[^/]+/reschedule/?)$")
 GMS_TYPES = ("application/json", "application/x-www-form-urlencoded")
 
 
@@ -37,7 +41,7 @@ class ApiBodyMiddleware(MiddlewareMixin):
             return _refuse(request, 400, "Content-Length is not a number.", "invalid")
         if length > API_MAX_BODY:
             return _refuse(request, 413, f"The request body is larger than {API_MAX_BODY // 1024} KB.", "too_large")
-        if length == 0 or request.method == "DELETE":
+        if length == 0 or request.method == "DELETE" or not (gms or API_BODY_PATHS.match(request.path)):
             return None
         content_type = (request.content_type or "").lower()
         allowed = GMS_TYPES if gms else JSON_TYPES
