@@ -2,19 +2,22 @@
 input), then create → get → reschedule → cancel chained through links. No answer may be a 5xx, and every answer's
 status code and body must be one the document declares.
 
-In-process over WSGI, so each request commits on its own connection: a transactional test on the file-based
-SQLite test database (workspace.settings). Bounded and derandomized, so CI sees the same cases every run."""
+In-process over WSGI (`schemathesis.openapi.from_wsgi`): each request commits on its own connection, so the tests
+are transactional, on the file-based SQLite test database that workspace.settings configures. Bounded and
+derandomized, so CI sees the same cases every run."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Any
 
+import hypothesis
 import pytest
 import schemathesis
-from django.conf import settings as django_settings
 from django.core.wsgi import get_wsgi_application
-from hypothesis import HealthCheck, Phase, given, settings
+from django.utils.timezone import now
+from hypothesis import HealthCheck, Phase, given
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error, response_schema_conformance, status_code_conformance
@@ -28,60 +31,77 @@ pytestmark = pytest.mark.django_db(transaction=True)
 SCHEMA_PATH = "/api/v1/openapi.json"
 CREATE = "POST /api/v1/callbacks"
 CALLBACK = "/api/v1/callbacks/{reference}"
+RESCHEDULE = f"POST {CALLBACK}/reschedule"
+AVAILABILITY = "GET /api/v1/queues/{slug}/availability"
 CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance]
-# Numbers and a queue that exist, so that a good share of generated creates are accepted and feed the links.
+# A queue, numbers and zones that exist, so that a good share of generated requests are accepted.
 PHONES = numbers(20)
-COMMON = {
+ZONES = ["UTC", "Europe/Paris", "America/New_York", "Asia/Kolkata"]
+HYPOTHESIS = {
     "deadline": None,
     "derandomize": True,
-    "database": None,  # no .hypothesis/ directory in the repository
+    "database": None,  # nothing saved between runs: the same cases every time
     "suppress_health_check": list(HealthCheck),
 }
 
 
-def _op(schema_dict: dict, label: str) -> dict:
+def _operation(raw: dict, label: str) -> dict:
     method, path = label.split(" ", 1)
-    return schema_dict["paths"][path][method.lower()]
-
-
-def _link(operation_id: str, **extra: Any) -> dict:
-    return {"operationId": operation_id, "parameters": {"reference": "$response.body#/reference"}, **extra}
+    return raw["paths"][path][method.lower()]
 
 
 def add_links(raw: dict) -> None:
-    """ninja writes no links: chain create (201, or 200 for the client's open one) → get / position / reschedule /
-    cancel, and get, position and reschedule onward, by the callback's `reference`."""
+    """ninja writes no links: chain create (201, or 200 for the client's own open one) to get, position, reschedule
+    and cancel, and those onward, by the callback's `reference`."""
     ids = {
-        "get": _op(raw, f"GET {CALLBACK}")["operationId"],
-        "position": _op(raw, f"GET {CALLBACK}/position")["operationId"],
-        "reschedule": _op(raw, f"POST {CALLBACK}/reschedule")["operationId"],
-        "cancel": _op(raw, f"POST {CALLBACK}/cancel")["operationId"],
+        "Get": _operation(raw, f"GET {CALLBACK}")["operationId"],
+        "Position": _operation(raw, f"GET {CALLBACK}/position")["operationId"],
+        "Reschedule": _operation(raw, RESCHEDULE)["operationId"],
+        "Cancel": _operation(raw, f"POST {CALLBACK}/cancel")["operationId"],
     }
-    onward = {f"{name.title()}Callback": _link(operation_id) for name, operation_id in ids.items()}
-    for label, status, names in (
-        (CREATE, "201", ids),
-        (CREATE, "200", ids),
-        (f"GET {CALLBACK}", "200", ("position", "reschedule", "cancel")),
-        (f"GET {CALLBACK}/position", "200", ("get", "reschedule", "cancel")),
-        (f"POST {CALLBACK}/reschedule", "200", ("get", "position", "cancel")),
-        (f"POST {CALLBACK}/cancel", "200", ("get", "position")),
+    for label, status, targets in (
+        (CREATE, "201", ("Get", "Position", "Reschedule", "Cancel")),
+        (CREATE, "200", ("Get", "Position", "Reschedule", "Cancel")),
+        (f"GET {CALLBACK}", "200", ("Position", "Reschedule", "Cancel")),
+        (f"GET {CALLBACK}/position", "200", ("Get", "Reschedule", "Cancel")),
+        (RESCHEDULE, "200", ("Get", "Position", "Cancel")),
+        (f"POST {CALLBACK}/cancel", "200", ("Get", "Position")),
     ):
-        response = _op(raw, label)["responses"][status]
-        response["links"] = {f"{name.title()}Callback": onward[f"{name.title()}Callback"] for name in names}
+        _operation(raw, label)["responses"][status]["links"] = {
+            f"{target}Callback": {"operationId": ids[target], "parameters": {"reference": "$response.body#/reference"}}
+            for target in targets
+        }
 
 
 def load_schema():
     schema = schemathesis.openapi.from_wsgi(SCHEMA_PATH, get_wsgi_application(), config=schemathesis.Config())
-    add_links(schema.raw_schema)
+    add_links(schema.raw_schema)  # before any operation is read from it
 
     @schema.hook("flatmap_body")
-    def realistic_create(context, body):
-        """Creates mostly name the real queue and a valid number; the rest stays as generated."""
-        if context.operation is None or context.operation.label != CREATE or not isinstance(body, dict):
+    def realistic_bodies(context, body: Any):
+        """Some creates name the real queue, a valid number and zone (and some no times at all), and some moves ask
+        for a time in the next two days, so that enough are accepted to feed the links and reach the later states;
+        the rest go out as generated."""
+        label = context.operation.label if context.operation is not None else None
+        if not isinstance(body, dict) or label not in (CREATE, RESCHEDULE):
             return st.just(body)
-        return st.tuples(st.booleans(), st.sampled_from(PHONES)).map(
-            lambda drawn: {**body, "queue": "billing", "phone_number": drawn[1]} if drawn[0] else body
-        )
+        if label == RESCHEDULE:
+            soon = st.integers(1, 48 * 4).map(lambda quarters: (now() + timedelta(minutes=15 * quarters)).isoformat())
+            return st.one_of(st.just(body), soon.map(lambda when: {**body, "desired_time": when}))
+
+        def realistic(phone: str, zone: str, timeless: bool) -> dict:
+            drop = ("type", "desired_time", "window_start", "window_end") if timeless else ()
+            kept = {key: value for key, value in body.items() if key not in drop}
+            return {**kept, "queue": "billing", "phone_number": phone, "customer_timezone": zone}
+
+        return st.one_of(st.just(body), st.builds(realistic, st.sampled_from(PHONES), st.sampled_from(ZONES), st.booleans()))
+
+    @schema.hook("flatmap_path_parameters")
+    def real_queue(context, path_parameters: Any):
+        """Some availability questions name the real queue."""
+        if context.operation is None or context.operation.label != AVAILABILITY or not isinstance(path_parameters, dict):
+            return st.just(path_parameters)
+        return st.sampled_from([path_parameters, {**path_parameters, "slug": "billing"}])
 
     return schema
 
@@ -94,17 +114,18 @@ OPERATIONS = [result.ok() for result in SCHEMA.get_all_operations()]
 def token():
     make_queue("billing")
     client, token = make_api_client("Schemathesis")
-    client.requests_per_minute = 0  # no throttling: hundreds of requests in a few seconds
+    client.requests_per_minute = 0  # no per-client throttle: hundreds of requests in a few seconds
     client.save()
     return token
 
 
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
-@pytest.mark.parametrize("operation", OPERATIONS, ids=[o.label for o in OPERATIONS])
+@pytest.mark.parametrize("operation", OPERATIONS, ids=[operation.label for operation in OPERATIONS])
 def test_operation_conforms(operation, mode, token):
+    """Negative cases include requests without the token (401); the rest carry it."""
     headers = {"Authorization": f"Bearer {token}"}
 
-    @settings(max_examples=30, phases=[Phase.explicit, Phase.generate], **COMMON)
+    @hypothesis.settings(max_examples=30, phases=[Phase.explicit, Phase.generate], **HYPOTHESIS)
     @given(case=operation.as_strategy(generation_mode=mode))
     def run(case):
         case.call_and_validate(headers=headers, checks=CHECKS)
@@ -112,20 +133,17 @@ def test_operation_conforms(operation, mode, token):
     run()
 
 
-def test_create_get_reschedule_cancel(token):
+def test_create_get_reschedule_cancel(token, settings):
+    """Scenarios over the callback operations: the links above plus those schemathesis infers (list → get)."""
     headers = {"Authorization": f"Bearer {token}"}
 
-    class Lifecycle(SCHEMA.as_state_machine()):
+    class Lifecycle(SCHEMA.include(path_regex="^/api/v1/callbacks").as_state_machine()):
         def setup(self):
             """Each scenario starts from the same state, or Hypothesis sees the same choices lead elsewhere."""
             CallbackRequest.objects.all().delete()
             IdempotencyRecord.objects.all().delete()
             Effect.objects.all().delete()
-            django_settings.RINGBACK_THROTTLE_NAMESPACE = uuid.uuid4().hex[:12]
-
-        def after_call(self, response, case):
-            if response.status_code == 401:
-                print("401", case.method, case.formatted_path, dict(response.request.headers))
+            settings.RINGBACK_THROTTLE_NAMESPACE = uuid.uuid4().hex[:12]  # the per-number daily budget too
 
         def get_call_kwargs(self, case):
             return {"headers": headers}
@@ -133,4 +151,4 @@ def test_create_get_reschedule_cancel(token):
         def validate_response(self, response, case, additional_checks=None, **kwargs):
             case.validate_response(response, checks=CHECKS, headers=headers, transport_kwargs=kwargs)
 
-    Lifecycle.run(settings=settings(max_examples=25, stateful_step_count=6, phases=[Phase.generate], **COMMON))
+    Lifecycle.run(settings=hypothesis.settings(max_examples=40, stateful_step_count=8, phases=[Phase.generate], **HYPOTHESIS))
