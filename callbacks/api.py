@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -327,9 +327,7 @@ def list_callbacks(request: HttpRequest, filters: Query[ListFilters]):
     ):
         value = getattr(filters, name)
         if value is not None:
-            if timezone.is_naive(value):
-                raise DomainError(f"{name} needs a time zone offset.", status=400, field=name)
-            rows = rows.filter(**{lookup: value})
+            rows = rows.filter(**{lookup: as_utc(value, name)})
     rows = rows.order_by("-created_at", "-id")
     page = list(rows[filters.offset : filters.offset + filters.limit])
     return {"items": [out(c) for c in page], "count": rows.count(), "limit": filters.limit, "offset": filters.offset}
@@ -417,10 +415,19 @@ def queue_by_slug(slug: str) -> Queue:
     return queue
 
 
+def as_utc(value: datetime, name: str) -> datetime:
+    """A time from a query, in UTC (PostgreSQL holds offsets up to ±15:59 only; Python allows ±23:59)."""
+    if timezone.is_naive(value):
+        raise DomainError(f"{name} needs a time zone offset.", status=400, field=name)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise DomainError(f"{name} is out of range.", status=400, field=name) from None
+
+
 def availability_window(start: datetime | None, end: datetime | None, now: datetime, max_days: int = 31):
-    for name, value in (("start", start), ("end", end)):
-        if value is not None and timezone.is_naive(value):
-            raise DomainError(f"{name} needs a time zone offset.", status=400, field=name)
+    start = as_utc(start, "start") if start is not None else None
+    end = as_utc(end, "end") if end is not None else None
     start = max(start or now, now)
     end = end or start + timedelta(days=7)
     if end <= start:

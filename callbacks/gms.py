@@ -79,7 +79,10 @@ def parse_gms_time(raw: str, field: str) -> datetime:
         raise GmsError(400, EXC + "CallbackExceptionInvalid", f"{field} must look like 2026-05-28T15:30:00.000Z.") from None
     if timezone.is_naive(value):
         value = value.replace(tzinfo=UTC)  # GMS times are UTC
-    return value
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise GmsError(400, EXC + "CallbackExceptionInvalid", f"{field} is out of range.") from None
 
 
 def record_of(callback: CallbackRequest, request: HttpRequest) -> dict[str, str]:

@@ -8,8 +8,8 @@ customer's cancel.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
@@ -184,6 +184,10 @@ def check_window_reachable(queue: Queue, window_start: datetime | None, window_e
         raise Invalid(f"{queue.name} is closed for the whole availability window.", field="window_end", code="window_closed")
 
 
+def in_utc(value: datetime | None) -> datetime | None:
+    return value.astimezone(UTC) if value is not None else None
+
+
 def _contact_for(phone: str, customer_name: str, zone: str) -> Contact:
     existing = ContactPhone.objects.select_related("contact").filter(number=phone).order_by("id").first()
     if existing:
@@ -212,6 +216,10 @@ def do_create_callback(
     """
     now = timezone.now()
     queue, phone, zone = _validate(request, now)
+    # Stored and compared in UTC: an offset PostgreSQL cannot hold (beyond ±15:59, which Python allows) never reaches it.
+    request = replace(
+        request, **{name: in_utc(getattr(request, name)) for name in ("desired_time", "window_start", "window_end")}
+    )
     check_intake_limits(queue, phone, immediate=request.type in (CallbackType.IMMEDIATE, CallbackType.DELAYED))
     # A duplicate (an IVR retrying, a double submit) is caught by the partial unique constraint on open
     # requests, below: the common case, a new request, pays no extra read for it.
@@ -334,6 +342,11 @@ def do_move_callback(
     callback = _locked_open_callback(reference)
     if timezone.is_naive(when):
         raise Invalid("The new time needs a time zone offset.", field="desired_time")
+    if not now - timedelta(days=366) < when < now + timedelta(days=366):
+        raise Invalid(
+            "The new time must be within a year from now.", field="desired_time", code="past" if when < now else "invalid"
+        )
+    when = when.astimezone(UTC)
     if when < now + timedelta(minutes=1):
         raise Invalid("The new time is in the past.", field="desired_time", code="past")
     if when > now + timedelta(days=366):
