@@ -9,7 +9,7 @@ from decimal import Decimal, InvalidOperation
 from functools import cached_property
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Count, OuterRef, Q, Subquery
 from django.utils import formats, timezone
 
 from . import calendars, callstate
@@ -631,3 +631,79 @@ def queue_position(callback: CallbackRequest, now: datetime) -> Position:
     if opens is not None:
         wait = max(wait, int((opens - now).total_seconds()))
     return Position(callback.state, ahead + 1, wait, staffed)
+
+
+REPORT_COLUMNS = [
+    "reference",
+    "queue",
+    "channel",
+    "type",
+    "origin",
+    "state",
+    "close_reason",
+    "outcome",
+    "phone_number",
+    "customer_name",
+    "created_at",
+    "desired_time",
+    "closed_at",
+    "attempts",
+    "offers",
+    "calls",
+    "last_agent",
+    "disposition",
+]
+
+
+def callbacks_report(*, start: datetime | None = None, end: datetime | None = None, queue_ids: list[int] | None = None):
+    """One row per callback created in [start, end), with what links its attempts: how many offers and calls it
+    had, the last agent who worked it and their disposition. Values only, for streaming."""
+    last = Interaction.objects.filter(callback=OuterRef("pk")).order_by("-created_at")
+    rows = CallbackRequest.objects.all()
+    if start is not None:
+        rows = rows.filter(created_at__gte=start)
+    if end is not None:
+        rows = rows.filter(created_at__lt=end)
+    if queue_ids is not None:
+        rows = rows.filter(queue_id__in=queue_ids)
+    return (
+        rows.order_by("created_at", "id")
+        .annotate(
+            offer_count=Subquery(
+                Offer.objects.filter(callback=OuterRef("pk"))
+                .order_by()
+                .values("callback")
+                .annotate(n=Count("id"))
+                .values("n")[:1]
+            ),
+            call_count=Subquery(
+                Call.objects.filter(interaction__callback=OuterRef("pk"))
+                .order_by()
+                .values("interaction__callback")
+                .annotate(n=Count("id"))
+                .values("n")[:1]
+            ),
+            last_agent=Subquery(last.values("agent__display_name")[:1]),
+            disposition=Subquery(last.values("disposition__label")[:1]),
+        )
+        .values_list(
+            "reference",
+            "queue__slug",
+            "channel",
+            "type",
+            "origin",
+            "state",
+            "close_reason",
+            "outcome",
+            "phone_number",
+            "customer_name",
+            "created_at",
+            "desired_time",
+            "closed_at",
+            "attempts",
+            "offer_count",
+            "call_count",
+            "last_agent",
+            "disposition",
+        )
+    )

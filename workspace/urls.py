@@ -4,7 +4,7 @@ from django.urls import include, path, re_path
 
 from callbacks import gms
 from callbacks.api import api
-from callbacks.views import calls, directory, public
+from callbacks.views import calls, directory, public, reports
 from callbacks.views import workspace as views
 
 urlpatterns = [
@@ -44,6 +44,7 @@ urlpatterns = [
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("healthz", views.healthz, name="healthz"),
     path("api/v1/", api.urls),
+    path("reports/callbacks.csv", reports.callbacks_csv, name="report_callbacks_csv"),
     path("request/<slug:slug>/", public.request_callback, name="public_request"),
     path("request/done/<str:token>/", public.done, name="public_done"),
     path("my/<str:token>/", public.manage, name="public_manage"),

@@ -1,0 +1,101 @@
+"""Reports: every callback as one CSV record (offers, calls, last agent and disposition linked), streamed in
+bounded memory, and for staff only."""
+
+import csv
+import io
+import tracemalloc
+from datetime import timedelta
+
+import pytest
+from asgiref.sync import sync_to_async
+from django.contrib.auth import get_user_model
+from django.test import AsyncClient
+from django.utils import timezone
+
+from callbacks import lifecycle
+from callbacks.enums import CallbackState
+from callbacks.models import CallbackRequest, Offer
+
+from .factories import PASSWORD, make_callback, set_ready
+
+URL = "/reports/callbacks.csv"
+
+
+@pytest.fixture
+def staff(client, transactional_db):
+    get_user_model().objects.create_user("sup", "sup@example.com", PASSWORD, is_staff=True)
+    client.login(username="sup", password=PASSWORD)
+    return client
+
+
+def rows_of(response) -> list[dict]:
+    return list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+
+
+def test_one_record_per_callback_links_its_offers_and_agent(staff, queue, alice):
+    set_ready(alice)
+    callback = make_callback(queue)
+    interaction = lifecycle.do_accept_offer(user=alice.user, offer_id=Offer.objects.get(callback=callback).pk)
+    lifecycle.do_mark_done(user=alice.user, interaction_id=interaction.pk)
+    make_callback(queue, phone="+33612345999")
+    response = staff.get(URL)
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    rows = {r["reference"]: r for r in rows_of(response)}
+    done = rows[callback.reference]
+    assert (done["state"], done["close_reason"], done["offers"], done["last_agent"]) == ("completed", "done", "1", "Alice")
+    assert len(rows) == 2
+    tomorrow = (timezone.now() + timedelta(days=1)).date().isoformat()
+    assert rows_of(staff.get(URL, {"from": tomorrow})) == []
+
+
+def test_agents_and_strangers_cannot_export(client, queue, alice):
+    assert client.get(URL).status_code == 302  # to the login
+    client.login(username="alice", password=PASSWORD)
+    assert client.get(URL).status_code == 302
+
+
+def test_a_bad_date_is_a_400(staff, queue):
+    assert staff.get(URL, {"from": "yesterday"}).status_code == 400
+
+
+def test_100000_callbacks_stream_in_bounded_memory(staff, queue):
+    now = timezone.now()
+    CallbackRequest.objects.bulk_create(
+        [
+            CallbackRequest(
+                reference=f"CB-{i:08d}",
+                queue=queue,
+                phone_number=f"+3361{i % 10000000:07d}",
+                customer_name=f"Customer {i}",
+                state=CallbackState.COMPLETED,
+                desired_time=now,
+                created_at=now,
+            )
+            for i in range(100_000)
+        ],
+        batch_size=5000,
+    )
+    response = staff.get(URL)
+    tracemalloc.start()
+    size = lines = 0
+    for chunk in response.streaming_content:
+        size += len(chunk)
+        lines += 1
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert lines == 100_001
+    print(f"\n100,000 callbacks: {size / 1e6:.1f} MB of CSV streamed with a peak of {peak / 1e6:.1f} MB allocated")
+    assert peak < size / 4  # the whole file is never held
+
+
+@pytest.mark.asyncio
+async def test_under_asgi_the_export_is_an_async_stream(transactional_db, queue):
+    """Daphne serves it through Django's ASGI handler: a sync iterator there would be read whole into memory."""
+    user = await sync_to_async(get_user_model().objects.create_user)("sup", "sup@example.com", PASSWORD, is_staff=True)
+    await sync_to_async(make_callback)(queue)
+    client = AsyncClient()
+    await client.aforce_login(user)
+    response = await client.get(URL)
+    assert response.status_code == 200 and response.is_async
+    body = b"".join([chunk async for chunk in response.streaming_content]).decode()
+    assert body.count("\n") == 2 and "billing" in body
