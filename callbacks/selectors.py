@@ -633,26 +633,18 @@ def queue_position(callback: CallbackRequest, now: datetime) -> Position:
     return Position(callback.state, ahead + 1, wait, staffed)
 
 
-REPORT_COLUMNS = [
-    "reference",
-    "queue",
-    "channel",
-    "type",
-    "origin",
-    "state",
-    "close_reason",
-    "outcome",
-    "phone_number",
-    "customer_name",
-    "created_at",
-    "desired_time",
-    "closed_at",
-    "attempts",
-    "offers",
-    "calls",
-    "last_agent",
-    "disposition",
+# The report's columns, and the value each one is read from.
+REPORT_FIELDS = [
+    ("reference", "reference"),
+    ("queue", "queue__slug"),
+    *[(name, name) for name in ("channel", "type", "origin", "state", "close_reason", "outcome", "phone_number")],
+    *[(name, name) for name in ("customer_name", "created_at", "desired_time", "closed_at", "attempts")],
+    ("offers", "offer_count"),
+    ("calls", "call_count"),
+    ("last_agent", "last_agent"),
+    ("disposition", "disposition"),
 ]
+REPORT_COLUMNS = [column for column, _ in REPORT_FIELDS]
 
 
 def callbacks_report(*, start: datetime | None = None, end: datetime | None = None, queue_ids: list[int] | None = None):
@@ -686,24 +678,5 @@ def callbacks_report(*, start: datetime | None = None, end: datetime | None = No
             last_agent=Subquery(last.values("agent__display_name")[:1]),
             disposition=Subquery(last.values("disposition__label")[:1]),
         )
-        .values_list(
-            "reference",
-            "queue__slug",
-            "channel",
-            "type",
-            "origin",
-            "state",
-            "close_reason",
-            "outcome",
-            "phone_number",
-            "customer_name",
-            "created_at",
-            "desired_time",
-            "closed_at",
-            "attempts",
-            "offer_count",
-            "call_count",
-            "last_agent",
-            "disposition",
-        )
+        .values_list(*[field for _, field in REPORT_FIELDS])
     )
