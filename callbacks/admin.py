@@ -92,18 +92,12 @@ class CalendarExceptionInline(admin.TabularInline):
 
 
 @admin.register(IdempotencyRecord)
-class IdempotencyRecordAdmin(admin.ModelAdmin):
+class IdempotencyRecordAdmin(RecordAdmin):
     """The answers kept for Idempotency-Key retries (a day): read-only."""
 
     list_display = ["key", "api_client", "status", "created_at"]
     list_filter = ["api_client", "status"]
     search_fields = ["key"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(OpeningHours)

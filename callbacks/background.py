@@ -35,23 +35,21 @@ def _run(fn: Callable[..., object], args: tuple) -> None:
         close_old_connections()  # this pool thread's connection goes back
 
 
-# Per key: runs in flight in this process, and whether another run was asked for meanwhile.
-_pending: dict[Hashable, list] = {}
+# Keys with a run in flight in this process, and whether another run was asked for meanwhile.
+_pending: dict[Hashable, bool] = {}
 _pending_lock = threading.Lock()
-# Two runs per key at once: a new request starts at once when one run is busy with a long pass, yet a burst of
-# 50 requests a second becomes a few runs (each a pass of many offers) instead of 50 threads on the same rows.
-IN_FLIGHT_PER_KEY = 1
 
 
 def coalesced(key: Hashable, fn: Callable[..., object], *args: object) -> None:
-    """`after_answer`, folded per key: with `IN_FLIGHT_PER_KEY` runs for `key` in flight in this process, any
-    number of further requests become one more run after them."""
+    """`after_answer`, folded per key: while a run for `key` is in flight in this process, any number of further
+    requests become one more run after it. A burst of 50 requests a second routes a queue in one thread, a pass of
+    many offers at a time, instead of 50 threads fighting over the same rows (two runs per key collapsed again
+    at 50/s: README, Overload)."""
     with _pending_lock:
-        state = _pending.setdefault(key, [0, False])
-        if state[0] >= IN_FLIGHT_PER_KEY:
-            state[1] = True
+        if key in _pending:
+            _pending[key] = True
             return
-        state[0] += 1
+        _pending[key] = False
     after_answer(_drain, key, fn, args)
 
 
@@ -60,12 +58,13 @@ def _drain(key: Hashable, fn: Callable[..., object], args: tuple) -> None:
     try:
         while again:
             fn(*args)
-            with _pending_lock:
-                state = _pending[key]
-                again, state[1] = state[1], False
-    finally:
+            with _pending_lock:  # decide and release under one lock, or a request arriving in between is lost
+                again = _pending[key]
+                if again:
+                    _pending[key] = False
+                else:
+                    del _pending[key]
+    except BaseException:
         with _pending_lock:  # a failed run drops what was folded into it: the clock's sweep routes every second
-            state = _pending[key]
-            state[0] -= 1
-            if state[0] <= 0:
-                del _pending[key]
+            _pending.pop(key, None)
+        raise

@@ -179,12 +179,21 @@ def gms_view(*methods: str, admin: bool = False):
     return decorate
 
 
-def translate(error: DomainError, service: str) -> GmsError:
-    """Ringback's refusals in GMS's words (the messages GMS's own tests assert, where they are known)."""
+def translate(error: DomainError, service: str, number: str = "", limit: int = 0) -> GmsError:
+    """Ringback's refusals in GMS's words (the messages GMS's own tests assert, where they are known); a start
+    passes the number and the queue's daily limit for GMS's own texts."""
     if error.code == "queue_full":
         return GmsError(503, EXC + "CallbackExceptionServiceUnavailable", f"Limit of queued callbacks for {service} is reached.")
     if error.code == "number_limit":
-        return GmsError(503, EXC + "CallbackExceptionServiceUnavailable", error.message)
+        message = (
+            f"Callback for _customer_number={number} rejected because previous callbacks for this parameter "
+            f"were requested for more than {limit} times today."
+            if number
+            else error.message
+        )
+        return GmsError(503, EXC + "CallbackExceptionServiceUnavailable", message)
+    if error.field == "phone_number" and error.code == "invalid" and number:
+        return GmsError(400, EXC + "CallbackExceptionNumber", f"Customer Number [{number}] is disallowed, because it is invalid.")
     if error.code in ("outside_hours", "slot_full", "window_closed", "window"):
         suggested = {gms_time(datetime.fromisoformat(s["start"])): s["remaining"] for s in error.extra.get("suggested_slots", [])}
         return GmsError(400, EXC + "CallbackExceptionAvailability", error.message, availability=suggested)
@@ -278,20 +287,7 @@ def start(request: HttpRequest, client: ApiClient, queue: Queue):
             api_client=client,
         )
     except DomainError as error:
-        if error.field == "phone_number" and error.code == "invalid":
-            raise GmsError(
-                400,
-                EXC + "CallbackExceptionNumber",
-                f"Customer Number [{number[:40]}] is disallowed, because it is invalid.",
-            ) from None
-        if error.code == "number_limit":
-            raise GmsError(
-                503,
-                EXC + "CallbackExceptionServiceUnavailable",
-                f"Callback for _customer_number={number[:40]} rejected because previous callbacks for this parameter "
-                f"were requested for more than {queue.daily_requests_per_number} times today.",
-            ) from None
-        raise translate(error, queue.gms_service) from None
+        raise translate(error, queue.gms_service, number[:40], queue.daily_requests_per_number) from None
     if not created and callback.api_client_id != client.pk:
         raise GmsError(400, EXC + "CallbackExceptionDuplicate", "A callback for this number is already open for this service.")
     text = (

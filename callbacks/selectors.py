@@ -575,12 +575,25 @@ def reschedule_slots(agent: Agent, interaction_id: int, now: datetime, *, days: 
     callback = interaction.callback
     start = max(now, callback.window_start) if callback.window_start else now
     end = min(now + timedelta(days=days), callback.window_end) if callback.window_end else now + timedelta(days=days)
-    zone = callback.customer_zone
+    return free_slot_days(callback.queue, start, end, callback.customer_zone, excluding=callback.pk, limit=limit)
+
+
+def free_slot_days(
+    queue: Queue,
+    start: datetime,
+    end: datetime,
+    zone,
+    *,
+    excluding: int | None = None,
+    limit: int = 500,
+    day_format: str = "%a %d %b",
+) -> list[SlotDay]:
+    """Free slots between start and end, grouped by day in `zone` (the customer's): what both pickers show."""
     grouped: dict[date, list[tuple[str, str, int]]] = {}
-    for slot in calendars.free_slots(callback.queue, start, end, excluding=callback.pk)[:limit]:
+    for slot in calendars.free_slots(queue, start, end, excluding=excluding, limit=limit):
         local = slot.start.astimezone(zone)
         grouped.setdefault(local.date(), []).append((slot.start.isoformat(), f"{local:%H:%M}", slot.remaining))
-    return [SlotDay(f"{day:%a %d %b}", rows) for day, rows in grouped.items()]
+    return [SlotDay(day.strftime(day_format), rows) for day, rows in grouped.items()]
 
 
 # Average handling time assumed until a queue has finished interactions to measure.
@@ -647,6 +660,11 @@ REPORT_FIELDS = [
 REPORT_COLUMNS = [column for column, _ in REPORT_FIELDS]
 
 
+def _count_per_callback(rows, path: str) -> Subquery:
+    """How many rows point (through `path`) to the outer callback: a correlated COUNT."""
+    return Subquery(rows.filter(**{path: OuterRef("pk")}).order_by().values(path).annotate(n=Count("id")).values("n")[:1])
+
+
 def callbacks_report(*, start: datetime | None = None, end: datetime | None = None, queue_ids: list[int] | None = None):
     """One row per callback created in [start, end), with what links its attempts: how many offers and calls it
     had, the last agent who worked it and their disposition. Values only, for streaming."""
@@ -661,20 +679,8 @@ def callbacks_report(*, start: datetime | None = None, end: datetime | None = No
     return (
         rows.order_by("created_at", "id")
         .annotate(
-            offer_count=Subquery(
-                Offer.objects.filter(callback=OuterRef("pk"))
-                .order_by()
-                .values("callback")
-                .annotate(n=Count("id"))
-                .values("n")[:1]
-            ),
-            call_count=Subquery(
-                Call.objects.filter(interaction__callback=OuterRef("pk"))
-                .order_by()
-                .values("interaction__callback")
-                .annotate(n=Count("id"))
-                .values("n")[:1]
-            ),
+            offer_count=_count_per_callback(Offer.objects, "callback"),
+            call_count=_count_per_callback(Call.objects, "interaction__callback"),
             last_agent=Subquery(last.values("agent__display_name")[:1]),
             disposition=Subquery(last.values("disposition__label")[:1]),
         )

@@ -41,12 +41,10 @@ from .directory import ContactInput, do_create_contact, do_link_contact, do_upda
 from .effects import perform as perform_effect
 from .intake import (
     CallbackInput,
-    check_promised_time,
     do_cancel_callback,
     do_create_callback,
     do_move_callback,
     do_update_callback_data,
-    slot_choices,
 )
 from .offers import (
     do_accept_offer,
@@ -54,7 +52,6 @@ from .offers import (
     do_offer_next,
     do_reject_offer,
     make_offer,
-    route_agent,
     route_everything,
     route_queue,
 )
@@ -102,8 +99,6 @@ __all__ = [
     "do_create_callback",
     "do_move_callback",
     "do_update_callback_data",
-    "check_promised_time",
-    "slot_choices",
     "do_create_contact",
     "do_decline_consultation",
     "do_end_after_call_work",
@@ -139,7 +134,6 @@ __all__ = [
     "record",
     "resolve_target",
     "retry_rule_for",
-    "route_agent",
     "route_everything",
     "route_queue",
     "supervise_calls",

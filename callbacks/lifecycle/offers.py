@@ -1,6 +1,6 @@
 """Offers and routing: ringing an agent, Accept, Reject, and returning a callback to its queue.
 
-Owns: `route_queue` / `route_agent` / `route_everything` (each offer one
+Owns: `route_queue` / `route_queues_of` / `route_everything` (each offer one
 durable transaction: `routing.choose` decides, `make_offer` writes),
 `route_on_commit`, the end of an offer (`return_offer`, `withdraw_agent_offers`,
 `withdraw_open_offer`) and the agent's Accept and Reject.
@@ -230,11 +230,6 @@ def route_queue(queue_id: int, channel: str) -> int:
         if not more:
             break
     return made
-
-
-def route_agent(agent_id: int, channel: str) -> int:
-    """An agent became free: look at each of their queues."""
-    return sum(route_queue(q, channel) for q in routing.queues_of(agent_id))
 
 
 def route_everything() -> int:

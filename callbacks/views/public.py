@@ -9,7 +9,7 @@ per-number daily limit.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django import forms
@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from .. import calendars, lifecycle, links, throttle
+from .. import calendars, lifecycle, links, selectors, throttle
 from ..enums import CallbackState, CallbackType, Origin
 from ..errors import DomainError
 from ..models import CallbackRequest, Queue
@@ -60,14 +60,10 @@ def visitor_zone(request: HttpRequest, queue: Queue) -> ZoneInfo:
     return calendars.spec_for(queue).zone if queue.calendar_id else ZoneInfo(settings.TIME_ZONE)
 
 
-def slot_days(queue: Queue, zone: ZoneInfo, now: datetime, *, excluding: int | None = None) -> list[tuple[str, list]]:
-    """Free slots of the next days, grouped by the visitor's day: [(day label, [(ISO start, "14:30"), …])]."""
-    days: dict[date, list[tuple[str, str]]] = {}
-    start = now + timedelta(minutes=15)  # a slot needs a moment to be offered
-    for slot in calendars.free_slots(queue, start, now + timedelta(days=DAYS_SHOWN), excluding=excluding, limit=SLOTS_SHOWN):
-        local = slot.start.astimezone(zone)
-        days.setdefault(local.date(), []).append((slot.start.isoformat(), f"{local:%H:%M}"))
-    return [(f"{day:%A %d %B}", rows) for day, rows in days.items()]
+def slot_days(queue: Queue, zone: ZoneInfo, now: datetime, *, excluding: int | None = None) -> list[selectors.SlotDay]:
+    """Free slots of the next days, grouped by the visitor's day. A slot needs a moment to be offered: 15 minutes."""
+    start, end = now + timedelta(minutes=15), now + timedelta(days=DAYS_SHOWN)
+    return selectors.free_slot_days(queue, start, end, zone, excluding=excluding, limit=SLOTS_SHOWN, day_format="%A %d %B")
 
 
 def _queue(slug: str) -> Queue:
