@@ -28,6 +28,7 @@ from .models import (
     ResponseCategory,
     RetryRule,
     RoutingPoint,
+    RoutingRule,
     StandardResponse,
 )
 
@@ -78,7 +79,33 @@ class QueueAdmin(admin.ModelAdmin):
     list_filter = ["active", "require_disposition", "calendar"]
     search_fields = ["name", "slug", "gms_service"]
     prepopulated_fields = {"slug": ["name"]}
-    autocomplete_fields = ["calendar"]
+    autocomplete_fields = ["calendar", "reject_queue", "timeout_queue", "reject_point", "timeout_point"]
+    filter_horizontal = ["supervisors"]
+    fieldsets = [
+        (None, {"fields": ["name", "slug", "active", "gms_service", "calendar"]}),
+        (
+            "Offers and work",
+            {
+                "fields": [
+                    "offer_timeout_seconds",
+                    "default_max_attempts",
+                    "require_disposition",
+                    "after_call_work_seconds",
+                    "personal_grace_minutes",
+                    "reminder_minutes",
+                ]
+            },
+        ),
+        ("Intake limits", {"fields": ["max_queued", "daily_requests_per_number"]}),
+        ("Supervision", {"fields": ["supervisors", "service_level_seconds"]}),
+        (
+            "After Reject or an unanswered offer",
+            {
+                "description": "Where the callback goes next: its own queue unless a queue or a routing point is named.",
+                "fields": [("reject_queue", "reject_point"), ("timeout_queue", "timeout_point")],
+            },
+        ),
+    ]
 
 
 class OpeningHoursInline(admin.TabularInline):
@@ -327,12 +354,30 @@ class RetryRuleAdmin(admin.ModelAdmin):
     autocomplete_fields = ["queue"]
 
 
+class RoutingRuleInline(admin.TabularInline):
+    model = RoutingRule
+    extra = 0
+    fields = ["order", "condition", "minutes", "starts", "ends", "queue"]
+    autocomplete_fields = ["queue"]
+
+
 @admin.register(RoutingPoint)
 class RoutingPointAdmin(admin.ModelAdmin):
+    """A switch number and Team Communicator target; its rules, tried in order, choose the queue a callback lands in."""
+
+    inlines = [RoutingRuleInline]
     list_display = ["name", "number", "queue", "active"]
     list_filter = ["active", "queue"]
     search_fields = ["name", "number"]
     autocomplete_fields = ["queue"]
+
+
+@admin.register(RoutingRule)
+class RoutingRuleAdmin(admin.ModelAdmin):
+    list_display = ["point", "order", "condition", "minutes", "starts", "ends", "queue"]
+    list_filter = ["point", "condition"]
+    search_fields = ["point__name", "queue__name"]
+    autocomplete_fields = ["point", "queue"]
 
 
 class PartyInline(ReadOnlyInline):

@@ -91,6 +91,10 @@ class HistoryKind(models.TextChoices):
     SWITCH = "switch", "Switch command"
     EXPIRED = "expired", "Expired"
     WEBHOOK = "webhook", "Webhook"
+    REASSIGNED = "reassigned", "Reassigned"
+    PRIORITY = "priority", "Priority changed"
+    ROUTED = "routed", "Sent on by a routing rule"
+    CONFIG = "config", "Configuration change"
 
 
 class PreviewSection(models.TextChoices):
@@ -189,6 +193,7 @@ class SystemReason(models.TextChoices):
     """Not Ready reasons Ringback sets by itself; agents cannot pick them."""
 
     MISSED_OFFER = "missed_offer", "Missed offer"
+    SUPERVISOR = "supervisor", "Set by a supervisor"
 
 
 class ClosingReason(models.TextChoices):
@@ -228,3 +233,11 @@ class EffectStatus(models.TextChoices):
     PENDING = "pending", "Pending"
     DONE = "done", "Done"
     FAILED = "failed", "Failed"
+
+
+class RuleCondition(models.TextChoices):
+    """When a routing point's rule sends a callback to its queue (rules are tried in order; the first that holds wins)."""
+
+    ALWAYS = "always", "Always"
+    WAIT_UNDER = "wait_under", "While that queue's oldest wait is under N minutes (otherwise: overflow to the next rule)"
+    TIME_OF_DAY = "time_of_day", "Between two times of day (in the routing point's zone)"

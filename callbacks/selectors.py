@@ -48,6 +48,7 @@ from .models import (
     RoutingPoint,
     StandardResponse,
     agent_of,
+    may_work,
 )
 from .phone import display_phone, normalize_phone
 from .telephony import telephony
@@ -56,7 +57,8 @@ HISTORY_LIMIT = 50
 
 
 def agent_for_user(user) -> Agent | None:
-    return agent_of(user)
+    """The user's agent profile while they hold the Agent role; None otherwise."""
+    return agent_of(user) if may_work(user) else None
 
 
 def format_value(value: Any, fmt: str, zone) -> str:

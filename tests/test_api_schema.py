@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error, response_schema_conformance, status_code_conformance
 
-from callbacks.models import CallbackRequest, Effect, IdempotencyRecord
+from callbacks.models import CallbackRequest, Effect, HistoryEvent, IdempotencyRecord
 
 from .factories import make_api_client, make_queue, numbers
 
@@ -140,6 +140,7 @@ def test_create_get_reschedule_cancel(token, settings):
     class Lifecycle(SCHEMA.include(path_regex="^/api/v1/callbacks").as_state_machine()):
         def setup(self):
             """Each scenario starts from the same state, or Hypothesis sees the same choices lead elsewhere."""
+            HistoryEvent.objects.all().purge()  # the history is append-only: only a purge removes it
             CallbackRequest.objects.all().delete()
             IdempotencyRecord.objects.all().delete()
             Effect.objects.all().delete()

@@ -20,7 +20,7 @@ from django.utils import timezone
 from .. import callbackstate
 from ..enums import CallbackEvent, CloseReason, HistoryKind, InteractionState
 from ..errors import DomainError, Refused
-from ..models import Agent, CallbackRequest, Contact, HistoryEvent, Interaction, agent_of
+from ..models import Agent, CallbackRequest, Contact, HistoryEvent, Interaction, agent_of, may_work
 from ..push import push_on_commit
 
 
@@ -100,7 +100,7 @@ def transition(
 def acting_agent(user: AbstractBaseUser) -> Agent:
     """The agent profile of the user acting; refused for anyone else."""
     agent = agent_of(user)
-    if agent is None:
+    if agent is None or not may_work(user):
         raise Refused("Only agents can do this.")
     return agent
 

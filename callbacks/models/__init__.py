@@ -1,11 +1,32 @@
-from .agents import Agent, AgentChannelStatus, agent_of
+from .agents import Agent, AgentChannelStatus, agent_of, agents_for, get_agent_for_supervisor, may_work
 from .calendars import BusinessCalendar, CalendarException, OpeningHours
-from .calls import Call, CallParty, Consultation, FavoriteTarget, RetryRule, RoutingPoint
-from .config import ApiClient, DispositionCode, IdempotencyRecord, NotReadyReason, PreviewField, Queue
+from .calls import Call, CallParty, Consultation, FavoriteTarget, RetryRule
+from .config import (
+    ApiClient,
+    DispositionCode,
+    IdempotencyRecord,
+    NotReadyReason,
+    PreviewField,
+    Queue,
+    get_queue_for_supervisor,
+    queues_for,
+    require_supervisor,
+    supervises,
+)
 from .contacts import Contact, ContactEmail, ContactPhone
 from .effects import Effect
+from .routing import RoutingPoint, RoutingRule
 from .responses import ResponseCategory, StandardResponse
-from .work import CallbackRequest, HistoryEvent, Interaction, Note, Offer
+from .work import (
+    AppendOnlyError,
+    CallbackRequest,
+    HistoryEvent,
+    Interaction,
+    Note,
+    Offer,
+    callbacks_for,
+    get_callback_for_supervisor,
+)
 
 __all__ = [
     "BusinessCalendar",
@@ -17,6 +38,17 @@ __all__ = [
     "FavoriteTarget",
     "RetryRule",
     "RoutingPoint",
+    "RoutingRule",
+    "AppendOnlyError",
+    "agents_for",
+    "callbacks_for",
+    "get_agent_for_supervisor",
+    "get_callback_for_supervisor",
+    "get_queue_for_supervisor",
+    "may_work",
+    "queues_for",
+    "require_supervisor",
+    "supervises",
     "Agent",
     "agent_of",
     "AgentChannelStatus",

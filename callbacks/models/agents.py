@@ -4,7 +4,8 @@ from django.conf import settings
 from django.db import models
 
 from ..enums import AgentStatus, Channel
-from .config import TIMEZONE_CHOICES, NotReadyReason, Queue
+from ..errors import DomainError, Refused
+from .config import TIMEZONE_CHOICES, NotReadyReason, Queue, queues_for, require_supervisor
 
 
 class Agent(models.Model):
@@ -17,6 +18,10 @@ class Agent(models.Model):
 
     class Meta:
         ordering = ["display_name"]
+        permissions = [
+            ("work_callbacks", "Can work callbacks in the agent workspace (the Agent role)"),
+            ("manage_agents", "Can set agents of supervised queues Not Ready or log them out"),
+        ]
 
     def __str__(self) -> str:
         return self.display_name
@@ -32,6 +37,33 @@ class Agent(models.Model):
         if self.web_callback_enabled:
             channels.append(Channel.WEB_CALLBACK)
         return channels
+
+
+def may_work(user) -> bool:
+    """Whether the user holds the Agent role. `callbacks.auth.AgentBackend` reads it with the user (`can_work`, no
+    extra statement); a user loaded any other way asks Django's permission cache."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    known = getattr(user, "can_work", None)
+    if known is not None:
+        return bool(known) or user.is_superuser
+    return user.has_perm("callbacks.work_callbacks")
+
+
+def agents_for(user, perm: str = "callbacks.manage_agents"):
+    """The agents of the queues `user` supervises with `perm`."""
+    return Agent.objects.filter(queues__in=queues_for(user, perm)).distinct()
+
+
+def get_agent_for_supervisor(user, agent_id: int, perm: str = "callbacks.manage_agents") -> Agent:
+    """The agent, when they work in a queue `user` supervises; 404 or 403 otherwise."""
+    require_supervisor(user, perm)
+    agent = Agent.objects.select_related("user").filter(pk=agent_id).first()
+    if agent is None:
+        raise DomainError("That agent does not exist.", status=404, code="not_found")
+    if not agents_for(user, perm).filter(pk=agent.pk).exists():
+        raise Refused("This agent works in no queue you supervise.")
+    return agent
 
 
 def agent_of(user) -> Agent | None:

@@ -108,21 +108,6 @@ class RetryRule(models.Model):
         return f"{self.queue}: {self.get_outcome_display()} → {self.get_action_display()}"
 
 
-class RoutingPoint(models.Model):
-    """A Team Communicator target: a number on the switch, optionally feeding a queue."""
-
-    name = models.CharField(max_length=100, unique=True)
-    number = models.CharField(max_length=20)
-    queue = models.ForeignKey(Queue, null=True, blank=True, on_delete=models.SET_NULL)
-    active = models.BooleanField(default=True)
-
-    class Meta:
-        ordering = ["name"]
-
-    def __str__(self) -> str:
-        return self.name
-
-
 class FavoriteTarget(models.Model):
     agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="favorites")
     target = models.CharField(max_length=40, help_text="kind:id, e.g. agent:3")

@@ -4,10 +4,13 @@ import hashlib
 import secrets
 from zoneinfo import available_timezones
 
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from ..enums import Channel, FieldFormat, PreviewSection, SystemReason
+from ..errors import DomainError, Refused
 
 TIMEZONE_CHOICES = sorted((tz, tz) for tz in available_timezones())
 
@@ -53,12 +56,83 @@ class Queue(models.Model):
     after_call_work_seconds = models.PositiveIntegerField(
         default=0, help_text="After Mark Done, agents stay in After Call Work this long (0 = straight back to Ready)."
     )
+    service_level_seconds = models.PositiveIntegerField(
+        default=300,
+        validators=[MinValueValidator(10)],
+        help_text="Service level target: a callback accepted within this long of becoming due counts as in service level.",
+    )
+    supervisors = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="supervised_queues",
+        help_text="Users with the Supervisor role who see and act on this queue (Admins see every queue).",
+    )
+    # Where a callback goes after Reject, or after an offer nobody answered: its own queue unless one of these is set.
+    reject_queue = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", help_text="After Reject: this queue."
+    )
+    reject_point = models.ForeignKey(
+        "RoutingPoint",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="After Reject: the queue this routing point's rules choose.",
+    )
+    timeout_queue = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", help_text="After an unanswered offer: this queue."
+    )
+    timeout_point = models.ForeignKey(
+        "RoutingPoint",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="After an unanswered offer: the queue this routing point's rules choose.",
+    )
 
     class Meta:
         ordering = ["name"]
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        for event in ("reject", "timeout"):
+            if getattr(self, f"{event}_queue_id") and getattr(self, f"{event}_point_id"):
+                raise ValidationError({f"{event}_point": "Choose a queue or a routing point, not both."})
+
+
+# --- Who may see and act on which queues: the permission getters (in the style of Healthchecks' _get_rw_check_for_user) --
+
+
+def supervises(user, perm: str = "callbacks.supervise") -> bool:
+    return bool(user and user.is_authenticated and user.is_active and user.has_perm(perm))
+
+
+def queues_for(user, perm: str = "callbacks.supervise"):
+    """The queues `user` supervises with `perm`: every queue for the Admin role, their own for a Supervisor, none otherwise."""
+    if not supervises(user, perm):
+        return Queue.objects.none()
+    if user.has_perm("callbacks.all_queues"):
+        return Queue.objects.all()
+    return Queue.objects.filter(supervisors=user)
+
+
+def require_supervisor(user, perm: str = "callbacks.supervise") -> None:
+    if not supervises(user, perm):
+        raise Refused("This needs the Supervisor role.")
+
+
+def get_queue_for_supervisor(user, queue_id: int, perm: str = "callbacks.supervise") -> Queue:
+    """The queue, when `user` supervises it; 404 when it does not exist, 403 when it is not theirs."""
+    require_supervisor(user, perm)
+    queue = Queue.objects.filter(pk=queue_id).first()
+    if queue is None:
+        raise DomainError("That queue does not exist.", status=404, code="not_found")
+    if not queues_for(user, perm).filter(pk=queue.pk).exists():
+        raise Refused("You do not supervise this queue.")
+    return queue
 
 
 class NotReadyReason(models.Model):

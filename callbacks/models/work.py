@@ -4,7 +4,7 @@ import secrets
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import models
+from django.db import connection, models, transaction
 from django.db.models import Q
 
 from ..enums import (
@@ -20,7 +20,8 @@ from ..enums import (
     Origin,
 )
 from .agents import Agent
-from .config import ApiClient, Queue
+from ..errors import DomainError, Refused
+from .config import ApiClient, Queue, queues_for, require_supervisor
 from .contacts import Contact
 
 _REF_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -69,6 +70,11 @@ class CallbackRequest(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        permissions = [
+            ("supervise", "Can see the live board, the work list and the reports of supervised queues"),
+            ("manage_callbacks", "Can reschedule, cancel, reassign and reprioritise callbacks of supervised queues"),
+            ("all_queues", "Supervises every queue (the Admin role)"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["queue", "phone_number"],
@@ -113,6 +119,22 @@ class CallbackRequest(models.Model):
     @property
     def is_preview(self) -> bool:
         return self.type == CallbackType.DELAYED_PREVIEW or self.channel == Channel.WEB_CALLBACK
+
+
+def callbacks_for(user, perm: str = "callbacks.supervise"):
+    """The callbacks of the queues `user` supervises with `perm`."""
+    return CallbackRequest.objects.filter(queue__in=queues_for(user, perm))
+
+
+def get_callback_for_supervisor(user, callback_id: int, perm: str = "callbacks.supervise") -> CallbackRequest:
+    """The callback, when it is in a queue `user` supervises; 404 or 403 otherwise."""
+    require_supervisor(user, perm)
+    callback = CallbackRequest.objects.select_related("queue", "owner", "contact").filter(pk=callback_id).first()
+    if callback is None:
+        raise DomainError("That callback does not exist.", status=404, code="not_found")
+    if not queues_for(user, perm).filter(pk=callback.queue_id).exists():
+        raise Refused("This callback is in a queue you do not supervise.")
+    return callback
 
 
 class Offer(models.Model):
@@ -181,10 +203,40 @@ class Interaction(models.Model):
         return f"Interaction {self.pk} ({self.callback})"
 
 
-class HistoryEvent(models.Model):
-    """Append-only: one row for every event of a callback (and agent status changes)."""
+class AppendOnlyError(Exception):
+    """The history is append-only: rows are added, never changed or removed (except by `purge`)."""
 
-    callback = models.ForeignKey(CallbackRequest, null=True, blank=True, on_delete=models.CASCADE, related_name="history")
+
+# What may still change in a history row: the contact it is filed under (a callback linked to a contact later), and the
+# links to an agent or user who is deleted (set to NULL). The PostgreSQL trigger in migration 0011 says the same.
+MUTABLE_HISTORY_FIELDS = frozenset({"contact", "contact_id"})
+
+
+class HistoryQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        if set(kwargs) - MUTABLE_HISTORY_FIELDS:
+            raise AppendOnlyError("History rows cannot be changed.")
+        return super().update(**kwargs)
+
+    def delete(self):
+        raise AppendOnlyError("History rows cannot be deleted (see HistoryEvent.objects.purge for data retention).")
+
+    def purge(self) -> int:
+        """Delete these rows for data retention: the one way past the append-only rule (on PostgreSQL, for this
+        transaction only)."""
+        with transaction.atomic():
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL ringback.purge = 'on'")
+            return self._raw_delete(self.db)
+
+
+class HistoryEvent(models.Model):
+    """Append-only: one row for every event of a callback (and agent status changes, and configuration changes).
+
+    The audit trail. On PostgreSQL a trigger refuses UPDATE and DELETE (migration 0011); everywhere the ORM does."""
+
+    callback = models.ForeignKey(CallbackRequest, null=True, blank=True, on_delete=models.PROTECT, related_name="history")
     contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="history")
     agent = models.ForeignKey(Agent, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
@@ -193,12 +245,34 @@ class HistoryEvent(models.Model):
     data = models.JSONField(default=dict, blank=True)
     at = models.DateTimeField(db_index=True)
 
+    objects = HistoryQuerySet.as_manager()
+
     class Meta:
         ordering = ["at", "id"]
-        indexes = [models.Index(fields=["callback", "at"], name="history_callback_at")]
+        indexes = [
+            models.Index(fields=["callback", "at"], name="history_callback_at"),
+            models.Index(fields=["kind", "at"], name="history_kind_at"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.get_kind_display()}: {self.message}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AppendOnlyError("History rows cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("History rows cannot be deleted.")
+
+    @property
+    def by(self) -> str:
+        """Who or what did it: the user, else the agent, else Ringback itself (an integration, the clock)."""
+        if self.actor_id:
+            return self.actor.get_full_name() or self.actor.get_username()
+        if self.agent_id:
+            return str(self.agent)
+        return "Ringback"
 
 
 class Note(models.Model):
