@@ -26,7 +26,7 @@ def from_admin(sender, instance: LogEntry, created: bool, raw: bool = False, **k
         at=instance.action_time,
         data={
             "model": f"{instance.content_type.app_label}.{instance.content_type.model}" if instance.content_type_id else "",
-            "object_id": instance.object_id or "",
+            "object_id": str(instance.object_id or ""),
             "action": VERBS.get(instance.action_flag, "changed"),
         },
     )

@@ -7,19 +7,22 @@ Renders run on the thread pool (not the one thread Django keeps for sync
 views), so many agents' pushes render in parallel.
 """
 
+import asyncio
 import json
 import logging
 import time
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 from django.contrib.auth import get_user_model
 
 from .errors import is_id
 from .lifecycle import do_acknowledge_offer
-from .models import Agent
-from .push import agent_group, changed_since, regions_for
+from .models import Agent, queues_for, supervises
+from .push import BOARD_AGENTS_GROUP, agent_group, board_group, changed_since, regions_for
 from .selectors import agent_for_user
+from .views.board import render_figures
 from .views.render import render_regions, synced_marker
 
 log = logging.getLogger(__name__)
@@ -28,6 +31,7 @@ User = get_user_model()
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_NOT_AN_AGENT = 4403
+CLOSE_NOT_A_SUPERVISOR = 4403
 
 
 def _render_for(agent_id: int, regions: list[str] | None) -> str:
@@ -125,3 +129,81 @@ class AgentConsumer(AsyncWebsocketConsumer):
             await self.send(text_data=html)
         except Exception:  # the page closed while this push rendered; its disconnect is next in line
             log.info("agent %s's socket closed before a push reached it", self.agent_id)
+
+
+def _board_groups(user) -> list[str] | None:
+    if not supervises(user):
+        return None
+    return [board_group(q) for q in queues_for(user).values_list("pk", flat=True)] + [BOARD_AGENTS_GROUP]
+
+
+board_groups = database_sync_to_async(_board_groups, thread_sensitive=False)
+render_board = database_sync_to_async(render_figures, thread_sensitive=False)
+
+
+class BoardConsumer(AsyncWebsocketConsumer):
+    """A supervisor's live board: joins the groups of the queues they supervise (and the agents' status group) and
+    re-renders the figures when rung, at most once per RINGBACK_BOARD_REFRESH_SECONDS however busy the floor is."""
+
+    groups_joined: list[str] = []
+    last_render = 0.0
+    pending: asyncio.TimerHandle | None = None
+
+    async def __call__(self, scope, receive, send):
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await self._leave()
+
+    async def connect(self):
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        groups = await board_groups(user)
+        if groups is None:
+            await self.close(code=CLOSE_NOT_A_SUPERVISOR)
+            return
+        self.groups_joined = []
+        for group in groups:
+            await self.channel_layer.group_add(group, self.channel_name)
+            self.groups_joined.append(group)
+        await self.accept()
+        # The page says hello when its socket opens: the figures are rendered then (see `receive`).
+
+    async def disconnect(self, code):
+        await self._leave()
+
+    async def _leave(self):
+        if self.pending is not None:
+            self.pending.cancel()
+            self.pending = None
+        groups, self.groups_joined = self.groups_joined, []
+        for group in groups:
+            try:
+                await self.channel_layer.group_discard(group, self.channel_name)
+            except Exception:
+                log.warning("group_discard failed for a board", exc_info=True)
+
+    async def receive(self, text_data=None, bytes_data=None):
+        await self._render()  # hello, or any message: send the figures now
+
+    async def ringback_event(self, message):
+        """Coalesced: one render per refresh interval at most; rings in between fold into it."""
+        if self.pending is not None:
+            return
+        loop = asyncio.get_running_loop()
+        wait = max(0.0, self.last_render + settings.RINGBACK_BOARD_REFRESH_SECONDS - loop.time())
+        self.pending = loop.call_later(wait, lambda: loop.create_task(self._render_pending()))
+
+    async def _render_pending(self):
+        self.pending = None
+        await self._render()
+
+    async def _render(self):
+        self.last_render = asyncio.get_running_loop().time()
+        try:
+            html = await render_board(self.scope["user"])
+            await self.send(text_data=html)
+        except Exception:  # the socket closed while rendering; its disconnect is next in line
+            log.info("a board's socket closed before its update reached it", exc_info=True)

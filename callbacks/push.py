@@ -34,6 +34,7 @@ class Push(StrEnum):
     OFFER_ENDED = "offer.ended"
     STATUS_CHANGED = "status.changed"
     INTERACTION_CHANGED = "interaction.changed"
+    BOARD_CHANGED = "board.changed"  # to supervisors' boards: re-read the figures (coalesced by the board's consumer)
 
 
 # Which regions of the agent workspace each event re-renders.
@@ -53,9 +54,18 @@ def agent_group(agent_id: int) -> str:
     return f"agent.{agent_id}"
 
 
+def board_group(queue_id: int) -> str:
+    """Boards showing a queue: rung whenever one of its callbacks changes."""
+    return f"board.{queue_id}"
+
+
+# Boards of every queue: rung when an agent's status changes (which queues they work in is the board's to read).
+BOARD_AGENTS_GROUP = "board.agents"
+
+
 def regions_for(message: dict) -> list[str]:
     """The regions a doorbell message asks the consumer to re-render, in page order."""
-    wanted = {region for event in message.get("events", ()) for region in REGIONS[Push(event)]}
+    wanted = {region for event in message.get("events", ()) for region in REGIONS.get(Push(event), ())}
     return [name for name in REGION_ORDER if name in wanted]
 
 
@@ -100,6 +110,13 @@ def push_on_commit(event: Push, *, agent_ids: Iterable[int]) -> None:
         transaction.on_commit(lambda: doorbell.ring(groups, event.value))
 
 
+def push_board_on_commit(queue_ids: Iterable[int] = (), *, agents: bool = False) -> None:
+    """Ring the boards of these queues (and every board, for an agent's status) once the transaction commits."""
+    groups = [board_group(q) for q in queue_ids] + ([BOARD_AGENTS_GROUP] if agents else [])
+    if groups:
+        transaction.on_commit(lambda: doorbell.ring(groups, Push.BOARD_CHANGED.value, record=False))
+
+
 class Doorbell:
     """Gathers (group, event) pairs and sends one message per group from the server's event loop."""
 
@@ -114,8 +131,9 @@ class Doorbell:
         """The server's event loop: pushes are sent from it."""
         self.loop = loop
 
-    def ring(self, groups: list[str], event: str) -> None:
-        record_changes(groups)  # before the message: see "What changed when" above
+    def ring(self, groups: list[str], event: str, *, record: bool = True) -> None:
+        if record:  # agents' pages only: a board re-reads everything on connect anyway
+            record_changes(groups)  # before the message: see "What changed when" above
         with self.lock:
             for group in groups:
                 self.pending.setdefault(group, set()).add(event)

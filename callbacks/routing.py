@@ -25,8 +25,8 @@ from django.conf import settings
 from django.db.models import Exists, F, Func, OuterRef, Q, Subquery
 
 from . import calendars
-from .enums import AgentStatus, CallbackState, InteractionState, OfferOutcome
-from .models import Agent, AgentChannelStatus, CallbackRequest, Interaction, Offer
+from .enums import AgentStatus, CallbackEvent, CallbackState, InteractionState, OfferOutcome, RuleCondition
+from .models import Agent, AgentChannelStatus, CallbackRequest, Interaction, Offer, Queue, RoutingPoint, RoutingRule
 
 AGENTS_LOOKED_AT = 20
 CALLBACKS_LOOKED_AT = 10
@@ -156,3 +156,52 @@ def queues_with_waiting_work() -> list[tuple[int, str]]:
     return list(
         CallbackRequest.objects.filter(state=CallbackState.QUEUED).values_list("queue_id", "channel").distinct().order_by()
     )
+
+
+# --- Routing points: where a callback goes after Reject or an unanswered offer, and where a transfer lands ----------
+
+
+def oldest_wait(queue_id: int, now: datetime) -> timedelta | None:
+    """How long the first callback in line of the queue has waited (None when nothing waits)."""
+    first = (
+        CallbackRequest.objects.filter(queue_id=queue_id, state=CallbackState.QUEUED, enqueued_at__isnull=False)
+        .order_by("enqueued_at")
+        .values_list("enqueued_at", flat=True)
+        .first()
+    )
+    return None if first is None else now - first
+
+
+def rule_holds(rule: RoutingRule, now: datetime) -> bool:
+    if rule.condition == RuleCondition.WAIT_UNDER:
+        waited = oldest_wait(rule.queue_id, now)
+        return waited is None or waited < timedelta(minutes=rule.minutes or 0)
+    if rule.condition == RuleCondition.TIME_OF_DAY:
+        if rule.starts is None or rule.ends is None:
+            return False
+        local = now.astimezone(rule.point.zone).time()
+        if rule.starts < rule.ends:
+            return rule.starts <= local < rule.ends
+        return local >= rule.starts or local < rule.ends  # a range past midnight
+    return True
+
+
+def queue_from_point(point: RoutingPoint, now: datetime) -> Queue | None:
+    """The queue a routing point sends a callback to now: its first rule that holds, else its own queue."""
+    for rule in point.rules.select_related("queue", "point").filter(queue__active=True):
+        if rule_holds(rule, now):
+            return rule.queue
+    return point.queue if point.queue_id and point.queue.active else None
+
+
+def queue_after(queue: Queue, event: CallbackEvent, now: datetime) -> Queue | None:
+    """Where a callback of `queue` goes after Reject (or an unanswered offer): the queue it names, the queue its
+    routing point chooses, or None for its own queue."""
+    prefix = "reject" if event == CallbackEvent.REJECT else "timeout"
+    if getattr(queue, f"{prefix}_queue_id"):
+        target = getattr(queue, f"{prefix}_queue")
+        return target if target.active else None
+    if getattr(queue, f"{prefix}_point_id"):
+        point = getattr(queue, f"{prefix}_point")
+        return queue_from_point(point, now) if point.active else None
+    return None

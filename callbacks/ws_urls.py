@@ -1,5 +1,5 @@
 from django.urls import path
 
-from .consumers import AgentConsumer
+from .consumers import AgentConsumer, BoardConsumer
 
-websocket_urlpatterns = [path("ws/agent/", AgentConsumer.as_asgi())]
+websocket_urlpatterns = [path("ws/agent/", AgentConsumer.as_asgi()), path("ws/board/", BoardConsumer.as_asgi())]

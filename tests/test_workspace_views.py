@@ -46,7 +46,7 @@ def test_user_without_agent_profile_gets_a_clear_403(client, transactional_db):
     client.force_login(user)
     response = client.get("/")
     assert response.status_code == 403
-    assert b"no agent profile" in response.content
+    assert b"not an agent" in response.content
 
 
 def test_workspace_shows_status_bar_with_seed_button_names(alice_client):

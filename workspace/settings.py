@@ -168,6 +168,8 @@ RINGBACK_CUSTOMER_REMINDER_MINUTES = int(os.environ.get("RINGBACK_CUSTOMER_REMIN
 # The GMS-compatible API answers anonymous requests as the built-in "GMS" client unless this is true; with
 # Basic authentication (an API client's name and token) a request acts as that client either way.
 RINGBACK_GMS_REQUIRE_AUTH = os.environ.get("RINGBACK_GMS_REQUIRE_AUTH", "false").lower() in ("1", "true", "yes")
+# A supervisor's live board re-renders at most this often, however many changes ring it (they fold into one).
+RINGBACK_BOARD_REFRESH_SECONDS = float(os.environ.get("RINGBACK_BOARD_REFRESH_SECONDS", "1"))
 RINGBACK_MAX_UNDELIVERED_OFFERS = int(os.environ.get("RINGBACK_MAX_UNDELIVERED_OFFERS", "40"))
 # Call supervision: a call still Dialing this long after Call ends as failed (the switch never answered).
 RINGBACK_DIAL_LIMIT_SECONDS = int(os.environ.get("RINGBACK_DIAL_LIMIT_SECONDS", "90"))

@@ -4,7 +4,7 @@ from django.urls import include, path, re_path
 
 from callbacks import gms
 from callbacks.api import api
-from callbacks.views import calls, directory, public, reports
+from callbacks.views import board, calls, directory, public, reports
 from callbacks.views import workspace as views
 
 urlpatterns = [
@@ -44,7 +44,15 @@ urlpatterns = [
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("healthz", views.healthz, name="healthz"),
     path("api/v1/", api.urls),
+    path("board/", board.board, name="board"),
+    path("board/figures/", board.figures, name="board_figures"),
+    path("board/callbacks/", board.worklist, name="worklist"),
+    path("board/callbacks/bulk/", board.bulk_action, name="bulk_action"),
+    path("board/callbacks/<int:callback_id>/", board.callback_detail, name="callback_detail"),
+    path("board/agents/<int:agent_id>/status/", board.force_status, name="force_status"),
+    path("reports/", reports.reports, name="reports"),
     path("reports/callbacks.csv", reports.callbacks_csv, name="report_callbacks_csv"),
+    path("reports/agents.csv", reports.agents_csv, name="report_agents_csv"),
     path("request/<slug:slug>/", public.request_callback, name="public_request"),
     path("request/done/<str:token>/", public.done, name="public_done"),
     path("my/<str:token>/", public.manage, name="public_manage"),

@@ -14,6 +14,7 @@ contract is checked by import-linter in the test command):
 - `intake` — new requests, the customer's moves and cancellations, attached data
 - `directory` — the contact directory
 - `clock` — timers: due callbacks, offer expiry, After Call Work, reminders, call supervision
+- `supervision` — a supervisor's actions on callbacks (one or in bulk) and on agents' status
 """
 
 from .calls import (
@@ -56,6 +57,17 @@ from .offers import (
     route_queue,
 )
 from .presence import SETTABLE_STATUSES, change_status, do_log_in, do_log_out, do_set_status
+from .supervision import (
+    BulkAction,
+    BulkResult,
+    bulk,
+    do_force_status,
+    do_reassign_agent,
+    do_reassign_queue,
+    do_set_priority,
+    do_supervisor_cancel,
+    do_supervisor_reschedule,
+)
 from .transfers import (
     do_accept_consultation,
     do_complete_consultation,
@@ -81,6 +93,15 @@ from .wrapup import (
 )
 
 __all__ = [
+    "BulkAction",
+    "BulkResult",
+    "bulk",
+    "do_force_status",
+    "do_reassign_agent",
+    "do_reassign_queue",
+    "do_set_priority",
+    "do_supervisor_cancel",
+    "do_supervisor_reschedule",
     "NOTE_MAX",
     "SETTABLE_STATUSES",
     "CallbackInput",

@@ -301,8 +301,15 @@ def do_cancel_callback(
 ) -> CallbackRequest:
     """The customer (or an integration, or an administrator) cancelled. Refused once the callback is closed or
     being worked."""
-    callback = _locked_open_callback(reference)
-    now = timezone.now()
+    callback = locked_open_callback(reference=reference)
+    cancel_callback(callback, timezone.now(), actor=actor, reason=reason, by_admin=by_admin)
+    return callback
+
+
+def cancel_callback(
+    callback: CallbackRequest, now: datetime, *, actor: AbstractBaseUser | None, reason: str, by_admin: bool
+) -> None:
+    """Cancel a waiting callback (locked by `locked_open_callback`): a ringing offer ends first."""
     rung = withdraw_open_offer(callback, now)
     callback.outcome = reason[:200] or "Cancelled"
     transition(
@@ -315,16 +322,17 @@ def do_cancel_callback(
         fields=["outcome"],
         close_reason=CloseReason.CANCELLED_BY_ADMIN if by_admin else None,
     )
-    return callback
 
 
-def _locked_open_callback(reference: str) -> CallbackRequest:
+def locked_open_callback(*, reference: str | None = None, pk: int | None = None) -> CallbackRequest:
     """The callback, locked with its ringing offer (offer first, the order accept uses); refused once an agent works
     it or it is closed."""
-    list(Offer.objects.select_for_update(of=("self",)).filter(callback__reference=reference, outcome=OfferOutcome.OPEN))
-    callback = CallbackRequest.objects.select_for_update().select_related("queue").filter(reference=reference).first()
+    by_offer = {"callback__reference": reference} if reference is not None else {"callback_id": pk}
+    by = {"reference": reference} if reference is not None else {"pk": pk}
+    list(Offer.objects.select_for_update(of=("self",)).filter(outcome=OfferOutcome.OPEN, **by_offer))
+    callback = CallbackRequest.objects.select_for_update().select_related("queue").filter(**by).first()
     if callback is None:
-        raise DomainError(f"No callback {reference}.", status=404, code="not_found")
+        raise DomainError(f"No callback {reference or pk}.", status=404, code="not_found")
     if callback.state == CallbackState.IN_PROGRESS:
         raise DomainError("An agent is working on this callback; it can no longer be changed.", code="in_progress")
     if not callback.is_open:
@@ -339,7 +347,16 @@ def do_move_callback(
     """The customer (or their integration) moved a waiting callback to another time: it must be an open slot with
     room, inside their availability window. A ringing offer is withdrawn; the callback is scheduled for `when`."""
     now = timezone.now()
-    callback = _locked_open_callback(reference)
+    callback = locked_open_callback(reference=reference)
+    move_callback(callback, when, now, actor=actor, by=by)
+    return callback
+
+
+def move_callback(
+    callback: CallbackRequest, when: datetime, now: datetime, *, actor: AbstractBaseUser | None, by: str, overbook: bool = False
+) -> None:
+    """Schedule a waiting callback (locked by `locked_open_callback`) for `when`: an open slot (with room, unless a
+    supervisor `overbook`s), inside the customer's availability window. A ringing offer is withdrawn."""
     if timezone.is_naive(when):
         raise Invalid("The new time needs a time zone offset.", field="desired_time")
     if not now - timedelta(days=366) < when < now + timedelta(days=366):
@@ -353,7 +370,11 @@ def do_move_callback(
         raise Invalid("The new time is more than a year ahead.", field="desired_time")
     if callback.window_start and callback.window_end and not (callback.window_start <= when <= callback.window_end):
         raise Invalid("The new time is outside the customer's availability window.", field="desired_time", code="window")
-    check_promised_time(callback.queue, when, now, excluding=callback.pk)
+    if overbook:
+        if calendars.slot_at(callback.queue, when, excluding=callback.pk) is None:
+            raise Invalid(f"{callback.queue.name} does not take calls at that time.", field="desired_time", code="outside_hours")
+    else:
+        check_promised_time(callback.queue, when, now, excluding=callback.pk)
     rung = withdraw_open_offer(callback, now)
     callback.desired_time = when
     callback.type = CallbackType.SCHEDULED
@@ -371,7 +392,6 @@ def do_move_callback(
         fields=["desired_time", "type", "type_rank", "enqueued_at", "reminded_at"],
         when=when.isoformat(),
     )
-    return callback
 
 
 @action

@@ -19,9 +19,10 @@ from django.utils import timezone
 
 from .. import routing
 from ..background import coalesced
-from ..enums import CallbackEvent, CallOutcome, CallState, Channel, HistoryKind, OfferOutcome
+from ..enums import OPEN_CALLBACK_STATES, CallbackEvent, CallOutcome, CallState, Channel, HistoryKind, OfferOutcome
 from ..errors import DomainError, Refused
-from ..models import Agent, Call, CallbackRequest, Interaction, Offer
+from ..models import Agent, Call, CallbackRequest, Interaction, Offer, Queue
+from ..push import push_board_on_commit
 from .lines import end_call
 from .transitions import action, record, transition
 
@@ -94,10 +95,54 @@ def _end_offer(offer: Offer, outcome: OfferOutcome, now: datetime) -> None:
 def return_offer(
     offer: Offer, event: CallbackEvent, now: datetime, *, message: str, actor: AbstractBaseUser | None = None
 ) -> None:
-    """The offer ends without Accept (reject, time-out, withdrawal): the callback goes back to its queue, its place kept."""
+    """The offer ends without Accept (reject, time-out, withdrawal): the callback goes back to its queue, its place
+    kept, or after Reject or a time-out where its queue sends it (another queue, or a routing point's choice)."""
     _end_offer(offer, OUTCOME_OF[event], now)
     transition(offer.callback, event, now=now, message=message, agent=offer.agent, actor=actor, notify=[offer.agent_id])
+    if event in (CallbackEvent.REJECT, CallbackEvent.TIME_OUT):
+        send_on(offer.callback, event, now)
     route_on_commit(offer.callback.queue_id, offer.channel)
+
+
+def move_to_queue(
+    callback: CallbackRequest,
+    queue: Queue,
+    now: datetime,
+    *,
+    message: str,
+    kind: HistoryKind,
+    actor: AbstractBaseUser | None = None,
+    **data,
+) -> bool:
+    """Put a waiting callback (locked, not ringing) in another queue, its place in line kept. False when the customer
+    already has an open callback there (one per number and queue)."""
+    if queue.pk == callback.queue_id:
+        return True
+    taken = CallbackRequest.objects.filter(queue=queue, phone_number=callback.phone_number, state__in=OPEN_CALLBACK_STATES)
+    if taken.exclude(pk=callback.pk).exists():
+        return False
+    before = callback.queue
+    callback.queue = queue
+    callback.save(update_fields=["queue", "updated_at"])
+    record(kind, message, callback=callback, actor=actor, at=now, queue=queue.pk, from_queue=before.pk, **data)
+    push_board_on_commit([before.pk, queue.pk])
+    route_on_commit(queue.pk, callback.channel)
+    return True
+
+
+def send_on(callback: CallbackRequest, event: CallbackEvent, now: datetime) -> None:
+    """After Reject or a time-out: the queue's rule for it (Queue.reject_* / timeout_*), if it names another queue."""
+    target = routing.queue_after(callback.queue, event, now)
+    if target is None or target.pk == callback.queue_id:
+        return
+    after = "Reject" if event == CallbackEvent.REJECT else "an unanswered offer"
+    if not move_to_queue(callback, target, now, message=f"Sent to {target} after {after}", kind=HistoryKind.ROUTED):
+        record(
+            HistoryKind.ROUTED,
+            f"Stays in {callback.queue}: the customer already has an open callback in {target}",
+            callback=callback,
+            at=now,
+        )
 
 
 def withdraw_agent_offers(agent: Agent, now: datetime, *, message: str, channel: str | None = None) -> int:
@@ -111,6 +156,14 @@ def withdraw_agent_offers(agent: Agent, now: datetime, *, message: str, channel:
         CallbackRequest.objects.select_for_update().filter(pk=offer.callback_id).exists()
         return_offer(offer, CallbackEvent.WITHDRAW, now, message=message)
     return len(found)
+
+
+def take_back_offer(callback: CallbackRequest, now: datetime, *, message: str, actor: AbstractBaseUser | None = None) -> None:
+    """A ringing offer of the callback (locked) ends and the callback is back in line, still in its queue."""
+    offer = Offer.objects.select_for_update().select_related("agent").filter(callback=callback, outcome=OfferOutcome.OPEN).first()
+    if offer is not None:
+        offer.callback = callback
+        return_offer(offer, CallbackEvent.WITHDRAW, now, message=message, actor=actor)
 
 
 def withdraw_open_offer(callback: CallbackRequest, now: datetime) -> list[int]:

@@ -15,7 +15,7 @@ from django.utils import timezone
 from ..enums import AgentStatus, Channel, HistoryKind
 from ..errors import Invalid
 from ..models import Agent, AgentChannelStatus, NotReadyReason, agent_of
-from ..push import Push, push_on_commit
+from ..push import Push, push_board_on_commit, push_on_commit
 from .offers import route_agent_on_commit, withdraw_agent_offers
 from .transitions import acting_agent, action, record
 
@@ -49,6 +49,7 @@ def change_status(
         HistoryKind.STATUS, f"{Channel(channel).label}: {label}", agent=agent, actor=actor, at=now, channel=channel, status=status
     )
     push_on_commit(Push.STATUS_CHANGED, agent_ids=[agent.pk])
+    push_board_on_commit(agents=True)
     if status == AgentStatus.READY:
         route_agent_on_commit(agent.pk, channel)
     return row

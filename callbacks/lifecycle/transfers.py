@@ -16,6 +16,7 @@ from enum import StrEnum
 from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
 
+from .. import routing
 from ..enums import (
     AgentStatus,
     CallbackEvent,
@@ -85,7 +86,8 @@ def resolve_target(key: str) -> Target:
     elif kind == "rp" and is_id(ident):
         rp = RoutingPoint.objects.filter(pk=ident, active=True).select_related("queue").first()
         if rp:
-            return Target(TargetKind.QUEUE if rp.queue else TargetKind.EXTERNAL, rp.name, key, queue=rp.queue, number=rp.number)
+            queue = routing.queue_from_point(rp, timezone.now())  # its rules, else its own queue
+            return Target(TargetKind.QUEUE if queue else TargetKind.EXTERNAL, rp.name, key, queue=queue, number=rp.number)
     elif kind == "contact" and is_id(ident):
         contact = Contact.objects.filter(pk=ident).prefetch_related("phones").first()
         if contact and contact.phones.all():

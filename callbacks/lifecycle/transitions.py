@@ -21,7 +21,7 @@ from .. import callbackstate
 from ..enums import CallbackEvent, CloseReason, HistoryKind, InteractionState
 from ..errors import DomainError, Refused
 from ..models import Agent, CallbackRequest, Contact, HistoryEvent, Interaction, agent_of, may_work
-from ..push import push_on_commit
+from ..push import push_board_on_commit, push_on_commit
 
 
 def action(fn):
@@ -94,6 +94,7 @@ def transition(
     agent_ids = list(notify)
     for push in rule.pushes:
         push_on_commit(push, agent_ids=agent_ids)
+    push_board_on_commit([callback.queue_id])
     return row
 
 

@@ -15,8 +15,8 @@ from .config import (
 )
 from .contacts import Contact, ContactEmail, ContactPhone
 from .effects import Effect
-from .routing import RoutingPoint, RoutingRule
 from .responses import ResponseCategory, StandardResponse
+from .routing import RoutingPoint, RoutingRule
 from .work import (
     AppendOnlyError,
     CallbackRequest,

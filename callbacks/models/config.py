@@ -80,7 +80,12 @@ class Queue(models.Model):
         help_text="After Reject: the queue this routing point's rules choose.",
     )
     timeout_queue = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", help_text="After an unanswered offer: this queue."
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="After an unanswered offer: this queue.",
     )
     timeout_point = models.ForeignKey(
         "RoutingPoint",

@@ -24,7 +24,9 @@ class RoutingPoint(models.Model):
     queue = models.ForeignKey(
         Queue, null=True, blank=True, on_delete=models.SET_NULL, help_text="Where a callback goes when no rule applies."
     )
-    timezone = models.CharField(max_length=64, choices=TIMEZONE_CHOICES, default="Europe/Paris", help_text="For time-of-day rules.")
+    timezone = models.CharField(
+        max_length=64, choices=TIMEZONE_CHOICES, default="Europe/Paris", help_text="For time-of-day rules."
+    )
     active = models.BooleanField(default=True)
 
     class Meta:

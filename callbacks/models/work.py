@@ -19,8 +19,8 @@ from ..enums import (
     OfferOutcome,
     Origin,
 )
-from .agents import Agent
 from ..errors import DomainError, Refused
+from .agents import Agent
 from .config import ApiClient, Queue, queues_for, require_supervisor
 from .contacts import Contact
 

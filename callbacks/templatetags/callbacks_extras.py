@@ -25,3 +25,23 @@ def target_label(key: str) -> str:
         return resolve_target(key).label
     except DomainError:
         return key
+
+
+@register.filter
+def hms(seconds) -> str:
+    """Seconds as h:mm:ss (or m:ss under an hour); an empty value as —."""
+    if seconds is None or seconds == "":
+        return "—"
+    seconds = int(round(float(seconds)))
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+@register.filter
+def get(mapping, key):
+    """mapping[key] in a template (0 when missing)."""
+    try:
+        return mapping[key]
+    except (KeyError, TypeError, IndexError):
+        return 0

@@ -1,25 +1,31 @@
-"""Reports: every callback as one CSV record, streamed so 100,000 rows use bounded memory.
+"""Reports for supervisors, on the queues they supervise: a summary page (outcomes, dispositions, agent activity) and
+two CSV exports streamed so 100,000 rows use bounded memory.
 
-Staff only for now (supervisors' own queues come with the Supervisor roles). The rows come from
-`selectors.callbacks_report` through a server-side cursor (`iterator`), and each chunk is written as it is read.
+The callback rows come from `selectors.callbacks_report` through a server-side cursor (`iterator`), and each chunk is
+written as it is read.
 """
 
 from __future__ import annotations
 
 import csv
 from collections.abc import AsyncIterator, Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth.decorators import login_required
 from django.core.handlers.asgi import ASGIRequest
-from django.http import HttpRequest, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from .. import selectors
+from ..board import agent_activity, day_start, outcome_summary
+from ..enums import AgentStatus
 from ..errors import Invalid
+from ..models import agents_for, queues_for, require_supervisor
 
 CHUNK = 2000
+ACTIVITY_COLUMNS = ["agent", "channel", "ready_s", "not_ready_s", "after_call_work_s", "logged_in_s", "handled", "avg_handle_s"]
 
 
 class _Line:
@@ -42,6 +48,29 @@ def _when(request: HttpRequest, name: str) -> datetime | None:
     return value
 
 
+def _range(request: HttpRequest) -> tuple[datetime, datetime]:
+    """[from, to) from the query; by default today. A bare date as `to` means the end of that day."""
+    start = _when(request, "from") or day_start(timezone.now())
+    end = _when(request, "to")
+    if end is None:
+        end = start + timedelta(days=1)
+    elif "T" not in request.GET.get("to", "") and " " not in request.GET.get("to", "").strip():
+        end += timedelta(days=1)
+    if end <= start:
+        raise Invalid("to must be after from.", field="to")
+    return start, end
+
+
+def _queue_ids(request: HttpRequest) -> list[int]:
+    ids = list(queues_for(request.user).values_list("pk", flat=True))
+    wanted = request.GET.get("queue", "")
+    if wanted:
+        if not (wanted.isascii() and wanted.isdigit()) or int(wanted) not in ids:
+            raise Invalid("queue: choose one of the queues you supervise.", field="queue")
+        return [int(wanted)]
+    return ids
+
+
 def _cells(row) -> list:
     return ["" if v is None else v.isoformat() if isinstance(v, datetime) else v for v in row]
 
@@ -61,11 +90,72 @@ async def csv_lines_async(rows) -> AsyncIterator[str]:
         yield writer.writerow(_cells(row))
 
 
-@require_GET
-@staff_member_required
-def callbacks_csv(request: HttpRequest) -> StreamingHttpResponse:
-    rows = selectors.callbacks_report(start=_when(request, "from"), end=_when(request, "to"))
-    lines = csv_lines_async(rows) if isinstance(request, ASGIRequest) else csv_lines(rows)
-    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="callbacks-{timezone.now():%Y%m%d-%H%M}.csv"'
+def _attachment(response: HttpResponse, name: str) -> HttpResponse:
+    response["Content-Disposition"] = f'attachment; filename="{name}-{timezone.now():%Y%m%d-%H%M}.csv"'
     return response
+
+
+@require_GET
+@login_required
+def callbacks_csv(request: HttpRequest) -> StreamingHttpResponse:
+    """Every callback created in the range in the supervised queues, one record each, linking its attempts."""
+    require_supervisor(request.user)
+    rows = selectors.callbacks_report(start=_when(request, "from"), end=_when(request, "to"), queue_ids=_queue_ids(request))
+    lines = csv_lines_async(rows) if isinstance(request, ASGIRequest) else csv_lines(rows)
+    return _attachment(StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8"), "callbacks")
+
+
+def _activity(request: HttpRequest):
+    start, end = _range(request)
+    agents = list(agents_for(request.user, "callbacks.supervise").filter(queues__in=_queue_ids(request)).distinct())
+    return start, end, agent_activity(agents, start, end)
+
+
+@require_GET
+@login_required
+def agents_csv(request: HttpRequest) -> HttpResponse:
+    """Agent activity over the range: seconds in each status per channel, handled, average handle time."""
+    require_supervisor(request.user)
+    _, _, lines = _activity(request)
+    writer = csv.writer(_Line())
+    body = [writer.writerow(ACTIVITY_COLUMNS)]
+    for a in lines:
+        avg = a.average_handle_seconds
+        body.append(
+            writer.writerow(
+                [
+                    a.name,
+                    a.channel,
+                    round(a.seconds[AgentStatus.READY]),
+                    round(a.seconds[AgentStatus.NOT_READY]),
+                    round(a.seconds[AgentStatus.AFTER_CALL_WORK]),
+                    round(a.logged_in_seconds),
+                    a.handled,
+                    "" if avg is None else round(avg),
+                ]
+            )
+        )
+    return _attachment(HttpResponse("".join(body), content_type="text/csv; charset=utf-8"), "agent-activity")
+
+
+@require_GET
+@login_required
+def reports(request: HttpRequest) -> HttpResponse:
+    require_supervisor(request.user)
+    start, end, activity = _activity(request)
+    return render(
+        request,
+        "supervisor/reports.html",
+        {
+            "start": start,
+            "end": end,
+            "last_day": end - timedelta(days=1),
+            "summary": outcome_summary(_queue_ids(request), start, end),
+            "activity": activity,
+            "queues": queues_for(request.user),
+            "queue": request.GET.get("queue", ""),
+            "query": request.GET.urlencode(),
+            "statuses": AgentStatus,
+            "nav": "reports",
+        },
+    )

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 from .. import lifecycle
 from ..enums import Channel
 from ..errors import Invalid, Refused
+from ..models import supervises
 from ..selectors import agent_for_user
 from .render import action_response, app_response, render_workspace
 
@@ -27,12 +28,17 @@ def agent_or_refuse(request: HttpRequest):
 def workspace(request: HttpRequest) -> HttpResponse:
     agent = agent_for_user(request.user)
     if agent is None:
+        if supervises(request.user):
+            return redirect("board")
         if request.user.is_staff:
             return redirect("admin:index")
         return render(
             request,
             "message.html",
-            {"title": "No agent profile", "message": "Your account has no agent profile. Ask an administrator to create one."},
+            {
+                "title": "No agent role",
+                "message": "Your account is not an agent's. Ask an administrator to give you the Agent role.",
+            },
             status=403,
         )
     return render_workspace(request, agent)

@@ -4,11 +4,12 @@ import os
 from datetime import date, time, timedelta
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
-from callbacks import lifecycle
+from callbacks import lifecycle, roles
 from callbacks.enums import (
     CallbackState,
     CallbackType,
@@ -40,8 +41,10 @@ from callbacks.models import (
     StandardResponse,
 )
 from callbacks.models.config import hash_token
+from callbacks.roles import ensure_roles
 
 ADMIN = ("admin", "ringback-admin")
+SUPERVISOR = ("sam", "Sam Rivera", ["billing", "support"])
 AGENT_PASSWORD = "ringback-demo"
 AGENTS = [
     ("alice", "Alice Martin", "Europe/Paris", ["billing", "support"]),
@@ -64,8 +67,10 @@ class Command(BaseCommand):
 
     def _config(self):
         User = get_user_model()
+        ensure_roles()
         if not User.objects.filter(username=ADMIN[0]).exists():
             User.objects.create_superuser(ADMIN[0], "admin@ringback.local", ADMIN[1])
+        User.objects.get(username=ADMIN[0]).groups.add(Group.objects.get(name=roles.ADMIN))
         # The demo's working queues are open around the clock, so the demo rings whenever it is tried; Sales shows a
         # real office calendar (split days, a Saturday morning, holidays) for the customer's page and the APIs.
         billing, _ = Queue.objects.get_or_create(slug="billing", defaults={"name": "Billing", "gms_service": "billing"})
@@ -154,8 +159,19 @@ class Command(BaseCommand):
                 user = User.objects.create_user(username, f"{username}@ringback.local", AGENT_PASSWORD)
             agent, _ = Agent.objects.get_or_create(user=user, defaults={"display_name": name, "timezone": zone})
             agent.queues.add(*[queues[s] for s in queue_slugs])
+            user.groups.add(Group.objects.get(name=roles.AGENT))
             for channel in Channel.values:
                 AgentChannelStatus.objects.get_or_create(agent=agent, channel=channel, defaults={"since": now})
+        username, name, supervised = SUPERVISOR
+        sam = User.objects.filter(username=username).first()
+        if sam is None:
+            first, last = name.split(" ", 1)
+            sam = User.objects.create_user(
+                username, f"{username}@ringback.local", AGENT_PASSWORD, first_name=first, last_name=last
+            )
+        sam.groups.add(Group.objects.get(name=roles.SUPERVISOR))
+        for slug in supervised:
+            queues[slug].supervisors.add(sam)
 
     def _callbacks(self):
         now = timezone.now()
@@ -328,7 +344,11 @@ class Command(BaseCommand):
         self.stdout.write("")
         url = f"http://{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}/"
         self.stdout.write(f"  Ringback demo logins ({url})")
-        self.stdout.write(f"    admin:  {ADMIN[0]} / {ADMIN[1]}   (Django admin at /admin/)")
+        self.stdout.write(f"    admin:  {ADMIN[0]} / {ADMIN[1]}   (Django admin at /admin/, every queue's board at /board/)")
+        username, name, supervised = SUPERVISOR
+        self.stdout.write(
+            f"    supervisor: {username} / {AGENT_PASSWORD}   {name}, live board at /board/: {', '.join(supervised)}"
+        )
         for username, name, _, queues in AGENTS:
             self.stdout.write(f"    agent:  {username} / {AGENT_PASSWORD}   {name}, queues: {', '.join(queues)}")
         self.stdout.write(f"    API token (Demo website): {DEMO_TOKEN}")

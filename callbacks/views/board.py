@@ -1,0 +1,225 @@
+"""The supervisor's pages: the live board, the work list and its bulk actions, a callback's trail, forcing an agent's
+status. Who sees what is decided by the permission getters next to the models (`queues_for` and friends)."""
+
+from __future__ import annotations
+
+import json
+
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.safestring import mark_safe
+from django.views.decorators.http import require_GET, require_POST
+
+from .. import lifecycle
+from ..board import board_for
+from ..enums import OPEN_CALLBACK_STATES, AgentStatus
+from ..errors import Invalid
+from ..models import (
+    Agent,
+    agents_for,
+    callbacks_for,
+    get_agent_for_supervisor,
+    get_callback_for_supervisor,
+    queues_for,
+    require_supervisor,
+    supervises,
+)
+from ..phone import display_phone
+from .workspace import first_error
+
+BOARD = "supervisor/board.html"
+PAGE_SIZE = 50
+
+
+def board_context(user) -> dict:
+    queues = list(queues_for(user).select_related("calendar"))
+    board = board_for(queues)
+    return {
+        "board": board,
+        "chart_json": mark_safe(json.dumps(board.chart_data()).replace("<", "\\u003c")),
+        "can_manage_agents": supervises(user, "callbacks.manage_agents"),
+        "statuses": AgentStatus,
+    }
+
+
+def render_figures(user) -> str:
+    """The board's live region as an out-of-band swap (for the websocket)."""
+    return render_to_string(f"{BOARD}#figures", {**board_context(user), "oob": True})
+
+
+@require_GET
+@login_required
+def board(request: HttpRequest) -> HttpResponse:
+    require_supervisor(request.user)
+    return render(request, BOARD, {**board_context(request.user), "ws_url": "/ws/board/", "nav": "board"})
+
+
+@require_GET
+@login_required
+def figures(request: HttpRequest) -> HttpResponse:
+    """The live region alone: what a board without a socket fetches."""
+    require_supervisor(request.user)
+    return HttpResponse(render_to_string(f"{BOARD}#figures", board_context(request.user), request=request))
+
+
+class FilterForm(forms.Form):
+    state = forms.ChoiceField(
+        required=False, choices=[("", "Any open state")] + [(s.value, s.label) for s in OPEN_CALLBACK_STATES]
+    )
+    queue = forms.IntegerField(required=False, min_value=1)
+    owner = forms.IntegerField(required=False, min_value=1)
+    due_from = forms.DateTimeField(required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    due_to = forms.DateTimeField(required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    number = forms.CharField(required=False, max_length=30)
+
+
+def worklist_rows(user, data) -> tuple[FilterForm, object]:
+    form = FilterForm(data)
+    if not form.is_valid():
+        raise Invalid(first_error(form))
+    rows = callbacks_for(user).filter(state__in=OPEN_CALLBACK_STATES).select_related("queue", "owner")
+    f = form.cleaned_data
+    if f["state"]:
+        rows = rows.filter(state=f["state"])
+    if f["queue"]:
+        rows = rows.filter(queue_id=f["queue"])
+    if f["owner"]:
+        rows = rows.filter(owner_id=f["owner"])
+    if f["due_from"]:
+        rows = rows.filter(Q(desired_time__gte=f["due_from"]) | Q(desired_time__isnull=True, created_at__gte=f["due_from"]))
+    if f["due_to"]:
+        rows = rows.filter(Q(desired_time__lt=f["due_to"]) | Q(desired_time__isnull=True, created_at__lt=f["due_to"]))
+    digits = "".join(ch for ch in (f["number"] or "") if ch.isdigit())
+    if digits:
+        rows = rows.filter(phone_number__contains=digits)
+    return form, rows.order_by("-priority", "desired_time", "enqueued_at", "id")
+
+
+@require_GET
+@login_required
+def worklist(request: HttpRequest) -> HttpResponse:
+    require_supervisor(request.user)
+    form, rows = worklist_rows(request.user, request.GET)
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "supervisor/worklist.html",
+        {
+            "form": form,
+            "page": page,
+            "query": query.urlencode(),
+            "queues": queues_for(request.user),
+            "agents": agents_for(request.user, "callbacks.supervise").order_by("display_name"),
+            "actions": lifecycle.BulkAction.choices,
+            "can_manage": supervises(request.user, "callbacks.manage_callbacks"),
+            "nav": "worklist",
+        },
+    )
+
+
+class BulkForm(forms.Form):
+    action = forms.ChoiceField(choices=lifecycle.BulkAction.choices)
+    ids = forms.TypedMultipleChoiceField(coerce=int, choices=())
+    when = forms.DateTimeField(required=False)
+    queue = forms.IntegerField(required=False, min_value=1)
+    agent = forms.IntegerField(required=False, min_value=1)
+    priority = forms.IntegerField(required=False, min_value=1, max_value=10)
+    reason = forms.CharField(required=False, max_length=200)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        raw = self.data.getlist("ids") if hasattr(self.data, "getlist") else []
+        self.fields["ids"].choices = [(v, v) for v in raw if v.isascii() and v.isdigit() and len(v) < 19]
+
+    def clean(self):
+        data = super().clean()
+        needs = {"reschedule": "when", "reassign_queue": "queue", "reassign_agent": "agent", "priority": "priority"}
+        wanted = needs.get(data.get("action", ""))
+        if wanted and data.get(wanted) in (None, ""):
+            label = {"when": "a new time", "queue": "a queue", "agent": "an agent", "priority": "a priority"}[wanted]
+            raise forms.ValidationError(f"Choose {label} for this action.")
+        return data
+
+    def params(self) -> dict:
+        d = self.cleaned_data
+        return {
+            "reschedule": lambda: {"when": d["when"]},
+            "cancel": lambda: {"reason": d["reason"] or ""},
+            "reassign_queue": lambda: {"queue_id": d["queue"]},
+            "reassign_agent": lambda: {"agent_id": d["agent"]},
+            "priority": lambda: {"priority": d["priority"]},
+        }[d["action"]]()
+
+    def describe(self, user) -> str:
+        d = self.cleaned_data
+        if d["action"] == "reschedule":
+            return f"Reschedule to {timezone.localtime(d['when']):%a %d %b %Y %H:%M}"
+        if d["action"] == "reassign_queue":
+            queue = queues_for(user).filter(pk=d["queue"]).first()
+            return f"Move to {queue or 'an unknown queue'}"
+        if d["action"] == "reassign_agent":
+            agent = Agent.objects.filter(pk=d["agent"]).first()
+            return f"Assign to {agent or 'an unknown agent'}"
+        if d["action"] == "priority":
+            return f"Set priority {d['priority']}"
+        return "Cancel" + (f" (“{d['reason']}”)" if d["reason"] else "")
+
+
+@require_POST
+@login_required
+def bulk_action(request: HttpRequest) -> HttpResponse:
+    """First a confirmation page naming the callbacks and the action; on Confirm, the action on each one."""
+    require_supervisor(request.user, "callbacks.manage_callbacks")
+    form = BulkForm(request.POST)
+    if not request.POST.getlist("ids"):
+        raise Invalid("Select at least one callback.", field="ids")
+    if not form.is_valid():
+        raise Invalid(first_error(form))
+    ids = form.cleaned_data["ids"]
+    context = {"form": form, "description": form.describe(request.user), "nav": "worklist"}
+    if request.POST.get("confirm") != "yes":
+        chosen = callbacks_for(request.user, "callbacks.manage_callbacks").filter(pk__in=ids).select_related("queue")
+        return render(request, "supervisor/confirm.html", {**context, "chosen": chosen, "ids": ids})
+    result = lifecycle.bulk(request.user, lifecycle.BulkAction(form.cleaned_data["action"]), ids, **form.params())
+    return render(request, "supervisor/bulk_done.html", {**context, "result": result})
+
+
+@require_POST
+@login_required
+def force_status(request: HttpRequest, agent_id: int) -> HttpResponse:
+    status = request.POST.get("status", "")
+    if status not in (AgentStatus.NOT_READY, AgentStatus.LOGGED_OUT):
+        raise Invalid("Choose Not Ready or Log out.", field="status")
+    get_agent_for_supervisor(request.user, agent_id)
+    lifecycle.do_force_status(user=request.user, agent_id=agent_id, status=status)
+    if request.htmx:
+        return HttpResponse(status=204)  # the board's socket shows the change
+    return redirect("board")
+
+
+@require_GET
+@login_required
+def callback_detail(request: HttpRequest, callback_id: int) -> HttpResponse:
+    """One callback and its whole trail: every change, by whom or what, and when."""
+    callback = get_callback_for_supervisor(request.user, callback_id)
+    trail = callback.history.select_related("actor", "agent").order_by("at", "id")
+    return render(
+        request,
+        "supervisor/callback.html",
+        {
+            "cb": callback,
+            "phone": display_phone(callback.phone_number),
+            "trail": trail,
+            "offers": callback.offers.select_related("agent").order_by("created_at"),
+            "interactions": callback.interactions.select_related("agent", "disposition").order_by("created_at"),
+            "nav": "worklist",
+        },
+    )
