@@ -93,6 +93,7 @@ class Board:
 
     def chart_data(self) -> dict:
         return {
+            "zone": timezone.get_current_timezone_name(),
             "times": [int(t.timestamp()) for t in self.sample_times],
             "waiting": [{"label": name, "values": values} for name, values in self.waiting_series.items()],
             "dispositions": [{"label": label, "count": count} for label, count in self.dispositions],
@@ -271,10 +272,10 @@ def status_segments(changes: list[tuple[datetime, str]], start: datetime, end: d
     return spent
 
 
-def agent_activity(agents: list[Agent], start: datetime, end: datetime) -> list[Activity]:
+def agent_activity(agents: list[Agent], start: datetime, end: datetime, *, now: datetime | None = None) -> list[Activity]:
     """One line per agent and enabled channel: seconds in each status over [start, end) (end capped at now), and the
     interactions they ended in it (handled, average handle time from Accept to end)."""
-    end = min(end, timezone.now())
+    end = min(end, now or timezone.now())
     ids = [a.pk for a in agents]
     changes: dict[tuple[int, str], list[tuple[datetime, str]]] = defaultdict(list)
     rows = (

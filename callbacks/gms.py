@@ -4,7 +4,7 @@ client switches by changing its base URL (field-by-field mapping: README, "GMS c
 A GMS "service" is a queue's `gms_service` name. Bodies are JSON or form-encoded; records are flat JSON objects
 whose values are all strings; errors are `{"exception": …, "message": …}`. Authentication is optional: HTTP Basic
 with an API client's name and token scopes requests to that client; without it, requests act as the built-in
-"GMS" client (`RINGBACK_GMS_REQUIRE_AUTH=true` makes Basic mandatory). The admin endpoints need a staff user's
+"GMS" client (`RINGBACK_GMS_REQUIRE_AUTH=true` makes Basic mandatory). The admin endpoints need an Admin-role staff user's
 Basic credentials and see every client's callbacks.
 """
 
@@ -154,8 +154,9 @@ def gms_view(*methods: str, admin: bool = False):
                 if admin:
                     credentials = _basic(request)
                     user = authenticate(request, username=credentials[0], password=credentials[1]) if credentials else None
-                    if user is None or not user.is_staff:
-                        raise GmsError(401, "", "Unauthorized")
+                    if user is None or not user.is_staff or not user.has_perm("callbacks.all_queues"):
+                        raise GmsError(401, "", "Unauthorized")  # the Admin role (every queue) with staff status
+                    request.user = user
                     return fn(request, None, *args, **kwargs)
                 client = client_of(request)
                 wait = hit("client", str(client.pk), limit=client.requests_per_minute, window=60)
@@ -441,7 +442,9 @@ def admin_cancel(request: HttpRequest, _client: None):
     cancelled, failed = [], {}
     for reference in ids:
         try:
-            lifecycle.do_cancel_callback(reference=reference[:16], reason="Cancelled by an administrator (GMS)", by_admin=True)
+            lifecycle.do_cancel_callback(
+                reference=reference[:16], actor=request.user, reason="Cancelled by an administrator (GMS)", by_admin=True
+            )
             cancelled.append(reference)
         except DomainError as error:
             failed[reference] = error.message

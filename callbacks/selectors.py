@@ -9,7 +9,7 @@ from decimal import Decimal, InvalidOperation
 from functools import cached_property
 from typing import Any
 
-from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models import Count, Exists, OuterRef, Q, Subquery
 from django.utils import formats, timezone
 
 from . import calendars, callstate
@@ -667,7 +667,9 @@ def _count_per_callback(rows, path: str) -> Subquery:
     return Subquery(rows.filter(**{path: OuterRef("pk")}).order_by().values(path).annotate(n=Count("id")).values("n")[:1])
 
 
-def callbacks_report(*, start: datetime | None = None, end: datetime | None = None, queue_ids: list[int] | None = None):
+def callbacks_report(
+    *, start: datetime | None = None, end: datetime | None = None, queue_ids: list[int] | None = None, agent_id: int | None = None
+):
     """One row per callback created in [start, end), with what links its attempts: how many offers and calls it
     had, the last agent who worked it and their disposition. Values only, for streaming."""
     last = Interaction.objects.filter(callback=OuterRef("pk")).order_by("-created_at")
@@ -678,6 +680,8 @@ def callbacks_report(*, start: datetime | None = None, end: datetime | None = No
         rows = rows.filter(created_at__lt=end)
     if queue_ids is not None:
         rows = rows.filter(queue_id__in=queue_ids)
+    if agent_id is not None:  # the callbacks this agent worked (any of their interactions)
+        rows = rows.filter(Exists(Interaction.objects.filter(callback=OuterRef("pk"), agent_id=agent_id)))
     return (
         rows.order_by("created_at", "id")
         .annotate(

@@ -7,11 +7,12 @@ import httpx
 import pytest
 import time_machine
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.wsgi import get_wsgi_application
 from django.test import override_settings
 from django.utils import timezone
 
-from callbacks import lifecycle
+from callbacks import lifecycle, roles
 from callbacks.enums import CallbackState
 from callbacks.models import CallbackRequest, HistoryEvent, Offer
 
@@ -233,7 +234,9 @@ def test_an_oversized_body_is_413(http, billing):
 
 @pytest.fixture
 def admin_http(http):
-    get_user_model().objects.create_user("sup", "sup@example.com", "sup-pass-123", is_staff=True)
+    roles.ensure_roles()
+    user = get_user_model().objects.create_user("sup", "sup@example.com", "sup-pass-123", is_staff=True)
+    user.groups.add(Group.objects.get(name=roles.ADMIN))
     return GmsClient(http, user="sup", password="sup-pass-123")
 
 
@@ -249,7 +252,7 @@ def test_admin_lists_queues_and_cancels_by_admin(gms, admin_http):
     record = gms.query_id(a)[0]
     assert (record["_callback_state"], record["_callback_reason"]) == ("COMPLETED", "CANCELLED_BY_ADMIN")
     assert CallbackRequest.objects.get(reference=a).state == CallbackState.CANCELLED
-    assert HistoryEvent.objects.filter(callback__reference=a, message__contains="administrator").exists()
+    assert HistoryEvent.objects.filter(callback__reference=a, message__contains="administrator", actor__username="sup").exists()
 
 
 def test_admin_endpoints_need_a_staff_user(http, gms):
@@ -257,4 +260,9 @@ def test_admin_endpoints_need_a_staff_user(http, gms):
     get_user_model().objects.create_user("agent", "a@example.com", "agent-pass-123")
     with pytest.raises(GmsFailure) as failure:
         GmsClient(http, user="agent", password="agent-pass-123").admin_queues()
+    assert failure.value.status == 401
+    # Staff status alone is not the Admin role.
+    get_user_model().objects.create_user("clerk", "c@example.com", "clerk-pass-123", is_staff=True)
+    with pytest.raises(GmsFailure) as failure:
+        GmsClient(http, user="clerk", password="clerk-pass-123").admin_queues()
     assert failure.value.status == 401

@@ -1,5 +1,5 @@
 """Reports: every callback as one CSV record (offers, calls, last agent and disposition linked), streamed in
-bounded memory, and for staff only."""
+bounded memory, for supervisors on their queues (here an Admin: every queue)."""
 
 import csv
 import io
@@ -9,10 +9,11 @@ from datetime import timedelta
 import pytest
 from asgiref.sync import sync_to_async
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.test import AsyncClient
 from django.utils import timezone
 
-from callbacks import lifecycle
+from callbacks import lifecycle, roles
 from callbacks.enums import CallbackState
 from callbacks.models import CallbackRequest, Offer
 
@@ -21,9 +22,16 @@ from .factories import PASSWORD, make_callback, set_ready
 URL = "/reports/callbacks.csv"
 
 
+def admin_user():
+    roles.ensure_roles()
+    user = get_user_model().objects.create_user("sup", "sup@example.com", PASSWORD, is_staff=True)
+    user.groups.add(Group.objects.get(name=roles.ADMIN))
+    return user
+
+
 @pytest.fixture
 def staff(client, transactional_db):
-    get_user_model().objects.create_user("sup", "sup@example.com", PASSWORD, is_staff=True)
+    admin_user()
     client.login(username="sup", password=PASSWORD)
     return client
 
@@ -51,7 +59,17 @@ def test_one_record_per_callback_links_its_offers_and_agent(staff, queue, alice)
 def test_agents_and_strangers_cannot_export(client, queue, alice):
     assert client.get(URL).status_code == 302  # to the login
     client.login(username="alice", password=PASSWORD)
-    assert client.get(URL).status_code == 302
+    assert client.get(URL).status_code == 403  # an agent is not a supervisor
+
+
+def test_the_export_filters_by_the_agent_who_worked_the_callback(staff, queue, alice, bob):
+    set_ready(alice)
+    worked = make_callback(queue)
+    lifecycle.do_accept_offer(user=alice.user, offer_id=Offer.objects.get(callback=worked).pk)
+    make_callback(queue, phone="+33612345999")
+    assert [r["reference"] for r in rows_of(staff.get(URL, {"agent": alice.pk}))] == [worked.reference]
+    assert rows_of(staff.get(URL, {"agent": bob.pk})) == []
+    assert staff.get(URL, {"agent": "x"}).status_code == 400
 
 
 def test_a_bad_date_is_a_400(staff, queue):
@@ -91,7 +109,7 @@ def test_100000_callbacks_stream_in_bounded_memory(staff, queue):
 @pytest.mark.asyncio
 async def test_under_asgi_the_export_is_an_async_stream(transactional_db, queue):
     """Daphne serves it through Django's ASGI handler: a sync iterator there would be read whole into memory."""
-    user = await sync_to_async(get_user_model().objects.create_user)("sup", "sup@example.com", PASSWORD, is_staff=True)
+    user = await sync_to_async(admin_user)()
     await sync_to_async(make_callback)(queue)
     client = AsyncClient()
     await client.aforce_login(user)

@@ -1,11 +1,12 @@
 """Supervision: roles against every page, action, API endpoint and websocket group; bulk actions through the
 lifecycle; forcing an agent's status; the audit trail."""
 
+import base64
 import json
 from datetime import timedelta
 
 import pytest
-from asgiref.sync import sync_to_async
+from asgiref.sync import async_to_sync, sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -14,7 +15,7 @@ from django.db.utils import DatabaseError
 from django.utils import timezone
 
 from callbacks import lifecycle, roles
-from callbacks.consumers import CLOSE_NOT_A_SUPERVISOR, BoardConsumer
+from callbacks.consumers import CLOSE_NOT_A_SUPERVISOR, CLOSE_NOT_AN_AGENT, AgentConsumer, BoardConsumer, board_groups
 from callbacks.enums import AgentStatus, CallbackState, Channel, CloseReason, HistoryKind
 from callbacks.models import AgentChannelStatus, AppendOnlyError, CallbackRequest, HistoryEvent, NotReadyReason
 
@@ -189,16 +190,11 @@ async def test_websocket_groups_by_role(floor, role):
 
 
 def _groups_for(user):
-    from asgiref.sync import async_to_sync  # noqa: PLC0415
-
-    from callbacks.consumers import board_groups  # noqa: PLC0415 (tests may import inside functions)
 
     return async_to_sync(board_groups)(user)
 
 
 async def test_the_agent_socket_refuses_a_supervisor_without_the_agent_role(floor):
-    from callbacks.consumers import CLOSE_NOT_AN_AGENT, AgentConsumer  # noqa: PLC0415
-
     comm = WebsocketCommunicator(AgentConsumer.as_asgi(), "/ws/agent/", headers=[(b"origin", b"http://127.0.0.1:8000")])
     comm.scope["user"] = floor["sam"]
     assert await comm.connect() == (False, CLOSE_NOT_AN_AGENT)
@@ -244,7 +240,7 @@ def test_a_bulk_action_asks_for_confirmation_first(client, floor):
     client_for(client, floor["sam"])
     response = _bulk(client, [floor["billing_cb"].pk], confirm=False, action="cancel")
     assert response.status_code == 200
-    assert b"Confirm: cancel" in response.content
+    assert b"Confirm: Cancel" in response.content
     assert CallbackRequest.objects.get(pk=floor["billing_cb"].pk).state == CallbackState.QUEUED
 
 
@@ -405,3 +401,11 @@ def test_a_callbacks_page_shows_its_whole_trail(client, floor):
     assert "Audit trail" in page
     for text in ("Request received", "Offered", "Rejected", "Rejected by Alice"):
         assert text in page
+
+
+@pytest.mark.parametrize(("role", "expected"), [("agent", 401), ("supervisor", 401), ("admin", 200)])
+def test_gms_admin_endpoints_take_the_admin_role_over_basic_auth(client, floor, role, expected):
+    user = _user(floor, role)
+    token = base64.b64encode(f"{user.get_username()}:{PASSWORD}".encode()).decode()
+    response = client.get("/genesys/1/admin/callback/queues", HTTP_AUTHORIZATION=f"Basic {token}")
+    assert response.status_code == expected

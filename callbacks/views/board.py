@@ -24,7 +24,6 @@ from ..models import (
     Agent,
     agents_for,
     callbacks_for,
-    get_agent_for_supervisor,
     get_callback_for_supervisor,
     queues_for,
     require_supervisor,
@@ -198,7 +197,6 @@ def force_status(request: HttpRequest, agent_id: int) -> HttpResponse:
     status = request.POST.get("status", "")
     if status not in (AgentStatus.NOT_READY, AgentStatus.LOGGED_OUT):
         raise Invalid("Choose Not Ready or Log out.", field="status")
-    get_agent_for_supervisor(request.user, agent_id)
     lifecycle.do_force_status(user=request.user, agent_id=agent_id, status=status)
     if request.htmx:
         return HttpResponse(status=204)  # the board's socket shows the change

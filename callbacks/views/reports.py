@@ -71,6 +71,18 @@ def _queue_ids(request: HttpRequest) -> list[int]:
     return ids
 
 
+def _agent_id(request: HttpRequest) -> int | None:
+    wanted = request.GET.get("agent", "")
+    if not wanted:
+        return None
+    if (
+        not (wanted.isascii() and wanted.isdigit())
+        or not agents_for(request.user, "callbacks.supervise").filter(pk=wanted).exists()
+    ):
+        raise Invalid("agent: choose an agent of the queues you supervise.", field="agent")
+    return int(wanted)
+
+
 def _cells(row) -> list:
     return ["" if v is None else v.isoformat() if isinstance(v, datetime) else v for v in row]
 
@@ -100,7 +112,9 @@ def _attachment(response: HttpResponse, name: str) -> HttpResponse:
 def callbacks_csv(request: HttpRequest) -> StreamingHttpResponse:
     """Every callback created in the range in the supervised queues, one record each, linking its attempts."""
     require_supervisor(request.user)
-    rows = selectors.callbacks_report(start=_when(request, "from"), end=_when(request, "to"), queue_ids=_queue_ids(request))
+    rows = selectors.callbacks_report(
+        start=_when(request, "from"), end=_when(request, "to"), queue_ids=_queue_ids(request), agent_id=_agent_id(request)
+    )
     lines = csv_lines_async(rows) if isinstance(request, ASGIRequest) else csv_lines(rows)
     return _attachment(StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8"), "callbacks")
 
@@ -153,6 +167,7 @@ def reports(request: HttpRequest) -> HttpResponse:
             "summary": outcome_summary(_queue_ids(request), start, end),
             "activity": activity,
             "queues": queues_for(request.user),
+            "agents": agents_for(request.user, "callbacks.supervise").order_by("display_name"),
             "queue": request.GET.get("queue", ""),
             "query": request.GET.urlencode(),
             "statuses": AgentStatus,

@@ -34,6 +34,8 @@
     if (charts.waiting) charts.waiting.destroy();
     charts.waiting = new uPlot({
       width: width(box), height: 220, series: series,
+      // Hours of the contact centre's day, whatever the browser's zone.
+      tzDate: function (ts) { return d.zone ? uPlot.tzDate(new Date(ts * 1e3), d.zone) : new Date(ts * 1e3); },
       scales: { y: { range: function (u, min, max) { return [0, Math.max(4, max + 1)]; } } },
       axes: [{}, { label: "callbacks", size: 50 }],
     }, rows, box);

@@ -1,0 +1,96 @@
+"""The supervisor's live board in Chromium: it follows an agent working a callback in another browser context with
+no reload, and a bulk reschedule from the work list takes effect."""
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from callbacks import roles
+from callbacks.enums import CallbackState
+from callbacks.models import CallbackRequest
+
+from ..factories import PASSWORD, make_agent, make_api_client, make_queue
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def setup(transactional_db):
+    roles.ensure_roles()
+    queue = make_queue("billing", name="Billing", offer_timeout_seconds=60)
+    alice = make_agent("alice", queue)
+    sam = get_user_model().objects.create_user("sam", "sam@example.com", PASSWORD, first_name="Sam", last_name="Rivera")
+    sam.groups.add(Group.objects.get(name=roles.SUPERVISOR))
+    queue.supervisors.add(sam)
+    _, token = make_api_client("Website")
+    return {"queue": queue, "alice": alice, "token": token}
+
+
+def create(server, token, phone, name):
+    status, data = server.api(
+        "POST", "/api/v1/callbacks", token, {"queue": "billing", "phone_number": phone, "customer_name": name}
+    )
+    assert status == 201, data
+    return data
+
+
+def figure(page, name):
+    return page.get_by_test_id(f"{name}-billing")
+
+
+def test_the_board_follows_the_floor_live_and_a_bulk_reschedule_takes_effect(server, setup, open_page, shot):
+    board = open_page("sam", PASSWORD)  # a supervisor lands on the live board
+    expect(board.get_by_role("heading", name="Billing")).to_be_visible()
+    expect(figure(board, "waiting")).to_have_text("0")
+    alice = open_page("alice", PASSWORD)
+
+    create(server, setup["token"], "+33612345678", "Camille Laurent")  # nobody is Ready: it waits
+    expect(figure(board, "waiting")).to_have_text("1")
+    expect(board.get_by_test_id("oldest-billing")).to_have_text(re.compile(r"^\d+:\d\d$"))
+
+    alice.get_by_label("Voice status").get_by_role("button", name="Ready", exact=True).click()  # offered to Alice
+    expect(figure(board, "ringing")).to_have_text("1")
+    expect(figure(board, "waiting")).to_have_text("0")
+    agent_row = board.get_by_test_id(f"agent-{setup['alice'].pk}")
+    expect(agent_row).to_contain_text("Ready")
+
+    alice.get_by_role("alertdialog").get_by_role("button", name="Accept").click()
+    expect(figure(board, "in-progress")).to_have_text("1")
+    expect(figure(board, "ringing")).to_have_text("0")
+
+    alice.get_by_role("button", name="Mark Done").click()
+    expect(figure(board, "in-progress")).to_have_text("0")
+    expect(figure(board, "handled")).to_have_text(re.compile(r"^1 · \d+ s$"))
+    expect(figure(board, "sl")).to_have_text("100 %")
+    shot(board, "supervisor-board")
+
+    # Alice steps away; two more callbacks wait, and the supervisor moves them to tomorrow morning in one go.
+    alice.get_by_label("Voice status").get_by_role("button", name="Not Ready").click()
+    expect(agent_row).to_contain_text("Not Ready")
+    first = create(server, setup["token"], "+33612345679", "Oliver Smith")
+    second = create(server, setup["token"], "+33612345680", "Maya Patel")
+    expect(figure(board, "waiting")).to_have_text("2")
+
+    board.get_by_role("link", name="Work list").click()
+    expect(board.get_by_role("heading", name=re.compile("Open callbacks"))).to_contain_text("(2)")
+    board.get_by_label("Select every callback on this page").check()
+    board.get_by_label("Action").select_option("reschedule")
+    when = (timezone.localtime() + timedelta(days=1)).replace(hour=10, minute=0, second=0, microsecond=0)
+    board.get_by_label("New time").fill(when.strftime("%Y-%m-%dT%H:%M"))
+    shot(board, "supervisor-worklist")
+    board.get_by_role("button", name="Review…").click()
+    expect(board.get_by_role("heading", name=re.compile(r"Reschedule to .*: 2 callbacks\?"))).to_be_visible()
+    shot(board, "supervisor-confirm")
+    board.get_by_role("button", name=re.compile("^Confirm")).click()
+    expect(board.get_by_role("heading", name=re.compile("2 done"))).to_be_visible()
+
+    for ref in (first["reference"], second["reference"]):
+        cb = CallbackRequest.objects.get(reference=ref)
+        assert (cb.state, cb.desired_time) == (CallbackState.SCHEDULED, when)
+    board.get_by_role("link", name="Live board").click()
+    expect(figure(board, "waiting")).to_have_text("0")
