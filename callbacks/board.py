@@ -251,6 +251,10 @@ class Activity:
         return None if not self.handled else self.handle_seconds / self.handled
 
     @property
+    def channel_label(self) -> str:
+        return Channel(self.channel).label
+
+    @property
     def logged_in_seconds(self) -> float:
         return sum(v for k, v in self.seconds.items() if k != AgentStatus.LOGGED_OUT)
 

@@ -172,3 +172,16 @@ def test_the_board_page_shows_the_figures(client, floor):
     assert 'data-testid="ringing-billing">1<' in page
     assert 'data-testid="in-progress-billing">1<' in page
     assert "Lunch" in page
+
+
+def test_the_board_reads_in_a_fixed_number_of_statements(floor, django_assert_num_queries):
+    """However busy the floor, one board read is 6 statements plus one per queue (its slots)."""
+    queues = [floor["q"]]
+    with django_assert_num_queries(7):
+        board_for(queues, now=NOW)
+    for i in range(10):
+        make_agent(f"extra{i}", floor["q"])
+    for i in range(30):
+        cb(floor["q"], CallbackState.QUEUED, enqueued_at=ago(i))
+    with django_assert_num_queries(7):
+        board_for(queues, now=NOW)

@@ -94,3 +94,13 @@ def test_the_board_follows_the_floor_live_and_a_bulk_reschedule_takes_effect(ser
         assert (cb.state, cb.desired_time) == (CallbackState.SCHEDULED, when)
     board.get_by_role("link", name="Live board").click()
     expect(figure(board, "waiting")).to_have_text("0")
+
+    # The callback's page shows its whole trail, the supervisor's move included; reports show Alice's day.
+    board.goto(f"/board/callbacks/{CallbackRequest.objects.get(reference=first['reference']).pk}/")
+    trail = board.get_by_role("region", name="Audit trail")
+    expect(trail).to_contain_text("Request received")
+    expect(trail).to_contain_text("Moved by supervisor Sam Rivera")
+    shot(board, "supervisor-callback-trail")
+    board.get_by_role("link", name="Reports").click()
+    expect(board.get_by_test_id("activity")).to_contain_text("Alice")
+    shot(board, "supervisor-reports")
