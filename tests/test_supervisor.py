@@ -19,7 +19,7 @@ from callbacks.consumers import CLOSE_NOT_A_SUPERVISOR, CLOSE_NOT_AN_AGENT, Agen
 from callbacks.enums import AgentStatus, CallbackState, Channel, CloseReason, HistoryKind
 from callbacks.models import AgentChannelStatus, AppendOnlyError, CallbackRequest, HistoryEvent, NotReadyReason
 
-from .factories import PASSWORD, make_agent, make_callback, make_queue, set_ready
+from .factories import PASSWORD, make_agent, make_api_client, make_callback, make_queue, set_ready
 
 pytestmark = pytest.mark.django_db(transaction=True)
 User = get_user_model()
@@ -401,6 +401,9 @@ def test_a_callbacks_page_shows_its_whole_trail(client, floor):
     assert "Audit trail" in page
     for text in ("Request received", "Offered", "Rejected", "Rejected by Alice"):
         assert text in page
+    cb.api_client = make_api_client("IVR")[0]
+    cb.save(update_fields=["api_client"])
+    assert "IVR (API)" in client.get(f"/board/callbacks/{cb.pk}/").content.decode()  # who sent the request
 
 
 @pytest.mark.parametrize(("role", "expected"), [("agent", 401), ("supervisor", 401), ("admin", 200)])

@@ -267,11 +267,14 @@ class HistoryEvent(models.Model):
 
     @property
     def by(self) -> str:
-        """Who or what did it: the user, else the agent, else Ringback itself (an integration, the clock)."""
+        """Who or what did it: the user, else the agent, else the integration that sent the request, else Ringback
+        itself (the clock, the switch)."""
         if self.actor_id:
             return self.actor.get_full_name() or self.actor.get_username()
         if self.agent_id:
             return str(self.agent)
+        if self.kind == HistoryKind.CREATED and self.callback_id and self.callback.api_client_id:
+            return f"{self.callback.api_client} (API)"
         return "Ringback"
 
 

@@ -208,7 +208,7 @@ def force_status(request: HttpRequest, agent_id: int) -> HttpResponse:
 def callback_detail(request: HttpRequest, callback_id: int) -> HttpResponse:
     """One callback and its whole trail: every change, by whom or what, and when."""
     callback = get_callback_for_supervisor(request.user, callback_id)
-    trail = callback.history.select_related("actor", "agent").order_by("at", "id")
+    trail = callback.history.select_related("actor", "agent", "callback__api_client").order_by("at", "id")
     return render(
         request,
         "supervisor/callback.html",
