@@ -10,8 +10,10 @@ django.setup()
 
 from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY, get_user_model  # noqa: E402
 from django.contrib.auth.hashers import make_password  # noqa: E402
+from django.contrib.auth.models import Group  # noqa: E402
 from django.contrib.sessions.backends.db import SessionStore  # noqa: E402
 
+from callbacks import roles  # noqa: E402
 from callbacks.models import Agent, ApiClient, Queue  # noqa: E402
 from callbacks.push import SKEW, agent_group, record_changes  # noqa: E402
 
@@ -25,6 +27,10 @@ def main(n: int) -> None:
         [Agent(user=u, display_name=f"Bench {i}", web_callback_enabled=False) for i, u in enumerate(users)]
     )
     Agent.queues.through.objects.bulk_create([Agent.queues.through(agent_id=a.pk, queue_id=queue.pk) for a in agents])
+    # bulk_create sends no post_save: the Agent role is given here, as the Agent profile's signal would.
+    roles.ensure_roles()
+    agent_role = Group.objects.get(name=roles.AGENT)
+    User.groups.through.objects.bulk_create([User.groups.through(user_id=u.pk, group_id=agent_role.pk) for u in users])
     sessions = []
     for user, agent in zip(users, agents, strict=True):
         session = SessionStore()  # what django.contrib.auth.login stores

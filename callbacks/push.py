@@ -114,7 +114,44 @@ def push_board_on_commit(queue_ids: Iterable[int] = (), *, agents: bool = False)
     """Ring the boards of these queues (and every board, for an agent's status) once the transaction commits."""
     groups = [board_group(q) for q in queue_ids] + ([BOARD_AGENTS_GROUP] if agents else [])
     if groups:
-        transaction.on_commit(lambda: doorbell.ring(groups, Push.BOARD_CHANGED.value, record=False))
+        transaction.on_commit(lambda: board_bell.ring(groups))
+
+
+# Boards are rung at most once per interval per process and group (a trailing ring carries the rest): at 50 callbacks
+# a second a queue's transitions would otherwise cost the channel layer ~150 sends a second for pages that
+# re-render once a second anyway (RINGBACK_BOARD_REFRESH_SECONDS).
+BOARD_RING_INTERVAL = 0.25
+
+
+class BoardBell:
+    def __init__(self) -> None:
+        self.pending: set[str] = set()
+        self.scheduled = False
+        self.lock = threading.Lock()
+
+    def ring(self, groups: list[str]) -> None:
+        with self.lock:
+            self.pending.update(groups)
+            if self.scheduled:
+                return
+            self.scheduled = True
+        loop = doorbell.loop
+        try:
+            if loop is not None and loop.is_running():
+                loop.call_soon_threadsafe(loop.call_later, BOARD_RING_INTERVAL, self._fire)
+                return
+        except Exception:  # the loop is closing: ring at once instead
+            log.warning("board push could not be scheduled", exc_info=True)
+        self._fire()
+
+    def _fire(self) -> None:
+        with self.lock:
+            groups, self.pending, self.scheduled = sorted(self.pending), set(), False
+        if groups:
+            doorbell.ring(groups, Push.BOARD_CHANGED.value, record=False)
+
+
+board_bell = BoardBell()
 
 
 class Doorbell:
