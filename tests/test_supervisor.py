@@ -77,6 +77,13 @@ def matrix(floor):
     carol, alice = floor["carol"], floor["alice"]
     return [
         ("workspace", "get", "/", {"anonymous": 302, "agent": 200, "supervisor": 302, "admin": 302}),
+        ("contact directory", "get", "/contacts/", {"anonymous": 302, "agent": 200, "supervisor": 403, "admin": 403}),
+        (
+            "agent status action",
+            "post",
+            ("/status/", {"channel": "voice", "status": "ready"}),
+            {"anonymous": 302, "agent": 302, "supervisor": 403, "admin": 403},
+        ),
         ("board", "get", "/board/", {"anonymous": 302, "agent": 403, "supervisor": 200, "admin": 200}),
         ("board figures", "get", "/board/figures/", {"anonymous": 302, "agent": 403, "supervisor": 200, "admin": 200}),
         ("work list", "get", "/board/callbacks/", {"anonymous": 302, "agent": 403, "supervisor": 200, "admin": 200}),
