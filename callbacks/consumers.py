@@ -20,7 +20,7 @@ from django.contrib.auth import get_user_model
 from .errors import is_id
 from .lifecycle import do_acknowledge_offer
 from .models import Agent, queues_for, supervises
-from .push import BOARD_AGENTS_GROUP, agent_group, board_group, changed_since, regions_for
+from .push import BOARD_AGENTS_GROUP, Push, agent_group, board_group, changed_since, regions_for
 from .selectors import agent_for_user
 from .views.board import render_figures
 from .views.render import render_regions, synced_marker
@@ -117,6 +117,9 @@ class AgentConsumer(AsyncWebsocketConsumer):
             await self._send(synced_marker(time.time()))
 
     async def ringback_event(self, message):
+        if Push.SESSION_ENDED in message.get("events", ()):
+            await self.close(code=CLOSE_UNAUTHENTICATED)  # logged out or deactivated: the page goes to the login
+            return
         regions = regions_for(message)
         if regions:
             await self._send_regions(regions)

@@ -34,6 +34,7 @@ class Push(StrEnum):
     OFFER_ENDED = "offer.ended"
     STATUS_CHANGED = "status.changed"
     INTERACTION_CHANGED = "interaction.changed"
+    SESSION_ENDED = "session.ended"  # the agent logged out or was deactivated: their sockets close at once
     BOARD_CHANGED = "board.changed"  # to supervisors' boards: re-read the figures (coalesced by the board's consumer)
 
 

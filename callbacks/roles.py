@@ -13,10 +13,13 @@ The permission checks themselves are getters next to the models (`queues_for`, `
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
+from django.db import transaction
 from django.db.models import Q
 from django.db.models.signals import post_migrate, post_save
 
+from . import lifecycle
 from .models import Agent
 
 AGENT, SUPERVISOR, ADMIN = "Agent", "Supervisor", "Admin"
@@ -49,6 +52,14 @@ def join_agent_role(sender, instance: Agent, created: bool, raw: bool = False, *
         instance.user.groups.add(group)
 
 
+def deactivated(sender, instance, created: bool, raw: bool = False, update_fields=None, **kwargs) -> None:
+    """A user made inactive (in admin) is logged out at once: offers move on, their pages' sockets close."""
+    if created or raw or instance.is_active or not Agent.objects.filter(user_id=instance.pk).exists():
+        return
+    transaction.on_commit(lambda: lifecycle.do_log_out(user=instance, why="was deactivated"))
+
+
 def connect(app_config) -> None:
     post_migrate.connect(ensure_roles, sender=app_config, dispatch_uid="ringback-roles")
     post_save.connect(join_agent_role, sender=Agent, dispatch_uid="ringback-agent-role")
+    post_save.connect(deactivated, sender=get_user_model(), dispatch_uid="ringback-deactivated")

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django.utils import timezone
 
@@ -16,7 +17,7 @@ from callbacks.dispatcher import sweep_once
 from callbacks.enums import CallbackState, CallOutcome, OfferOutcome, RetryAction
 from callbacks.models import CalendarException, CallbackRequest, Offer, RetryRule
 
-from .factories import PASSWORD, make_api_client, make_calendar, make_callback, refreshed, set_ready, worker
+from .factories import make_api_client, make_calendar, make_callback, refreshed, set_ready, worker
 
 PARIS, NEW_YORK = ZoneInfo("Europe/Paris"), ZoneInfo("America/New_York")
 WEEKDAYS_8_TO_20 = {d: [("08:00", "20:00")] for d in range(5)}
@@ -257,7 +258,7 @@ def test_the_picker_offers_free_slots_in_the_customer_zone_and_books_one(client,
     interaction = lifecycle.do_accept_offer(user=alice.user, offer_id=Offer.objects.get(callback=callback).pk)
     # Wednesday 09:00 Paris is already promised to someone else.
     make_callback(queue, phone="+33612345111", type="scheduled", desired_time=datetime(2026, 12, 2, 9, 0, tzinfo=PARIS))
-    client.login(username="alice", password=PASSWORD)
+    client.force_login(get_user_model().objects.get(username="alice"))
     html = client.get(reverse("reschedule_slots", args=[interaction.pk])).content.decode()
     wednesday_8 = datetime(2026, 12, 2, 8, 0, tzinfo=PARIS)
     assert f'value="{wednesday_8.astimezone(UTC).isoformat()}"' in html
@@ -270,7 +271,7 @@ def test_the_picker_offers_free_slots_in_the_customer_zone_and_books_one(client,
     callback = refreshed(callback)
     assert callback.state == CallbackState.SCHEDULED and callback.desired_time == wednesday_8
     # Another agent cannot read Alice's picker.
-    client.login(username="bob", password=PASSWORD)
+    client.force_login(get_user_model().objects.get(username="bob"))
     assert client.get(reverse("reschedule_slots", args=[interaction.pk])).status_code == 404
 
 

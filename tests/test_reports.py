@@ -32,7 +32,7 @@ def admin_user():
 @pytest.fixture
 def staff(client, transactional_db):
     admin_user()
-    client.login(username="sup", password=PASSWORD)
+    client.force_login(get_user_model().objects.get(username="sup"))
     return client
 
 
@@ -58,7 +58,7 @@ def test_one_record_per_callback_links_its_offers_and_agent(staff, queue, alice)
 
 def test_agents_and_strangers_cannot_export(client, queue, alice):
     assert client.get(URL).status_code == 302  # to the login
-    client.login(username="alice", password=PASSWORD)
+    client.force_login(get_user_model().objects.get(username="alice"))
     assert client.get(URL).status_code == 403  # an agent is not a supervisor
 
 

@@ -419,3 +419,48 @@ def test_gms_admin_endpoints_take_the_admin_role_over_basic_auth(client, floor, 
     token = base64.b64encode(f"{user.get_username()}:{PASSWORD}".encode()).decode()
     response = client.get("/genesys/1/admin/callback/queues", HTTP_AUTHORIZATION=f"Basic {token}")
     assert response.status_code == expected
+
+
+# --- A session that ends closes the agent's sockets at once ------------------------------------------------------------
+
+
+def _agent_socket(user):
+    comm = WebsocketCommunicator(AgentConsumer.as_asgi(), "/ws/agent/", headers=[(b"origin", b"http://127.0.0.1:8000")])
+    comm.scope["user"] = user
+    return comm
+
+
+async def _closed_with(comm, code: int) -> bool:
+    while True:
+        output = await comm.receive_output(timeout=5)
+        if output["type"] == "websocket.close":
+            return output.get("code") == code
+
+
+@pytest.mark.parametrize("how", ["logs out", "is deactivated by an admin", "is logged out by a supervisor"])
+async def test_an_ended_session_closes_the_agents_socket_and_offers_move_on(floor, how):
+    alice = floor["alice"]
+    await sync_to_async(set_ready)(alice)
+    comm = _agent_socket(alice.user)
+    assert (await comm.connect())[0]
+    await comm.receive_from()  # the first render
+    cb = floor["billing_cb"]
+    assert (await sync_to_async(lambda: CallbackRequest.objects.get(pk=cb.pk).state)()) == CallbackState.OFFERED
+
+    def end():
+        if how == "logs out":
+            lifecycle.do_log_out(user=alice.user)
+        elif how == "is deactivated by an admin":
+            user = User.objects.get(pk=alice.user_id)
+            user.is_active = False
+            user.save()
+        else:
+            lifecycle.do_force_status(user=floor["sam"], agent_id=alice.pk, status=AgentStatus.LOGGED_OUT)
+
+    await sync_to_async(end)()
+    if how != "is logged out by a supervisor":  # a supervisor's Log out leaves the page open, showing Logged Out
+        assert await _closed_with(comm, 4401)
+    state = await sync_to_async(lambda: CallbackRequest.objects.get(pk=cb.pk).state)()
+    assert state == CallbackState.QUEUED  # the ringing offer went back: nobody else is Ready
+    statuses = await sync_to_async(lambda: set(AgentChannelStatus.objects.filter(agent=alice).values_list("status", flat=True)))()
+    assert statuses == {AgentStatus.LOGGED_OUT}

@@ -6,10 +6,12 @@ scaled set-up (PostgreSQL, channels-redis, several web processes).
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("RINGBACK_VAR_DIR", BASE_DIR / "var"))
@@ -46,11 +48,13 @@ INSTALLED_APPS = [
     "django_htmx",
     "channels",
     "django_tasks_db",
+    "axes",
     "callbacks",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "callbacks.middleware.ApiBodyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -61,6 +65,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "callbacks.middleware.DomainErrorMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "workspace.urls"
@@ -208,7 +213,8 @@ _MAIL_BACKENDS = {
     "smtp": "django.core.mail.backends.smtp.EmailBackend",
     "memory": "django.core.mail.backends.locmem.EmailBackend",
 }
-EMAIL_BACKEND_NAME = os.environ.get("EMAIL_BACKEND", "console")
+# In production the default is "smtp" (and EMAIL_HOST is then required): a console mailer sends nothing.
+EMAIL_BACKEND_NAME = os.environ.get("EMAIL_BACKEND", "smtp" if PRODUCTION else "console")
 _mailer = {"BACKEND": _MAIL_BACKENDS.get(EMAIL_BACKEND_NAME, EMAIL_BACKEND_NAME)}
 if _mailer["BACKEND"] == _MAIL_BACKENDS["smtp"]:
     if not os.environ.get("EMAIL_HOST"):
@@ -245,11 +251,58 @@ CACHES = {
     )
 }
 # The session's user comes with its agent profile in one query.
-AUTHENTICATION_BACKENDS = ["callbacks.auth.AgentBackend"]
+# django-axes first: it refuses a locked-out login before any password is checked.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "callbacks.auth.AgentBackend"]
+
+# --- Login throttling (django-axes) ------------------------------------------------------------------------------------
+# After RINGBACK_LOGIN_FAILURE_LIMIT wrong passwords, the username is locked (from any address) and so is the address
+# (for any username), for RINGBACK_LOGIN_LOCKOUT_MINUTES; a right password then is refused too. An admin unlocks
+# early by deleting the "Access attempts" rows in Django admin (or `manage.py axes_reset_username <name>`). The
+# agents' login page, Django admin's and GMS admin's Basic authentication all count. Behind the scaled recipe's
+# nginx the address is the client's (Daphne --proxy-headers, nginx overwrites X-Forwarded-For).
+AXES_FAILURE_LIMIT = int(os.environ.get("RINGBACK_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("RINGBACK_LOGIN_LOCKOUT_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked.html"
+AXES_HTTP_RESPONSE_CODE = 429
 CSRF_COOKIE_HTTPONLY = False
+# A session lasts a shift (12 hours by default), and ends with the browser in production.
+SESSION_COOKIE_AGE = int(os.environ.get("SESSION_COOKIE_AGE", str(12 * 3600)))
+
+# --- Content-Security-Policy (Django's own middleware), on every page in every mode --------------------------------
+# No inline script or style anywhere: behaviour lives in static/js, data for scripts in json_script blocks. The
+# websockets are same-origin (connect-src 'self' covers ws: and wss: of this host).
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "font-src": [CSP.SELF],
+    "connect-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
+
+# --- The production profile: RINGBACK_PRODUCTION=1, everything else from the environment ------------------------------
+# `manage.py check --deploy` is clean with it (tests/test_production.py). Ringback sits behind a TLS-terminating
+# proxy (nginx) that sets X-Forwarded-Proto; the health probes stay reachable over plain HTTP inside the network.
 if PRODUCTION:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+    SESSION_EXPIRE_AT_BROWSER_CLOSE = env_bool("SESSION_EXPIRE_AT_BROWSER_CLOSE", True)
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+    SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", str(365 * 24 * 3600)))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)  # (SECURE_HSTS_PRELOAD=0 if the domain is not to be listed)
+    SECURE_CONTENT_TYPE_NOSNIFF = True
+    X_FRAME_OPTIONS = "DENY"
+    if DEBUG:
+        raise ImproperlyConfigured("DEBUG must be off when RINGBACK_PRODUCTION is on.")
 
 LOGGING = {
     "version": 1,

@@ -107,12 +107,14 @@ def do_log_in(*, user: AbstractBaseUser) -> None:
 
 
 @action
-def do_log_out(*, user: AbstractBaseUser) -> None:
-    """The agent logged out: every channel is Logged Out and ringing offers go to someone else."""
+def do_log_out(*, user: AbstractBaseUser, actor: AbstractBaseUser | None = None, why: str = "logged out") -> None:
+    """The agent logged out (or was deactivated): every channel is Logged Out, ringing offers go to someone else,
+    and their open pages' sockets close at once."""
     agent = agent_of(user)
     if agent is None:
         return
     now = timezone.now()
-    withdraw_agent_offers(agent, now, message=f"{agent} logged out")
+    withdraw_agent_offers(agent, now, message=f"{agent} {why}")
     for channel in Channel.values:
-        change_status(agent, channel, AgentStatus.LOGGED_OUT, reason=None, actor=user, now=now)
+        change_status(agent, channel, AgentStatus.LOGGED_OUT, reason=None, actor=actor or user, now=now)
+    push_on_commit(Push.SESSION_ENDED, agent_ids=[agent.pk])

@@ -125,6 +125,10 @@
     var at = synced && Number(synced.dataset.at);
     e.detail.socketWrapper.send(JSON.stringify({ hello: at || 0 }));
   });
-  document.addEventListener("htmx:wsClose", function () { conn(false); });
+  document.addEventListener("htmx:wsClose", function (e) {
+    conn(false);
+    // 4401: the session ended (logged out elsewhere, deactivated, expired): go to the login page.
+    if (e.detail && e.detail.event && e.detail.event.code === 4401) window.location.assign("/login/");
+  });
   document.addEventListener("htmx:wsError", function () { conn(false); });
 })();

@@ -117,8 +117,26 @@ def chromium():
         browser.close()
 
 
+def watch_csp(page, violations: list, who: str) -> None:
+    """Collect Content-Security-Policy violations the page reports (the test fails on any)."""
+
+    def seen(message):
+        print(f"[{who} console] {message.text}")
+        if "Content Security Policy" in message.text or "Content-Security-Policy" in message.text:
+            violations.append(f"{who}: {message.text}")
+
+    page.on("console", seen)
+
+
 @pytest.fixture
-def open_page(chromium, server):
+def csp_violations():
+    found: list[str] = []
+    yield found
+    assert found == [], "the Content-Security-Policy blocked something"
+
+
+@pytest.fixture
+def open_page(chromium, server, csp_violations):
     contexts = []
 
     def make(username: str, password: str):
@@ -126,7 +144,7 @@ def open_page(chromium, server):
         contexts.append(context)
         page = context.new_page()
         page.set_default_timeout(15000)
-        page.on("console", lambda m, u=username: print(f"[{u} console] {m.text}"))
+        watch_csp(page, csp_violations, username)
         page.goto("/login/")
         page.get_by_label("Username").fill(username)
         page.get_by_label("Password").fill(password)

@@ -9,6 +9,7 @@ from callbacks.enums import CallbackState
 from callbacks.models import CallbackRequest
 
 from ..factories import make_calendar, make_queue
+from .conftest import watch_csp
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -20,7 +21,7 @@ def sales(transactional_db):
 
 
 @pytest.fixture
-def phone(chromium, server):
+def phone(chromium, server, csp_violations):
     # A visitor in New York: the page is written in the queue's zone (Paris) until it asks the browser for its own.
     context = chromium.new_context(
         viewport={"width": 360, "height": 740},
@@ -31,6 +32,7 @@ def phone(chromium, server):
     )
     page = context.new_page()
     page.set_default_timeout(15000)
+    watch_csp(page, csp_violations, "visitor")
     yield page
     context.close()
 

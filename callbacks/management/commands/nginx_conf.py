@@ -59,7 +59,7 @@ http {{
         location /ws/ {{
             proxy_pass http://ringback;
             proxy_set_header Host $http_host;   # (a location with its own headers inherits none)
-            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_set_header X-Forwarded-For $remote_addr;  # nginx is the edge: a client cannot spoof its address
             proxy_set_header X-Forwarded-Proto $scheme;
             proxy_set_header Upgrade $http_upgrade;
             proxy_set_header Connection $connection_upgrade;
@@ -70,7 +70,7 @@ http {{
         location / {{
             proxy_pass http://ringback;
             proxy_set_header Host $http_host;   # (a location with its own headers inherits none)
-            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_set_header X-Forwarded-For $remote_addr;  # nginx is the edge: a client cannot spoof its address
             proxy_set_header X-Forwarded-Proto $scheme;
             proxy_set_header Connection "";
             proxy_read_timeout 60s;
