@@ -55,8 +55,13 @@ def throttle_client(client: ApiClient) -> None:
 
 class TokenAuth(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str) -> ApiClient | None:
+        address = request.META.get("REMOTE_ADDR", "")
+        wait = throttle.bad_token_wait(address)
+        if wait is not None:
+            raise Throttled("Too many wrong tokens from this address: try again later.", wait, "too_many_bad_tokens")
         client = ApiClient.for_token(token)
         if client is None:
+            throttle.bad_token(address)
             return None
         now = timezone.now()
         # "Last used" to the minute: not a write on every request of a busy integration.

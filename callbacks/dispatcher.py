@@ -16,6 +16,7 @@ import time
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.core.cache import cache
 from django.db import close_old_connections
 from django.utils.crypto import get_random_string
 from django_tasks_db.management.commands.db_worker import Worker
@@ -35,6 +36,21 @@ def sweep_once() -> dict[str, int]:
         return lifecycle.sweep()
     finally:
         close_old_connections()
+
+
+# The clock says it is alive after every full sweep; /readyz reads it (see views.health).
+HEARTBEAT_KEY = "rb:clock:heartbeat"
+
+
+def beat() -> None:
+    try:
+        cache.set(HEARTBEAT_KEY, time.time(), timeout=3600)
+    except Exception:  # the cache being down is /readyz's to report, not the clock's to die of
+        log.warning("clock heartbeat not recorded", exc_info=True)
+
+
+def last_beat() -> float | None:
+    return cache.get(HEARTBEAT_KEY)
 
 
 MIN_WAIT = 0.005
@@ -57,6 +73,7 @@ class Clock:
             if time.monotonic() >= self.next_full:
                 self.next_full = time.monotonic() + self.interval
                 result = lifecycle.sweep()
+                beat()
             else:
                 result = lifecycle.sweep_deadlines()
             until_full = self.next_full - time.monotonic()

@@ -25,7 +25,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from . import calendars, lifecycle, selectors
+from . import calendars, lifecycle, selectors, throttle
 from .enums import CallbackState, CallbackType, CloseReason, Origin
 from .errors import DomainError
 from .models import ApiClient, CallbackRequest, Queue
@@ -134,8 +134,12 @@ def client_of(request: HttpRequest) -> ApiClient:
             raise GmsError(401, "", "Unauthorized")
         client, _ = ApiClient.objects.get_or_create(name="GMS", defaults={"token_hash": "", "token_prefix": ""})
     else:
+        address = request.META.get("REMOTE_ADDR", "")
+        if throttle.bad_token_wait(address) is not None:
+            raise GmsError(503, EXC + "CallbackExceptionServiceUnavailable", "Too many wrong tokens from this address.")
         client = ApiClient.for_token(credentials[1])
         if client is None:
+            throttle.bad_token(address)
             raise GmsError(401, "", "Unauthorized")
     if not client.active:
         raise GmsError(401, "", "Unauthorized")

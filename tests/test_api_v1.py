@@ -1,6 +1,7 @@
 """REST API v1 as an integrator meets it: list and filter, reschedule, position, queues and free slots, and every
 refusal (oversized, mistyped, throttled, duplicate, idempotency) as JSON with a code."""
 
+import base64
 import json
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -290,3 +291,18 @@ def test_offsets_postgresql_cannot_hold_are_taken_in_utc(client, ivr):
     created = create(client, ivr[1], type="scheduled", desired_time=later.isoformat())
     assert created.status_code == 201, created.content
     assert datetime.fromisoformat(created.json()["desired_time"]) == later
+
+
+def test_an_address_sending_wrong_tokens_is_refused_for_a_while(client, transactional_db, settings):
+    settings.RINGBACK_BAD_TOKEN_LIMIT = 5
+    _, token = make_api_client("Website")
+    for _ in range(5):
+        assert client.get("/api/v1/callbacks", HTTP_AUTHORIZATION="Bearer rb_guess", REMOTE_ADDR="10.1.1.1").status_code == 401
+    refused = client.get("/api/v1/callbacks", HTTP_AUTHORIZATION=f"Bearer {token}", REMOTE_ADDR="10.1.1.1")
+    assert refused.status_code == 429 and int(refused["Retry-After"]) > 0
+    assert refused.json()["code"] == "too_many_bad_tokens"
+    # Another address with the right token is served; the GMS API counts the same wrong tokens.
+    assert client.get("/api/v1/callbacks", HTTP_AUTHORIZATION=f"Bearer {token}", REMOTE_ADDR="10.1.1.2").status_code == 200
+    basic = base64.b64encode(f"Website:{token}".encode()).decode()
+    gms = client.get("/genesys/1/service/callback?_id=CB-X", HTTP_AUTHORIZATION=f"Basic {basic}", REMOTE_ADDR="10.1.1.1")
+    assert gms.status_code == 503

@@ -53,6 +53,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "callbacks.middleware.AccessLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "callbacks.middleware.ApiBodyMiddleware",
@@ -266,6 +267,8 @@ AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked.html"
 AXES_HTTP_RESPONSE_CODE = 429
+# Wrong API tokens (REST and GMS) one address may send in 10 minutes before it is refused outright.
+RINGBACK_BAD_TOKEN_LIMIT = int(os.environ.get("RINGBACK_BAD_TOKEN_LIMIT", "20"))
 CSRF_COOKIE_HTTPONLY = False
 # A session lasts a shift (12 hours by default), and ends with the browser in production.
 SESSION_COOKIE_AGE = int(os.environ.get("SESSION_COOKIE_AGE", str(12 * 3600)))
@@ -304,12 +307,28 @@ if PRODUCTION:
     if DEBUG:
         raise ImproperlyConfigured("DEBUG must be off when RINGBACK_PRODUCTION is on.")
 
+# Logs: JSON lines in production (RINGBACK_LOG_FORMAT=json|text), personal data masked in every record (callbacks.logs).
+LOG_FORMAT = os.environ.get("RINGBACK_LOG_FORMAT", "json" if PRODUCTION else "text")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"mask": {"()": "callbacks.logs.MaskPersonalData"}},
+    "formatters": {
+        "json": {"()": "callbacks.logs.JsonFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)-8s %(name)s %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["mask"], "formatter": LOG_FORMAT}},
+    "root": {"handlers": ["console"], "level": os.environ.get("RINGBACK_ROOT_LOG_LEVEL", "WARNING")},
     "loggers": {
-        "callbacks": {"handlers": ["console"], "level": os.environ.get("RINGBACK_LOG_LEVEL", "INFO")},
+        "callbacks": {"handlers": ["console"], "level": os.environ.get("RINGBACK_LOG_LEVEL", "INFO"), "propagate": False},
+        "django.request": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+        "daphne": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        # One line a request (callbacks.middleware.AccessLogMiddleware): on by default, RINGBACK_ACCESS_LOG=0 to quiet it.
+        "callbacks.access": {
+            "handlers": ["console"],
+            "level": "INFO" if env_bool("RINGBACK_ACCESS_LOG", True) else "WARNING",
+            "propagate": False,
+        },
         # The in-process runner polls every 0.1 s: its "no more tasks" lines are noise ("db_worker -v1" shows them).
         "django_tasks_db": {"level": "WARNING"},
     },

@@ -4,7 +4,7 @@ from django.urls import include, path, re_path
 
 from callbacks import gms
 from callbacks.api import api
-from callbacks.views import board, calls, directory, public, reports
+from callbacks.views import board, calls, directory, health, public, reports
 from callbacks.views import workspace as views
 
 urlpatterns = [
@@ -42,7 +42,8 @@ urlpatterns = [
     path("team/favorite/", calls.toggle_favorite, name="toggle_favorite"),
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", views.LogoutView.as_view(), name="logout"),
-    path("healthz", views.healthz, name="healthz"),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
     path("api/v1/", api.urls),
     path("board/", board.board, name="board"),
     path("board/figures/", board.figures, name="board_figures"),
