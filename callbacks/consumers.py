@@ -19,6 +19,7 @@ from django.contrib.auth import get_user_model
 
 from .errors import is_id
 from .lifecycle import do_acknowledge_offer
+from .metrics import SOCKETS
 from .models import Agent, queues_for, supervises
 from .push import BOARD_AGENTS_GROUP, Push, agent_group, board_group, changed_since, regions_for
 from .selectors import agent_for_user
@@ -45,6 +46,7 @@ acknowledge = database_sync_to_async(do_acknowledge_offer, thread_sensitive=Fals
 class AgentConsumer(AsyncWebsocketConsumer):
     agent_id: int | None = None
     group: str | None = None
+    counted = False
 
     async def __call__(self, scope, receive, send):
         # However the consumer ends (disconnect, a failed send, Daphne cancelling a consumer that took
@@ -67,6 +69,8 @@ class AgentConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_NOT_AN_AGENT)
             return
         self.agent_id = agent.pk
+        SOCKETS.labels(kind="agent").inc()
+        self.counted = True
         # Join first, then render: a change committed in between is either in
         # the render or arrives as a push, never lost.
         self.group = agent_group(agent.pk)
@@ -80,6 +84,9 @@ class AgentConsumer(AsyncWebsocketConsumer):
         await self._leave_group()
 
     async def _leave_group(self):
+        if self.counted:
+            self.counted = False
+            SOCKETS.labels(kind="agent").dec()
         group, self.group = self.group, None
         if group is None:
             return
@@ -149,6 +156,7 @@ class BoardConsumer(AsyncWebsocketConsumer):
     re-renders the figures when rung, at most once per RINGBACK_BOARD_REFRESH_SECONDS however busy the floor is."""
 
     groups_joined: list[str] = []
+    counted = False
     last_render = 0.0
     pending: asyncio.TimerHandle | None = None
 
@@ -168,6 +176,8 @@ class BoardConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_NOT_A_SUPERVISOR)
             return
         self.groups_joined = []
+        SOCKETS.labels(kind="board").inc()
+        self.counted = True
         for group in groups:
             await self.channel_layer.group_add(group, self.channel_name)
             self.groups_joined.append(group)
@@ -178,6 +188,9 @@ class BoardConsumer(AsyncWebsocketConsumer):
         await self._leave()
 
     async def _leave(self):
+        if self.counted:
+            self.counted = False
+            SOCKETS.labels(kind="board").dec()
         if self.pending is not None:
             self.pending.cancel()
             self.pending = None

@@ -10,6 +10,7 @@ from django.shortcuts import render
 from django.utils.deprecation import MiddlewareMixin
 
 from .errors import DomainError
+from .metrics import REQUESTS
 from .selectors import agent_for_user
 from .views.render import refusal_response
 
@@ -26,6 +27,8 @@ class AccessLogMiddleware(MiddlewareMixin):
     def process_response(self, request: HttpRequest, response):
         started = getattr(request, "_started", None)
         ms = round((time.perf_counter() - started) * 1000, 1) if started is not None else None
+        if ms is not None:
+            REQUESTS.labels(method=request.method, status=f"{response.status_code // 100}xx").observe(ms / 1000)
         user = getattr(request, "user", None)
         access_log.info(
             "%s %s → %s in %s ms",

@@ -26,6 +26,8 @@ from channels.layers import get_channel_layer
 from django.core.cache import cache
 from django.db import transaction
 
+from .metrics import PUSHES
+
 log = logging.getLogger(__name__)
 
 
@@ -210,7 +212,10 @@ async def _send(group: str, events: set[str]) -> None:
     try:
         await layer.group_send(group, {"type": MESSAGE_TYPE, "events": sorted(events)})
     except Exception:  # a lost doorbell is survivable; the page re-reads the truth on its next update
+        PUSHES.labels(result="failed").inc()
         log.exception("push to %s failed", group)
+    else:
+        PUSHES.labels(result="sent").inc()
 
 
 doorbell = Doorbell()

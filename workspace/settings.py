@@ -267,6 +267,8 @@ AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked.html"
 AXES_HTTP_RESPONSE_CODE = 429
+# /metrics: the Prometheus scraper's bearer token (empty: only signed-in Admin-role users may read it).
+RINGBACK_METRICS_TOKEN = os.environ.get("RINGBACK_METRICS_TOKEN", "")
 # Wrong API tokens (REST and GMS) one address may send in 10 minutes before it is refused outright.
 RINGBACK_BAD_TOKEN_LIMIT = int(os.environ.get("RINGBACK_BAD_TOKEN_LIMIT", "20"))
 CSRF_COOKIE_HTTPONLY = False

@@ -4,7 +4,7 @@ from django.urls import include, path, re_path
 
 from callbacks import gms
 from callbacks.api import api
-from callbacks.views import board, calls, directory, health, public, reports
+from callbacks.views import board, calls, directory, health, metrics, public, reports
 from callbacks.views import workspace as views
 
 urlpatterns = [
@@ -44,6 +44,7 @@ urlpatterns = [
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics.metrics, name="metrics"),
     path("api/v1/", api.urls),
     path("board/", board.board, name="board"),
     path("board/figures/", board.figures, name="board_figures"),

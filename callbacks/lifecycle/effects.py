@@ -29,6 +29,7 @@ from django.tasks import task
 from django.utils import timezone
 
 from ..enums import EffectKind, EffectStatus, HistoryKind
+from ..metrics import EFFECT_FAILURES
 from ..models import Agent, CallbackRequest, Effect
 from ..push import Push, push_on_commit
 from ..telephony import telephony
@@ -203,6 +204,7 @@ def _succeeded(effect: Effect) -> None:
 
 def _failed_try(effect: Effect, error: str) -> str:
     now = timezone.now()
+    EFFECT_FAILURES.labels(kind=effect.kind).inc()
     with transaction.atomic():
         effect.last_error = error
         effect.claimed_until = None

@@ -21,6 +21,7 @@ from .. import routing
 from ..background import coalesced
 from ..enums import OPEN_CALLBACK_STATES, CallbackEvent, CallOutcome, CallState, Channel, HistoryKind, OfferOutcome
 from ..errors import DomainError, Refused
+from ..metrics import OFFER_DELIVERY, OFFERS
 from ..models import Agent, Call, CallbackRequest, Interaction, Offer, Queue
 from ..push import push_board_on_commit
 from .lines import end_call
@@ -88,6 +89,7 @@ def drop_transferred_call(offer: Offer, now: datetime) -> None:
 def _end_offer(offer: Offer, outcome: OfferOutcome, now: datetime) -> None:
     offer.outcome, offer.ended_at = outcome, now
     offer.save(update_fields=["outcome", "ended_at"])
+    transaction.on_commit(lambda: OFFERS.labels(outcome=str(outcome)).inc())
     if outcome != OfferOutcome.ACCEPTED:
         drop_transferred_call(offer, now)
 
@@ -230,6 +232,8 @@ def do_acknowledge_offer(*, agent_id: int, offer_id: int) -> Offer | None:
     offer.delivered_at = now
     offer.deadline = now + timedelta(seconds=offer.callback.queue.offer_timeout_seconds)
     offer.save(update_fields=["delivered_at", "deadline"])
+    shown_after = (now - offer.created_at).total_seconds()
+    transaction.on_commit(lambda: OFFER_DELIVERY.observe(shown_after))
     if cache.get(ROUTING_HELD_KEY):  # routing waits for pages to catch up: this one did
         route_on_commit(offer.callback.queue_id, offer.channel)
     # No push: the page that acknowledged starts its own countdown from the queue's time to answer
