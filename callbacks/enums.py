@@ -95,6 +95,7 @@ class HistoryKind(models.TextChoices):
     PRIORITY = "priority", "Priority changed"
     ROUTED = "routed", "Sent on by a routing rule"
     CONFIG = "config", "Configuration change"
+    RECONCILED = "reconciled", "Repaired by reconciliation"
 
 
 class PreviewSection(models.TextChoices):
@@ -204,10 +205,11 @@ class ClosingReason(models.TextChoices):
     TRANSFERRED = "transferred", "Transferred"
     RETRY_SCHEDULED = "retry_scheduled", "Automatic retry scheduled"
     ATTEMPTS_EXHAUSTED = "attempts_exhausted", "Attempts exhausted"
+    RECONCILED = "reconciled", "Closed by reconciliation"
 
 
 # Closings the system made by itself: the agent sees a notice saying why.
-SYSTEM_CLOSINGS = (ClosingReason.RETRY_SCHEDULED, ClosingReason.ATTEMPTS_EXHAUSTED)
+SYSTEM_CLOSINGS = (ClosingReason.RETRY_SCHEDULED, ClosingReason.ATTEMPTS_EXHAUSTED, ClosingReason.RECONCILED)
 
 
 class EffectKind(models.TextChoices):

@@ -14,6 +14,7 @@ contract is checked by import-linter in the test command):
 - `intake` — new requests, the customer's moves and cancellations, attached data
 - `directory` — the contact directory
 - `clock` — timers: due callbacks, offer expiry, After Call Work, reminders, call supervision
+- `repair` — reconciliation: callbacks whose state disagrees with their offers, interactions and calls
 - `supervision` — a supervisor's actions on callbacks (one or in bulk) and on agents' status
 """
 
@@ -57,6 +58,7 @@ from .offers import (
     route_queue,
 )
 from .presence import SETTABLE_STATUSES, change_status, do_log_in, do_log_out, do_set_status
+from .repair import do_reconcile_callback, inconsistent_callbacks
 from .supervision import (
     BulkAction,
     BulkResult,
@@ -93,6 +95,8 @@ from .wrapup import (
 )
 
 __all__ = [
+    "do_reconcile_callback",
+    "inconsistent_callbacks",
     "BulkAction",
     "BulkResult",
     "bulk",

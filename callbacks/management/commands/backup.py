@@ -55,7 +55,15 @@ class Command(BaseCommand):
         path.parent.mkdir(parents=True, exist_ok=True)
         if connection.vendor == "postgresql":
             result = subprocess.run(
-                ["pg_dump", "--format=custom", "--no-owner", "--no-privileges", "--file", str(path), libpq_url(connection.settings_dict)],
+                [
+                    "pg_dump",
+                    "--format=custom",
+                    "--no-owner",
+                    "--no-privileges",
+                    "--file",
+                    str(path),
+                    libpq_url(connection.settings_dict),
+                ],
                 capture_output=True,
                 text=True,
             )

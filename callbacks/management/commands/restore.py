@@ -38,7 +38,17 @@ class Command(BaseCommand):
                 if not admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
                     admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
             result = subprocess.run(
-                ["pg_restore", "--clean", "--if-exists", "--no-owner", "--no-privileges", "--exit-on-error", "-d", into, str(source)],
+                [
+                    "pg_restore",
+                    "--clean",
+                    "--if-exists",
+                    "--no-owner",
+                    "--no-privileges",
+                    "--exit-on-error",
+                    "-d",
+                    into,
+                    str(source),
+                ],
                 capture_output=True,
                 text=True,
             )
