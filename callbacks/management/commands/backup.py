@@ -15,14 +15,13 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
-from callbacks.models import CallbackRequest, Effect, HistoryEvent, Interaction, Offer
-
+# The tables a manifest counts (their names are fixed by the app label).
 TABLES = {
-    "callbacks": CallbackRequest,
-    "offers": Offer,
-    "interactions": Interaction,
-    "history": HistoryEvent,
-    "effects": Effect,
+    "callbacks": "callbacks_callbackrequest",
+    "offers": "callbacks_offer",
+    "interactions": "callbacks_interaction",
+    "history": "callbacks_historyevent",
+    "effects": "callbacks_effect",
 }
 
 
@@ -36,10 +35,10 @@ def libpq_url(settings_dict: dict) -> str:
 def manifest_of(cursor) -> dict:
     """Rows per table and the latest history row, from any DB-API cursor on a Ringback database."""
     out = {}
-    for name, model in TABLES.items():
-        cursor.execute(f"SELECT COUNT(*) FROM {model._meta.db_table}")
+    for name, table in TABLES.items():
+        cursor.execute(f"SELECT COUNT(*) FROM {table}")
         out[name] = cursor.fetchone()[0]
-    cursor.execute(f"SELECT id, kind, message FROM {HistoryEvent._meta.db_table} ORDER BY id DESC LIMIT 1")
+    cursor.execute(f"SELECT id, kind, message FROM {TABLES['history']} ORDER BY id DESC LIMIT 1")
     out["latest_history"] = list(cursor.fetchone() or [])
     return out
 
