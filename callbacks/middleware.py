@@ -5,6 +5,7 @@ import logging
 import re
 import time
 
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, JsonResponse
 from django.shortcuts import render
 from django.utils.deprecation import MiddlewareMixin
@@ -38,6 +39,23 @@ class AccessLogMiddleware(MiddlewareMixin):
             ms,
             extra={"status": response.status_code, "ms": ms, "user_id": getattr(user, "pk", None), "method": request.method},
         )
+        return response
+
+
+class DatabaseUnavailableMiddleware(MiddlewareMixin):
+    """The database did not answer (restarting, failing over, a network cut): 503 with Retry-After, never a 500.
+    Nothing was half-written: every action is one transaction, and it did not commit."""
+
+    def process_exception(self, request: HttpRequest, exception: Exception):
+        if not isinstance(exception, OperationalError | InterfaceError):
+            return None
+        access_log.warning("database unavailable: %s %s (%s)", request.method, request.path, type(exception).__name__)
+        message = "Ringback cannot reach its database for a moment. Nothing was changed: please try again in a few seconds."
+        if request.path.startswith(("/api/", "/genesys/", "/readyz", "/metrics")) or request.headers.get("HX-Request"):
+            response = JsonResponse({"detail": message, "code": "unavailable"}, status=503)
+        else:
+            response = render(request, "message.html", {"title": "Briefly unavailable", "message": message}, status=503)
+        response["Retry-After"] = "5"
         return response
 
 

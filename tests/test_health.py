@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.cache import cache
+from django.db import OperationalError
 from django.utils import timezone
 
 from callbacks.dispatcher import HEARTBEAT_KEY, beat
@@ -49,3 +50,16 @@ def test_not_ready_when_side_effects_pile_up(client):
     response = client.get("/readyz")
     assert response.status_code == 503
     assert "1 side effects waiting" in response.json()["checks"]["task_worker"]
+
+
+@pytest.mark.parametrize(("url", "kind"), [("/api/v1/callbacks", "json"), ("/request/sales/", "html")])
+def test_a_database_that_does_not_answer_gives_503_with_retry_after(client, monkeypatch, url, kind):
+    """Whatever the view was doing when the database went away: 503 and Retry-After, never a 500."""
+
+    def unreachable(*args, **kwargs):
+        raise OperationalError("connection to server at 127.0.0.1, port 5432 failed: Connection refused")
+
+    monkeypatch.setattr("django.db.backends.utils.CursorWrapper.execute", unreachable)
+    response = client.get(url, HTTP_AUTHORIZATION="Bearer rb_anything")
+    assert response.status_code == 503 and response["Retry-After"] == "5"
+    assert ("application/json" in response["Content-Type"]) == (kind == "json")
