@@ -113,7 +113,10 @@ def test_refused_action_shows_a_message_not_an_error_page(server, setup, open_pa
     second = alice.context.new_page()
     second.goto("/")
     second.get_by_role("alertdialog").get_by_role("button", name="Reject").click()
-    expect(second.get_by_role("alertdialog")).to_contain_text("Hugo Bernard")  # only Ready agent: rings again
+    # Wait for the reject to have happened: the callback rings again (only Ready agent) as a new offer. Waiting on
+    # the text alone passed at once on a loaded machine, with the old offer still shown (scripts/browser-under-load).
+    expect(second.get_by_role("alertdialog")).not_to_have_attribute("data-offer", offer_id)
+    expect(second.get_by_role("alertdialog")).to_contain_text("Hugo Bernard")
     status = alice.evaluate(
         """async (id) => (await fetch(`/offers/${id}/accept/`, {method: 'POST', headers: {'HX-Request': 'true', 'X-CSRFToken': document.cookie.match(/csrftoken=([^;]+)/)[1]}})).status""",
         offer_id,
