@@ -30,7 +30,7 @@ class AccessLogMiddleware(MiddlewareMixin):
         ms = round((time.perf_counter() - started) * 1000, 1) if started is not None else None
         if ms is not None:
             REQUESTS.labels(method=request.method, status=f"{response.status_code // 100}xx").observe(ms / 1000)
-        user = getattr(request, "user", None)
+        user = getattr(request, "_cached_user", None)  # only if the request loaded it: logging adds no statement
         access_log.info(
             "%s %s → %s in %s ms",
             request.method,
