@@ -29,6 +29,7 @@ from django.utils import timezone
 from . import calendars
 from .enums import OPEN_CALLBACK_STATES, AgentStatus, CallbackState, Channel, CloseReason, HistoryKind
 from .models import Agent, AgentChannelStatus, CallbackRequest, HistoryEvent, Interaction, Queue
+from .selectors import ChannelState, channel_states
 
 SAMPLE_MINUTES = 30
 
@@ -39,20 +40,10 @@ def day_start(now: datetime) -> datetime:
 
 
 @dataclass
-class ChannelStatus:
-    channel: str
-    label: str
-    status: str
-    status_label: str
-    reason: str
-    since: datetime | None
-
-
-@dataclass
 class AgentLine:
     agent_id: int
     name: str
-    channels: list[ChannelStatus]
+    channels: list[ChannelState]
 
 
 @dataclass
@@ -169,23 +160,10 @@ def _agents(figures: dict[int, QueueFigures], ids: list[int]) -> None:
         names[agent.pk], enabled[agent.pk] = agent.display_name, agent.enabled_channels()
     for row in AgentChannelStatus.objects.filter(agent_id__in=agent_ids).select_related("reason"):
         statuses[row.agent_id][row.channel] = row
-    lines: dict[int, AgentLine] = {}
-    for agent_id in sorted(agent_ids, key=lambda a: names.get(a, "")):
-        channels = []
-        for channel in enabled.get(agent_id, []):
-            row = statuses[agent_id].get(channel)
-            status = row.status if row else AgentStatus.LOGGED_OUT
-            channels.append(
-                ChannelStatus(
-                    channel,
-                    Channel(channel).label,
-                    status,
-                    AgentStatus(status).label,
-                    row.reason.name if row and row.reason else "",
-                    row.since if row else None,
-                )
-            )
-        lines[agent_id] = AgentLine(agent_id, names.get(agent_id, "?"), channels)
+    lines = {
+        agent_id: AgentLine(agent_id, names.get(agent_id, "?"), channel_states(enabled.get(agent_id, []), statuses[agent_id]))
+        for agent_id in agent_ids
+    }
     for queue_id, agent_id in sorted(memberships, key=lambda m: names.get(m[1], "")):
         f = figures[queue_id]
         line = lines[agent_id]

@@ -127,6 +127,26 @@ class ChannelState:
     since: datetime | None
 
 
+def channel_states(channels: list[str], rows: dict[str, AgentChannelStatus]) -> list[ChannelState]:
+    """An agent's status on each of their channels, from their status rows by channel (reasons loaded); a channel
+    without a row is Logged Out."""
+    out = []
+    for ch in channels:
+        row = rows.get(ch)
+        status = row.status if row else AgentStatus.LOGGED_OUT
+        out.append(
+            ChannelState(
+                channel=ch,
+                label=Channel(ch).label,
+                status=status,
+                status_label=AgentStatus(status).label,
+                reason=row.reason.name if row and row.reason else "",
+                since=row.since if row else None,
+            )
+        )
+    return out
+
+
 @dataclass
 class InteractionView:
     """One interaction window: the callback, its live call and what the agent may do now."""
@@ -224,21 +244,7 @@ class Workspace:
     @cached_property
     def channels(self) -> list[ChannelState]:
         statuses = {s.channel: s for s in AgentChannelStatus.objects.filter(agent=self.agent).select_related("reason")}
-        out = []
-        for ch in self.agent.enabled_channels():
-            row = statuses.get(ch)
-            status = row.status if row else AgentStatus.LOGGED_OUT
-            out.append(
-                ChannelState(
-                    channel=ch,
-                    label=Channel(ch).label,
-                    status=status,
-                    status_label=AgentStatus(status).label,
-                    reason=row.reason.name if row and row.reason else "",
-                    since=row.since if row else None,
-                )
-            )
-        return out
+        return channel_states(self.agent.enabled_channels(), statuses)
 
     @cached_property
     def reasons(self) -> list[NotReadyReason]:

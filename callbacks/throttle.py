@@ -16,24 +16,29 @@ from django.core.cache import cache
 DAY = 86400
 
 
+def count(scope: str, ident: str, window: int) -> int:
+    """Add one to `ident`'s count in `scope` for the current window and return it."""
+    key = _key(scope, ident, int(time.time() // window))
+    if cache.add(key, 1, window + 60):
+        return 1
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between add and incr: this request opens the window again
+        cache.add(key, 1, window + 60)
+        return 1
+
+
+def wait_of(window: int) -> int:
+    """Seconds until the current window ends."""
+    now = time.time()
+    return max(1, int((int(now // window) + 1) * window - now) + 1)
+
+
 def hit(scope: str, ident: str, *, limit: int, window: int) -> int | None:
     """Count one request of `ident` in `scope`. None when allowed; otherwise the seconds until the window ends."""
     if limit <= 0:
         return None
-    now = time.time()
-    bucket = int(now // window)
-    key = _key(scope, ident, bucket)
-    if cache.add(key, 1, window + 60):
-        count = 1
-    else:
-        try:
-            count = cache.incr(key)
-        except ValueError:  # expired between add and incr: this request opens the window again
-            cache.add(key, 1, window + 60)
-            count = 1
-    if count > limit:
-        return max(1, int((bucket + 1) * window - now) + 1)
-    return None
+    return wait_of(window) if count(scope, ident, window) > limit else None
 
 
 def _key(scope: str, ident: str, bucket: int) -> str:
@@ -51,13 +56,10 @@ def bad_token_wait(address: str) -> int | None:
     limit = settings.RINGBACK_BAD_TOKEN_LIMIT
     if limit <= 0:
         return None
-    now = time.time()
-    bucket = int(now // BAD_TOKEN_WINDOW)
-    if (cache.get(_key("badtoken", address, bucket)) or 0) >= limit:
-        return max(1, int((bucket + 1) * BAD_TOKEN_WINDOW - now) + 1)
-    return None
+    seen = cache.get(_key("badtoken", address, int(time.time() // BAD_TOKEN_WINDOW))) or 0
+    return wait_of(BAD_TOKEN_WINDOW) if seen >= limit else None
 
 
 def bad_token(address: str) -> None:
     """Count a wrong token from this address."""
-    hit("badtoken", address, limit=1 << 30, window=BAD_TOKEN_WINDOW)
+    count("badtoken", address, BAD_TOKEN_WINDOW)

@@ -36,6 +36,15 @@ def latest_history(cursor, n=5):
     return [list(r) for r in cursor.fetchall()]
 
 
+def row_counts(cursor) -> dict:
+    tables = {"callbacks": "callbackrequest", "offers": "offer", "interactions": "interaction", "history": "historyevent"}
+    out = {}
+    for name, table in tables.items():
+        cursor.execute(f"SELECT COUNT(*) FROM callbacks_{table}")
+        out[name] = cursor.fetchone()[0]
+    return out
+
+
 def test_a_backup_restores_with_every_row(queue, alice, tmp_path):
     set_ready(alice)
     first = make_callback(queue, "+33612345001")
@@ -60,15 +69,7 @@ def test_a_backup_restores_with_every_row(queue, alice, tmp_path):
         try:
             out = manage("restore", str(dump), "--into", target)
             with psycopg.connect(target) as conn, conn.cursor() as cursor:
-                restored = {
-                    name: cursor.execute(f"SELECT COUNT(*) FROM callbacks_{table}").fetchone()[0]
-                    for name, table in [
-                        ("callbacks", "callbackrequest"),
-                        ("offers", "offer"),
-                        ("interactions", "interaction"),
-                        ("history", "historyevent"),
-                    ]
-                }
+                restored = row_counts(cursor)
                 assert latest_history(cursor) == history
                 with pytest.raises(psycopg.errors.InsufficientPrivilege):  # the append-only trigger came back too
                     cursor.execute("DELETE FROM callbacks_historyevent")
@@ -82,15 +83,7 @@ def test_a_backup_restores_with_every_row(queue, alice, tmp_path):
         out = manage("restore", str(copy), "--into", str(target))
         with sqlite3.connect(target) as conn:
             cursor = conn.cursor()
-            restored = {
-                name: cursor.execute(f"SELECT COUNT(*) FROM callbacks_{table}").fetchone()[0]
-                for name, table in [
-                    ("callbacks", "callbackrequest"),
-                    ("offers", "offer"),
-                    ("interactions", "interaction"),
-                    ("history", "historyevent"),
-                ]
-            }
+            restored = row_counts(cursor)
             assert latest_history(cursor) == history
     assert restored == expected
     assert f"'history': {expected['history']}" in out

@@ -147,12 +147,12 @@ class BulkForm(forms.Form):
     def params(self) -> dict:
         d = self.cleaned_data
         return {
-            "reschedule": lambda: {"when": d["when"]},
-            "cancel": lambda: {"reason": d["reason"] or ""},
-            "reassign_queue": lambda: {"queue_id": d["queue"]},
-            "reassign_agent": lambda: {"agent_id": d["agent"]},
-            "priority": lambda: {"priority": d["priority"]},
-        }[d["action"]]()
+            "reschedule": {"when": d["when"]},
+            "cancel": {"reason": d["reason"] or ""},
+            "reassign_queue": {"queue_id": d["queue"]},
+            "reassign_agent": {"agent_id": d["agent"]},
+            "priority": {"priority": d["priority"]},
+        }[d["action"]]
 
     def describe(self, user) -> str:
         d = self.cleaned_data
