@@ -16,8 +16,10 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from redis.exceptions import RedisError
 
 from .errors import is_id
+from .layerwatch import watch
 from .lifecycle import do_acknowledge_offer
 from .metrics import SOCKETS
 from .models import Agent, queues_for, supervises
@@ -33,6 +35,7 @@ User = get_user_model()
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_NOT_AN_AGENT = 4403
 CLOSE_NOT_A_SUPERVISOR = 4403
+CLOSE_TRY_AGAIN = 4013  # "try again later" (1013, which a server may not send): the page reconnects after a while
 
 
 def _render_for(agent_id: int, regions: list[str] | None) -> str:
@@ -43,18 +46,40 @@ render_off_thread = database_sync_to_async(_render_for, thread_sensitive=False)
 acknowledge = database_sync_to_async(do_acknowledge_offer, thread_sensitive=False)
 
 
-class AgentConsumer(AsyncWebsocketConsumer):
+# The channel layer (Redis) went away under a socket: stopped, restarting, unreachable.
+LAYER_DOWN = (RedisError, OSError)
+
+
+class GroupConsumer(AsyncWebsocketConsumer):
+    """A socket that joins groups. However it ends (disconnect, a failed send, Daphne cancelling a consumer that
+    took too long to close), it leaves its groups; if the channel layer went away under it, the socket closes
+    with one warning, and the page reconnects (and renders in full) once the layer is back."""
+
+    async def __call__(self, scope, receive, send):
+        try:
+            await super().__call__(scope, receive, send)
+        except LAYER_DOWN as exc:
+            log.warning("channel layer unreachable (%s): the socket closes and its page reconnects", type(exc).__name__)
+            try:
+                await self.close(code=CLOSE_TRY_AGAIN)
+            except Exception:  # noqa: S110 - already closed by the client: nothing left to tell it
+                pass
+        finally:
+            watch.discard(self)
+            await self.leave()
+
+    async def leave(self) -> None:
+        raise NotImplementedError
+
+    async def close_for_outage(self) -> None:
+        """The channel layer went away or restarted empty (see `layerwatch`): the page reconnects and rejoins."""
+        await self.close(code=CLOSE_TRY_AGAIN)
+
+
+class AgentConsumer(GroupConsumer):
     agent_id: int | None = None
     group: str | None = None
     counted = False
-
-    async def __call__(self, scope, receive, send):
-        # However the consumer ends (disconnect, a failed send, Daphne cancelling a consumer that took
-        # too long to close), the agent's group must not keep a dead channel.
-        try:
-            await super().__call__(scope, receive, send)
-        finally:
-            await self._leave_group()
 
     async def connect(self):
         user = self.scope.get("user")
@@ -76,14 +101,15 @@ class AgentConsumer(AsyncWebsocketConsumer):
         self.group = agent_group(agent.pk)
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
+        watch.add(self)
         if b"hello=1" not in self.scope.get("query_string", b""):
             await self._send_regions(None)
         # Otherwise the page says hello first (see `hello`): it may already show the truth.
 
     async def disconnect(self, code):
-        await self._leave_group()
+        await self.leave()
 
-    async def _leave_group(self):
+    async def leave(self):
         if self.counted:
             self.counted = False
             SOCKETS.labels(kind="agent").dec()
@@ -92,8 +118,8 @@ class AgentConsumer(AsyncWebsocketConsumer):
             return
         try:
             await self.channel_layer.group_discard(group, self.channel_name)
-        except Exception:  # the layer's group_expiry drops the membership later; a dead channel only costs a lost send
-            log.warning("group_discard failed for agent %s", self.agent_id, exc_info=True)
+        except Exception as exc:  # the layer's group_expiry drops the membership later; a dead channel costs a lost send
+            log.warning("group_discard failed for agent %s (%s)", self.agent_id, type(exc).__name__)
 
     async def receive(self, text_data=None, bytes_data=None):
         """The page says hello ({"hello": when what it shows was rendered}), acknowledges a notification it
@@ -151,7 +177,7 @@ board_groups = database_sync_to_async(_board_groups, thread_sensitive=False)
 render_board = database_sync_to_async(render_figures, thread_sensitive=False)
 
 
-class BoardConsumer(AsyncWebsocketConsumer):
+class BoardConsumer(GroupConsumer):
     """A supervisor's live board: joins the groups of the queues they supervise (and the agents' status group) and
     re-renders the figures when rung, at most once per RINGBACK_BOARD_REFRESH_SECONDS however busy the floor is."""
 
@@ -159,12 +185,6 @@ class BoardConsumer(AsyncWebsocketConsumer):
     counted = False
     last_render = 0.0
     pending: asyncio.TimerHandle | None = None
-
-    async def __call__(self, scope, receive, send):
-        try:
-            await super().__call__(scope, receive, send)
-        finally:
-            await self._leave()
 
     async def connect(self):
         user = self.scope.get("user")
@@ -182,12 +202,13 @@ class BoardConsumer(AsyncWebsocketConsumer):
             await self.channel_layer.group_add(group, self.channel_name)
             self.groups_joined.append(group)
         await self.accept()
+        watch.add(self)
         # The page says hello when its socket opens: the figures are rendered then (see `receive`).
 
     async def disconnect(self, code):
-        await self._leave()
+        await self.leave()
 
-    async def _leave(self):
+    async def leave(self):
         if self.counted:
             self.counted = False
             SOCKETS.labels(kind="board").dec()
@@ -198,8 +219,8 @@ class BoardConsumer(AsyncWebsocketConsumer):
         for group in groups:
             try:
                 await self.channel_layer.group_discard(group, self.channel_name)
-            except Exception:
-                log.warning("group_discard failed for a board", exc_info=True)
+            except Exception as exc:
+                log.warning("group_discard failed for a board (%s)", type(exc).__name__)
 
     async def receive(self, text_data=None, bytes_data=None):
         await self._render()  # hello, or any message: send the figures now

@@ -26,3 +26,6 @@ REQUESTS = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 EFFECT_FAILURES = Counter("ringback_effect_attempts_failed_total", "Side-effect attempts that failed, by kind.", ["kind"])
+CACHE_FAILURES = Counter(
+    "ringback_cache_failures_total", "Cache (Redis) calls that failed and were treated as a miss: Redis down or unreachable."
+)

@@ -25,6 +25,7 @@ from asgiref.sync import async_to_sync, sync_to_async
 from channels.layers import get_channel_layer
 from django.core.cache import cache
 from django.db import transaction
+from redis.exceptions import RedisError
 
 from .metrics import PUSHES
 
@@ -211,6 +212,9 @@ async def _send(group: str, events: set[str]) -> None:
         return
     try:
         await layer.group_send(group, {"type": MESSAGE_TYPE, "events": sorted(events)})
+    except (RedisError, OSError) as exc:  # the layer is down: counted, and one line, not a traceback per push
+        PUSHES.labels(result="failed").inc()
+        log.warning("push to %s failed: channel layer unreachable (%s)", group, type(exc).__name__)
     except Exception:  # a lost doorbell is survivable; the page re-reads the truth on its next update
         PUSHES.labels(result="failed").inc()
         log.exception("push to %s failed", group)

@@ -178,6 +178,11 @@ RINGBACK_GMS_REQUIRE_AUTH = os.environ.get("RINGBACK_GMS_REQUIRE_AUTH", "false")
 # A supervisor's live board re-renders at most this often, however many changes ring it (they fold into one).
 RINGBACK_BOARD_REFRESH_SECONDS = float(os.environ.get("RINGBACK_BOARD_REFRESH_SECONDS", "1"))
 RINGBACK_MAX_UNDELIVERED_OFFERS = int(os.environ.get("RINGBACK_MAX_UNDELIVERED_OFFERS", "40"))
+# A side effect whose worker died mid-way (SIGKILL, a lost machine) is tried again once its lease has run out
+# (by default per kind: e-mail 120 s, webhook 60 s, switch command 20 s; a lease must outlast the slowest try,
+# a webhook's 5 s timeout) and the clock has seen it overdue for RINGBACK_EFFECT_STALE_SECONDS.
+RINGBACK_EFFECT_LEASE_SECONDS = float(os.environ.get("RINGBACK_EFFECT_LEASE_SECONDS", "0")) or None
+RINGBACK_EFFECT_STALE_SECONDS = float(os.environ.get("RINGBACK_EFFECT_STALE_SECONDS", "60"))
 # Call supervision: a call still Dialing this long after Call ends as failed (the switch never answered).
 RINGBACK_DIAL_LIMIT_SECONDS = int(os.environ.get("RINGBACK_DIAL_LIMIT_SECONDS", "90"))
 
@@ -243,7 +248,7 @@ SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 CACHES = {
     "default": (
         {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "callbacks.cache.ForgivingRedisCache",  # Redis down is a miss, not a 500
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": os.environ.get("RINGBACK_CHANNEL_PREFIX", "ringback"),
             "OPTIONS": {"socket_timeout": 5, "socket_connect_timeout": 5},

@@ -48,6 +48,15 @@ def policy_for(kind: str) -> tuple[int, float, float]:
     return POLICY.get(kind, SWITCH_POLICY)
 
 
+def lease_for(kind: str) -> float:
+    """How long a runner holds an effect before another may take it over (settings may shorten every lease)."""
+    return settings.RINGBACK_EFFECT_LEASE_SECONDS or policy_for(kind)[2]
+
+
+def stale_after() -> timedelta:
+    return timedelta(seconds=settings.RINGBACK_EFFECT_STALE_SECONDS)
+
+
 def backoff(kind: str, attempts: int) -> timedelta:
     """Delay before try number `attempts + 1`: doubling from the kind's first back-off."""
     _, first, _ = policy_for(kind)
@@ -155,9 +164,8 @@ def _claim(effect_id: int, now: datetime) -> Effect | None:
             return None  # another runner is on it
         if effect.next_attempt_at > now:
             return None  # an early duplicate: the task scheduled for that time runs it
-        _, _, lease = policy_for(effect.kind)
         effect.attempts += 1
-        effect.claimed_until = now + timedelta(seconds=lease)
+        effect.claimed_until = now + timedelta(seconds=lease_for(effect.kind))
         effect.save(update_fields=["attempts", "claimed_until"])
         return effect
 
@@ -228,21 +236,21 @@ def _failed_try(effect: Effect, error: str) -> str:
         return "failed"
 
 
-def stale_effects(now: datetime, stale_after: timedelta = timedelta(seconds=60)):
+def stale_effects(now: datetime, overdue: timedelta | None = None):
     return (
         Effect.objects.select_for_update(skip_locked=True)
-        .filter(status=EffectStatus.PENDING, next_attempt_at__lte=now - stale_after)
+        .filter(status=EffectStatus.PENDING, next_attempt_at__lte=now - (overdue or stale_after()))
         .exclude(claimed_until__gt=now)
         .order_by("next_attempt_at")
     )
 
 
-def requeue_stale(*, now: datetime, stale_after: timedelta = timedelta(seconds=60), limit: int = 100) -> int:
+def requeue_stale(*, now: datetime, overdue: timedelta | None = None, limit: int = 100) -> int:
     """The clock: pending effects whose task was lost (a worker died holding it) get a new task row.
 
     A duplicate task row is harmless: the first runner performs the effect, the others skip it.
     """
-    stale = list(stale_effects(now, stale_after)[:limit])
+    stale = list(stale_effects(now, overdue)[:limit])
     for effect in stale:
         effect.next_attempt_at = now
         effect.save(update_fields=["next_attempt_at"])

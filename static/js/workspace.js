@@ -128,7 +128,12 @@
   document.addEventListener("htmx:wsClose", function (e) {
     conn(false);
     // 4401: the session ended (logged out elsewhere, deactivated, expired): go to the login page.
-    if (e.detail && e.detail.event && e.detail.event.code === 4401) window.location.assign("/login/");
+    var code = e.detail && e.detail.event && e.detail.event.code;
+    if (code === 4401) window.location.assign("/login/");
+    // 4013: the server's channel layer (Redis) went away or restarted empty: try again later, with jitter,
+    // so a whole floor does not come back in the same instant (htmx retries 1006/1011/1012/1013 by itself;
+    // a server may only send 1000 or 3000-4999).
+    if (code === 4013) setTimeout(e.detail.socketWrapper.reconnect, 500 + Math.random() * 2500);
   });
   document.addEventListener("htmx:wsError", function () { conn(false); });
 })();

