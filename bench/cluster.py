@@ -184,7 +184,7 @@ class Cluster:
         self.port = free_port()
         self.dispatchers = [self._manage("dispatcher", "dispatcher") for _ in range(dispatchers)]
         self.workers = [
-            self._manage("worker", "db_worker", "--queue-name", "*", "--interval", "0.1", "-v0") for _ in range(workers)
+            self._manage("worker", "task_worker", "--queue-name", "*", "--interval", "0.1", "-v0") for _ in range(workers)
         ]
         self.nginx: Service | None = None
 

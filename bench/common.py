@@ -106,7 +106,7 @@ def start(env: dict, scaled: bool, web: int | None = None, background: bool = Tr
         )
         ports.append(port)
     if scaled and background:
-        for command in (["dispatcher"], ["db_worker", "--queue-name", "*", "--interval", "0.1", "-v0"]):
+        for command in (["dispatcher"], ["task_worker", "--queue-name", "*", "--interval", "0.1", "-v0"]):
             procs.append(
                 subprocess.Popen([sys.executable, "manage.py", *command], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
             )

@@ -16,6 +16,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db import InterfaceError, OperationalError
 from redis.exceptions import RedisError
 
 from .errors import is_id
@@ -46,24 +47,36 @@ render_off_thread = database_sync_to_async(_render_for, thread_sensitive=False)
 acknowledge = database_sync_to_async(do_acknowledge_offer, thread_sensitive=False)
 
 
-# The channel layer (Redis) went away under a socket: stopped, restarting, unreachable.
-LAYER_DOWN = (RedisError, OSError)
+# What goes away in an outage: the channel layer (Redis) or the database (restarting, failing over, a cut).
+OUTAGE = (RedisError, OSError, OperationalError, InterfaceError)
+
+
+def refuse_during_outages(app):
+    """ASGI middleware for the websockets: when Redis or the database is unreachable during the handshake (the
+    session's user) or under an open socket (a push, a render), the socket closes with 4013 ("try again later"),
+    one warning line instead of a traceback, and the page reconnects by itself with its back-off."""
+
+    async def guarded(scope, receive, send):
+        try:
+            return await app(scope, receive, send)
+        except OUTAGE as exc:
+            what = "database" if isinstance(exc, OperationalError | InterfaceError) else "channel layer"
+            log.warning("%s unreachable (%s): the socket closes and its page reconnects", what, type(exc).__name__)
+            try:
+                await send({"type": "websocket.close", "code": CLOSE_TRY_AGAIN})
+            except Exception:  # noqa: S110 - already closed by the client: nothing left to tell it
+                pass
+
+    return guarded
 
 
 class GroupConsumer(AsyncWebsocketConsumer):
-    """A socket that joins groups. However it ends (disconnect, a failed send, Daphne cancelling a consumer that
-    took too long to close), it leaves its groups; if the channel layer went away under it, the socket closes
-    with one warning, and the page reconnects (and renders in full) once the layer is back."""
+    """A socket that joins groups. However it ends (disconnect, a failed send, an outage, Daphne cancelling a
+    consumer that took too long to close), it leaves its groups and its process stops watching for it."""
 
     async def __call__(self, scope, receive, send):
         try:
             await super().__call__(scope, receive, send)
-        except LAYER_DOWN as exc:
-            log.warning("channel layer unreachable (%s): the socket closes and its page reconnects", type(exc).__name__)
-            try:
-                await self.close(code=CLOSE_TRY_AGAIN)
-            except Exception:  # noqa: S110 - already closed by the client: nothing left to tell it
-                pass
         finally:
             watch.discard(self)
             await self.leave()

@@ -1,7 +1,7 @@
 """The runner of Ringback's background work: the clock's sweep and the task worker.
 
 Scaled mode runs them as processes: `manage.py dispatcher` (the clock) and
-`manage.py db_worker` (django-tasks-db's worker, for durable side effects).
+`manage.py task_worker` (django-tasks-db's worker, for durable side effects).
 The embedded default runs both inside the web process, because the
 in-process channel layer cannot carry a push from another process: the loop
 starts with the server (Daphne's event loop), not on a first request.

@@ -3,12 +3,14 @@ action into a clear message and a 4xx."""
 
 import logging
 import re
+import sys
 import time
 
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, JsonResponse
 from django.shortcuts import render
 from django.utils.deprecation import MiddlewareMixin
+from django.views.defaults import server_error as default_server_error
 
 from .errors import DomainError
 from .metrics import REQUESTS
@@ -49,14 +51,29 @@ class DatabaseUnavailableMiddleware(MiddlewareMixin):
     def process_exception(self, request: HttpRequest, exception: Exception):
         if not isinstance(exception, OperationalError | InterfaceError):
             return None
-        access_log.warning("database unavailable: %s %s (%s)", request.method, request.path, type(exception).__name__)
-        message = "Ringback cannot reach its database for a moment. Nothing was changed: please try again in a few seconds."
-        if request.path.startswith(("/api/", "/genesys/", "/readyz", "/metrics")) or request.headers.get("HX-Request"):
-            response = JsonResponse({"detail": message, "code": "unavailable"}, status=503)
-        else:
-            response = render(request, "message.html", {"title": "Briefly unavailable", "message": message}, status=503)
-        response["Retry-After"] = "5"
-        return response
+        return database_unavailable(request, exception)
+
+
+def database_unavailable(request: HttpRequest, exception: Exception):
+    """503 with Retry-After, as JSON for the APIs and htmx, as a page otherwise (rendered without the user, whom
+    the database would have to load)."""
+    access_log.warning("database unavailable: %s %s (%s)", request.method, request.path, type(exception).__name__)
+    message = "Ringback cannot reach its database for a moment. Nothing was changed: please try again in a few seconds."
+    if request.path.startswith(("/api/", "/genesys/", "/readyz", "/metrics")) or request.headers.get("HX-Request"):
+        response = JsonResponse({"detail": message, "code": "unavailable"}, status=503)
+    else:
+        context = {"title": "Briefly unavailable", "message": message, "user": None}
+        response = render(request, "message.html", context, status=503)
+    response["Retry-After"] = "5"
+    return response
+
+
+def server_error(request: HttpRequest):
+    """handler500: a database error raised outside a view (in a middleware, in the session) is still a 503."""
+    exception = sys.exc_info()[1]
+    if isinstance(exception, OperationalError | InterfaceError):
+        return database_unavailable(request, exception)
+    return default_server_error(request)
 
 
 # The largest body either API reads; a callback request is a few hundred bytes.

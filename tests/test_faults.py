@@ -67,6 +67,49 @@ def cluster_of(transactional_db, tmp_path):
         cluster.stop()
 
 
+class Receiver(http.server.ThreadingHTTPServer):
+    """An API client's webhook endpoint: records each delivery's key; with `hang_first`, the first call never
+    gets an answer (the worker making it is killed meanwhile)."""
+
+    def __init__(self, hang_first: bool):
+        self.deliveries: list[str] = []
+        self.hang_first = hang_first
+        self.hanging = threading.Event()
+        super().__init__(("127.0.0.1", 0), ReceiverHandler)
+        self.url = f"http://127.0.0.1:{self.server_port}/hook"
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+
+class ReceiverHandler(http.server.BaseHTTPRequestHandler):
+    server: Receiver
+
+    def do_POST(self):  # noqa: N802 - the standard library's name
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.server.deliveries.append(self.headers["X-Ringback-Delivery"])
+        if self.server.hang_first and not self.server.hanging.is_set():
+            self.server.hanging.set()
+            time.sleep(30)
+            return
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def webhook_receiver():
+    receivers: list[Receiver] = []
+
+    def start(hang_first: bool = False) -> Receiver:
+        receivers.append(Receiver(hang_first))
+        return receivers[-1]
+
+    yield start
+    for receiver in receivers:
+        receiver.shutdown()
+
+
 def floor_for(queue, n: int = AGENTS) -> list[str]:
     return [session_key_for(make_agent(f"agent{i}", queue).user) for i in range(n)]
 
@@ -123,34 +166,16 @@ async def feed(intake: Intake, http, phones: list[str], gap: float = 0.15) -> No
         await asyncio.sleep(gap)
 
 
-def test_dispatcher_killed_mid_offer_and_worker_killed_mid_webhook(cluster_of):
+def test_dispatcher_killed_mid_offer_and_worker_killed_mid_webhook(cluster_of, webhook_receiver):
     """Both dispatchers die while offers ring (one agent lets them ring): a dispatcher started later times the
     offers out and the callbacks reach the other agents. The worker dies while a webhook call hangs: after the
     effect's lease, a new worker performs it again with the same delivery key, and it ends Done."""
-    deliveries: list[str] = []
-    hang_first = threading.Event()
-
-    class Receiver(http.server.BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802 - the standard library's name
-            self.rfile.read(int(self.headers["Content-Length"]))
-            deliveries.append(self.headers["X-Ringback-Delivery"])
-            if not hang_first.is_set():
-                hang_first.set()
-                time.sleep(30)  # the worker is killed while it waits for this answer
-                return
-            self.send_response(200)
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    receiver = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
-    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    receiver = webhook_receiver(hang_first=True)
     queue = make_queue("sales", offer_timeout_seconds=3)
     sessions = floor_for(queue)
     cluster = cluster_of(env={"RINGBACK_EFFECT_LEASE_SECONDS": "6", "RINGBACK_EFFECT_STALE_SECONDS": "1"})
     intake = Intake(cluster, "sales")
-    ApiClient.objects.update(webhook_url=f"http://127.0.0.1:{receiver.server_port}/hook")
+    ApiClient.objects.update(webhook_url=receiver.url)
     phones = numbers(12)
 
     async def scenario():
@@ -159,7 +184,7 @@ def test_dispatcher_killed_mid_offer_and_worker_killed_mid_webhook(cluster_of):
             floor.start()
             await until(lambda: floor.connects >= AGENTS, 30, "every agent connected")
             await feed(intake, http, phones[:1])
-            await until(hang_first.is_set, 30, "the first webhook call in flight")
+            await until(receiver.hanging.is_set, 30, "the first webhook call in flight")
             for worker in cluster.workers:
                 worker.kill()
             await feed(intake, http, phones[1:6])
@@ -177,15 +202,12 @@ def test_dispatcher_killed_mid_offer_and_worker_killed_mid_webhook(cluster_of):
             await until(db(lambda: completed() == len(phones)), 90, "every callback completed")
             await until(db(lambda: not Effect.objects.filter(status=EffectStatus.PENDING).exists()), 60, "every effect done")
 
-    try:
-        asyncio.run(scenario())
-    finally:
-        receiver.shutdown()
+    asyncio.run(scenario())
     assert_nothing_lost_duplicated_or_stuck(intake.created)
     webhooks = Effect.objects.filter(kind=EffectKind.WEBHOOK)
     assert set(webhooks.values_list("status", flat=True)) == {EffectStatus.DONE}
-    first = deliveries[0]
-    assert deliveries.count(first) == 2, "the call the dead worker left was made again, with the same delivery key"
+    first = receiver.deliveries[0]
+    assert receiver.deliveries.count(first) == 2, "the call the dead worker left was made again, with the same delivery key"
     assert webhooks.get(key=first).attempts == 2
 
 
@@ -240,3 +262,66 @@ def test_redis_stopped_and_started_again(cluster_of):
     assert_nothing_lost_duplicated_or_stuck(intake.created)
     bystander_status = AgentChannelStatus.objects.get(agent__user__username="bystander", channel="voice").status
     assert bystander_status == AgentStatus.NOT_READY, "the click taken while Redis was down was kept"
+
+
+def test_postgres_unreachable_for_a_few_seconds(cluster_of, webhook_receiver):
+    """The servers' connections to PostgreSQL are reset and new ones refused for a few seconds: every request
+    answers 503 with Retry-After (never 500: the workspace, a click, the API, /readyz), /healthz still says the
+    process is alive, and once the database is back everything recovers by itself; the API's clients retry
+    the refused requests with their Idempotency-Key, and each becomes one callback."""
+    queue = make_queue("sales", offer_timeout_seconds=20)
+    sessions = floor_for(queue)
+    bystander = session_key_for(make_agent("bystander", queue).user)
+    cluster = cluster_of(db_proxy=True, env={"DB_POOL_TIMEOUT": "3"})
+    intake = Intake(cluster, "sales")
+    receiver = webhook_receiver()
+    ApiClient.objects.update(webhook_url=receiver.url)
+    phones = numbers(14)
+    during: dict[str, set] = {}
+
+    def seen(what: str, r: httpx.Response) -> None:
+        retry = r.headers.get("Retry-After", "")
+        during.setdefault(what, set()).add((r.status_code, retry.isdigit()))
+
+    async def scenario():
+        async with Floor(cluster.url, sessions) as floor, httpx.AsyncClient(timeout=30) as http:
+            floor.start()
+            await until(lambda: floor.connects >= AGENTS, 30, "every agent connected")
+            await feed(intake, http, phones[:5])
+            await until(db(lambda: completed() == 5), 60, "the first callbacks completed")
+            cluster.db_proxy.pause()
+            headers = {"X-CSRFToken": "f" * 32, "HX-Request": "true"}
+            async with httpx.AsyncClient(timeout=30, cookies={"sessionid": bystander, "csrftoken": "f" * 32}) as desk:
+                # All at once, twice each (a reset connection, then a refused one): the outage lasts seconds.
+                answers = await asyncio.gather(
+                    *[desk.get(f"{cluster.url}/") for _ in range(2)],
+                    *[
+                        desk.post(f"{cluster.url}/status/", data={"channel": "voice", "status": "not_ready"}, headers=headers)
+                        for _ in range(2)
+                    ],
+                    http.get(f"{cluster.url}/readyz"),
+                    http.get(f"{cluster.url}/healthz"),
+                    *[intake.create(http, phone, retry=False) for phone in phones[5:8]],
+                )
+            for what, answer in zip(["workspace"] * 2 + ["click"] * 2 + ["readyz", "healthz"], answers, strict=False):
+                seen(what, answer)
+            await asyncio.sleep(3)
+            cluster.db_proxy.resume()
+            await feed(intake, http, phones[5:])  # the refused three again (same keys), then the rest
+            await until(db(lambda: completed() == len(phones)), 90, "every callback completed")
+            await until(db(lambda: not Effect.objects.filter(status=EffectStatus.PENDING).exists()), 60, "every effect done")
+            assert 500 not in floor.answers, floor.answers
+
+    asyncio.run(scenario())
+    assert during == {
+        "workspace": {(503, True)},
+        "click": {(503, True)},
+        "readyz": {(503, True)},
+        "healthz": {(200, False)},
+    }
+    assert intake.refused == [503] * 3
+    assert_nothing_lost_duplicated_or_stuck(intake.created)
+    assert [s.name for s in cluster.services() if not s.alive] == [], "every process outlived the outage"
+    webhooks = Effect.objects.filter(kind=EffectKind.WEBHOOK)
+    assert set(webhooks.values_list("status", flat=True)) == {EffectStatus.DONE}
+    assert sorted(receiver.deliveries) == sorted(webhooks.values_list("key", flat=True)), "each state change told once"

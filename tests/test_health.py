@@ -1,5 +1,6 @@
 """/healthz (the process answers) and /readyz (it can work: database, cache, channel layer, clock, task worker)."""
 
+import os
 import time
 from datetime import timedelta
 
@@ -18,7 +19,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def test_healthz_answers_without_touching_anything(client, django_assert_num_queries):
     with django_assert_num_queries(0):
         response = client.get("/healthz")
-    assert response.status_code == 200 and response.json() == {"ok": True}
+    assert response.status_code == 200 and response.json() == {"ok": True, "pid": os.getpid()}
 
 
 def test_ready_when_every_part_answers(client):

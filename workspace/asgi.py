@@ -11,6 +11,7 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from callbacks.consumers import refuse_during_outages  # noqa: E402
 from callbacks.dispatcher import with_inprocess_dispatcher  # noqa: E402
 from callbacks.push import with_push_loop  # noqa: E402
 from callbacks.ws_urls import websocket_urlpatterns  # noqa: E402
@@ -20,7 +21,9 @@ application = with_push_loop(
         ProtocolTypeRouter(
             {
                 "http": django_asgi_app,
-                "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+                "websocket": refuse_during_outages(
+                    AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
+                ),
             }
         )
     )

@@ -110,8 +110,20 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
     _db["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
 elif _db["ENGINE"] == "django.db.backends.postgresql":
     # Under ASGI, a pool instead of persistent connections (Django's advice).
-    _db.setdefault("OPTIONS", {})["pool"] = {"min_size": 1, "max_size": int(os.environ.get("DB_POOL_SIZE", "10"))}
+    # When PostgreSQL is unreachable, a request waits at most DB_POOL_TIMEOUT seconds for a connection, then
+    # answers 503 with Retry-After (callbacks.middleware); a connection the outage broke is checked out of the
+    # pool before use (CONN_HEALTH_CHECKS), so recovery costs no failed request.
+    _db.setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1,
+        "max_size": int(os.environ.get("DB_POOL_SIZE", "10")),
+        "timeout": float(os.environ.get("DB_POOL_TIMEOUT", "10")),
+        # psycopg_pool doubles its wait between reconnects for this long, then gives up until the next request
+        # asks: a short span keeps the wait short, so the pool is back within seconds of the database.
+        "reconnect_timeout": float(os.environ.get("DB_RECONNECT_TIMEOUT", "5")),
+    }
+    _db["OPTIONS"].setdefault("connect_timeout", int(os.environ.get("DB_CONNECT_TIMEOUT", "5")))
     _db["CONN_MAX_AGE"] = 0
+    _db["CONN_HEALTH_CHECKS"] = env_bool("DB_HEALTH_CHECKS", True)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -189,7 +201,7 @@ RINGBACK_DIAL_LIMIT_SECONDS = int(os.environ.get("RINGBACK_DIAL_LIMIT_SECONDS", 
 # --- Background tasks -----------------------------------------------------
 # Durable side effects (switch commands, e-mail) are django.tasks rows in the
 # database, written in the action's transaction and run by a worker:
-# `manage.py db_worker` processes in scaled mode, the in-process runner on the embedded default.
+# `manage.py task_worker` processes in scaled mode, the in-process runner on the embedded default.
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default", "effects"]}}
 
 # --- Auth, i18n, static ---------------------------------------------------

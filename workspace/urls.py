@@ -71,3 +71,6 @@ urlpatterns = [
 ]
 if settings.RINGBACK_SIMULATOR:
     urlpatterns.append(path("sim/", include("callbacks.telephony.simulator.urls")))
+
+# A database error outside a view (a middleware, the session) is a 503 with Retry-After too, not a 500.
+handler500 = "callbacks.middleware.server_error"

@@ -4,6 +4,7 @@ piling up unperformed (a dead task worker). 503 with Retry-After and the failing
 
 from __future__ import annotations
 
+import os
 import time
 from datetime import timedelta
 
@@ -23,7 +24,8 @@ EFFECTS_LATE = timedelta(minutes=2)
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
-    return JsonResponse({"ok": True})
+    """Alive; says which process answered (behind nginx: which web process is in the rotation)."""
+    return JsonResponse({"ok": True, "pid": os.getpid()})
 
 
 def _database() -> str:
