@@ -69,14 +69,12 @@ def environment(scaled: bool) -> dict:
 
 def prepare(env: dict, scaled: bool, agents: int) -> dict:
     """A fresh database with one queue, `agents` agents with sessions, and an API token."""
-    if scaled:
-        subprocess.run(
-            ["psql", "-h", "127.0.0.1", "-U", "postgres", "-q", "-c", "DROP DATABASE IF EXISTS ringback_bench WITH (FORCE)"],
-            check=True,
-            capture_output=True,
-        )
-        subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-q", "-c", "CREATE DATABASE ringback_bench"], check=True)
-        subprocess.run(["redis-cli", "-n", "3", "FLUSHDB"], check=True, capture_output=True)
+    if scaled:  # the database and Redis database the environment names, made empty
+        name, redis_db = env["DATABASE_URL"].rsplit("/", 1)[1], env["REDIS_URL"].rsplit("/", 1)[1]
+        psql = ["psql", "-h", "127.0.0.1", "-U", "postgres", "-q", "-c"]
+        subprocess.run([*psql, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"], check=True, capture_output=True)
+        subprocess.run([*psql, f"CREATE DATABASE {name}"], check=True)
+        subprocess.run(["redis-cli", "-n", redis_db, "FLUSHDB"], check=True, capture_output=True)
     else:
         var = Path(env["RINGBACK_VAR_DIR"])
         shutil.rmtree(var, ignore_errors=True)

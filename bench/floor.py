@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import re
 
 import httpx
@@ -30,6 +31,8 @@ class Page:
         self.handled: set[str] = set()
         self.socket = None
         self.behaviour = None  # what it does with a frame; the floor's default when None
+        self.username = ""  # to log in again (the soak's agents log out and back in)
+        self.rng = random.Random(0)
 
     def headers(self) -> dict:
         return {"Cookie": f"sessionid={self.session}; csrftoken={CSRF}", "X-CSRFToken": CSRF, "HX-Request": "true"}
@@ -57,8 +60,8 @@ class Page:
         behaviour) for each frame."""
         on_frame = self.behaviour or on_frame
         ws_url = self.floor.base.replace("http", "ws", 1) + "/ws/agent/"
-        headers = {"Cookie": f"sessionid={self.session}", "Origin": self.floor.base}
         while not self.floor.stopping.is_set():
+            headers = {"Cookie": f"sessionid={self.session}", "Origin": self.floor.base}  # the session may change
             try:
                 async with websockets.connect(ws_url, additional_headers=headers, open_timeout=10, ping_interval=None) as ws:
                     self.socket = ws
