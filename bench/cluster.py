@@ -235,11 +235,9 @@ class Cluster:
         self.stop()
 
     def memory(self) -> dict[str, float]:
-        """Resident memory of each Ringback process, in MB (by role and port; nginx and Redis left out)."""
-        return {
-            s.name + (f"#{i}" if s.port is None else ""): s.rss_mb()
-            for i, s in enumerate([*self.webs, *self.dispatchers, *self.workers])
-        }
+        """Resident memory of each Ringback process, in MB, by role ("web 1", "dispatcher 2"; nginx and Redis left out)."""
+        roles = {"web": self.webs, "dispatcher": self.dispatchers, "worker": self.workers}
+        return {f"{role} {i + 1}": s.rss_mb() for role, services in roles.items() for i, s in enumerate(services)}
 
 
 def wait_for(condition, timeout: float, what: str, interval: float = 0.2) -> None:

@@ -168,6 +168,19 @@ RINGBACK_DEFAULT_REGION = os.environ.get("RINGBACK_DEFAULT_REGION", "US")
 RINGBACK_TELEPHONY = os.environ.get("RINGBACK_TELEPHONY", "callbacks.telephony.simulator.switch.SimulatedSwitch")
 # The simulator's app (models, customer phone page) is installed only where it is the configured switch.
 RINGBACK_SIMULATOR = RINGBACK_TELEPHONY.startswith("callbacks.telephony.simulator.")
+# The browser softphone's SIP side (`manage.py sip_config` writes kamailio's and rtpengine's configuration):
+# the SIP domain, kamailio's address and ports, the secret shared with kamailio (agents' time-limited
+# credentials, and the signature of the call events kamailio reports), and the trunk numbers not registered
+# go to ("host:port", none by default: they are not found).
+RINGBACK_SIP_DOMAIN = os.environ.get("RINGBACK_SIP_DOMAIN", "127.0.0.1")
+RINGBACK_SIP_ADDRESS = os.environ.get("RINGBACK_SIP_ADDRESS", "127.0.0.1")
+RINGBACK_SIP_PORT = int(os.environ.get("RINGBACK_SIP_PORT", "5060"))
+RINGBACK_SIP_WS_URL = os.environ.get("RINGBACK_SIP_WS_URL", "ws://127.0.0.1:8600")
+RINGBACK_SIP_SECRET = os.environ.get("RINGBACK_SIP_SECRET", "")
+RINGBACK_SIP_TRUNK = os.environ.get("RINGBACK_SIP_TRUNK", "")
+RINGBACK_SIP_CREDENTIAL_HOURS = float(os.environ.get("RINGBACK_SIP_CREDENTIAL_HOURS", "12"))
+RINGBACK_RTPENGINE_PORT = int(os.environ.get("RINGBACK_RTPENGINE_PORT", "2223"))
+RINGBACK_RTP_PORTS = os.environ.get("RINGBACK_RTP_PORTS", "10050-10069")
 if RINGBACK_SIMULATOR:
     INSTALLED_APPS.append("callbacks.telephony.simulator")
 SIM_NO_ANSWER_SECONDS = int(os.environ.get("SIM_NO_ANSWER_SECONDS", "30"))

@@ -1,0 +1,189 @@
+"""A real SIP stack on 127.0.0.1 for the softphone's tests and demo: kamailio, rtpengine, and baresip "lines"
+(customers, carriers, desk phones) driven over ctrl_tcp.
+
+Everything listens on loopback. Browsers only offer loopback ICE candidates inside a network namespace whose
+only interface is `lo` (see `in_private_network`); kamailio, rtpengine and baresip run anywhere.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from .cluster import Service
+from .common import ROOT, wait_port
+
+KAMAILIO = shutil.which("kamailio") or "/usr/sbin/kamailio"
+RTPENGINE = shutil.which("rtpengine") or "/usr/bin/rtpengine"
+BARESIP = shutil.which("baresip") or "/usr/bin/baresip"
+BARESIP_MODULES = "/usr/lib/baresip/modules"
+
+BARESIP_CONFIG = """\
+poll_method epoll
+sip_listen 127.0.0.1:{sip_port}
+net_interface 127.0.0.1
+audio_source ausine,{tone}
+audio_player alsa,null
+audio_alert alsa,null
+ausrc_srate 48000
+ausrc_channels 2
+auplay_srate 48000
+auplay_channels 2
+module_path {modules}
+module g711.so
+module ausine.so
+module alsa.so
+module_app account.so
+module_app menu.so
+module_app ctrl_tcp.so
+ctrl_tcp_listen 127.0.0.1:{ctrl_port}
+call_max_calls 4
+"""
+
+
+def sip_available() -> bool:
+    return all(Path(p).exists() for p in (KAMAILIO, RTPENGINE, BARESIP))
+
+
+class Line:
+    """One baresip endpoint (a customer's phone): registered at kamailio as `number`, answering as told."""
+
+    def __init__(self, workdir: Path, number: str, credentials: dict, sip_port: int, ctrl_port: int, tone: int = 440):
+        self.number, self.ctrl_port = number, ctrl_port
+        self.dir = workdir / f"baresip-{number.lstrip('+')}"
+        self.dir.mkdir(parents=True, exist_ok=True)
+        (self.dir / "config").write_text(
+            BARESIP_CONFIG.format(sip_port=sip_port, ctrl_port=ctrl_port, tone=tone, modules=BARESIP_MODULES)
+        )
+        account = (
+            f"<sip:{number}@127.0.0.1;transport=udp>;auth_user={credentials['username']};"
+            f"auth_pass={credentials['password']};regint=600;answermode=manual"
+        )
+        (self.dir / "accounts").write_text(account + "\n")
+        (self.dir / "contacts").write_text("")
+        self.service = Service(
+            f"baresip:{number}", [BARESIP, "-f", str(self.dir), "-s"], dict(os.environ), self.dir / "log", ctrl_port
+        )
+        self.events: list[dict] = []
+        self.answers: dict[str, dict] = {}
+        self.sock: socket.socket | None = None
+        self.lock = threading.Lock()
+        self.answer_mode = "manual"  # "auto": answer, "busy": hang up while ringing, "manual": let it ring
+
+    def start(self) -> Line:
+        self.service.start()
+        self.service.wait_ready(15)
+        self.sock = socket.create_connection(("127.0.0.1", self.ctrl_port), timeout=5)
+        threading.Thread(target=self._read, name=f"ctrl-{self.number}", daemon=True).start()
+        return self
+
+    def _read(self) -> None:
+        buffer = b""
+        while True:
+            try:
+                chunk = self.sock.recv(65536)
+            except OSError:
+                return
+            if not chunk:
+                return
+            buffer += chunk
+            while b":" in buffer:
+                length, _, rest = buffer.partition(b":")
+                size = int(length)
+                if len(rest) < size + 1:
+                    break
+                message, buffer = json.loads(rest[:size]), rest[size + 1 :]
+                self._handle(message)
+
+    def _handle(self, message: dict) -> None:
+        if message.get("response"):
+            self.answers[message.get("token", "")] = message
+            return
+        with self.lock:
+            self.events.append(message)
+        if message.get("type") == "CALL_INCOMING":
+            # Not waited on: this is the reader thread, which the answer must come through.
+            if self.answer_mode == "auto":
+                self.send("accept")
+            elif self.answer_mode == "busy":
+                self.send("hangup")
+
+    def send(self, command: str, params: str = "") -> str:
+        """Send a ctrl_tcp command (netstring-framed JSON); its token."""
+        token = f"t{time.monotonic_ns()}"
+        payload = json.dumps({"command": command, "params": params, "token": token}).encode()
+        self.sock.sendall(str(len(payload)).encode() + b":" + payload + b",")
+        return token
+
+    def command(self, command: str, params: str = "", timeout: float = 5) -> dict:
+        """Send a command and wait for its answer."""
+        token = self.send(command, params)
+        deadline = time.monotonic() + timeout
+        while token not in self.answers:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"baresip {self.number} did not answer {command}")
+            time.sleep(0.02)
+        return self.answers.pop(token)
+
+    def seen(self, kind: str) -> list[dict]:
+        with self.lock:
+            return [e for e in self.events if e.get("type") == kind]
+
+    def wait_for(self, kind: str, timeout: float = 20) -> dict:
+        deadline = time.monotonic() + timeout
+        while not self.seen(kind):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{self.number} saw no {kind}; saw {[e.get('type') for e in self.events]}")
+            time.sleep(0.05)
+        return self.seen(kind)[-1]
+
+    def stop(self) -> None:
+        if self.sock is not None:
+            self.sock.close()
+        self.service.stop()
+
+
+class SipStack:
+    """kamailio and rtpengine from `manage.py sip_config`, plus baresip lines."""
+
+    def __init__(self, workdir: Path, env: dict):
+        self.workdir, self.env = workdir, env
+        subprocess.run(
+            [sys.executable, "manage.py", "sip_config", "--dir", str(workdir), "--debug", "2"],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+        log = workdir / "sip.log"
+        self.rtpengine = Service(
+            "rtpengine", [RTPENGINE, f"--config-file={workdir / 'rtpengine.conf'}", "--foreground"], env, log
+        )
+        self.kamailio = Service("kamailio", [KAMAILIO, "-DD", "-E", "-f", str(workdir / "kamailio.cfg")], env, log, 8600)
+        self.lines: list[Line] = []
+
+    def start(self) -> SipStack:
+        self.rtpengine.start()
+        self.kamailio.start()
+        wait_port(8600, 15)
+        return self
+
+    def line(self, number: str, credentials: dict, answer_mode: str = "manual") -> Line:
+        n = len(self.lines)
+        line = Line(self.workdir, number, credentials, 5062 + n, 8601 + n)
+        line.answer_mode = answer_mode
+        self.lines.append(line.start())
+        return line
+
+    def stop(self) -> None:
+        for line in self.lines:
+            line.stop()
+        self.kamailio.stop()
+        self.rtpengine.stop()

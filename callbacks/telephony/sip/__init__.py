@@ -1,0 +1,52 @@
+"""The browser softphone's SIP side: agents' time-limited SIP credentials, and the keys that sign what kamailio
+reports of each call.
+
+Credentials follow kamailio's auth_ephemeral (username format 1): the username is "<expiry>:<user>" and the
+password is base64(HMAC-SHA256(secret, username)), so kamailio checks them with the shared secret alone, and
+nothing long-lived is ever put in a page.
+
+kamailio 5.6 has no HMAC function for its reports, so they are signed with a nested keyed hash over hex
+(the HMAC construction, with the inner and outer keys derived from the secret and the inner digest in hex):
+    signature = sha256_hex(outer_key + sha256_hex(inner_key + body))
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import time
+
+from django.conf import settings
+
+
+def secret() -> str:
+    return settings.RINGBACK_SIP_SECRET or settings.SECRET_KEY
+
+
+def credentials(user: str, *, now: float | None = None) -> dict:
+    """Time-limited SIP credentials for `user` (an agent's SIP user, a customer line in the demo)."""
+    expires = int((now or time.time()) + settings.RINGBACK_SIP_CREDENTIAL_HOURS * 3600)
+    username = f"{expires}:{user}"
+    password = base64.b64encode(hmac.new(secret().encode(), username.encode(), hashlib.sha256).digest()).decode()
+    return {"username": username, "password": password, "expires": expires, "user": user}
+
+
+def keys() -> tuple[str, str]:
+    """The inner and outer keys of the reports' signature, derived from the secret (what sip_config writes)."""
+    base = hashlib.sha256(b"ringback-sip-events:" + secret().encode()).hexdigest()
+    return hashlib.sha256(b"inner:" + base.encode()).hexdigest(), hashlib.sha256(b"outer:" + base.encode()).hexdigest()
+
+
+def sign(body: str) -> str:
+    inner_key, outer_key = keys()
+    inner = hashlib.sha256((inner_key + body).encode()).hexdigest()
+    return hashlib.sha256((outer_key + inner).encode()).hexdigest()
+
+
+def verify(body: str, signature: str) -> bool:
+    return hmac.compare_digest(sign(body), signature)
+
+
+def agent_user(agent_id: int) -> str:
+    return f"agent-{agent_id}"
