@@ -144,6 +144,18 @@ class Line:
             time.sleep(0.05)
         return self.seen(kind)[-1]
 
+    def sip_trace(self) -> str:
+        """What baresip printed (it runs with -s: every SIP message, bodies included)."""
+        return (self.dir / "log").read_text(errors="replace")
+
+    def wait_for_count(self, kind: str, count: int, timeout: float = 20) -> list[dict]:
+        deadline = time.monotonic() + timeout
+        while len(self.seen(kind)) < count:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{self.number} saw {len(self.seen(kind))} {kind}, not {count}")
+            time.sleep(0.05)
+        return self.seen(kind)
+
     def stop(self) -> None:
         if self.sock is not None:
             self.sock.close()
@@ -153,10 +165,12 @@ class Line:
 class SipStack:
     """kamailio and rtpengine from `manage.py sip_config`, plus baresip lines."""
 
-    def __init__(self, workdir: Path, env: dict):
+    def __init__(self, workdir: Path, env: dict, events_url: str = "", ring_seconds: int = 30):
         self.workdir, self.env = workdir, env
         subprocess.run(
-            [sys.executable, "manage.py", "sip_config", "--dir", str(workdir), "--debug", "2"],
+            [sys.executable, "manage.py", "sip_config", "--dir", str(workdir), "--debug", "2"]
+            + ["--ring-seconds", str(ring_seconds)]
+            + (["--events-url", events_url] if events_url else []),
             cwd=ROOT,
             env=env,
             check=True,
@@ -177,7 +191,7 @@ class SipStack:
 
     def line(self, number: str, credentials: dict, answer_mode: str = "manual") -> Line:
         n = len(self.lines)
-        line = Line(self.workdir, number, credentials, 5062 + n, 8601 + n)
+        line = Line(self.workdir, number, credentials, 5062 + 2 * n, 8601 + n)  # baresip also takes SIP port + 1 (TLS)
         line.answer_mode = answer_mode
         self.lines.append(line.start())
         return line

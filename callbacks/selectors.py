@@ -51,7 +51,7 @@ from .models import (
     may_work,
 )
 from .phone import display_phone, normalize_phone
-from .telephony import telephony
+from .telephony import sip, telephony
 
 HISTORY_LIMIT = 50
 
@@ -239,6 +239,7 @@ class Workspace:
     def __init__(self, agent: Agent) -> None:
         self.agent = agent
         self.zone = agent.zone
+        self.softphone = sip.enabled()  # the status bar shows the browser softphone's registration
 
     # --- status ----------------------------------------------------------------
     @cached_property

@@ -315,7 +315,8 @@ SECURE_CSP = {
     "style-src": [CSP.SELF],
     "img-src": [CSP.SELF, "data:"],
     "font-src": [CSP.SELF],
-    "connect-src": [CSP.SELF],
+    # The browser softphone's SIP-over-WebSocket connection to kamailio (only with that adapter).
+    "connect-src": [CSP.SELF, *([RINGBACK_SIP_WS_URL] if RINGBACK_TELEPHONY.endswith(".BrowserSoftphone") else [])],
     "object-src": [CSP.NONE],
     "base-uri": [CSP.NONE],
     "form-action": [CSP.SELF],

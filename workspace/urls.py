@@ -4,7 +4,7 @@ from django.urls import include, path, re_path
 
 from callbacks import gms
 from callbacks.api import api
-from callbacks.views import board, calls, directory, health, metrics, public, reports
+from callbacks.views import board, calls, directory, health, metrics, public, reports, softphone
 from callbacks.views import workspace as views
 
 urlpatterns = [
@@ -42,6 +42,8 @@ urlpatterns = [
     path("team/favorite/", calls.toggle_favorite, name="toggle_favorite"),
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", views.LogoutView.as_view(), name="logout"),
+    path("softphone/events/", softphone.page_event, name="softphone_event"),
+    path("sip/events", softphone.proxy_event, name="sip_events"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics.metrics, name="metrics"),

@@ -22,6 +22,7 @@ from .calls import (
     do_call,
     do_end_call,
     do_hold_call,
+    do_line_report,
     do_resume_call,
     do_send_dtmf,
     do_switch_event,
@@ -95,6 +96,7 @@ from .wrapup import (
 )
 
 __all__ = [
+    "do_line_report",
     "do_reconcile_callback",
     "inconsistent_callbacks",
     "BulkAction",

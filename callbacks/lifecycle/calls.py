@@ -30,7 +30,7 @@ from ..enums import (
     RetryAction,
 )
 from ..errors import DomainError, Invalid
-from ..models import Call, Interaction, RetryRule
+from ..models import Call, Interaction, LineReport, RetryRule
 from ..phone import display_phone
 from ..push import Push, push_on_commit
 from ..telephony import SwitchEvent
@@ -178,6 +178,23 @@ def _call_ended(call: Call, outcome: str, now: datetime, message: str) -> None:
 @action
 def do_switch_event(*, call_ref: str, event: str, digits: str = "") -> Call | None:
     """The switch reported what happened on the line. Late or repeated events change nothing."""
+    return switch_event(call_ref=call_ref, event=event, digits=digits)
+
+
+@action
+def do_line_report(*, report_id: str, call_ref: str, source: str, event: str, code: int | None, outcome: str) -> bool:
+    """A SIP session's report of a call (the agent's page, or the proxy), applied once per report id: `outcome`
+    is its switch event (`telephony.sip.softphone.outcome_of`). True when the report was new."""
+    _, new = LineReport.objects.get_or_create(
+        report_id=report_id,
+        defaults={"call_ref": call_ref, "source": source, "event": event, "code": code, "received_at": timezone.now()},
+    )
+    if new:
+        switch_event(call_ref=call_ref, event=outcome)
+    return new
+
+
+def switch_event(*, call_ref: str, event: str, digits: str = "") -> Call | None:
     now = timezone.now()
     call = (
         Call.objects.select_for_update()

@@ -1,6 +1,6 @@
 from .agents import Agent, AgentChannelStatus, agent_of, agents_for, get_agent_for_supervisor, may_work
 from .calendars import BusinessCalendar, CalendarException, OpeningHours
-from .calls import Call, CallParty, Consultation, FavoriteTarget, RetryRule
+from .calls import Call, CallParty, Consultation, FavoriteTarget, LineReport, RetryRule
 from .config import (
     ApiClient,
     DispositionCode,
@@ -29,6 +29,7 @@ from .work import (
 )
 
 __all__ = [
+    "LineReport",
     "BusinessCalendar",
     "CalendarException",
     "OpeningHours",

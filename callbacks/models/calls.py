@@ -119,3 +119,22 @@ class FavoriteTarget(models.Model):
 
     def __str__(self) -> str:
         return self.label
+
+
+class LineReport(models.Model):
+    """What a SIP session said of a call — from the agent's page or from the proxy — kept once per report id, so
+    a repeat (a retried HTTP call, both sources telling the same end) changes nothing."""
+
+    class Source(models.TextChoices):
+        PAGE = "page", "Agent's page"
+        PROXY = "proxy", "SIP proxy"
+
+    report_id = models.CharField(max_length=200, unique=True)
+    call_ref = models.CharField(max_length=64, db_index=True)
+    source = models.CharField(max_length=8, choices=Source.choices)
+    event = models.CharField(max_length=20)
+    code = models.PositiveSmallIntegerField(null=True, blank=True, help_text="the SIP final response code, if any")
+    received_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.call_ref} {self.event} ({self.get_source_display()})"

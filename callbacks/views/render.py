@@ -17,6 +17,7 @@ from django_htmx.http import reswap, retarget
 
 from ..models import Agent
 from ..selectors import workspace_context_for
+from ..telephony import sip
 
 WORKSPACE = "callbacks/workspace.html"
 
@@ -42,7 +43,13 @@ def render_regions(agent: Agent, regions: list[str] | None = None, *, error: str
 def render_workspace(request: HttpRequest, agent: Agent, *, error: str = "", status: int = 200) -> HttpResponse:
     """The whole page, times shown in the agent's own zone."""
     synced = synced_marker(time.time())
-    context = {"ws": workspace_context_for(agent), "error": error, "ws_url": ws_url(request), "synced": synced}
+    context = {
+        "ws": workspace_context_for(agent),
+        "error": error,
+        "ws_url": ws_url(request),
+        "synced": synced,
+        "softphone": sip.page_config(agent.pk),
+    }
     with timezone.override(agent.zone):
         return render(request, WORKSPACE, context, status=status)
 

@@ -50,3 +50,24 @@ def verify(body: str, signature: str) -> bool:
 
 def agent_user(agent_id: int) -> str:
     return f"agent-{agent_id}"
+
+
+def enabled() -> bool:
+    return settings.RINGBACK_TELEPHONY.endswith(".BrowserSoftphone")
+
+
+def page_config(agent_id: int) -> dict | None:
+    """What the agent's page needs to register its softphone (None with another adapter): the WebSocket address,
+    the SIP URI, and credentials good for RINGBACK_SIP_CREDENTIAL_HOURS (a shift), renewed with every full page."""
+    if not enabled():
+        return None
+    user = agent_user(agent_id)
+    c = credentials(user)
+    return {
+        "ws": settings.RINGBACK_SIP_WS_URL,
+        "uri": f"sip:{user}@{settings.RINGBACK_SIP_DOMAIN}",
+        "domain": settings.RINGBACK_SIP_DOMAIN,
+        "username": c["username"],
+        "password": c["password"],
+        "expires": c["expires"],
+    }

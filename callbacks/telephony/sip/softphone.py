@@ -1,0 +1,81 @@
+"""The browser softphone adapter (`RINGBACK_TELEPHONY = "callbacks.telephony.sip.softphone.BrowserSoftphone"`).
+
+The agent's page is the phone. Ringback does not send it commands: the page reconciles. Every render of the
+interaction says which call the agent has and in which state (Dialing, Connected, On Hold, Ended), with its
+reference; the page's softphone (static/js/softphone.js, JsSIP) makes its SIP session match: it dials a Dialing
+call it has no session for (the INVITE carries `X-Ringback-Call: <reference>`), holds and resumes with
+re-INVITEs, and hangs up an ended one (a CANCEL while it rings, a BYE once answered). A lost push or a
+reconnecting socket cannot lose a command: the next render says the same. One-shot actions (DTMF) are sent by
+the page when the agent clicks, and recorded by Ringback as before.
+
+What happened on the line comes back twice, and either is enough: the page reports its session's progress
+(`/softphone/events/`), and kamailio reports each dialog's start, end and failure (`/sip/events`, signed), which
+keeps the truth when the tab is closed mid-call. Both go through `outcome_of` and `do_switch_event`, which
+ignores what it already knows.
+"""
+
+from __future__ import annotations
+
+from .. import SwitchEvent
+
+BUSY_CODES = frozenset({486, 600, 603})
+NO_ANSWER_CODES = frozenset({408, 480, 487})
+
+
+def outcome_of(event: str, code: int | None = None) -> SwitchEvent | None:
+    """A SIP session's event (and its final response code, a number, never the reason's words) as a switch event.
+
+    started/answered → answered; ringing → ringing; ended → remote hang-up (Ringback ignores it for a call it
+    already ended itself); failed: 486/600/603 busy, 408/480 (or 487 after Ringback's own CANCEL) no answer,
+    any other code failed.
+    """
+    if event in ("started", "answered"):
+        return SwitchEvent.ANSWERED
+    if event == "ringing":
+        return SwitchEvent.RINGING
+    if event == "ended":
+        return SwitchEvent.REMOTE_HANGUP
+    if event == "failed":
+        if code in BUSY_CODES:
+            return SwitchEvent.BUSY
+        if code in NO_ANSWER_CODES:
+            return SwitchEvent.NO_ANSWER
+        return SwitchEvent.FAILED
+    return None
+
+
+class BrowserSoftphone:
+    """Nothing to send: the page reconciles its SIP sessions with what each render says (see the module)."""
+
+    def dial(self, *, call_ref: str, number: str) -> None:
+        pass
+
+    def hang_up(self, *, call_ref: str) -> None:
+        pass
+
+    def hold(self, *, call_ref: str) -> None:
+        pass
+
+    def resume(self, *, call_ref: str) -> None:
+        pass
+
+    def send_dtmf(self, *, call_ref: str, digits: str) -> None:
+        pass  # the page sent them (RFC 4733) when the agent clicked
+
+    def transfer(self, *, call_ref: str, destination: str) -> None:
+        pass
+
+    def conference(self, *, call_ref: str, destination: str) -> None:
+        pass
+
+    def consult(self, *, call_ref: str, destination: str) -> None:
+        pass
+
+    def end_consult(self, *, call_ref: str) -> None:
+        pass
+
+    def tick(self) -> None:
+        pass
+
+    def customer_link(self, *, call_ref: str) -> str | None:
+        return None

@@ -1,0 +1,164 @@
+"""The agent's browser as a SIP softphone (JsSIP → kamailio → rtpengine → a baresip customer line), each
+outcome asserted on both sides: Ringback's call status and history, and what the far end saw."""
+
+import pytest
+from playwright.sync_api import expect
+
+from callbacks.enums import CallbackState, CallOutcome, CallState, RetryAction
+from callbacks.models import Call, CallbackRequest, LineReport, Queue, RetryRule
+from callbacks.telephony.sip import credentials
+
+from ..browser.test_call_handling import accept, history, status, toolbar
+from ..browser.test_core_journeys import create, ready
+from ..factories import PASSWORD, make_agent, make_api_client, make_queue
+from .conftest import RING_SECONDS
+
+pytestmark = [pytest.mark.django_db(transaction=True)]
+
+WAIT = (RING_SECONDS + 20) * 1000  # an outcome may take the whole ring time, then a busy machine's slack
+
+RTP_BOTH_WAYS = """async () => {
+  const s = Object.values(window.ringbackSoftphone.sessions)[0];
+  if (!s || !s.connection) return false;
+  let sent = 0, received = 0;
+  (await s.connection.getStats()).forEach(r => {
+    if (r.type === "outbound-rtp" && r.kind === "audio") sent = r.packetsSent;
+    if (r.type === "inbound-rtp" && r.kind === "audio") received = r.packetsReceived;
+  });
+  return sent > 25 && received > 25;
+}"""
+
+
+@pytest.fixture
+def floor(transactional_db):
+    queue = make_queue("billing", name="Billing", offer_timeout_seconds=60)
+    make_agent("alice", queue)
+    _, token = make_api_client("Website")
+    return token
+
+
+@pytest.fixture
+def agent_page(chromium, server):
+    contexts = []
+
+    def login(username: str):
+        context = chromium.new_context(viewport={"width": 1360, "height": 820}, base_url=server.url)
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(20000)
+        page.on("console", lambda m: print(f"[{username} console] {m.text}"))
+        page.goto("/login/")
+        page.get_by_label("Username").fill(username)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_selector("body[data-ws=open]")
+        expect(page.locator("#softphone")).to_have_attribute("data-state", "registered")
+        expect(page.locator("#softphone")).to_have_text("Phone: ready")
+        return page
+
+    yield login
+    for context in contexts:
+        context.close()
+
+
+def call_customer(page, server, token, number: str):
+    ready(page)
+    create(server, token, phone_number=number, customer_name="Camille Laurent")
+    accept(page)
+    toolbar(page).get_by_role("button", name="Call", exact=True).click()
+
+
+def talking(sip, server, token, agent_page, number: str):
+    """Alice calls a line that answers: Connected on her page, established at the far end, RTP both ways."""
+    line = sip.line(number, credentials(number), answer_mode="auto")
+    page = agent_page("alice")
+    call_customer(page, server, token, number)
+    expect(status(page)).to_have_text("Connected")
+    line.wait_for("CALL_ESTABLISHED")
+    page.wait_for_function(RTP_BOTH_WAYS, polling=250, timeout=20000)
+    return page, line
+
+
+def test_answered_call_talks_both_ways_and_the_customer_hangs_up(server, sip, floor, agent_page):
+    number = "+33612000011"
+    page, line = talking(sip, server, floor, agent_page, number)
+    call = Call.objects.get()
+    assert call.state == CallState.CONNECTED
+    expect(history(page)).to_contain_text("Customer answered")
+    line.command("hangup")
+    expect(status(page)).to_have_text("Ready to Call")
+    call.refresh_from_db()
+    assert (call.state, call.outcome) == (CallState.ENDED, CallOutcome.REMOTE_HANGUP)
+    line.wait_for("CALL_CLOSED")
+    reports = set(LineReport.objects.filter(call_ref=call.switch_ref).values_list("source", "event"))
+    assert {("page", "answered"), ("page", "ended")} <= reports, reports
+    assert ("proxy", "started") in reports, "kamailio told Ringback too"
+
+
+RECEIVED = """async () => {
+  const s = Object.values(window.ringbackSoftphone.sessions)[0];
+  let received = 0;
+  (await s.connection.getStats()).forEach(r => { if (r.type === "inbound-rtp" && r.kind === "audio") received = r.packetsReceived; });
+  return received;
+}"""
+
+
+def test_hold_resume_and_dtmf_reach_the_far_end(server, sip, floor, agent_page):
+    number = "+33612000012"
+    page, line = talking(sip, server, floor, agent_page, number)
+    offers = len(line.seen("CALL_REMOTE_SDP"))
+    toolbar(page).get_by_role("button", name="Hold").click()
+    expect(status(page)).to_have_text("On Hold")
+    line.wait_for_count("CALL_REMOTE_SDP", offers + 1)  # the browser's re-INVITE reached the customer…
+    assert line.sip_trace().rfind("a=sendonly") > line.sip_trace().rfind("a=sendrecv"), "…offering sendonly"
+    held = page.evaluate(RECEIVED)
+    page.wait_for_timeout(1500)  # a quiet window: on hold the customer sends nothing (a busy machine sends less, not more)
+    assert page.evaluate(RECEIVED) - held < 10, "RTP from the customer stopped"
+    toolbar(page).get_by_role("button", name="Resume Call").click()
+    expect(status(page)).to_have_text("Connected")
+    line.wait_for_count("CALL_REMOTE_SDP", offers + 2)
+    assert line.sip_trace().rfind("a=sendrecv") > line.sip_trace().rfind("a=sendonly")
+    page.wait_for_function(f"async () => (await ({RECEIVED})()) > {held} + 25", polling=250, timeout=20000)
+    toolbar(page).get_by_text("Send DTMF").click()
+    for key in "42":
+        page.get_by_role("button", name=f"Key {key}").click()
+    page.get_by_role("button", name="Send", exact=True).click()
+    expect(history(page)).to_contain_text("DTMF sent: 42")
+    assert [e["param"] for e in line.wait_for_count("CALL_DTMF_START", 2)] == ["4", "2"], "RFC 4733 digits at the far end"
+    toolbar(page).get_by_role("button", name="End Call").click()
+    expect(status(page)).to_have_text("Ready to Call")
+    line.wait_for("CALL_CLOSED")
+    call = Call.objects.get()
+    assert call.outcome == CallOutcome.AGENT_HANGUP
+
+
+@pytest.mark.parametrize(
+    ("number", "answer_mode", "outcome", "action"),
+    [
+        ("+33612000021", "busy", CallOutcome.BUSY, RetryAction.RETRY),
+        ("+33612000022", "manual", CallOutcome.NO_ANSWER, RetryAction.ASK_AGENT),
+        ("+33612000023", None, CallOutcome.FAILED, RetryAction.ASK_AGENT),  # no such line: 404 Not Found
+    ],
+)
+def test_busy_no_answer_and_not_found_follow_their_retry_rules(
+    server, sip, floor, agent_page, number, answer_mode, outcome, action
+):
+    RetryRule.objects.create(queue=Queue.objects.get(slug="billing"), outcome=outcome, action=action, delay_minutes=15)
+    line = sip.line(number, credentials(number), answer_mode=answer_mode) if answer_mode else None
+    page = agent_page("alice")
+    call_customer(page, server, floor, number)
+    expect(status(page)).to_have_text("Dialing")
+    if action == RetryAction.RETRY:  # the attempt closes: the callback waits for its retry
+        expect(page.get_by_role("status", name="Attempt closed")).to_contain_text(CallOutcome(outcome).label, timeout=WAIT)
+    else:  # the agent decides: call again, reschedule or Mark Done
+        expect(page.get_by_role("alert").filter(has_text="Call again")).to_contain_text(CallOutcome(outcome).label, timeout=WAIT)
+        expect(status(page)).to_have_text("Ready to Call")
+    call = Call.objects.get()
+    assert (call.state, call.outcome) == (CallState.ENDED, outcome)
+    callback = CallbackRequest.objects.get()
+    expected_state = CallbackState.SCHEDULED if action == RetryAction.RETRY else CallbackState.IN_PROGRESS
+    assert callback.state == expected_state
+    if answer_mode == "busy":
+        assert "SIP/2.0 486" in line.sip_trace(), "the customer's phone declined: 486"
+    elif answer_mode == "manual":
+        assert "CANCEL sip:" in line.sip_trace(), "the ringing phone was cancelled after the ring time"

@@ -1,0 +1,123 @@
+"""The browser softphone's reports of a call, without SIP (the real thing is tests/sip/): the page's and the
+proxy's, mapped from SIP codes (never the reason's words), signed, applied once per report id, refused when
+malformed, forged or not the agent's own call. Plus the credentials kamailio's auth_ephemeral checks."""
+
+import base64
+import hashlib
+import hmac
+import json
+
+import pytest
+
+from callbacks.enums import CallOutcome, CallState
+from callbacks.models import Call, LineReport
+from callbacks.telephony import SwitchEvent
+from callbacks.telephony.sip import credentials, sign
+from callbacks.telephony.sip.softphone import outcome_of
+
+from .factories import make_agent, refreshed
+from .test_calls import accepted, dial
+
+
+@pytest.mark.parametrize(
+    ("event", "code", "expected"),
+    [
+        ("answered", 200, SwitchEvent.ANSWERED),
+        ("started", None, SwitchEvent.ANSWERED),
+        ("ringing", 180, SwitchEvent.RINGING),
+        ("ended", None, SwitchEvent.REMOTE_HANGUP),
+        ("failed", 486, SwitchEvent.BUSY),
+        ("failed", 600, SwitchEvent.BUSY),
+        ("failed", 603, SwitchEvent.BUSY),
+        ("failed", 408, SwitchEvent.NO_ANSWER),
+        ("failed", 480, SwitchEvent.NO_ANSWER),
+        ("failed", 487, SwitchEvent.NO_ANSWER),
+        ("failed", 404, SwitchEvent.FAILED),
+        ("failed", 503, SwitchEvent.FAILED),
+        ("failed", None, SwitchEvent.FAILED),
+        ("bogus", None, None),
+    ],
+)
+def test_sip_codes_map_to_outcomes(event, code, expected):
+    assert outcome_of(event, code) == expected
+
+
+def test_credentials_are_what_auth_ephemeral_checks(settings):
+    settings.RINGBACK_SIP_SECRET = "shared"
+    settings.RINGBACK_SIP_CREDENTIAL_HOURS = 12
+    c = credentials("agent-7", now=1_000_000)
+    assert c["username"] == f"{1_000_000 + 12 * 3600}:agent-7"
+    expected = base64.b64encode(hmac.new(b"shared", c["username"].encode(), hashlib.sha256).digest()).decode()
+    assert c["password"] == expected
+
+
+def post(client, **body):
+    return client.post("/softphone/events/", json.dumps(body), content_type="application/json")
+
+
+@pytest.fixture
+def dialling(queue, alice, client):
+    interaction = accepted(alice, queue)
+    call = dial(alice, interaction)
+    client.force_login(alice.user)
+    return call
+
+
+def test_the_pages_report_of_busy_ends_the_call_once(dialling, client):
+    assert post(client, call_ref=dialling.switch_ref, event="failed", code=486).status_code == 204
+    assert post(client, call_ref=dialling.switch_ref, event="failed", code=486).status_code == 204  # a retried POST
+    call = refreshed(dialling)
+    assert (call.state, call.outcome) == (CallState.ENDED, CallOutcome.BUSY)
+    assert LineReport.objects.filter(call_ref=call.switch_ref).count() == 1
+
+
+def test_no_answer_from_the_page(dialling, client):
+    assert post(client, call_ref=dialling.switch_ref, event="ringing", code=180).status_code == 204
+    assert post(client, call_ref=dialling.switch_ref, event="failed", code=408).status_code == 204
+    call = refreshed(dialling)
+    assert (call.state, call.outcome) == (CallState.ENDED, CallOutcome.NO_ANSWER)
+
+
+def test_answer_then_remote_hangup_from_the_page(dialling, client):
+    post(client, call_ref=dialling.switch_ref, event="answered", code=200)
+    assert refreshed(dialling).state == CallState.CONNECTED
+    post(client, call_ref=dialling.switch_ref, event="ended")
+    assert refreshed(dialling).outcome == CallOutcome.REMOTE_HANGUP
+
+
+def test_the_page_may_only_report_its_own_calls_and_known_events(dialling, queue, client):
+    bob = make_agent("bob", queue)
+    client.force_login(bob.user)
+    assert post(client, call_ref=dialling.switch_ref, event="answered").status_code == 404
+    client.force_login(dialling.interaction.agent.user)
+    assert post(client, call_ref=dialling.switch_ref, event="exploded").status_code == 400
+    bad = client.post("/softphone/events/", "not json", content_type="application/json")
+    assert bad.status_code == 400
+    assert refreshed(dialling).state == CallState.DIALING
+
+
+def proxy(client, body: str, signature: str | None = None):
+    encoded = base64.b64encode(body.encode()).decode()
+    return client.get("/sip/events", {"e": encoded, "s": signature if signature is not None else sign(body)})
+
+
+def test_the_proxys_signed_reports_start_and_end_the_call_once(dialling, client):
+    client.logout()  # kamailio has no session: its signature is its credential
+    ref = dialling.switch_ref
+    assert proxy(client, f"dlg-1|{ref}|started|0|1795733000").status_code == 204
+    assert refreshed(dialling).state == CallState.CONNECTED
+    assert proxy(client, f"dlg-1|{ref}|ended|0|1795733010").status_code == 204
+    assert proxy(client, f"dlg-1|{ref}|ended|0|1795733010").status_code == 204  # repeated
+    call = refreshed(dialling)
+    assert (call.state, call.outcome) == (CallState.ENDED, CallOutcome.REMOTE_HANGUP)
+    assert LineReport.objects.filter(call_ref=ref, source="proxy").count() == 2
+
+
+def test_forged_or_malformed_proxy_reports_are_refused(dialling, client):
+    ref = dialling.switch_ref
+    assert proxy(client, f"dlg-1|{ref}|started|0|1", signature="0" * 64).status_code == 403
+    assert proxy(client, f"dlg-1|{ref}|exploded|0|1").status_code == 400
+    assert client.get("/sip/events", {"e": "%%%", "s": "x"}).status_code == 400
+    assert proxy(client, f"dlg-1|{ref}|failed|0|1").status_code == 204  # no code: left to the page
+    assert refreshed(dialling).state == CallState.DIALING
+    assert not Call.objects.exclude(state=CallState.DIALING).exists()
