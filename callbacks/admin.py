@@ -19,6 +19,7 @@ from .models import (
     HistoryEvent,
     IdempotencyRecord,
     Interaction,
+    LineReport,
     Note,
     NotReadyReason,
     Offer,
@@ -125,6 +126,15 @@ class IdempotencyRecordAdmin(RecordAdmin):
     list_display = ["key", "api_client", "status", "created_at"]
     list_filter = ["api_client", "status"]
     search_fields = ["key"]
+
+
+@admin.register(LineReport)
+class LineReportAdmin(RecordAdmin):
+    """What the softphone's page and the SIP proxy reported of each call, once per report id: read-only."""
+
+    list_display = ["call_ref", "event", "code", "source", "received_at"]
+    list_filter = ["source", "event"]
+    search_fields = ["call_ref", "report_id"]
 
 
 @admin.register(OpeningHours)
