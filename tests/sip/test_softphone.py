@@ -8,6 +8,7 @@ from callbacks.enums import CallbackState, CallOutcome, CallState, RetryAction
 from callbacks.models import Call, CallbackRequest, LineReport, Queue, RetryRule
 from callbacks.telephony.sip import credentials
 
+from ..browser.conftest import SHOTS
 from ..browser.test_call_handling import accept, history, status, toolbar
 from ..browser.test_core_journeys import create, ready
 from ..factories import PASSWORD, make_agent, make_api_client, make_queue
@@ -82,6 +83,8 @@ def talking(sip, server, token, agent_page, number: str):
 def test_answered_call_talks_both_ways_and_the_customer_hangs_up(server, sip, floor, agent_page):
     number = "+33612000011"
     page, line = talking(sip, server, floor, agent_page, number)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "softphone-connected.png"))
     call = Call.objects.get()
     assert call.state == CallState.CONNECTED
     expect(history(page)).to_contain_text("Customer answered")
