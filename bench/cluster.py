@@ -15,7 +15,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 from .common import ROOT, free_port, rss_mb, wait_port
@@ -238,12 +237,3 @@ class Cluster:
         """Resident memory of each Ringback process, in MB, by role ("web 1", "dispatcher 2"; nginx and Redis left out)."""
         roles = {"web": self.webs, "dispatcher": self.dispatchers, "worker": self.workers}
         return {f"{role} {i + 1}": s.rss_mb() for role, services in roles.items() for i, s in enumerate(services)}
-
-
-def wait_for(condition, timeout: float, what: str, interval: float = 0.2) -> None:
-    """Poll `condition` until it holds; fail with `what` after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(interval)

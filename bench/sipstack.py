@@ -137,12 +137,7 @@ class Line:
             return [e for e in self.events if e.get("type") == kind]
 
     def wait_for(self, kind: str, timeout: float = 20) -> dict:
-        deadline = time.monotonic() + timeout
-        while not self.seen(kind):
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{self.number} saw no {kind}; saw {[e.get('type') for e in self.events]}")
-            time.sleep(0.05)
-        return self.seen(kind)[-1]
+        return self.wait_for_count(kind, 1, timeout)[-1]
 
     def sip_trace(self) -> str:
         """What baresip printed (it runs with -s: every SIP message, bodies included)."""
@@ -152,7 +147,8 @@ class Line:
         deadline = time.monotonic() + timeout
         while len(self.seen(kind)) < count:
             if time.monotonic() > deadline:
-                raise AssertionError(f"{self.number} saw {len(self.seen(kind))} {kind}, not {count}")
+                seen = [e.get("type") for e in self.events]
+                raise AssertionError(f"{self.number} saw {len(self.seen(kind))} {kind}, not {count}; saw {seen}")
             time.sleep(0.05)
         return self.seen(kind)
 

@@ -166,6 +166,14 @@ async def feed(intake: Intake, http, phones: list[str], gap: float = 0.15) -> No
         await asyncio.sleep(gap)
 
 
+async def flowing(floor: Floor, intake: Intake, http, phones: list[str]) -> None:
+    """The floor at work before the fault: every page connected, `phones` called in and all completed."""
+    floor.start()
+    await until(lambda: floor.connects >= AGENTS, 30, "every agent connected")
+    await feed(intake, http, phones)
+    await until(db(lambda: completed() == len(phones)), 60, "the first callbacks completed")
+
+
 def test_dispatcher_killed_mid_offer_and_worker_killed_mid_webhook(cluster_of, webhook_receiver):
     """Both dispatchers die while offers ring (one agent lets them ring): a dispatcher started later times the
     offers out and the callbacks reach the other agents. The worker dies while a webhook call hangs: after the
@@ -225,10 +233,7 @@ def test_redis_stopped_and_started_again(cluster_of):
 
     async def scenario():
         async with Floor(cluster.url, sessions) as floor, httpx.AsyncClient(timeout=30) as http:
-            floor.start()
-            await until(lambda: floor.connects >= AGENTS, 30, "every agent connected")
-            await feed(intake, http, phones[:5])
-            await until(db(lambda: completed() == 5), 60, "the first callbacks completed")
+            await flowing(floor, intake, http, phones[:5])
             connects = floor.connects
             cluster.redis.stop()
             async with httpx.AsyncClient(timeout=30, cookies={"sessionid": bystander, "csrftoken": "f" * 32}) as desk:
@@ -285,10 +290,7 @@ def test_postgres_unreachable_for_a_few_seconds(cluster_of, webhook_receiver):
 
     async def scenario():
         async with Floor(cluster.url, sessions) as floor, httpx.AsyncClient(timeout=30) as http:
-            floor.start()
-            await until(lambda: floor.connects >= AGENTS, 30, "every agent connected")
-            await feed(intake, http, phones[:5])
-            await until(db(lambda: completed() == 5), 60, "the first callbacks completed")
+            await flowing(floor, intake, http, phones[:5])
             cluster.db_proxy.pause()
             headers = {"X-CSRFToken": "f" * 32, "HX-Request": "true"}
             async with httpx.AsyncClient(timeout=30, cookies={"sessionid": bystander, "csrftoken": "f" * 32}) as desk:
