@@ -117,6 +117,7 @@ def test_forged_or_malformed_proxy_reports_are_refused(dialling, client):
     ref = dialling.switch_ref
     assert proxy(client, f"dlg-1|{ref}|started|0|1", signature="0" * 64).status_code == 403
     assert proxy(client, f"dlg-1|{ref}|exploded|0|1").status_code == 400
+    assert proxy(client, f"{'d' * 151}|{ref}|started|0|1").status_code == 400  # a report id must fit
     assert client.get("/sip/events", {"e": "%%%", "s": "x"}).status_code == 400
     assert proxy(client, f"dlg-1|{ref}|failed|0|1").status_code == 204  # no code: left to the page
     assert refreshed(dialling).state == CallState.DIALING

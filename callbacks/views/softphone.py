@@ -73,7 +73,7 @@ def proxy_event(request: HttpRequest) -> HttpResponse:
     if not verify(body, signature):
         return _refuse(403, "Bad signature.")
     parts = body.split("|")
-    if len(parts) != 5 or parts[2] not in ("started", "ended", "failed") or not parts[0] or not parts[1]:
+    if len(parts) != 5 or parts[2] not in ("started", "ended", "failed") or not 0 < len(parts[0]) <= 150 or not parts[1]:
         return _refuse(400, "e must read <dialog id>|<call reference>|<event>|<code>|<time>.")
     dialog, call_ref, event, code = parts[0], parts[1], parts[2], _code(parts[3])
     if event == "failed" and code is None:
