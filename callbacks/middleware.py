@@ -6,7 +6,7 @@ import re
 import sys
 import time
 
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError, connection
 from django.http import HttpRequest, JsonResponse
 from django.shortcuts import render
 from django.utils.deprecation import MiddlewareMixin
@@ -54,10 +54,23 @@ class DatabaseUnavailableMiddleware(MiddlewareMixin):
         return database_unavailable(request, exception)
 
 
+def drop_broken_connections() -> None:
+    """One pooled connection failed: check the pool's idle ones now (only on this error path, never per request),
+    so those the outage broke are dropped before they fail a request after the database is back."""
+    pool = getattr(connection, "pool", None)
+    if pool is None:
+        return
+    try:
+        pool.check()
+    except Exception:  # the database is still away: the pool reconnects by itself
+        access_log.info("pool check failed", exc_info=True)
+
+
 def database_unavailable(request: HttpRequest, exception: Exception):
     """503 with Retry-After, as JSON for the APIs and htmx, as a page otherwise (rendered without the user, whom
     the database would have to load)."""
     access_log.warning("database unavailable: %s %s (%s)", request.method, request.path, type(exception).__name__)
+    drop_broken_connections()
     message = "Ringback cannot reach its database for a moment. Nothing was changed: please try again in a few seconds."
     if request.path.startswith(("/api/", "/genesys/", "/readyz", "/metrics")) or request.headers.get("HX-Request"):
         response = JsonResponse({"detail": message, "code": "unavailable"}, status=503)

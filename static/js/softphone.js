@@ -59,7 +59,10 @@
   if (navigator.mediaDevices && navigator.mediaDevices.getUserMedia) {
     navigator.mediaDevices.getUserMedia({ audio: true }).then(function (stream) {
       stream.getTracks().forEach(function (t) { t.stop(); });
-    }).catch(function (e) { set("nomic", e && e.name); });
+    }).catch(function (e) {
+      var why = { NotFoundError: "none found", NotAllowedError: "blocked", NotReadableError: "in use elsewhere" };
+      set("nomic", e && (why[e.name] || e.name));
+    });
   }
 
   function dial(ref, number) {
