@@ -40,6 +40,8 @@ EVENTS: dict[tuple[str, str], tuple[str, str]] = {
     (CallState.DIALING, "remote_hangup"): (CallState.ENDED, CallOutcome.FAILED),
     (CallState.CONNECTED, "remote_hangup"): (CallState.ENDED, CallOutcome.REMOTE_HANGUP),
     (CallState.ON_HOLD, "remote_hangup"): (CallState.ENDED, CallOutcome.REMOTE_HANGUP),
+    (CallState.CONNECTED, "agent_phone_hangup"): (CallState.ENDED, CallOutcome.AGENT_HANGUP),
+    (CallState.ON_HOLD, "agent_phone_hangup"): (CallState.ENDED, CallOutcome.AGENT_HANGUP),
 }
 
 

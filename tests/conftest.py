@@ -5,10 +5,37 @@ import uuid
 import pytest
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.conf import settings
+from django.contrib.auth.hashers import PBKDF2PasswordHasher
+from django.db.backends.postgresql.operations import DatabaseOperations as PostgresOperations
 
 from .factories import make_agent, make_queue
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+class QuickPBKDF2(PBKDF2PasswordHasher):
+    """The test users' passwords: production's algorithm with few rounds (1.5 million take 0.4 s on this box, per
+    user made and per password checked). A server process verifies such a hash with the rounds it names."""
+
+    iterations = 1000
+
+
+settings.PASSWORD_HASHERS = ["tests.conftest.QuickPBKDF2", *settings.PASSWORD_HASHERS]
+
+
+def quick_flush(self, style, tables, *, reset_sequences=False, allow_cascade=False):
+    """Empty PostgreSQL's tables after a transactional test with DELETE, not TRUNCATE: on a few rows, 2 ms instead of
+    170 ms for the 47 tables (TRUNCATE makes new files). Triggers (the history's append-only guard, the deferred
+    foreign keys) are off for this transaction only; every row goes, so nothing is left dangling."""
+    if reset_sequences or not tables:
+        return TRUNCATE(self, style, tables, reset_sequences=reset_sequences, allow_cascade=allow_cascade)
+    return ["SET LOCAL session_replication_role = replica", *(f"DELETE FROM {self.quote_name(t)}" for t in tables)]
+
+
+if settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    TRUNCATE = PostgresOperations.sql_flush
+    PostgresOperations.sql_flush = quick_flush
 
 
 @pytest.fixture(autouse=True)

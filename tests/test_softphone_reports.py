@@ -9,9 +9,11 @@ import json
 
 import pytest
 
-from callbacks.enums import CallOutcome, CallState
+from callbacks import lifecycle
+from callbacks.enums import CallbackState, CallOutcome, CallState, InteractionState
+from callbacks.errors import DomainError
 from callbacks.models import Call, LineReport
-from callbacks.telephony import SwitchEvent
+from callbacks.telephony import SwitchEvent, telephony
 from callbacks.telephony.sip import credentials, sign
 from callbacks.telephony.sip.softphone import outcome_of
 
@@ -26,6 +28,7 @@ from .test_calls import accepted, dial
         ("started", None, SwitchEvent.ANSWERED),
         ("ringing", 180, SwitchEvent.RINGING),
         ("ended", None, SwitchEvent.REMOTE_HANGUP),
+        ("hungup", None, SwitchEvent.AGENT_PHONE_HANGUP),
         ("failed", 486, SwitchEvent.BUSY),
         ("failed", 600, SwitchEvent.BUSY),
         ("failed", 603, SwitchEvent.BUSY),
@@ -122,3 +125,85 @@ def test_forged_or_malformed_proxy_reports_are_refused(dialling, client):
     assert proxy(client, f"dlg-1|{ref}|failed|0|1").status_code == 204  # no code: left to the page
     assert refreshed(dialling).state == CallState.DIALING
     assert not Call.objects.exclude(state=CallState.DIALING).exists()
+
+
+def test_a_closed_tab_is_the_agents_phone_hanging_up(dialling, client):
+    """kamailio saw the BYE come from the browser without Ringback asking (the page was closing)."""
+    ref = dialling.switch_ref
+    assert proxy(client, f"dlg-1|{ref}|started|0|1795733000").status_code == 204
+    assert proxy(client, f"dlg-1|{ref}|hungup|0|1795733010").status_code == 204
+    call = refreshed(dialling)
+    assert (call.state, call.outcome) == (CallState.ENDED, CallOutcome.AGENT_HANGUP)
+    messages = list(call.callback.history.values_list("message", flat=True))
+    assert "Call ended: the agent's phone hung up (their page was closed)" in messages
+    assert refreshed(call.interaction).state == InteractionState.OPEN, "the agent still wraps the callback up"
+
+
+@pytest.fixture
+def softphone(settings):
+    settings.RINGBACK_TELEPHONY = "callbacks.telephony.sip.softphone.BrowserSoftphone"
+    telephony.cache_clear()
+    yield
+    telephony.cache_clear()
+
+
+@pytest.fixture
+def talking(softphone, dialling, client):
+    post(client, call_ref=dialling.switch_ref, event="answered", code=200)
+    return refreshed(dialling)
+
+
+def transfer(call, number="+33612000099"):
+    agent = call.interaction.agent
+    lifecycle.do_transfer(user=agent.user, interaction_id=call.interaction_id, target=f"number:{number}")
+    return refreshed(call)
+
+
+def test_a_transfer_to_a_number_waits_for_the_line_and_a_failure_keeps_the_customer(talking, client):
+    call = transfer(talking)
+    assert call.state == CallState.CONNECTED and call.transfer_id, "asked of the line, not yet done"
+    assert (call.transfer_number, call.transfer_label) == ("+33612000099", "+33 6 12 00 00 99")
+    page = client.get("/")
+    assert f'data-transfer-id="{call.transfer_id}" data-transfer-number="+33612000099"' in page.text
+    assert "Transferring to +33 6 12 00 00 99…" in page.text
+    with pytest.raises(DomainError, match="already under way"):
+        transfer(call, "+33612000098")
+    stale = post(client, call_ref=call.switch_ref, event="transferred", code=200, transfer_id="0" * 16)
+    assert stale.status_code == 204 and refreshed(call).state == CallState.CONNECTED, "another transfer's word"
+    for _ in range(2):  # the page's retried POST counts once
+        r = post(client, call_ref=call.switch_ref, event="transfer_failed", code=486, transfer_id=call.transfer_id)
+        assert r.status_code == 204
+    call = refreshed(call)
+    assert (call.state, call.transfer_id) == (CallState.CONNECTED, "")
+    interaction = refreshed(call.interaction)
+    assert interaction.last_outcome == "Transfer to +33 6 12 00 00 99 failed: busy. The customer is still on the line."
+    failures = call.callback.history.filter(message__contains="failed: busy")
+    assert failures.count() == 1
+    assert "Transferring to" not in client.get("/").text
+
+
+def test_a_transfer_the_line_confirms_closes_the_window(talking, client):
+    call = transfer(talking)
+    assert post(client, call_ref=call.switch_ref, event="transferred", code=200, transfer_id=call.transfer_id).status_code == 204
+    call = refreshed(call)
+    assert (call.state, call.outcome, call.transfer_id) == (CallState.ENDED, CallOutcome.TRANSFERRED, "")
+    assert refreshed(call.interaction).state == InteractionState.DONE
+    callback = refreshed(call.callback)
+    assert callback.outcome == "Transferred to +33 6 12 00 00 99"
+    assert callback.state == CallbackState.COMPLETED
+
+
+def test_a_transfer_report_needs_its_transfer_id(talking, client):
+    call = transfer(talking)
+    for bad in (None, "", 7, "x" * 33):
+        assert post(client, call_ref=call.switch_ref, event="transferred", transfer_id=bad).status_code == 400
+    assert refreshed(call).transfer_id == call.transfer_id
+
+
+def test_the_call_ending_drops_a_transfer_still_asked(talking, client):
+    call = transfer(talking)
+    post(client, call_ref=call.switch_ref, event="ended")
+    call = refreshed(call)
+    assert (call.state, call.transfer_id) == (CallState.ENDED, "")
+    assert post(client, call_ref=call.switch_ref, event="transferred", transfer_id="a" * 16).status_code == 204
+    assert refreshed(call).outcome == CallOutcome.REMOTE_HANGUP

@@ -78,6 +78,7 @@ from .transfers import (
     do_decline_consultation,
     do_end_consultation,
     do_leave_conference,
+    do_line_transfer_report,
     do_start_consultation,
     do_toggle_favorite,
     do_transfer,
@@ -97,6 +98,7 @@ from .wrapup import (
 
 __all__ = [
     "do_line_report",
+    "do_line_transfer_report",
     "do_reconcile_callback",
     "inconsistent_callbacks",
     "BulkAction",

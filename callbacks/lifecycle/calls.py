@@ -185,12 +185,18 @@ def do_switch_event(*, call_ref: str, event: str, digits: str = "") -> Call | No
 def do_line_report(*, report_id: str, call_ref: str, source: str, event: str, code: int | None, outcome: str) -> bool:
     """A SIP session's report of a call (the agent's page, or the proxy), applied once per report id: `outcome`
     is its switch event (`telephony.sip.softphone.outcome_of`). True when the report was new."""
+    new = new_line_report(report_id=report_id, call_ref=call_ref, source=source, event=event, code=code)
+    if new:
+        switch_event(call_ref=call_ref, event=outcome)
+    return new
+
+
+def new_line_report(*, report_id: str, call_ref: str, source: str, event: str, code: int | None) -> bool:
+    """Keep a line report once per id; True when it was not seen before."""
     _, new = LineReport.objects.get_or_create(
         report_id=report_id,
         defaults={"call_ref": call_ref, "source": source, "event": event, "code": code, "received_at": timezone.now()},
     )
-    if new:
-        switch_event(call_ref=call_ref, event=outcome)
     return new
 
 
@@ -227,6 +233,8 @@ def switch_event(*, call_ref: str, event: str, digits: str = "") -> Call | None:
         set_call_state(call, CallState.CONNECTED, now)
         record(HistoryKind.CALL, "Customer answered: connected", callback=call.callback, agent=interaction.agent, at=now)
         interaction_changed(interaction)
+    elif event == SwitchEvent.AGENT_PHONE_HANGUP:
+        _call_ended(call, outcome, now, "Call ended: the agent's phone hung up (their page was closed)")
     else:
         _call_ended(call, outcome, now, f"Call ended: {CallOutcome(outcome).label.lower()}")
     return call

@@ -56,7 +56,8 @@ def end_call(call: Call, outcome: str, now: datetime, *, hang_up: bool = False) 
     set_call_state(call, CallState.ENDED, now, save=False)
     call.outcome = outcome
     call.ended_at = now
-    call.save(update_fields=["state", "hold_started_at", "hold_seconds", "connected_at", "outcome", "ended_at"])
+    call.transfer_id = ""  # a transfer still asked of the line has nothing left to move
+    call.save(update_fields=["state", "hold_started_at", "hold_seconds", "connected_at", "outcome", "ended_at", "transfer_id"])
     release_extras(call, now)
     if hang_up:
         effects.switch_command(EffectKind.HANG_UP, call_ref=call.switch_ref, now=now, callback=call.callback)

@@ -9,6 +9,7 @@ or a conference), and the agent's favourite targets.
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -45,7 +46,8 @@ from ..models import (
 )
 from ..phone import display_phone, normalize_phone
 from ..push import Push, push_on_commit
-from .calls import command, interaction_changed, locked_call
+from ..telephony import telephony
+from .calls import command, interaction_changed, locked_call, new_line_report
 from .lines import end_call, release_extras, set_call_state
 from .offers import create_offer, route_on_commit
 from .transitions import acting_agent, action, record, transition
@@ -139,6 +141,8 @@ def do_transfer(*, user: AbstractBaseUser, interaction_id: int, target: str) -> 
             notify=[t.agent.pk],
             target=t.key,
         )
+    elif t.kind == TargetKind.EXTERNAL and telephony().transfers_on_the_line:
+        return _ask_the_line(interaction, call, t, user, now)
     else:
         end_call(call, CallOutcome.TRANSFERRED, now)
         if t.kind == TargetKind.QUEUE:
@@ -156,20 +160,104 @@ def do_transfer(*, user: AbstractBaseUser, interaction_id: int, target: str) -> 
             )
             route_on_commit(t.queue.pk, callback.channel)
         else:
-            callback.outcome = f"Transferred to {t.label}"
-            transition(
-                callback,
-                CallbackEvent.TRANSFER_OUT,
-                now=now,
-                message=message,
-                agent=me,
-                actor=user,
-                fields=["outcome"],
-                target=t.key,
-            )
+            _transferred_out(interaction, t, now, actor=user)
+            command(EffectKind.TRANSFER, call, now, destination=t.number or t.key)
+            return t
     command(EffectKind.TRANSFER, call, now, destination=t.number or t.key)
     close_interaction(interaction, reason=ClosingReason.TRANSFERRED, note=f"Transferred to {t.label}", now=now)
     return t
+
+
+def _transferred_out(interaction: Interaction, t: Target, now: datetime, actor: AbstractBaseUser | None) -> None:
+    """The call went to a number outside: the callback ends there, and so does the agent's interaction."""
+    callback = interaction.callback
+    callback.outcome = f"Transferred to {t.label}"
+    transition(
+        callback,
+        CallbackEvent.TRANSFER_OUT,
+        now=now,
+        message=f"Instant Call Transfer to {t.label}",
+        agent=interaction.agent,
+        actor=actor,
+        fields=["outcome"],
+        target=t.key,
+    )
+    close_interaction(interaction, reason=ClosingReason.TRANSFERRED, note=f"Transferred to {t.label}", now=now)
+
+
+def _ask_the_line(interaction: Interaction, call: Call, t: Target, user: AbstractBaseUser, now: datetime) -> Target:
+    """A softphone transfers the call itself (a REFER to the customer's phone): the call stays the agent's until
+    the far end says the target answered (`line_transfer_result`); if it does not, the customer is still there."""
+    if call.transfer_id:
+        raise DomainError(f"A transfer to {call.transfer_label} is already under way.")
+    call.transfer_id = secrets.token_hex(8)
+    call.transfer_key, call.transfer_number, call.transfer_label = t.key, t.number, t.label[:200]
+    call.save(update_fields=["transfer_id", "transfer_key", "transfer_number", "transfer_label"])
+    interaction.last_outcome = ""  # an earlier failed transfer's banner
+    interaction.save(update_fields=["last_outcome"])
+    record(
+        HistoryKind.TRANSFER,
+        f"Instant Call Transfer to {t.label} asked: the customer's phone is calling them",
+        callback=interaction.callback,
+        agent=interaction.agent,
+        actor=user,
+        at=now,
+        target=t.key,
+    )
+    interaction_changed(interaction)
+    return t
+
+
+@action
+def do_line_transfer_report(*, call_ref: str, transfer_id: str, ok: bool, code: int | None, source: str) -> bool:
+    """The far end's word on the transfer `transfer_id` (see `_ask_the_line`), once per report: the target answered
+    (`ok`), or the code says why not. A report on another transfer, or on an ended call, changes nothing."""
+    event = "transferred" if ok else "transfer_failed"
+    report_id = f"{source}:{call_ref}:{event}:{transfer_id}"
+    if not new_line_report(report_id=report_id, call_ref=call_ref, source=source, event=event, code=code):
+        return False
+    call = (
+        Call.objects.select_for_update()
+        .select_related("interaction__callback__queue", "interaction__agent")
+        .filter(switch_ref=call_ref)
+        .first()
+    )
+    if call is None or not call.transfer_id or transfer_id != call.transfer_id or not call.is_active:
+        return True
+    now = timezone.now()
+    interaction = call.interaction
+    t = Target(TargetKind.EXTERNAL, call.transfer_label, call.transfer_key, number=call.transfer_number)
+    call.transfer_id = ""
+    if ok:
+        end_call(call, CallOutcome.TRANSFERRED, now)
+        _transferred_out(interaction, t, now, actor=None)
+        return True
+    call.save(update_fields=["transfer_id"])
+    why = transfer_failure(code)
+    record(
+        HistoryKind.TRANSFER,
+        f"Instant Call Transfer to {t.label} failed: {why}; the customer is still on the line",
+        callback=call.callback,
+        agent=interaction.agent,
+        at=now,
+        target=t.key,
+        code=code,
+    )
+    interaction.last_outcome = f"Transfer to {t.label} failed: {why}. The customer is still on the line."[:200]
+    interaction.save(update_fields=["last_outcome"])
+    interaction_changed(interaction)
+    return True
+
+
+def transfer_failure(code: int | None) -> str:
+    """Why a transfer did not reach its target, in words, from the far end's SIP code (never its reason text)."""
+    if code in (486, 600, 603):
+        return "busy"
+    if code in (408, 480, 487):
+        return "no answer"
+    if code in (404, 484, 604):
+        return "the number does not exist"
+    return f"the line refused it (SIP {code})" if code else "the line did not say why"
 
 
 @action

@@ -22,6 +22,11 @@ class Call(models.Model):
     ended_at = models.DateTimeField(null=True, blank=True)
     hold_started_at = models.DateTimeField(null=True, blank=True)
     hold_seconds = models.PositiveIntegerField(default=0)
+    # A transfer the line itself carries out (the softphone's REFER): asked, not yet confirmed by the far end.
+    transfer_id = models.CharField(max_length=32, blank=True)
+    transfer_key = models.CharField(max_length=120, blank=True)  # the Team Communicator target
+    transfer_number = models.CharField(max_length=20, blank=True)
+    transfer_label = models.CharField(max_length=200, blank=True)
 
     class Meta:
         ordering = ["-started_at"]

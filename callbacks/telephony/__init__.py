@@ -24,11 +24,16 @@ class SwitchEvent(StrEnum):
     ANSWERING_MACHINE = "answering_machine"
     FAILED = "failed"
     REMOTE_HANGUP = "remote_hangup"
+    AGENT_PHONE_HANGUP = "agent_phone_hangup"  # the agent's own phone hung up without Ringback (a closed tab)
     DTMF = "dtmf"  # the customer pressed keys
 
 
 class Telephony(Protocol):
     """What a switch connector implements (SIP/CTI or the simulator)."""
+
+    # True when the line carries out a transfer to a number itself and says whether the target answered (a SIP
+    # REFER and its NOTIFYs): Ringback then keeps the call the agent's until it hears (`do_line_transfer_report`).
+    transfers_on_the_line: bool
 
     def dial(self, *, call_ref: str, number: str) -> None: ...
 

@@ -19,6 +19,8 @@ from ..telephony.sip.softphone import outcome_of
 from .workspace import agent_or_refuse
 
 PAGE_EVENTS = ("ringing", "answered", "failed", "ended")
+TRANSFER_EVENTS = ("transferred", "transfer_failed")  # the NOTIFYs' verdict on the page's REFER
+PROXY_EVENTS = ("started", "ended", "hungup", "failed")  # hungup: the BYE came from the agent's browser
 
 
 def _refuse(status: int, message: str) -> JsonResponse:
@@ -36,18 +38,31 @@ def _code(value) -> int | None:
 @require_POST
 @login_required
 def page_event(request: HttpRequest) -> HttpResponse:
-    """POST {call_ref, event: ringing|answered|failed|ended, code}: the agent's own call, as their page saw it."""
+    """POST {call_ref, event: ringing|answered|failed|ended, code}: the agent's own call, as their page saw it;
+    or {call_ref, event: transferred|transfer_failed, code, transfer_id}: how the transfer it was asked went."""
     agent = agent_or_refuse(request)
     try:
         data = json.loads(request.body or b"{}")
         call_ref, event = str(data["call_ref"]), str(data["event"])
     except (ValueError, KeyError, TypeError):
         return _refuse(400, "Send JSON with call_ref and event.")
-    if event not in PAGE_EVENTS:
-        return _refuse(400, f"event must be one of {', '.join(PAGE_EVENTS)}.")
+    if event not in PAGE_EVENTS + TRANSFER_EVENTS:
+        return _refuse(400, f"event must be one of {', '.join(PAGE_EVENTS + TRANSFER_EVENTS)}.")
+    transfer_id = data.get("transfer_id")
+    if event in TRANSFER_EVENTS and not (isinstance(transfer_id, str) and 0 < len(transfer_id) <= 32):
+        return _refuse(400, "A transfer's report names its transfer_id.")
     if not Call.objects.filter(switch_ref=call_ref, interaction__agent=agent).exists():
         return _refuse(404, "That call is not yours.")
     code = _code(data.get("code"))
+    if event in TRANSFER_EVENTS:
+        lifecycle.do_line_transfer_report(
+            call_ref=call_ref,
+            transfer_id=transfer_id,
+            ok=event == "transferred",
+            code=code,
+            source=LineReport.Source.PAGE,
+        )
+        return HttpResponse(status=204)
     lifecycle.do_line_report(
         report_id=f"page:{call_ref}:{event}",
         call_ref=call_ref,
@@ -62,7 +77,7 @@ def page_event(request: HttpRequest) -> HttpResponse:
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
 def proxy_event(request: HttpRequest) -> HttpResponse:
-    """kamailio's report: e = base64("<dialog id>|<call reference>|started|ended|failed|<code>|<time>"), s = its
+    """kamailio's report: e = base64("<dialog id>|<call reference>|started|ended|hungup|failed|<code>|<time>"), s = its
     signature (`telephony.sip.sign`). A repeat is acknowledged and changes nothing."""
     params = request.GET if request.method == "GET" else request.POST
     encoded, signature = params.get("e", ""), params.get("s", "")
@@ -73,7 +88,7 @@ def proxy_event(request: HttpRequest) -> HttpResponse:
     if not verify(body, signature):
         return _refuse(403, "Bad signature.")
     parts = body.split("|")
-    if len(parts) != 5 or parts[2] not in ("started", "ended", "failed") or not 0 < len(parts[0]) <= 150 or not parts[1]:
+    if len(parts) != 5 or parts[2] not in PROXY_EVENTS or not 0 < len(parts[0]) <= 150 or not parts[1]:
         return _refuse(400, "e must read <dialog id>|<call reference>|<event>|<code>|<time>.")
     dialog, call_ref, event, code = parts[0], parts[1], parts[2], _code(parts[3])
     if event == "failed" and code is None:

@@ -9,6 +9,7 @@
   var cfg = JSON.parse(cfgEl.textContent);
   var sessions = {};   // call reference → JsSIP session
   var started = {};    // call references this page dialled once (never dial one twice)
+  var referred = {};   // transfer ids this page has asked the customer's phone to carry out
   var state = "connecting", detail = "";
   var audio = new Audio();
   audio.autoplay = true;
@@ -31,12 +32,31 @@
   function csrf() {
     try { return JSON.parse(document.body.getAttribute("hx-headers"))["X-CSRFToken"]; } catch (e) { return ""; }
   }
-  function report(ref, event, code) {
+  function report(ref, event, code, transferId) {
     fetch("/softphone/events/", {
       method: "POST",
       credentials: "same-origin",
       headers: { "Content-Type": "application/json", "X-CSRFToken": csrf() },
-      body: JSON.stringify({ call_ref: ref, event: event, code: code || null }),
+      body: JSON.stringify({ call_ref: ref, event: event, code: code || null, transfer_id: transferId || null }),
+    });
+  }
+
+  // Instant Call Transfer to a number: a blind REFER to the customer's phone, which calls the target. Its NOTIFYs
+  // say whether the target answered (Ringback then closes the agent's window) or why not (the call stays).
+  function transfer(ref, s, id, number) {
+    referred[id] = true;
+    var done = false;
+    function verdict(ok, code) {
+      if (done) return;
+      done = true;
+      report(ref, ok ? "transferred" : "transfer_failed", code, id);
+    }
+    s.refer("sip:" + number + "@" + cfg.domain, {
+      eventHandlers: {
+        requestFailed: function (e) { verdict(false, e.response && e.response.status_code); },
+        accepted: function () { verdict(true, 200); },
+        failed: function (e) { verdict(false, e.status_line && e.status_line.status_code); },
+      },
     });
   }
 
@@ -95,6 +115,8 @@
       } else if (want === "ended" && s && !s.isEnded()) {
         s.terminate();
       } else if (s && s.isEstablished()) {
+        var id = el.dataset.transferId;
+        if (id && !referred[id]) transfer(ref, s, id, el.dataset.transferNumber);
         var held = s.isOnHold().local;
         if (want === "on_hold" && !held) s.hold();
         if (want === "connected" && held) s.unhold();
@@ -116,6 +138,13 @@
     var digits = form.querySelector("input[name=digits]");
     if (s && s.isEstablished() && digits && digits.value) s.sendDTMF(digits.value, { transportType: "RFC2833" });
   }, true);
+
+  // A tab closing (or reloading) hangs its calls up (a BYE, which kamailio reports to Ringback as the agent's
+  // side hanging up) and unregisters, rather than leaving a customer talking to nobody.
+  window.addEventListener("pagehide", function () {
+    Object.keys(sessions).forEach(function (ref) { if (!sessions[ref].isEnded()) sessions[ref].terminate(); });
+    ua.stop();
+  });
 
   document.addEventListener("DOMContentLoaded", function () { show(); reconcile(); });
   document.addEventListener("htmx:afterSettle", function () { show(); reconcile(); });

@@ -1,6 +1,8 @@
 """The agent's browser as a SIP softphone (JsSIP → kamailio → rtpengine → a baresip customer line), each
 outcome asserted on both sides: Ringback's call status and history, and what the far end saw."""
 
+import time
+
 import pytest
 from playwright.sync_api import expect
 
@@ -165,3 +167,64 @@ def test_busy_no_answer_and_not_found_follow_their_retry_rules(
         assert "SIP/2.0 486" in line.sip_trace(), "the customer's phone declined: 486"
     elif answer_mode == "manual":
         assert "CANCEL sip:" in line.sip_trace(), "the ringing phone was cancelled after the ring time"
+
+
+def test_a_tab_closed_mid_call_ends_the_call_within_seconds(server, sip, floor, agent_page):
+    """The agent closes the tab while talking: the page hangs up as it goes (kamailio sees the BYE come from the
+    browser and tells Ringback), so the customer is not left talking to nobody and Ringback ends the call."""
+    number = "+33612000013"
+    page, line = talking(sip, server, floor, agent_page, number)
+    call = Call.objects.get()
+    page.close()
+    line.wait_for("CALL_CLOSED", timeout=10)
+    deadline = time.monotonic() + 10
+    while Call.objects.get().state != CallState.ENDED and time.monotonic() < deadline:
+        time.sleep(0.1)
+    call.refresh_from_db()
+    assert (call.state, call.outcome) == (CallState.ENDED, CallOutcome.AGENT_HANGUP)
+    assert ("proxy", "hungup") in set(LineReport.objects.filter(call_ref=call.switch_ref).values_list("source", "event"))
+    messages = list(call.callback.history.values_list("message", flat=True))
+    assert "Call ended: the agent's phone hung up (their page was closed)" in messages, messages
+
+
+def transfer_to(page, number: str):
+    toolbar(page).get_by_role("button", name="Instant Call Transfer").click()
+    page.get_by_label("Search the Team Communicator").fill(number)
+    page.get_by_role("button", name=f"Instant Call Transfer to {number}").click()
+
+
+def test_a_blind_transfer_that_fails_keeps_the_customer_and_one_that_succeeds_hands_them_over(server, sip, floor, agent_page):
+    """Instant Call Transfer to a number is a REFER to the customer's phone, which calls the target. A busy target
+    leaves the customer talking to the agent, who is told why; an answering one takes the customer, and only then
+    does Ringback close the agent's window."""
+    busy = sip.line("+33612000031", credentials("+33612000031"), answer_mode="busy")
+    target = sip.line("+33612000032", credentials("+33612000032"), answer_mode="auto")
+    page, line = talking(sip, server, floor, agent_page, "+33612000014")
+    transfer_to(page, "+33612000031")
+    alert = page.get_by_role("alert").filter(has_text="Transfer to")
+    expect(alert).to_contain_text("failed: busy. The customer is still on the line.", timeout=WAIT)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "softphone-transfer-failed.png"))
+    busy.wait_for("CALL_CLOSED")
+    expect(status(page)).to_have_text("Connected")
+    first = line.seen("CALL_ESTABLISHED")[0]["id"]
+    tried = [e["id"] for e in line.seen("CALL_CLOSED")]
+    assert first not in tried and len(tried) == 1, "only the customer's call to the busy target ended"
+    received = page.evaluate(RECEIVED)
+    page.wait_for_function(f"async () => (await ({RECEIVED})()) > {received} + 25", polling=250, timeout=20000)
+    call = Call.objects.get()
+    assert (call.state, call.transfer_id) == (CallState.CONNECTED, "")
+
+    transfer_to(page, "+33612000032")
+    target.wait_for("CALL_ESTABLISHED", timeout=WAIT / 1000)
+    expect(page.get_by_text("Your desk is clear.")).to_be_visible(timeout=WAIT)
+    call.refresh_from_db()
+    assert (call.state, call.outcome) == (CallState.ENDED, CallOutcome.TRANSFERRED)
+    callback = CallbackRequest.objects.get()
+    assert callback.outcome == "Transferred to +33 6 12 00 00 32", callback.outcome
+    messages = list(callback.history.order_by("pk").values_list("message", flat=True))
+    assert "Instant Call Transfer to +33 6 12 00 00 31 failed: busy; the customer is still on the line" in messages, messages
+    assert "Instant Call Transfer to +33 6 12 00 00 32" in messages, messages
+    line.wait_for_count("CALL_CLOSED", 2)  # the customer's call with the agent ends once the one to the target is up
+    assert first in [e["id"] for e in line.seen("CALL_CLOSED")]
+    assert target.seen("CALL_ESTABLISHED") and not target.seen("CALL_CLOSED"), "the customer talks to the target"

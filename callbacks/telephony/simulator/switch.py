@@ -50,6 +50,8 @@ def _report(call_ref: str, event: str, digits: str = "") -> None:
 
 
 class SimulatedSwitch:
+    transfers_on_the_line = False  # a transfer is done the moment Ringback asks
+
     def dial(self, *, call_ref: str, number: str) -> None:
         """Place the call. The call reference is the idempotency key: a second dial of it does nothing."""
         event, seconds = planned_outcome(number)

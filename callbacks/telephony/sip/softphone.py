@@ -25,8 +25,8 @@ NO_ANSWER_CODES = frozenset({408, 480, 487})
 def outcome_of(event: str, code: int | None = None) -> SwitchEvent | None:
     """A SIP session's event (and its final response code, a number, never the reason's words) as a switch event.
 
-    started/answered → answered; ringing → ringing; ended → remote hang-up (Ringback ignores it for a call it
-    already ended itself); failed: 486/600/603 busy, 408/480 (or 487 after Ringback's own CANCEL) no answer,
+    started/answered → answered; ringing → ringing; ended → remote hang-up, hungup (the agent's browser sent the
+    BYE) → the agent's phone hung up (Ringback ignores either for a call it already ended itself); failed: 486/600/603 busy, 408/480 (or 487 after Ringback's own CANCEL) no answer,
     any other code failed.
     """
     if event in ("started", "answered"):
@@ -35,6 +35,8 @@ def outcome_of(event: str, code: int | None = None) -> SwitchEvent | None:
         return SwitchEvent.RINGING
     if event == "ended":
         return SwitchEvent.REMOTE_HANGUP
+    if event == "hungup":  # the proxy saw the agent's browser send the BYE: Ringback did not ask (a closed tab)
+        return SwitchEvent.AGENT_PHONE_HANGUP
     if event == "failed":
         if code in BUSY_CODES:
             return SwitchEvent.BUSY
@@ -46,6 +48,8 @@ def outcome_of(event: str, code: int | None = None) -> SwitchEvent | None:
 
 class BrowserSoftphone:
     """Nothing to send: the page reconciles its SIP sessions with what each render says (see the module)."""
+
+    transfers_on_the_line = True  # the page REFERs the customer's phone and reports the NOTIFYs' verdict
 
     def dial(self, *, call_ref: str, number: str) -> None:
         pass
