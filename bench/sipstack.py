@@ -81,6 +81,7 @@ class Line:
         self.service.start()
         self.service.wait_ready(15)
         self.sock = socket.create_connection(("127.0.0.1", self.ctrl_port), timeout=5)
+        self.sock.settimeout(None)  # the reader waits as long as the line is quiet (a demo's call may come much later)
         threading.Thread(target=self._read, name=f"ctrl-{self.number}", daemon=True).start()
         return self
 

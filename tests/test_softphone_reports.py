@@ -14,7 +14,7 @@ from callbacks.enums import CallbackState, CallOutcome, CallState, InteractionSt
 from callbacks.errors import DomainError
 from callbacks.models import Call, LineReport
 from callbacks.telephony import SwitchEvent, telephony
-from callbacks.telephony.sip import credentials, sign
+from callbacks.telephony.sip import credentials, ice_servers, sign
 from callbacks.telephony.sip.softphone import outcome_of
 
 from .factories import make_agent, refreshed
@@ -207,3 +207,30 @@ def test_the_call_ending_drops_a_transfer_still_asked(talking, client):
     assert (call.state, call.transfer_id) == (CallState.ENDED, "")
     assert post(client, call_ref=call.switch_ref, event="transferred", transfer_id="a" * 16).status_code == 204
     assert refreshed(call).outcome == CallOutcome.REMOTE_HANGUP
+
+
+@pytest.mark.parametrize("action", ["transfer to an agent", "transfer to a queue", "conference"])
+def test_what_the_softphone_cannot_carry_yet_is_refused_and_the_call_kept(talking, queue, action):
+    agent = talking.interaction.agent
+    bob = make_agent("bob", queue)
+    with pytest.raises(DomainError, match="can transfer to a number for now"):
+        if action == "conference":
+            lifecycle.do_conference(user=agent.user, interaction_id=talking.interaction_id, target=f"agent:{bob.pk}")
+        else:
+            target = f"agent:{bob.pk}" if action == "transfer to an agent" else f"queue:{queue.pk}"
+            lifecycle.do_transfer(user=agent.user, interaction_id=talking.interaction_id, target=target)
+    assert refreshed(talking).state == CallState.CONNECTED
+    assert refreshed(talking.interaction).state == InteractionState.OPEN
+
+
+def test_turn_credentials_are_what_coturns_use_auth_secret_checks(settings):
+    settings.RINGBACK_SIP_TURN_URLS = "turns:turn.example.com:5349, turn:turn.example.com:3478?transport=udp"
+    settings.RINGBACK_SIP_TURN_SECRET = "coturn-secret"
+    settings.RINGBACK_SIP_CREDENTIAL_HOURS = 12
+    [server] = ice_servers("agent-7", now=1_000_000)
+    assert server["urls"] == ["turns:turn.example.com:5349", "turn:turn.example.com:3478?transport=udp"]
+    assert server["username"] == f"{1_000_000 + 12 * 3600}:agent-7"
+    expected = base64.b64encode(hmac.new(b"coturn-secret", server["username"].encode(), hashlib.sha1).digest()).decode()
+    assert server["credential"] == expected
+    settings.RINGBACK_SIP_TURN_URLS = ""
+    assert ice_servers("agent-7") == []

@@ -180,6 +180,9 @@ RINGBACK_SIP_WS_URL = os.environ.get("RINGBACK_SIP_WS_URL", "ws://127.0.0.1:8600
 RINGBACK_SIP_SECRET = os.environ.get("RINGBACK_SIP_SECRET", "")
 RINGBACK_SIP_TRUNK = os.environ.get("RINGBACK_SIP_TRUNK", "")
 RINGBACK_SIP_CREDENTIAL_HOURS = float(os.environ.get("RINGBACK_SIP_CREDENTIAL_HOURS", "12"))
+# TURN for agents behind NAT (coturn, use-auth-secret): comma-separated turn:/turns: URLs and coturn's static-auth-secret.
+RINGBACK_SIP_TURN_URLS = os.environ.get("RINGBACK_SIP_TURN_URLS", "")
+RINGBACK_SIP_TURN_SECRET = os.environ.get("RINGBACK_SIP_TURN_SECRET", "")
 RINGBACK_RTPENGINE_PORT = int(os.environ.get("RINGBACK_RTPENGINE_PORT", "2223"))
 RINGBACK_RTP_PORTS = os.environ.get("RINGBACK_RTP_PORTS", "10050-10069")
 if RINGBACK_SIMULATOR:

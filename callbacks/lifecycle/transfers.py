@@ -101,6 +101,14 @@ def resolve_target(key: str) -> Target:
     raise Invalid("Pick a target from the Team Communicator.", field="target")
 
 
+# The browser softphone carries out transfers to a number (REFER); to an agent or a queue, and conferences, not yet:
+# refused rather than recorded while the customer's call would go nowhere (or be hung up with the agent's window).
+NOT_ON_THE_LINE_YET = (
+    "The browser phone can transfer to a number for now: transfers to an agent or a queue, and conferences, are "
+    "not available on it yet."
+)
+
+
 def _free_on(agent: Agent, channel: str) -> bool:
     ready = AgentChannelStatus.objects.filter(agent=agent, channel=channel, status=AgentStatus.READY).exists()
     ringing = Offer.objects.filter(agent=agent, channel=channel, outcome=OfferOutcome.OPEN).exists()
@@ -120,6 +128,8 @@ def do_transfer(*, user: AbstractBaseUser, interaction_id: int, target: str) -> 
     t = resolve_target(target)
     me = interaction.agent
     message = f"Instant Call Transfer to {t.label}"
+    if t.kind != TargetKind.EXTERNAL and telephony().transfers_on_the_line:
+        raise DomainError(NOT_ON_THE_LINE_YET)
     if t.kind == TargetKind.AGENT:
         if t.agent.pk == me.pk:
             raise Invalid("You cannot transfer a call to yourself.", field="target")
@@ -266,6 +276,8 @@ def do_conference(*, user: AbstractBaseUser, interaction_id: int, target: str) -
     now = timezone.now()
     interaction, call = locked_call(user, interaction_id, "conference")
     t = resolve_target(target)
+    if telephony().transfers_on_the_line:
+        raise DomainError(NOT_ON_THE_LINE_YET)
     if t.kind == TargetKind.QUEUE:
         raise Invalid("Conference with a person or a number, not a queue.", field="target")
     if t.agent and t.agent.pk == interaction.agent_id:

@@ -56,6 +56,11 @@ class Queue(models.Model):
     after_call_work_seconds = models.PositiveIntegerField(
         default=0, help_text="After Mark Done, agents stay in After Call Work this long (0 = straight back to Ready)."
     )
+    ring_seconds = models.PositiveSmallIntegerField(
+        default=30,
+        validators=[MinValueValidator(5), MaxValueValidator(120)],
+        help_text="How long the customer's phone rings before Ringback hangs up and records No answer (the softphone).",
+    )
     service_level_seconds = models.PositiveIntegerField(
         default=300,
         validators=[MinValueValidator(10)],

@@ -85,7 +85,7 @@
     });
   }
 
-  function dial(ref, number) {
+  function dial(ref, number, ringSeconds) {
     started[ref] = true;
     var s = ua.call("sip:" + number + "@" + cfg.domain, {
       mediaConstraints: { audio: true, video: false },
@@ -103,6 +103,12 @@
       if (e.originator !== "local") report(ref, "failed", e.message && e.message.status_code);
     });
     s.on("ended", function (e) { if (e.originator === "remote") report(ref, "ended"); });
+    // The queue's ring time: Ringback's own CANCEL, recorded as No answer (487 Request Terminated).
+    if (ringSeconds > 0) {
+      setTimeout(function () {
+        if (!s.isEstablished() && !s.isEnded()) { report(ref, "failed", 487); s.terminate(); }
+      }, ringSeconds * 1000);
+    }
   }
 
   function reconcile() {
@@ -111,7 +117,7 @@
       var ref = el.dataset.callRef, want = el.dataset.callState, s = sessions[ref];
       shown[ref] = true;
       if (want === "dialing" && !s && !started[ref] && ua.isRegistered()) {
-        dial(ref, el.dataset.dial);
+        dial(ref, el.dataset.dial, parseInt(el.dataset.ringSeconds || "0", 10));
       } else if (want === "ended" && s && !s.isEnded()) {
         s.terminate();
       } else if (s && s.isEstablished()) {

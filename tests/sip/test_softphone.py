@@ -148,7 +148,9 @@ def test_hold_resume_and_dtmf_reach_the_far_end(server, sip, floor, agent_page):
 def test_busy_no_answer_and_not_found_follow_their_retry_rules(
     server, sip, floor, agent_page, number, answer_mode, outcome, action
 ):
-    RetryRule.objects.create(queue=Queue.objects.get(slug="billing"), outcome=outcome, action=action, delay_minutes=15)
+    queue = Queue.objects.get(slug="billing")
+    RetryRule.objects.create(queue=queue, outcome=outcome, action=action, delay_minutes=15)
+    Queue.objects.filter(pk=queue.pk).update(ring_seconds=RING_SECONDS - 2)  # Ringback cancels before kamailio's 408
     line = sip.line(number, credentials(number), answer_mode=answer_mode) if answer_mode else None
     page = agent_page("alice")
     call_customer(page, server, floor, number)
@@ -167,6 +169,8 @@ def test_busy_no_answer_and_not_found_follow_their_retry_rules(
         assert "SIP/2.0 486" in line.sip_trace(), "the customer's phone declined: 486"
     elif answer_mode == "manual":
         assert "CANCEL sip:" in line.sip_trace(), "the ringing phone was cancelled after the ring time"
+        reports = set(LineReport.objects.filter(call_ref=call.switch_ref).values_list("source", "event", "code"))
+        assert ("page", "failed", 487) in reports, f"Ringback's own CANCEL after the queue's ring time: {reports}"
 
 
 def test_a_tab_closed_mid_call_ends_the_call_within_seconds(server, sip, floor, agent_page):

@@ -42,6 +42,7 @@ from callbacks.models import (
 )
 from callbacks.models.config import hash_token
 from callbacks.roles import ensure_roles
+from callbacks.telephony import sip
 
 ADMIN = ("admin", "ringback-admin")
 SUPERVISOR = ("sam", "Sam Rivera", ["billing", "support"])
@@ -53,6 +54,11 @@ AGENTS = [
     ("dave", "Dave Chen", "Europe/Paris", ["support", "billing", "sales"]),
 ]
 DEMO_TOKEN = "rb_demo_token_for_local_use_only"
+SIP_AGENT = ("phone", "Pat Phone", "Europe/Paris", ["lines"])  # with the browser softphone: the SIP demo's lines
+
+
+def agents() -> list[tuple[str, str, str, list[str]]]:
+    return [*AGENTS, SIP_AGENT] if sip.enabled() else AGENTS
 
 
 class Command(BaseCommand):
@@ -93,6 +99,10 @@ class Command(BaseCommand):
             slug="sales", defaults={"name": "Sales", "gms_service": "sales", "calendar": office}
         )
         queues = {"billing": billing, "support": support, "sales": sales}
+        if sip.enabled():  # the SIP demo (scripts/sipdemo): a queue for its three customer lines, and its agent
+            queues["lines"], _ = Queue.objects.get_or_create(
+                slug="lines", defaults={"name": "Phone lines (SIP demo)", "ring_seconds": 20}
+            )
         for order, name in enumerate(["Break", "Lunch", "Meeting", "Training", "Coaching"]):
             NotReadyReason.objects.get_or_create(name=name, defaults={"order": order})
         for order, (code, label, queue) in enumerate(
@@ -153,7 +163,7 @@ class Command(BaseCommand):
             client.token_hash = hash_token(DEMO_TOKEN)
             client.save()
         now = timezone.now()
-        for username, name, zone, queue_slugs in AGENTS:
+        for username, name, zone, queue_slugs in agents():
             user = User.objects.filter(username=username).first()
             if user is None:
                 user = User.objects.create_user(username, f"{username}@ringback.local", AGENT_PASSWORD)
@@ -349,7 +359,7 @@ class Command(BaseCommand):
         self.stdout.write(
             f"    supervisor: {username} / {AGENT_PASSWORD}   {name}, live board at /board/: {', '.join(supervised)}"
         )
-        for username, name, _, queues in AGENTS:
+        for username, name, _, queues in agents():
             self.stdout.write(f"    agent:  {username} / {AGENT_PASSWORD}   {name}, queues: {', '.join(queues)}")
         self.stdout.write(f"    API token (Demo website): {DEMO_TOKEN}")
         self.stdout.write(f"    customer's page: {url}request/sales/   GMS: {url}genesys/1/service/callback/billing")

@@ -32,6 +32,19 @@ def credentials(user: str, *, now: float | None = None) -> dict:
     return {"username": username, "password": password, "expires": expires, "user": user}
 
 
+def ice_servers(user: str, *, now: float | None = None) -> list[dict]:
+    """The page's ICE servers: TURN (coturn's `use-auth-secret`: username "<expiry>:<user>", credential
+    base64(HMAC-SHA1(turn secret, username))) when RINGBACK_SIP_TURN_URLS is set, good as long as the SIP ones."""
+    urls = [u.strip() for u in settings.RINGBACK_SIP_TURN_URLS.split(",") if u.strip()]
+    if not urls:
+        return []
+    expires = int((now or time.time()) + settings.RINGBACK_SIP_CREDENTIAL_HOURS * 3600)
+    username = f"{expires}:{user}"
+    key = settings.RINGBACK_SIP_TURN_SECRET.encode()
+    credential = base64.b64encode(hmac.new(key, username.encode(), hashlib.sha1).digest()).decode()
+    return [{"urls": urls, "username": username, "credential": credential}]
+
+
 def keys() -> tuple[str, str]:
     """The inner and outer keys of the reports' signature, derived from the secret (what sip_config writes)."""
     base = hashlib.sha256(b"ringback-sip-events:" + secret().encode()).hexdigest()
@@ -70,4 +83,5 @@ def page_config(agent_id: int) -> dict | None:
         "username": c["username"],
         "password": c["password"],
         "expires": c["expires"],
+        "ice_servers": ice_servers(user),
     }
