@@ -14,6 +14,7 @@ from django.utils import formats, timezone
 
 from . import calendars, callstate
 from .enums import (
+    ACTIVE_CALL_STATES,
     OPEN_CONSULT_STATES,
     SYSTEM_CLOSINGS,
     AgentStatus,
@@ -226,6 +227,17 @@ class InteractionView:
         return self.view.callback.customer_name or self.view.phone
 
 
+HANDOVER_WINDOW = timedelta(seconds=60)  # how long the page may take to hand a customer over after a consultation
+
+
+@dataclass(frozen=True)
+class Handover:
+    key: str
+    call_ref: str
+    to_agent_id: int
+    leg: str = ""
+
+
 class Workspace:
     """The agent's workspace as a read model per region, each part loaded on first use with its own bounded queries.
 
@@ -295,6 +307,25 @@ class Workspace:
 
     # --- interaction windows -----------------------------------------------------
     @cached_property
+    def handovers(self) -> list[Handover]:
+        """Calls this agent transferred to another agent that the softphone still has to hand over (a REFER of the
+        customer's phone to theirs): still offered to them, or just taken by them after a consultation (then the
+        REFER replaces the consultation's call). None with another adapter."""
+        if not self.softphone:
+            return []
+        offers = Offer.objects.filter(from_agent=self.agent, outcome=OfferOutcome.OPEN, call__isnull=False)
+        consults = Consultation.objects.filter(
+            from_agent=self.agent,
+            state=ConsultState.TRANSFERRED,
+            ended_at__gte=timezone.now() - HANDOVER_WINDOW,
+            call__state__in=ACTIVE_CALL_STATES,
+        )
+        return [Handover(f"offer-{o.pk}", o.call.switch_ref, o.agent_id) for o in offers.select_related("call")] + [
+            Handover(f"consult-{c.pk}", c.call.switch_ref, c.to_agent_id, leg=f"consult-{c.pk}")
+            for c in consults.select_related("call")
+        ]
+
+    @cached_property
     def interactions(self) -> list[InteractionView]:
         rows = list(
             Interaction.objects.filter(agent=self.agent, state=InteractionState.OPEN)
@@ -357,13 +388,19 @@ class RegionVersions:
                     item.interaction.last_outcome,
                     item.view.callback.state,
                     item.history[0].pk if item.history else None,
-                    (call.pk, call.state, call.hold_seconds) if call else None,
+                    (call.pk, call.state, call.hold_seconds, call.transfer_id) if call else None,
                     item.customer_link,  # appears once the switch has taken the dial
                     [p.pk for p in item.parties],
                     (item.consult.pk, item.consult.state) if item.consult else None,
                 )
 
-            return self._digest(([ix_state(i) for i in ws.interactions], [(k, j.pk) for k, j in ws.joined]))
+            return self._digest(
+                (
+                    [ix_state(i) for i in ws.interactions],
+                    [(k, j.pk) for k, j in ws.joined],
+                    [h.key for h in ws.handovers],
+                )
+            )
         raise KeyError(region)
 
 

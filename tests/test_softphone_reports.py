@@ -10,14 +10,14 @@ import json
 import pytest
 
 from callbacks import lifecycle
-from callbacks.enums import CallbackState, CallOutcome, CallState, InteractionState
+from callbacks.enums import CallbackState, CallOutcome, CallState, InteractionState, OfferOutcome
 from callbacks.errors import DomainError
-from callbacks.models import Call, LineReport
+from callbacks.models import Call, LineReport, Offer
 from callbacks.telephony import SwitchEvent, telephony
 from callbacks.telephony.sip import credentials, ice_servers, sign
 from callbacks.telephony.sip.softphone import outcome_of
 
-from .factories import make_agent, refreshed
+from .factories import make_agent, refreshed, set_ready
 from .test_calls import accepted, dial
 
 
@@ -209,16 +209,15 @@ def test_the_call_ending_drops_a_transfer_still_asked(talking, client):
     assert refreshed(call).outcome == CallOutcome.REMOTE_HANGUP
 
 
-@pytest.mark.parametrize("action", ["transfer to an agent", "transfer to a queue", "conference"])
+@pytest.mark.parametrize("action", ["transfer to a queue", "conference"])
 def test_what_the_softphone_cannot_carry_yet_is_refused_and_the_call_kept(talking, queue, action):
     agent = talking.interaction.agent
     bob = make_agent("bob", queue)
-    with pytest.raises(DomainError, match="can transfer to a number for now"):
+    with pytest.raises(DomainError, match="can transfer to a number or an agent for now"):
         if action == "conference":
             lifecycle.do_conference(user=agent.user, interaction_id=talking.interaction_id, target=f"agent:{bob.pk}")
         else:
-            target = f"agent:{bob.pk}" if action == "transfer to an agent" else f"queue:{queue.pk}"
-            lifecycle.do_transfer(user=agent.user, interaction_id=talking.interaction_id, target=target)
+            lifecycle.do_transfer(user=agent.user, interaction_id=talking.interaction_id, target=f"queue:{queue.pk}")
     assert refreshed(talking).state == CallState.CONNECTED
     assert refreshed(talking.interaction).state == InteractionState.OPEN
 
@@ -234,3 +233,20 @@ def test_turn_credentials_are_what_coturns_use_auth_secret_checks(settings):
     assert server["credential"] == expected
     settings.RINGBACK_SIP_TURN_URLS = ""
     assert ice_servers("agent-7") == []
+
+
+def test_a_transfer_to_an_agent_is_handed_over_by_the_page_until_they_take_it(talking, queue, client):
+    """The offer to Bob carries the call; Alice's page, whose window closed, is told to hand the customer's phone over
+    to Bob's (its REFER) and keeps the session until it has."""
+    bob = make_agent("bob", queue)
+    set_ready(bob)
+    alice = talking.interaction.agent
+    lifecycle.do_transfer(user=alice.user, interaction_id=talking.interaction_id, target=f"agent:{bob.pk}")
+    offer = Offer.objects.get(agent=bob, outcome=OfferOutcome.OPEN)
+    assert offer.call_id == talking.pk
+    handover = f'data-handover-ref="{talking.switch_ref}" data-handover-to="agent-{bob.pk}" data-handover-id="offer-{offer.pk}"'
+    assert handover in client.get("/").text
+    lifecycle.do_accept_offer(user=bob.user, offer_id=offer.pk)
+    assert "data-handover-ref" not in client.get("/").text
+    call = refreshed(talking)
+    assert call.state == CallState.CONNECTED and call.interaction.agent == bob

@@ -101,10 +101,10 @@ def resolve_target(key: str) -> Target:
     raise Invalid("Pick a target from the Team Communicator.", field="target")
 
 
-# The browser softphone carries out transfers to a number (REFER); to an agent or a queue, and conferences, not yet:
-# refused rather than recorded while the customer's call would go nowhere (or be hung up with the agent's window).
+# The browser softphone carries out transfers to a number and to an agent (REFER); to a queue, and conferences,
+# not yet: refused rather than recorded while the customer's call would go nowhere.
 NOT_ON_THE_LINE_YET = (
-    "The browser phone can transfer to a number for now: transfers to an agent or a queue, and conferences, are "
+    "The browser phone can transfer to a number or an agent for now: transfers to a queue, and conferences, are "
     "not available on it yet."
 )
 
@@ -128,7 +128,7 @@ def do_transfer(*, user: AbstractBaseUser, interaction_id: int, target: str) -> 
     t = resolve_target(target)
     me = interaction.agent
     message = f"Instant Call Transfer to {t.label}"
-    if t.kind != TargetKind.EXTERNAL and telephony().transfers_on_the_line:
+    if t.kind == TargetKind.QUEUE and telephony().transfers_on_the_line:
         raise DomainError(NOT_ON_THE_LINE_YET)
     if t.kind == TargetKind.AGENT:
         if t.agent.pk == me.pk:
@@ -452,7 +452,7 @@ def do_complete_consultation(*, user: AbstractBaseUser, consultation_id: int, mo
         call.save(update_fields=["interaction"])
         state, kind, message = ConsultState.TRANSFERRED, HistoryKind.TRANSFER, f"Call transferred to {target} after consultation"
     else:
-        CallParty.objects.create(call=call, agent=target, label=str(target), joined_at=now)
+        CallParty.objects.create(call=call, agent=target, label=str(target), joined_at=now, leg=f"consult-{consult.pk}")
         state, kind, message = ConsultState.CONFERENCED, HistoryKind.CONFERENCE, f"Conference with {target} after consultation"
     _finish(consult, state, now)
     record(kind, message, callback=call.callback, agent=me, actor=user, at=now)

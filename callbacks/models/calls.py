@@ -55,6 +55,8 @@ class CallParty(models.Model):
     number = models.CharField(max_length=20, blank=True)
     label = models.CharField(max_length=200)
     joined_at = models.DateTimeField()
+    # The softphone's second call that carries this party ("consult-<id>": the consultation it came from).
+    leg = models.CharField(max_length=40, blank=True)
     left_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

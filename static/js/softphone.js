@@ -1,8 +1,11 @@
 // Ringback's browser softphone (JsSIP, vendored): registers with kamailio over SIP-over-WebSocket with the
 // time-limited credentials of the page, and keeps its SIP sessions matching what the page shows. Each render
 // of a call carries data-call-ref / data-call-state / data-dial: Dialing with no session → dial (the INVITE
-// carries X-Ringback-Call), On Hold / Connected → hold / resume, Ended → hang up. It reports what the line did
-// (ringing, answered, failed with its SIP code, ended by the far end) to /softphone/events/.
+// carries X-Ringback-Call), On Hold / Connected → hold / resume, Ended → hang up; data-transfer-* → a blind REFER
+// to a number; data-handover-* (a call transferred to another agent) → a REFER to their phone, whose page answers
+// the customer once the call shows there; data-leg (a consultation) → a call between the agents' browsers, mixed
+// with the customer's through Web Audio in a conference. It reports what the line did (ringing, answered, failed
+// with its SIP code, ended by the far end, a transfer's verdict) to /softphone/events/.
 (function () {
   var cfgEl = document.getElementById("softphone-config");
   if (!cfgEl || !window.JsSIP) return;
@@ -10,7 +13,12 @@
   var sessions = {};   // call reference → JsSIP session
   var started = {};    // call references this page dialled once (never dial one twice)
   var referred = {};   // transfer ids this page has asked the customer's phone to carry out
+  var handing = {};    // call references being handed over to another agent's phone (kept until it is done)
+  var incoming = [];   // calls ringing this phone (a customer handed over by another agent), not yet claimed
+  var legs = {};       // second calls between agents ("consult-<id>": a consultation, then maybe a conference)
+  var legsStarted = {}, legsRinging = {}, legsGone = {}, mixed = {};
   var state = "connecting", detail = "";
+  var MEDIA = { audio: true, video: false };
   var audio = new Audio();
   audio.autoplay = true;
 
@@ -72,8 +80,32 @@
   ua.on("registrationFailed", function (e) { set("failed", e.cause); });
   ua.on("unregistered", function () { set("failed", "unregistered"); });
   ua.on("disconnected", function () { if (state !== "nomic") set("connecting"); });
+  // A customer's phone calling this one: another agent transferred the customer here. It rings until this agent
+  // accepts the transfer in Ringback (the call then shows here, and the session is answered), or gives up.
+  ua.on("newRTCSession", function (e) {
+    if (e.originator !== "remote") return;
+    var s = e.session, leg = e.request.getHeader("X-Ringback-Leg");
+    if (leg) {  // another agent's page calling about a consultation: answered once this page shows it
+      legsRinging[leg] = s;
+      s.on("ended", function () { delete legsRinging[leg]; });
+      s.on("failed", function () { delete legsRinging[leg]; });
+      reconcile();
+      return;
+    }
+    if (e.request.hasHeader("Replaces")) {  // an attended transfer: the customer replaces this page's consultation
+      incoming.unshift(s);
+      reconcile();
+      return;
+    }
+    incoming.push(s);
+    var drop = function () { incoming = incoming.filter(function (x) { return x !== s; }); };
+    s.on("ended", drop);
+    s.on("failed", drop);
+    setTimeout(function () { if (incoming.indexOf(s) >= 0 && !s.isEnded()) s.terminate({ status_code: 480 }); }, 45000);
+    reconcile();
+  });
   ua.start();
-  window.ringbackSoftphone = { ua: ua, sessions: sessions, state: function () { return state; } };
+  window.ringbackSoftphone = { ua: ua, sessions: sessions, legs: legs, state: function () { return state; } };
 
   // The microphone is asked for once, when the page opens, not in the middle of a customer's call.
   if (navigator.mediaDevices && navigator.mediaDevices.getUserMedia) {
@@ -85,15 +117,105 @@
     });
   }
 
-  function dial(ref, number, ringSeconds) {
-    started[ref] = true;
-    var s = ua.call("sip:" + number + "@" + cfg.domain, {
-      mediaConstraints: { audio: true, video: false },
-      extraHeaders: ["X-Ringback-Call: " + ref],
+  function wire(ref, s) {
+    sessions[ref] = s;
+    var play = function (e) { audio.srcObject = e.streams[0]; };
+    if (s.connection) s.connection.addEventListener("track", play);
+    else s.on("peerconnection", function (e) { e.peerconnection.addEventListener("track", play); });
+    s.on("ended", function (e) { if (e.originator === "remote") report(ref, "ended"); });
+  }
+
+  // A call transferred to this agent: the customer's phone is already calling this one (or soon will). The
+  // caller is the customer's number (digits compared), else the one call ringing here.
+  function adopt(ref, number) {
+    var digits = function (x) { return String(x || "").replace(/[^0-9]/g, ""); };
+    var s = incoming.filter(function (x) { return digits(x.remote_identity.uri.user) === digits(number); })[0];
+    if (!s && incoming.length === 1) s = incoming[0];
+    if (!s) return;
+    incoming = incoming.filter(function (x) { return x !== s; });
+    wire(ref, s);
+    pickUp(s);
+  }
+
+  // Instant Call Transfer to an agent: a blind REFER to the customer's phone, which calls theirs. This page's
+  // session stays up until the REFER is settled either way, then hangs up (Ringback already moved the call).
+  function handOver(ref, s, id, user, leg) {
+    referred[id] = true;
+    handing[ref] = true;
+    if (leg) handing[leg] = true;
+    var settle = function () {
+      delete handing[ref];
+      if (!s.isEnded()) s.terminate();
+      if (leg) { delete handing[leg]; if (legs[leg] && !legs[leg].isEnded()) legs[leg].terminate(); }
+    };
+    var options = { eventHandlers: { requestFailed: settle, accepted: settle, failed: settle } };
+    // After a consultation: attended (Replaces names the consultation's call), which the target's phone takes in
+    // place of it; a far end that cannot calls the target afresh, and the target's page answers as for a blind one.
+    if (leg && legs[leg] && legs[leg].isEstablished()) options.replaces = legs[leg];
+    s.refer("sip:" + user + "@" + cfg.domain, options);
+    setTimeout(settle, 60000);
+  }
+
+  // An outgoing call to `user` (a number or an agent's SIP user) in the SIP domain, with the header that names it.
+  function place(user, header) {
+    return ua.call("sip:" + user + "@" + cfg.domain, {
+      mediaConstraints: MEDIA,
+      extraHeaders: [header],
       pcConfig: { iceServers: cfg.ice_servers || [] },
     });
-    sessions[ref] = s;
-    s.connection.addEventListener("track", function (e) { audio.srcObject = e.streams[0]; });
+  }
+  function pickUp(s) { s.answer({ mediaConstraints: MEDIA, pcConfig: { iceServers: cfg.ice_servers || [] } }); }
+
+  // Start Consultation: once the other agent accepted, this page calls theirs (the customer is on hold).
+  function dialLeg(leg, user) {
+    legsStarted[leg] = true;
+    wireLeg(leg, place(user, "X-Ringback-Leg: " + leg));
+  }
+
+  function wireLeg(leg, s) {
+    legs[leg] = s;
+    var player = new Audio();
+    player.autoplay = true;
+    var play = function (e) { player.srcObject = e.streams[0]; };
+    if (s.connection) s.connection.addEventListener("track", play);
+    else s.on("peerconnection", function (e) { e.peerconnection.addEventListener("track", play); });
+    s.on("ended", function () { player.srcObject = null; });
+    s.on("replaces", function (e) {  // the customer's phone replaces this consultation (attended transfer)
+      e.accept();
+    });
+  }
+
+  // Instant Call Conference after a consultation, mixed here (no mixer in the stack): each party hears this
+  // agent's microphone and the other party, through the Web Audio API.
+  var mixer = null;
+  function sender(s) {
+    return s.connection.getSenders().filter(function (x) { return x.track && x.track.kind === "audio"; })[0];
+  }
+  function remote(s) {
+    return s.connection.getReceivers().filter(function (x) { return x.track && x.track.kind === "audio"; })[0].track;
+  }
+  function mix(a, b, key) {
+    mixer = mixer || new AudioContext();
+    if (mixer.state === "suspended") mixer.resume();
+    var mic = sender(a).track;
+    mixed[key] = { a: a, b: b, mic: mic };
+    [[a, b], [b, a]].forEach(function (pair) {
+      var out = mixer.createMediaStreamDestination();
+      mixer.createMediaStreamSource(new MediaStream([mic])).connect(out);
+      mixer.createMediaStreamSource(new MediaStream([remote(pair[1])])).connect(out);
+      sender(pair[0]).replaceTrack(out.stream.getAudioTracks()[0]);
+    });
+  }
+  function unmix(key) {
+    var m = mixed[key];
+    delete mixed[key];
+    [m.a, m.b].forEach(function (s) { if (!s.isEnded()) sender(s).replaceTrack(m.mic); });
+  }
+
+  function dial(ref, number, ringSeconds) {
+    started[ref] = true;
+    var s = place(number, "X-Ringback-Call: " + ref);
+    wire(ref, s);
     s.on("progress", function (e) {
       if (e.originator === "remote") report(ref, "ringing", e.response && e.response.status_code);
     });
@@ -102,7 +224,6 @@
       // Local: Ringback ended the call itself (the page only followed). Remote: the code says why.
       if (e.originator !== "local") report(ref, "failed", e.message && e.message.status_code);
     });
-    s.on("ended", function (e) { if (e.originator === "remote") report(ref, "ended"); });
     // The queue's ring time: Ringback's own CANCEL, recorded as No answer (487 Request Terminated).
     if (ringSeconds > 0) {
       setTimeout(function () {
@@ -113,10 +234,18 @@
 
   function reconcile() {
     var shown = {};
+    var legsShown = {};
+    document.querySelectorAll("[data-handover-ref]").forEach(function (el) {
+      var ref = el.dataset.handoverRef, s = sessions[ref], id = "handover-" + el.dataset.handoverId;
+      shown[ref] = true;
+      if (s && s.isEstablished() && !referred[id]) handOver(ref, s, id, el.dataset.handoverTo, el.dataset.handoverLeg);
+    });
     document.querySelectorAll("[data-call-ref]").forEach(function (el) {
       var ref = el.dataset.callRef, want = el.dataset.callState, s = sessions[ref];
       shown[ref] = true;
-      if (want === "dialing" && !s && !started[ref] && ua.isRegistered()) {
+      if ((want === "connected" || want === "on_hold") && !s && !started[ref]) {
+        adopt(ref, el.dataset.dial);
+      } else if (want === "dialing" && !s && !started[ref] && ua.isRegistered()) {
         dial(ref, el.dataset.dial, parseInt(el.dataset.ringSeconds || "0", 10));
       } else if (want === "ended" && s && !s.isEnded()) {
         s.terminate();
@@ -128,9 +257,36 @@
         if (want === "connected" && held) s.unhold();
       }
     });
+    // Consultations (after the calls: a conference mixes once the customer is off hold).
+    document.querySelectorAll("[data-leg]").forEach(function (el) {
+      var leg = el.dataset.leg, to = el.dataset.legTo;
+      legsShown[leg] = true;
+      delete legsGone[leg];
+      if (!legs[leg] && to && !legsStarted[leg] && ua.isRegistered()) dialLeg(leg, to);
+      if (!legs[leg] && !to && legsRinging[leg]) {
+        var s = legsRinging[leg];
+        delete legsRinging[leg];
+        wireLeg(leg, s);
+        pickUp(s);
+      }
+      var box = el.closest("[data-interaction]");
+      var call = box && box.querySelector("[data-call-ref]");
+      var customer = call && sessions[call.dataset.callRef];
+      if (el.hasAttribute("data-leg-mix") && !mixed[leg] && customer && customer.isEstablished() && legs[leg]
+          && legs[leg].isEstablished() && !customer.isOnHold().local) mix(customer, legs[leg], leg);
+    });
     // A call the page no longer shows (its interaction is done or gone) must not stay up.
     Object.keys(sessions).forEach(function (ref) {
-      if (!shown[ref] && !sessions[ref].isEnded()) sessions[ref].terminate();
+      if (!shown[ref] && !handing[ref] && !sessions[ref].isEnded()) sessions[ref].terminate();
+    });
+    // A consultation the page no longer shows ends: at once where this page called, a few seconds later where it
+    // answered (the customer's phone may be replacing it: an attended transfer).
+    Object.keys(mixed).forEach(function (leg) { if (!legsShown[leg] || mixed[leg].b.isEnded()) unmix(leg); });
+    Object.keys(legs).forEach(function (leg) {
+      if (legsShown[leg] || handing[leg] || legs[leg].isEnded()) return;
+      if (legsStarted[leg]) { legs[leg].terminate(); return; }
+      if (!legsGone[leg]) { legsGone[leg] = Date.now(); setTimeout(reconcile, 5100); return; }
+      if (Date.now() - legsGone[leg] >= 5000) legs[leg].terminate();
     });
   }
 
@@ -149,6 +305,7 @@
   // side hanging up) and unregisters, rather than leaving a customer talking to nobody.
   window.addEventListener("pagehide", function () {
     Object.keys(sessions).forEach(function (ref) { if (!sessions[ref].isEnded()) sessions[ref].terminate(); });
+    Object.keys(legs).forEach(function (leg) { if (!legs[leg].isEnded()) legs[leg].terminate(); });
     ua.stop();
   });
 

@@ -34,6 +34,10 @@
     var incoming = e.detail.fragment && e.detail.fragment.firstElementChild;
     var have = e.detail.target && e.detail.target.dataset.version;
     if (incoming && have && incoming.dataset.version === have) e.detail.shouldSwap = false;
+    // An empty pushed message region does not wipe what the page itself just said (an unanswered click).
+    if (incoming && incoming.id === "flash" && !incoming.textContent.trim() && e.detail.target.querySelector("[data-local]")) {
+      e.detail.shouldSwap = false;
+    }
   });
   // An action answers 204: its push over the websocket updates the page. Without a live socket
   // (reconnecting), fetch the page's regions instead, so a click never seems to do nothing.
@@ -51,6 +55,7 @@
       var p = document.createElement("p");
       p.className = "flash flash-error";
       p.setAttribute("role", "alert");
+      p.dataset.local = "1";
       p.textContent = "The server did not answer that click. The page is up to date again: check it, then try again if needed.";
       flash.replaceChildren(p);
       fadeFlash();

@@ -2,6 +2,7 @@
 outcome asserted on both sides: Ringback's call status and history, and what the far end saw."""
 
 import time
+import wave
 
 import pytest
 from playwright.sync_api import expect
@@ -14,22 +15,39 @@ from ..browser.conftest import SHOTS
 from ..browser.test_call_handling import accept, history, status, toolbar
 from ..browser.test_core_journeys import create, ready
 from ..factories import PASSWORD, make_agent, make_api_client, make_queue
-from .conftest import RING_SECONDS
+from .conftest import CHROMIUM, RING_SECONDS, SIP_ARGS
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
 WAIT = (RING_SECONDS + 20) * 1000  # an outcome may take the whole ring time, then a busy machine's slack
 
-RTP_BOTH_WAYS = """async () => {
-  const s = Object.values(window.ringbackSoftphone.sessions)[0];
-  if (!s || !s.connection) return false;
+
+def rtp_both_ways(calls: str) -> str:
+    """A page function: the first of the softphone's `calls` (its customer calls, or its calls between agents) has
+    sent and received RTP."""
+    return f"""async () => {{
+  const s = Object.values(window.ringbackSoftphone.{calls})[0];
+  if (!s || !s.connection || !s.isEstablished()) return false;
   let sent = 0, received = 0;
-  (await s.connection.getStats()).forEach(r => {
+  (await s.connection.getStats()).forEach(r => {{
     if (r.type === "outbound-rtp" && r.kind === "audio") sent = r.packetsSent;
     if (r.type === "inbound-rtp" && r.kind === "audio") received = r.packetsReceived;
-  });
+  }});
   return sent > 25 && received > 25;
-}"""
+}}"""
+
+
+RTP_BOTH_WAYS = rtp_both_ways("sessions")
+
+
+def wait_js(page, expression: str, timeout: float = 20) -> None:
+    """Poll a page function (async or not) until it returns something truthy. Playwright's wait_for_function does
+    not await a promise: an async predicate would count as true at once."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true within {timeout:g} s: {expression[:300]}")
+        page.wait_for_timeout(250)
 
 
 @pytest.fixture
@@ -44,8 +62,8 @@ def floor(transactional_db):
 def agent_page(chromium, server):
     contexts = []
 
-    def login(username: str):
-        context = chromium.new_context(viewport={"width": 1360, "height": 820}, base_url=server.url)
+    def login(username: str, browser=None):
+        context = (browser or chromium).new_context(viewport={"width": 1360, "height": 820}, base_url=server.url)
         contexts.append(context)
         page = context.new_page()
         page.set_default_timeout(20000)
@@ -78,7 +96,7 @@ def talking(sip, server, token, agent_page, number: str):
     call_customer(page, server, token, number)
     expect(status(page)).to_have_text("Connected")
     line.wait_for("CALL_ESTABLISHED")
-    page.wait_for_function(RTP_BOTH_WAYS, polling=250, timeout=20000)
+    wait_js(page, RTP_BOTH_WAYS)
     return page, line
 
 
@@ -123,7 +141,7 @@ def test_hold_resume_and_dtmf_reach_the_far_end(server, sip, floor, agent_page):
     expect(status(page)).to_have_text("Connected")
     line.wait_for_count("CALL_REMOTE_SDP", offers + 2)
     assert line.sip_trace().rfind("a=sendrecv") > line.sip_trace().rfind("a=sendonly")
-    page.wait_for_function(f"async () => (await ({RECEIVED})()) > {held} + 25", polling=250, timeout=20000)
+    wait_js(page, f"async () => (await ({RECEIVED})()) > {held} + 25")
     toolbar(page).get_by_text("Send DTMF").click()
     for key in "42":
         page.get_by_role("button", name=f"Key {key}").click()
@@ -215,7 +233,7 @@ def test_a_blind_transfer_that_fails_keeps_the_customer_and_one_that_succeeds_ha
     tried = [e["id"] for e in line.seen("CALL_CLOSED")]
     assert first not in tried and len(tried) == 1, "only the customer's call to the busy target ended"
     received = page.evaluate(RECEIVED)
-    page.wait_for_function(f"async () => (await ({RECEIVED})()) > {received} + 25", polling=250, timeout=20000)
+    wait_js(page, f"async () => (await ({RECEIVED})()) > {received} + 25")
     call = Call.objects.get()
     assert (call.state, call.transfer_id) == (CallState.CONNECTED, "")
 
@@ -232,3 +250,128 @@ def test_a_blind_transfer_that_fails_keeps_the_customer_and_one_that_succeeds_ha
     line.wait_for_count("CALL_CLOSED", 2)  # the customer's call with the agent ends once the one to the target is up
     assert first in [e["id"] for e in line.seen("CALL_CLOSED")]
     assert target.seen("CALL_ESTABLISHED") and not target.seen("CALL_CLOSED"), "the customer talks to the target"
+
+
+def test_a_blind_transfer_to_a_second_agents_browser(server, sip, floor, agent_page):
+    """Instant Call Transfer to Bob: Alice's page REFERs the customer's phone to Bob's softphone, where the call rings
+    until Bob accepts the transfer in Ringback; his page answers it then, and the customer talks to Bob."""
+    page, line = talking(sip, server, floor, agent_page, "+33612000015")
+    make_agent("bob", Queue.objects.get(slug="billing"))
+    bob = agent_page("bob")
+    ready(bob)
+    first = line.seen("CALL_ESTABLISHED")[0]["id"]
+    toolbar(page).get_by_role("button", name="Instant Call Transfer").click()
+    page.get_by_label("Search the Team Communicator").fill("bob")
+    page.get_by_role("button", name="Instant Call Transfer to Bob").click()
+    expect(page.get_by_text("Your desk is clear.")).to_be_visible()
+    accept(bob)
+    expect(status(bob)).to_have_text("Connected")
+    wait_js(bob, RTP_BOTH_WAYS)
+    established = line.wait_for_count("CALL_ESTABLISHED", 2)
+    assert established[-1]["peeruri"].startswith("sip:agent-"), "the customer's phone called Bob's"
+    line.wait_for("CALL_CLOSED")  # the call with Alice ended once Bob's was up…
+    assert [e["id"] for e in line.seen("CALL_CLOSED")] == [first]
+    call = Call.objects.get()
+    assert call.state == CallState.CONNECTED, "…and its end was no news: the call is Bob's now"
+    assert call.interaction.agent.user.username == "bob"
+    expect(history(bob)).to_contain_text("Instant Call Transfer to Bob")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    bob.screenshot(path=str(SHOTS / "softphone-transferred-to-bob.png"))
+    line.command("hangup")
+    expect(status(bob)).to_have_text("Ready to Call")
+    call.refresh_from_db()
+    assert (call.state, call.outcome) == (CallState.ENDED, CallOutcome.REMOTE_HANGUP)
+
+
+LEG_RTP = rtp_both_ways("legs")
+
+LEG_ENERGY = """async () => {
+  const s = Object.values(window.ringbackSoftphone.legs)[0];
+  let energy = 0;
+  (await s.connection.getStats()).forEach(r => { if (r.type === "inbound-rtp" && r.kind === "audio") energy = r.totalAudioEnergy || 0; });
+  return energy;
+}"""
+
+
+def consulting(sip, server, token, agent_page, number: str, browser=None):
+    """Alice talks to the customer, then consults Bob: the customer is held, and Alice's page calls Bob's."""
+    make_agent("bob", Queue.objects.get(slug="billing"))
+    bob = agent_page("bob", browser)
+    line = sip.line(number, credentials(number), answer_mode="auto")
+    page = agent_page("alice", browser)
+    call_customer(page, server, token, number)
+    expect(status(page)).to_have_text("Connected")
+    line.wait_for("CALL_ESTABLISHED")
+    page.get_by_label("Search the Team Communicator").fill("bob")
+    page.get_by_role("button", name="Start Consultation with Bob").click()
+    expect(status(page)).to_have_text("On Hold")
+    request = bob.get_by_role("alertdialog", name="Consultation request")
+    request.get_by_role("button", name="Accept").click()
+    expect(bob.get_by_role("article", name="Consultation")).to_be_visible()
+    wait_js(page, LEG_RTP)
+    wait_js(bob, LEG_RTP)
+    return page, bob, line
+
+
+def test_a_consultation_completed_as_a_transfer(server, sip, floor, agent_page):
+    """Alice consults Bob (a second call between their browsers), then transfers: the customer's phone is REFERred
+    to Bob's (with Replaces naming the consultation's call), and Bob's page takes the customer in its place."""
+    page, bob, line = consulting(sip, server, floor, agent_page, "+33612000016")
+    first = line.seen("CALL_ESTABLISHED")[0]["id"]
+    page.get_by_role("button", name="Transfer to Bob", exact=True).click()
+    expect(page.get_by_text("Your desk is clear.")).to_be_visible()
+    expect(status(bob)).to_have_text("Connected")
+    wait_js(bob, RTP_BOTH_WAYS)
+    established = line.wait_for_count("CALL_ESTABLISHED", 2)
+    assert established[-1]["peeruri"].startswith("sip:agent-"), "the customer's phone called Bob's"
+    line.wait_for("CALL_CLOSED")
+    assert [e["id"] for e in line.seen("CALL_CLOSED")] == [first], "only the call with Alice ended"
+    bob.wait_for_function("() => Object.values(window.ringbackSoftphone.legs).every(s => s.isEnded())", timeout=20000)
+    trace = line.sip_trace()
+    assert "?Replaces=" in trace[trace.index("Refer-To: <sip:agent-") :], "Alice's page asked for an attended transfer"
+    # baresip cannot replace a dialog (it folds Replaces into the request URI), so Bob's page took the customer's
+    # call as for a blind transfer, Bob already warned by the consultation: the issue's fallback.
+    assert "\nReplaces:" not in trace
+    call = Call.objects.get()
+    assert call.state == CallState.CONNECTED and call.interaction.agent.user.username == "bob"
+    expect(history(bob)).to_contain_text("Call transferred to Bob after consultation")
+    line.command("hangup")
+    expect(status(bob)).to_have_text("Ready to Call")
+
+
+@pytest.fixture(scope="module")
+def quiet_chromium(chromium, tmp_path_factory):
+    """Agents whose microphones are silent: what Bob hears in the conference is then the customer, mixed in by
+    Alice's page, and nothing else."""
+    silence = tmp_path_factory.mktemp("audio") / "silence.wav"
+    with wave.open(str(silence), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(48000)
+        w.writeframes(b"\0\0" * 48000)
+    browser = chromium.browser_type.launch(
+        executable_path=CHROMIUM, args=[*SIP_ARGS, f"--use-file-for-fake-audio-capture={silence}"]
+    )
+    yield browser
+    browser.close()
+
+
+def test_a_consultation_completed_as_a_conference_mixed_in_the_browser(server, sip, floor, agent_page, quiet_chromium):
+    """Alice consults Bob, then conferences: the customer is taken off hold and Alice's page mixes (Web Audio) her
+    microphone with each other party, so Bob now hears the customer's tone through her."""
+    page, bob, line = consulting(sip, server, floor, agent_page, "+33612000017", browser=quiet_chromium)
+    before = bob.evaluate(LEG_ENERGY)
+    page.wait_for_timeout(1500)  # a quiet window: Alice's microphone is silent and the customer is on hold
+    quiet = bob.evaluate(LEG_ENERGY) - before
+    page.get_by_role("button", name="Conference Bob", exact=True).click()
+    expect(status(page)).to_have_text("Connected")
+    expect(bob.get_by_role("article", name="Conference")).to_be_visible()
+    start = bob.evaluate(LEG_ENERGY)
+    wait_js(bob, f"async () => (await ({LEG_ENERGY})()) > {start} + 0.05 + {quiet} * 10")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "softphone-conference.png"))
+    call = Call.objects.get()
+    assert call.state == CallState.CONNECTED and call.parties.get().leg.startswith("consult-")
+    toolbar(page).get_by_role("button", name="End Call").click()
+    expect(status(page)).to_have_text("Ready to Call")
+    line.wait_for("CALL_CLOSED")

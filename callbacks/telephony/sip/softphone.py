@@ -6,7 +6,8 @@ reference; the page's softphone (static/js/softphone.js, JsSIP) makes its SIP se
 call it has no session for (the INVITE carries `X-Ringback-Call: <reference>`), holds and resumes with
 re-INVITEs, and hangs up an ended one (a CANCEL while it rings, a BYE once answered). A lost push or a
 reconnecting socket cannot lose a command: the next render says the same. One-shot actions (DTMF) are sent by
-the page when the agent clicks, and recorded by Ringback as before.
+the page when the agent clicks, and recorded by Ringback as before. Transfers to a number are carried out on the
+line (`transfers_on_the_line`): Ringback waits for the REFER's verdict before closing the agent's window.
 
 What happened on the line comes back twice, and either is enough: the page reports its session's progress
 (`/softphone/events/`), and kamailio reports each dialog's start, end and failure (`/sip/events`, signed), which
