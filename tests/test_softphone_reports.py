@@ -209,30 +209,28 @@ def test_the_call_ending_drops_a_transfer_still_asked(talking, client):
     assert refreshed(call).outcome == CallOutcome.REMOTE_HANGUP
 
 
-@pytest.mark.parametrize("action", ["transfer to a queue", "conference"])
-def test_what_the_softphone_cannot_carry_yet_is_refused_and_the_call_kept(talking, queue, action):
+def test_a_transfer_to_a_queue_ends_the_call_and_the_queues_next_agent_calls_back(talking, queue):
+    """No queue holds a live customer in this stack: the softphone's call ends, and the callback waits in the queue."""
     agent = talking.interaction.agent
+    lifecycle.do_transfer(user=agent.user, interaction_id=talking.interaction_id, target=f"queue:{queue.pk}")
+    call = refreshed(talking)
+    assert (call.state, call.outcome) == (CallState.ENDED, CallOutcome.TRANSFERRED)
+    assert refreshed(call.callback).state in (CallbackState.QUEUED, CallbackState.OFFERED), "back in the queue's routing"
+    message = "Instant Call Transfer to Billing: the call ended, the queue's next agent calls the customer back"
+    assert call.callback.history.filter(message=message).exists()
+
+
+def test_an_instant_conference_is_a_second_call_the_page_places_and_mixes(talking, queue, client):
     bob = make_agent("bob", queue)
-    with pytest.raises(DomainError, match="can transfer to a number or an agent for now"):
-        if action == "conference":
-            lifecycle.do_conference(user=agent.user, interaction_id=talking.interaction_id, target=f"agent:{bob.pk}")
-        else:
-            lifecycle.do_transfer(user=agent.user, interaction_id=talking.interaction_id, target=f"queue:{queue.pk}")
-    assert refreshed(talking).state == CallState.CONNECTED
-    assert refreshed(talking.interaction).state == InteractionState.OPEN
-
-
-def test_turn_credentials_are_what_coturns_use_auth_secret_checks(settings):
-    settings.RINGBACK_SIP_TURN_URLS = "turns:turn.example.com:5349, turn:turn.example.com:3478?transport=udp"
-    settings.RINGBACK_SIP_TURN_SECRET = "coturn-secret"
-    settings.RINGBACK_SIP_CREDENTIAL_HOURS = 12
-    [server] = ice_servers("agent-7", now=1_000_000)
-    assert server["urls"] == ["turns:turn.example.com:5349", "turn:turn.example.com:3478?transport=udp"]
-    assert server["username"] == f"{1_000_000 + 12 * 3600}:agent-7"
-    expected = base64.b64encode(hmac.new(b"coturn-secret", server["username"].encode(), hashlib.sha1).digest()).decode()
-    assert server["credential"] == expected
-    settings.RINGBACK_SIP_TURN_URLS = ""
-    assert ice_servers("agent-7") == []
+    agent = talking.interaction.agent
+    party = lifecycle.do_conference(user=agent.user, interaction_id=talking.interaction_id, target=f"agent:{bob.pk}")
+    number = lifecycle.do_conference(user=agent.user, interaction_id=talking.interaction_id, target="number:+33612000077")
+    assert (party.leg, number.leg) == (f"party-{party.pk}", f"party-{number.pk}")
+    page = client.get("/").text
+    assert f'data-leg="party-{party.pk}" data-leg-to="agent-{bob.pk}" data-leg-mix' in page
+    assert f'data-leg="party-{number.pk}" data-leg-to="+33612000077" data-leg-mix' in page
+    client.force_login(bob.user)
+    assert f'aria-label="Conference" data-leg="party-{party.pk}"' in client.get("/").text, "Bob's page answers it"
 
 
 def test_a_transfer_to_an_agent_is_handed_over_by_the_page_until_they_take_it(talking, queue, client):
@@ -250,3 +248,16 @@ def test_a_transfer_to_an_agent_is_handed_over_by_the_page_until_they_take_it(ta
     assert "data-handover-ref" not in client.get("/").text
     call = refreshed(talking)
     assert call.state == CallState.CONNECTED and call.interaction.agent == bob
+
+
+def test_turn_credentials_are_what_coturns_use_auth_secret_checks(settings):
+    settings.RINGBACK_SIP_TURN_URLS = "turns:turn.example.com:5349, turn:turn.example.com:3478?transport=udp"
+    settings.RINGBACK_SIP_TURN_SECRET = "coturn-secret"
+    settings.RINGBACK_SIP_CREDENTIAL_HOURS = 12
+    [server] = ice_servers("agent-7", now=1_000_000)
+    assert server["urls"] == ["turns:turn.example.com:5349", "turn:turn.example.com:3478?transport=udp"]
+    assert server["username"] == f"{1_000_000 + 12 * 3600}:agent-7"
+    expected = base64.b64encode(hmac.new(b"coturn-secret", server["username"].encode(), hashlib.sha1).digest()).decode()
+    assert server["credential"] == expected
+    settings.RINGBACK_SIP_TURN_URLS = ""
+    assert ice_servers("agent-7") == []

@@ -101,14 +101,6 @@ def resolve_target(key: str) -> Target:
     raise Invalid("Pick a target from the Team Communicator.", field="target")
 
 
-# The browser softphone carries out transfers to a number and to an agent (REFER); to a queue, and conferences,
-# not yet: refused rather than recorded while the customer's call would go nowhere.
-NOT_ON_THE_LINE_YET = (
-    "The browser phone can transfer to a number or an agent for now: transfers to a queue, and conferences, are "
-    "not available on it yet."
-)
-
-
 def _free_on(agent: Agent, channel: str) -> bool:
     ready = AgentChannelStatus.objects.filter(agent=agent, channel=channel, status=AgentStatus.READY).exists()
     ringing = Offer.objects.filter(agent=agent, channel=channel, outcome=OfferOutcome.OPEN).exists()
@@ -128,8 +120,6 @@ def do_transfer(*, user: AbstractBaseUser, interaction_id: int, target: str) -> 
     t = resolve_target(target)
     me = interaction.agent
     message = f"Instant Call Transfer to {t.label}"
-    if t.kind == TargetKind.QUEUE and telephony().transfers_on_the_line:
-        raise DomainError(NOT_ON_THE_LINE_YET)
     if t.kind == TargetKind.AGENT:
         if t.agent.pk == me.pk:
             raise Invalid("You cannot transfer a call to yourself.", field="target")
@@ -156,6 +146,8 @@ def do_transfer(*, user: AbstractBaseUser, interaction_id: int, target: str) -> 
     else:
         end_call(call, CallOutcome.TRANSFERRED, now)
         if t.kind == TargetKind.QUEUE:
+            if telephony().transfers_on_the_line:  # no queue holds a live customer here: the next agent calls back
+                message += ": the call ended, the queue's next agent calls the customer back"
             callback.queue = t.queue
             callback.enqueued_at = callback.enqueued_at or now
             transition(
@@ -276,8 +268,6 @@ def do_conference(*, user: AbstractBaseUser, interaction_id: int, target: str) -
     now = timezone.now()
     interaction, call = locked_call(user, interaction_id, "conference")
     t = resolve_target(target)
-    if telephony().transfers_on_the_line:
-        raise DomainError(NOT_ON_THE_LINE_YET)
     if t.kind == TargetKind.QUEUE:
         raise Invalid("Conference with a person or a number, not a queue.", field="target")
     if t.agent and t.agent.pk == interaction.agent_id:
@@ -285,6 +275,9 @@ def do_conference(*, user: AbstractBaseUser, interaction_id: int, target: str) -
     if CallParty.objects.filter(call=call, left_at__isnull=True, agent=t.agent, number=t.number).exists():
         raise DomainError(f"{t.label} is already in the conference.")
     party = CallParty.objects.create(call=call, agent=t.agent, number=t.number, label=t.label[:200], joined_at=now)
+    if telephony().transfers_on_the_line:  # the softphone calls the party itself and mixes the calls in the page
+        party.leg = f"party-{party.pk}"
+        party.save(update_fields=["leg"])
     if call.state == CallState.ON_HOLD:
         set_call_state(call, CallState.CONNECTED, now)
     record(

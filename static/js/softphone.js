@@ -105,7 +105,7 @@
     reconcile();
   });
   ua.start();
-  window.ringbackSoftphone = { ua: ua, sessions: sessions, legs: legs, state: function () { return state; } };
+  window.ringbackSoftphone = { ua: ua, sessions: sessions, legs: legs, mixed: mixed, state: function () { return state; } };
 
   // The microphone is asked for once, when the page opens, not in the middle of a customer's call.
   if (navigator.mediaDevices && navigator.mediaDevices.getUserMedia) {
@@ -179,7 +179,8 @@
     var play = function (e) { player.srcObject = e.streams[0]; };
     if (s.connection) s.connection.addEventListener("track", play);
     else s.on("peerconnection", function (e) { e.peerconnection.addEventListener("track", play); });
-    s.on("ended", function () { player.srcObject = null; });
+    s.on("ended", function () { player.srcObject = null; reconcile(); });  // unmix
+    s.on("confirmed", function () { setTimeout(reconcile, 0); });  // a conference mixes once both calls are up
     s.on("replaces", function (e) {  // the customer's phone replaces this consultation (attended transfer)
       e.accept();
     });

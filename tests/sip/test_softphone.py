@@ -375,3 +375,22 @@ def test_a_consultation_completed_as_a_conference_mixed_in_the_browser(server, s
     toolbar(page).get_by_role("button", name="End Call").click()
     expect(status(page)).to_have_text("Ready to Call")
     line.wait_for("CALL_CLOSED")
+
+
+def test_an_instant_conference_with_a_number_is_a_second_call_mixed_in_the_browser(server, sip, floor, agent_page):
+    """Instant Call Conference with a number: Alice's page calls it and mixes the two calls; removing the party
+    hangs that call up and gives each call Alice's own microphone back, the customer still with her."""
+    third = sip.line("+33612000033", credentials("+33612000033"), answer_mode="auto")
+    page, line = talking(sip, server, floor, agent_page, "+33612000018")
+    toolbar(page).get_by_role("button", name="Instant Call Conference").click()
+    page.get_by_label("Search the Team Communicator").fill("+33612000033")
+    page.get_by_role("button", name="Instant Call Conference with +33612000033").click()
+    assert third.wait_for("CALL_ESTABLISHED")["peeruri"].startswith("sip:agent-"), "Alice's page called the party"
+    wait_js(page, LEG_RTP)
+    wait_js(page, "() => Object.keys(window.ringbackSoftphone.mixed).length === 1")
+    page.get_by_role("button", name="Remove +33 6 12 00 00 33").click()
+    third.wait_for("CALL_CLOSED")
+    wait_js(page, "() => Object.keys(window.ringbackSoftphone.mixed).length === 0")
+    expect(status(page)).to_have_text("Connected")
+    assert not line.seen("CALL_CLOSED"), "the customer is still with Alice"
+    assert Call.objects.get().parties.get().left_at is not None
