@@ -1,10 +1,13 @@
 """The agent's browser as a SIP softphone (JsSIP → kamailio → rtpengine → a baresip customer line), each
 outcome asserted on both sides: Ringback's call status and history, and what the far end saw."""
 
+import subprocess
 import time
+import uuid
 import wave
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
 from callbacks.enums import CallbackState, CallOutcome, CallState, RetryAction
@@ -79,7 +82,10 @@ def agent_page(chromium, server):
 
     yield login
     for context in contexts:
-        context.close()
+        try:
+            context.close()
+        except PlaywrightError:  # a test killed this context's browser
+            pass
 
 
 def call_customer(page, server, token, number: str):
@@ -394,3 +400,25 @@ def test_an_instant_conference_with_a_number_is_a_second_call_mixed_in_the_brows
     expect(status(page)).to_have_text("Connected")
     assert not line.seen("CALL_CLOSED"), "the customer is still with Alice"
     assert Call.objects.get().parties.get().left_at is not None
+
+
+def test_a_browser_killed_mid_call_is_noticed_by_the_proxy_which_ends_the_call(server, sip, floor, agent_page, chromium):
+    """No page event runs when the browser process dies: kamailio sees the agent's WebSocket close, ends the call
+    that connection placed (a BYE to the customer) and tells Ringback, which ends the call as the agent's phone
+    hanging up."""
+    marker = f"--ringback-doomed-browser={uuid.uuid4().hex}"  # Chromium ignores a switch it does not know
+    doomed = chromium.browser_type.launch(executable_path=CHROMIUM, args=[*SIP_ARGS, marker])
+    number = "+33612000019"
+    line = sip.line(number, credentials(number), answer_mode="auto")
+    page = agent_page("alice", doomed)
+    call_customer(page, server, floor, number)
+    expect(status(page)).to_have_text("Connected")
+    line.wait_for("CALL_ESTABLISHED")
+    subprocess.run(["pkill", "-KILL", "-f", marker.lstrip("-")], check=True)
+    line.wait_for("CALL_CLOSED", timeout=15)
+    deadline = time.monotonic() + 10
+    while Call.objects.get().state != CallState.ENDED and time.monotonic() < deadline:
+        time.sleep(0.1)
+    call = Call.objects.get()
+    assert (call.state, call.outcome) == (CallState.ENDED, CallOutcome.AGENT_HANGUP)
+    assert ("proxy", "hungup") in set(LineReport.objects.filter(call_ref=call.switch_ref).values_list("source", "event"))
