@@ -422,3 +422,17 @@ def test_a_browser_killed_mid_call_is_noticed_by_the_proxy_which_ends_the_call(s
     call = Call.objects.get()
     assert (call.state, call.outcome) == (CallState.ENDED, CallOutcome.AGENT_HANGUP)
     assert ("proxy", "hungup") in set(LineReport.objects.filter(call_ref=call.switch_ref).values_list("source", "event"))
+
+
+@pytest.mark.parametrize("ender", ["alice", "bob"])
+def test_a_consultation_ended_by_either_side_hangs_up_the_call_between_them(server, sip, floor, agent_page, ender):
+    """End Consultation, from either window: the call between the two browsers ends on both pages, and the customer
+    stays on hold with Alice until she resumes."""
+    page, bob, line = consulting(sip, server, floor, agent_page, f"+3361200002{5 if ender == 'alice' else 6}")
+    (page if ender == "alice" else bob).get_by_role("button", name="End Consultation").click()
+    for agent in (page, bob):
+        wait_js(agent, "() => Object.values(window.ringbackSoftphone.legs).every(s => s.isEnded())")
+    expect(status(page)).to_have_text("On Hold")
+    assert not line.seen("CALL_CLOSED"), "the customer is still on the line"
+    toolbar(page).get_by_role("button", name="Resume Call").click()
+    expect(status(page)).to_have_text("Connected")
