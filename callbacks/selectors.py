@@ -290,6 +290,17 @@ class Workspace:
         )
 
     @cached_property
+    def transfer_requests(self) -> list[Call]:
+        """Calls another agent is transferring to this one on the softphone: ringing here until answered."""
+        if not self.softphone:
+            return []
+        return list(
+            Call.objects.filter(transfer_key=f"agent:{self.agent.pk}", state__in=ACTIVE_CALL_STATES)
+            .exclude(transfer_id="")
+            .select_related("interaction__agent", "callback")
+        )
+
+    @cached_property
     def endings(self) -> list:
         return _recent_endings(self.agent)
 
@@ -308,19 +319,18 @@ class Workspace:
     # --- interaction windows -----------------------------------------------------
     @cached_property
     def handovers(self) -> list[Handover]:
-        """Calls this agent transferred to another agent that the softphone still has to hand over (a REFER of the
-        customer's phone to theirs): still offered to them, or just taken by them after a consultation (then the
-        REFER replaces the consultation's call). None with another adapter."""
+        """Calls this agent just transferred to another after a consultation, which the softphone still has to
+        hand over: a REFER of the customer's phone to theirs, replacing the consultation's call. None with another
+        adapter (an Instant Call Transfer on the softphone is asked of the line instead: `transfer_requests`)."""
         if not self.softphone:
             return []
-        offers = Offer.objects.filter(from_agent=self.agent, outcome=OfferOutcome.OPEN, call__isnull=False)
         consults = Consultation.objects.filter(
             from_agent=self.agent,
             state=ConsultState.TRANSFERRED,
             ended_at__gte=timezone.now() - HANDOVER_WINDOW,
             call__state__in=ACTIVE_CALL_STATES,
         )
-        return [Handover(f"offer-{o.pk}", o.call.switch_ref, o.agent_id) for o in offers.select_related("call")] + [
+        return [
             Handover(f"consult-{c.pk}", c.call.switch_ref, c.to_agent_id, leg=f"consult-{c.pk}")
             for c in consults.select_related("call")
         ]
@@ -372,6 +382,7 @@ class RegionVersions:
                 (
                     [(o.pk, o.deadline) for o, _ in ws.offers],  # the countdown starts once the page acknowledged
                     [c.pk for c in ws.consult_requests],
+                    [c.transfer_id for c in ws.transfer_requests],
                     ws.any_ready,
                     [(c.pk, c.state, c.desired_time) for c in ws.mine],
                     [c.pk for c in ws.reminders],

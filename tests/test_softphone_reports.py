@@ -233,21 +233,40 @@ def test_an_instant_conference_is_a_second_call_the_page_places_and_mixes(talkin
     assert f'aria-label="Conference" data-leg="party-{party.pk}"' in client.get("/").text, "Bob's page answers it"
 
 
-def test_a_transfer_to_an_agent_is_handed_over_by_the_page_until_they_take_it(talking, queue, client):
-    """The offer to Bob carries the call; Alice's page, whose window closed, is told to hand the customer's phone over
-    to Bob's (its REFER) and keeps the session until it has."""
+def test_a_transfer_to_an_agent_rings_their_phone_and_the_call_is_theirs_once_they_answer(talking, queue, client):
+    """On the softphone, Bob's phone rings (the REFER) and his desk shows the request; the call stays Alice's until
+    the line says Bob answered, then moves to a window of his (the callback stays in progress)."""
+    bob = make_agent("bob", queue)
+    set_ready(bob)
+    alices = talking.interaction
+    alice = alices.agent
+    lifecycle.do_transfer(user=alice.user, interaction_id=talking.interaction_id, target=f"agent:{bob.pk}")
+    call = refreshed(talking)
+    assert (call.state, call.transfer_number, call.interaction.agent) == (CallState.CONNECTED, f"agent-{bob.pk}", alice)
+    assert not Offer.objects.filter(agent=bob, outcome=OfferOutcome.OPEN).exists(), "no offer: his phone rings"
+    client.force_login(bob.user)
+    desk = client.get("/").text
+    assert "Transfer request" in desk and f'data-transfer-offer="{call.transfer_id}"' in desk
+    client.force_login(alice.user)
+    assert post(client, call_ref=call.switch_ref, event="transferred", code=200, transfer_id=call.transfer_id).status_code == 204
+    call = refreshed(call)
+    assert (call.state, call.transfer_id, call.interaction.agent) == (CallState.CONNECTED, "", bob)
+    assert refreshed(alices).state == InteractionState.DONE
+    assert refreshed(call.callback).state == CallbackState.IN_PROGRESS
+    client.force_login(bob.user)
+    assert "Transfer request" not in client.get("/").text
+
+
+def test_a_transfer_to_an_agent_who_declines_keeps_the_customer_with_alice(talking, queue, client):
     bob = make_agent("bob", queue)
     set_ready(bob)
     alice = talking.interaction.agent
     lifecycle.do_transfer(user=alice.user, interaction_id=talking.interaction_id, target=f"agent:{bob.pk}")
-    offer = Offer.objects.get(agent=bob, outcome=OfferOutcome.OPEN)
-    assert offer.call_id == talking.pk
-    handover = f'data-handover-ref="{talking.switch_ref}" data-handover-to="agent-{bob.pk}" data-handover-id="offer-{offer.pk}"'
-    assert handover in client.get("/").text
-    lifecycle.do_accept_offer(user=bob.user, offer_id=offer.pk)
-    assert "data-handover-ref" not in client.get("/").text
     call = refreshed(talking)
-    assert call.state == CallState.CONNECTED and call.interaction.agent == bob
+    post(client, call_ref=call.switch_ref, event="transfer_failed", code=603, transfer_id=call.transfer_id)
+    call = refreshed(call)
+    assert (call.state, call.transfer_id, call.interaction.agent) == (CallState.CONNECTED, "", alice)
+    assert refreshed(call.interaction).last_outcome == "Transfer to Bob failed: declined. The customer is still on the line."
 
 
 def test_turn_credentials_are_what_coturns_use_auth_secret_checks(settings):

@@ -47,6 +47,7 @@ from ..models import (
 from ..phone import display_phone, normalize_phone
 from ..push import Push, push_on_commit
 from ..telephony import telephony
+from ..telephony.sip import agent_user
 from .calls import command, interaction_changed, locked_call, new_line_report
 from .lines import end_call, release_extras, set_call_state
 from .offers import create_offer, route_on_commit
@@ -125,6 +126,9 @@ def do_transfer(*, user: AbstractBaseUser, interaction_id: int, target: str) -> 
             raise Invalid("You cannot transfer a call to yourself.", field="target")
         if not _free_on(t.agent, interaction.channel):
             raise DomainError(f"{t.agent} is not Ready or is busy; try another target or a queue.")
+        if telephony().transfers_on_the_line:  # Bob's phone rings; the call stays Alice's until he answers it
+            t.number = agent_user(t.agent.pk)
+            return _ask_the_line(interaction, call, t, user, now)
         if call.state == CallState.ON_HOLD:
             set_call_state(call, CallState.CONNECTED, now)
         offer = create_offer(callback, t.agent, now, call=call, from_agent=me)
@@ -207,6 +211,8 @@ def _ask_the_line(interaction: Interaction, call: Call, t: Target, user: Abstrac
         target=t.key,
     )
     interaction_changed(interaction)
+    if t.agent:  # their notifications show the request, with Accept (answer the call ringing) and Decline
+        push_on_commit(Push.INTERACTION_CHANGED, agent_ids=[t.agent.pk])
     return t
 
 
@@ -229,7 +235,13 @@ def do_line_transfer_report(*, call_ref: str, transfer_id: str, ok: bool, code: 
     now = timezone.now()
     interaction = call.interaction
     t = Target(TargetKind.EXTERNAL, call.transfer_label, call.transfer_key, number=call.transfer_number)
+    target_agent = transfer_agent(call)
     call.transfer_id = ""
+    if target_agent:
+        push_on_commit(Push.INTERACTION_CHANGED, agent_ids=[target_agent.pk])  # the request goes from their desk
+    if ok and target_agent:
+        _move_call(call, interaction, target_agent, now, f"Call transferred to {target_agent}")
+        return True
     if ok:
         end_call(call, CallOutcome.TRANSFERRED, now)
         _transferred_out(interaction, t, now, actor=None)
@@ -251,9 +263,27 @@ def do_line_transfer_report(*, call_ref: str, transfer_id: str, ok: bool, code: 
     return True
 
 
+def transfer_agent(call: Call) -> Agent | None:
+    """The agent a transfer asked of the line goes to (None for a number)."""
+    kind, _, ident = call.transfer_key.partition(":")
+    return Agent.objects.filter(pk=ident).first() if kind == "agent" and is_id(ident) else None
+
+
+def _move_call(call: Call, mine: Interaction, target: Agent, now: datetime, message: str) -> None:
+    """The live call becomes `target`'s, in a window of their own; the agent's window closes (the callback stays in
+    progress: one agent hands it to another)."""
+    close_interaction(mine, reason=ClosingReason.TRANSFERRED, note=f"Transferred to {target}", now=now)
+    call.interaction = Interaction.objects.create(callback=call.callback, agent=target, channel=mine.channel, created_at=now)
+    call.save(update_fields=["interaction", "transfer_id"])
+    record(HistoryKind.TRANSFER, message, callback=call.callback, agent=mine.agent, at=now)
+    push_on_commit(Push.INTERACTION_CHANGED, agent_ids=[mine.agent_id, target.pk])
+
+
 def transfer_failure(code: int | None) -> str:
     """Why a transfer did not reach its target, in words, from the far end's SIP code (never its reason text)."""
-    if code in (486, 600, 603):
+    if code == 603:
+        return "declined"
+    if code in (486, 600):
         return "busy"
     if code in (408, 480, 487):
         return "no answer"

@@ -127,15 +127,47 @@
 
   // A call transferred to this agent: the customer's phone is already calling this one (or soon will). The
   // caller is the customer's number (digits compared), else the one call ringing here.
+  function digits(x) { return String(x || "").replace(/[^0-9]/g, ""); }
+  function caller(list, number) {
+    var s = list.filter(function (x) { return digits(x.remote_identity.uri.user) === digits(number); })[0];
+    return s || (list.length === 1 ? list[0] : null);
+  }
   function adopt(ref, number) {
-    var digits = function (x) { return String(x || "").replace(/[^0-9]/g, ""); };
-    var s = incoming.filter(function (x) { return digits(x.remote_identity.uri.user) === digits(number); })[0];
-    if (!s && incoming.length === 1) s = incoming[0];
+    var s = caller(answered, number);  // answered from a transfer request, before the call showed here
+    if (s) {
+      answered = answered.filter(function (x) { return x !== s; });
+      wire(ref, s);
+      return;
+    }
+    s = caller(incoming, number);
     if (!s) return;
     incoming = incoming.filter(function (x) { return x !== s; });
     wire(ref, s);
     pickUp(s);
   }
+
+  // A transfer request (another agent is transferring a customer here, on the softphone): Accept answers the call
+  // ringing from the customer's phone (their page then reports the transfer done, and the call shows here);
+  // Decline rejects it (603), and the other agent keeps the customer.
+  var answered = [], verdicts = {};
+  function settleRequests() {
+    document.querySelectorAll("[data-transfer-offer]").forEach(function (box) {
+      var verdict = verdicts[box.dataset.transferOffer];
+      if (!verdict) return;
+      box.querySelectorAll("button").forEach(function (b) { b.disabled = true; });
+      var s = caller(incoming, box.dataset.transferCaller);
+      if (!s) return;  // not ringing yet: done when it does
+      incoming = incoming.filter(function (x) { return x !== s; });
+      if (verdict === "answer") { answered.push(s); pickUp(s); } else { s.terminate({ status_code: 603 }); }
+    });
+  }
+  document.addEventListener("click", function (e) {
+    var button = e.target.closest && e.target.closest("[data-transfer-answer], [data-transfer-decline]");
+    var box = button && button.closest("[data-transfer-offer]");
+    if (!box) return;
+    verdicts[box.dataset.transferOffer] = button.hasAttribute("data-transfer-answer") ? "answer" : "decline";
+    settleRequests();
+  });
 
   // Instant Call Transfer to an agent: a blind REFER to the customer's phone, which calls theirs. This page's
   // session stays up until the REFER is settled either way, then hangs up (Ringback already moved the call).
@@ -234,6 +266,7 @@
   }
 
   function reconcile() {
+    settleRequests();
     var shown = {};
     var legsShown = {};
     document.querySelectorAll("[data-handover-ref]").forEach(function (el) {

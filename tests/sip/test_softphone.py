@@ -258,19 +258,28 @@ def test_a_blind_transfer_that_fails_keeps_the_customer_and_one_that_succeeds_ha
     assert target.seen("CALL_ESTABLISHED") and not target.seen("CALL_CLOSED"), "the customer talks to the target"
 
 
-def test_a_blind_transfer_to_a_second_agents_browser(server, sip, floor, agent_page):
-    """Instant Call Transfer to Bob: Alice's page REFERs the customer's phone to Bob's softphone, where the call rings
-    until Bob accepts the transfer in Ringback; his page answers it then, and the customer talks to Bob."""
-    page, line = talking(sip, server, floor, agent_page, "+33612000015")
+def transfer_to_bob(sip, server, token, agent_page, number: str):
+    """Alice talks to the customer and transfers them to Bob (Ready): his desk shows the request, his phone rings."""
+    page, line = talking(sip, server, token, agent_page, number)
     make_agent("bob", Queue.objects.get(slug="billing"))
     bob = agent_page("bob")
     ready(bob)
-    first = line.seen("CALL_ESTABLISHED")[0]["id"]
     toolbar(page).get_by_role("button", name="Instant Call Transfer").click()
     page.get_by_label("Search the Team Communicator").fill("bob")
     page.get_by_role("button", name="Instant Call Transfer to Bob").click()
+    expect(page.get_by_test_id("transferring")).to_have_text("Transferring to Bob…")
+    request = bob.get_by_role("alertdialog", name="Transfer request")
+    expect(request).to_contain_text("Alice transfers Camille Laurent to you")
+    return page, bob, line, request
+
+
+def test_a_blind_transfer_to_a_second_agents_browser(server, sip, floor, agent_page):
+    """Instant Call Transfer to Bob: Alice's page REFERs the customer's phone to Bob's softphone, where it rings while
+    his desk shows the request; he accepts, his page answers, and only then is the call his."""
+    page, bob, line, request = transfer_to_bob(sip, server, floor, agent_page, "+33612000015")
+    first = line.seen("CALL_ESTABLISHED")[0]["id"]
+    request.get_by_role("button", name="Accept").click()
     expect(page.get_by_text("Your desk is clear.")).to_be_visible()
-    accept(bob)
     expect(status(bob)).to_have_text("Connected")
     wait_js(bob, RTP_BOTH_WAYS)
     established = line.wait_for_count("CALL_ESTABLISHED", 2)
@@ -280,13 +289,30 @@ def test_a_blind_transfer_to_a_second_agents_browser(server, sip, floor, agent_p
     call = Call.objects.get()
     assert call.state == CallState.CONNECTED, "…and its end was no news: the call is Bob's now"
     assert call.interaction.agent.user.username == "bob"
-    expect(history(bob)).to_contain_text("Instant Call Transfer to Bob")
+    expect(history(bob)).to_contain_text("Call transferred to Bob")
     SHOTS.mkdir(parents=True, exist_ok=True)
     bob.screenshot(path=str(SHOTS / "softphone-transferred-to-bob.png"))
     line.command("hangup")
     expect(status(bob)).to_have_text("Ready to Call")
     call.refresh_from_db()
     assert (call.state, call.outcome) == (CallState.ENDED, CallOutcome.REMOTE_HANGUP)
+
+
+def test_a_transfer_bob_declines_leaves_the_customer_with_alice(server, sip, floor, agent_page):
+    page, bob, line, request = transfer_to_bob(sip, server, floor, agent_page, "+33612000027")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    bob.screenshot(path=str(SHOTS / "softphone-transfer-request.png"))
+    request.get_by_role("button", name="Decline").click()
+    alert = page.get_by_role("alert").filter(has_text="Transfer to")
+    expect(alert).to_contain_text("Transfer to Bob failed: declined. The customer is still on the line.", timeout=WAIT)
+    expect(status(page)).to_have_text("Connected")
+    expect(bob.get_by_role("alertdialog", name="Transfer request")).to_have_count(0)
+    received = page.evaluate(RECEIVED)
+    wait_js(page, f"async () => (await ({RECEIVED})()) > {received} + 25")
+    first = line.seen("CALL_ESTABLISHED")[0]["id"]
+    assert first not in [e["id"] for e in line.seen("CALL_CLOSED")], "only the customer's call to Bob ended"
+    call = Call.objects.get()
+    assert (call.state, call.interaction.agent.user.username) == (CallState.CONNECTED, "alice")
 
 
 LEG_RTP = rtp_both_ways("legs")
