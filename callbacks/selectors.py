@@ -232,10 +232,9 @@ HANDOVER_WINDOW = timedelta(seconds=60)  # how long the page may take to hand a 
 
 @dataclass(frozen=True)
 class Handover:
-    key: str
     call_ref: str
     to_agent_id: int
-    leg: str = ""
+    leg: str  # the consultation's call, which the REFER replaces (it also names the handover)
 
 
 class Workspace:
@@ -330,10 +329,7 @@ class Workspace:
             ended_at__gte=timezone.now() - HANDOVER_WINDOW,
             call__state__in=ACTIVE_CALL_STATES,
         )
-        return [
-            Handover(f"consult-{c.pk}", c.call.switch_ref, c.to_agent_id, leg=f"consult-{c.pk}")
-            for c in consults.select_related("call")
-        ]
+        return [Handover(c.call.switch_ref, c.to_agent_id, leg=f"consult-{c.pk}") for c in consults.select_related("call")]
 
     @cached_property
     def interactions(self) -> list[InteractionView]:
@@ -409,7 +405,7 @@ class RegionVersions:
                 (
                     [ix_state(i) for i in ws.interactions],
                     [(k, j.pk) for k, j in ws.joined],
-                    [h.key for h in ws.handovers],
+                    [h.leg for h in ws.handovers],
                 )
             )
         raise KeyError(region)

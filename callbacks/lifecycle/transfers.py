@@ -193,7 +193,7 @@ def _transferred_out(interaction: Interaction, t: Target, now: datetime, actor: 
 
 def _ask_the_line(interaction: Interaction, call: Call, t: Target, user: AbstractBaseUser, now: datetime) -> Target:
     """A softphone transfers the call itself (a REFER to the customer's phone): the call stays the agent's until
-    the far end says the target answered (`line_transfer_result`); if it does not, the customer is still there."""
+    the far end says the target answered (`do_line_transfer_report`); if it does not, the customer is still there."""
     if call.transfer_id:
         raise DomainError(f"A transfer to {call.transfer_label} is already under way.")
     call.transfer_id = secrets.token_hex(8)
@@ -240,7 +240,11 @@ def do_line_transfer_report(*, call_ref: str, transfer_id: str, ok: bool, code: 
     if target_agent:
         push_on_commit(Push.INTERACTION_CHANGED, agent_ids=[target_agent.pk])  # the request goes from their desk
     if ok and target_agent:
-        _move_call(call, interaction, target_agent, now, f"Call transferred to {target_agent}")
+        _hand_call_to(call, interaction, target_agent, now)
+        record(
+            HistoryKind.TRANSFER, f"Call transferred to {target_agent}", callback=call.callback, agent=interaction.agent, at=now
+        )
+        push_on_commit(Push.INTERACTION_CHANGED, agent_ids=[interaction.agent_id, target_agent.pk])
         return True
     if ok:
         end_call(call, CallOutcome.TRANSFERRED, now)
@@ -269,14 +273,12 @@ def transfer_agent(call: Call) -> Agent | None:
     return Agent.objects.filter(pk=ident).first() if kind == "agent" and is_id(ident) else None
 
 
-def _move_call(call: Call, mine: Interaction, target: Agent, now: datetime, message: str) -> None:
+def _hand_call_to(call: Call, mine: Interaction, target: Agent, now: datetime) -> None:
     """The live call becomes `target`'s, in a window of their own; the agent's window closes (the callback stays in
     progress: one agent hands it to another)."""
     close_interaction(mine, reason=ClosingReason.TRANSFERRED, note=f"Transferred to {target}", now=now)
     call.interaction = Interaction.objects.create(callback=call.callback, agent=target, channel=mine.channel, created_at=now)
     call.save(update_fields=["interaction", "transfer_id"])
-    record(HistoryKind.TRANSFER, message, callback=call.callback, agent=mine.agent, at=now)
-    push_on_commit(Push.INTERACTION_CHANGED, agent_ids=[mine.agent_id, target.pk])
 
 
 def transfer_failure(code: int | None) -> str:
@@ -469,10 +471,7 @@ def do_complete_consultation(*, user: AbstractBaseUser, consultation_id: int, mo
     set_call_state(call, CallState.CONNECTED, now)
     target = consult.to_agent
     if mode == "transfer":
-        mine = call.interaction
-        close_interaction(mine, reason=ClosingReason.TRANSFERRED, note=f"Transferred to {target}", now=now)
-        call.interaction = Interaction.objects.create(callback=call.callback, agent=target, channel=mine.channel, created_at=now)
-        call.save(update_fields=["interaction"])
+        _hand_call_to(call, call.interaction, target, now)
         state, kind, message = ConsultState.TRANSFERRED, HistoryKind.TRANSFER, f"Call transferred to {target} after consultation"
     else:
         CallParty.objects.create(call=call, agent=target, label=str(target), joined_at=now, leg=f"consult-{consult.pk}")
