@@ -105,7 +105,9 @@ class CallbackIn(Schema):
     origin: Origin = Origin.API
     customer_name: str = Field("", max_length=200)
     desired_time: datetime | None = Field(None, description="ISO 8601 with offset; must fall in a free slot")
-    customer_timezone: str = Field("UTC", description="IANA zone, e.g. Europe/Paris", max_length=64)
+    customer_timezone: str = Field(
+        "", description="IANA zone, e.g. Europe/Paris; when empty, derived from the phone number (else UTC)", max_length=64
+    )
     window_start: datetime | None = Field(None, description="The customer is available from (ISO 8601 with offset)")
     window_end: datetime | None = Field(None, description="… until (after it, the callback expires unreached)")
     instructions: str = Field("", max_length=2000)

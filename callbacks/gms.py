@@ -286,7 +286,7 @@ def start(request: HttpRequest, client: ApiClient, queue: Queue):
                 origin=Origin.MOBILE if body.get("_media_type") else Origin.API,
                 customer_name=_clean(body.get("_customer_name", body.get("_first_name", "")), "_customer_name", 200),
                 desired_time=desired,
-                customer_timezone="UTC",
+                customer_timezone="",  # derived from the number
                 data=data,
             ),
             api_client=client,

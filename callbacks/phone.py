@@ -1,8 +1,10 @@
 """Phone numbers and time zones, validated once at the edge."""
 
+from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
+from phonenumbers import timezone as number_zones
 from django.conf import settings
 
 from .errors import Invalid
@@ -38,3 +40,37 @@ def validate_timezone(name: str, *, field: str = "customer_timezone") -> str:
     except (ZoneInfoNotFoundError, ValueError):
         raise Invalid(f"“{name}” is not a known time zone (use an IANA name such as Europe/Paris).", field=field) from None
     return name
+
+# Where the data lists a country's zones alphabetically and the first is not the one most of its numbers mean.
+USUAL_ZONE = {44: "Europe/London"}  # by country calling code
+
+
+def zone_for_number(e164: str, *, prefer: str = "") -> str:
+    """The customer's zone from their number (phonenumbers' time zone data): the number's one zone; where it has
+    several (a country across zones with no finer data), `prefer` (the queue's zone) if it is one of them, else the
+    first; UTC when the data knows none."""
+    try:
+        parsed = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return "UTC"
+    zones = [z for z in number_zones.time_zones_for_number(parsed) if z != number_zones.UNKNOWN_TIMEZONE]
+    if not zones:
+        return "UTC"
+    if prefer in zones:
+        return prefer
+    usual = USUAL_ZONE.get(parsed.country_code)
+    return usual if usual in zones else zones[0]
+
+
+def zone_city(name) -> str:
+    """Europe/Rome → Rome, America/New_York → New York (UTC stays UTC)."""
+    return str(name).rsplit("/", 1)[-1].replace("_", " ")
+
+
+def in_both_zones(moment: datetime, agent_zone, customer_zone, fmt: str = "%a %H:%M") -> str:
+    """A time as text for the agent: in their zone, with the customer's local time beside it when their clocks differ."""
+    mine = moment.astimezone(ZoneInfo(str(agent_zone)))
+    theirs = moment.astimezone(ZoneInfo(str(customer_zone)))
+    if mine.utcoffset() == theirs.utcoffset():
+        return f"{mine:{fmt}}"
+    return f"{mine:{fmt}} ({theirs:%H:%M} in {zone_city(customer_zone)})"

@@ -21,6 +21,7 @@ from .enums import (
     CallbackState,
     CallState,
     Channel,
+    ClosingReason,
     ConsultState,
     FieldFormat,
     HistoryKind,
@@ -90,11 +91,12 @@ class Row:
 
 @dataclass
 class CallbackView:
-    """A callback as the agent sees it: times in both zones, configured fields."""
+    """A callback as the agent sees it: times in both zones, configured fields (each value once, empty ones hidden)."""
 
     callback: CallbackRequest
     agent_zone: Any
     fields: dict[str, list[Row]] = field(default_factory=dict)
+    shown_keys: set[str] = field(default_factory=set)
 
     @property
     def phone(self) -> str:
@@ -102,20 +104,43 @@ class CallbackView:
 
     @property
     def attached(self) -> list[Row]:
-        return [Row(str(k).replace("_", " ").capitalize(), str(v)) for k, v in sorted(self.callback.data.items())]
+        """The rest of the IVR / web data: keys no configured field already shows, and only those with a value."""
+        return [
+            Row(str(k).replace("_", " ").capitalize(), str(v))
+            for k, v in sorted(self.callback.data.items())
+            if k not in self.shown_keys and v not in (None, "")
+        ]
 
 
-def _fields_for(callback: CallbackRequest, configured: list[PreviewField], zone) -> dict[str, list[Row]]:
+def window_sections(channel: str) -> list[str]:
+    """The sections an interaction window shows, in page order (Case Information only on Web Callback)."""
+    if channel == Channel.WEB_CALLBACK:
+        return [PreviewSection.CASE_INFO, PreviewSection.CALLBACK_INFO]
+    return [PreviewSection.CALLBACK_INFO]
+
+
+def _fields_for(callback: CallbackRequest, configured: list[PreviewField], zone) -> tuple[dict[str, list[Row]], set[str]]:
+    """Configured rows per section. A field with no value is left out; in the window, a key shows once, in the first
+    section that names it (the notification is a region of its own and keeps its rows)."""
     out: dict[str, list[Row]] = {s.value: [] for s in PreviewSection}
-    for f in configured:
-        if f.queue_id not in (None, callback.queue_id) or f.channel not in ("", callback.channel):
-            continue
-        out[f.section].append(Row(f.label, format_value(callback.data.get(f.key), f.format, zone)))
-    return out
+    in_window = window_sections(callback.channel)
+    shown: set[str] = set()
+    for section in [PreviewSection.NOTIFICATION, *in_window]:
+        for f in configured:
+            if f.section != section or f.queue_id not in (None, callback.queue_id) or f.channel not in ("", callback.channel):
+                continue
+            value = callback.data.get(f.key)
+            if value in (None, "") or (section in in_window and f.key in shown):
+                continue
+            if section in in_window:
+                shown.add(f.key)
+            out[section].append(Row(f.label, format_value(value, f.format, zone)))
+    return out, shown
 
 
 def callback_view(callback: CallbackRequest, agent_zone, configured: list[PreviewField]) -> CallbackView:
-    return CallbackView(callback, agent_zone, _fields_for(callback, configured, callback.customer_zone))
+    rows, shown = _fields_for(callback, configured, callback.customer_zone)
+    return CallbackView(callback, agent_zone, rows, shown)
 
 
 @dataclass
@@ -166,6 +191,15 @@ class InteractionView:
     @property
     def is_web(self) -> bool:
         return self.interaction.channel == Channel.WEB_CALLBACK
+
+    @property
+    def other_channels(self) -> list[str]:
+        """The contact's other numbers and e-mail addresses (the number being called is in the header already)."""
+        cb = self.interaction.callback
+        if not cb.contact_id:
+            return []
+        phones = [display_phone(p.number) for p in cb.contact.phones.all() if p.number != cb.phone_number]
+        return phones + list(self.emails)
 
     @property
     def in_preview(self) -> bool:
@@ -416,15 +450,27 @@ def workspace_context_for(agent: Agent) -> Workspace:
     return Workspace(agent)
 
 
+NOTICE_FOR = timedelta(minutes=2)
+
+
 def _recent_endings(agent: Agent) -> list:
-    """Interactions the system closed in the last two minutes (automatic retry, attempts exhausted)."""
-    since = timezone.now() - timedelta(minutes=2)
-    return list(
-        Interaction.objects.filter(agent=agent, state=InteractionState.DONE, ended_at__gte=since)
+    """Interactions the system closed (automatic retry, attempts exhausted), while their notice still holds: for two
+    minutes at most, until the agent's next interaction opens, and for a retry until its time comes."""
+    now = timezone.now()
+    later = Interaction.objects.filter(agent=agent, created_at__gt=OuterRef("ended_at"))
+    rows = list(
+        Interaction.objects.filter(agent=agent, state=InteractionState.DONE, ended_at__gte=now - NOTICE_FOR)
         .filter(closing_reason__in=SYSTEM_CLOSINGS)
+        .exclude(Exists(later))
+        .exclude(closing_reason=ClosingReason.RETRY_SCHEDULED, callback__desired_time__lte=now)
         .select_related("callback")
         .order_by("-ended_at")[:3]
     )
+    for row in rows:
+        row.notice_expires = row.ended_at + NOTICE_FOR
+        if row.closing_reason == ClosingReason.RETRY_SCHEDULED and row.callback.desired_time:
+            row.notice_expires = min(row.notice_expires, row.callback.desired_time)
+    return rows
 
 
 def _personal(agent: Agent) -> dict[str, list]:

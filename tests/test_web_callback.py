@@ -124,7 +124,7 @@ def test_contact_page_shows_history_and_saves_edits(client, alice, queue):
         {
             "first_name": "Camille",
             "last_name": "Laurent",
-            "timezone": "Europe/Paris",
+            "timezone": "Europe/Brussels",
             "notes": "Prefers mornings",
             "phones": "+33612345678",
             "emails": "",

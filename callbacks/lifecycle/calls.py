@@ -31,7 +31,7 @@ from ..enums import (
 )
 from ..errors import DomainError, Invalid
 from ..models import Call, Interaction, LineReport, RetryRule
-from ..phone import display_phone
+from ..phone import display_phone, in_both_zones
 from ..push import Push, push_on_commit
 from ..telephony import SwitchEvent
 from . import effects
@@ -304,7 +304,8 @@ def apply_retry_policy(interaction: Interaction, outcome: str, now: datetime) ->
         return
     callback.desired_time = when
     callback.enqueued_at = None
-    message = f"{label}: automatic retry at {timezone.localtime(when, callback.customer_zone):%a %H:%M} ({callback.customer_timezone}), attempt {callback.attempts + 1} of {callback.max_attempts}"
+    at = in_both_zones(when, interaction.agent.timezone, callback.customer_timezone)
+    message = f"{label}: automatic retry at {at}, attempt {callback.attempts + 1} of {callback.max_attempts}"
     transition(
         callback,
         CallbackEvent.RETRY,

@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -33,7 +34,7 @@ from ..enums import (
 )
 from ..errors import DomainError, Invalid
 from ..models import ApiClient, CallbackRequest, Contact, ContactPhone, Offer, Queue
-from ..phone import normalize_phone, validate_timezone
+from ..phone import normalize_phone, validate_timezone, zone_for_number
 from . import effects
 from .offers import route_on_commit, withdraw_open_offer
 from .transitions import action, record, transition
@@ -51,7 +52,7 @@ class CallbackInput:
     origin: str = Origin.API
     customer_name: str = ""
     desired_time: datetime | None = None
-    customer_timezone: str = "UTC"
+    customer_timezone: str = ""  # empty: derived from the phone number
     window_start: datetime | None = None
     window_end: datetime | None = None
     instructions: str = ""
@@ -81,7 +82,10 @@ def _validate(req: CallbackInput, now: datetime) -> tuple[Queue, str, str]:
     if req.origin not in Origin.values:
         raise Invalid(f"Unknown origin “{req.origin}”; use one of {', '.join(Origin.values)}.", field="origin")
     phone = normalize_phone(req.phone_number)
-    zone = validate_timezone(req.customer_timezone or "UTC")
+    if (req.customer_timezone or "").strip():
+        zone = validate_timezone(req.customer_timezone)
+    else:
+        zone = zone_for_number(phone, prefer=settings.TIME_ZONE)
     for name in ("desired_time", "window_start", "window_end"):
         value = getattr(req, name)
         if value is None:

@@ -113,6 +113,12 @@ class CallbackRequest(models.Model):
         return ZoneInfo(self.customer_timezone)
 
     @property
+    def wants_asap(self) -> bool:
+        """An immediate callback: the customer asked for a call as soon as possible (its desired time is only when
+        it became due)."""
+        return self.type == CallbackType.IMMEDIATE or self.desired_time is None
+
+    @property
     def is_open(self) -> bool:
         return self.state in OPEN_CALLBACK_STATES
 

@@ -1,7 +1,13 @@
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 from django import template
+from django.utils import formats, timezone
+from django.utils.html import format_html
 
 from callbacks.errors import DomainError
 from callbacks.lifecycle import resolve_target
+from callbacks.phone import zone_city
 
 register = template.Library()
 
@@ -45,3 +51,24 @@ def get(mapping, key):
         return mapping[key]
     except (KeyError, TypeError, IndexError):
         return 0
+
+
+@register.simple_tag
+def both_times(moment: datetime | None, agent_zone, customer_zone, fmt: str = "D j M, H:i"):
+    """A time in the agent's zone, with the customer's local time beside it when their clocks differ
+    (the customer's date only when it is another day there)."""
+    if moment is None:
+        return ""
+    mine = timezone.localtime(moment, ZoneInfo(str(agent_zone)))
+    theirs = timezone.localtime(moment, ZoneInfo(str(customer_zone)))
+    shown = format_html('<time datetime="{}" data-testid="time-agent">{}</time>', moment.isoformat(), formats.date_format(mine, fmt))
+    if mine.utcoffset() == theirs.utcoffset():
+        return shown
+    theirs_fmt = "H:i" if mine.date() == theirs.date() else fmt
+    return format_html(
+        '{} <span class="their-time" data-testid="time-customer" title="The customer\'s local time ({})">· {} in {}</span>',
+        shown,
+        customer_zone,
+        formats.date_format(theirs, theirs_fmt),
+        zone_city(customer_zone),
+    )

@@ -91,7 +91,7 @@
     if (!btn) return;
     var team = document.getElementById("team");
     team.dataset.mode = btn.dataset.teamMode;
-    team.querySelector("h3").textContent = "Team Communicator — " + btn.textContent;
+    team.querySelector("h2").textContent = "Team Communicator — " + btn.textContent;
     team.querySelector("input[type=search]").focus();
   });
   // Responses: copy, or insert into the interaction's note or e-mail.

@@ -19,6 +19,8 @@ from django.core.management.commands import flush
 from tests.factories import database_url
 from tests.servers import daphne, free_port, stop
 
+from .a11y import Axe
+
 CHROMIUM = os.environ.get("RINGBACK_CHROMIUM", "/usr/bin/chromium")
 ARGS = [
     "--headless",
@@ -136,11 +138,28 @@ def csp_violations():
 
 
 @pytest.fixture
-def open_page(chromium, server, csp_violations):
+def axe():
+    """axe-core checks every state of every page a test opens through it; any violation fails the test."""
+    checker = Axe()
+    yield checker
+    found = checker.finish()
+    assert not found, "axe-core found accessibility violations:\n" + "\n".join(found)
+
+
+def new_context(chromium, axe: Axe, who: str, **options):
+    """A browser context whose pages are checked by axe-core (motion reduced, as many agents set it)."""
+    options.setdefault("viewport", {"width": 1360, "height": 820})
+    context = chromium.new_context(reduced_motion="reduce", **options)
+    axe.watch(context, who)
+    return context
+
+
+@pytest.fixture
+def open_page(chromium, server, csp_violations, axe):
     contexts = []
 
     def make(username: str, password: str):
-        context = chromium.new_context(viewport={"width": 1360, "height": 820}, base_url=server.url)
+        context = new_context(chromium, axe, username, base_url=server.url)
         contexts.append(context)
         page = context.new_page()
         page.set_default_timeout(15000)
@@ -153,15 +172,17 @@ def open_page(chromium, server, csp_violations):
         return page
 
     yield make
+    axe.finish()
     for context in contexts:
         context.close()
 
 
 @pytest.fixture
-def shot():
+def shot(axe):
     SHOTS.mkdir(parents=True, exist_ok=True)
 
     def take(page, name: str):
+        axe.now(page)
         page.screenshot(path=str(SHOTS / f"{name}.png"))
 
     return take

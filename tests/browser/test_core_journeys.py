@@ -153,13 +153,13 @@ def test_dropped_websocket_reconnects_and_shows_the_truth(server, setup, open_pa
 
 
 @pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="several web processes need channels-redis (scaled mode)")
-def test_push_crosses_web_processes(server, setup, open_page, chromium):
-    from .conftest import Server
+def test_push_crosses_web_processes(server, setup, open_page, chromium, axe):
+    from .conftest import Server, new_context
 
     other = Server()
     other.start()
     try:
-        context = chromium.new_context(viewport={"width": 1360, "height": 820}, base_url=other.url)
+        context = new_context(chromium, axe, "alice (second process)", base_url=other.url)
         page = context.new_page()
         page.goto("/login/")
         page.get_by_label("Username").fill("alice")
@@ -170,6 +170,7 @@ def test_push_crosses_web_processes(server, setup, open_page, chromium):
         # The request reaches the first process; the agent's socket is on the second.
         create(server, setup["token"], phone_number="+33612345601", customer_name="Cross Process")
         expect(notification(page)).to_contain_text("Cross Process")
+        axe.now(page)
         context.close()
     finally:
         other.stop()

@@ -9,7 +9,7 @@ from callbacks.enums import CallbackState
 from callbacks.models import CallbackRequest
 
 from ..factories import make_calendar, make_queue
-from .conftest import watch_csp
+from .conftest import new_context, watch_csp
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -21,9 +21,12 @@ def sales(transactional_db):
 
 
 @pytest.fixture
-def phone(chromium, server, csp_violations):
+def phone(chromium, server, csp_violations, axe):
     # A visitor in New York: the page is written in the queue's zone (Paris) until it asks the browser for its own.
-    context = chromium.new_context(
+    context = new_context(
+        chromium,
+        axe,
+        "visitor",
         viewport={"width": 360, "height": 740},
         base_url=server.url,
         is_mobile=True,
@@ -34,6 +37,7 @@ def phone(chromium, server, csp_violations):
     page.set_default_timeout(15000)
     watch_csp(page, csp_violations, "visitor")
     yield page
+    axe.now(page)
     context.close()
 
 

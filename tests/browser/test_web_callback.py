@@ -129,7 +129,7 @@ def test_inserting_a_response_into_a_note(server, setup, open_page):
     page = open_page("alice", PASSWORD)
     open_preview(page, server, setup["token"], phone_number="+390612345670")
     page.get_by_label("Search responses").fill("opening")
-    page.get_by_role("button", name="Insert “Callback opening” into the note").click()
+    page.get_by_role("button", name="Insert into note: Callback opening").click()
     expect(page.get_by_label("Note", exact=True)).to_have_value("Hello Nina, this is Alice calling you back.")
     page.get_by_role("button", name="Add Note").click()
     expect(page.get_by_role("list", name="Case history")).to_contain_text("Note: Hello Nina, this is Alice calling you back.")
