@@ -158,8 +158,8 @@ def new_context(chromium, axe: Axe, who: str, **options):
 def open_page(chromium, server, csp_violations, axe):
     contexts = []
 
-    def make(username: str, password: str):
-        context = new_context(chromium, axe, username, base_url=server.url)
+    def make(username: str, password: str, **options):
+        context = new_context(chromium, axe, username, base_url=server.url, **options)
         contexts.append(context)
         page = context.new_page()
         page.set_default_timeout(15000)

@@ -123,7 +123,7 @@ def test_consultation_that_ends_in_a_transfer(server, setup, open_page):
     alice.get_by_role("button", name="Transfer to Bob", exact=True).click()
     expect(alice.get_by_text("Your desk is clear.")).to_be_visible()
     expect(status(bob)).to_have_text("Connected")
-    expect(bob.get_by_role("region", name="Callback Information")).to_contain_text("+33 6 12 34 00 13")
+    expect(bob.locator("[data-interaction]")).to_contain_text("+33 6 12 34 00 13")
     expect(history(bob)).to_contain_text("Call transferred to Bob after consultation")
 
 

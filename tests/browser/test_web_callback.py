@@ -65,10 +65,13 @@ def test_web_callback_preview_then_call_then_done_with_a_disposition(server, set
     case = page.get_by_role("region", name="Case Information")
     expect(case).to_contain_text("ORD-55102")
     expect(case).to_contain_text("Question about my order")
+    expect(page.get_by_role("heading", name="Nina Rossi")).to_be_visible()
     info = page.get_by_role("region", name="Callback Information")
-    expect(info).to_contain_text("Nina Rossi")
     expect(info).to_contain_text("Espresso machine")
-    expect(info).to_contain_text("17:00")  # availability window, customer's zone
+    expect(info).to_contain_text("17:00")  # availability window (Rome and Paris keep the same clock)
+    # Each value once: the reason and the order are in Case Information, not again under the attached data.
+    expect(page.get_by_text("Question about my order")).to_have_count(1)
+    expect(page.get_by_text("ORD-55102")).to_have_count(1)
     preview = page.get_by_role("toolbar", name="Call Preview Actions")
     expect(preview.get_by_role("button", name="Done")).to_be_visible()
     expect(preview.get_by_role("button", name="Schedule a Callback")).to_be_visible()
