@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from django.db.models import Count, Exists, Min, OuterRef, Q, Subquery
 from django.utils import timezone
@@ -299,3 +300,41 @@ def outcome_summary(queue_ids: list[int], start: datetime, end: datetime) -> dic
         "by_queue": [(q, [c[o] for o in outcomes], sum(c.values())) for q, c in sorted(by_queue.items())],
         "by_disposition": by_disposition.most_common(),
     }
+
+
+# --- The agent's own day, on their workspace ---------------------------------------------------------------------
+
+
+@dataclass
+class AgentDay:
+    """An agent's day so far in their own zone: handled and average handle time as the activity report counts them,
+    time Ready, the scheduled callbacks of their queues due within the hour (the board's figure), and their own."""
+
+    handled: int = 0
+    handle_seconds: float = 0.0
+    ready_seconds: float = 0.0
+    due_next_hour: int = 0
+    waiting: int = 0
+    personal: int = 0
+
+    @property
+    def average_handle_seconds(self) -> float | None:
+        return None if not self.handled else self.handle_seconds / self.handled
+
+
+def agent_day(agent: Agent, now: datetime | None = None) -> AgentDay:
+    now = now or timezone.now()
+    start = timezone.localtime(now, ZoneInfo(agent.timezone)).replace(hour=0, minute=0, second=0, microsecond=0)
+    day = AgentDay()
+    for line in agent_activity([agent], start, now, now=now):
+        day.handled += line.handled
+        day.handle_seconds += line.handle_seconds
+        day.ready_seconds += line.seconds[AgentStatus.READY]
+    S = CallbackState
+    counts = CallbackRequest.objects.filter(Q(queue__in=agent.queues.all()) | Q(owner=agent)).aggregate(
+        soon=Count("pk", filter=Q(state=S.SCHEDULED, desired_time__lt=now + timedelta(hours=1))),
+        waiting=Count("pk", filter=Q(state=S.QUEUED)),
+        personal=Count("pk", filter=Q(owner=agent, state__in=[S.SCHEDULED, S.QUEUED, S.OFFERED])),
+    )
+    day.due_next_hour, day.waiting, day.personal = counts["soon"], counts["waiting"], counts["personal"]
+    return day

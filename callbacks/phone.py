@@ -4,8 +4,8 @@ from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
-from phonenumbers import timezone as number_zones
 from django.conf import settings
+from phonenumbers import timezone as number_zones
 
 from .errors import Invalid
 
@@ -40,6 +40,7 @@ def validate_timezone(name: str, *, field: str = "customer_timezone") -> str:
     except (ZoneInfoNotFoundError, ValueError):
         raise Invalid(f"“{name}” is not a known time zone (use an IANA name such as Europe/Paris).", field=field) from None
     return name
+
 
 # Where the data lists a country's zones alphabetically and the first is not the one most of its numbers mean.
 USUAL_ZONE = {44: "Europe/London"}  # by country calling code

@@ -21,7 +21,6 @@ from .enums import (
     CallbackState,
     CallState,
     Channel,
-    ClosingReason,
     ConsultState,
     FieldFormat,
     HistoryKind,
@@ -455,21 +454,18 @@ NOTICE_FOR = timedelta(minutes=2)
 
 def _recent_endings(agent: Agent) -> list:
     """Interactions the system closed (automatic retry, attempts exhausted), while their notice still holds: for two
-    minutes at most, until the agent's next interaction opens, and for a retry until its time comes."""
+    minutes at most, and only until the agent's next interaction opens (the next call is another situation)."""
     now = timezone.now()
     later = Interaction.objects.filter(agent=agent, created_at__gt=OuterRef("ended_at"))
     rows = list(
         Interaction.objects.filter(agent=agent, state=InteractionState.DONE, ended_at__gte=now - NOTICE_FOR)
         .filter(closing_reason__in=SYSTEM_CLOSINGS)
         .exclude(Exists(later))
-        .exclude(closing_reason=ClosingReason.RETRY_SCHEDULED, callback__desired_time__lte=now)
         .select_related("callback")
         .order_by("-ended_at")[:3]
     )
     for row in rows:
         row.notice_expires = row.ended_at + NOTICE_FOR
-        if row.closing_reason == ClosingReason.RETRY_SCHEDULED and row.callback.desired_time:
-            row.notice_expires = min(row.notice_expires, row.callback.desired_time)
     return rows
 
 

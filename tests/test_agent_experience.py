@@ -69,7 +69,9 @@ def test_each_value_once_and_no_empty_rows(queue):
         PreviewField.objects.create(section=section, key=key, label=label)
     PreviewField.objects.create(section=PreviewSection.NOTIFICATION, key="reason", label="Reason")
     callback = make_callback(
-        queue, channel=Channel.WEB_CALLBACK, data={"reason": "Question about my order", "order": "ORD-1", "empty": "", "extra": "x"}
+        queue,
+        channel=Channel.WEB_CALLBACK,
+        data={"reason": "Question about my order", "order": "ORD-1", "empty": "", "extra": "x"},
     )
     view = selectors.callback_view(callback, "Europe/Paris", list(PreviewField.objects.all()))
     labels = {section: [row.label for row in rows] for section, rows in view.fields.items()}
@@ -114,6 +116,27 @@ def test_a_retry_notice_lasts_until_the_next_interaction(alice, queue):
     assert selectors.workspace_context_for(alice).endings == []  # the next call: the old notice is over
 
 
-def test_a_retry_notice_ends_when_its_retry_is_due(alice, queue):
-    _closed_by_the_system(alice, queue, retry_in=timedelta(seconds=-1))
+def test_a_retry_notice_lasts_two_minutes_at_most(alice, queue):
+    closed = _closed_by_the_system(alice, queue, retry_in=timedelta(minutes=10))
+    Interaction.objects.filter(pk=closed.pk).update(ended_at=timezone.now() - timedelta(minutes=2, seconds=1))
     assert selectors.workspace_context_for(alice).endings == []
+
+
+def test_my_day_counts_what_the_agent_handled_today_and_what_is_due(client, alice, queue):
+    from callbacks import board
+
+    set_ready(alice)
+    for phone in ("+33612345601", "+33612345602"):
+        callback = make_callback(queue, phone=phone)
+        lifecycle.do_accept_offer(user=alice.user, offer_id=Offer.objects.get(callback=callback).pk)
+        interaction = Interaction.objects.get(callback=callback)
+        lifecycle.do_mark_done(user=alice.user, interaction_id=interaction.pk)
+        set_ready(alice)
+    make_callback(queue, phone="+33612345603", type=CallbackType.SCHEDULED, desired_time=timezone.now() + timedelta(minutes=30))
+    make_callback(queue, phone="+33612345604", type=CallbackType.SCHEDULED, desired_time=timezone.now() + timedelta(hours=3))
+    day = board.agent_day(alice)
+    assert day.handled == 2 and day.average_handle_seconds is not None
+    assert day.due_next_hour == 1
+    client.force_login(alice.user)
+    html = client.get(reverse("my_day")).content.decode()
+    assert '<dd data-testid="day-handled">2</dd>' in html and '<dd data-testid="day-due">1</dd>' in html

@@ -223,5 +223,5 @@ def test_desired_time_is_shown_in_the_customer_zone_and_the_agent_zone(alice_cli
     assert new_york.hour != desired.hour  # the two zones really differ
     # The agent's own time first, the customer's local time beside it (the date only if it is another day there).
     shown = f'data-testid="time-agent">{desired:%a} {desired.day} {desired:%b}, 14:30</time>'
-    theirs = f'· {new_york:%H:%M} in New York</span>'
+    theirs = f"· {new_york:%H:%M} in New York</span>"
     assert shown in html and theirs in html

@@ -10,6 +10,7 @@ from callbacks.views import workspace as views
 urlpatterns = [
     path("", views.workspace, name="workspace"),
     path("workspace/regions/", views.regions, name="regions"),
+    path("workspace/day/", views.my_day, name="my_day"),
     path("status/", views.set_status, name="set_status"),
     path("offers/<int:offer_id>/accept/", views.offer_action, {"verb": "accept"}, name="accept_offer"),
     path("offers/<int:offer_id>/reject/", views.offer_action, {"verb": "reject"}, name="reject_offer"),

@@ -61,7 +61,9 @@ def both_times(moment: datetime | None, agent_zone, customer_zone, fmt: str = "D
         return ""
     mine = timezone.localtime(moment, ZoneInfo(str(agent_zone)))
     theirs = timezone.localtime(moment, ZoneInfo(str(customer_zone)))
-    shown = format_html('<time datetime="{}" data-testid="time-agent">{}</time>', moment.isoformat(), formats.date_format(mine, fmt))
+    shown = format_html(
+        '<time datetime="{}" data-testid="time-agent">{}</time>', moment.isoformat(), formats.date_format(mine, fmt)
+    )
     if mine.utcoffset() == theirs.utcoffset():
         return shown
     theirs_fmt = "H:i" if mine.date() == theirs.date() else fmt

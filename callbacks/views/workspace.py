@@ -7,7 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from .. import lifecycle
+from .. import board, lifecycle
 from ..enums import Channel
 from ..errors import Invalid, Refused
 from ..models import supervises
@@ -47,6 +47,13 @@ def workspace(request: HttpRequest) -> HttpResponse:
 @login_required
 def regions(request: HttpRequest) -> HttpResponse:
     return app_response(request, agent_or_refuse(request))
+
+
+@require_GET
+@login_required
+def my_day(request: HttpRequest) -> HttpResponse:
+    """The agent's own day (polled by the workspace every minute and after each window closes)."""
+    return render(request, "callbacks/_day.html", {"day": board.agent_day(agent_or_refuse(request))})
 
 
 class StatusForm(forms.Form):

@@ -74,6 +74,8 @@
         if (toolbar) toolbar.focus({ preventScroll: true });
       }
     }
+    // A window closed: the agent's day figures are read again.
+    if (before.windows.some(function (id) { return now.windows.indexOf(id) < 0; })) document.body.dispatchEvent(new Event("rb-day"));
     Object.keys(now.status).forEach(function (id) {
       if (before.status[id] !== undefined && before.status[id] !== now.status[id]) say("Call status: " + now.status[id] + ".");
     });

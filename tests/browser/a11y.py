@@ -17,7 +17,7 @@ AXE = (Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js").read_text()
 
 WATCH = r"""
 (() => {
-  if (window !== window.top || location.pathname.startsWith("/admin/")) return;
+  if (window !== window.top || !/^https?:$/.test(location.protocol) || location.pathname.startsWith("/admin/")) return;
   const TICKING = ".countdown, .timers, #conn";
   let timer = null, running = null;
   function report(result) {
