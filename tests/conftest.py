@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.db.backends.postgresql.operations import DatabaseOperations as PostgresOperations
 
+from .browser.a11y import Axe
 from .factories import make_agent, make_queue
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -98,3 +99,12 @@ def pushes():
     layer = get_channel_layer()
     async_to_sync(layer.flush)()
     return PushRecorder(layer)
+
+
+@pytest.fixture
+def axe():
+    """axe-core checks every state of every page a browser test opens through it; any violation fails the test."""
+    checker = Axe()
+    yield checker
+    found = checker.finish()
+    assert not found, "axe-core found accessibility violations:\n" + "\n".join(found)

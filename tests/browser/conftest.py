@@ -137,15 +137,6 @@ def csp_violations():
     assert found == [], "the Content-Security-Policy blocked something"
 
 
-@pytest.fixture
-def axe():
-    """axe-core checks every state of every page a test opens through it; any violation fails the test."""
-    checker = Axe()
-    yield checker
-    found = checker.finish()
-    assert not found, "axe-core found accessibility violations:\n" + "\n".join(found)
-
-
 def new_context(chromium, axe: Axe, who: str, **options):
     """A browser context whose pages are checked by axe-core (motion reduced, as many agents set it)."""
     options.setdefault("viewport", {"width": 1360, "height": 820})

@@ -12,7 +12,7 @@ from callbacks.enums import CallbackState, CallOutcome, CallState, RetryAction
 from callbacks.models import Call, CallbackRequest, LineReport, Queue, RetryRule
 from callbacks.telephony.sip import credentials
 
-from ..browser.conftest import SHOTS
+from ..browser.conftest import SHOTS, new_context
 from ..browser.test_call_handling import accept, history, status, toolbar
 from ..browser.test_core_journeys import create, ready
 from ..factories import PASSWORD, make_agent, make_api_client, make_queue
@@ -60,11 +60,11 @@ def floor(transactional_db):
 
 
 @pytest.fixture
-def agent_page(chromium, server):
+def agent_page(chromium, server, axe):
     contexts = []
 
     def login(username: str, browser=None):
-        context = (browser or chromium).new_context(viewport={"width": 1360, "height": 820}, base_url=server.url)
+        context = new_context(browser or chromium, axe, username, base_url=server.url)
         contexts.append(context)
         page = context.new_page()
         page.set_default_timeout(20000)
@@ -79,6 +79,10 @@ def agent_page(chromium, server):
         return page
 
     yield login
+    try:
+        axe.finish()
+    except PlaywrightError:  # a browser that is already gone has nothing left to check
+        pass
     for context in contexts:
         try:
             context.close()
