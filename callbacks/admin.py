@@ -224,7 +224,7 @@ class AgentStatusInline(ReadOnlyInline):
 
 @admin.register(Agent)
 class AgentAdmin(admin.ModelAdmin):
-    list_display = ["display_name", "user", "timezone", "voice_enabled", "web_callback_enabled"]
+    list_display = ["display_name", "user", "timezone", "language", "voice_enabled", "web_callback_enabled"]
     list_filter = ["queues", "voice_enabled", "web_callback_enabled"]
     search_fields = ["display_name", "user__username"]
     autocomplete_fields = ["user"]

@@ -243,3 +243,11 @@ class RuleCondition(models.TextChoices):
     ALWAYS = "always", "Always"
     WAIT_UNDER = "wait_under", "While that queue's oldest wait is under N minutes (otherwise: overflow to the next rule)"
     TIME_OF_DAY = "time_of_day", "Between two times of day (in the routing point's zone)"
+
+
+class Language(models.TextChoices):
+    """The languages Ringback ships (Django's i18n; `locale/`)."""
+
+    ENGLISH = "en", "English"
+    FRENCH = "fr", "Français"
+    SPANISH = "es", "Español"

@@ -25,6 +25,7 @@ from .enums import (
     FieldFormat,
     HistoryKind,
     InteractionState,
+    Language,
     OfferOutcome,
     PreviewSection,
 )
@@ -290,6 +291,12 @@ class Workspace:
     def channels(self) -> list[ChannelState]:
         statuses = {s.channel: s for s in AgentChannelStatus.objects.filter(agent=self.agent).select_related("reason")}
         return channel_states(self.agent.enabled_channels(), statuses)
+
+    @property
+    def languages(self) -> list[tuple[str, str, bool]]:
+        """The workspace's languages, the agent's own marked."""
+        mine = self.agent.locale.split("-")[0]
+        return [(code, name, code == mine) for code, name in Language.choices]
 
     @cached_property
     def reasons(self) -> list[NotReadyReason]:

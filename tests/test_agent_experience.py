@@ -140,3 +140,14 @@ def test_my_day_counts_what_the_agent_handled_today_and_what_is_due(client, alic
     client.force_login(alice.user)
     html = client.get(reverse("my_day")).content.decode()
     assert '<dd data-testid="day-handled">2</dd>' in html and '<dd data-testid="day-due">1</dd>' in html
+
+
+def test_the_agent_chooses_the_workspace_language(client, alice, queue):
+    client.force_login(alice.user)
+    response = client.post(reverse("agent_language"), {"language": "fr"}, **HTMX)
+    assert response.status_code == 200 and response["HX-Refresh"] == "true"
+    alice.refresh_from_db()
+    assert alice.language == "fr" and alice.locale == "fr"
+    html = client.get("/").content.decode()
+    assert '<option value="fr" lang="fr" selected>Français</option>' in html
+    assert client.post(reverse("agent_language"), {"language": "tlh"}, **HTMX).status_code == 400

@@ -11,6 +11,7 @@ urlpatterns = [
     path("", views.workspace, name="workspace"),
     path("workspace/regions/", views.regions, name="regions"),
     path("workspace/day/", views.my_day, name="my_day"),
+    path("workspace/language/", views.set_language, name="agent_language"),
     path("status/", views.set_status, name="set_status"),
     path("offers/<int:offer_id>/accept/", views.offer_action, {"verb": "accept"}, name="accept_offer"),
     path("offers/<int:offer_id>/reject/", views.offer_action, {"verb": "reject"}, name="reject_offer"),

@@ -58,7 +58,7 @@ from .offers import (
     route_everything,
     route_queue,
 )
-from .presence import SETTABLE_STATUSES, change_status, do_log_in, do_log_out, do_set_status
+from .presence import SETTABLE_STATUSES, change_status, do_log_in, do_log_out, do_set_language, do_set_status
 from .repair import do_reconcile_callback, inconsistent_callbacks
 from .supervision import (
     BulkAction,
@@ -150,6 +150,7 @@ __all__ = [
     "do_send_dtmf",
     "do_send_email",
     "do_set_disposition",
+    "do_set_language",
     "do_set_status",
     "do_start_consultation",
     "do_switch_event",

@@ -2,7 +2,7 @@
 
 Owns: `change_status` (the only writer of an agent's channel status; going
 Ready starts the idle clock and routes the agent's queues), `mark_idle`
-(an interaction ended), and the agent's own status actions.
+(an interaction ended), the agent's own status actions, and their workspace's language.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from datetime import datetime
 from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
 
-from ..enums import AgentStatus, Channel, HistoryKind
+from ..enums import AgentStatus, Channel, HistoryKind, Language
 from ..errors import Invalid
 from ..models import Agent, AgentChannelStatus, NotReadyReason, agent_of
 from ..push import Push, push_board_on_commit, push_on_commit
@@ -91,6 +91,17 @@ def do_set_status(*, user: AbstractBaseUser, channel: str, status: str, reason_i
         # An agent who steps away hands a ringing callback to someone else at once.
         withdraw_agent_offers(agent, now, message=f"{agent} went {AgentStatus(status).label}", channel=channel)
     return change_status(agent, channel, status, reason=reason, actor=user, now=now)
+
+
+@action
+def do_set_language(*, user: AbstractBaseUser, language: str) -> Agent:
+    """The agent chose their workspace's language (empty: the centre's own)."""
+    agent = acting_agent(user)
+    if language and language not in Language.values:
+        raise Invalid("That language is not available.", field="language")
+    Agent.objects.filter(pk=agent.pk).update(language=language)
+    agent.language = language
+    return agent
 
 
 @action

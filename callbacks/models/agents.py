@@ -3,7 +3,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db import models
 
-from ..enums import AgentStatus, Channel
+from ..enums import AgentStatus, Channel, Language
 from ..errors import DomainError, Refused
 from .config import TIMEZONE_CHOICES, NotReadyReason, Queue, queues_for, require_supervisor
 
@@ -15,6 +15,9 @@ class Agent(models.Model):
     queues = models.ManyToManyField(Queue, related_name="agents", blank=True)
     voice_enabled = models.BooleanField(default=True)
     web_callback_enabled = models.BooleanField(default=True)
+    language = models.CharField(
+        max_length=8, choices=Language.choices, blank=True, help_text="The workspace's language. Empty: the centre's own."
+    )
 
     class Meta:
         ordering = ["display_name"]
@@ -29,6 +32,11 @@ class Agent(models.Model):
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def locale(self) -> str:
+        """The language the agent's workspace (pages and pushes alike) is written in."""
+        return self.language or settings.LANGUAGE_CODE
 
     def enabled_channels(self) -> list[str]:
         channels = []

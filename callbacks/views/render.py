@@ -7,11 +7,12 @@ twice). A refusal answers with the message region alone. A plain form post
 """
 
 import time
+from contextlib import contextmanager
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.safestring import SafeString, mark_safe
 from django_htmx.http import reswap, retarget
 
@@ -20,6 +21,13 @@ from ..selectors import workspace_context_for
 from ..telephony import sip
 
 WORKSPACE = "callbacks/workspace.html"
+
+
+@contextmanager
+def as_agent(agent: Agent):
+    """Render as the agent reads: times in their zone, texts in their language (pages and pushes alike)."""
+    with timezone.override(agent.zone), translation.override(agent.locale):
+        yield
 
 
 def ws_url(request: HttpRequest) -> str:
@@ -36,7 +44,7 @@ def render_regions(agent: Agent, regions: list[str] | None = None, *, error: str
     at = time.time()
     context = {"ws": workspace_context_for(agent), "oob": True, "error": error}
     names = regions or ["status", "notifications", "interaction", "flash"]
-    with timezone.override(agent.zone):
+    with as_agent(agent):
         return "".join(render_to_string(f"{WORKSPACE}#{name}", context) for name in names) + synced_marker(at)
 
 
@@ -50,14 +58,14 @@ def render_workspace(request: HttpRequest, agent: Agent, *, error: str = "", sta
         "synced": synced,
         "softphone": sip.page_config(agent.pk),
     }
-    with timezone.override(agent.zone):
+    with as_agent(agent):
         return render(request, WORKSPACE, context, status=status)
 
 
 def app_response(request: HttpRequest, agent: Agent) -> HttpResponse:
     """The whole of #app: what a page without a live socket fetches to catch up."""
     context = {"ws": workspace_context_for(agent), "error": ""}
-    with timezone.override(agent.zone):
+    with as_agent(agent):
         return HttpResponse(render_to_string(f"{WORKSPACE}#app", context, request=request))
 
 
@@ -71,7 +79,7 @@ def action_response(request: HttpRequest) -> HttpResponse:
 def refusal_response(request: HttpRequest, agent: Agent, message: str, status: int) -> HttpResponse:
     """An action was refused: the message region alone (htmx), or the page with the message."""
     if request.htmx:
-        with timezone.override(agent.zone):
+        with as_agent(agent):
             html = render_to_string(f"{WORKSPACE}#flash", {"error": message}, request=request)
         return reswap(retarget(HttpResponse(html, status=status), "#flash"), "outerHTML")
     return render_workspace(request, agent, error=message, status=status)

@@ -6,13 +6,14 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseClientRefresh
 
 from .. import board, lifecycle
-from ..enums import Channel
+from ..enums import Channel, Language
 from ..errors import Invalid, Refused
 from ..models import supervises
 from ..selectors import agent_for_user
-from .render import action_response, app_response, render_workspace
+from .render import action_response, app_response, as_agent, render_workspace
 
 
 def agent_or_refuse(request: HttpRequest):
@@ -53,7 +54,27 @@ def regions(request: HttpRequest) -> HttpResponse:
 @login_required
 def my_day(request: HttpRequest) -> HttpResponse:
     """The agent's own day (polled by the workspace every minute and after each window closes)."""
-    return render(request, "callbacks/_day.html", {"day": board.agent_day(agent_or_refuse(request))})
+    agent = agent_or_refuse(request)
+    with as_agent(agent):
+        return render(request, "callbacks/_day.html", {"day": board.agent_day(agent)})
+
+
+class LanguageForm(forms.Form):
+    language = forms.ChoiceField(choices=[("", "")] + list(Language.choices), required=False)
+
+
+@require_POST
+@login_required
+def set_language(request: HttpRequest) -> HttpResponse:
+    """The agent chooses their workspace's language (kept on their profile: pages and pushes follow it)."""
+    agent = agent_or_refuse(request)
+    form = LanguageForm(request.POST)
+    if not form.is_valid():
+        raise Invalid(first_error(form))
+    lifecycle.do_set_language(user=request.user, language=form.cleaned_data["language"])
+    if request.htmx:
+        return HttpResponseClientRefresh()
+    return redirect("workspace")
 
 
 class StatusForm(forms.Form):
