@@ -67,7 +67,6 @@ class LanguageForm(forms.Form):
 @login_required
 def set_language(request: HttpRequest) -> HttpResponse:
     """The agent chooses their workspace's language (kept on their profile: pages and pushes follow it)."""
-    agent = agent_or_refuse(request)
     form = LanguageForm(request.POST)
     if not form.is_valid():
         raise Invalid(first_error(form))
