@@ -52,6 +52,7 @@ def test_the_email_interaction(server, setup, open_page, shot):
     call.get_by_label("Party Action Menu").click()
     expect(call.get_by_role("button", name=f"E-mail {OTHER}")).to_be_visible()
     call.get_by_role("button", name="Reschedule a Callback").click(trial=True, timeout=3000)  # nothing covers it
+    shot(page, "email-party-action-menu")
     call.get_by_role("button", name=f"E-mail {ADDRESS}").click()
 
     # An e-mail interaction window opens beside the call: To, Subject with the reference, Body (focused).
