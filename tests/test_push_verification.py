@@ -157,6 +157,16 @@ def test_email_queued_then_sent_by_the_worker(queue, alice):
     assert pushed[alice.pk] == {"notifications", "interaction", "emails"}  # Queued, and the Case history shows it
     pushed = verify_action([alice], worker)
     assert pushed[alice.pk] == {"notifications", "interaction", "emails"}  # Sent
+    pushed = verify_action([alice], lambda: lifecycle.do_close_email(user=alice.user, email_id=opened[0].pk))
+    assert pushed[alice.pk] == {"emails"}
+
+
+def test_a_discarded_email_draft_leaves_the_desk_and_the_call_window_alone(queue, alice):
+    interaction, _ = connected(alice, queue)
+    ContactEmail.objects.create(contact=interaction.callback.contact, address="lea@example.com")
+    email = lifecycle.do_open_email(user=alice.user, interaction_id=interaction.pk, to="lea@example.com")
+    pushed = verify_action([alice], lambda: lifecycle.do_discard_email(user=alice.user, email_id=email.pk))
+    assert pushed[alice.pk] == {"emails"}
 
 
 def test_after_call_work_ends_by_itself(queue, alice):

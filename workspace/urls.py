@@ -25,8 +25,8 @@ urlpatterns = [
     path("interactions/<int:interaction_id>/note/", calls.add_note, name="add_note"),
     path("interactions/<int:interaction_id>/email/", emails.open_email, name="open_email"),
     path("emails/<int:email_id>/", emails.email_window, name="email_window"),
-    path("emails/<int:email_id>/draft/", emails.save_email_draft, name="save_email_draft"),
-    path("emails/<int:email_id>/send/", emails.send_email, name="send_email"),
+    path("emails/<int:email_id>/draft/", emails.email_action, {"verb": "draft"}, name="save_email_draft"),
+    path("emails/<int:email_id>/send/", emails.email_action, {"verb": "send"}, name="send_email"),
     path("emails/<int:email_id>/discard/", emails.email_action, {"verb": "discard"}, name="discard_email"),
     path("emails/<int:email_id>/done/", emails.email_action, {"verb": "done"}, name="close_email"),
     re_path(

@@ -61,29 +61,16 @@ def email_window(request: HttpRequest, email_id: int) -> HttpResponse:
         return render(request, "callbacks/_email.html", {"mail": mail})
 
 
-@require_POST
-@login_required
-def save_email_draft(request: HttpRequest, email_id: int) -> HttpResponse:
-    agent_or_refuse(request)
-    lifecycle.do_save_email_draft(user=request.user, email_id=email_id, **_email_input(request))
-    return action_response(request)
-
-
-@require_POST
-@login_required
-def send_email(request: HttpRequest, email_id: int) -> HttpResponse:
-    agent_or_refuse(request)
-    lifecycle.do_send_email(user=request.user, email_id=email_id, **_email_input(request))
-    return action_response(request)
-
-
-ACTIONS = {"discard": lifecycle.do_discard_email, "done": lifecycle.do_close_email}
+# What the compose form posts to: keeping the draft as the agent types, and Send (both take the form's fields).
+COMPOSE = {"draft": lifecycle.do_save_email_draft, "send": lifecycle.do_send_email}
+# Discard (a draft) and Done (a sent e-mail): the window leaves the desk.
+CLOSE = {"discard": lifecycle.do_discard_email, "done": lifecycle.do_close_email}
 
 
 @require_POST
 @login_required
 def email_action(request: HttpRequest, email_id: int, verb: str) -> HttpResponse:
-    """Discard (a draft) or Done (a sent e-mail): the window leaves the desk."""
     agent_or_refuse(request)
-    ACTIONS[verb](user=request.user, email_id=email_id)
+    fields = _email_input(request) if verb in COMPOSE else {}
+    (COMPOSE | CLOSE)[verb](user=request.user, email_id=email_id, **fields)
     return action_response(request)
