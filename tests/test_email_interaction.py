@@ -5,6 +5,7 @@ import json
 
 import pytest
 from django.db import connection
+from django.db.models import QuerySet
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -115,6 +116,20 @@ def test_once_sent_another_e_mail_to_the_contact_opens_a_new_window(ix, alice, d
     second = lifecycle.do_open_email(user=alice.user, interaction_id=ix.pk, to=LEA)
     assert second.pk != draft.pk
     assert [m.email.pk for m in open_emails(alice)] == [draft.pk, second.pk]  # several windows may be open
+
+
+def test_a_draft_made_meanwhile_for_the_contact_is_the_one_returned(ix, alice, draft, monkeypatch):
+    """E-mail clicked for the same contact in two call windows at once: the other click's draft committed after
+    this one looked (simulated: the look misses it). The unique draft wins, without an error."""
+    real_first = QuerySet.first
+
+    def first_missing_drafts(qs):
+        return None if qs.model is EmailInteraction else real_first(qs)
+
+    monkeypatch.setattr(QuerySet, "first", first_missing_drafts)
+    again = lifecycle.do_open_email(user=alice.user, interaction_id=ix.pk, to=LEA)
+    assert again.pk == draft.pk
+    assert EmailInteraction.objects.count() == 1
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,7 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from .. import emailstate
@@ -107,24 +108,27 @@ def do_open_email(*, user: AbstractBaseUser, interaction_id: int, to: str) -> Em
     interaction = locked_interaction_for(user, interaction_id)
     callback = interaction.callback
     to = directory_address(to, contact_addresses(callback.contact_id))
-    draft = (
-        EmailInteraction.objects.select_for_update()
-        .filter(agent=interaction.agent, contact_id=callback.contact_id, state=EmailState.DRAFT)
-        .first()
+    drafts = EmailInteraction.objects.select_for_update().filter(
+        agent=interaction.agent, contact_id=callback.contact_id, state=EmailState.DRAFT
     )
+    draft = drafts.first()
     if draft is not None:
         return draft
     now = timezone.now()
-    email = EmailInteraction.objects.create(
-        agent=interaction.agent,
-        callback=callback,
-        contact_id=callback.contact_id,
-        interaction=interaction,
-        to=to,
-        subject=subject_for(callback.reference),
-        created_at=now,
-        updated_at=now,
-    )
+    try:
+        with transaction.atomic():  # a savepoint: the same contact's E-mail clicked in two call windows at once
+            email = EmailInteraction.objects.create(
+                agent=interaction.agent,
+                callback=callback,
+                contact_id=callback.contact_id,
+                interaction=interaction,
+                to=to,
+                subject=subject_for(callback.reference),
+                created_at=now,
+                updated_at=now,
+            )
+    except IntegrityError:  # the other click made the draft (one per agent and contact): that one is focused
+        return drafts.get()
     push_on_commit(Push.EMAIL_CHANGED, agent_ids=[interaction.agent_id])
     return email
 

@@ -93,6 +93,7 @@ def test_the_email_interaction(server, setup, open_page, shot):
     expect(window.get_by_test_id("email-status")).to_have_text("Queued")
     expect(window).to_contain_text("Try 1 failed")
     expect(window).to_contain_text("Greylisted")
+    shot(page, "email-queued-retrying")
     expect(window.get_by_test_id("email-status")).to_have_text("Sent", timeout=30000)
     history = call.get_by_role("list", name="Case history")
     expect(history).to_contain_text(f"E-mail queued to {ADDRESS} by Alice: Your callback request {reference}")
