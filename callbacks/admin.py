@@ -15,6 +15,7 @@ from .models import (
     ContactPhone,
     DispositionCode,
     Effect,
+    EmailInteraction,
     FavoriteTarget,
     HistoryEvent,
     IdempotencyRecord,
@@ -330,6 +331,18 @@ class EffectAdmin(RecordAdmin):
     list_filter = ["status", "kind"]
     search_fields = ["key", "callback__reference", "last_error"]
     list_select_related = ["callback", "agent"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(EmailInteraction)
+class EmailInteractionAdmin(RecordAdmin):
+    """E-mail interactions agents started from the Party Action Menu: drafts, and what the outbox did with them."""
+
+    list_display = ["created_at", "agent", "to", "subject", "state", "sent_at", "closed_at", "callback"]
+    list_filter = ["state"]
+    search_fields = ["to", "subject", "callback__reference", "agent__display_name"]
+    list_select_related = ["agent", "callback"]
+    raw_id_fields = ["callback", "contact", "interaction", "effect"]
     date_hierarchy = "created_at"
 
 

@@ -237,6 +237,24 @@ class EffectStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
+class EmailState(models.TextChoices):
+    """What the agent did with an e-mail interaction (stored). What it shows is `EmailStatus` (callbacks/emailstate.py)."""
+
+    DRAFT = "draft", "Draft"
+    SENT = "sent", "Sent to the outbox"
+    DISCARDED = "discarded", "Discarded"
+
+
+class EmailStatus(models.TextChoices):
+    """The status an e-mail interaction window shows: its state, and once sent, its outbox row's."""
+
+    DRAFT = "draft", "Draft"
+    QUEUED = "queued", "Queued"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+    DISCARDED = "discarded", "Discarded"
+
+
 class RuleCondition(models.TextChoices):
     """When a routing point's rule sends a callback to its queue (rules are tried in order; the first that holds wins)."""
 

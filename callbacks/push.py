@@ -37,6 +37,7 @@ class Push(StrEnum):
     OFFER_ENDED = "offer.ended"
     STATUS_CHANGED = "status.changed"
     INTERACTION_CHANGED = "interaction.changed"
+    EMAIL_CHANGED = "email.changed"  # the agent's e-mail interaction windows (a draft opened, sent, delivered …)
     SESSION_ENDED = "session.ended"  # the agent logged out or was deactivated: their sockets close at once
     BOARD_CHANGED = "board.changed"  # to supervisors' boards: re-read the figures (coalesced by the board's consumer)
 
@@ -48,8 +49,9 @@ REGIONS: dict[Push, tuple[str, ...]] = {
     # The notifications region says "Set yourself Ready …" when no channel is Ready.
     Push.STATUS_CHANGED: ("status", "notifications"),
     Push.INTERACTION_CHANGED: ("notifications", "interaction"),
+    Push.EMAIL_CHANGED: ("emails",),
 }
-REGION_ORDER = ("status", "notifications", "interaction")
+REGION_ORDER = ("status", "notifications", "interaction", "emails")
 
 MESSAGE_TYPE = "ringback.event"
 

@@ -12,7 +12,7 @@ from typing import Any
 from django.db.models import Count, Exists, OuterRef, Q, Subquery
 from django.utils import formats, timezone
 
-from . import calendars, callstate
+from . import calendars, callstate, emailstate
 from .enums import (
     ACTIVE_CALL_STATES,
     OPEN_CONSULT_STATES,
@@ -22,6 +22,8 @@ from .enums import (
     CallState,
     Channel,
     ConsultState,
+    EmailState,
+    EmailStatus,
     FieldFormat,
     HistoryKind,
     InteractionState,
@@ -40,6 +42,7 @@ from .models import (
     Contact,
     ContactEmail,
     DispositionCode,
+    EmailInteraction,
     FavoriteTarget,
     HistoryEvent,
     Interaction,
@@ -261,6 +264,94 @@ class InteractionView:
         return self.view.callback.customer_name or self.view.phone
 
 
+@dataclass
+class EmailWindow:
+    """One e-mail interaction window: the draft or the sent e-mail, its status, and what the agent may do now."""
+
+    email: EmailInteraction
+    addresses: list[str]
+
+    @property
+    def status(self) -> EmailStatus:
+        return self.email.status
+
+    @property
+    def status_label(self) -> str:
+        return self.email.status_label
+
+    @property
+    def party_name(self) -> str:
+        callback = self.email.callback
+        contact = self.email.contact
+        return (contact.full_name if contact else "") or callback.customer_name or display_phone(callback.phone_number)
+
+    @property
+    def to_choices(self) -> list[str]:
+        """The contact's addresses, and the draft's own if the directory no longer lists it."""
+        known = {a.lower() for a in self.addresses}
+        return self.addresses + ([self.email.to] if self.email.to.lower() not in known else [])
+
+    @property
+    def can_send(self) -> bool:
+        return emailstate.allowed("send", self.status)
+
+    @property
+    def can_done(self) -> bool:
+        return emailstate.allowed("done", self.status)
+
+    @property
+    def attempts(self) -> int:
+        return self.email.effect.attempts if self.email.effect_id else 0
+
+    @property
+    def problem(self) -> str:
+        """Why the last try failed (the outbox's error), while it retries or once it gave up."""
+        return self.email.effect.last_error if self.email.effect_id else ""
+
+
+def open_emails(agent: Agent) -> list[EmailWindow]:
+    """The agent's e-mail windows on the desk, oldest first: one query, and one for the addresses when any is open."""
+    rows = list(
+        EmailInteraction.objects.filter(agent=agent, closed_at__isnull=True)
+        .select_related("callback", "contact", "effect")
+        .prefetch_related("contact__emails")
+        .order_by("created_at", "id")
+    )
+    return [EmailWindow(e, [a.address for a in e.contact.emails.all()] if e.contact_id else []) for e in rows]
+
+
+def email_window_for(agent: Agent, email_id: int) -> EmailWindow:
+    """One of the agent's own e-mail windows; another agent's (or none) is a 404."""
+    email = (
+        EmailInteraction.objects.filter(pk=email_id, agent=agent)
+        .select_related("callback__queue", "callback__contact", "contact", "effect")
+        .prefetch_related("contact__emails")
+        .first()
+    )
+    if email is None:
+        raise DomainError("That e-mail does not exist.", status=404)
+    return EmailWindow(email, [a.address for a in email.contact.emails.all()] if email.contact_id else [])
+
+
+def contact_emails(contact_id: int, limit: int = 50) -> list[EmailInteraction]:
+    """The e-mails sent to the contact, newest first, with who sent them and what the outbox did (one query)."""
+    return list(
+        EmailInteraction.objects.filter(contact_id=contact_id, state=EmailState.SENT)
+        .select_related("agent", "callback", "effect")
+        .order_by("-sent_at", "-id")[:limit]
+    )
+
+
+def newest_email_draft(agent: Agent, interaction_id: int) -> int | None:
+    """The agent's newest open draft started from this call window: where its Responses insert into an e-mail."""
+    return (
+        EmailInteraction.objects.filter(agent=agent, interaction_id=interaction_id, state=EmailState.DRAFT)
+        .order_by("-created_at", "-id")
+        .values_list("pk", flat=True)
+        .first()
+    )
+
+
 HANDOVER_WINDOW = timedelta(seconds=60)  # how long the page may take to hand a customer over after a consultation
 
 
@@ -387,6 +478,11 @@ class Workspace:
             histories.setdefault(event.callback_id, []).append(event)
         return _interaction_views(rows, self.zone, self.configured, histories)
 
+    # --- e-mail windows -------------------------------------------------------------
+    @cached_property
+    def emails(self) -> list[EmailWindow]:
+        return open_emails(self.agent)
+
     @cached_property
     def joined(self) -> list:
         """Consultations and conferences I was brought into."""
@@ -448,6 +544,8 @@ class RegionVersions:
                     [h.leg for h in ws.handovers],
                 )
             )
+        if region == "emails":  # the typed text is not in it: fields an agent types into are kept by the page
+            return self._digest([(m.email.pk, m.status, m.attempts, m.problem) for m in ws.emails])
         raise KeyError(region)
 
 

@@ -78,6 +78,12 @@ def shown(offer):
     return lifecycle.do_acknowledge_offer(agent_id=offer.agent_id, offer_id=offer.pk)
 
 
+def email_contact(agent: Agent, interaction, *, to: str, subject: str = "Hello", body: str = "We called."):
+    """Party Action Menu → "E-mail <to>", then Send: an e-mail interaction as a test arranges it."""
+    email = lifecycle.do_open_email(user=agent.user, interaction_id=interaction.pk, to=to)
+    return lifecycle.do_send_email(user=agent.user, email_id=email.pk, to=to, subject=subject, body=body)
+
+
 def worker() -> int:
     """The task worker runs what is due (durable side effects: switch commands, e-mail)."""
     return run_ready_tasks()

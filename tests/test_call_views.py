@@ -48,7 +48,8 @@ def test_call_then_customer_answers_shows_connected_with_timers(client, live):
         ("set_disposition", {"disposition": "abc"}, 400, "disposition"),
         ("reschedule", {"when": "not-a-date"}, 400, "when"),
         ("reschedule", {"when": "2020-01-01T10:00"}, 400, "future"),
-        ("send_email", {"to": "x@example.com", "subject": "s", "body": "b"}, 400, "e-mail addresses"),
+        ("open_email", {"to": "x@example.com"}, 400, "e-mail addresses"),
+        ("open_email", {"to": "not an address"}, 400, "not an e-mail address"),
     ],
 )
 def test_bad_or_untimely_input_is_a_clear_4xx(client, live, name, data, status, text):

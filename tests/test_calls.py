@@ -34,7 +34,7 @@ from callbacks.models import (
 from callbacks.telephony.simulator.models import SimCall
 from callbacks.telephony.simulator.switch import SimulatedSwitch, planned_outcome
 
-from .factories import make_calendar, make_callback, refreshed, set_ready, worker
+from .factories import email_contact, make_calendar, make_callback, refreshed, set_ready, worker
 
 ALL_STATUSES = [callstate.READY_TO_CALL, CallState.DIALING, CallState.CONNECTED, CallState.ON_HOLD]
 
@@ -529,11 +529,9 @@ def test_consulting_a_logged_out_agent_is_refused(queue, alice, bob):
 def test_email_to_a_directory_address_is_sent_and_recorded(queue, alice, mailoutbox):
     interaction = accepted(alice, queue)
     ContactEmail.objects.create(contact=interaction.callback.contact, address="camille@example.com")
-    lifecycle.do_send_email(
-        user=alice.user, interaction_id=interaction.pk, to="camille@example.com", subject="Hello", body="We called."
-    )
+    email_contact(alice, interaction, to="camille@example.com", subject="Hello", body="We called.")
     assert mailoutbox == []  # queued in the transaction, sent by the worker
-    assert "E-mail queued to camille@example.com: Hello" in texts(interaction.callback)
+    assert "E-mail queued to camille@example.com by Alice: Hello" in texts(interaction.callback)
     worker()
     assert [m.to for m in mailoutbox] == [["camille@example.com"]]
     assert "E-mail sent to camille@example.com: Hello" in texts(interaction.callback)
@@ -542,7 +540,7 @@ def test_email_to_a_directory_address_is_sent_and_recorded(queue, alice, mailout
 def test_email_to_an_address_not_in_the_directory_is_refused(queue, alice, mailoutbox):
     interaction = accepted(alice, queue)
     with pytest.raises(Invalid):
-        lifecycle.do_send_email(user=alice.user, interaction_id=interaction.pk, to="x@evil.example", subject="s", body="b")
+        lifecycle.do_open_email(user=alice.user, interaction_id=interaction.pk, to="x@evil.example")
     assert mailoutbox == []
     assert not mail.outbox
 

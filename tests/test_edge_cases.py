@@ -46,8 +46,9 @@ def test_creating_a_contact_for_someone_elses_interaction_is_refused_and_creates
 def test_multi_line_email_subject_is_refused(alice_client, alice, queue, mailoutbox):
     interaction = accepted(alice, queue)
     ContactEmail.objects.create(contact=interaction.callback.contact, address="c@example.com")
+    email = lifecycle.do_open_email(user=alice.user, interaction_id=interaction.pk, to="c@example.com")
     response = alice_client.post(
-        reverse("send_email", args=[interaction.pk]),
+        reverse("send_email", args=[email.pk]),
         {"to": "c@example.com", "subject": "Hi\r\nBcc: x@y.example", "body": "b"},
         **HTMX,
     )

@@ -60,9 +60,10 @@ def unreachable_switch(settings):
 def email_to_contact(agent, interaction, client=None):
     ContactEmail.objects.get_or_create(contact=interaction.callback.contact, address="camille@example.com")
     data = {"to": "camille@example.com", "subject": "Your refund", "body": "It is on its way."}
+    email = lifecycle.do_open_email(user=agent.user, interaction_id=interaction.pk, to=data["to"])
     if client is not None:
-        return client.post(reverse("send_email", args=[interaction.pk]), data, **HTMX)
-    return lifecycle.do_send_email(user=agent.user, interaction_id=interaction.pk, **data)
+        return client.post(reverse("send_email", args=[email.pk]), data, **HTMX)
+    return lifecycle.do_send_email(user=agent.user, email_id=email.pk, **data)
 
 
 def run_worker_through_backoff(times: int) -> None:
@@ -85,9 +86,9 @@ def test_an_email_whose_server_fails_three_times_is_sent_on_the_fourth_try(queue
     effect = Effect.objects.get(kind=EffectKind.EMAIL)
     assert (effect.status, effect.attempts) == (EffectStatus.DONE, 4)
     history = texts(interaction.callback)
-    assert "E-mail queued to camille@example.com: Your refund" in history
+    assert "E-mail queued to camille@example.com by Alice: Your refund" in history
     assert "E-mail sent to camille@example.com: Your refund (try 4)" in history
-    assert history.index("E-mail queued to camille@example.com: Your refund") < history.index(
+    assert history.index("E-mail queued to camille@example.com by Alice: Your refund") < history.index(
         "E-mail sent to camille@example.com: Your refund (try 4)"
     )
     run_worker_through_backoff(2)

@@ -144,14 +144,29 @@ def test_due_callback_rings_a_ready_agent(queue, alice):
 def test_email_queued_then_sent_by_the_worker(queue, alice):
     interaction, _ = connected(alice, queue)
     ContactEmail.objects.create(contact=interaction.callback.contact, address="lea@example.com")
-    verify_action(
+    opened = []
+    pushed = verify_action(
         [alice],
-        lambda: lifecycle.do_send_email(
-            user=alice.user, interaction_id=interaction.pk, to="lea@example.com", subject="Hi", body="Hello"
-        ),
+        lambda: opened.append(lifecycle.do_open_email(user=alice.user, interaction_id=interaction.pk, to="lea@example.com")),
     )
+    assert pushed[alice.pk] == {"emails"}  # the call window is untouched
+    pushed = verify_action(
+        [alice],
+        lambda: lifecycle.do_send_email(user=alice.user, email_id=opened[0].pk, to="lea@example.com", subject="Hi", body="Hello"),
+    )
+    assert pushed[alice.pk] == {"notifications", "interaction", "emails"}  # Queued, and the Case history shows it
     pushed = verify_action([alice], worker)
-    assert pushed[alice.pk] == {"notifications", "interaction"}
+    assert pushed[alice.pk] == {"notifications", "interaction", "emails"}  # Sent
+    pushed = verify_action([alice], lambda: lifecycle.do_close_email(user=alice.user, email_id=opened[0].pk))
+    assert pushed[alice.pk] == {"emails"}
+
+
+def test_a_discarded_email_draft_leaves_the_desk_and_the_call_window_alone(queue, alice):
+    interaction, _ = connected(alice, queue)
+    ContactEmail.objects.create(contact=interaction.callback.contact, address="lea@example.com")
+    email = lifecycle.do_open_email(user=alice.user, interaction_id=interaction.pk, to="lea@example.com")
+    pushed = verify_action([alice], lambda: lifecycle.do_discard_email(user=alice.user, email_id=email.pk))
+    assert pushed[alice.pk] == {"emails"}
 
 
 def test_after_call_work_ends_by_itself(queue, alice):

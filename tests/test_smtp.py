@@ -13,7 +13,7 @@ from callbacks import lifecycle
 from callbacks.enums import EffectStatus, OfferOutcome
 from callbacks.models import ContactEmail, Effect, Offer
 
-from .factories import make_callback, set_ready, worker
+from .factories import email_contact, make_callback, set_ready, worker
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -89,7 +89,7 @@ def test_the_worker_sends_over_smtp_with_the_effect_key_as_message_id(queue, ali
     offer = Offer.objects.get(callback=make_callback(queue), outcome=OfferOutcome.OPEN)
     interaction = lifecycle.do_accept_offer(user=alice.user, offer_id=offer.pk)
     ContactEmail.objects.create(contact=interaction.callback.contact, address="lea@example.com")
-    lifecycle.do_send_email(user=alice.user, interaction_id=interaction.pk, to="lea@example.com", subject="Hi", body="Hello")
+    email_contact(alice, interaction, to="lea@example.com", subject="Hi", body="Hello")
     worker()
     effect = Effect.objects.get()
     assert effect.status == EffectStatus.DONE

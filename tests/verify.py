@@ -26,7 +26,7 @@ from callbacks.models import Agent
 from callbacks.push import agent_group, regions_for
 from callbacks.views.render import render_regions
 
-PAGE_REGIONS = ("status", "notifications", "interaction")
+PAGE_REGIONS = ("status", "notifications", "interaction", "emails")
 
 
 def _version(html: str) -> str | None:

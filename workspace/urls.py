@@ -4,7 +4,7 @@ from django.urls import include, path, re_path
 
 from callbacks import gms
 from callbacks.api import api
-from callbacks.views import board, calls, directory, health, metrics, public, reports, softphone
+from callbacks.views import board, calls, directory, emails, health, metrics, public, reports, softphone
 from callbacks.views import workspace as views
 
 urlpatterns = [
@@ -25,7 +25,12 @@ urlpatterns = [
     path("interactions/<int:interaction_id>/slots/", calls.reschedule_slots, name="reschedule_slots"),
     path("interactions/<int:interaction_id>/disposition/", calls.set_disposition, name="set_disposition"),
     path("interactions/<int:interaction_id>/note/", calls.add_note, name="add_note"),
-    path("interactions/<int:interaction_id>/email/", calls.send_email, name="send_email"),
+    path("interactions/<int:interaction_id>/email/", emails.open_email, name="open_email"),
+    path("emails/<int:email_id>/", emails.email_window, name="email_window"),
+    path("emails/<int:email_id>/draft/", emails.email_action, {"verb": "draft"}, name="save_email_draft"),
+    path("emails/<int:email_id>/send/", emails.email_action, {"verb": "send"}, name="send_email"),
+    path("emails/<int:email_id>/discard/", emails.email_action, {"verb": "discard"}, name="discard_email"),
+    path("emails/<int:email_id>/done/", emails.email_action, {"verb": "done"}, name="close_email"),
     re_path(
         r"^interactions/(?P<interaction_id>\d+)/(?P<mode>transfer|conference|consult)/$", calls.team_action, name="team_action"
     ),

@@ -8,7 +8,8 @@ contract is checked by import-linter in the test command):
 - `lines` — call state changes, hold accounting, ending a call
 - `offers` — routing, offers, Accept and Reject, returning a callback to its queue
 - `presence` — agent status per channel, login and logout
-- `wrapup` — dispositions, notes, reschedule, e-mail, Mark Done, closing the window
+- `wrapup` — dispositions, notes, reschedule, Mark Done, closing the window
+- `emails` — the e-mail interaction from the Party Action Menu: draft, Send through the outbox, Discard, Done
 - `calls` — call control and switch events, the retry policy
 - `transfers` — transfer, conference, consultation, Team Communicator targets
 - `intake` — new requests, the customer's moves and cancellations, attached data
@@ -42,6 +43,14 @@ from .clock import (
 )
 from .directory import ContactInput, do_create_contact, do_link_contact, do_update_contact
 from .effects import perform as perform_effect
+from .emails import (
+    do_close_email,
+    do_discard_email,
+    do_open_email,
+    do_save_email_draft,
+    do_send_email,
+    locked_email_for,
+)
 from .intake import (
     CallbackInput,
     do_cancel_callback,
@@ -91,7 +100,6 @@ from .wrapup import (
     do_add_note,
     do_mark_done,
     do_reschedule_callback,
-    do_send_email,
     do_set_disposition,
     validate_reschedule,
 )
@@ -149,6 +157,11 @@ __all__ = [
     "do_resume_call",
     "do_send_dtmf",
     "do_send_email",
+    "do_open_email",
+    "do_save_email_draft",
+    "do_discard_email",
+    "do_close_email",
+    "locked_email_for",
     "do_set_disposition",
     "do_set_language",
     "do_set_status",

@@ -191,6 +191,12 @@ def _who(effect: Effect) -> list[int]:
     return [effect.agent_id] if effect.agent_id else []
 
 
+def _push_email_window(effect: Effect) -> None:
+    """An agent's e-mail shows the outbox's truth in its window (Queued, Sent, Failed): ring that region too."""
+    if effect.kind == EffectKind.EMAIL:
+        push_on_commit(Push.EMAIL_CHANGED, agent_ids=_who(effect))
+
+
 def _succeeded(effect: Effect) -> None:
     now = timezone.now()
     with transaction.atomic():
@@ -208,6 +214,7 @@ def _succeeded(effect: Effect) -> None:
             )
         # The agent's window shows what the effect changed (the e-mail in the history, the dialled line's link).
         push_on_commit(Push.INTERACTION_CHANGED, agent_ids=_who(effect))
+        _push_email_window(effect)
 
 
 def _failed_try(effect: Effect, error: str) -> str:
@@ -220,6 +227,7 @@ def _failed_try(effect: Effect, error: str) -> str:
             effect.next_attempt_at = now + backoff(effect.kind, effect.attempts)
             effect.save(update_fields=["last_error", "claimed_until", "next_attempt_at"])
             _schedule(effect, effect.next_attempt_at)
+            _push_email_window(effect)  # the e-mail window says the try failed and another follows
             return "retry"
         effect.status = EffectStatus.FAILED
         effect.finished_at = now
@@ -233,6 +241,7 @@ def _failed_try(effect: Effect, error: str) -> str:
             kind, message = HistoryKind.SWITCH, f"The switch did not take “{effect.get_kind_display()}” after {tries}: {error}"
         record(kind, message, callback=effect.callback, agent=effect.agent, at=now, effect=effect.key)
         push_on_commit(Push.INTERACTION_CHANGED, agent_ids=_who(effect))
+        _push_email_window(effect)
         return "failed"
 
 

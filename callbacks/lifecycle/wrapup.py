@@ -1,4 +1,4 @@
-"""Wrap-up: Dispositions, Note, Reschedule a Callback, e-mail from the Party Action Menu, Mark Done, and closing the window.
+"""Wrap-up: Dispositions, Note, Reschedule a Callback, Mark Done, and closing the window.
 
 Owns: `close_interaction` (the one way an interaction window closes, with a
 `ClosingReason`; the agent goes to After Call Work or is free and idle),
@@ -22,14 +22,12 @@ from ..enums import (
     CallOutcome,
     CallState,
     ClosingReason,
-    EffectKind,
     HistoryKind,
     InteractionState,
 )
 from ..errors import DomainError, Invalid
-from ..models import Call, CallbackRequest, ContactEmail, DispositionCode, Interaction, Note
+from ..models import Call, CallbackRequest, DispositionCode, Interaction, Note
 from ..push import Push, push_on_commit
-from . import effects
 from .lines import end_call, live_call
 from .offers import route_on_commit
 from .presence import change_status, mark_idle
@@ -233,39 +231,3 @@ def do_reschedule_callback(*, user: AbstractBaseUser, interaction_id: int, when:
     )
     close_interaction(interaction, reason=ClosingReason.RESCHEDULED, now=now)
     return interaction
-
-
-@action
-def do_send_email(*, user: AbstractBaseUser, interaction_id: int, to: str, subject: str, body: str) -> None:
-    """Party Action Menu → e-mail the contact at an address the directory has. The worker sends it, with retries."""
-    interaction = locked_interaction_for(user, interaction_id)
-    callback = interaction.callback
-    subject, body = (subject or "").strip(), (body or "").strip()
-    if not callback.contact_id or not ContactEmail.objects.filter(contact_id=callback.contact_id, address__iexact=to).exists():
-        raise Invalid("Pick one of the contact's e-mail addresses.", field="to")
-    if not subject or not body:
-        raise Invalid("An e-mail needs a subject and a message.", field="body")
-    if "\n" in subject or "\r" in subject:
-        raise Invalid("The subject must be a single line.", field="subject")
-    if len(subject) > 200 or len(body) > 10000:
-        raise Invalid("That e-mail is too long.", field="body")
-    now = timezone.now()
-    effect = effects.enqueue(
-        EffectKind.EMAIL,
-        payload={"to": to, "subject": subject, "body": body},
-        now=now,
-        callback=callback,
-        agent=interaction.agent,
-    )
-    record(
-        HistoryKind.EMAIL,
-        f"E-mail queued to {to}: {subject}",
-        callback=callback,
-        agent=interaction.agent,
-        actor=user,
-        at=now,
-        to=to,
-        subject=subject,
-        effect=effect.key,
-    )
-    push_on_commit(Push.INTERACTION_CHANGED, agent_ids=[interaction.agent_id])

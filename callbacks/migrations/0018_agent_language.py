@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('callbacks', '0015_call_party_leg'),
+        ('callbacks', '0017_email_interaction'),
     ]
 
     operations = [

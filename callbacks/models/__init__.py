@@ -15,6 +15,7 @@ from .config import (
 )
 from .contacts import Contact, ContactEmail, ContactPhone
 from .effects import Effect
+from .emails import EmailInteraction
 from .responses import ResponseCategory, StandardResponse
 from .routing import RoutingPoint, RoutingRule
 from .work import (
@@ -29,6 +30,7 @@ from .work import (
 )
 
 __all__ = [
+    "EmailInteraction",
     "LineReport",
     "BusinessCalendar",
     "CalendarException",

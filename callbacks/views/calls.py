@@ -101,21 +101,6 @@ def add_note(request: HttpRequest, interaction_id: int) -> HttpResponse:
     return _run(request, lifecycle.do_add_note, interaction_id=interaction_id, text=text)
 
 
-class EmailForm(forms.Form):
-    to = forms.EmailField()
-    subject = forms.CharField(max_length=200)
-    body = forms.CharField(max_length=10000)
-
-
-@require_POST
-@login_required
-def send_email(request: HttpRequest, interaction_id: int) -> HttpResponse:
-    form = EmailForm(request.POST)
-    if not form.is_valid():
-        raise Invalid(first_error(form))
-    return _run(request, lifecycle.do_send_email, interaction_id=interaction_id, **form.cleaned_data)
-
-
 TEAM = {"transfer": lifecycle.do_transfer, "conference": lifecycle.do_conference, "consult": lifecycle.do_start_consultation}
 
 

@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from .. import lifecycle
+from .. import lifecycle, selectors
 from ..errors import DomainError, Invalid, Refused, clean_text, is_id
 from ..models import Contact, Interaction
 from ..models.config import TIMEZONE_CHOICES
@@ -82,6 +82,7 @@ def contact_detail(request: HttpRequest, contact_id: int) -> HttpResponse:
         "contact": contact,
         "form": form,
         "history": contact_history(contact),
+        "emails": selectors.contact_emails(contact.pk),
         "error": error,
         "saved": request.method == "GET" and "saved" in request.GET,
     }
@@ -129,15 +130,26 @@ def link_contact(request: HttpRequest, interaction_id: int) -> HttpResponse:
 @require_GET
 @login_required
 def responses(request: HttpRequest) -> HttpResponse:
-    """Search standard responses, filled in for the interaction's contact."""
+    """Search standard responses, filled in for the contact of the interaction (or of the e-mail) they are for.
+
+    From a call window they go into its Note, or into the newest e-mail draft started from it; from an e-mail
+    window, into that e-mail's body. Only the agent's own interaction or e-mail fills anything in."""
     agent = agent_or_refuse(request)
-    ix = request.GET.get("interaction", "")
-    values = {}
-    if is_id(ix):
+    ix, email = request.GET.get("interaction", ""), request.GET.get("email", "")
+    values, email_id = {}, None
+    if is_id(email):
+        mail = selectors.email_window_for(agent, int(email)).email
+        values, email_id, ix = response_values(mail.callback, agent), mail.pk, ""
+    elif is_id(ix):
         interaction = (
             Interaction.objects.select_related("callback__contact", "callback__queue").filter(pk=ix, agent=agent).first()
         )
         if interaction:
             values = response_values(interaction.callback, agent)
-    context = {"responses": response_search(clean_text(request.GET.get("q", "")), values), "ix": ix if is_id(ix) else ""}
+            email_id = selectors.newest_email_draft(agent, interaction.pk)
+    context = {
+        "responses": response_search(clean_text(request.GET.get("q", "")), values),
+        "ix": ix if is_id(ix) else "",
+        "email": email_id or "",
+    }
     return render(request, "callbacks/responses.html", context)

@@ -43,7 +43,7 @@ def render_regions(agent: Agent, regions: list[str] | None = None, *, error: str
     """The named partials of the workspace as out-of-band swaps (for the websocket)."""
     at = time.time()
     context = {"ws": workspace_context_for(agent), "oob": True, "error": error}
-    names = regions or ["status", "notifications", "interaction", "flash"]
+    names = regions or ["status", "notifications", "interaction", "emails", "flash"]
     with as_agent(agent):
         return "".join(render_to_string(f"{WORKSPACE}#{name}", context) for name in names) + synced_marker(at)
 

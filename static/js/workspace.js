@@ -104,9 +104,37 @@
       ? document.querySelector('[data-note-for="' + into.dataset.insertNote + '"]')
       : document.querySelector('[data-email-for="' + into.dataset.insertEmail + '"]');
     if (!field) return;
-    if (into.dataset.insertEmail) field.closest("details").open = true;
     field.value = (field.value ? field.value + "\n" : "") + into.dataset.text;
     field.focus();
+    // Typed or inserted, it is the same edit: the e-mail draft keeps it on the server.
+    field.dispatchEvent(new Event("input", { bubbles: true }));
+  });
+  // E-mail interaction windows. Opening one (or finding the open draft to that contact) focuses its body as soon
+  // as the window is on the page: the answer to the click and the push that renders the window come in any order.
+  var focusEmail = null;
+  function focusPendingEmail() {
+    if (!focusEmail) return;
+    var win = document.getElementById("email-" + focusEmail);
+    if (!win) return;
+    focusEmail = null;
+    var body = win.querySelector("textarea[data-email-for]");
+    win.scrollIntoView({ block: "nearest" });
+    (body || win).focus();
+  }
+  document.addEventListener("ringback:email-focus", function (e) {
+    focusEmail = String(e.detail.id);
+    focusPendingEmail();
+  });
+  document.addEventListener("htmx:oobAfterSwap", focusPendingEmail);
+  document.addEventListener("htmx:afterSettle", focusPendingEmail);
+  // The Party Action Menu folds away once an interaction is chosen.
+  document.addEventListener("submit", function (e) {
+    var menu = e.target.closest && e.target.closest("details.party-menu");
+    if (menu) menu.open = false;
+  });
+  // Enter in the Subject line does not send the e-mail (only the Send button does).
+  document.addEventListener("keydown", function (e) {
+    if (e.key === "Enter" && e.target.matches && e.target.matches(".email-compose input")) e.preventDefault();
   });
   // On-screen DTMF keypad: keys type into the digits field.
   document.addEventListener("click", function (e) {

@@ -48,6 +48,7 @@ class Server:
             DATABASE_URL=database_url(),
             RINGBACK_DISPATCHER="inprocess",
             RINGBACK_SWEEP_SECONDS="0.3",
+            EMAIL_BACKEND="tests.backends.GreylistingMailBackend",  # delivers, after a retry to a greylist. domain
             PYTHONUNBUFFERED="1",
         )
         self.proc = daphne(self.port, env, f"browser-server-{self.port}.log")

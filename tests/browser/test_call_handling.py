@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from callbacks.enums import CallOutcome, RetryAction
-from callbacks.models import ContactEmail, DispositionCode, RetryRule
+from callbacks.models import DispositionCode, RetryRule
 
 from ..factories import PASSWORD, make_agent, make_api_client, make_queue
 from .test_core_journeys import create, notification, ready
@@ -142,22 +142,3 @@ def test_mark_done_is_blocked_until_a_disposition_is_set_when_required(server, s
     expect(page.get_by_test_id("disposition")).to_have_text("No answer")
     page.get_by_role("button", name="Mark Done").click()
     expect(page.get_by_text("Your desk is clear.")).to_be_visible()
-
-
-def test_party_action_menu_sends_an_email_recorded_in_history(server, setup, open_page, shot):
-    page = open_page("alice", PASSWORD)
-    ready(page)
-    body = create(server, setup["token"], phone_number="+33612345671", customer_name="Emma Petit")
-    from callbacks.models import CallbackRequest
-
-    ContactEmail.objects.create(
-        contact=CallbackRequest.objects.get(reference=body["reference"]).contact, address="emma@example.com"
-    )
-    accept(page)
-    page.get_by_label("Party Action Menu").click()
-    page.get_by_label("Message").fill("We tried to reach you about your refund.")
-    page.get_by_role("button", name="Send e-mail").click()
-    # Queued in the click's transaction, then sent by the worker running beside the server.
-    expect(history(page)).to_contain_text("E-mail queued to emma@example.com")
-    expect(history(page)).to_contain_text("E-mail sent to emma@example.com")
-    shot(page, "email-queued-then-sent")
