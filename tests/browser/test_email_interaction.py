@@ -69,7 +69,7 @@ def test_the_email_interaction(server, setup, open_page, shot):
     # A standard response goes into this e-mail's body, filled in for the contact; then the agent edits it.
     with page.expect_response(is_draft_save):
         window.get_by_label("Search responses for this e-mail").fill("refund")
-        window.get_by_role("button", name="Insert “Refund on its way” into the e-mail").click()
+        window.get_by_role("button", name="Insert into e-mail: Refund on its way").click()
     expect(body).to_have_value(f"Dear Emma, your refund for {reference} is on its way.")
     body.press("End")
     with page.expect_response(is_draft_save):
