@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
+from django.views.i18n import JavaScriptCatalog
 
 from callbacks import gms
 from callbacks.api import api
@@ -11,6 +12,7 @@ urlpatterns = [
     path("", views.workspace, name="workspace"),
     path("workspace/regions/", views.regions, name="regions"),
     path("workspace/day/", views.my_day, name="my_day"),
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("workspace/language/", views.set_language, name="agent_language"),
     path("status/", views.set_status, name="set_status"),
     path("offers/<int:offer_id>/accept/", views.offer_action, {"verb": "accept"}, name="accept_offer"),

@@ -4,6 +4,9 @@
 (function () {
   var app = document.getElementById("app");
   if (!app) return;
+  // Texts in the agent's language: Django's JavaScript catalogue (/jsi18n/), English without it.
+  var _ = window.gettext || function (s) { return s; };
+  var fmt = window.interpolate || function (s, o) { return s.replace(/%\((\w+)\)s/g, function (m, k) { return o[k]; }); };
   var baseTitle = document.title;
 
   // --- Announcements -------------------------------------------------------------------------
@@ -57,7 +60,7 @@
       var offer = app.querySelector('[data-offer="' + fresh[0] + '"]');
       var heading = offer.querySelector("h2").textContent.trim();
       var party = offer.querySelector(".toast-party").textContent.trim();
-      say("New " + heading + ": " + party + ". Press A to accept, R to reject.", true);
+      say(fmt(_("New %(what)s: %(who)s. Press A to accept, R to reject."), { what: heading, who: party }, true), true);
       attention(heading, party, fresh[0]);
       // A new offer takes focus, unless the agent is typing (a half-written note is not interrupted).
       if (!busy) offer.querySelector(".actions button").focus({ preventScroll: true });
@@ -77,7 +80,7 @@
     // A window closed: the agent's day figures are read again.
     if (before.windows.some(function (id) { return now.windows.indexOf(id) < 0; })) document.body.dispatchEvent(new Event("rb-day"));
     Object.keys(now.status).forEach(function (id) {
-      if (before.status[id] !== undefined && before.status[id] !== now.status[id]) say("Call status: " + now.status[id] + ".");
+      if (before.status[id] !== undefined && before.status[id] !== now.status[id]) say(fmt(_("Call status: %(status)s."), { status: now.status[id] }, true));
     });
     var refused = app.querySelector("#flash .flash");
     if (refused && refused.textContent.trim() !== before.flash) say(refused.textContent.trim(), true);
@@ -96,7 +99,8 @@
   // --- The tab title, and the countdown read out -------------------------------------------------
   function showPending() {
     var n = app.querySelectorAll("[data-offer], [data-transfer-offer], .toast-consult").length;
-    document.title = n ? "(" + n + ") " + (n === 1 ? "Offer waiting" : "Offers waiting") + " · " + baseTitle : baseTitle;
+    var waiting = window.ngettext ? ngettext("Offer waiting", "Offers waiting", n) : (n === 1 ? "Offer waiting" : "Offers waiting");
+    document.title = n ? "(" + n + ") " + waiting + " · " + baseTitle : baseTitle;
   }
   var spoken = {};
   setInterval(function () {
@@ -106,7 +110,7 @@
       [10, 5].forEach(function (mark) {
         if (left <= mark && left > mark - 2 && !spoken[id + ":" + mark]) {
           spoken[id + ":" + mark] = true;
-          say(left + " seconds left to answer.");
+          say(fmt(_("%(n)s seconds left to answer."), { n: left }, true));
         }
       });
     });
@@ -170,16 +174,9 @@
     target.click();
     return true;
   }
-  function buttonNamed(scope, names) {
-    if (!scope) return null;
-    var all = scope.querySelectorAll(".toolbar button, .toolbar summary");
-    for (var i = 0; i < all.length; i++) if (names.indexOf(all[i].textContent.trim()) >= 0 && !all[i].disabled) return all[i];
-    return null;
-  }
-  function toolbar(names) {
-    var btn = buttonNamed(currentWindow(), names);
-    if (btn) { btn.click(); return true; }
-    return false;
+  // The window's buttons carry their key (data-shortcut), whatever language their names are written in.
+  function toolbar(key) {
+    return press(currentWindow(), '.toolbar [data-shortcut="' + key + '"]');
   }
   function toggleStatus(n) {
     var channel = app.querySelectorAll(".statusbar .channel")[n];
@@ -190,10 +187,10 @@
   var KEYS = {
     a: function () { return press(app.querySelector("[data-offer]"), ".actions form:first-child button"); },
     r: function () { return press(app.querySelector("[data-offer]"), ".actions form:nth-child(2) button"); },
-    c: function () { return toolbar(["Call"]); },
-    h: function () { return toolbar(["Hold", "Resume Call"]); },
-    e: function () { return toolbar(["End Call"]); },
-    d: function () { return toolbar(["Mark Done", "Done"]); },
+    c: function () { return toolbar("c"); },
+    h: function () { return toolbar("h"); },
+    e: function () { return toolbar("e"); },
+    d: function () { return toolbar("d"); },
     k: function () {
       var pad = currentWindow() && currentWindow().querySelector("details[id^=dtmf]");
       if (!pad) return false;

@@ -10,6 +10,7 @@
   var cfgEl = document.getElementById("softphone-config");
   if (!cfgEl || !window.JsSIP) return;
   var cfg = JSON.parse(cfgEl.textContent);
+  var _ = window.gettext || function (s) { return s; };  // the agent's language (Django's /jsi18n/ catalogue)
   var sessions = {};   // call reference → JsSIP session
   var started = {};    // call references this page dialled once (never dial one twice)
   var referred = {};   // transfer ids this page has asked the customer's phone to carry out
@@ -23,17 +24,17 @@
   audio.autoplay = true;
 
   var LABELS = {
-    connecting: "Phone: connecting…",
-    registered: "Phone: ready",
-    failed: "Phone: not registered",
-    nomic: "Phone: no microphone",
+    connecting: _("Phone: connecting…"),
+    registered: _("Phone: ready"),
+    failed: _("Phone: not registered"),
+    nomic: _("Phone: no microphone"),
   };
   function show() {
     var el = document.getElementById("softphone");
     if (!el) return;
     el.dataset.state = state;
     el.textContent = LABELS[state] + (detail ? " (" + detail + ")" : "");
-    el.title = state === "nomic" ? "Allow the microphone for this site, then reload the page." : "";
+    el.title = state === "nomic" ? _("Allow the microphone for this site, then reload the page.") : "";
   }
   function set(next, why) { state = next; detail = why || ""; show(); }
 

@@ -56,7 +56,7 @@
       p.className = "flash flash-error";
       p.setAttribute("role", "alert");
       p.dataset.local = "1";
-      p.textContent = "The server did not answer that click. The page is up to date again: check it, then try again if needed.";
+      p.textContent = (window.gettext || String)("The server did not answer that click. The page is up to date again: check it, then try again if needed.");
       flash.replaceChildren(p);
       fadeFlash();
     });
@@ -91,7 +91,7 @@
     if (!btn) return;
     var team = document.getElementById("team");
     team.dataset.mode = btn.dataset.teamMode;
-    team.querySelector("h2").textContent = "Team Communicator — " + btn.textContent;
+    team.querySelector("h2").textContent = (window.gettext || String)("Team Communicator") + " — " + btn.textContent;
     team.querySelector("input[type=search]").focus();
   });
   // Responses: copy, or insert into the interaction's note or e-mail.
