@@ -73,7 +73,7 @@ def format_value(value: Any, fmt: str, zone) -> str:
         if fmt == FieldFormat.YES_NO:
             return "Yes" if str(value).lower() in {"1", "true", "yes", "y"} else "No"
         if fmt == FieldFormat.MONEY:
-            return f"{Decimal(str(value)):,.2f}"
+            return formats.number_format(Decimal(str(value)), 2, use_l10n=True, force_grouping=True)
         if fmt == FieldFormat.DATE:
             return formats.date_format(date.fromisoformat(str(value)), "j M Y")
         if fmt == FieldFormat.DATETIME:
