@@ -20,6 +20,7 @@ from django.db import InterfaceError, OperationalError
 from redis.exceptions import RedisError
 
 from .errors import is_id
+from .languages import language_for_socket
 from .layerwatch import watch
 from .lifecycle import do_acknowledge_offer
 from .metrics import SOCKETS
@@ -188,6 +189,7 @@ def _board_groups(user) -> list[str] | None:
 
 board_groups = database_sync_to_async(_board_groups, thread_sensitive=False)
 render_board = database_sync_to_async(render_figures, thread_sensitive=False)
+socket_language = database_sync_to_async(language_for_socket, thread_sensitive=False)
 
 
 class BoardConsumer(GroupConsumer):
@@ -197,6 +199,7 @@ class BoardConsumer(GroupConsumer):
     groups_joined: list[str] = []
     counted = False
     last_render = 0.0
+    language: str | None = None
     pending: asyncio.TimerHandle | None = None
 
     async def connect(self):
@@ -208,6 +211,7 @@ class BoardConsumer(GroupConsumer):
         if groups is None:
             await self.close(code=CLOSE_NOT_A_SUPERVISOR)
             return
+        self.language = await socket_language(self.scope)  # the page's own language, for every push
         self.groups_joined = []
         SOCKETS.labels(kind="board").inc()
         self.counted = True
@@ -253,7 +257,7 @@ class BoardConsumer(GroupConsumer):
     async def _render(self):
         self.last_render = asyncio.get_running_loop().time()
         try:
-            html = await render_board(self.scope["user"])
+            html = await render_board(self.scope["user"], self.language)
             await self.send(text_data=html)
         except Exception:  # the socket closed while rendering; its disconnect is next in line
             log.info("a board's socket closed before its update reached it", exc_info=True)

@@ -10,7 +10,7 @@ from functools import cached_property
 from typing import Any
 
 from django.db.models import Count, Exists, OuterRef, Q, Subquery
-from django.utils import formats, timezone
+from django.utils import dateformat, formats, timezone
 
 from . import calendars, callstate
 from .enums import (
@@ -681,14 +681,15 @@ def free_slot_days(
     *,
     excluding: int | None = None,
     limit: int = 500,
-    day_format: str = "%a %d %b",
+    day_format: str = "D d M",
 ) -> list[SlotDay]:
-    """Free slots between start and end, grouped by day in `zone` (the customer's): what both pickers show."""
+    """Free slots between start and end, grouped by day in `zone` (the customer's): what both pickers show. Days are
+    labelled with a Django date format, in the active language."""
     grouped: dict[date, list[tuple[str, str, int]]] = {}
     for slot in calendars.free_slots(queue, start, end, excluding=excluding, limit=limit):
         local = slot.start.astimezone(zone)
         grouped.setdefault(local.date(), []).append((slot.start.isoformat(), f"{local:%H:%M}", slot.remaining))
-    return [SlotDay(day.strftime(day_format), rows) for day, rows in grouped.items()]
+    return [SlotDay(dateformat.format(day, day_format), rows) for day, rows in grouped.items()]
 
 
 # Average handling time assumed until a queue has finished interactions to measure.
