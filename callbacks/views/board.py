@@ -43,6 +43,7 @@ BULK_LABELS = {
 # Words the board's charts draw (static/js/board.js), in the supervisor's language.
 CHART_WORDS = {
     "callbacks": gettext_lazy("callbacks"),
+    "time": gettext_lazy("Time"),
     "handled": gettext_lazy("Handled"),
     "nothing": gettext_lazy("Nothing handled yet today"),
 }

@@ -25,10 +25,18 @@
   // The charts' own words come with the data, in the page's language.
   function word(d, key, english) { return (d.words && d.words[key]) || english; }
 
+  // Times on the axis as the page's language writes them (14:00, 2 PM), in the contact centre's zone.
+  function hour(ts) {
+    var d = data() || {};
+    try {
+      return new Intl.DateTimeFormat(document.documentElement.lang || undefined, { hour: "numeric", minute: "2-digit", timeZone: d.zone || undefined }).format(new Date(ts * 1e3));
+    } catch (e) { return new Date(ts * 1e3).toLocaleTimeString(); }
+  }
+
   function drawWaiting(d) {
     var box = document.getElementById("chart-waiting");
     if (!box || !window.uPlot) return;
-    var series = [{}].concat(d.waiting.map(function (s, i) {
+    var series = [{ label: word(d, "time", "Time") }].concat(d.waiting.map(function (s, i) {
       return { label: s.label, stroke: COLORS[i % COLORS.length], width: 2, points: { show: false } };
     }));
     var rows = [d.times].concat(d.waiting.map(function (s) { return s.values; }));
@@ -39,7 +47,7 @@
       // Hours of the contact centre's day, whatever the browser's zone.
       tzDate: function (ts) { return d.zone ? uPlot.tzDate(new Date(ts * 1e3), d.zone) : new Date(ts * 1e3); },
       scales: { y: { range: function (u, min, max) { return [0, Math.max(4, max + 1)]; } } },
-      axes: [{}, { label: word(d, "callbacks", "callbacks"), size: 50 }],
+      axes: [{ values: function (u, splits) { return splits.map(hour); } }, { label: word(d, "callbacks", "callbacks"), size: 50 }],
     }, rows, box);
   }
 

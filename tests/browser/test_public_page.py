@@ -20,10 +20,9 @@ def sales(transactional_db):
     return make_queue("sales", name="Sales", calendar=calendar)
 
 
-@pytest.fixture
-def phone(chromium, server, csp_violations, axe):
+def phone_context(chromium, server, axe, **options):
     # A visitor in New York: the page is written in the queue's zone (Paris) until it asks the browser for its own.
-    context = new_context(
+    return new_context(
         chromium,
         axe,
         "visitor",
@@ -32,7 +31,25 @@ def phone(chromium, server, csp_violations, axe):
         is_mobile=True,
         has_touch=True,
         timezone_id="America/New_York",
+        **options,
     )
+
+
+@pytest.fixture
+def phone(chromium, server, csp_violations, axe):
+    context = phone_context(chromium, server, axe)
+    page = context.new_page()
+    page.set_default_timeout(15000)
+    watch_csp(page, csp_violations, "visitor")
+    yield page
+    axe.now(page)
+    context.close()
+
+
+@pytest.fixture
+def french_phone(chromium, server, csp_violations, axe):
+    """A phone set to French: its browser sends Accept-Language: fr-FR."""
+    context = phone_context(chromium, server, axe, locale="fr-FR")
     page = context.new_page()
     page.set_default_timeout(15000)
     watch_csp(page, csp_violations, "visitor")
@@ -99,3 +116,45 @@ def test_book_a_slot_then_move_and_cancel_it_from_the_link(sales, phone, shot):
     expect(page.get_by_test_id("state")).to_have_text("Cancelled")
     callback.refresh_from_db()
     assert callback.state == CallbackState.CANCELLED
+
+
+def test_the_page_speaks_the_phones_language_and_the_switch_changes_it(sales, french_phone, shot):
+    page = french_phone
+    page.goto("/request/sales/")
+    page.wait_for_url(re.compile(r"tz=America"))
+    expect(page.locator("html")).to_have_attribute("lang", "fr")
+    expect(page.get_by_role("heading", name="Demander à être rappelé")).to_be_visible()
+    expect(page.get_by_text("Les horaires sont indiqués dans le fuseau America/New_York")).to_be_visible()
+    page.get_by_label("À l'heure de mon choix").check()
+    slot = page.get_by_label("Horaire", exact=True)
+    chosen = slot.locator("option").nth(2).get_attribute("value")
+    slot.select_option(chosen)
+    page.get_by_label("Numéro de téléphone").fill("+33 6 12 34 56 78")
+    page.get_by_label("Votre nom").fill("Nina Rossi")
+    page.get_by_label("À quel sujet").fill("Une question sur ma facture")
+    no_sideways_scroll(page)
+    page.evaluate("window.scrollTo(0, 0)")
+    shot(page, "public-request-fr")
+
+    page.get_by_label("Langue").select_option("es")
+    page.get_by_label("Langue").scroll_into_view_if_needed()
+    shot(page, "public-language-switch")
+    page.get_by_role("button", name="Changer de langue").click()
+    expect(page.locator("html")).to_have_attribute("lang", "es")
+    expect(page.get_by_role("heading", name="Solicitar una llamada")).to_be_visible()
+    assert "tz=America" in page.url  # back on the same page, the zone kept
+    page.get_by_label("A la hora que yo elija").check()
+    slot = page.get_by_label("Hora", exact=True)
+    slot.select_option(chosen)
+    page.get_by_label("Número de teléfono").fill("+33 6 12 34 56 78")
+    page.get_by_label("Su nombre").fill("Nina Rossi")
+    page.get_by_label("¿Cuál es el motivo?").fill("Una pregunta sobre mi factura")
+    no_sideways_scroll(page)
+    page.evaluate("window.scrollTo(0, 0)")
+    shot(page, "public-request-es")
+    page.get_by_role("button", name="Solicitar mi llamada").click()
+
+    expect(page.get_by_role("heading", name="Gracias, le llamaremos")).to_be_visible()
+    expect(page.get_by_test_id("when")).to_have_text(re.compile(r"^\w+ \d{1,2} de \w+, \d\d:\d\d$"))
+    callback = CallbackRequest.objects.get(reference=page.get_by_test_id("reference").inner_text())
+    assert callback.desired_time.isoformat() == chosen
