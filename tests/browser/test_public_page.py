@@ -20,9 +20,9 @@ def sales(transactional_db):
     return make_queue("sales", name="Sales", calendar=calendar)
 
 
-def phone_context(chromium, server, axe, **options):
+def visitor(chromium, server, csp_violations, axe, **options):
     # A visitor in New York: the page is written in the queue's zone (Paris) until it asks the browser for its own.
-    return new_context(
+    context = new_context(
         chromium,
         axe,
         "visitor",
@@ -33,29 +33,23 @@ def phone_context(chromium, server, axe, **options):
         timezone_id="America/New_York",
         **options,
     )
-
-
-@pytest.fixture
-def phone(chromium, server, csp_violations, axe):
-    context = phone_context(chromium, server, axe)
     page = context.new_page()
     page.set_default_timeout(15000)
     watch_csp(page, csp_violations, "visitor")
     yield page
     axe.now(page)
     context.close()
+
+
+@pytest.fixture
+def phone(chromium, server, csp_violations, axe):
+    yield from visitor(chromium, server, csp_violations, axe)
 
 
 @pytest.fixture
 def french_phone(chromium, server, csp_violations, axe):
     """A phone set to French: its browser sends Accept-Language: fr-FR."""
-    context = phone_context(chromium, server, axe, locale="fr-FR")
-    page = context.new_page()
-    page.set_default_timeout(15000)
-    watch_csp(page, csp_violations, "visitor")
-    yield page
-    axe.now(page)
-    context.close()
+    yield from visitor(chromium, server, csp_violations, axe, locale="fr-FR")
 
 
 def no_sideways_scroll(page) -> None:
@@ -118,6 +112,39 @@ def test_book_a_slot_then_move_and_cancel_it_from_the_link(sales, phone, shot):
     assert callback.state == CallbackState.CANCELLED
 
 
+FRENCH = {
+    "at a time": "À l'heure de mon choix",
+    "time": "Horaire",
+    "phone": "Numéro de téléphone",
+    "name": "Votre nom",
+    "reason": "À quel sujet",
+    "reason text": "Une question sur ma facture",
+}
+SPANISH = {
+    "at a time": "A la hora que yo elija",
+    "time": "Hora",
+    "phone": "Número de teléfono",
+    "name": "Su nombre",
+    "reason": "¿Cuál es el motivo?",
+    "reason text": "Una pregunta sobre mi factura",
+}
+
+
+def fill_in(page, words: dict, chosen: str | None = None) -> str:
+    """Fill the form as a visitor reading it in one language (finding fields by the labels they read); returns the
+    free time chosen (the third listed unless given)."""
+    page.get_by_label(words["at a time"]).check()
+    slot = page.get_by_label(words["time"], exact=True)
+    chosen = chosen or slot.locator("option").nth(2).get_attribute("value")
+    slot.select_option(chosen)
+    page.get_by_label(words["phone"]).fill("+33 6 12 34 56 78")
+    page.get_by_label(words["name"]).fill("Nina Rossi")
+    page.get_by_label(words["reason"]).fill(words["reason text"])
+    no_sideways_scroll(page)
+    page.evaluate("window.scrollTo(0, 0)")
+    return chosen
+
+
 def test_the_page_speaks_the_phones_language_and_the_switch_changes_it(sales, french_phone, shot):
     page = french_phone
     page.goto("/request/sales/")
@@ -125,15 +152,7 @@ def test_the_page_speaks_the_phones_language_and_the_switch_changes_it(sales, fr
     expect(page.locator("html")).to_have_attribute("lang", "fr")
     expect(page.get_by_role("heading", name="Demander à être rappelé")).to_be_visible()
     expect(page.get_by_text("Les horaires sont indiqués dans le fuseau America/New_York")).to_be_visible()
-    page.get_by_label("À l'heure de mon choix").check()
-    slot = page.get_by_label("Horaire", exact=True)
-    chosen = slot.locator("option").nth(2).get_attribute("value")
-    slot.select_option(chosen)
-    page.get_by_label("Numéro de téléphone").fill("+33 6 12 34 56 78")
-    page.get_by_label("Votre nom").fill("Nina Rossi")
-    page.get_by_label("À quel sujet").fill("Une question sur ma facture")
-    no_sideways_scroll(page)
-    page.evaluate("window.scrollTo(0, 0)")
+    chosen = fill_in(page, FRENCH)
     shot(page, "public-request-fr")
 
     page.get_by_label("Langue").select_option("es")
@@ -143,14 +162,7 @@ def test_the_page_speaks_the_phones_language_and_the_switch_changes_it(sales, fr
     expect(page.locator("html")).to_have_attribute("lang", "es")
     expect(page.get_by_role("heading", name="Solicitar una llamada")).to_be_visible()
     assert "tz=America" in page.url  # back on the same page, the zone kept
-    page.get_by_label("A la hora que yo elija").check()
-    slot = page.get_by_label("Hora", exact=True)
-    slot.select_option(chosen)
-    page.get_by_label("Número de teléfono").fill("+33 6 12 34 56 78")
-    page.get_by_label("Su nombre").fill("Nina Rossi")
-    page.get_by_label("¿Cuál es el motivo?").fill("Una pregunta sobre mi factura")
-    no_sideways_scroll(page)
-    page.evaluate("window.scrollTo(0, 0)")
+    fill_in(page, SPANISH, chosen)
     shot(page, "public-request-es")
     page.get_by_role("button", name="Solicitar mi llamada").click()
 
