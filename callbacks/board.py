@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import Count, Exists, Min, OuterRef, Q, Subquery
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from . import calendars
 from .enums import OPEN_CALLBACK_STATES, AgentStatus, CallbackState, Channel, CloseReason, HistoryKind
@@ -147,7 +148,7 @@ def _interactions(figures: dict[int, QueueFigures], ids: list[int], start: datet
         if ended is not None and ended >= start:
             f.handled += 1
             f.handle_seconds += (ended - created).total_seconds()
-            outcomes[disposition or "No disposition"] += 1
+            outcomes[disposition or gettext("No disposition")] += 1
     return sorted(outcomes.items(), key=lambda item: (-item[1], item[0]))
 
 
@@ -289,10 +290,13 @@ def outcome_summary(queue_ids: list[int], start: datetime, end: datetime) -> dic
     created = CallbackRequest.objects.filter(queue_id__in=queue_ids, created_at__gte=start, created_at__lt=end)
     for row in created.values("queue__name", "close_reason").order_by().annotate(n=Count("pk")):
         reason = row["close_reason"]
-        by_queue[row["queue__name"]][CloseReason(reason).label if reason else "Still open"] += row["n"]
+        by_queue[row["queue__name"]][gettext(CloseReason(reason).label) if reason else gettext("Still open")] += row["n"]
     ended = Interaction.objects.filter(callback__queue_id__in=queue_ids, ended_at__gte=start, ended_at__lt=end)
     by_disposition = Counter(
-        {label or "No disposition": n for label, n in ended.values_list("disposition__label").order_by().annotate(n=Count("pk"))}
+        {
+            label or gettext("No disposition"): n
+            for label, n in ended.values_list("disposition__label").order_by().annotate(n=Count("pk"))
+        }
     )
     outcomes = sorted({o for c in by_queue.values() for o in c})
     return {

@@ -20,6 +20,7 @@ from django.db import InterfaceError, OperationalError
 from redis.exceptions import RedisError
 
 from .errors import is_id
+from .languages import browser_language, language_for_socket, supported
 from .layerwatch import watch
 from .lifecycle import do_acknowledge_offer
 from .metrics import SOCKETS
@@ -39,8 +40,8 @@ CLOSE_NOT_A_SUPERVISOR = 4403
 CLOSE_TRY_AGAIN = 4013  # "try again later" (1013, which a server may not send): the page reconnects after a while
 
 
-def _render_for(agent_id: int, regions: list[str] | None) -> str:
-    return render_regions(Agent.objects.get(pk=agent_id), regions)
+def _render_for(agent_id: int, regions: list[str] | None, language: str | None = None) -> str:
+    return render_regions(Agent.objects.get(pk=agent_id), regions, language=language)
 
 
 render_off_thread = database_sync_to_async(_render_for, thread_sensitive=False)
@@ -107,6 +108,7 @@ class AgentConsumer(GroupConsumer):
             await self.close(code=CLOSE_NOT_AN_AGENT)
             return
         self.agent_id = agent.pk
+        self.language = supported(agent.language) or browser_language(self.scope)  # the page's own, for every push
         SOCKETS.labels(kind="agent").inc()
         self.counted = True
         # Join first, then render: a change committed in between is either in
@@ -171,7 +173,7 @@ class AgentConsumer(GroupConsumer):
             await self._send_regions(regions)
 
     async def _send_regions(self, regions):
-        await self._send(await render_off_thread(self.agent_id, regions))
+        await self._send(await render_off_thread(self.agent_id, regions, self.language))
 
     async def _send(self, html: str) -> None:
         try:
@@ -188,6 +190,7 @@ def _board_groups(user) -> list[str] | None:
 
 board_groups = database_sync_to_async(_board_groups, thread_sensitive=False)
 render_board = database_sync_to_async(render_figures, thread_sensitive=False)
+socket_language = database_sync_to_async(language_for_socket, thread_sensitive=False)
 
 
 class BoardConsumer(GroupConsumer):
@@ -197,6 +200,7 @@ class BoardConsumer(GroupConsumer):
     groups_joined: list[str] = []
     counted = False
     last_render = 0.0
+    language: str | None = None
     pending: asyncio.TimerHandle | None = None
 
     async def connect(self):
@@ -208,6 +212,7 @@ class BoardConsumer(GroupConsumer):
         if groups is None:
             await self.close(code=CLOSE_NOT_A_SUPERVISOR)
             return
+        self.language = await socket_language(self.scope)  # the page's own language, for every push
         self.groups_joined = []
         SOCKETS.labels(kind="board").inc()
         self.counted = True
@@ -253,7 +258,7 @@ class BoardConsumer(GroupConsumer):
     async def _render(self):
         self.last_render = asyncio.get_running_loop().time()
         try:
-            html = await render_board(self.scope["user"])
+            html = await render_board(self.scope["user"], self.language)
             await self.send(text_data=html)
         except Exception:  # the socket closed while rendering; its disconnect is next in line
             log.info("a board's socket closed before its update reached it", exc_info=True)

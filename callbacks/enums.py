@@ -1,43 +1,49 @@
-"""The vocabulary of Ringback: channels, states, outcomes and history kinds."""
+"""The vocabulary of Ringback: channels, states, outcomes and history kinds.
+
+The labels people read are marked for translation but stay English here (gettext_noop): they are also written into
+history rows and messages, which must not depend on who was signed in. Pages translate them when they show them
+(`{% translate cb.get_state_display %}`, `gettext(label)`).
+"""
 
 from django.db import models
+from django.utils.translation import gettext_noop as _
 
 
 class Channel(models.TextChoices):
-    VOICE = "voice", "Voice"
-    WEB_CALLBACK = "web_callback", "Web Callback"
+    VOICE = "voice", _("Voice")
+    WEB_CALLBACK = "web_callback", _("Web Callback")
 
 
 class AgentStatus(models.TextChoices):
-    READY = "ready", "Ready"
-    NOT_READY = "not_ready", "Not Ready"
-    AFTER_CALL_WORK = "after_call_work", "After Call Work"
-    LOGGED_OUT = "logged_out", "Logged Out"
+    READY = "ready", _("Ready")
+    NOT_READY = "not_ready", _("Not Ready")
+    AFTER_CALL_WORK = "after_call_work", _("After Call Work")
+    LOGGED_OUT = "logged_out", _("Logged Out")
 
 
 class CallbackType(models.TextChoices):
-    IMMEDIATE = "immediate", "Immediate"
-    DELAYED = "delayed", "Delayed"
-    SCHEDULED = "scheduled", "Scheduled"
-    DELAYED_PREVIEW = "delayed_preview", "Delayed (Agent Preview)"
+    IMMEDIATE = "immediate", _("Immediate")
+    DELAYED = "delayed", _("Delayed")
+    SCHEDULED = "scheduled", _("Scheduled")
+    DELAYED_PREVIEW = "delayed_preview", _("Delayed (Agent Preview)")
 
 
 class Origin(models.TextChoices):
-    WEB = "web", "Website"
-    MOBILE = "mobile", "Mobile app"
-    IVR = "ivr", "IVR"
-    API = "api", "API"
-    AGENT = "agent", "Agent"
+    WEB = "web", _("Website")
+    MOBILE = "mobile", _("Mobile app")
+    IVR = "ivr", _("IVR")
+    API = "api", _("API")
+    AGENT = "agent", _("Agent")
 
 
 class CallbackState(models.TextChoices):
-    SCHEDULED = "scheduled", "Scheduled"
-    QUEUED = "queued", "Queued"
-    OFFERED = "offered", "Offered"
-    IN_PROGRESS = "in_progress", "In progress"
-    COMPLETED = "completed", "Completed"
-    CANCELLED = "cancelled", "Cancelled"
-    FAILED = "failed", "Failed"
+    SCHEDULED = "scheduled", _("Scheduled")
+    QUEUED = "queued", _("Queued")
+    OFFERED = "offered", _("Offered")
+    IN_PROGRESS = "in_progress", _("In progress")
+    COMPLETED = "completed", _("Completed")
+    CANCELLED = "cancelled", _("Cancelled")
+    FAILED = "failed", _("Failed")
 
 
 OPEN_CALLBACK_STATES = (
@@ -49,53 +55,53 @@ OPEN_CALLBACK_STATES = (
 
 
 class OfferOutcome(models.TextChoices):
-    OPEN = "open", "Open"
-    ACCEPTED = "accepted", "Accepted"
-    REJECTED = "rejected", "Rejected"
-    TIMED_OUT = "timed_out", "Timed out"
-    WITHDRAWN = "withdrawn", "Withdrawn"
-    NOT_DELIVERED = "not_delivered", "Not delivered"
+    OPEN = "open", _("Open")
+    ACCEPTED = "accepted", _("Accepted")
+    REJECTED = "rejected", _("Rejected")
+    TIMED_OUT = "timed_out", _("Timed out")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+    NOT_DELIVERED = "not_delivered", _("Not delivered")
 
 
 class InteractionState(models.TextChoices):
-    OPEN = "open", "Open"
-    DONE = "done", "Done"
+    OPEN = "open", _("Open")
+    DONE = "done", _("Done")
 
 
 class HistoryKind(models.TextChoices):
-    CREATED = "created", "Request received"
-    DUPLICATE = "duplicate", "Duplicate request merged"
-    DUE = "due", "Became due"
-    OFFERED = "offered", "Offered"
-    ACCEPTED = "accepted", "Accepted"
-    REJECTED = "rejected", "Rejected"
-    TIMED_OUT = "timed_out", "Offer timed out"
-    WITHDRAWN = "withdrawn", "Offer withdrawn"
-    NOT_DELIVERED = "not_delivered", "Offer not delivered"
-    DONE = "done", "Marked done"
-    CANCELLED = "cancelled", "Cancelled"
-    FAILED = "failed", "Failed"
-    STATUS = "status", "Agent status"
-    NOTE = "note", "Note"
-    CALL = "call", "Call"
-    DTMF = "dtmf", "DTMF"
-    DISPOSITION = "disposition", "Disposition"
-    RESCHEDULED = "rescheduled", "Rescheduled"
-    RETRY = "retry", "Retry scheduled"
-    TRANSFER = "transfer", "Transfer"
-    CONFERENCE = "conference", "Conference"
-    CONSULT = "consult", "Consultation"
-    EMAIL = "email", "E-mail"
-    CONTACT = "contact", "Contact"
-    REMINDER = "reminder", "Reminder"
-    SWITCH = "switch", "Switch command"
-    EXPIRED = "expired", "Expired"
-    WEBHOOK = "webhook", "Webhook"
-    REASSIGNED = "reassigned", "Reassigned"
-    PRIORITY = "priority", "Priority changed"
-    ROUTED = "routed", "Sent on by a routing rule"
-    CONFIG = "config", "Configuration change"
-    RECONCILED = "reconciled", "Repaired by reconciliation"
+    CREATED = "created", _("Request received")
+    DUPLICATE = "duplicate", _("Duplicate request merged")
+    DUE = "due", _("Became due")
+    OFFERED = "offered", _("Offered")
+    ACCEPTED = "accepted", _("Accepted")
+    REJECTED = "rejected", _("Rejected")
+    TIMED_OUT = "timed_out", _("Offer timed out")
+    WITHDRAWN = "withdrawn", _("Offer withdrawn")
+    NOT_DELIVERED = "not_delivered", _("Offer not delivered")
+    DONE = "done", _("Marked done")
+    CANCELLED = "cancelled", _("Cancelled")
+    FAILED = "failed", _("Failed")
+    STATUS = "status", _("Agent status")
+    NOTE = "note", _("Note")
+    CALL = "call", _("Call")
+    DTMF = "dtmf", _("DTMF")
+    DISPOSITION = "disposition", _("Disposition")
+    RESCHEDULED = "rescheduled", _("Rescheduled")
+    RETRY = "retry", _("Retry scheduled")
+    TRANSFER = "transfer", _("Transfer")
+    CONFERENCE = "conference", _("Conference")
+    CONSULT = "consult", _("Consultation")
+    EMAIL = "email", _("E-mail")
+    CONTACT = "contact", _("Contact")
+    REMINDER = "reminder", _("Reminder")
+    SWITCH = "switch", _("Switch command")
+    EXPIRED = "expired", _("Expired")
+    WEBHOOK = "webhook", _("Webhook")
+    REASSIGNED = "reassigned", _("Reassigned")
+    PRIORITY = "priority", _("Priority changed")
+    ROUTED = "routed", _("Sent on by a routing rule")
+    CONFIG = "config", _("Configuration change")
+    RECONCILED = "reconciled", _("Repaired by reconciliation")
 
 
 class PreviewSection(models.TextChoices):
@@ -113,10 +119,10 @@ class FieldFormat(models.TextChoices):
 
 
 class CallState(models.TextChoices):
-    DIALING = "dialing", "Dialing"
-    CONNECTED = "connected", "Connected"
-    ON_HOLD = "on_hold", "On Hold"
-    ENDED = "ended", "Ended"
+    DIALING = "dialing", _("Dialing")
+    CONNECTED = "connected", _("Connected")
+    ON_HOLD = "on_hold", _("On Hold")
+    ENDED = "ended", _("Ended")
 
 
 ACTIVE_CALL_STATES = (CallState.DIALING, CallState.CONNECTED, CallState.ON_HOLD)
@@ -124,14 +130,14 @@ ACTIVE_CALL_STATES = (CallState.DIALING, CallState.CONNECTED, CallState.ON_HOLD)
 
 class CallOutcome(models.TextChoices):
     NONE = "", "—"
-    ANSWERED = "answered", "Answered"
-    BUSY = "busy", "Busy"
-    NO_ANSWER = "no_answer", "No answer"
-    ANSWERING_MACHINE = "answering_machine", "Answering machine"
-    FAILED = "failed", "Failed"
-    AGENT_HANGUP = "agent_hangup", "Ended by agent"
-    REMOTE_HANGUP = "remote_hangup", "Ended by customer"
-    TRANSFERRED = "transferred", "Transferred"
+    ANSWERED = "answered", _("Answered")
+    BUSY = "busy", _("Busy")
+    NO_ANSWER = "no_answer", _("No answer")
+    ANSWERING_MACHINE = "answering_machine", _("Answering machine")
+    FAILED = "failed", _("Failed")
+    AGENT_HANGUP = "agent_hangup", _("Ended by agent")
+    REMOTE_HANGUP = "remote_hangup", _("Ended by customer")
+    TRANSFERRED = "transferred", _("Transferred")
 
 
 # Dial outcomes that mean "we did not reach the customer": the retry policy applies.
@@ -144,12 +150,12 @@ class RetryAction(models.TextChoices):
 
 
 class ConsultState(models.TextChoices):
-    REQUESTED = "requested", "Requested"
-    ACTIVE = "active", "Active"
-    DECLINED = "declined", "Declined"
-    ENDED = "ended", "Ended"
-    TRANSFERRED = "transferred", "Transferred"
-    CONFERENCED = "conferenced", "Conferenced"
+    REQUESTED = "requested", _("Requested")
+    ACTIVE = "active", _("Active")
+    DECLINED = "declined", _("Declined")
+    ENDED = "ended", _("Ended")
+    TRANSFERRED = "transferred", _("Transferred")
+    CONFERENCED = "conferenced", _("Conferenced")
 
 
 OPEN_CONSULT_STATES = (ConsultState.REQUESTED, ConsultState.ACTIVE)
@@ -182,30 +188,30 @@ class CallbackEvent(models.TextChoices):
 class CloseReason(models.TextChoices):
     """How a callback ended, for reports and for integrators (GMS's `_callback_reason`)."""
 
-    DONE = "done", "Done"
-    TRANSFERRED = "transferred", "Transferred out"
-    CANCELLED = "cancelled", "Cancelled"
-    CANCELLED_BY_ADMIN = "cancelled_by_admin", "Cancelled by an administrator"
-    EXPIRED = "expired", "Expired unreached"
-    FAILED = "failed", "Failed"
+    DONE = "done", _("Done")
+    TRANSFERRED = "transferred", _("Transferred out")
+    CANCELLED = "cancelled", _("Cancelled")
+    CANCELLED_BY_ADMIN = "cancelled_by_admin", _("Cancelled by an administrator")
+    EXPIRED = "expired", _("Expired unreached")
+    FAILED = "failed", _("Failed")
 
 
 class SystemReason(models.TextChoices):
     """Not Ready reasons Ringback sets by itself; agents cannot pick them."""
 
-    MISSED_OFFER = "missed_offer", "Missed offer"
-    SUPERVISOR = "supervisor", "Set by a supervisor"
+    MISSED_OFFER = "missed_offer", _("Missed offer")
+    SUPERVISOR = "supervisor", _("Set by a supervisor")
 
 
 class ClosingReason(models.TextChoices):
     """Why an interaction window closed. The system's own closings are announced to the agent."""
 
-    MARKED_DONE = "marked_done", "Marked done"
-    RESCHEDULED = "rescheduled", "Rescheduled"
-    TRANSFERRED = "transferred", "Transferred"
-    RETRY_SCHEDULED = "retry_scheduled", "Automatic retry scheduled"
-    ATTEMPTS_EXHAUSTED = "attempts_exhausted", "Attempts exhausted"
-    RECONCILED = "reconciled", "Closed by reconciliation"
+    MARKED_DONE = "marked_done", _("Marked done")
+    RESCHEDULED = "rescheduled", _("Rescheduled")
+    TRANSFERRED = "transferred", _("Transferred")
+    RETRY_SCHEDULED = "retry_scheduled", _("Automatic retry scheduled")
+    ATTEMPTS_EXHAUSTED = "attempts_exhausted", _("Attempts exhausted")
+    RECONCILED = "reconciled", _("Closed by reconciliation")
 
 
 # Closings the system made by itself: the agent sees a notice saying why.

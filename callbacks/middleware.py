@@ -6,13 +6,19 @@ import re
 import sys
 import time
 
+from django.conf import settings
+from django.contrib.auth import SESSION_KEY
 from django.db import InterfaceError, OperationalError, connection
 from django.http import HttpRequest, JsonResponse
+from django.middleware.locale import LocaleMiddleware as DjangoLocaleMiddleware
 from django.shortcuts import render
+from django.utils import translation
 from django.utils.deprecation import MiddlewareMixin
+from django.utils.translation import gettext
 from django.views.defaults import server_error as default_server_error
 
 from .errors import DomainError
+from .languages import activate_for_user, is_machine_path
 from .metrics import REQUESTS
 from .selectors import agent_for_user
 from .views.render import refusal_response
@@ -71,11 +77,11 @@ def database_unavailable(request: HttpRequest, exception: Exception):
     the database would have to load)."""
     access_log.warning("database unavailable: %s %s (%s)", request.method, request.path, type(exception).__name__)
     drop_broken_connections()
-    message = "Ringback cannot reach its database for a moment. Nothing was changed: please try again in a few seconds."
+    message = gettext("Ringback cannot reach its database for a moment. Nothing was changed: please try again in a few seconds.")
     if request.path.startswith(("/api/", "/genesys/", "/readyz", "/metrics")) or request.headers.get("HX-Request"):
         response = JsonResponse({"detail": message, "code": "unavailable"}, status=503)
     else:
-        context = {"title": "Briefly unavailable", "message": message, "user": None}
+        context = {"title": gettext("Briefly unavailable"), "message": message, "user": None}
         response = render(request, "message.html", context, status=503)
     response["Retry-After"] = "5"
     return response
@@ -147,4 +153,34 @@ class DomainErrorMiddleware(MiddlewareMixin):
         agent = agent_for_user(request.user)
         if agent is not None:
             return refusal_response(request, agent, exception.message, exception.status)
-        return render(request, "message.html", {"title": "Not possible", "message": exception.message}, status=exception.status)
+        context = {"title": gettext("Not possible"), "message": exception.message}
+        return render(request, "message.html", context, status=exception.status)
+
+
+class LocaleMiddleware(DjangoLocaleMiddleware):
+    """Django's: pages in the visitor's language (the switch's cookie, else Accept-Language). The machine endpoints
+    are left in English, whatever the client's Accept-Language says (see callbacks.languages)."""
+
+    def process_request(self, request: HttpRequest) -> None:
+        if is_machine_path(request.path):
+            translation.activate(settings.LANGUAGE_CODE)
+            request.LANGUAGE_CODE = settings.LANGUAGE_CODE
+            return None
+        return super().process_request(request)
+
+    def process_response(self, request: HttpRequest, response):
+        if is_machine_path(request.path):
+            return response
+        return super().process_response(request, response)
+
+
+class AgentLanguageMiddleware(MiddlewareMixin):
+    """The hook for the agent's own language: a signed-in agent whose profile has a non-empty `language` gets their
+    pages in it, whatever the browser asks. Adds no query: the session's user (and their profile, in the same
+    query) is loaded only when the session is signed in, and every signed-in page loads it anyway."""
+
+    def process_request(self, request: HttpRequest) -> None:
+        if is_machine_path(request.path) or SESSION_KEY not in request.session:
+            return None
+        activate_for_user(request)
+        return None

@@ -10,7 +10,7 @@ from functools import cached_property
 from typing import Any
 
 from django.db.models import Count, Exists, OuterRef, Q, Subquery
-from django.utils import formats, timezone
+from django.utils import dateformat, formats, timezone, translation
 
 from . import calendars, callstate, emailstate
 from .enums import (
@@ -386,7 +386,7 @@ class Workspace:
     @property
     def languages(self) -> list[tuple[str, str, bool]]:
         """The workspace's languages, the agent's own marked."""
-        mine = self.agent.locale.split("-")[0]
+        mine = translation.get_language() or "en"
         return [(code, name, code == mine) for code, name in Language.choices]
 
     @cached_property
@@ -786,14 +786,15 @@ def free_slot_days(
     *,
     excluding: int | None = None,
     limit: int = 500,
-    day_format: str = "%a %d %b",
+    day_format: str = "D d M",
 ) -> list[SlotDay]:
-    """Free slots between start and end, grouped by day in `zone` (the customer's): what both pickers show."""
+    """Free slots between start and end, grouped by day in `zone` (the customer's): what both pickers show. Days are
+    labelled with a Django date format, in the active language."""
     grouped: dict[date, list[tuple[str, str, int]]] = {}
     for slot in calendars.free_slots(queue, start, end, excluding=excluding, limit=limit):
         local = slot.start.astimezone(zone)
         grouped.setdefault(local.date(), []).append((slot.start.isoformat(), f"{local:%H:%M}", slot.remaining))
-    return [SlotDay(day.strftime(day_format), rows) for day, rows in grouped.items()]
+    return [SlotDay(dateformat.format(day, day_format), rows) for day, rows in grouped.items()]
 
 
 # Average handling time assumed until a queue has finished interactions to measure.

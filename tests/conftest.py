@@ -8,6 +8,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.db.backends.postgresql.operations import DatabaseOperations as PostgresOperations
+from django.utils import translation
 
 from .browser.a11y import Axe
 from .factories import make_agent, make_queue
@@ -37,6 +38,14 @@ def quick_flush(self, style, tables, *, reset_sequences=False, allow_cascade=Fal
 if settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     TRUNCATE = PostgresOperations.sql_flush
     PostgresOperations.sql_flush = quick_flush
+
+
+@pytest.fixture(autouse=True)
+def english_after_each_test():
+    """A request in French leaves French active in the thread (LocaleMiddleware activates, nothing deactivates):
+    the next test starts in English."""
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 @pytest.fixture(autouse=True)

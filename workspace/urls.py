@@ -78,6 +78,7 @@ urlpatterns = [
     path("genesys/1/service/<str:reference>/check-queue-position", gms.queue_position, name="gms_position"),
     path("genesys/1/admin/callback/queues", gms.admin_queues, name="gms_admin_queues"),
     path("genesys/1/admin/callback/cancel", gms.admin_cancel, name="gms_admin_cancel"),
+    path("i18n/", include("django.conf.urls.i18n")),  # set_language: the language switch
     path("admin/", admin.site.urls),
 ]
 if settings.RINGBACK_SIMULATOR:

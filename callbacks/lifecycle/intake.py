@@ -18,6 +18,7 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import F, Func, OuterRef, Subquery
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from .. import calendars, links, throttle
 from ..enums import (
@@ -66,7 +67,7 @@ def _validate(req: CallbackInput, now: datetime) -> tuple[Queue, str, str]:
     # PostgreSQL refuses NUL characters in text: say so before any query sees one.
     for name in ("queue", "type", "channel", "origin", "customer_name", "instructions", "phone_number", "customer_timezone"):
         if "\x00" in str(getattr(req, name) or ""):
-            raise Invalid(f"{name} contains a NUL character.", field=name)
+            raise Invalid(gettext("%(name)s contains a NUL character.") % {"name": name}, field=name)
     waiting = CallbackRequest.objects.filter(queue=OuterRef("pk"), state=CallbackState.QUEUED).order_by()
     queue = (
         Queue.objects.filter(slug=req.queue, active=True)
@@ -74,13 +75,16 @@ def _validate(req: CallbackInput, now: datetime) -> tuple[Queue, str, str]:
         .first()
     )
     if queue is None:
-        raise Invalid(f"There is no active queue “{req.queue}”.", field="queue")
+        raise Invalid(gettext("There is no active queue “%(queue)s”.") % {"queue": req.queue}, field="queue")
     if req.type not in CallbackType.values:
-        raise Invalid(f"Unknown callback type “{req.type}”; use one of {', '.join(CallbackType.values)}.", field="type")
+        message = gettext("Unknown callback type “%(value)s”; use one of %(choices)s.")
+        raise Invalid(message % {"value": req.type, "choices": ", ".join(CallbackType.values)}, field="type")
     if req.channel not in Channel.values:
-        raise Invalid(f"Unknown channel “{req.channel}”; use one of {', '.join(Channel.values)}.", field="channel")
+        message = gettext("Unknown channel “%(value)s”; use one of %(choices)s.")
+        raise Invalid(message % {"value": req.channel, "choices": ", ".join(Channel.values)}, field="channel")
     if req.origin not in Origin.values:
-        raise Invalid(f"Unknown origin “{req.origin}”; use one of {', '.join(Origin.values)}.", field="origin")
+        message = gettext("Unknown origin “%(value)s”; use one of %(choices)s.")
+        raise Invalid(message % {"value": req.origin, "choices": ", ".join(Origin.values)}, field="origin")
     phone = normalize_phone(req.phone_number)
     if (req.customer_timezone or "").strip():
         zone = validate_timezone(req.customer_timezone)
@@ -91,31 +95,32 @@ def _validate(req: CallbackInput, now: datetime) -> tuple[Queue, str, str]:
         if value is None:
             continue
         if timezone.is_naive(value):
-            raise Invalid(f"{name} needs a time zone offset, e.g. 2026-12-01T14:30:00+01:00.", field=name)
+            message = gettext("%(name)s needs a time zone offset, e.g. 2026-12-01T14:30:00+01:00.")
+            raise Invalid(message % {"name": name}, field=name)
         try:
             too_early, too_late = value < now - timedelta(days=366), value > now + timedelta(days=366)
         except OverflowError:
             too_early, too_late = value.year < now.year, value.year > now.year
         if too_early:
-            raise Invalid(f"{name} is in the past.", field=name)
+            raise Invalid(gettext("%(name)s is in the past.") % {"name": name}, field=name)
         if too_late:
-            raise Invalid(f"{name} is more than a year ahead.", field=name)
+            raise Invalid(gettext("%(name)s is more than a year ahead.") % {"name": name}, field=name)
     if req.data is not None:
         try:
             encoded = json.dumps(req.data, allow_nan=False)
         except (TypeError, ValueError):
-            raise Invalid("data must be plain JSON (no NaN or Infinity).", field="data") from None
+            raise Invalid(gettext("data must be plain JSON (no NaN or Infinity)."), field="data") from None
         if "\\u0000" in encoded or len(encoded) > 20000:
-            raise Invalid("data is too large or contains NUL characters.", field="data")
+            raise Invalid(gettext("data is too large or contains NUL characters."), field="data")
     if req.type == CallbackType.SCHEDULED and req.desired_time is None:
-        raise Invalid("A scheduled callback needs a desired_time.", field="desired_time")
+        raise Invalid(gettext("A scheduled callback needs a desired_time."), field="desired_time")
     if req.desired_time is not None and req.type == CallbackType.SCHEDULED and req.desired_time < now - timedelta(minutes=1):
-        raise Invalid("desired_time is in the past.", field="desired_time")
+        raise Invalid(gettext("%(name)s is in the past.") % {"name": "desired_time"}, field="desired_time")
     if req.window_start and req.window_end and req.window_end <= req.window_start:
-        raise Invalid("The availability window must end after it starts.", field="window_end")
+        raise Invalid(gettext("The availability window must end after it starts."), field="window_end")
     if req.desired_time and req.window_start and req.window_end:
         if not (req.window_start <= req.desired_time <= req.window_end):
-            raise Invalid("desired_time must fall inside the availability window.", field="desired_time")
+            raise Invalid(gettext("desired_time must fall inside the availability window."), field="desired_time")
     if req.desired_time and req.type in PROMISED_TYPES and req.desired_time > now:
         check_promised_time(queue, req.desired_time, now)
     check_window_reachable(queue, req.window_start, req.window_end, now)
@@ -123,13 +128,13 @@ def _validate(req: CallbackInput, now: datetime) -> tuple[Queue, str, str]:
         try:
             validate_email(req.email)
         except ValidationError:
-            raise Invalid("That is not an e-mail address.", field="email") from None
+            raise Invalid(gettext("That is not an e-mail address."), field="email") from None
     if not 1 <= int(req.priority) <= 10:
-        raise Invalid("priority must be between 1 and 10.", field="priority")
+        raise Invalid(gettext("priority must be between 1 and 10."), field="priority")
     if req.max_attempts is not None and not 1 <= int(req.max_attempts) <= 20:
-        raise Invalid("max_attempts must be between 1 and 20.", field="max_attempts")
+        raise Invalid(gettext("max_attempts must be between 1 and 20."), field="max_attempts")
     if req.data is not None and not isinstance(req.data, dict):
-        raise Invalid("data must be an object of key/value pairs.", field="data")
+        raise Invalid(gettext("data must be an object of key/value pairs."), field="data")
     return queue, phone, zone
 
 
@@ -147,13 +152,13 @@ def check_promised_time(queue: Queue, when: datetime, now: datetime, *, excludin
     nearest = slot_choices(calendars.nearest_free(queue, when, now=now, excluding=excluding))
     if slot is None:
         raise Invalid(
-            f"{queue.name} does not take calls at that time.",
+            gettext("%(queue)s does not take calls at that time.") % {"queue": queue.name},
             field="desired_time",
             code="outside_hours",
             extra={"suggested_slots": nearest},
         )
     raise Invalid(
-        f"That slot of {queue.name} is fully booked.",
+        gettext("That slot of %(queue)s is fully booked.") % {"queue": queue.name},
         field="desired_time",
         code="slot_full",
         extra={"suggested_slots": nearest},
@@ -165,7 +170,8 @@ def check_intake_limits(queue: Queue, phone: str, *, immediate: bool) -> None:
     at most `daily_requests_per_number` requests a day in a queue (counted in the shared cache)."""
     if immediate and queue.max_queued and (queue.waiting or 0) >= queue.max_queued:
         raise DomainError(
-            f"{queue.name} already has {queue.max_queued} callbacks waiting; please try again later.",
+            gettext("%(queue)s already has %(count)s callbacks waiting; please try again later.")
+            % {"queue": queue.name, "count": queue.max_queued},
             status=503,
             code="queue_full",
         )
@@ -173,7 +179,7 @@ def check_intake_limits(queue: Queue, phone: str, *, immediate: bool) -> None:
     wait = throttle.hit("number", f"{queue.pk}:{phone}", limit=limit, window=throttle.DAY)
     if wait is not None:
         raise DomainError(
-            f"This number has already asked {limit} times today in {queue.name}.",
+            gettext("This number has already asked %(count)s times today in %(queue)s.") % {"count": limit, "queue": queue.name},
             status=429,
             code="number_limit",
             field="phone_number",
@@ -185,7 +191,11 @@ def check_window_reachable(queue: Queue, window_start: datetime | None, window_e
     if window_end is None:
         return
     if calendars.routable_from(calendars.spec_for(queue), now, window_start, window_end) is None:
-        raise Invalid(f"{queue.name} is closed for the whole availability window.", field="window_end", code="window_closed")
+        raise Invalid(
+            gettext("%(queue)s is closed for the whole availability window.") % {"queue": queue.name},
+            field="window_end",
+            code="window_closed",
+        )
 
 
 def in_utc(value: datetime | None) -> datetime | None:
@@ -328,6 +338,12 @@ def cancel_callback(
     )
 
 
+def already_closed(callback: CallbackRequest) -> DomainError:
+    """The refusal for a change to a closed callback, naming its state."""
+    state = gettext(callback.get_state_display()).lower()
+    return DomainError(gettext("This callback is already %(state)s.") % {"state": state}, code="closed")
+
+
 def locked_open_callback(*, reference: str | None = None, pk: int | None = None) -> CallbackRequest:
     """The callback, locked with its ringing offer (offer first, the order accept uses); refused once an agent works
     it or it is closed."""
@@ -336,11 +352,11 @@ def locked_open_callback(*, reference: str | None = None, pk: int | None = None)
     list(Offer.objects.select_for_update(of=("self",)).filter(outcome=OfferOutcome.OPEN, **by_offer))
     callback = CallbackRequest.objects.select_for_update().select_related("queue").filter(**by).first()
     if callback is None:
-        raise DomainError(f"No callback {reference or pk}.", status=404, code="not_found")
+        raise DomainError(gettext("No callback %(reference)s.") % {"reference": reference or pk}, status=404, code="not_found")
     if callback.state == CallbackState.IN_PROGRESS:
-        raise DomainError("An agent is working on this callback; it can no longer be changed.", code="in_progress")
+        raise DomainError(gettext("An agent is working on this callback; it can no longer be changed."), code="in_progress")
     if not callback.is_open:
-        raise DomainError(f"This callback is already {callback.get_state_display().lower()}.", code="closed")
+        raise already_closed(callback)
     return callback
 
 
@@ -362,21 +378,27 @@ def move_callback(
     """Schedule a waiting callback (locked by `locked_open_callback`) for `when`: an open slot (with room, unless a
     supervisor `overbook`s), inside the customer's availability window. A ringing offer is withdrawn."""
     if timezone.is_naive(when):
-        raise Invalid("The new time needs a time zone offset.", field="desired_time")
+        raise Invalid(gettext("The new time needs a time zone offset."), field="desired_time")
     if not now - timedelta(days=366) < when < now + timedelta(days=366):
         raise Invalid(
-            "The new time must be within a year from now.", field="desired_time", code="past" if when < now else "invalid"
+            gettext("The new time must be within a year from now."),
+            field="desired_time",
+            code="past" if when < now else "invalid",
         )
     when = when.astimezone(UTC)
     if when < now + timedelta(minutes=1):
-        raise Invalid("The new time is in the past.", field="desired_time", code="past")
+        raise Invalid(gettext("The new time is in the past."), field="desired_time", code="past")
     if when > now + timedelta(days=366):
-        raise Invalid("The new time is more than a year ahead.", field="desired_time")
+        raise Invalid(gettext("The new time is more than a year ahead."), field="desired_time")
     if callback.window_start and callback.window_end and not (callback.window_start <= when <= callback.window_end):
-        raise Invalid("The new time is outside the customer's availability window.", field="desired_time", code="window")
+        raise Invalid(gettext("The new time is outside the customer's availability window."), field="desired_time", code="window")
     if overbook:
         if calendars.slot_at(callback.queue, when, excluding=callback.pk) is None:
-            raise Invalid(f"{callback.queue.name} does not take calls at that time.", field="desired_time", code="outside_hours")
+            raise Invalid(
+                gettext("%(queue)s does not take calls at that time.") % {"queue": callback.queue.name},
+                field="desired_time",
+                code="outside_hours",
+            )
     else:
         check_promised_time(callback.queue, when, now, excluding=callback.pk)
     rung = withdraw_open_offer(callback, now)
@@ -405,9 +427,9 @@ def do_update_callback_data(
     """Attached data changed by an integration: a key set to a value is stored, a key set to "" is removed."""
     callback = CallbackRequest.objects.select_for_update().filter(reference=reference).first()
     if callback is None:
-        raise DomainError(f"No callback {reference}.", status=404, code="not_found")
+        raise DomainError(gettext("No callback %(reference)s.") % {"reference": reference}, status=404, code="not_found")
     if not callback.is_open:
-        raise DomainError(f"This callback is already {callback.get_state_display().lower()}.", code="closed")
+        raise already_closed(callback)
     data = dict(callback.data)
     for key, value in changes.items():
         if value == "":
@@ -415,7 +437,7 @@ def do_update_callback_data(
         else:
             data[key] = value
     if len(json.dumps(data)) > 20000:
-        raise Invalid("data is too large.", field="data")
+        raise Invalid(gettext("data is too large."), field="data")
     callback.data = data
     callback.save(update_fields=["data", "updated_at"])
     record(

@@ -33,11 +33,6 @@ class Agent(models.Model):
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
-    @property
-    def locale(self) -> str:
-        """The language the agent's workspace (pages and pushes alike) is written in."""
-        return self.language or settings.LANGUAGE_CODE
-
     def enabled_channels(self) -> list[str]:
         channels = []
         if self.voice_enabled:

@@ -10,7 +10,8 @@ from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import formats, timezone, translation
+from django.utils.translation import gettext, gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from .. import lifecycle
@@ -31,6 +32,25 @@ from .workspace import first_error
 
 BOARD = "supervisor/board.html"
 PAGE_SIZE = 50
+# The bulk actions' names as the supervisor reads them (lifecycle.BulkAction's labels are English).
+BULK_LABELS = {
+    lifecycle.BulkAction.RESCHEDULE: pgettext_lazy("a bulk action", "Reschedule"),
+    lifecycle.BulkAction.CANCEL: pgettext_lazy("a bulk action", "Cancel"),
+    lifecycle.BulkAction.REASSIGN_QUEUE: gettext_lazy("Move to a queue"),
+    lifecycle.BulkAction.REASSIGN_AGENT: gettext_lazy("Assign to an agent"),
+    lifecycle.BulkAction.PRIORITY: gettext_lazy("Set priority"),
+}
+# Words the board's charts draw (static/js/board.js), in the supervisor's language.
+CHART_WORDS = {
+    "callbacks": gettext_lazy("callbacks"),
+    "time": gettext_lazy("Time"),
+    "handled": gettext_lazy("Handled"),
+    "nothing": gettext_lazy("Nothing handled yet today"),
+}
+
+
+def bulk_choices() -> list[tuple[str, str]]:
+    return [(action.value, BULK_LABELS[action]) for action in lifecycle.BulkAction]
 
 
 def board_context(user) -> dict:
@@ -38,15 +58,16 @@ def board_context(user) -> dict:
     board = board_for(queues)
     return {
         "board": board,
-        "chart_data": board.chart_data(),
+        "chart_data": {**board.chart_data(), "words": {key: str(word) for key, word in CHART_WORDS.items()}},
         "can_manage_agents": supervises(user, "callbacks.manage_agents"),
         "statuses": AgentStatus,
     }
 
 
-def render_figures(user) -> str:
-    """The board's live region as an out-of-band swap (for the websocket)."""
-    return render_to_string(f"{BOARD}#figures", {**board_context(user), "oob": True})
+def render_figures(user, language: str | None = None) -> str:
+    """The board's live region as an out-of-band swap (for the websocket), in the page's language."""
+    with translation.override(language):
+        return render_to_string(f"{BOARD}#figures", {**board_context(user), "oob": True})
 
 
 @require_GET
@@ -66,7 +87,8 @@ def figures(request: HttpRequest) -> HttpResponse:
 
 class FilterForm(forms.Form):
     state = forms.ChoiceField(
-        required=False, choices=[("", "Any open state")] + [(s.value, s.label) for s in OPEN_CALLBACK_STATES]
+        required=False,
+        choices=[("", gettext_lazy("Any open state"))] + [(s.value, gettext_lazy(s.label)) for s in OPEN_CALLBACK_STATES],
     )
     queue = forms.IntegerField(required=False, min_value=1)
     owner = forms.IntegerField(required=False, min_value=1)
@@ -114,7 +136,7 @@ def worklist(request: HttpRequest) -> HttpResponse:
             "query": query.urlencode(),
             "queues": queues_for(request.user),
             "agents": agents_for(request.user, "callbacks.supervise").order_by("display_name"),
-            "actions": lifecycle.BulkAction.choices,
+            "actions": bulk_choices(),
             "can_manage": supervises(request.user, "callbacks.manage_callbacks"),
             "nav": "worklist",
         },
@@ -140,8 +162,13 @@ class BulkForm(forms.Form):
         needs = {"reschedule": "when", "reassign_queue": "queue", "reassign_agent": "agent", "priority": "priority"}
         wanted = needs.get(data.get("action", ""))
         if wanted and data.get(wanted) in (None, ""):
-            label = {"when": "a new time", "queue": "a queue", "agent": "an agent", "priority": "a priority"}[wanted]
-            raise forms.ValidationError(f"Choose {label} for this action.")
+            message = {
+                "when": gettext("Choose a new time for this action."),
+                "queue": gettext("Choose a queue for this action."),
+                "agent": gettext("Choose an agent for this action."),
+                "priority": gettext("Choose a priority for this action."),
+            }[wanted]
+            raise forms.ValidationError(message)
         return data
 
     def params(self) -> dict:
@@ -157,16 +184,19 @@ class BulkForm(forms.Form):
     def describe(self, user) -> str:
         d = self.cleaned_data
         if d["action"] == "reschedule":
-            return f"Reschedule to {timezone.localtime(d['when']):%a %d %b %Y %H:%M}"
+            when = formats.date_format(timezone.localtime(d["when"]), gettext("D d M Y H:i"))
+            return gettext("Reschedule to %(when)s") % {"when": when}
         if d["action"] == "reassign_queue":
             queue = queues_for(user).filter(pk=d["queue"]).first()
-            return f"Move to {queue or 'an unknown queue'}"
+            return gettext("Move to %(queue)s") % {"queue": queue or gettext("an unknown queue")}
         if d["action"] == "reassign_agent":
             agent = Agent.objects.filter(pk=d["agent"]).first()
-            return f"Assign to {agent or 'an unknown agent'}"
+            return gettext("Assign to %(agent)s") % {"agent": agent or gettext("an unknown agent")}
         if d["action"] == "priority":
-            return f"Set priority {d['priority']}"
-        return "Cancel" + (f" (“{d['reason']}”)" if d["reason"] else "")
+            return gettext("Set priority %(priority)s") % {"priority": d["priority"]}
+        if d["reason"]:
+            return gettext("Cancel (“%(reason)s”)") % {"reason": d["reason"]}
+        return str(BULK_LABELS[lifecycle.BulkAction.CANCEL])
 
 
 @require_POST
@@ -176,7 +206,7 @@ def bulk_action(request: HttpRequest) -> HttpResponse:
     require_supervisor(request.user, "callbacks.manage_callbacks")
     form = BulkForm(request.POST)
     if not request.POST.getlist("ids"):
-        raise Invalid("Select at least one callback.", field="ids")
+        raise Invalid(gettext("Select at least one callback."), field="ids")
     if not form.is_valid():
         raise Invalid(first_error(form))
     ids = form.cleaned_data["ids"]
@@ -193,7 +223,7 @@ def bulk_action(request: HttpRequest) -> HttpResponse:
 def force_status(request: HttpRequest, agent_id: int) -> HttpResponse:
     status = request.POST.get("status", "")
     if status not in (AgentStatus.NOT_READY, AgentStatus.LOGGED_OUT):
-        raise Invalid("Choose Not Ready or Log out.", field="status")
+        raise Invalid(gettext("Choose Not Ready or Log out."), field="status")
     lifecycle.do_force_status(user=request.user, agent_id=agent_id, status=status)
     if request.htmx:
         return HttpResponse(status=204)  # the board's socket shows the change

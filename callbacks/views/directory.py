@@ -6,6 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from .. import lifecycle, selectors
@@ -18,12 +19,25 @@ from .workspace import agent_or_refuse, first_error
 
 
 class ContactForm(forms.Form):
-    first_name = forms.CharField(max_length=100, required=False)
-    last_name = forms.CharField(max_length=100, required=False)
-    timezone = forms.ChoiceField(choices=[("", "—")] + TIMEZONE_CHOICES, required=False)
-    notes = forms.CharField(max_length=5000, required=False, widget=forms.Textarea(attrs={"rows": 3}))
-    phones = forms.CharField(max_length=500, help_text="One per line", widget=forms.Textarea(attrs={"rows": 2}))
-    emails = forms.CharField(max_length=1000, required=False, help_text="One per line", widget=forms.Textarea(attrs={"rows": 2}))
+    first_name = forms.CharField(max_length=100, required=False, label=gettext_lazy("First name"))
+    last_name = forms.CharField(max_length=100, required=False, label=gettext_lazy("Last name"))
+    timezone = forms.ChoiceField(choices=[("", "—")] + TIMEZONE_CHOICES, required=False, label=gettext_lazy("Time zone"))
+    notes = forms.CharField(
+        max_length=5000, required=False, label=gettext_lazy("Notes"), widget=forms.Textarea(attrs={"rows": 3})
+    )
+    phones = forms.CharField(
+        max_length=500,
+        label=gettext_lazy("Phone numbers"),
+        help_text=gettext_lazy("One per line"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    emails = forms.CharField(
+        max_length=1000,
+        required=False,
+        label=gettext_lazy("E-mails"),
+        help_text=gettext_lazy("One per line"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
 
     def to_input(self) -> lifecycle.ContactInput:
         d = self.cleaned_data
@@ -65,7 +79,7 @@ def contact_detail(request: HttpRequest, contact_id: int) -> HttpResponse:
     agent = agent_or_refuse(request)
     contact = Contact.objects.prefetch_related("phones", "emails").filter(pk=contact_id).first()
     if contact is None:
-        raise DomainError("That contact does not exist.", status=404)
+        raise DomainError(gettext("That contact does not exist."), status=404)
     status, error = 200, ""
     if request.method == "POST":
         form = ContactForm(request.POST)
@@ -102,7 +116,7 @@ def contact_new(request: HttpRequest) -> HttpResponse:
             if not form.is_valid():
                 raise Invalid(first_error(form))
             if link and not (is_id(link) and Interaction.objects.filter(pk=link, agent=agent, state="open").exists()):
-                raise Refused("You can only link a contact to your own open interaction.")
+                raise Refused(gettext("You can only link a contact to your own open interaction."))
             contact = lifecycle.do_create_contact(user=request.user, data=form.to_input())
             if link:
                 lifecycle.do_link_contact(user=request.user, interaction_id=int(link), contact_id=contact.pk)
@@ -122,7 +136,7 @@ def link_contact(request: HttpRequest, interaction_id: int) -> HttpResponse:
     agent_or_refuse(request)
     contact_id = request.POST.get("contact", "")
     if not is_id(contact_id):
-        raise Invalid("Pick a contact.", field="contact")
+        raise Invalid(gettext("Pick a contact."), field="contact")
     lifecycle.do_link_contact(user=request.user, interaction_id=interaction_id, contact_id=int(contact_id))
     return action_response(request)
 

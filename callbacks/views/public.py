@@ -18,6 +18,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from .. import calendars, lifecycle, links, selectors, throttle
@@ -29,23 +30,29 @@ from ..phone import display_phone, validate_timezone
 DAYS_SHOWN = 7
 SLOTS_SHOWN = 150
 STATE_WORDS = {
-    CallbackState.SCHEDULED: "Booked",
-    CallbackState.QUEUED: "Waiting for the next free agent",
-    CallbackState.OFFERED: "An agent is about to call you",
-    CallbackState.IN_PROGRESS: "An agent is on it",
-    CallbackState.COMPLETED: "Done",
-    CallbackState.CANCELLED: "Cancelled",
-    CallbackState.FAILED: "Closed",
+    CallbackState.SCHEDULED: gettext_lazy("Booked"),
+    CallbackState.QUEUED: gettext_lazy("Waiting for the next free agent"),
+    CallbackState.OFFERED: gettext_lazy("An agent is about to call you"),
+    CallbackState.IN_PROGRESS: gettext_lazy("An agent is on it"),
+    CallbackState.COMPLETED: pgettext_lazy("a callback's state, for the customer", "Done"),
+    CallbackState.CANCELLED: pgettext_lazy("a callback's state, for the customer", "Cancelled"),
+    CallbackState.FAILED: pgettext_lazy("a callback's state, for the customer", "Closed"),
 }
+# The day of a free time in the slot picker, in the visitor's language (a Django date format: "Monday 7 December").
+DAY_FORMAT = pgettext_lazy("a day in the customer's time picker (Django date format)", "l j F")
 
 
 class RequestForm(forms.Form):
-    when = forms.ChoiceField(choices=[("now", "As soon as possible"), ("slot", "At a time I choose")], initial="now")
+    when = forms.ChoiceField(
+        choices=[("now", gettext_lazy("As soon as possible")), ("slot", gettext_lazy("At a time I choose"))], initial="now"
+    )
     slot = forms.CharField(required=False, max_length=40)
-    phone = forms.CharField(max_length=40, label="Phone number")
-    name = forms.CharField(max_length=200, label="Your name")
-    email = forms.EmailField(required=False, max_length=254, label="E-mail (optional)")
-    reason = forms.CharField(required=False, max_length=500, label="What is it about? (optional)", widget=forms.Textarea)
+    phone = forms.CharField(max_length=40, label=gettext_lazy("Phone number"))
+    name = forms.CharField(max_length=200, label=gettext_lazy("Your name"))
+    email = forms.EmailField(required=False, max_length=254, label=gettext_lazy("E-mail (optional)"))
+    reason = forms.CharField(
+        required=False, max_length=500, label=gettext_lazy("What is it about? (optional)"), widget=forms.Textarea
+    )
     tz = forms.CharField(max_length=64, required=False)
     website = forms.CharField(required=False, max_length=200)  # the honeypot: hidden from people, filled by bots
 
@@ -63,7 +70,7 @@ def visitor_zone(request: HttpRequest, queue: Queue) -> ZoneInfo:
 def slot_days(queue: Queue, zone: ZoneInfo, now: datetime, *, excluding: int | None = None) -> list[selectors.SlotDay]:
     """Free slots of the next days, grouped by the visitor's day. A slot needs a moment to be offered: 15 minutes."""
     start, end = now + timedelta(minutes=15), now + timedelta(days=DAYS_SHOWN)
-    return selectors.free_slot_days(queue, start, end, zone, excluding=excluding, limit=SLOTS_SHOWN, day_format="%A %d %B")
+    return selectors.free_slot_days(queue, start, end, zone, excluding=excluding, limit=SLOTS_SHOWN, day_format=str(DAY_FORMAT))
 
 
 def _queue(slug: str) -> Queue:
@@ -101,13 +108,18 @@ def request_callback(request: HttpRequest, slug: str) -> HttpResponse:
     data = form.cleaned_data
     if data["website"]:
         return render(
-            request, "public/request.html", _context(request, queue, form, "Please leave the last field empty."), status=400
+            request,
+            "public/request.html",
+            _context(request, queue, form, gettext("Please leave the last field empty.")),
+            status=400,
         )
     wait = throttle.hit(
         "public-form", request.META.get("REMOTE_ADDR", ""), limit=settings.RINGBACK_PUBLIC_FORM_PER_HOUR, window=3600
     )
     if wait is not None:
-        message = f"Too many requests from your connection; please try again in {max(1, wait // 60)} minutes."
+        message = gettext("Too many requests from your connection; please try again in %(minutes)s minutes.") % {
+            "minutes": max(1, wait // 60)
+        }
         return render(request, "public/request.html", _context(request, queue, form, message), status=429)
     desired = None
     if data["when"] == "slot":
@@ -116,7 +128,9 @@ def request_callback(request: HttpRequest, slug: str) -> HttpResponse:
         except ValueError:
             desired = None
         if desired is None or timezone.is_naive(desired):
-            return render(request, "public/request.html", _context(request, queue, form, "Please pick a time."), status=400)
+            return render(
+                request, "public/request.html", _context(request, queue, form, gettext("Please pick a time.")), status=400
+            )
     zone = visitor_zone(request, queue)
     try:
         callback, created = lifecycle.do_create_callback(
@@ -137,7 +151,7 @@ def request_callback(request: HttpRequest, slug: str) -> HttpResponse:
         return render(request, "public/request.html", _context(request, queue, form, error.message), status=status)
     if not created:
         # Someone's open request for this number: say so, but show nothing of it (whoever typed the number).
-        message = "This number already has a callback request with us. Use the link we gave you to change or cancel it."
+        message = gettext("This number already has a callback request with us. Use the link we gave you to change or cancel it.")
         return render(request, "public/request.html", _context(request, queue, form, message), status=409)
     return redirect("public_done", token=links.manage_token(callback.reference))
 
@@ -146,7 +160,7 @@ def _callback_for(token: str) -> CallbackRequest:
     reference = links.reference_from(token)
     callback = CallbackRequest.objects.select_related("queue").filter(reference=reference).first() if reference else None
     if callback is None:
-        raise Http404("This link is not valid or has expired.")
+        raise Http404(gettext("This link is not valid or has expired."))
     return callback
 
 
@@ -177,7 +191,8 @@ def done(request: HttpRequest, token: str) -> HttpResponse:
 @require_http_methods(["GET"])
 def manage(request: HttpRequest, token: str) -> HttpResponse:
     callback = _callback_for(token)
-    notice = {"moved": "Your new time is booked.", "cancelled": "Your request is cancelled."}.get(request.GET.get("done", ""), "")
+    notices = {"moved": gettext("Your new time is booked."), "cancelled": gettext("Your request is cancelled.")}
+    notice = notices.get(request.GET.get("done", ""), "")
     return render(request, "public/manage.html", _manage_context(request, callback, token, notice=notice))
 
 
@@ -189,7 +204,9 @@ def manage_move(request: HttpRequest, token: str) -> HttpResponse:
     except ValueError:
         when = None
     if when is None or timezone.is_naive(when):
-        return render(request, "public/manage.html", _manage_context(request, callback, token, "Please pick a time."), status=400)
+        return render(
+            request, "public/manage.html", _manage_context(request, callback, token, gettext("Please pick a time.")), status=400
+        )
     try:
         lifecycle.do_move_callback(reference=callback.reference, when=when, by="the customer (web page)")
     except DomainError as error:

@@ -7,7 +7,7 @@ twice). A refusal answers with the message region alone. A plain form post
 """
 
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -24,9 +24,10 @@ WORKSPACE = "callbacks/workspace.html"
 
 
 @contextmanager
-def as_agent(agent: Agent):
-    """Render as the agent reads: times in their zone, texts in their language (pages and pushes alike)."""
-    with timezone.override(agent.zone), translation.override(agent.locale):
+def as_agent(agent: Agent, language: str | None = None):
+    """Render as the agent reads: times in their zone; texts in `language` (a push: its socket's page's language),
+    or in the request's own (the locale middlewares chose it: the agent's, or their browser's)."""
+    with timezone.override(agent.zone), translation.override(language, deactivate=False) if language else nullcontext():
         yield
 
 
@@ -39,12 +40,12 @@ def synced_marker(at: float) -> SafeString:
     return mark_safe(f'<span id="synced" hidden data-at="{at:.6f}" hx-swap-oob="true"></span>')
 
 
-def render_regions(agent: Agent, regions: list[str] | None = None, *, error: str = "") -> str:
+def render_regions(agent: Agent, regions: list[str] | None = None, *, error: str = "", language: str | None = None) -> str:
     """The named partials of the workspace as out-of-band swaps (for the websocket)."""
     at = time.time()
     context = {"ws": workspace_context_for(agent), "oob": True, "error": error}
     names = regions or ["status", "notifications", "interaction", "emails", "flash"]
-    with as_agent(agent):
+    with as_agent(agent, language):
         return "".join(render_to_string(f"{WORKSPACE}#{name}", context) for name in names) + synced_marker(at)
 
 

@@ -16,6 +16,7 @@ from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET
 
 from .. import selectors
@@ -42,7 +43,8 @@ def _when(request: HttpRequest, name: str) -> datetime | None:
     try:
         value = datetime.fromisoformat(raw)
     except ValueError:
-        raise Invalid(f"{name}: use a date or date and time such as 2026-12-01 or 2026-12-01T08:00+01:00.", field=name) from None
+        message = gettext("%(name)s: use a date or date and time such as 2026-12-01 or 2026-12-01T08:00+01:00.")
+        raise Invalid(message % {"name": name}, field=name) from None
     if timezone.is_naive(value):
         value = timezone.make_aware(value)
     return value
@@ -57,7 +59,7 @@ def _range(request: HttpRequest) -> tuple[datetime, datetime]:
     elif "T" not in request.GET.get("to", "") and " " not in request.GET.get("to", "").strip():
         end += timedelta(days=1)
     if end <= start:
-        raise Invalid("to must be after from.", field="to")
+        raise Invalid(gettext("to must be after from."), field="to")
     return start, end
 
 
@@ -66,7 +68,7 @@ def _queue_ids(request: HttpRequest) -> list[int]:
     wanted = request.GET.get("queue", "")
     if wanted:
         if not (wanted.isascii() and wanted.isdigit()) or int(wanted) not in ids:
-            raise Invalid("queue: choose one of the queues you supervise.", field="queue")
+            raise Invalid(gettext("queue: choose one of the queues you supervise."), field="queue")
         return [int(wanted)]
     return ids
 
@@ -79,7 +81,7 @@ def _agent_id(request: HttpRequest) -> int | None:
         not (wanted.isascii() and wanted.isdigit())
         or not agents_for(request.user, "callbacks.supervise").filter(pk=wanted).exists()
     ):
-        raise Invalid("agent: choose an agent of the queues you supervise.", field="agent")
+        raise Invalid(gettext("agent: choose an agent of the queues you supervise."), field="agent")
     return int(wanted)
 
 

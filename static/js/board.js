@@ -22,11 +22,21 @@
     try { return el ? JSON.parse(el.textContent) : null; } catch (e) { return null; }
   }
   function width(box) { return Math.max(280, box.clientWidth - 8); }
+  // The charts' own words come with the data, in the page's language.
+  function word(d, key, english) { return (d.words && d.words[key]) || english; }
+
+  // Times on the axis as the page's language writes them (14:00, 2 PM), in the contact centre's zone.
+  function hour(ts) {
+    var d = data() || {};
+    try {
+      return new Intl.DateTimeFormat(document.documentElement.lang || undefined, { hour: "numeric", minute: "2-digit", timeZone: d.zone || undefined }).format(new Date(ts * 1e3));
+    } catch (e) { return new Date(ts * 1e3).toLocaleTimeString(); }
+  }
 
   function drawWaiting(d) {
     var box = document.getElementById("chart-waiting");
     if (!box || !window.uPlot) return;
-    var series = [{}].concat(d.waiting.map(function (s, i) {
+    var series = [{ label: word(d, "time", "Time") }].concat(d.waiting.map(function (s, i) {
       return { label: s.label, stroke: COLORS[i % COLORS.length], width: 2, points: { show: false } };
     }));
     var rows = [d.times].concat(d.waiting.map(function (s) { return s.values; }));
@@ -37,7 +47,7 @@
       // Hours of the contact centre's day, whatever the browser's zone.
       tzDate: function (ts) { return d.zone ? uPlot.tzDate(new Date(ts * 1e3), d.zone) : new Date(ts * 1e3); },
       scales: { y: { range: function (u, min, max) { return [0, Math.max(4, max + 1)]; } } },
-      axes: [{}, { label: "callbacks", size: 50 }],
+      axes: [{ values: function (u, splits) { return splits.map(hour); } }, { label: word(d, "callbacks", "callbacks"), size: 50 }],
     }, rows, box);
   }
 
@@ -47,10 +57,13 @@
     var labels = d.dispositions.map(function (x) { return x.label; });
     var counts = d.dispositions.map(function (x) { return x.count; });
     var key = labels.join("|");
-    box.setAttribute("aria-label", d.dispositions.map(function (x) { return x.label + ": " + x.count; }).join(", ") || "Nothing handled yet today");
+    box.setAttribute("aria-label", d.dispositions.map(function (x) { return x.label + ": " + x.count; }).join(", ") || word(d, "nothing", "Nothing handled yet today"));
     if (!labels.length) {
       if (charts.dispo) { charts.dispo.destroy(); charts.dispo = null; }
-      box.innerHTML = '<p class="muted">Nothing handled yet today.</p>';
+      var empty = document.createElement("p");
+      empty.className = "muted";
+      empty.textContent = word(d, "nothing", "Nothing handled yet today") + ".";
+      box.replaceChildren(empty);
       return;
     }
     var xs = labels.map(function (_, i) { return i; });
@@ -61,7 +74,7 @@
     charts.dispo = new uPlot({
       width: width(box), height: 220,
       scales: { x: { time: false, range: [-0.6, labels.length - 0.4] }, y: { range: function (u, min, max) { return [0, Math.max(4, max + 1)]; } } },
-      series: [{}, { label: "Handled", fill: "#1f5f8b", stroke: "#1f5f8b", paths: uPlot.paths.bars({ size: [0.6, 80] }), points: { show: false } }],
+      series: [{}, { label: word(d, "handled", "Handled"), fill: "#1f5f8b", stroke: "#1f5f8b", paths: uPlot.paths.bars({ size: [0.6, 80] }), points: { show: false } }],
       axes: [
         { splits: function () { return xs; }, values: function (u, splits) { return splits.map(function (i) { return labels[i] || ""; }); }, grid: { show: false } },
         { size: 40 },

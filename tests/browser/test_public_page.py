@@ -20,8 +20,7 @@ def sales(transactional_db):
     return make_queue("sales", name="Sales", calendar=calendar)
 
 
-@pytest.fixture
-def phone(chromium, server, csp_violations, axe):
+def visitor(chromium, server, csp_violations, axe, **options):
     # A visitor in New York: the page is written in the queue's zone (Paris) until it asks the browser for its own.
     context = new_context(
         chromium,
@@ -32,6 +31,7 @@ def phone(chromium, server, csp_violations, axe):
         is_mobile=True,
         has_touch=True,
         timezone_id="America/New_York",
+        **options,
     )
     page = context.new_page()
     page.set_default_timeout(15000)
@@ -39,6 +39,17 @@ def phone(chromium, server, csp_violations, axe):
     yield page
     axe.now(page)
     context.close()
+
+
+@pytest.fixture
+def phone(chromium, server, csp_violations, axe):
+    yield from visitor(chromium, server, csp_violations, axe)
+
+
+@pytest.fixture
+def french_phone(chromium, server, csp_violations, axe):
+    """A phone set to French: its browser sends Accept-Language: fr-FR."""
+    yield from visitor(chromium, server, csp_violations, axe, locale="fr-FR")
 
 
 def no_sideways_scroll(page) -> None:
@@ -99,3 +110,63 @@ def test_book_a_slot_then_move_and_cancel_it_from_the_link(sales, phone, shot):
     expect(page.get_by_test_id("state")).to_have_text("Cancelled")
     callback.refresh_from_db()
     assert callback.state == CallbackState.CANCELLED
+
+
+FRENCH = {
+    "at a time": "À l'heure de mon choix",
+    "time": "Horaire",
+    "phone": "Numéro de téléphone",
+    "name": "Votre nom",
+    "reason": "À quel sujet",
+    "reason text": "Une question sur ma facture",
+}
+SPANISH = {
+    "at a time": "A la hora que yo elija",
+    "time": "Hora",
+    "phone": "Número de teléfono",
+    "name": "Su nombre",
+    "reason": "¿Cuál es el motivo?",
+    "reason text": "Una pregunta sobre mi factura",
+}
+
+
+def fill_in(page, words: dict, chosen: str | None = None) -> str:
+    """Fill the form as a visitor reading it in one language (finding fields by the labels they read); returns the
+    free time chosen (the third listed unless given)."""
+    page.get_by_label(words["at a time"]).check()
+    slot = page.get_by_label(words["time"], exact=True)
+    chosen = chosen or slot.locator("option").nth(2).get_attribute("value")
+    slot.select_option(chosen)
+    page.get_by_label(words["phone"]).fill("+33 6 12 34 56 78")
+    page.get_by_label(words["name"]).fill("Nina Rossi")
+    page.get_by_label(words["reason"]).fill(words["reason text"])
+    no_sideways_scroll(page)
+    page.evaluate("window.scrollTo(0, 0)")
+    return chosen
+
+
+def test_the_page_speaks_the_phones_language_and_the_switch_changes_it(sales, french_phone, shot):
+    page = french_phone
+    page.goto("/request/sales/")
+    page.wait_for_url(re.compile(r"tz=America"))
+    expect(page.locator("html")).to_have_attribute("lang", "fr")
+    expect(page.get_by_role("heading", name="Demander à être rappelé")).to_be_visible()
+    expect(page.get_by_text("Les horaires sont indiqués dans le fuseau America/New_York")).to_be_visible()
+    chosen = fill_in(page, FRENCH)
+    shot(page, "public-request-fr")
+
+    page.get_by_label("Langue").select_option("es")
+    page.get_by_label("Langue").scroll_into_view_if_needed()
+    shot(page, "public-language-switch")
+    page.get_by_role("button", name="Changer de langue").click()
+    expect(page.locator("html")).to_have_attribute("lang", "es")
+    expect(page.get_by_role("heading", name="Solicitar una llamada")).to_be_visible()
+    assert "tz=America" in page.url  # back on the same page, the zone kept
+    fill_in(page, SPANISH, chosen)
+    shot(page, "public-request-es")
+    page.get_by_role("button", name="Solicitar mi llamada").click()
+
+    expect(page.get_by_role("heading", name="Gracias, le llamaremos")).to_be_visible()
+    expect(page.get_by_test_id("when")).to_have_text(re.compile(r"^\w+ \d{1,2} de \w+, \d\d:\d\d$"))
+    callback = CallbackRequest.objects.get(reference=page.get_by_test_id("reference").inner_text())
+    assert callback.desired_time.isoformat() == chosen

@@ -104,3 +104,15 @@ def test_the_board_follows_the_floor_live_and_a_bulk_reschedule_takes_effect(ser
     board.get_by_role("link", name="Reports").click()
     expect(board.get_by_test_id("activity")).to_contain_text("Alice")
     shot(board, "supervisor-reports")
+
+    # In French: the switch in the header; the board's live updates come in French too.
+    board.get_by_label("Language").select_option("fr")
+    board.get_by_role("button", name="Change language").click()
+    expect(board.locator("html")).to_have_attribute("lang", "fr")
+    expect(board.get_by_role("heading", name="Rapports")).to_be_visible()
+    board.get_by_role("link", name="Tableau en direct").click()
+    create(server, setup["token"], "+33612345681", "Léa Martin")
+    expect(figure(board, "waiting")).to_have_text("1")  # pushed over the socket
+    expect(board.locator("#figures dt").first).to_have_text("En attente")
+    expect(agent_row).to_contain_text("Non prêt")
+    shot(board, "supervisor-board-fr")
