@@ -31,8 +31,8 @@ def supported(code: str) -> str:
 
 
 def agent_language(user) -> str:
-    """The agent's own language (`Agent.language`), or "" to follow the browser. Read with getattr, so it works
-    exists and for users without an agent profile (the session's user comes with its profile: no query)."""
+    """The agent's own language (`Agent.language`), or "" to follow the browser. Read with getattr, so it works for
+    users without an agent profile (the session's user comes with its profile: no query)."""
     if user is None or not getattr(user, "is_authenticated", False):
         return ""
     agent = getattr(user, "agent", None)
