@@ -89,6 +89,7 @@ class QueueAdmin(admin.ModelAdmin):
             {
                 "fields": [
                     "offer_timeout_seconds",
+                    "on_accept",
                     "ring_seconds",
                     "default_max_attempts",
                     "require_disposition",
