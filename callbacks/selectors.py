@@ -265,6 +265,9 @@ class Workspace:
             .annotate(
                 in_consultation=Exists(Consultation.objects.filter(to_agent=self.agent, state=ConsultState.ACTIVE)),
                 in_conference=Exists(CallParty.objects.filter(agent=self.agent, state=PartyState.JOINED, left_at__isnull=True)),
+                asked_to_conference=Exists(
+                    CallParty.objects.filter(agent=self.agent, state=PartyState.RINGING, left_at__isnull=True)
+                ),
             )
         )
 
@@ -314,7 +317,10 @@ class Workspace:
 
     @cached_property
     def conference_requests(self) -> list[tuple[CallParty, datetime]]:
-        """Instant Call Conference requests waiting on this agent's Accept or Decline, with when each lapses."""
+        """Instant Call Conference requests waiting on this agent's Accept or Decline, with when each lapses (an agent
+        with no status row is logged out, and a logged-out agent is never asked)."""
+        if not any(r.asked_to_conference for r in self._status_rows):
+            return []  # the usual case costs no statement: the status rows say whether to look
         wait = timedelta(seconds=settings.RINGBACK_CONFERENCE_REQUEST_SECONDS)
         rows = CallParty.objects.filter(agent=self.agent, state=PartyState.RINGING, left_at__isnull=True).select_related(
             "call__interaction__agent", "call__callback__queue"
