@@ -189,7 +189,7 @@ def test_the_joined_desk_shows_the_callback_and_the_busy_pill(client, queue, ali
     desk = client.get("/").text
     assert "Busy · in a conference" in desk
     assert "Your desk is clear" not in desk
-    for shown in ("Hugo Bernard", "+33612345678", "Billing", "Refund", "Connected"):
+    for shown in ("Hugo Bernard", "+33 6 12 34 56 78", "Billing", "Refund", "Connected"):
         assert shown in desk
 
 
