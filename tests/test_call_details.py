@@ -159,9 +159,8 @@ def test_an_agent_in_a_conference_is_busy_and_offered_nothing_until_they_leave(q
     assert Workspace(bob).engaged == "in a conference"
     lifecycle.sweep()
     assert refreshed(waiting).state == CallbackState.QUEUED
-    lifecycle.do_leave_conference(user=bob.user, party_id=party.pk)
+    lifecycle.do_leave_conference(user=bob.user, party_id=party.pk)  # Bob is free again: his queues are routed
     assert Workspace(bob).engaged == ""
-    lifecycle.route_queue(queue.pk, "voice")
     assert Offer.objects.get(callback=waiting, outcome=OfferOutcome.OPEN).agent == bob
 
 

@@ -24,6 +24,7 @@ from ..enums import (
     CallbackEvent,
     CallOutcome,
     CallState,
+    Channel,
     ClosingReason,
     ConsultState,
     EffectKind,
@@ -53,7 +54,7 @@ from ..telephony.sip import agent_user
 from . import effects
 from .calls import command, interaction_changed, locked_call, new_line_report
 from .lines import end_call, engagement_changed, hang_up_line, join_party, party_gone, release_extras, set_call_state
-from .offers import create_offer, route_on_commit
+from .offers import create_offer, route_agent_on_commit, route_on_commit
 from .transitions import acting_agent, action, record, transition
 from .wrapup import close_interaction
 
@@ -301,6 +302,13 @@ def _logged_out(agent: Agent, channel: str) -> bool:
     return not AgentChannelStatus.objects.filter(agent=agent, channel=channel).exclude(status=AgentStatus.LOGGED_OUT).exists()
 
 
+def free_again(agent_id: int | None) -> None:
+    """An agent left (or was never let into) another agent's call: routing may offer them callbacks again."""
+    if agent_id:
+        for channel in Channel:
+            route_agent_on_commit(agent_id, channel)
+
+
 def _line_ref() -> str:
     return "leg-" + secrets.token_hex(8)
 
@@ -388,6 +396,7 @@ def do_decline_conference(*, user: AbstractBaseUser, party_id: int) -> CallParty
         banner=f"{me} declined the conference request. The customer is still on the line.",
         actor=user,
     )
+    free_again(me.pk)
     return party
 
 
@@ -416,6 +425,7 @@ def do_expire_conference_requests(*, now: datetime | None = None, limit: int = 2
             banner=f"{party.label} did not answer the conference request. The customer is still on the line.",
             hang_up=True,
         )
+        free_again(party.agent_id)
         expired += 1
     return expired
 
@@ -440,6 +450,7 @@ def do_leave_conference(*, user: AbstractBaseUser, party_id: int) -> None:
     party_gone(
         party, PartyState.LEFT, timezone.now(), message=message or f"{party.label} left the conference", actor=user, hang_up=True
     )
+    free_again(party.agent_id)
 
 
 # --- Consultation -------------------------------------------------------------------
@@ -542,6 +553,7 @@ def do_decline_consultation(*, user: AbstractBaseUser, consultation_id: int) -> 
     consult, me = _open_request_for_me(user, consultation_id, "decline")
     _finish(consult, ConsultState.DECLINED, timezone.now())
     record(HistoryKind.CONSULT, f"{me} declined the consultation", callback=consult.call.callback, agent=me, actor=user)
+    free_again(me.pk)
     return consult
 
 
@@ -557,6 +569,7 @@ def do_end_consultation(*, user: AbstractBaseUser, consultation_id: int) -> Cons
     record(HistoryKind.CONSULT, f"Consultation ended by {me}", callback=consult.call.callback, agent=me, actor=user, at=now)
     command(EffectKind.END_CONSULT, consult.call, now)
     hang_up_line(consult.line_ref, now, consult.call.callback)
+    free_again(consult.to_agent_id)
     return consult
 
 
