@@ -345,7 +345,10 @@ def do_conference(*, user: AbstractBaseUser, interaction_id: int, target: str) -
     else:
         party.line_ref = _line_ref()
         party.save(update_fields=["line_ref"])
-        effects.switch_command(EffectKind.DIAL, call_ref=party.line_ref, number=t.number, now=now, callback=call.callback)
+        # The agent's window is pushed once the switch took the dial: the far end's phone page link appears.
+        effects.switch_command(
+            EffectKind.DIAL, call_ref=party.line_ref, number=t.number, now=now, callback=call.callback, agent=interaction.agent
+        )
         message = f"Instant Call Conference: calling {t.label}"
     record(HistoryKind.CONFERENCE, message, callback=call.callback, agent=interaction.agent, actor=user, at=now, target=t.key)
     if not t.agent and telephony().transfers_on_the_line:
@@ -496,7 +499,10 @@ def do_start_consultation(*, user: AbstractBaseUser, interaction_id: int, target
     else:
         consult.line_ref = _line_ref()
         consult.save(update_fields=["line_ref"])
-        effects.switch_command(EffectKind.DIAL, call_ref=consult.line_ref, number=t.number, now=now, callback=call.callback)
+        # The agent's window is pushed once the switch took the dial: the far end's phone page link appears.
+        effects.switch_command(
+            EffectKind.DIAL, call_ref=consult.line_ref, number=t.number, now=now, callback=call.callback, agent=interaction.agent
+        )
         message = f"Consultation requested with {t.label}: calling (customer on hold)"
     record(HistoryKind.CONSULT, message, callback=call.callback, agent=interaction.agent, actor=user, at=now, target=t.key)
     engagement_changed([interaction.agent_id, t.agent.pk if t.agent else None])
