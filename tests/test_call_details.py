@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from callbacks import lifecycle
@@ -79,6 +80,15 @@ def test_accept_does_not_dial_while_the_agent_is_on_another_call(queue, alice):
     voice = accepted(alice, queue)
     assert not Call.objects.filter(interaction=voice).exists()
     assert "you are on another call" in refreshed(voice).last_outcome
+
+
+def test_the_admin_chooses_what_accept_does_per_queue(client, queue):
+    boss = get_user_model().objects.create_superuser("boss", "boss@example.com", "secret-pass-123")
+    client.force_login(boss)
+    page = client.get(f"/admin/callbacks/queue/{queue.pk}/change/").text
+    assert 'name="on_accept"' in page
+    assert "Dial at once: Accept opens the window and places the call" in page
+    assert "Web Callback always opens its preview first" in page  # the help text
 
 
 # --- Instant Call Conference: the target accepts or declines ---------------------------------------------------
