@@ -309,8 +309,14 @@ def free_again(agent_id: int | None) -> None:
             route_agent_on_commit(agent_id, channel)
 
 
-def _line_ref() -> str:
-    return "leg-" + secrets.token_hex(8)
+def _dial_number(row: CallParty | Consultation, interaction: Interaction, call: Call, now: datetime) -> None:
+    """Call the number of a party or a consultation: a call of its own at the switch (`leg-…`), dialled durably.
+    The agent's window is pushed once the switch took the dial, so the far end's phone page link appears."""
+    row.line_ref = "leg-" + secrets.token_hex(8)
+    row.save(update_fields=["line_ref"])
+    effects.switch_command(
+        EffectKind.DIAL, call_ref=row.line_ref, number=row.number, now=now, callback=call.callback, agent=interaction.agent
+    )
 
 
 @action
@@ -343,12 +349,7 @@ def do_conference(*, user: AbstractBaseUser, interaction_id: int, target: str) -
     elif telephony().transfers_on_the_line:  # the agent's page calls the number and mixes the calls (no report back)
         message = f"Instant Call Conference with {t.label}"
     else:
-        party.line_ref = _line_ref()
-        party.save(update_fields=["line_ref"])
-        # The agent's window is pushed once the switch took the dial: the far end's phone page link appears.
-        effects.switch_command(
-            EffectKind.DIAL, call_ref=party.line_ref, number=t.number, now=now, callback=call.callback, agent=interaction.agent
-        )
+        _dial_number(party, interaction, call, now)
         message = f"Instant Call Conference: calling {t.label}"
     record(HistoryKind.CONFERENCE, message, callback=call.callback, agent=interaction.agent, actor=user, at=now, target=t.key)
     if not t.agent and telephony().transfers_on_the_line:
@@ -497,12 +498,7 @@ def do_start_consultation(*, user: AbstractBaseUser, interaction_id: int, target
         consult.save(update_fields=["state"])
         message = f"Consultation with {t.label} (customer on hold)"
     else:
-        consult.line_ref = _line_ref()
-        consult.save(update_fields=["line_ref"])
-        # The agent's window is pushed once the switch took the dial: the far end's phone page link appears.
-        effects.switch_command(
-            EffectKind.DIAL, call_ref=consult.line_ref, number=t.number, now=now, callback=call.callback, agent=interaction.agent
-        )
+        _dial_number(consult, interaction, call, now)
         message = f"Consultation requested with {t.label}: calling (customer on hold)"
     record(HistoryKind.CONSULT, message, callback=call.callback, agent=interaction.agent, actor=user, at=now, target=t.key)
     engagement_changed([interaction.agent_id, t.agent.pk if t.agent else None])
