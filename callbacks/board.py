@@ -48,8 +48,19 @@ class AgentLine:
     channels: list[ChannelState]
 
 
+class HandleTime:
+    """Handled interactions and their total time, from Accept to the end: one definition of the average."""
+
+    handled: int
+    handle_seconds: float
+
+    @property
+    def average_handle_seconds(self) -> float | None:
+        return None if not self.handled else self.handle_seconds / self.handled
+
+
 @dataclass
-class QueueFigures:
+class QueueFigures(HandleTime):
     queue: Queue
     waiting: int = 0
     ringing: int = 0
@@ -70,10 +81,6 @@ class QueueFigures:
     @property
     def service_level(self) -> float | None:
         return None if not self.answered else 100.0 * self.within_target / self.answered
-
-    @property
-    def average_handle_seconds(self) -> float | None:
-        return None if not self.handled else self.handle_seconds / self.handled
 
 
 @dataclass
@@ -218,17 +225,13 @@ STATUS_LOOKBACK = timedelta(days=7)
 
 
 @dataclass
-class Activity:
+class Activity(HandleTime):
     agent_id: int
     name: str
     channel: str
     seconds: Counter = field(default_factory=Counter)  # status → seconds
     handled: int = 0
     handle_seconds: float = 0.0
-
-    @property
-    def average_handle_seconds(self) -> float | None:
-        return None if not self.handled else self.handle_seconds / self.handled
 
     @property
     def channel_label(self) -> str:
@@ -310,7 +313,7 @@ def outcome_summary(queue_ids: list[int], start: datetime, end: datetime) -> dic
 
 
 @dataclass
-class AgentDay:
+class AgentDay(HandleTime):
     """An agent's day so far in their own zone: handled and average handle time as the activity report counts them,
     time Ready, the scheduled callbacks of their queues due within the hour (the board's figure), and their own."""
 
@@ -320,10 +323,6 @@ class AgentDay:
     due_next_hour: int = 0
     waiting: int = 0
     personal: int = 0
-
-    @property
-    def average_handle_seconds(self) -> float | None:
-        return None if not self.handled else self.handle_seconds / self.handled
 
 
 def agent_day(agent: Agent, now: datetime | None = None) -> AgentDay:
