@@ -31,7 +31,7 @@ from django.utils.translation import gettext
 from . import calendars
 from .enums import OPEN_CALLBACK_STATES, AgentStatus, CallbackState, Channel, CloseReason, HistoryKind
 from .models import Agent, AgentChannelStatus, CallbackRequest, HistoryEvent, Interaction, Queue
-from .selectors import ChannelState, channel_states
+from .selectors import ChannelState, channel_states, engaged_as, engagement
 
 SAMPLE_MINUTES = 30
 
@@ -46,6 +46,7 @@ class AgentLine:
     agent_id: int
     name: str
     channels: list[ChannelState]
+    engaged: str = ""  # in another agent's conference or consultation: busy whatever the statuses say
 
 
 class HandleTime:
@@ -167,10 +168,16 @@ def _agents(figures: dict[int, QueueFigures], ids: list[int]) -> None:
     enabled: dict[int, list[str]] = {}
     for agent in Agent.objects.filter(pk__in=agent_ids).only("display_name", "voice_enabled", "web_callback_enabled"):
         names[agent.pk], enabled[agent.pk] = agent.display_name, agent.enabled_channels()
-    for row in AgentChannelStatus.objects.filter(agent_id__in=agent_ids).select_related("reason"):
+    rows = AgentChannelStatus.objects.filter(agent_id__in=agent_ids).select_related("reason")
+    for row in rows.annotate(**engagement(OuterRef("agent_id"))):
         statuses[row.agent_id][row.channel] = row
     lines = {
-        agent_id: AgentLine(agent_id, names.get(agent_id, "?"), channel_states(enabled.get(agent_id, []), statuses[agent_id]))
+        agent_id: AgentLine(
+            agent_id,
+            names.get(agent_id, "?"),
+            channel_states(enabled.get(agent_id, []), statuses[agent_id]),
+            engaged_as(statuses[agent_id].values()),
+        )
         for agent_id in agent_ids
     }
     for queue_id, agent_id in sorted(memberships, key=lambda m: names.get(m[1], "")):

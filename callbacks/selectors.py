@@ -12,6 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.db.models import Count, Exists, OuterRef, Q, Subquery
 from django.utils import dateformat, formats, timezone, translation
+from django.utils.translation import gettext_noop
 
 from . import calendars, callstate, emailstate
 from .enums import (
@@ -176,6 +177,25 @@ def channel_states(channels: list[str], rows: dict[str, AgentChannelStatus]) -> 
             )
         )
     return out
+
+
+def engagement(agent) -> dict:
+    """Annotations for an agent's status rows (`agent`: an Agent, or OuterRef("agent_id")): are they in another agent's
+    call, a consultation or a conference, or asked into one (same statement)."""
+    return {
+        "in_consultation": Exists(Consultation.objects.filter(to_agent=agent, state=ConsultState.ACTIVE)),
+        "in_conference": Exists(CallParty.objects.filter(agent=agent, state=PartyState.JOINED, left_at__isnull=True)),
+        "asked_to_conference": Exists(CallParty.objects.filter(agent=agent, state=PartyState.RINGING, left_at__isnull=True)),
+    }
+
+
+def engaged_as(rows) -> str:
+    """From status rows annotated with `engagement`: why the agent is busy whatever their status (else "")."""
+    if any(r.in_conference for r in rows):
+        return gettext_noop("in a conference")
+    if any(r.in_consultation for r in rows):
+        return gettext_noop("in a consultation")
+    return ""
 
 
 @dataclass
@@ -385,15 +405,7 @@ class Workspace:
     def _status_rows(self) -> list[AgentChannelStatus]:
         """The agent's status rows, each also saying whether they are in another agent's call (same statement)."""
         return list(
-            AgentChannelStatus.objects.filter(agent=self.agent)
-            .select_related("reason")
-            .annotate(
-                in_consultation=Exists(Consultation.objects.filter(to_agent=self.agent, state=ConsultState.ACTIVE)),
-                in_conference=Exists(CallParty.objects.filter(agent=self.agent, state=PartyState.JOINED, left_at__isnull=True)),
-                asked_to_conference=Exists(
-                    CallParty.objects.filter(agent=self.agent, state=PartyState.RINGING, left_at__isnull=True)
-                ),
-            )
+            AgentChannelStatus.objects.filter(agent=self.agent).select_related("reason").annotate(**engagement(self.agent))
         )
 
     @cached_property
@@ -403,12 +415,7 @@ class Workspace:
     @property
     def engaged(self) -> str:
         """Why the agent is busy whatever their channel status: in a conference or a consultation (else "")."""
-        rows = self._status_rows
-        if any(r.in_conference for r in rows):
-            return "in a conference"
-        if any(r.in_consultation for r in rows):
-            return "in a consultation"
-        return ""
+        return engaged_as(self._status_rows)
 
     @property
     def languages(self) -> list[tuple[str, str, bool]]:

@@ -8,7 +8,7 @@ import time_machine
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from callbacks import lifecycle
+from callbacks import board, lifecycle
 from callbacks.enums import (
     AcceptAction,
     CallbackState,
@@ -167,6 +167,9 @@ def test_an_agent_in_a_conference_is_busy_and_offered_nothing_until_they_leave(q
     assert refreshed(waiting).state == CallbackState.QUEUED, "asked into a conference: not offered a callback"
     lifecycle.do_accept_conference(user=bob.user, party_id=party.pk)
     assert Workspace(bob).engaged == "in a conference"
+    # The supervisors' board says so too, beside his statuses (which still read Ready).
+    line = next(a for a in board.board_for([queue]).queues[0].agents if a.agent_id == bob.pk)
+    assert line.engaged == "in a conference" and "ready" in [ch.status for ch in line.channels]
     lifecycle.sweep()
     assert refreshed(waiting).state == CallbackState.QUEUED
     lifecycle.do_leave_conference(user=bob.user, party_id=party.pk)  # Bob is free again: his queues are routed

@@ -17,7 +17,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from ..enums import OPEN_CONSULT_STATES, CallState, ConsultState, EffectKind, HistoryKind, PartyState
 from ..models import Call, CallParty, Consultation, Interaction
 from ..phone import display_phone
-from ..push import Push, push_on_commit
+from ..push import Push, push_board_on_commit, push_on_commit
 from ..telephony import telephony
 from . import effects
 from .transitions import record
@@ -68,6 +68,7 @@ def engagement_changed(agent_ids) -> None:
     agent_ids = [a for a in agent_ids if a]
     push_on_commit(Push.STATUS_CHANGED, agent_ids=agent_ids)
     push_on_commit(Push.INTERACTION_CHANGED, agent_ids=agent_ids)
+    push_board_on_commit(agents=True)  # the boards show them busy too
 
 
 def hang_up_line(line_ref: str, now: datetime, callback) -> None:
