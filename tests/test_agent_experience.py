@@ -151,3 +151,14 @@ def test_the_agent_chooses_the_workspace_language(client, alice, queue):
     html = client.get("/").content.decode()
     assert '<option value="fr" lang="fr" selected>Français</option>' in html
     assert client.post(reverse("agent_language"), {"language": "tlh"}, **HTMX).status_code == 400
+
+
+def test_every_screenshot_is_linked_in_the_readme():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text()
+    missing = [
+        p.name for p in sorted((root / "docs" / "screenshots").glob("*.png")) if f"docs/screenshots/{p.name}" not in readme
+    ]
+    assert missing == [], f"screenshots not linked in the README's Screenshots section: {missing}"
