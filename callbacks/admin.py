@@ -77,8 +77,17 @@ class RetryRuleInline(admin.TabularInline):
 @admin.register(Queue)
 class QueueAdmin(admin.ModelAdmin):
     inlines = [RetryRuleInline]
-    list_display = ["name", "slug", "gms_service", "active", "calendar", "offer_timeout_seconds", "default_max_attempts"]
-    list_filter = ["active", "require_disposition", "calendar"]
+    list_display = [
+        "name",
+        "slug",
+        "gms_service",
+        "active",
+        "calendar",
+        "offer_timeout_seconds",
+        "on_accept",
+        "default_max_attempts",
+    ]
+    list_filter = ["active", "require_disposition", "on_accept", "calendar"]
     search_fields = ["name", "slug", "gms_service"]
     prepopulated_fields = {"slug": ["name"]}
     autocomplete_fields = ["calendar", "reject_queue", "timeout_queue", "reject_point", "timeout_point"]
@@ -90,6 +99,7 @@ class QueueAdmin(admin.ModelAdmin):
             {
                 "fields": [
                     "offer_timeout_seconds",
+                    "on_accept",
                     "ring_seconds",
                     "default_max_attempts",
                     "require_disposition",
@@ -432,16 +442,17 @@ class CallAdmin(RecordAdmin):
 
 @admin.register(CallParty)
 class CallPartyAdmin(RecordAdmin):
-    list_display = ["label", "call", "agent", "number", "joined_at", "left_at"]
-    search_fields = ["label", "number", "call__switch_ref"]
+    list_display = ["label", "call", "agent", "number", "state", "asked_at", "joined_at", "left_at"]
+    list_filter = ["state"]
+    search_fields = ["label", "number", "call__switch_ref", "line_ref"]
     list_select_related = ["call", "agent"]
 
 
 @admin.register(Consultation)
 class ConsultationAdmin(RecordAdmin):
-    list_display = ["call", "from_agent", "to_agent", "state", "created_at", "ended_at"]
+    list_display = ["call", "from_agent", "to_agent", "label", "state", "created_at", "ended_at"]
     list_filter = ["state"]
-    search_fields = ["from_agent__display_name", "to_agent__display_name", "call__switch_ref"]
+    search_fields = ["from_agent__display_name", "to_agent__display_name", "number", "call__switch_ref", "line_ref"]
     list_select_related = ["call", "from_agent", "to_agent"]
 
 

@@ -161,6 +161,24 @@ class ConsultState(models.TextChoices):
 OPEN_CONSULT_STATES = (ConsultState.REQUESTED, ConsultState.ACTIVE)
 
 
+class PartyState(models.TextChoices):
+    """A conference party: asked (an agent's request on their desk, or a number ringing), then in the call or not."""
+
+    RINGING = "ringing", "Asked, waiting for an answer"
+    JOINED = "joined", "In the conference"
+    DECLINED = "declined", "Declined"
+    NOT_ANSWERED = "not_answered", "Not answered"
+    FAILED = "failed", "Not reached"
+    LEFT = "left", "Left"
+
+
+class AcceptAction(models.TextChoices):
+    """What Accept does on a voice callback (per queue). Web Callback always opens its preview first."""
+
+    PREVIEW = "preview", "Preview: the window opens Ready to Call and the agent clicks Call"
+    DIAL = "dial", "Dial at once: Accept opens the window and places the call"
+
+
 class CallbackEvent(models.TextChoices):
     """What can happen to a callback request: the edges of its lifecycle (see callbacks/callbackstate.py)."""
 

@@ -25,8 +25,27 @@ from django.conf import settings
 from django.db.models import Exists, F, Func, OuterRef, Q, Subquery
 
 from . import calendars
-from .enums import AgentStatus, CallbackEvent, CallbackState, InteractionState, OfferOutcome, RuleCondition
-from .models import Agent, AgentChannelStatus, CallbackRequest, Interaction, Offer, Queue, RoutingPoint, RoutingRule
+from .enums import (
+    OPEN_CONSULT_STATES,
+    AgentStatus,
+    CallbackEvent,
+    CallbackState,
+    InteractionState,
+    OfferOutcome,
+    RuleCondition,
+)
+from .models import (
+    Agent,
+    AgentChannelStatus,
+    CallbackRequest,
+    CallParty,
+    Consultation,
+    Interaction,
+    Offer,
+    Queue,
+    RoutingPoint,
+    RoutingRule,
+)
 
 AGENTS_LOOKED_AT = 20
 CALLBACKS_LOOKED_AT = 10
@@ -43,15 +62,33 @@ def undelivered_offers():
     return Offer.objects.filter(outcome=OfferOutcome.OPEN, delivered_at__isnull=True)
 
 
+def consulting(agent):
+    """Consultations `agent` (an id or an OuterRef) is asked into or in."""
+    return Consultation.objects.filter(to_agent=agent, state__in=OPEN_CONSULT_STATES)
+
+
+def conferencing(agent):
+    """Conferences `agent` is asked into or in."""
+    return CallParty.objects.filter(agent=agent, left_at__isnull=True)
+
+
+def engaged(agent_id: int) -> bool:
+    """The agent is in another agent's call (a conference or a consultation), or asked into one: busy for routing
+    and for transfers, whatever their channel status says."""
+    return consulting(agent_id).exists() or conferencing(agent_id).exists()
+
+
 def free_agents(queue_id: int, channel: str, *, lock: bool = True):
-    """Ready agents of the queue on the channel with nothing ringing and no open interaction, longest idle first.
-    Each row also carries the number of offers not yet shown on any page (one scalar subquery, same statement)."""
+    """Ready agents of the queue on the channel with nothing ringing, no open interaction and not in (or asked into)
+    another agent's conference or consultation, longest idle first. Each row also carries the number of offers not
+    yet shown on any page (one scalar subquery, same statement)."""
     ringing = Offer.objects.filter(agent=OuterRef("agent_id"), channel=channel, outcome=OfferOutcome.OPEN)
     busy = Interaction.objects.filter(agent=OuterRef("agent_id"), channel=channel, state=InteractionState.OPEN)
     in_flight = undelivered_offers().order_by().annotate(n=Func(F("id"), function="COUNT")).values("n")
     rows = (
         AgentChannelStatus.objects.filter(channel=channel, status=AgentStatus.READY, agent__queues=queue_id)
         .filter(~Exists(ringing), ~Exists(busy))
+        .filter(~Exists(consulting(OuterRef("agent_id"))), ~Exists(conferencing(OuterRef("agent_id"))))
         .select_related("agent")
         .annotate(undelivered=Subquery(in_flight[:1]))
         .order_by(F("idle_since").asc(nulls_first=True), "id")

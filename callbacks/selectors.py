@@ -9,6 +9,7 @@ from decimal import Decimal, InvalidOperation
 from functools import cached_property
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Count, Exists, OuterRef, Q, Subquery
 from django.utils import dateformat, formats, timezone, translation
 
@@ -29,6 +30,7 @@ from .enums import (
     InteractionState,
     Language,
     OfferOutcome,
+    PartyState,
     PreviewSection,
 )
 from .errors import DomainError
@@ -190,6 +192,7 @@ class InteractionView:
     emails: list = field(default_factory=list)
     customer_link: str | None = None
     called: bool = False
+    line_links: dict = field(default_factory=dict)  # a number consulted or conferenced: its phone page (simulator)
 
     @property
     def is_web(self) -> bool:
@@ -379,9 +382,33 @@ class Workspace:
 
     # --- status ----------------------------------------------------------------
     @cached_property
+    def _status_rows(self) -> list[AgentChannelStatus]:
+        """The agent's status rows, each also saying whether they are in another agent's call (same statement)."""
+        return list(
+            AgentChannelStatus.objects.filter(agent=self.agent)
+            .select_related("reason")
+            .annotate(
+                in_consultation=Exists(Consultation.objects.filter(to_agent=self.agent, state=ConsultState.ACTIVE)),
+                in_conference=Exists(CallParty.objects.filter(agent=self.agent, state=PartyState.JOINED, left_at__isnull=True)),
+                asked_to_conference=Exists(
+                    CallParty.objects.filter(agent=self.agent, state=PartyState.RINGING, left_at__isnull=True)
+                ),
+            )
+        )
+
+    @cached_property
     def channels(self) -> list[ChannelState]:
-        statuses = {s.channel: s for s in AgentChannelStatus.objects.filter(agent=self.agent).select_related("reason")}
-        return channel_states(self.agent.enabled_channels(), statuses)
+        return channel_states(self.agent.enabled_channels(), {s.channel: s for s in self._status_rows})
+
+    @property
+    def engaged(self) -> str:
+        """Why the agent is busy whatever their channel status: in a conference or a consultation (else "")."""
+        rows = self._status_rows
+        if any(r.in_conference for r in rows):
+            return "in a conference"
+        if any(r.in_consultation for r in rows):
+            return "in a consultation"
+        return ""
 
     @property
     def languages(self) -> list[tuple[str, str, bool]]:
@@ -418,6 +445,18 @@ class Workspace:
                 "from_agent", "call__callback"
             )
         )
+
+    @cached_property
+    def conference_requests(self) -> list[tuple[CallParty, datetime]]:
+        """Instant Call Conference requests waiting on this agent's Accept or Decline, with when each lapses (an agent
+        with no status row is logged out, and a logged-out agent is never asked)."""
+        if not any(r.asked_to_conference for r in self._status_rows):
+            return []  # the usual case costs no statement: the status rows say whether to look
+        wait = timedelta(seconds=settings.RINGBACK_CONFERENCE_REQUEST_SECONDS)
+        rows = CallParty.objects.filter(agent=self.agent, state=PartyState.RINGING, left_at__isnull=True).select_related(
+            "call__interaction__agent", "call__callback__queue"
+        )
+        return [(p, p.asked_at + wait) for p in rows]
 
     @cached_property
     def transfer_requests(self) -> list[Call]:
@@ -508,12 +547,13 @@ class RegionVersions:
     def __getitem__(self, region: str) -> str:
         ws = self.ws
         if region == "status":
-            return self._digest([(c.channel, c.status, c.reason, c.since) for c in ws.channels])
+            return self._digest(([(c.channel, c.status, c.reason, c.since) for c in ws.channels], ws.engaged))
         if region == "notifications":
             return self._digest(
                 (
                     [(o.pk, o.deadline) for o, _ in ws.offers],  # the countdown starts once the page acknowledged
                     [c.pk for c in ws.consult_requests],
+                    [p.pk for p, _ in ws.conference_requests],
                     [c.transfer_id for c in ws.transfer_requests],
                     ws.any_ready,
                     [(c.pk, c.state, c.desired_time) for c in ws.mine],
@@ -533,14 +573,15 @@ class RegionVersions:
                     item.history[0].pk if item.history else None,
                     (call.pk, call.state, call.hold_seconds, call.transfer_id) if call else None,
                     item.customer_link,  # appears once the switch has taken the dial
-                    [p.pk for p in item.parties],
+                    [(p.pk, p.state) for p in item.parties],
                     (item.consult.pk, item.consult.state) if item.consult else None,
+                    item.line_links,
                 )
 
             return self._digest(
                 (
                     [ix_state(i) for i in ws.interactions],
-                    [(k, j.pk) for k, j in ws.joined],
+                    [(k, j.pk, j.call.state) for k, j in ws.joined],
                     [h.leg for h in ws.handovers],
                 )
             )
@@ -673,7 +714,7 @@ def _interaction_views(interactions, zone, configured, histories) -> list[Intera
     parties: dict[int, list] = {}
     consults = {}
     if call_ids:
-        for p in CallParty.objects.filter(call_id__in=call_ids, left_at__isnull=True).order_by("joined_at"):
+        for p in CallParty.objects.filter(call_id__in=call_ids, left_at__isnull=True).select_related("agent").order_by("pk"):
             parties.setdefault(p.call_id, []).append(p)
         consults = {
             c.call_id: c
@@ -683,6 +724,10 @@ def _interaction_views(interactions, zone, configured, histories) -> list[Intera
     emails: dict[int, list] = {}
     for e in ContactEmail.objects.filter(contact_id__in=contact_ids) if contact_ids else ():
         emails.setdefault(e.contact_id, []).append(e.address)
+    line_refs = [c.line_ref for c in consults.values() if c.line_ref] + [
+        p.line_ref for group in parties.values() for p in group if p.line_ref
+    ]
+    links = {ref: telephony().customer_link(call_ref=ref) for ref in line_refs}
     codes = list(DispositionCode.objects.filter(active=True).order_by("order", "label"))
     called = set(Call.objects.filter(interaction_id__in=ids).values_list("interaction_id", flat=True).distinct())
     out = []
@@ -700,20 +745,30 @@ def _interaction_views(interactions, zone, configured, histories) -> list[Intera
                 emails=emails.get(i.callback.contact_id, []),
                 customer_link=telephony().customer_link(call_ref=call.switch_ref) if call else None,
                 called=i.pk in called,
+                line_links=_line_links(parties.get(call.pk, []), consults.get(call.pk), links) if call else {},
             )
         )
     return out
 
 
+def _line_links(parties: list, consult, links: dict) -> dict:
+    """The phone pages of the numbers a call's consultation and parties ring (simulator), by line reference."""
+    refs = [p.line_ref for p in parties] + ([consult.line_ref] if consult else [])
+    return {ref: links[ref] for ref in refs if ref and links.get(ref)}
+
+
 def _joined(agent: Agent) -> list:
-    """Calls another agent brought me into: an active consultation or a conference."""
+    """Calls another agent brought me into: an active consultation or a conference I accepted (with the callback's
+    information and the customer's call, for the strip on my desk)."""
     consults = list(
-        Consultation.objects.filter(to_agent=agent, state=ConsultState.ACTIVE).select_related("from_agent", "call__callback")
+        Consultation.objects.filter(to_agent=agent, state=ConsultState.ACTIVE).select_related(
+            "from_agent", "call__callback__queue"
+        )
     )
     parties = list(
-        CallParty.objects.filter(agent=agent, left_at__isnull=True)
+        CallParty.objects.filter(agent=agent, state=PartyState.JOINED, left_at__isnull=True)
         .exclude(call__state=CallState.ENDED)
-        .select_related("call__callback", "call__interaction__agent")
+        .select_related("call__callback__queue", "call__interaction__agent")
     )
     return [("consult", c) for c in consults] + [("conference", p) for p in parties]
 

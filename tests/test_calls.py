@@ -18,6 +18,7 @@ from callbacks.enums import (
     ConsultState,
     InteractionState,
     OfferOutcome,
+    PartyState,
     RetryAction,
 )
 from callbacks.errors import DomainError, Invalid
@@ -472,12 +473,16 @@ def test_transfer_to_a_queue_puts_the_callback_back_with_its_history(queue, alic
     assert "Instant Call Transfer to Support" in texts(callback)
 
 
-def test_conference_adds_an_agent_who_can_leave(queue, alice, bob):
+def test_conference_adds_an_agent_who_accepts_and_can_leave(queue, alice, bob):
     interaction, call = connected(alice, queue)
+    set_ready(bob)
     party = lifecycle.do_conference(user=alice.user, interaction_id=interaction.pk, target=f"agent:{bob.pk}")
     assert list(call.parties.filter(left_at__isnull=True)) == [party]
+    assert refreshed(party).state == PartyState.RINGING  # a request on Bob's desk until he answers
     with pytest.raises(DomainError, match="already in the conference"):
         lifecycle.do_conference(user=alice.user, interaction_id=interaction.pk, target=f"agent:{bob.pk}")
+    lifecycle.do_accept_conference(user=bob.user, party_id=party.pk)
+    assert refreshed(party).state == PartyState.JOINED
     lifecycle.do_leave_conference(user=bob.user, party_id=party.pk)
     assert refreshed(party).left_at is not None
 

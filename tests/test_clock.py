@@ -52,6 +52,15 @@ def test_two_dispatchers_at_once_fire_every_timer_exactly_once(transactional_db,
     offer = Offer.objects.get(callback=make_callback("dial", phone=next(phones)), outcome=OfferOutcome.OPEN)
     interaction = lifecycle.do_accept_offer(user=caller.user, offer_id=offer.pk)
     lifecycle.do_call(user=caller.user, interaction_id=interaction.pk)  # the switch never answers
+    host, guest = make_agent("host", make_queue("conf")), make_agent("guest")
+    set_ready(host)
+    set_ready(guest)
+    hosted = lifecycle.do_accept_offer(
+        user=host.user,
+        offer_id=Offer.objects.get(callback=make_callback("conf", phone=next(phones)), outcome=OfferOutcome.OPEN).pk,
+    )
+    Call.objects.filter(pk=lifecycle.do_call(user=host.user, interaction_id=hosted.pk).pk).update(state=CallState.CONNECTED)
+    lifecycle.do_conference(user=host.user, interaction_id=hosted.pk, target=f"agent:{guest.pk}")  # Guest never answers
 
     with time_machine.travel(now + timedelta(minutes=1), tick=False):
         results = race(*[sweep_once for _ in range(2)], rounds=2)
@@ -67,7 +76,8 @@ def test_two_dispatchers_at_once_fire_every_timer_exactly_once(transactional_db,
     assert count(HistoryKind.REMINDER) == 2
     assert count(HistoryKind.STATUS, agent__display_name__startswith="Acw", data__status="ready") == 3
     assert count(HistoryKind.CALL, message="Call ended: failed (no answer from the switch within 30 s)") == 1
-    assert Call.objects.get().state == CallState.ENDED
+    assert Call.objects.get(interaction=interaction).state == CallState.ENDED
+    assert count(HistoryKind.CONFERENCE, message="Conference request to Guest not answered within 30 s") == 1
 
 
 def test_a_dial_nobody_reports_on_ends_failed_after_the_switch_limit(queue, alice, settings):

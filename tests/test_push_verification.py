@@ -83,7 +83,15 @@ def test_conference_join_and_leave(queue, alice, bob):
         lambda: lifecycle.do_conference(user=alice.user, interaction_id=interaction.pk, target=f"agent:{bob.pk}"),
     )
     party = call.parties.get()
+    verify_action([alice, bob], lambda: lifecycle.do_accept_conference(user=bob.user, party_id=party.pk))
     verify_action([alice, bob], lambda: lifecycle.do_leave_conference(user=bob.user, party_id=party.pk))
+
+
+def test_conference_request_declined(queue, alice, bob):
+    interaction, call = connected(alice, queue)
+    set_ready(bob)
+    party = lifecycle.do_conference(user=alice.user, interaction_id=interaction.pk, target=f"agent:{bob.pk}")
+    verify_action([alice, bob], lambda: lifecycle.do_decline_conference(user=bob.user, party_id=party.pk))
 
 
 def test_consultation_request_accept_and_complete_as_transfer(queue, alice, bob):

@@ -222,10 +222,14 @@ def test_a_transfer_to_a_queue_ends_the_call_and_the_queues_next_agent_calls_bac
 
 def test_an_instant_conference_is_a_second_call_the_page_places_and_mixes(talking, queue, client):
     bob = make_agent("bob", queue)
+    set_ready(bob)
     agent = talking.interaction.agent
     party = lifecycle.do_conference(user=agent.user, interaction_id=talking.interaction_id, target=f"agent:{bob.pk}")
     number = lifecycle.do_conference(user=agent.user, interaction_id=talking.interaction_id, target="number:+33612000077")
-    assert (party.leg, number.leg) == (f"party-{party.pk}", f"party-{number.pk}")
+    assert (refreshed(party).leg, refreshed(number).leg) == ("", f"party-{number.pk}"), "Bob is asked first"
+    assert f'data-leg="party-{party.pk}"' not in client.get("/").text
+    lifecycle.do_accept_conference(user=bob.user, party_id=party.pk)
+    assert refreshed(party).leg == f"party-{party.pk}"
     page = client.get("/").text
     assert f'data-leg="party-{party.pk}" data-leg-to="agent-{bob.pk}" data-leg-mix' in page
     assert f'data-leg="party-{number.pk}" data-leg-to="+33612000077" data-leg-mix' in page

@@ -94,8 +94,9 @@ def test_sixty_seconds_on_hold_are_counted_whatever_ends_the_hold(queue, alice, 
     with time_machine.travel(start + timedelta(seconds=60), tick=False):
         lifecycle.do_set_status(user=bob.user, channel="voice", status=AgentStatus.READY)
         ix = interaction.pk
-        if then == "conference":
-            lifecycle.do_conference(user=alice.user, interaction_id=ix, target=f"agent:{bob.pk}")
+        if then == "conference":  # the hold ends when Bob accepts the request and joins
+            party = lifecycle.do_conference(user=alice.user, interaction_id=ix, target=f"agent:{bob.pk}")
+            lifecycle.do_accept_conference(user=bob.user, party_id=party.pk)
         elif then == "transfer_to_queue":
             lifecycle.do_transfer(user=alice.user, interaction_id=ix, target=f"queue:{queue.pk}")
         elif then == "end":

@@ -219,6 +219,9 @@ RINGBACK_EFFECT_LEASE_SECONDS = float(os.environ.get("RINGBACK_EFFECT_LEASE_SECO
 RINGBACK_EFFECT_STALE_SECONDS = float(os.environ.get("RINGBACK_EFFECT_STALE_SECONDS", "60"))
 # Call supervision: a call still Dialing this long after Call ends as failed (the switch never answered).
 RINGBACK_DIAL_LIMIT_SECONDS = int(os.environ.get("RINGBACK_DIAL_LIMIT_SECONDS", "90"))
+# An Instant Call Conference request left unanswered on the asked agent's desk this long ends as not answered
+# (the same time a customer's phone rings by default).
+RINGBACK_CONFERENCE_REQUEST_SECONDS = int(os.environ.get("RINGBACK_CONFERENCE_REQUEST_SECONDS", "30"))
 
 # --- Background tasks -----------------------------------------------------
 # Durable side effects (switch commands, e-mail) are django.tasks rows in the

@@ -42,6 +42,7 @@ urlpatterns = [
         name="consultation_action",
     ),
     path("parties/<int:party_id>/leave/", calls.leave_conference, name="leave_conference"),
+    re_path(r"^parties/(?P<party_id>\d+)/(?P<verb>accept|decline)/$", calls.conference_request, name="conference_request"),
     path("team/", calls.team_communicator, name="team"),
     path("contacts/", directory.contacts, name="contacts"),
     path("contacts/new/", directory.contact_new, name="contact_new"),

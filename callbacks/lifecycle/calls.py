@@ -10,7 +10,6 @@ Switch commands are durable effects, performed by the worker after commit.
 from __future__ import annotations
 
 import re
-import secrets
 from datetime import datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -19,23 +18,26 @@ from django.utils import timezone
 from .. import calendars, callstate
 from ..enums import (
     DIAL_FAILURES,
+    OPEN_CONSULT_STATES,
     CallbackEvent,
     CallbackState,
     CallOutcome,
     CallState,
     ClosingReason,
+    ConsultState,
     EffectKind,
     HistoryKind,
     InteractionState,
+    PartyState,
     RetryAction,
 )
 from ..errors import DomainError, Invalid
-from ..models import Call, Interaction, LineReport, RetryRule
-from ..phone import display_phone, in_both_zones
+from ..models import Call, CallParty, Consultation, Interaction, LineReport, RetryRule
+from ..phone import in_both_zones
 from ..push import Push, push_on_commit
 from ..telephony import SwitchEvent
 from . import effects
-from .lines import end_call, live_call, set_call_state
+from .lines import end_call, join_party, live_call, on_another_call, party_gone, place_call, set_call_state
 from .transitions import action, locked_interaction_for, record, transition
 from .wrapup import close_interaction
 
@@ -70,36 +72,9 @@ def do_call(*, user: AbstractBaseUser, interaction_id: int) -> Call:
         raise DomainError("This callback is no longer yours to call.")
     if callback.attempts >= callback.max_attempts:
         raise DomainError(f"All {callback.max_attempts} attempts are used: reschedule or Mark Done.")
-    if (
-        Call.objects.filter(interaction__agent=interaction.agent, state__in=[CallState.DIALING, CallState.CONNECTED])
-        .exclude(interaction=interaction)
-        .exists()
-    ):
+    if on_another_call(interaction):
         raise DomainError("You are already on another call: hold it or end it first.")
-    callback.attempts += 1
-    callback.save(update_fields=["attempts", "updated_at"])
-    call = Call.objects.create(
-        interaction=interaction,
-        callback=callback,
-        switch_ref="call-" + secrets.token_hex(8),
-        number=callback.phone_number,
-        attempt=callback.attempts,
-        started_at=now,
-    )
-    interaction.last_outcome = ""
-    interaction.save(update_fields=["last_outcome"])
-    record(
-        HistoryKind.CALL,
-        f"Dialing {display_phone(call.number)} (attempt {call.attempt} of {callback.max_attempts})",
-        callback=callback,
-        agent=interaction.agent,
-        actor=user,
-        at=now,
-        call=call.switch_ref,
-    )
-    effects.switch_command(
-        EffectKind.DIAL, call_ref=call.switch_ref, number=call.number, now=now, callback=callback, agent=interaction.agent
-    )
+    call = place_call(interaction, now, actor=user)
     interaction_changed(interaction)
     return call
 
@@ -209,6 +184,7 @@ def switch_event(*, call_ref: str, event: str, digits: str = "") -> Call | None:
         .first()
     )
     if call is None:
+        line_event(call_ref, event, now)
         return None
     interaction = call.interaction
     if event == SwitchEvent.DTMF:
@@ -238,6 +214,96 @@ def switch_event(*, call_ref: str, event: str, digits: str = "") -> Call | None:
     else:
         _call_ended(call, outcome, now, f"Call ended: {CallOutcome(outcome).label.lower()}")
     return call
+
+
+def line_event(line_ref: str, event: str, now: datetime) -> None:
+    """What the switch says of a call to a number consulted or conferenced (not the customer's): its answer is the
+    accept; not reaching it, or its hang-up, ends the consultation or the party, and the agent reads why."""
+    consult = (
+        Consultation.objects.select_for_update(of=("self",))
+        .select_related("call__interaction__agent", "call__callback", "from_agent")
+        .filter(line_ref=line_ref, state__in=OPEN_CONSULT_STATES)
+        .first()
+    )
+    if consult is not None:
+        consult_line_event(consult, event, now)
+        return
+    party = (
+        CallParty.objects.select_for_update(of=("self",))
+        .select_related("call__interaction__agent", "call__callback")
+        .filter(line_ref=line_ref, left_at__isnull=True)
+        .first()
+    )
+    if party is None:
+        return  # ended already, or not ours
+    ringing = party.state == PartyState.RINGING
+    if event == SwitchEvent.ANSWERED and ringing:
+        call = Call.objects.select_for_update().select_related("interaction").get(pk=party.call_id)
+        join_party(party, call, now)
+        record(
+            HistoryKind.CONFERENCE,
+            f"{party.label} answered: in the conference",
+            callback=call.callback,
+            agent=call.interaction.agent,
+            at=now,
+        )
+    elif event in LINE_FAILURES and ringing:
+        why = LINE_FAILURES[event]
+        state = PartyState.NOT_ANSWERED if event == SwitchEvent.NO_ANSWER else PartyState.FAILED
+        party_gone(
+            party,
+            state,
+            now,
+            message=f"Instant Call Conference with {party.label} failed: {why}",
+            banner=f"Conference with {party.label} failed: {why}. The customer is still on the line.",
+        )
+    elif event == SwitchEvent.REMOTE_HANGUP and not ringing:
+        party_gone(party, PartyState.LEFT, now, message=f"{party.label} hung up: left the conference")
+
+
+# Why a call to a number did not reach it, in words.
+LINE_FAILURES = {
+    SwitchEvent.BUSY: "busy",
+    SwitchEvent.NO_ANSWER: "no answer",
+    SwitchEvent.ANSWERING_MACHINE: "an answering machine",
+    SwitchEvent.FAILED: "the call failed",
+    SwitchEvent.REMOTE_HANGUP: "they hung up",
+}
+
+
+def consult_line_event(consult: Consultation, event: str, now: datetime) -> None:
+    interaction = consult.call.interaction
+    label = consult.target_label
+    if event == SwitchEvent.ANSWERED and consult.state == ConsultState.REQUESTED:
+        consult.state = ConsultState.ACTIVE
+        consult.save(update_fields=["state"])
+        record(
+            HistoryKind.CONSULT,
+            f"{label} answered: consultation connected (customer on hold)",
+            callback=consult.call.callback,
+            agent=interaction.agent,
+            at=now,
+        )
+        command(EffectKind.CONSULT, consult.call, now, destination=consult.number)
+    elif event in LINE_FAILURES:
+        answered = consult.state == ConsultState.ACTIVE
+        consult.state, consult.ended_at = ConsultState.ENDED, now
+        consult.save(update_fields=["state", "ended_at"])
+        why = "they hung up" if answered else LINE_FAILURES[event]
+        record(
+            HistoryKind.CONSULT,
+            f"Consultation with {label} ended: {why}",
+            callback=consult.call.callback,
+            agent=interaction.agent,
+            at=now,
+        )
+        interaction.last_outcome = (
+            f"Consultation with {label} ended: {why}. The customer is on hold: Resume Call, or consult someone else."[:200]
+        )
+        interaction.save(update_fields=["last_outcome"])
+    else:
+        return
+    interaction_changed(interaction)
 
 
 @action

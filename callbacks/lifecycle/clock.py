@@ -4,7 +4,7 @@ Owns: due scheduled callbacks (also automatic retries, which are scheduled
 callbacks), callbacks whose availability window lapsed, offer expiry (also offers that expired while everything was
 down), the end of timed After Call Work, reminders for personal callbacks,
 call supervision (a dial the switch never answered or never took ends as
-failed), re-queueing effects whose worker died, reminder e-mails to customers,
+failed), Conference requests nobody answered, re-queueing effects whose worker died, reminder e-mails to customers,
 webhook calls for integrations' callbacks, and the routing safety net.
 Each timer is an indexed sweep with SKIP LOCKED and a state check, so a
 restart loses none and two dispatchers never fire one twice.
@@ -27,6 +27,7 @@ from . import effects
 from .calls import end_unreached_call
 from .offers import return_offer, route_everything, route_on_commit
 from .presence import change_status, status_of
+from .transfers import do_expire_conference_requests
 from .transitions import action, record, transition
 
 BATCH = 200
@@ -304,6 +305,7 @@ def sweep(now: datetime | None = None) -> dict[str, int]:
         "webhooks": do_queue_webhooks(now=now),
         "reminders": do_remind_owners(now=now),
         "supervised": supervise_calls(now=now),
+        "conference_requests": do_expire_conference_requests(now=now),
         "effects": do_requeue_stale_effects(now=now),
         "routed": route_everything(),
     }

@@ -1,18 +1,79 @@
 """The customer's line: every change of a call's state, with hold time accounted in one place.
 
 Owns: `set_call_state` (the only writer of `Call.state`; leaving On Hold adds
-the hold time), `end_call` (the call ends, its conference parties leave and
-its consultations end), `live_call`, and the switch commands that go with them.
+the hold time), `place_call` (a new call to the customer: Call, or Accept on a
+queue that dials at once), `end_call` (the call ends, its conference parties
+leave and its consultations end, their numbers hung up), `live_call`, and the
+switch commands that go with them.
 """
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 
-from ..enums import OPEN_CONSULT_STATES, CallState, ConsultState, EffectKind
+from django.contrib.auth.models import AbstractBaseUser
+
+from ..enums import OPEN_CONSULT_STATES, CallState, ConsultState, EffectKind, HistoryKind, PartyState
 from ..models import Call, CallParty, Consultation, Interaction
+from ..phone import display_phone
 from ..push import Push, push_on_commit
+from ..telephony import telephony
 from . import effects
+from .transitions import record
+
+
+def place_call(interaction: Interaction, now: datetime, *, actor: AbstractBaseUser | None) -> Call:
+    """Dial the customer of the (locked) interaction: a new attempt, recorded, its dial a durable effect. The caller
+    checked that no call is live and that an attempt is left."""
+    callback = interaction.callback
+    callback.attempts += 1
+    callback.save(update_fields=["attempts", "updated_at"])
+    call = Call.objects.create(
+        interaction=interaction,
+        callback=callback,
+        switch_ref="call-" + secrets.token_hex(8),
+        number=callback.phone_number,
+        attempt=callback.attempts,
+        started_at=now,
+    )
+    interaction.last_outcome = ""
+    interaction.save(update_fields=["last_outcome"])
+    record(
+        HistoryKind.CALL,
+        f"Dialing {display_phone(call.number)} (attempt {call.attempt} of {callback.max_attempts})",
+        callback=callback,
+        agent=interaction.agent,
+        actor=actor,
+        at=now,
+        call=call.switch_ref,
+    )
+    effects.switch_command(
+        EffectKind.DIAL, call_ref=call.switch_ref, number=call.number, now=now, callback=callback, agent=interaction.agent
+    )
+    return call
+
+
+def on_another_call(interaction: Interaction) -> bool:
+    """The interaction's agent has a call dialing or connected in another window."""
+    return (
+        Call.objects.filter(interaction__agent=interaction.agent_id, state__in=[CallState.DIALING, CallState.CONNECTED])
+        .exclude(interaction=interaction)
+        .exists()
+    )
+
+
+def engagement_changed(agent_ids) -> None:
+    """Agents who joined or left a conference or a consultation: their status bar (Busy · in a …) and desk change."""
+    agent_ids = [a for a in agent_ids if a]
+    push_on_commit(Push.STATUS_CHANGED, agent_ids=agent_ids)
+    push_on_commit(Push.INTERACTION_CHANGED, agent_ids=agent_ids)
+
+
+def hang_up_line(line_ref: str, now: datetime, callback) -> None:
+    """Hang up the call to a number consulted or conferenced (the switch's own reference for it), durably."""
+    if line_ref:
+        effects.switch_command(EffectKind.HANG_UP, call_ref=line_ref, now=now, callback=callback)
 
 
 def set_call_state(call: Call, state: CallState, now: datetime, *, save: bool = True) -> None:
@@ -38,17 +99,19 @@ def live_call(interaction: Interaction, *, lock: bool = True) -> Call | None:
 
 
 def release_extras(call: Call, now: datetime) -> None:
-    """Conference parties leave the call and consultations on it end (the call ended or moved)."""
-    agents = list(
-        CallParty.objects.filter(call=call, left_at__isnull=True, agent__isnull=False).values_list("agent_id", flat=True)
-    )
-    CallParty.objects.filter(call=call, left_at__isnull=True).update(left_at=now)
+    """Conference parties leave the call and consultations on it end (the call ended or moved); the calls to
+    numbers among them are hung up."""
+    agents = []
+    for party in CallParty.objects.filter(call=call, left_at__isnull=True):
+        agents.append(party.agent_id)
+        hang_up_line(party.line_ref, now, call.callback)
+    CallParty.objects.filter(call=call, left_at__isnull=True).update(left_at=now, state=PartyState.LEFT)
     for consult in Consultation.objects.filter(call=call, state__in=OPEN_CONSULT_STATES):
         consult.state, consult.ended_at = ConsultState.ENDED, now
         consult.save(update_fields=["state", "ended_at"])
         agents.append(consult.to_agent_id)
-    if agents:
-        push_on_commit(Push.INTERACTION_CHANGED, agent_ids=agents)
+        hang_up_line(consult.line_ref, now, call.callback)
+    engagement_changed(agents)
 
 
 def end_call(call: Call, outcome: str, now: datetime, *, hang_up: bool = False) -> None:
@@ -61,3 +124,44 @@ def end_call(call: Call, outcome: str, now: datetime, *, hang_up: bool = False) 
     release_extras(call, now)
     if hang_up:
         effects.switch_command(EffectKind.HANG_UP, call_ref=call.switch_ref, now=now, callback=call.callback)
+
+
+def join_party(party: CallParty, call: Call, now: datetime) -> None:
+    """A party asked into the (locked) call is in it: the agent accepted, or the number answered. A customer on hold
+    is taken off hold, and the switch bridges them."""
+    party.state, party.joined_at = PartyState.JOINED, now
+    if telephony().transfers_on_the_line and not party.leg:  # the softphone calls the party and mixes the calls
+        party.leg = f"party-{party.pk}"
+    party.save(update_fields=["state", "joined_at", "leg"])
+    if call.state == CallState.ON_HOLD:
+        set_call_state(call, CallState.CONNECTED, now)
+        effects.switch_command(EffectKind.RESUME, call_ref=call.switch_ref, now=now, callback=call.callback)
+    destination = party.number or f"agent:{party.agent_id}"
+    effects.switch_command(
+        EffectKind.CONFERENCE, call_ref=call.switch_ref, now=now, callback=call.callback, destination=destination
+    )
+    engagement_changed([party.agent_id, call.interaction.agent_id])
+
+
+def party_gone(
+    party: CallParty,
+    state: PartyState,
+    now: datetime,
+    *,
+    message: str,
+    banner: str = "",
+    actor: AbstractBaseUser | None = None,
+    hang_up: bool = False,
+) -> None:
+    """A party (locked, with its call's interaction loaded) is no longer in the call, or never joined it: declined,
+    not answered, not reached, or left. Recorded in the case history; `banner` tells the call's agent why."""
+    party.state, party.left_at = state, now
+    party.save(update_fields=["state", "left_at"])
+    if hang_up:
+        hang_up_line(party.line_ref, now, party.call.callback)
+    interaction = party.call.interaction
+    record(HistoryKind.CONFERENCE, message, callback=party.call.callback, agent=interaction.agent, actor=actor, at=now)
+    if banner:
+        interaction.last_outcome = banner[:200]
+        interaction.save(update_fields=["last_outcome"])
+    engagement_changed([party.agent_id, interaction.agent_id])

@@ -19,12 +19,21 @@ from django.utils import timezone
 
 from .. import routing
 from ..background import coalesced
-from ..enums import OPEN_CALLBACK_STATES, CallbackEvent, CallOutcome, CallState, Channel, HistoryKind, OfferOutcome
+from ..enums import (
+    OPEN_CALLBACK_STATES,
+    AcceptAction,
+    CallbackEvent,
+    CallOutcome,
+    CallState,
+    Channel,
+    HistoryKind,
+    OfferOutcome,
+)
 from ..errors import DomainError, Refused
 from ..metrics import OFFER_DELIVERY, OFFERS
 from ..models import Agent, Call, CallbackRequest, Interaction, Offer, Queue
 from ..push import push_board_on_commit
-from .lines import end_call
+from .lines import end_call, on_another_call, place_call
 from .transitions import action, record, transition
 
 log = logging.getLogger(__name__)
@@ -190,9 +199,22 @@ def _locked_offer_for(user: AbstractBaseUser, offer_id: int) -> Offer:
     return offer
 
 
+def dials_on_accept(offer: Offer) -> bool:
+    """Accept places the call at once: a voice callback (not a transferred call) of a queue set to dial at once."""
+    return (
+        offer.channel == Channel.VOICE
+        and not offer.call_id
+        and offer.callback.queue.on_accept == AcceptAction.DIAL
+        and offer.callback.attempts < offer.callback.max_attempts
+    )
+
+
 @action
 def do_accept_offer(*, user: AbstractBaseUser, offer_id: int) -> Interaction:
-    """The agent clicked Accept. Refused when the offer is not theirs, already ended, or expired."""
+    """The agent clicked Accept. Refused when the offer is not theirs, already ended, or expired.
+
+    On a queue set to dial at once (`Queue.on_accept`), a voice callback's call is placed in the same transaction
+    (unless the agent is on another call: then the window says so and waits for Call)."""
     now = timezone.now()
     offer = _locked_offer_for(user, offer_id)
     if offer.deadline <= now:
@@ -214,6 +236,12 @@ def do_accept_offer(*, user: AbstractBaseUser, offer_id: int) -> Interaction:
         actor=user,
         notify=[offer.agent_id],
     )
+    if dials_on_accept(offer):
+        if on_another_call(interaction):
+            interaction.last_outcome = "Not dialled on Accept: you are on another call. Hold or end it, then click Call."
+            interaction.save(update_fields=["last_outcome"])
+        else:
+            place_call(interaction, now, actor=user)
     return interaction
 
 

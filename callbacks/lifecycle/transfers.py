@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
 
@@ -23,12 +24,14 @@ from ..enums import (
     CallbackEvent,
     CallOutcome,
     CallState,
+    Channel,
     ClosingReason,
     ConsultState,
     EffectKind,
     HistoryKind,
     InteractionState,
     OfferOutcome,
+    PartyState,
 )
 from ..errors import DomainError, Invalid, Refused, is_id
 from ..models import (
@@ -48,9 +51,10 @@ from ..phone import display_phone, normalize_phone
 from ..push import Push, push_on_commit
 from ..telephony import telephony
 from ..telephony.sip import agent_user
+from . import effects
 from .calls import command, interaction_changed, locked_call, new_line_report
-from .lines import end_call, release_extras, set_call_state
-from .offers import create_offer, route_on_commit
+from .lines import end_call, engagement_changed, hang_up_line, join_party, party_gone, release_extras, set_call_state
+from .offers import create_offer, route_agent_on_commit, route_on_commit
 from .transitions import acting_agent, action, record, transition
 from .wrapup import close_interaction
 
@@ -106,7 +110,7 @@ def _free_on(agent: Agent, channel: str) -> bool:
     ready = AgentChannelStatus.objects.filter(agent=agent, channel=channel, status=AgentStatus.READY).exists()
     ringing = Offer.objects.filter(agent=agent, channel=channel, outcome=OfferOutcome.OPEN).exists()
     busy = Interaction.objects.filter(agent=agent, channel=channel, state=InteractionState.OPEN).exists()
-    return ready and not ringing and not busy
+    return ready and not ringing and not busy and not routing.engaged(agent.pk)
 
 
 @action
@@ -294,9 +298,34 @@ def transfer_failure(code: int | None) -> str:
     return f"the line refused it (SIP {code})" if code else "the line did not say why"
 
 
+def _logged_out(agent: Agent, channel: str) -> bool:
+    return not AgentChannelStatus.objects.filter(agent=agent, channel=channel).exclude(status=AgentStatus.LOGGED_OUT).exists()
+
+
+def free_again(agent_id: int | None) -> None:
+    """An agent left (or was never let into) another agent's call: routing may offer them callbacks again."""
+    if agent_id:
+        for channel in Channel:
+            route_agent_on_commit(agent_id, channel)
+
+
+def _dial_number(row: CallParty | Consultation, interaction: Interaction, call: Call, now: datetime) -> None:
+    """Call the number of a party or a consultation: a call of its own at the switch (`leg-…`), dialled durably.
+    The agent's window is pushed once the switch took the dial, so the far end's phone page link appears."""
+    row.line_ref = "leg-" + secrets.token_hex(8)
+    row.save(update_fields=["line_ref"])
+    effects.switch_command(
+        EffectKind.DIAL, call_ref=row.line_ref, number=row.number, now=now, callback=call.callback, agent=interaction.agent
+    )
+
+
 @action
 def do_conference(*, user: AbstractBaseUser, interaction_id: int, target: str) -> CallParty:
-    """Instant Call Conference: another agent or an outside number joins the live call."""
+    """Instant Call Conference: another agent is asked (a Conference request on their desk: Accept or Decline), or a
+    number is called (its answer is the accept). The party joins the live call only then.
+
+    Refused for a queue, for oneself, for a party already in (or asked into) the call, and for an agent who is
+    logged out or already in another conference or consultation."""
     now = timezone.now()
     interaction, call = locked_call(user, interaction_id, "conference")
     t = resolve_target(target)
@@ -305,35 +334,112 @@ def do_conference(*, user: AbstractBaseUser, interaction_id: int, target: str) -
     if t.agent and t.agent.pk == interaction.agent_id:
         raise Invalid("You are already on this call.", field="target")
     if CallParty.objects.filter(call=call, left_at__isnull=True, agent=t.agent, number=t.number).exists():
-        raise DomainError(f"{t.label} is already in the conference.")
-    party = CallParty.objects.create(call=call, agent=t.agent, number=t.number, label=t.label[:200], joined_at=now)
-    if telephony().transfers_on_the_line:  # the softphone calls the party itself and mixes the calls in the page
-        party.leg = f"party-{party.pk}"
-        party.save(update_fields=["leg"])
-    if call.state == CallState.ON_HOLD:
-        set_call_state(call, CallState.CONNECTED, now)
-    record(
-        HistoryKind.CONFERENCE,
-        f"Instant Call Conference with {t.label}",
-        callback=call.callback,
-        agent=interaction.agent,
-        actor=user,
-        at=now,
-        target=t.key,
+        raise DomainError(f"{t.label} is already in the conference (or asked).")
+    if t.agent and _logged_out(t.agent, interaction.channel):
+        raise DomainError(f"{t.agent} is logged out.")
+    if t.agent and routing.engaged(t.agent.pk):
+        raise DomainError(f"{t.agent} is busy in another conference or consultation; try again later.")
+    party = CallParty.objects.create(
+        call=call, agent=t.agent, number=t.number, label=t.label[:200], state=PartyState.RINGING, asked_at=now
     )
-    command(EffectKind.CONFERENCE, call, now, destination=t.number or t.key)
+    interaction.last_outcome = ""  # an earlier refusal's banner
+    interaction.save(update_fields=["last_outcome"])
     if t.agent:
-        push_on_commit(Push.INTERACTION_CHANGED, agent_ids=[t.agent.pk])
-    interaction_changed(interaction)
+        message = f"Instant Call Conference: request sent to {t.label}"
+    elif telephony().transfers_on_the_line:  # the agent's page calls the number and mixes the calls (no report back)
+        message = f"Instant Call Conference with {t.label}"
+    else:
+        _dial_number(party, interaction, call, now)
+        message = f"Instant Call Conference: calling {t.label}"
+    record(HistoryKind.CONFERENCE, message, callback=call.callback, agent=interaction.agent, actor=user, at=now, target=t.key)
+    if not t.agent and telephony().transfers_on_the_line:
+        join_party(party, call, now)
+    engagement_changed([t.agent.pk if t.agent else None, interaction.agent_id])
+    return party
+
+
+def _locked_request_for_me(user: AbstractBaseUser, party_id: int, verb: str) -> tuple[CallParty, Agent]:
+    party = (
+        CallParty.objects.select_for_update(of=("self",))
+        .select_related("call__interaction__agent", "call__callback")
+        .filter(pk=party_id)
+        .first()
+    )
+    if party is None:
+        raise DomainError("That conference request does not exist.", status=404)
+    me = acting_agent(user)
+    if party.agent_id != me.pk:
+        raise Refused(f"Only the agent asked can {verb} this conference request.")
+    if party.state != PartyState.RINGING or party.left_at is not None:
+        raise DomainError("This conference request is no longer open.")
+    return party, me
+
+
+@action
+def do_accept_conference(*, user: AbstractBaseUser, party_id: int) -> CallParty:
+    """The agent asked clicked Accept on a Conference request: they join the customer's call."""
+    now = timezone.now()
+    party, me = _locked_request_for_me(user, party_id, "accept")
+    call = Call.objects.select_for_update().select_related("interaction").get(pk=party.call_id)
+    if not call.is_active:
+        raise DomainError("The customer's call has ended.")
+    join_party(party, call, now)
+    record(HistoryKind.CONFERENCE, f"{me} accepted: conference with {me}", callback=call.callback, agent=me, actor=user, at=now)
     return party
 
 
 @action
+def do_decline_conference(*, user: AbstractBaseUser, party_id: int) -> CallParty:
+    """The agent asked clicked Decline on a Conference request: the agent who asked reads why in their window."""
+    party, me = _locked_request_for_me(user, party_id, "decline")
+    party_gone(
+        party,
+        PartyState.DECLINED,
+        timezone.now(),
+        message=f"{me} declined the conference",
+        banner=f"{me} declined the conference request. The customer is still on the line.",
+        actor=user,
+    )
+    free_again(me.pk)
+    return party
+
+
+@action
+def do_expire_conference_requests(*, now: datetime | None = None, limit: int = 200) -> int:
+    """The clock: a Conference request an agent left unanswered for `RINGBACK_CONFERENCE_REQUEST_SECONDS` ends as
+    not answered (a number still ringing after the dial limit too: its line is hung up)."""
+    now = now or timezone.now()
+    asked = min(settings.RINGBACK_CONFERENCE_REQUEST_SECONDS, settings.RINGBACK_DIAL_LIMIT_SECONDS)
+    rows = list(
+        CallParty.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related("call__interaction__agent", "call__callback")
+        .filter(state=PartyState.RINGING, asked_at__lte=now - timedelta(seconds=asked))
+        .order_by("asked_at")[:limit]
+    )
+    expired = 0
+    for party in rows:
+        wait = settings.RINGBACK_CONFERENCE_REQUEST_SECONDS if party.agent_id else settings.RINGBACK_DIAL_LIMIT_SECONDS
+        if party.asked_at > now - timedelta(seconds=wait):
+            continue
+        party_gone(
+            party,
+            PartyState.NOT_ANSWERED,
+            now,
+            message=f"Conference request to {party.label} not answered within {wait} s",
+            banner=f"{party.label} did not answer the conference request. The customer is still on the line.",
+            hang_up=True,
+        )
+        free_again(party.agent_id)
+        expired += 1
+    return expired
+
+
+@action
 def do_leave_conference(*, user: AbstractBaseUser, party_id: int) -> None:
-    """An agent who was conferenced in leaves the call (or the owner drops a party)."""
+    """An agent who was conferenced in leaves the call (or the owner drops a party, or cancels a request)."""
     party = (
-        CallParty.objects.select_for_update()
-        .select_related("call__interaction")
+        CallParty.objects.select_for_update(of=("self",))
+        .select_related("call__interaction__agent", "call__callback")
         .filter(pk=party_id, left_at__isnull=True)
         .first()
     )
@@ -342,10 +448,13 @@ def do_leave_conference(*, user: AbstractBaseUser, party_id: int) -> None:
     me = acting_agent(user)
     if me.pk not in (party.agent_id, party.call.interaction.agent_id):
         raise Refused("This is not your conference.")
-    party.left_at = timezone.now()
-    party.save(update_fields=["left_at"])
-    record(HistoryKind.CONFERENCE, f"{party.label} left the conference", callback=party.call.callback, agent=me, actor=user)
-    push_on_commit(Push.INTERACTION_CHANGED, agent_ids=[a for a in (party.agent_id, party.call.interaction.agent_id) if a])
+    if party.state == PartyState.RINGING and me.pk == party.agent_id:
+        raise DomainError("Accept or Decline the conference request.")
+    message = f"Conference request to {party.label} cancelled" if party.state == PartyState.RINGING else ""
+    party_gone(
+        party, PartyState.LEFT, timezone.now(), message=message or f"{party.label} left the conference", actor=user, hang_up=True
+    )
+    free_again(party.agent_id)
 
 
 # --- Consultation -------------------------------------------------------------------
@@ -353,36 +462,46 @@ def do_leave_conference(*, user: AbstractBaseUser, party_id: int) -> None:
 
 @action
 def do_start_consultation(*, user: AbstractBaseUser, interaction_id: int, target: str) -> Consultation:
-    """Start Consultation with another agent: the customer is held; the target may accept or decline."""
+    """Start Consultation with another agent (who may accept or decline), or with a contact or a typed number (the
+    far end's answer is the accept): the customer is held meanwhile.
+
+    Refused for a queue, oneself, a logged-out agent, and while a consultation is open on the call."""
     now = timezone.now()
     interaction, call = locked_call(user, interaction_id, "consult")
     t = resolve_target(target)
-    if t.kind != TargetKind.AGENT:
-        raise Invalid("Consult an agent (pick one in the Team Communicator).", field="target")
-    if t.agent.pk == interaction.agent_id:
+    if t.kind == TargetKind.QUEUE:
+        raise Invalid("Consult an agent, a contact or a number, not a queue.", field="target")
+    if t.agent and t.agent.pk == interaction.agent_id:
         raise Invalid("You cannot consult yourself.", field="target")
-    if (
-        not AgentChannelStatus.objects.filter(agent=t.agent, channel=interaction.channel)
-        .exclude(status=AgentStatus.LOGGED_OUT)
-        .exists()
-    ):
+    if t.agent and _logged_out(t.agent, interaction.channel):
         raise DomainError(f"{t.agent} is logged out.")
     if Consultation.objects.filter(call=call, state__in=[ConsultState.REQUESTED, ConsultState.ACTIVE]).exists():
         raise DomainError("A consultation is already open on this call.")
     if call.state == CallState.CONNECTED:
         set_call_state(call, CallState.ON_HOLD, now)
         command(EffectKind.HOLD, call, now)
-    consult = Consultation.objects.create(call=call, from_agent=interaction.agent, to_agent=t.agent, created_at=now)
-    record(
-        HistoryKind.CONSULT,
-        f"Consultation requested with {t.agent}",
-        callback=call.callback,
-        agent=interaction.agent,
-        actor=user,
-        at=now,
+    consult = Consultation.objects.create(
+        call=call,
+        from_agent=interaction.agent,
+        to_agent=t.agent,
+        number=t.number,
+        label=t.label[:200],
         target=t.key,
+        created_at=now,
     )
-    push_on_commit(Push.INTERACTION_CHANGED, agent_ids=[interaction.agent_id, t.agent.pk])
+    interaction.last_outcome = ""  # an earlier consultation's banner
+    interaction.save(update_fields=["last_outcome"])
+    if t.agent:
+        message = f"Consultation requested with {t.agent}"
+    elif telephony().transfers_on_the_line:  # the agent's page calls the number (no report back): connected at once
+        consult.state = ConsultState.ACTIVE
+        consult.save(update_fields=["state"])
+        message = f"Consultation with {t.label} (customer on hold)"
+    else:
+        _dial_number(consult, interaction, call, now)
+        message = f"Consultation requested with {t.label}: calling (customer on hold)"
+    record(HistoryKind.CONSULT, message, callback=call.callback, agent=interaction.agent, actor=user, at=now, target=t.key)
+    engagement_changed([interaction.agent_id, t.agent.pk if t.agent else None])
     return consult
 
 
@@ -405,7 +524,7 @@ def _finish(consult: Consultation, state: str, now: datetime) -> None:
     consult.state = state
     consult.ended_at = now
     consult.save(update_fields=["state", "ended_at"])
-    push_on_commit(Push.INTERACTION_CHANGED, agent_ids=[consult.from_agent_id, consult.to_agent_id])
+    engagement_changed([consult.from_agent_id, consult.to_agent_id])
 
 
 def _open_request_for_me(user: AbstractBaseUser, consultation_id: int, verb: str) -> tuple[Consultation, Agent]:
@@ -426,7 +545,7 @@ def do_accept_consultation(*, user: AbstractBaseUser, consultation_id: int) -> C
     consult.save(update_fields=["state"])
     record(HistoryKind.CONSULT, f"{me} accepted the consultation", callback=consult.call.callback, agent=me, actor=user, at=now)
     command(EffectKind.CONSULT, consult.call, now, destination=f"agent:{me.pk}")
-    push_on_commit(Push.INTERACTION_CHANGED, agent_ids=[consult.from_agent_id, consult.to_agent_id])
+    engagement_changed([consult.from_agent_id, consult.to_agent_id])
     return consult
 
 
@@ -436,12 +555,14 @@ def do_decline_consultation(*, user: AbstractBaseUser, consultation_id: int) -> 
     consult, me = _open_request_for_me(user, consultation_id, "decline")
     _finish(consult, ConsultState.DECLINED, timezone.now())
     record(HistoryKind.CONSULT, f"{me} declined the consultation", callback=consult.call.callback, agent=me, actor=user)
+    free_again(me.pk)
     return consult
 
 
 @action
 def do_end_consultation(*, user: AbstractBaseUser, consultation_id: int) -> Consultation:
-    """Either side ended the consultation; the customer stays on hold for the agent to resume."""
+    """Either side ended the consultation (a number consulted is hung up); the customer stays on hold for the agent
+    to resume."""
     now = timezone.now()
     consult, me = _locked_consult(user, consultation_id)
     if not consult.is_open:
@@ -449,36 +570,68 @@ def do_end_consultation(*, user: AbstractBaseUser, consultation_id: int) -> Cons
     _finish(consult, ConsultState.ENDED, now)
     record(HistoryKind.CONSULT, f"Consultation ended by {me}", callback=consult.call.callback, agent=me, actor=user, at=now)
     command(EffectKind.END_CONSULT, consult.call, now)
+    hang_up_line(consult.line_ref, now, consult.call.callback)
+    free_again(consult.to_agent_id)
     return consult
 
 
 @action
 def do_complete_consultation(*, user: AbstractBaseUser, consultation_id: int, mode: str) -> Consultation:
-    """After consulting, the agent transfers the call to, or conferences with, the consulted agent."""
+    """After consulting, the agent transfers the call to, or conferences with, the agent or number consulted."""
     now = timezone.now()
     consult, me = _locked_consult(user, consultation_id)
     if me.pk != consult.from_agent_id:
         raise Refused("Only the agent who started the consultation can do this.")
     if consult.state != ConsultState.ACTIVE:
-        raise DomainError("The consultation is not active (the other agent has not accepted, or it ended).")
+        raise DomainError("The consultation is not active (the other side has not answered, or it ended).")
     if mode not in ("transfer", "conference"):
         raise Invalid("Choose transfer or conference.", field="mode")
-    call = Call.objects.select_for_update().select_related("interaction").get(pk=consult.call_id)
+    call = Call.objects.select_for_update().select_related("interaction__agent", "interaction__callback").get(pk=consult.call_id)
     if not call.is_active:
         raise DomainError("The customer's call has ended.")
     if call.interaction.state != InteractionState.OPEN or call.interaction.agent_id != me.pk:
         raise DomainError("This call is no longer yours.")
     set_call_state(call, CallState.CONNECTED, now)
     target = consult.to_agent
+    label = consult.target_label
+    destination = f"agent:{target.pk}" if target else consult.number
+    if mode == "transfer" and target is None:
+        t = Target(TargetKind.EXTERNAL, label, consult.target or f"number:{consult.number}", number=consult.number)
+        _finish(consult, ConsultState.TRANSFERRED, now)
+        record(
+            HistoryKind.TRANSFER,
+            f"Call transferred to {label} after consultation",
+            callback=call.callback,
+            agent=me,
+            actor=user,
+            at=now,
+        )
+        if telephony().transfers_on_the_line:  # the page REFERs the customer's phone to the number, as a blind transfer
+            _ask_the_line(call.interaction, call, t, user, now)
+            return consult
+        end_call(call, CallOutcome.TRANSFERRED, now)
+        _transferred_out(call.interaction, t, now, actor=user)
+        command(EffectKind.TRANSFER, call, now, destination=destination)
+        return consult
     if mode == "transfer":
         _hand_call_to(call, call.interaction, target, now)
         state, kind, message = ConsultState.TRANSFERRED, HistoryKind.TRANSFER, f"Call transferred to {target} after consultation"
     else:
-        CallParty.objects.create(call=call, agent=target, label=str(target), joined_at=now, leg=f"consult-{consult.pk}")
-        state, kind, message = ConsultState.CONFERENCED, HistoryKind.CONFERENCE, f"Conference with {target} after consultation"
+        CallParty.objects.create(
+            call=call,
+            agent=target,
+            number=consult.number,
+            label=label[:200],
+            state=PartyState.JOINED,
+            asked_at=consult.created_at,
+            joined_at=now,
+            leg=f"consult-{consult.pk}",
+            line_ref=consult.line_ref,
+        )
+        state, kind, message = ConsultState.CONFERENCED, HistoryKind.CONFERENCE, f"Conference with {label} after consultation"
     _finish(consult, state, now)
     record(kind, message, callback=call.callback, agent=me, actor=user, at=now)
-    command(EffectKind.TRANSFER if mode == "transfer" else EffectKind.CONFERENCE, call, now, destination=f"agent:{target.pk}")
+    command(EffectKind.TRANSFER if mode == "transfer" else EffectKind.CONFERENCE, call, now, destination=destination)
     return consult
 
 

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('callbacks', '0015_call_party_leg'),
+        ('callbacks', '0016_call_details'),
     ]
 
     operations = [

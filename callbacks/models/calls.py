@@ -3,7 +3,7 @@
 from django.db import models
 from django.db.models import Q
 
-from ..enums import ACTIVE_CALL_STATES, OPEN_CONSULT_STATES, CallOutcome, CallState, ConsultState, RetryAction
+from ..enums import ACTIVE_CALL_STATES, OPEN_CONSULT_STATES, CallOutcome, CallState, ConsultState, PartyState, RetryAction
 from .agents import Agent
 from .config import Queue
 from .work import CallbackRequest, Interaction
@@ -48,29 +48,47 @@ class Call(models.Model):
 
 
 class CallParty(models.Model):
-    """Someone added to a call by Instant Call Conference or a consultation."""
+    """Someone added to a call by Instant Call Conference or a consultation.
+
+    An agent is asked first (a Conference request on their desk: Accept or Decline); a number rings, and its answer
+    is its accept. The party is open (in the call, or still asked) until `left_at`."""
 
     call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="parties")
     agent = models.ForeignKey(Agent, null=True, blank=True, on_delete=models.CASCADE, related_name="conferences")
     number = models.CharField(max_length=20, blank=True)
     label = models.CharField(max_length=200)
-    joined_at = models.DateTimeField()
+    state = models.CharField(max_length=12, choices=PartyState.choices, default=PartyState.JOINED)
+    asked_at = models.DateTimeField(null=True, blank=True)
+    joined_at = models.DateTimeField(null=True, blank=True)
     # The softphone's second call that carries this party ("consult-<id>": the consultation it came from).
     leg = models.CharField(max_length=40, blank=True)
+    # The switch's reference of the call to this party's number (the simulated switch dials it; blank for an agent).
+    line_ref = models.CharField(max_length=64, blank=True, db_index=True)
     left_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        ordering = ["joined_at"]
+        ordering = ["pk"]
         verbose_name_plural = "call parties"
+        indexes = [
+            models.Index(fields=["asked_at"], condition=Q(state=PartyState.RINGING), name="party_request_due"),
+        ]
 
     def __str__(self) -> str:
         return self.label
 
 
 class Consultation(models.Model):
+    """Start Consultation: with an agent (who accepts or declines), or with a number (a contact's or a typed one),
+    whose answer is its accept. The customer waits on hold."""
+
     call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="consultations")
     from_agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="consultations_started")
-    to_agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="consultations_received")
+    to_agent = models.ForeignKey(Agent, null=True, blank=True, on_delete=models.CASCADE, related_name="consultations_received")
+    number = models.CharField(max_length=20, blank=True, help_text="The number consulted (no agent).")
+    label = models.CharField(max_length=200, blank=True)
+    target = models.CharField(max_length=60, blank=True, help_text="The Team Communicator target, e.g. contact:7")
+    # The switch's reference of the call to the number (blank for an agent: their page or desk takes it).
+    line_ref = models.CharField(max_length=64, blank=True, db_index=True)
     state = models.CharField(max_length=12, choices=ConsultState.choices, default=ConsultState.REQUESTED)
     created_at = models.DateTimeField()
     ended_at = models.DateTimeField(null=True, blank=True)
@@ -86,11 +104,15 @@ class Consultation(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Consultation {self.from_agent} → {self.to_agent} ({self.state})"
+        return f"Consultation {self.from_agent} → {self.target_label} ({self.state})"
 
     @property
     def is_open(self) -> bool:
         return self.state in OPEN_CONSULT_STATES
+
+    @property
+    def target_label(self) -> str:
+        return str(self.to_agent) if self.to_agent_id else self.label
 
 
 class RetryRule(models.Model):

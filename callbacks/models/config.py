@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
-from ..enums import Channel, FieldFormat, PreviewSection, SystemReason
+from ..enums import AcceptAction, Channel, FieldFormat, PreviewSection, SystemReason
 from ..errors import DomainError, Refused
 
 TIMEZONE_CHOICES = sorted((tz, tz) for tz in available_timezones())
@@ -60,6 +60,13 @@ class Queue(models.Model):
         default=30,
         validators=[MinValueValidator(5), MaxValueValidator(120)],
         help_text="How long the customer's phone rings before Ringback hangs up and records No answer (the softphone).",
+    )
+    on_accept = models.CharField(
+        max_length=10,
+        choices=AcceptAction.choices,
+        default=AcceptAction.PREVIEW,
+        help_text="What Accept does on a voice callback: open the window Ready to Call (the agent clicks Call), or "
+        "place the call at once (the window opens Dialing). Web Callback always opens its preview first.",
     )
     service_level_seconds = models.PositiveIntegerField(
         default=300,

@@ -126,6 +126,11 @@ class CallbackRequest(models.Model):
     def is_preview(self) -> bool:
         return self.type == CallbackType.DELAYED_PREVIEW or self.channel == Channel.WEB_CALLBACK
 
+    @property
+    def reason(self) -> str:
+        """What the customer wants, in a word: the attached `reason` (IVR or web form), else the instructions."""
+        return str(self.data.get("reason") or "") or self.instructions
+
 
 def callbacks_for(user, perm: str = "callbacks.supervise"):
     """The callbacks of the queues `user` supervises with `perm`."""

@@ -7,7 +7,7 @@ from django.utils.html import format_html
 
 from callbacks.errors import DomainError
 from callbacks.lifecycle import resolve_target
-from callbacks.phone import zone_city
+from callbacks.phone import display_phone, zone_city
 
 register = template.Library()
 
@@ -31,6 +31,12 @@ def target_label(key: str) -> str:
         return resolve_target(key).label
     except DomainError:
         return key
+
+
+@register.filter
+def phone(number: str) -> str:
+    """An E.164 number as people read it (+33 6 12 34 56 78)."""
+    return display_phone(number) if number else ""
 
 
 @register.filter

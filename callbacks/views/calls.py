@@ -126,6 +126,16 @@ def consultation_action(request: HttpRequest, consultation_id: int, verb: str) -
     return _run(request, CONSULT[verb], consultation_id=consultation_id)
 
 
+CONFERENCE_REQUEST = {"accept": lifecycle.do_accept_conference, "decline": lifecycle.do_decline_conference}
+
+
+@require_POST
+@login_required
+def conference_request(request: HttpRequest, party_id: int, verb: str) -> HttpResponse:
+    """Accept or Decline on a Conference request."""
+    return _run(request, CONFERENCE_REQUEST[verb], party_id=party_id)
+
+
 @require_POST
 @login_required
 def leave_conference(request: HttpRequest, party_id: int) -> HttpResponse:

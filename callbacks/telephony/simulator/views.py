@@ -24,7 +24,9 @@ def _sim(token: str) -> SimCall:
 def phone(request: HttpRequest, token: str) -> HttpResponse:
     sim = _sim(token)
     template = "switchsim/phone.html#handset" if request.htmx else "switchsim/phone.html"
-    return render(request, template, {"sim": sim, "number": display_phone(sim.number)})
+    # Ringback names the calls to a number consulted or conferenced "leg-…": that phone is not the customer's.
+    far_end = sim.call_ref.startswith("leg-")
+    return render(request, template, {"sim": sim, "number": display_phone(sim.number), "far_end": far_end})
 
 
 @require_POST
