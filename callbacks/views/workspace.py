@@ -5,6 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
@@ -19,7 +20,7 @@ from .render import action_response, app_response, as_agent, render_workspace
 def agent_or_refuse(request: HttpRequest):
     agent = agent_for_user(request.user)
     if agent is None:
-        raise Refused("Your account has no agent profile. Ask an administrator to create one.")
+        raise Refused(gettext("Your account has no agent profile. Ask an administrator to create one."))
     return agent
 
 
