@@ -4,6 +4,7 @@ from zoneinfo import ZoneInfo
 from django import template
 from django.utils import formats, timezone
 from django.utils.html import format_html
+from django.utils.translation import gettext
 
 from callbacks.errors import DomainError
 from callbacks.lifecycle import resolve_target
@@ -12,6 +13,13 @@ from callbacks.phone import display_phone, zone_city
 register = template.Library()
 
 KIND_LABELS = {"agent": "Agent", "queue": "Queue", "rp": "Routing point", "contact": "Contact", "number": "Number"}
+
+
+@register.filter
+def translate_label(label) -> str:
+    """A stored English label (an enum's, marked with gettext_noop) in the page's language, for use inside
+    `{% blocktranslate with … %}` where `{% translate var %}` cannot go."""
+    return gettext(str(label)) if label else ""
 
 
 @register.filter
