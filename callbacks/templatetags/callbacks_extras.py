@@ -82,9 +82,8 @@ def both_times(moment: datetime | None, agent_zone, customer_zone, fmt: str = "D
         return shown
     theirs_fmt = "H:i" if mine.date() == theirs.date() else fmt
     return format_html(
-        '{} <span class="their-time" data-testid="time-customer" title="The customer\'s local time ({})">· {} in {}</span>',
+        '{} <span class="their-time" data-testid="time-customer" title="{}">· {}</span>',
         shown,
-        customer_zone,
-        formats.date_format(theirs, theirs_fmt),
-        zone_city(customer_zone),
+        gettext("The customer's local time (%(zone)s)") % {"zone": customer_zone},
+        gettext("%(time)s in %(city)s") % {"time": formats.date_format(theirs, theirs_fmt), "city": zone_city(customer_zone)},
     )
