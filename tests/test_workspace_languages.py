@@ -115,7 +115,7 @@ def test_the_shortcuts_dialog_and_my_day_in_french(client, alice):
     page = client.get("/").content.decode()
     assert "Accepter la notification la plus récente" in page and "Voix : Prêt / Non prêt" in page
     day = client.get(reverse("my_day"), **HTMX).content.decode()
-    assert "Ma journée" in day and "Durée moyenne de traitement" in day
+    assert "Ma journée" in day and "Durée moyenne" in day
 
 
 @pytest.mark.parametrize(
