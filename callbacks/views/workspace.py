@@ -37,8 +37,8 @@ def workspace(request: HttpRequest) -> HttpResponse:
             request,
             "message.html",
             {
-                "title": "No agent role",
-                "message": "Your account is not an agent's. Ask an administrator to give you the Agent role.",
+                "title": gettext("No agent role"),
+                "message": gettext("Your account is not an agent's. Ask an administrator to give you the Agent role."),
             },
             status=403,
         )
@@ -86,7 +86,7 @@ class StatusForm(forms.Form):
 def first_error(form: forms.Form) -> str:
     for name, errors in form.errors.items():
         return f"{name}: {errors[0]}" if name != "__all__" else errors[0]
-    return "Invalid input."
+    return gettext("Invalid input.")
 
 
 @require_POST
