@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.utils.translation import gettext
+
 from .enums import CallbackEvent as E
 from .enums import CallbackState as S
 from .enums import CloseReason as R
@@ -71,8 +73,9 @@ def target_of(event: E, state: S | str | None) -> S:
     """The state `event` moves a callback in `state` to; refused when the table has no such edge."""
     rule = TRANSITIONS[event]
     if state not in rule.sources:
-        shown = S(state).label.lower() if state else "not yet created"
-        raise DomainError(f"This callback is {shown}: it cannot be {E(event).label.lower()} now.")
+        shown = gettext(S(state).label).lower() if state else gettext("not yet created")
+        message = gettext("This callback is %(state)s: it cannot be %(event)s now.")
+        raise DomainError(message % {"state": shown, "event": gettext(E(event).label).lower()})
     return rule.target
 
 

@@ -6,28 +6,31 @@ first dial, and again after either party ends), Dialing, Connected, On Hold.
 
 from __future__ import annotations
 
+from django.utils.translation import gettext
+from django.utils.translation import gettext_noop as _
+
 from .enums import CallOutcome, CallState
 from .errors import DomainError
 
 READY_TO_CALL = "ready_to_call"
 STATUS_LABELS = {
-    READY_TO_CALL: "Ready to Call",
-    CallState.DIALING: "Dialing",
-    CallState.CONNECTED: "Connected",
-    CallState.ON_HOLD: "On Hold",
+    READY_TO_CALL: _("Ready to Call"),
+    CallState.DIALING: _("Dialing"),
+    CallState.CONNECTED: _("Connected"),
+    CallState.ON_HOLD: _("On Hold"),
 }
 
 # action -> (statuses where it is allowed, message when it is not)
 ACTIONS: dict[str, tuple[frozenset[str], str]] = {
-    "call": (frozenset({READY_TO_CALL}), "A call is already in progress."),
-    "end": (frozenset({CallState.DIALING, CallState.CONNECTED, CallState.ON_HOLD}), "There is no call to end."),
-    "hold": (frozenset({CallState.CONNECTED}), "Only a connected call can be put on hold."),
-    "resume": (frozenset({CallState.ON_HOLD}), "Only a call on hold can be resumed."),
-    "dtmf": (frozenset({CallState.CONNECTED}), "DTMF needs a connected call."),
-    "transfer": (frozenset({CallState.CONNECTED, CallState.ON_HOLD}), "Transfer needs a connected call."),
-    "conference": (frozenset({CallState.CONNECTED, CallState.ON_HOLD}), "Conference needs a connected call."),
-    "consult": (frozenset({CallState.CONNECTED, CallState.ON_HOLD}), "A consultation needs a connected call."),
-    "mark_done": (frozenset({READY_TO_CALL}), "End the call before Mark Done."),
+    "call": (frozenset({READY_TO_CALL}), _("A call is already in progress.")),
+    "end": (frozenset({CallState.DIALING, CallState.CONNECTED, CallState.ON_HOLD}), _("There is no call to end.")),
+    "hold": (frozenset({CallState.CONNECTED}), _("Only a connected call can be put on hold.")),
+    "resume": (frozenset({CallState.ON_HOLD}), _("Only a call on hold can be resumed.")),
+    "dtmf": (frozenset({CallState.CONNECTED}), _("DTMF needs a connected call.")),
+    "transfer": (frozenset({CallState.CONNECTED, CallState.ON_HOLD}), _("Transfer needs a connected call.")),
+    "conference": (frozenset({CallState.CONNECTED, CallState.ON_HOLD}), _("Conference needs a connected call.")),
+    "consult": (frozenset({CallState.CONNECTED, CallState.ON_HOLD}), _("A consultation needs a connected call.")),
+    "mark_done": (frozenset({READY_TO_CALL}), _("End the call before Mark Done.")),
 }
 
 # (call state, switch event) -> (new state, outcome recorded when the call ends)
@@ -55,7 +58,7 @@ def status_of(call) -> str:
 def check(action: str, status: str) -> None:
     allowed, message = ACTIONS[action]
     if status not in allowed:
-        raise DomainError(message)
+        raise DomainError(gettext(message))
 
 
 def allowed(action: str, status: str) -> bool:

@@ -8,6 +8,9 @@ a sent e-mail (the outbox keeps trying a queued one).
 
 from __future__ import annotations
 
+from django.utils.translation import gettext
+from django.utils.translation import gettext_noop as _
+
 from .enums import EffectStatus, EmailState, EmailStatus
 from .errors import DomainError
 
@@ -22,10 +25,10 @@ SENT_STATUSES = frozenset({EmailStatus.QUEUED, EmailStatus.SENT, EmailStatus.FAI
 
 # action -> (statuses where it is allowed, message when it is not)
 ACTIONS: dict[str, tuple[frozenset[str], str]] = {
-    "save": (frozenset({EmailStatus.DRAFT}), "This e-mail is no longer a draft."),
-    "send": (frozenset({EmailStatus.DRAFT}), "This e-mail was already sent or discarded."),
-    "discard": (frozenset({EmailStatus.DRAFT}), "Only a draft can be discarded."),
-    "done": (SENT_STATUSES, "Send or discard the e-mail before Done."),
+    "save": (frozenset({EmailStatus.DRAFT}), _("This e-mail is no longer a draft.")),
+    "send": (frozenset({EmailStatus.DRAFT}), _("This e-mail was already sent or discarded.")),
+    "discard": (frozenset({EmailStatus.DRAFT}), _("Only a draft can be discarded.")),
+    "done": (SENT_STATUSES, _("Send or discard the e-mail before Done.")),
 }
 
 
@@ -44,4 +47,4 @@ def allowed(action: str, status: str) -> bool:
 def check(action: str, status: str) -> None:
     statuses, message = ACTIONS[action]
     if status not in statuses:
-        raise DomainError(message)
+        raise DomainError(gettext(message))

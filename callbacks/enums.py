@@ -182,25 +182,25 @@ class AcceptAction(models.TextChoices):
 class CallbackEvent(models.TextChoices):
     """What can happen to a callback request: the edges of its lifecycle (see callbacks/callbackstate.py)."""
 
-    REQUESTED = "requested", "Requested for now"
-    REQUESTED_LATER = "requested_later", "Requested for later"
-    DUE = "due", "Became due"
-    OFFER = "offer", "Offered to an agent"
-    ACCEPT = "accept", "Accepted"
-    REJECT = "reject", "Rejected"
-    TIME_OUT = "time_out", "Offer timed out"
-    NOT_DELIVERED = "not_delivered", "Offer not delivered"
-    WITHDRAW = "withdraw", "Offer withdrawn"
-    COMPLETE = "complete", "Completed"
-    FAIL = "fail", "Failed"
-    CANCEL = "cancel", "Cancelled"
-    RESCHEDULE = "reschedule", "Rescheduled by the agent"
-    RETRY = "retry", "Automatic retry scheduled"
-    TRANSFER_TO_AGENT = "transfer_to_agent", "Transferred to an agent"
-    TRANSFER_TO_QUEUE = "transfer_to_queue", "Transferred to a queue"
-    TRANSFER_OUT = "transfer_out", "Transferred outside"
-    MOVE = "move", "Moved by the customer"
-    EXPIRE = "expire", "Expired unreached"
+    REQUESTED = "requested", _("Requested for now")
+    REQUESTED_LATER = "requested_later", _("Requested for later")
+    DUE = "due", _("Became due")
+    OFFER = "offer", _("Offered to an agent")
+    ACCEPT = "accept", _("Accepted")
+    REJECT = "reject", _("Rejected")
+    TIME_OUT = "time_out", _("Offer timed out")
+    NOT_DELIVERED = "not_delivered", _("Offer not delivered")
+    WITHDRAW = "withdraw", _("Offer withdrawn")
+    COMPLETE = "complete", _("Completed")
+    FAIL = "fail", _("Failed")
+    CANCEL = "cancel", _("Cancelled")
+    RESCHEDULE = "reschedule", _("Rescheduled by the agent")
+    RETRY = "retry", _("Automatic retry scheduled")
+    TRANSFER_TO_AGENT = "transfer_to_agent", _("Transferred to an agent")
+    TRANSFER_TO_QUEUE = "transfer_to_queue", _("Transferred to a queue")
+    TRANSFER_OUT = "transfer_out", _("Transferred outside")
+    MOVE = "move", _("Moved by the customer")
+    EXPIRE = "expire", _("Expired unreached")
 
 
 class CloseReason(models.TextChoices):
@@ -272,11 +272,11 @@ class EmailState(models.TextChoices):
 class EmailStatus(models.TextChoices):
     """The status an e-mail interaction window shows: its state, and once sent, its outbox row's."""
 
-    DRAFT = "draft", "Draft"
-    QUEUED = "queued", "Queued"
-    SENT = "sent", "Sent"
-    FAILED = "failed", "Failed"
-    DISCARDED = "discarded", "Discarded"
+    DRAFT = "draft", _("Draft")
+    QUEUED = "queued", _("Queued")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+    DISCARDED = "discarded", _("Discarded")
 
 
 class RuleCondition(models.TextChoices):

@@ -1,4 +1,10 @@
-"""One domain error: an action refused. Views turn it into a message and a 4xx."""
+"""One domain error: an action refused. Views turn it into a message and a 4xx.
+
+Messages are written with `gettext` where they are raised: in the agent's language on their pages, in English on the
+machine endpoints (the locale middleware activates English there).
+"""
+
+from django.utils.translation import gettext
 
 
 class DomainError(Exception):
@@ -34,8 +40,8 @@ def clean_text(value: str, limit: int = 100) -> str:
 class Refused(DomainError):
     """Acting on another agent's offer or interaction."""
 
-    def __init__(self, message: str = "That belongs to another agent.") -> None:
-        super().__init__(message, status=403)
+    def __init__(self, message: str = "") -> None:
+        super().__init__(message or gettext("That belongs to another agent."), status=403)
 
 
 class Invalid(DomainError):

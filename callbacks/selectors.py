@@ -12,7 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.db.models import Count, Exists, OuterRef, Q, Subquery
 from django.utils import dateformat, formats, timezone, translation
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext, gettext_noop
 
 from . import calendars, callstate, emailstate
 from .enums import (
@@ -74,7 +74,7 @@ def format_value(value: Any, fmt: str, zone) -> str:
         return "—"
     try:
         if fmt == FieldFormat.YES_NO:
-            return "Yes" if str(value).lower() in {"1", "true", "yes", "y"} else "No"
+            return gettext("Yes") if str(value).lower() in {"1", "true", "yes", "y"} else gettext("No")
         if fmt == FieldFormat.MONEY:
             return formats.number_format(Decimal(str(value)), 2, use_l10n=True, force_grouping=True)
         if fmt == FieldFormat.DATE:
@@ -235,8 +235,10 @@ class InteractionView:
     @property
     def title(self) -> str:
         if self.is_web:
-            return "Web Callback Interaction Preview" if self.in_preview else "Web Callback Interaction"
-        return "Callback"
+            return (
+                gettext_noop("Web Callback Interaction Preview") if self.in_preview else gettext_noop("Web Callback Interaction")
+            )
+        return gettext_noop("Callback")
 
     @property
     def status(self) -> str:
@@ -352,7 +354,7 @@ def email_window_for(agent: Agent, email_id: int) -> EmailWindow:
         .first()
     )
     if email is None:
-        raise DomainError("That e-mail does not exist.", status=404)
+        raise DomainError(gettext("That e-mail does not exist."), status=404)
     return EmailWindow(email, [a.address for a in email.contact.emails.all()] if email.contact_id else [])
 
 
@@ -833,7 +835,7 @@ def reschedule_slots(agent: Agent, interaction_id: int, now: datetime, *, days: 
         .first()
     )
     if interaction is None:
-        raise DomainError("That interaction is not open on your desk.", status=404)
+        raise DomainError(gettext("That interaction is not open on your desk."), status=404)
     callback = interaction.callback
     start = max(now, callback.window_start) if callback.window_start else now
     end = min(now + timedelta(days=days), callback.window_end) if callback.window_end else now + timedelta(days=days)

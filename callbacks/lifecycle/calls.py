@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from .. import calendars, callstate
 from ..enums import (
@@ -69,11 +70,11 @@ def do_call(*, user: AbstractBaseUser, interaction_id: int) -> Call:
     interaction, _ = locked_call(user, interaction_id, "call")
     callback = interaction.callback
     if callback.state != CallbackState.IN_PROGRESS:
-        raise DomainError("This callback is no longer yours to call.")
+        raise DomainError(gettext("This callback is no longer yours to call."))
     if callback.attempts >= callback.max_attempts:
-        raise DomainError(f"All {callback.max_attempts} attempts are used: reschedule or Mark Done.")
+        raise DomainError(gettext("All %(count)s attempts are used: reschedule or Mark Done.") % {"count": callback.max_attempts})
     if on_another_call(interaction):
-        raise DomainError("You are already on another call: hold it or end it first.")
+        raise DomainError(gettext("You are already on another call: hold it or end it first."))
     call = place_call(interaction, now, actor=user)
     interaction_changed(interaction)
     return call
@@ -121,7 +122,7 @@ def do_send_dtmf(*, user: AbstractBaseUser, interaction_id: int, digits: str) ->
     """The agent keyed DTMF digits: they go to the switch and into the case history."""
     digits = (digits or "").replace(" ", "")
     if not DTMF_DIGITS.match(digits):
-        raise Invalid("DTMF digits are 0–9, * and # (up to 32).", field="digits")
+        raise Invalid(gettext("DTMF digits are 0–9, * and # (up to 32)."), field="digits")
     now = timezone.now()
     interaction, call = locked_call(user, interaction_id, "dtmf")
     record(

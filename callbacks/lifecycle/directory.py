@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.utils.translation import gettext
 
 from ..enums import HistoryKind
 from ..errors import DomainError, Invalid
@@ -33,7 +34,7 @@ class ContactInput:
 def _clean(data: ContactInput) -> ContactInput:
     first, last = data.first_name.strip()[:100], data.last_name.strip()[:100]
     if not first and not last:
-        raise Invalid("A contact needs a first or last name.", field="first_name")
+        raise Invalid(gettext("A contact needs a first or last name."), field="first_name")
     zone = validate_timezone(data.timezone, field="timezone") if data.timezone.strip() else ""
     phones = []
     for raw in data.phones:
@@ -42,7 +43,7 @@ def _clean(data: ContactInput) -> ContactInput:
             if number not in phones:
                 phones.append(number)
     if not phones:
-        raise Invalid("A contact needs at least one phone number.", field="phones")
+        raise Invalid(gettext("A contact needs at least one phone number."), field="phones")
     emails = []
     for raw in data.emails:
         raw = raw.strip().lower()
@@ -51,11 +52,11 @@ def _clean(data: ContactInput) -> ContactInput:
         try:
             validate_email(raw)
         except ValidationError:
-            raise Invalid(f"“{raw}” is not an e-mail address.", field="emails") from None
+            raise Invalid(gettext("“%(address)s” is not an e-mail address.") % {"address": raw}, field="emails") from None
         if raw not in emails:
             emails.append(raw)
     if len(data.notes) > 5000:
-        raise Invalid("Notes are at most 5000 characters.", field="notes")
+        raise Invalid(gettext("Notes are at most 5000 characters."), field="notes")
     return ContactInput(first, last, zone, data.notes.strip(), phones, emails)
 
 
@@ -69,7 +70,7 @@ def do_update_contact(*, user: AbstractBaseUser, contact_id: int, data: ContactI
     """An agent edited a contact: every change is validated and recorded in the contact's history."""
     contact = Contact.objects.select_for_update().filter(pk=contact_id).first()
     if contact is None:
-        raise DomainError("That contact does not exist.", status=404)
+        raise DomainError(gettext("That contact does not exist."), status=404)
     clean = _clean(data)
     before = {
         "name": contact.full_name,
@@ -129,7 +130,7 @@ def do_link_contact(*, user: AbstractBaseUser, interaction_id: int, contact_id: 
     interaction = locked_interaction_for(user, interaction_id)
     contact = Contact.objects.filter(pk=contact_id).first()
     if contact is None:
-        raise Invalid("That contact does not exist.", field="contact")
+        raise Invalid(gettext("That contact does not exist."), field="contact")
     callback = interaction.callback
     if callback.contact_id == contact.pk:
         return callback

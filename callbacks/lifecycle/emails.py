@@ -19,6 +19,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.formats import number_format
+from django.utils.translation import gettext
 
 from .. import emailstate
 from ..enums import EffectKind, EmailState, HistoryKind
@@ -48,15 +50,15 @@ def directory_address(to: str, addresses: list[str]) -> str:
     """`to` as the directory spells it; refused when it is no address, or not one of the contact's."""
     to = (to or "").strip()
     if not to:
-        raise Invalid("Choose the address to send to.", field="to")
+        raise Invalid(gettext("Choose the address to send to."), field="to")
     try:
         validate_email(to)
     except ValidationError:
-        raise Invalid(f"“{to[:80]}” is not an e-mail address.", field="to") from None
+        raise Invalid(gettext("“%(address)s” is not an e-mail address.") % {"address": to[:80]}, field="to") from None
     for address in addresses:
         if address.lower() == to.lower():
             return address
-    raise Invalid("Pick one of the contact's e-mail addresses.", field="to")
+    raise Invalid(gettext("Pick one of the contact's e-mail addresses."), field="to")
 
 
 def checked_message(subject: str, body: str, *, complete: bool) -> tuple[str, str]:
@@ -65,17 +67,25 @@ def checked_message(subject: str, body: str, *, complete: bool) -> tuple[str, st
     subject = (subject or "").strip()
     body = body or ""
     if "\n" in subject or "\r" in subject:
-        raise Invalid("The subject must be a single line.", field="subject")
+        raise Invalid(gettext("The subject must be a single line."), field="subject")
     if len(subject) > SUBJECT_MAX:
-        raise Invalid(f"The subject is too long: at most {SUBJECT_MAX} characters (it has {len(subject)}).", field="subject")
+        raise Invalid(
+            gettext("The subject is too long: at most %(max)s characters (it has %(count)s).")
+            % {"max": number_format(SUBJECT_MAX, force_grouping=True), "count": number_format(len(subject), force_grouping=True)},
+            field="subject",
+        )
     if len(body) > BODY_MAX:
-        raise Invalid(f"The message is too long: at most {BODY_MAX:,} characters (it has {len(body):,}).", field="body")
+        raise Invalid(
+            gettext("The message is too long: at most %(max)s characters (it has %(count)s).")
+            % {"max": number_format(BODY_MAX, force_grouping=True), "count": number_format(len(body), force_grouping=True)},
+            field="body",
+        )
     if complete:
         body = body.strip()
         if not subject:
-            raise Invalid("The e-mail needs a subject.", field="subject")
+            raise Invalid(gettext("The e-mail needs a subject."), field="subject")
         if not body:
-            raise Invalid("The message is empty: write something before Send.", field="body")
+            raise Invalid(gettext("The message is empty: write something before Send."), field="body")
     return subject, body
 
 
@@ -88,13 +98,13 @@ def locked_email_for(user: AbstractBaseUser, email_id: int) -> EmailInteraction:
         .first()
     )
     if email is None or email.agent.user_id != user.pk:
-        raise DomainError("That e-mail does not exist.", status=404)
+        raise DomainError(gettext("That e-mail does not exist."), status=404)
     return email
 
 
 def _open_window(email: EmailInteraction) -> None:
     if email.closed_at is not None:
-        raise DomainError("This e-mail window is already closed.")
+        raise DomainError(gettext("This e-mail window is already closed."))
 
 
 @action

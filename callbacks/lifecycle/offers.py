@@ -16,6 +16,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from .. import routing
 from ..background import coalesced
@@ -189,11 +190,14 @@ def withdraw_open_offer(callback: CallbackRequest, now: datetime) -> list[int]:
 def _locked_offer_for(user: AbstractBaseUser, offer_id: int) -> Offer:
     offer = Offer.objects.select_for_update(of=("self",)).select_related("callback__queue", "agent").filter(pk=offer_id).first()
     if offer is None:
-        raise DomainError("That offer does not exist.", status=404)
+        raise DomainError(gettext("That offer does not exist."), status=404)
     if offer.agent.user_id != user.pk:
-        raise Refused("This callback was offered to another agent.")
+        raise Refused(gettext("This callback was offered to another agent."))
     if offer.outcome != OfferOutcome.OPEN:
-        raise DomainError(f"This callback is no longer offered to you: the offer was {offer.get_outcome_display().lower()}.")
+        raise DomainError(
+            gettext("This callback is no longer offered to you: the offer was %(outcome)s.")
+            % {"outcome": gettext(offer.get_outcome_display()).lower()}
+        )
     # Lock the callback too, in the same order everywhere: offer, then callback.
     CallbackRequest.objects.select_for_update().filter(pk=offer.callback_id).exists()
     return offer
@@ -218,7 +222,7 @@ def do_accept_offer(*, user: AbstractBaseUser, offer_id: int) -> Interaction:
     now = timezone.now()
     offer = _locked_offer_for(user, offer_id)
     if offer.deadline <= now:
-        raise DomainError("Too late: this offer expired and the callback went back to the queue.")
+        raise DomainError(gettext("Too late: this offer expired and the callback went back to the queue."))
     _end_offer(offer, OfferOutcome.ACCEPTED, now)
     callback = offer.callback
     interaction = Interaction.objects.create(

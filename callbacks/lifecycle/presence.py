@@ -11,6 +11,7 @@ from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from ..enums import AgentStatus, Channel, HistoryKind, Language
 from ..errors import Invalid
@@ -78,14 +79,14 @@ def do_set_status(*, user: AbstractBaseUser, channel: str, status: str, reason_i
     """The agent changed their status on one channel (Ready, Not Ready with a reason, After Call Work)."""
     agent = acting_agent(user)
     if channel not in agent.enabled_channels():
-        raise Invalid("That channel is not enabled for you.", field="channel")
+        raise Invalid(gettext("That channel is not enabled for you."), field="channel")
     if status not in SETTABLE_STATUSES:
-        raise Invalid("Choose Ready, Not Ready or After Call Work.", field="status")
+        raise Invalid(gettext("Choose Ready, Not Ready or After Call Work."), field="status")
     reason = None
     if status == AgentStatus.NOT_READY and reason_id:
         reason = NotReadyReason.objects.filter(pk=reason_id, active=True, system="").first()
         if reason is None:
-            raise Invalid("That Not Ready reason is not available.", field="reason")
+            raise Invalid(gettext("That Not Ready reason is not available."), field="reason")
     now = timezone.now()
     if status != AgentStatus.READY:
         # An agent who steps away hands a ringing callback to someone else at once.
@@ -98,7 +99,7 @@ def do_set_language(*, user: AbstractBaseUser, language: str) -> Agent:
     """The agent chose their workspace's language (empty: the centre's own)."""
     agent = acting_agent(user)
     if language and language not in Language.values:
-        raise Invalid("That language is not available.", field="language")
+        raise Invalid(gettext("That language is not available."), field="language")
     Agent.objects.filter(pk=agent.pk).update(language=language)
     agent.language = language
     return agent

@@ -19,6 +19,7 @@ from datetime import datetime
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from ..enums import AgentStatus, CallbackState, HistoryKind, SystemReason
 from ..errors import DomainError, Invalid
@@ -81,9 +82,9 @@ def do_reassign_queue(*, user: AbstractBaseUser, callback_id: int, queue_id: int
     target = get_queue_for_supervisor(user, queue_id, MANAGE)
     callback = supervised_callback(user, callback_id)
     if not target.active:
-        raise Invalid(f"{target} is not active.", field="queue")
+        raise Invalid(gettext("%(queue)s is not active.") % {"queue": target}, field="queue")
     if target.pk == callback.queue_id:
-        raise DomainError(f"Already in {target}.", code="unchanged")
+        raise DomainError(gettext("Already in %(queue)s.") % {"queue": target}, code="unchanged")
     now = timezone.now()
     if callback.state == CallbackState.OFFERED:
         take_back_offer(callback, now, message=f"Offer withdrawn: moved to {target} by {_name(user)}", actor=user)
@@ -91,7 +92,9 @@ def do_reassign_queue(*, user: AbstractBaseUser, callback_id: int, queue_id: int
         callback, target, now, message=f"Moved to {target} by supervisor {_name(user)}", kind=HistoryKind.REASSIGNED, actor=user
     )
     if not moved:
-        raise DomainError(f"The customer already has an open callback in {target}.", code="duplicate")
+        raise DomainError(
+            gettext("The customer already has an open callback in %(queue)s.") % {"queue": target}, code="duplicate"
+        )
     return callback
 
 
@@ -102,7 +105,7 @@ def do_reassign_agent(*, user: AbstractBaseUser, callback_id: int, agent_id: int
     callback = supervised_callback(user, callback_id)
     agent = get_agent_for_supervisor(user, agent_id, MANAGE)
     if not agent.queues.filter(pk=callback.queue_id).exists():
-        raise Invalid(f"{agent} does not work in {callback.queue}.", field="agent")
+        raise Invalid(gettext("%(agent)s does not work in %(queue)s.") % {"agent": agent, "queue": callback.queue}, field="agent")
     now = timezone.now()
     if callback.state == CallbackState.OFFERED:
         take_back_offer(callback, now, message=f"Offer withdrawn: assigned to {agent} by {_name(user)}", actor=user)
@@ -120,10 +123,10 @@ def do_reassign_agent(*, user: AbstractBaseUser, callback_id: int, agent_id: int
 @action
 def do_set_priority(*, user: AbstractBaseUser, callback_id: int, priority: int) -> CallbackRequest:
     if not 1 <= priority <= 10:
-        raise Invalid("Priority goes from 1 (low) to 10 (high).", field="priority")
+        raise Invalid(gettext("Priority goes from 1 (low) to 10 (high)."), field="priority")
     callback = supervised_callback(user, callback_id)
     if callback.priority == priority:
-        raise DomainError(f"Priority is already {priority}.", code="unchanged")
+        raise DomainError(gettext("Priority is already %(priority)s.") % {"priority": priority}, code="unchanged")
     now = timezone.now()
     before, callback.priority = callback.priority, priority
     callback.save(update_fields=["priority", "updated_at"])
@@ -150,7 +153,7 @@ class BulkResult:
 def bulk(user: AbstractBaseUser, verb: BulkAction, callback_ids: list[int], **params) -> BulkResult:
     """Run one action on each callback, each in its own transaction: what cannot be done is reported with why."""
     if len(callback_ids) > BULK_LIMIT:
-        raise Invalid(f"Select at most {BULK_LIMIT} callbacks at once.", field="ids")
+        raise Invalid(gettext("Select at most %(count)s callbacks at once.") % {"count": BULK_LIMIT}, field="ids")
     run: Callable[..., CallbackRequest] = {
         BulkAction.RESCHEDULE: do_supervisor_reschedule,
         BulkAction.CANCEL: do_supervisor_cancel,
@@ -180,7 +183,7 @@ def do_force_status(*, user: AbstractBaseUser, agent_id: int, status: str) -> No
     or log them out; their ringing offers go to someone else."""
     agent = get_agent_for_supervisor(user, agent_id)
     if status not in (AgentStatus.NOT_READY, AgentStatus.LOGGED_OUT):
-        raise Invalid("Choose Not Ready or Logged Out.", field="status")
+        raise Invalid(gettext("Choose Not Ready or Logged Out."), field="status")
     now = timezone.now()
     withdraw_agent_offers(agent, now, message=f"{agent} set {AgentStatus(status).label} by supervisor {_name(user)}")
     reason = None

@@ -17,6 +17,7 @@ from enum import StrEnum
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from .. import routing
 from ..enums import (
@@ -103,7 +104,7 @@ def resolve_target(key: str) -> Target:
     elif kind == "number":
         number = normalize_phone(ident)
         return Target(TargetKind.EXTERNAL, display_phone(number), f"number:{number}", number=number)
-    raise Invalid("Pick a target from the Team Communicator.", field="target")
+    raise Invalid(gettext("Pick a target from the Team Communicator."), field="target")
 
 
 def _free_on(agent: Agent, channel: str) -> bool:
@@ -127,9 +128,9 @@ def do_transfer(*, user: AbstractBaseUser, interaction_id: int, target: str) -> 
     message = f"Instant Call Transfer to {t.label}"
     if t.kind == TargetKind.AGENT:
         if t.agent.pk == me.pk:
-            raise Invalid("You cannot transfer a call to yourself.", field="target")
+            raise Invalid(gettext("You cannot transfer a call to yourself."), field="target")
         if not _free_on(t.agent, interaction.channel):
-            raise DomainError(f"{t.agent} is not Ready or is busy; try another target or a queue.")
+            raise DomainError(gettext("%(agent)s is not Ready or is busy; try another target or a queue.") % {"agent": t.agent})
         if telephony().transfers_on_the_line:  # Bob's phone rings; the call stays Alice's until he answers it
             t.number = agent_user(t.agent.pk)
             return _ask_the_line(interaction, call, t, user, now)
@@ -137,7 +138,9 @@ def do_transfer(*, user: AbstractBaseUser, interaction_id: int, target: str) -> 
             set_call_state(call, CallState.CONNECTED, now)
         offer = create_offer(callback, t.agent, now, call=call, from_agent=me)
         if offer is None:
-            raise DomainError(f"{t.agent} was just offered another callback; try another target or a queue.")
+            raise DomainError(
+                gettext("%(agent)s was just offered another callback; try another target or a queue.") % {"agent": t.agent}
+            )
         release_extras(call, now)  # consultations and conference parties do not travel with the call
         transition(
             callback,
@@ -199,7 +202,7 @@ def _ask_the_line(interaction: Interaction, call: Call, t: Target, user: Abstrac
     """A softphone transfers the call itself (a REFER to the customer's phone): the call stays the agent's until
     the far end says the target answered (`do_line_transfer_report`); if it does not, the customer is still there."""
     if call.transfer_id:
-        raise DomainError(f"A transfer to {call.transfer_label} is already under way.")
+        raise DomainError(gettext("A transfer to %(target)s is already under way.") % {"target": call.transfer_label})
     call.transfer_id = secrets.token_hex(8)
     call.transfer_key, call.transfer_number, call.transfer_label = t.key, t.number, t.label[:200]
     call.save(update_fields=["transfer_id", "transfer_key", "transfer_number", "transfer_label"])
@@ -330,15 +333,17 @@ def do_conference(*, user: AbstractBaseUser, interaction_id: int, target: str) -
     interaction, call = locked_call(user, interaction_id, "conference")
     t = resolve_target(target)
     if t.kind == TargetKind.QUEUE:
-        raise Invalid("Conference with a person or a number, not a queue.", field="target")
+        raise Invalid(gettext("Conference with a person or a number, not a queue."), field="target")
     if t.agent and t.agent.pk == interaction.agent_id:
-        raise Invalid("You are already on this call.", field="target")
+        raise Invalid(gettext("You are already on this call."), field="target")
     if CallParty.objects.filter(call=call, left_at__isnull=True, agent=t.agent, number=t.number).exists():
-        raise DomainError(f"{t.label} is already in the conference (or asked).")
+        raise DomainError(gettext("%(target)s is already in the conference (or asked).") % {"target": t.label})
     if t.agent and _logged_out(t.agent, interaction.channel):
-        raise DomainError(f"{t.agent} is logged out.")
+        raise DomainError(gettext("%(agent)s is logged out.") % {"agent": t.agent})
     if t.agent and routing.engaged(t.agent.pk):
-        raise DomainError(f"{t.agent} is busy in another conference or consultation; try again later.")
+        raise DomainError(
+            gettext("%(agent)s is busy in another conference or consultation; try again later.") % {"agent": t.agent}
+        )
     party = CallParty.objects.create(
         call=call, agent=t.agent, number=t.number, label=t.label[:200], state=PartyState.RINGING, asked_at=now
     )
@@ -366,12 +371,12 @@ def _locked_request_for_me(user: AbstractBaseUser, party_id: int, verb: str) -> 
         .first()
     )
     if party is None:
-        raise DomainError("That conference request does not exist.", status=404)
+        raise DomainError(gettext("That conference request does not exist."), status=404)
     me = acting_agent(user)
     if party.agent_id != me.pk:
-        raise Refused(f"Only the agent asked can {verb} this conference request.")
+        raise Refused(gettext("Only the agent asked can answer this conference request."))
     if party.state != PartyState.RINGING or party.left_at is not None:
-        raise DomainError("This conference request is no longer open.")
+        raise DomainError(gettext("This conference request is no longer open."))
     return party, me
 
 
@@ -382,7 +387,7 @@ def do_accept_conference(*, user: AbstractBaseUser, party_id: int) -> CallParty:
     party, me = _locked_request_for_me(user, party_id, "accept")
     call = Call.objects.select_for_update().select_related("interaction").get(pk=party.call_id)
     if not call.is_active:
-        raise DomainError("The customer's call has ended.")
+        raise DomainError(gettext("The customer's call has ended."))
     join_party(party, call, now)
     record(HistoryKind.CONFERENCE, f"{me} accepted: conference with {me}", callback=call.callback, agent=me, actor=user, at=now)
     return party
@@ -444,12 +449,12 @@ def do_leave_conference(*, user: AbstractBaseUser, party_id: int) -> None:
         .first()
     )
     if party is None:
-        raise DomainError("That party already left the call.", status=409)
+        raise DomainError(gettext("That party already left the call."), status=409)
     me = acting_agent(user)
     if me.pk not in (party.agent_id, party.call.interaction.agent_id):
-        raise Refused("This is not your conference.")
+        raise Refused(gettext("This is not your conference."))
     if party.state == PartyState.RINGING and me.pk == party.agent_id:
-        raise DomainError("Accept or Decline the conference request.")
+        raise DomainError(gettext("Accept or Decline the conference request."))
     message = f"Conference request to {party.label} cancelled" if party.state == PartyState.RINGING else ""
     party_gone(
         party, PartyState.LEFT, timezone.now(), message=message or f"{party.label} left the conference", actor=user, hang_up=True
@@ -470,13 +475,13 @@ def do_start_consultation(*, user: AbstractBaseUser, interaction_id: int, target
     interaction, call = locked_call(user, interaction_id, "consult")
     t = resolve_target(target)
     if t.kind == TargetKind.QUEUE:
-        raise Invalid("Consult an agent, a contact or a number, not a queue.", field="target")
+        raise Invalid(gettext("Consult an agent, a contact or a number, not a queue."), field="target")
     if t.agent and t.agent.pk == interaction.agent_id:
-        raise Invalid("You cannot consult yourself.", field="target")
+        raise Invalid(gettext("You cannot consult yourself."), field="target")
     if t.agent and _logged_out(t.agent, interaction.channel):
-        raise DomainError(f"{t.agent} is logged out.")
+        raise DomainError(gettext("%(agent)s is logged out.") % {"agent": t.agent})
     if Consultation.objects.filter(call=call, state__in=[ConsultState.REQUESTED, ConsultState.ACTIVE]).exists():
-        raise DomainError("A consultation is already open on this call.")
+        raise DomainError(gettext("A consultation is already open on this call."))
     if call.state == CallState.CONNECTED:
         set_call_state(call, CallState.ON_HOLD, now)
         command(EffectKind.HOLD, call, now)
@@ -513,10 +518,10 @@ def _locked_consult(user: AbstractBaseUser, consultation_id: int) -> tuple[Consu
         .first()
     )
     if consult is None:
-        raise DomainError("That consultation does not exist.", status=404)
+        raise DomainError(gettext("That consultation does not exist."), status=404)
     me = acting_agent(user)
     if me.pk not in (consult.from_agent_id, consult.to_agent_id):
-        raise Refused("This consultation is between other agents.")
+        raise Refused(gettext("This consultation is between other agents."))
     return consult, me
 
 
@@ -530,9 +535,9 @@ def _finish(consult: Consultation, state: str, now: datetime) -> None:
 def _open_request_for_me(user: AbstractBaseUser, consultation_id: int, verb: str) -> tuple[Consultation, Agent]:
     consult, me = _locked_consult(user, consultation_id)
     if me.pk != consult.to_agent_id:
-        raise Refused(f"Only the agent consulted can {verb}.")
+        raise Refused(gettext("Only the agent consulted can answer this consultation request."))
     if consult.state != ConsultState.REQUESTED:
-        raise DomainError("This consultation request is no longer open.")
+        raise DomainError(gettext("This consultation request is no longer open."))
     return consult, me
 
 
@@ -566,7 +571,7 @@ def do_end_consultation(*, user: AbstractBaseUser, consultation_id: int) -> Cons
     now = timezone.now()
     consult, me = _locked_consult(user, consultation_id)
     if not consult.is_open:
-        raise DomainError("This consultation has already ended.")
+        raise DomainError(gettext("This consultation has already ended."))
     _finish(consult, ConsultState.ENDED, now)
     record(HistoryKind.CONSULT, f"Consultation ended by {me}", callback=consult.call.callback, agent=me, actor=user, at=now)
     command(EffectKind.END_CONSULT, consult.call, now)
@@ -581,16 +586,16 @@ def do_complete_consultation(*, user: AbstractBaseUser, consultation_id: int, mo
     now = timezone.now()
     consult, me = _locked_consult(user, consultation_id)
     if me.pk != consult.from_agent_id:
-        raise Refused("Only the agent who started the consultation can do this.")
+        raise Refused(gettext("Only the agent who started the consultation can do this."))
     if consult.state != ConsultState.ACTIVE:
-        raise DomainError("The consultation is not active (the other side has not answered, or it ended).")
+        raise DomainError(gettext("The consultation is not active (the other side has not answered, or it ended)."))
     if mode not in ("transfer", "conference"):
-        raise Invalid("Choose transfer or conference.", field="mode")
+        raise Invalid(gettext("Choose transfer or conference."), field="mode")
     call = Call.objects.select_for_update().select_related("interaction__agent", "interaction__callback").get(pk=consult.call_id)
     if not call.is_active:
-        raise DomainError("The customer's call has ended.")
+        raise DomainError(gettext("The customer's call has ended."))
     if call.interaction.state != InteractionState.OPEN or call.interaction.agent_id != me.pk:
-        raise DomainError("This call is no longer yours.")
+        raise DomainError(gettext("This call is no longer yours."))
     set_call_state(call, CallState.CONNECTED, now)
     target = consult.to_agent
     label = consult.target_label

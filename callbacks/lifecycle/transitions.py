@@ -16,6 +16,7 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from .. import callbackstate
 from ..enums import CallbackEvent, CloseReason, HistoryKind, InteractionState
@@ -102,7 +103,7 @@ def acting_agent(user: AbstractBaseUser) -> Agent:
     """The agent profile of the user acting; refused for anyone else."""
     agent = agent_of(user)
     if agent is None or not may_work(user):
-        raise Refused("Only agents can do this.")
+        raise Refused(gettext("Only agents can do this."))
     return agent
 
 
@@ -115,9 +116,9 @@ def locked_interaction_for(user: AbstractBaseUser, interaction_id: int) -> Inter
         .first()
     )
     if interaction is None:
-        raise DomainError("That interaction does not exist.", status=404)
+        raise DomainError(gettext("That interaction does not exist."), status=404)
     if interaction.agent.user_id != user.pk:
-        raise Refused("This interaction belongs to another agent.")
+        raise Refused(gettext("This interaction belongs to another agent."))
     if interaction.state != InteractionState.OPEN:
-        raise DomainError("This interaction is already done.")
+        raise DomainError(gettext("This interaction is already done."))
     return interaction

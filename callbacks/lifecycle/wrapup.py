@@ -13,6 +13,8 @@ from zoneinfo import ZoneInfo
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.formats import date_format, number_format
+from django.utils.translation import gettext
 
 from .. import calendars, callstate
 from ..enums import (
@@ -71,7 +73,7 @@ def do_set_disposition(*, user: AbstractBaseUser, interaction_id: int, code_id: 
     interaction = locked_interaction_for(user, interaction_id)
     code = dispositions_for(interaction.callback.queue_id).filter(pk=code_id).first()
     if code is None:
-        raise Invalid("That disposition is not available for this queue.", field="disposition")
+        raise Invalid(gettext("That disposition is not available for this queue."), field="disposition")
     if interaction.disposition_id == code.pk:
         return interaction
     interaction.disposition = code
@@ -93,9 +95,11 @@ def do_add_note(*, user: AbstractBaseUser, interaction_id: int, text: str) -> No
     """The agent added a Note: attached to the call history."""
     text = (text or "").strip()
     if not text:
-        raise Invalid("The note is empty.", field="text")
+        raise Invalid(gettext("The note is empty."), field="text")
     if len(text) > NOTE_MAX:
-        raise Invalid(f"A note is at most {NOTE_MAX} characters.", field="text")
+        raise Invalid(
+            gettext("A note is at most %(max)s characters.") % {"max": number_format(NOTE_MAX, force_grouping=True)}, field="text"
+        )
     interaction = locked_interaction_for(user, interaction_id)
     now = timezone.now()
     note = Note.objects.create(callback=interaction.callback, interaction=interaction, author=user, text=text, created_at=now)
@@ -127,9 +131,12 @@ def do_mark_done(*, user: AbstractBaseUser, interaction_id: int) -> Interaction:
     live = next((c for c in calls if c.interaction_id == interaction.pk and c.state != CallState.ENDED), None)
     callstate.check("mark_done", callstate.status_of(live))
     if callback.queue.require_disposition and interaction.disposition_id is None:
-        raise DomainError("Choose a disposition before Mark Done.")
+        raise DomainError(gettext("Choose a disposition before Mark Done."))
     if interaction.disposition_id and interaction.disposition.note_required and not interaction.notes.exists():
-        raise DomainError(f"The disposition “{interaction.disposition.label}” needs a note before Mark Done.")
+        raise DomainError(
+            gettext("The disposition “%(disposition)s” needs a note before Mark Done.")
+            % {"disposition": interaction.disposition.label}
+        )
     if callback.state == CallbackState.IN_PROGRESS:
         reached = any(c.connected_at for c in calls)
         if not reached and calls and callback.attempts >= callback.max_attempts:
@@ -170,26 +177,30 @@ def validate_reschedule(callback: CallbackRequest, local: datetime, now: datetim
     """A new time typed in the customer's zone: future, inside business hours and the availability window."""
     zone = ZoneInfo(callback.customer_timezone)
     if local.year < now.year - 1:
-        raise Invalid("Pick a time in the future.", field="when")
+        raise Invalid(gettext("Pick a time in the future."), field="when")
     if local.year > now.year + 1:
-        raise Invalid("Pick a time within the next year.", field="when")
+        raise Invalid(gettext("Pick a time within the next year."), field="when")
     when = local.replace(tzinfo=zone) if timezone.is_naive(local) else local
     if when > now + timedelta(days=366):
-        raise Invalid("Pick a time within the next year.", field="when")
+        raise Invalid(gettext("Pick a time within the next year."), field="when")
     if when < now + timedelta(minutes=1):
-        raise Invalid("Pick a time in the future.", field="when")
+        raise Invalid(gettext("Pick a time in the future."), field="when")
     if callback.window_start and callback.window_end and not (callback.window_start <= when <= callback.window_end):
         start, end = callback.window_start.astimezone(zone), callback.window_end.astimezone(zone)
-        raise Invalid(
-            f"The customer is available {start:%d %b %H:%M}–{end:%d %b %H:%M} ({callback.customer_timezone}).", field="when"
-        )
+        shown = {"start": date_format(start, "j M H:i"), "end": date_format(end, "j M H:i"), "zone": callback.customer_timezone}
+        raise Invalid(gettext("The customer is available %(start)s–%(end)s (%(zone)s).") % shown, field="when")
     slot = calendars.slot_at(callback.queue, when, excluding=callback.pk)
     if slot is None or slot.remaining == 0:
         nearest = calendars.nearest_free(callback.queue, when, now=now, excluding=callback.pk, count=3)
-        offered = ", ".join(f"{s.start.astimezone(zone):%a %d %b %H:%M}" for s in nearest) or "none in the next weeks"
-        problem = "does not take calls then" if slot is None else "is fully booked then"
+        offered = ", ".join(date_format(s.start.astimezone(zone), "D j M H:i") for s in nearest) or gettext(
+            "none in the next weeks"
+        )
+        if slot is None:
+            problem = gettext("%(queue)s does not take calls then. Nearest free times (%(zone)s): %(times)s.")
+        else:
+            problem = gettext("%(queue)s is fully booked then. Nearest free times (%(zone)s): %(times)s.")
         raise Invalid(
-            f"{callback.queue.name} {problem}. Nearest free times ({callback.customer_timezone}): {offered}.",
+            problem % {"queue": callback.queue.name, "zone": callback.customer_timezone, "times": offered},
             field="when",
             code="outside_hours" if slot is None else "slot_full",
         )
@@ -208,7 +219,7 @@ def do_reschedule_callback(*, user: AbstractBaseUser, interaction_id: int, when:
     interaction = locked_interaction_for(user, interaction_id)
     callback = interaction.callback
     if callback.state != CallbackState.IN_PROGRESS:
-        raise DomainError("This callback can no longer be rescheduled from here.")
+        raise DomainError(gettext("This callback can no longer be rescheduled from here."))
     when = validate_reschedule(callback, when, now)
     call = live_call(interaction)
     if call is not None:

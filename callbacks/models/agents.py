@@ -2,6 +2,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext
 
 from ..enums import AgentStatus, Channel, Language
 from ..errors import DomainError, Refused
@@ -63,9 +64,9 @@ def get_agent_for_supervisor(user, agent_id: int, perm: str = "callbacks.manage_
     require_supervisor(user, perm)
     agent = Agent.objects.select_related("user").filter(pk=agent_id).first()
     if agent is None:
-        raise DomainError("That agent does not exist.", status=404, code="not_found")
+        raise DomainError(gettext("That agent does not exist."), status=404, code="not_found")
     if not agents_for(user, perm).filter(pk=agent.pk).exists():
-        raise Refused("This agent works in no queue you supervise.")
+        raise Refused(gettext("This agent works in no queue you supervise."))
     return agent
 
 

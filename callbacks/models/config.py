@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils.translation import gettext
 
 from ..enums import AcceptAction, Channel, FieldFormat, PreviewSection, SystemReason
 from ..errors import DomainError, Refused
@@ -138,7 +139,7 @@ def queues_for(user, perm: str = "callbacks.supervise"):
 
 def require_supervisor(user, perm: str = "callbacks.supervise") -> None:
     if not supervises(user, perm):
-        raise Refused("This needs the Supervisor role.")
+        raise Refused(gettext("This needs the Supervisor role."))
 
 
 def get_queue_for_supervisor(user, queue_id: int, perm: str = "callbacks.supervise") -> Queue:
@@ -146,9 +147,9 @@ def get_queue_for_supervisor(user, queue_id: int, perm: str = "callbacks.supervi
     require_supervisor(user, perm)
     queue = Queue.objects.filter(pk=queue_id).first()
     if queue is None:
-        raise DomainError("That queue does not exist.", status=404, code="not_found")
+        raise DomainError(gettext("That queue does not exist."), status=404, code="not_found")
     if not queues_for(user, perm).filter(pk=queue.pk).exists():
-        raise Refused("You do not supervise this queue.")
+        raise Refused(gettext("You do not supervise this queue."))
     return queue
 
 

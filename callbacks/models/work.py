@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db import connection, models, transaction
 from django.db.models import Q
+from django.utils.translation import gettext
 
 from ..enums import (
     OPEN_CALLBACK_STATES,
@@ -142,9 +143,9 @@ def get_callback_for_supervisor(user, callback_id: int, perm: str = "callbacks.s
     require_supervisor(user, perm)
     callback = CallbackRequest.objects.select_related("queue", "owner", "contact").filter(pk=callback_id).first()
     if callback is None:
-        raise DomainError("That callback does not exist.", status=404, code="not_found")
+        raise DomainError(gettext("That callback does not exist."), status=404, code="not_found")
     if not queues_for(user, perm).filter(pk=callback.queue_id).exists():
-        raise Refused("This callback is in a queue you do not supervise.")
+        raise Refused(gettext("This callback is in a queue you do not supervise."))
     return callback
 
 

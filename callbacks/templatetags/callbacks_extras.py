@@ -4,6 +4,7 @@ from zoneinfo import ZoneInfo
 from django import template
 from django.utils import formats, timezone
 from django.utils.html import format_html
+from django.utils.translation import gettext
 
 from callbacks.errors import DomainError
 from callbacks.lifecycle import resolve_target
@@ -12,6 +13,13 @@ from callbacks.phone import display_phone, zone_city
 register = template.Library()
 
 KIND_LABELS = {"agent": "Agent", "queue": "Queue", "rp": "Routing point", "contact": "Contact", "number": "Number"}
+
+
+@register.filter
+def translate_label(label) -> str:
+    """A stored English label (an enum's, marked with gettext_noop) in the page's language, for use inside
+    `{% blocktranslate with … %}` where `{% translate var %}` cannot go."""
+    return gettext(str(label)) if label else ""
 
 
 @register.filter
@@ -74,9 +82,8 @@ def both_times(moment: datetime | None, agent_zone, customer_zone, fmt: str = "D
         return shown
     theirs_fmt = "H:i" if mine.date() == theirs.date() else fmt
     return format_html(
-        '{} <span class="their-time" data-testid="time-customer" title="The customer\'s local time ({})">· {} in {}</span>',
+        '{} <span class="their-time" data-testid="time-customer" title="{}">· {}</span>',
         shown,
-        customer_zone,
-        formats.date_format(theirs, theirs_fmt),
-        zone_city(customer_zone),
+        gettext("The customer's local time (%(zone)s)") % {"zone": customer_zone},
+        gettext("%(time)s in %(city)s") % {"time": formats.date_format(theirs, theirs_fmt), "city": zone_city(customer_zone)},
     )

@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 
 from .. import lifecycle, selectors
@@ -69,9 +70,9 @@ def reschedule(request: HttpRequest, interaction_id: int) -> HttpResponse:
         try:
             when = datetime.fromisoformat(slot)
         except ValueError:
-            raise Invalid("slot: pick one of the free times.", field="slot") from None
+            raise Invalid(gettext("slot: pick one of the free times."), field="slot") from None
         if timezone.is_naive(when):
-            raise Invalid("slot: pick one of the free times.", field="slot")
+            raise Invalid(gettext("slot: pick one of the free times."), field="slot")
         return _run(request, lifecycle.do_reschedule_callback, interaction_id=interaction_id, when=when, personal=personal)
     raw = request.POST.get("when", "").strip()
     when = None
@@ -83,7 +84,7 @@ def reschedule(request: HttpRequest, interaction_id: int) -> HttpResponse:
         except ValueError:
             continue
     if when is None:
-        raise Invalid("when: pick a free time or enter a date and time.", field="when")
+        raise Invalid(gettext("when: pick a free time or enter a date and time."), field="when")
     return _run(request, lifecycle.do_reschedule_callback, interaction_id=interaction_id, when=when, personal=personal)
 
 

@@ -5,6 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
@@ -19,7 +20,7 @@ from .render import action_response, app_response, as_agent, render_workspace
 def agent_or_refuse(request: HttpRequest):
     agent = agent_for_user(request.user)
     if agent is None:
-        raise Refused("Your account has no agent profile. Ask an administrator to create one.")
+        raise Refused(gettext("Your account has no agent profile. Ask an administrator to create one."))
     return agent
 
 
@@ -36,8 +37,8 @@ def workspace(request: HttpRequest) -> HttpResponse:
             request,
             "message.html",
             {
-                "title": "No agent role",
-                "message": "Your account is not an agent's. Ask an administrator to give you the Agent role.",
+                "title": gettext("No agent role"),
+                "message": gettext("Your account is not an agent's. Ask an administrator to give you the Agent role."),
             },
             status=403,
         )
@@ -85,7 +86,7 @@ class StatusForm(forms.Form):
 def first_error(form: forms.Form) -> str:
     for name, errors in form.errors.items():
         return f"{name}: {errors[0]}" if name != "__all__" else errors[0]
-    return "Invalid input."
+    return gettext("Invalid input.")
 
 
 @require_POST

@@ -99,7 +99,7 @@
   // --- The tab title, and the countdown read out -------------------------------------------------
   function showPending() {
     var n = app.querySelectorAll("[data-offer], [data-transfer-offer], .toast-consult").length;
-    var waiting = window.ngettext ? ngettext("Offer waiting", "Offers waiting", n) : (n === 1 ? "Offer waiting" : "Offers waiting");
+    var waiting = window.ngettext ? window.ngettext("Offer waiting", "Offers waiting", n) : (n === 1 ? "Offer waiting" : "Offers waiting");
     document.title = n ? "(" + n + ") " + waiting + " · " + baseTitle : baseTitle;
   }
   var spoken = {};

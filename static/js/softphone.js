@@ -113,7 +113,7 @@
     navigator.mediaDevices.getUserMedia({ audio: true }).then(function (stream) {
       stream.getTracks().forEach(function (t) { t.stop(); });
     }).catch(function (e) {
-      var why = { NotFoundError: "none found", NotAllowedError: "blocked", NotReadableError: "in use elsewhere" };
+      var why = { NotFoundError: _("none found"), NotAllowedError: _("blocked"), NotReadableError: _("in use elsewhere") };
       set("nomic", e && (why[e.name] || e.name));
     });
   }

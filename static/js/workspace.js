@@ -1,6 +1,9 @@
 // Ringback workspace: the countdown on notifications and the live-connection dot.
 // Everything else is server-rendered partials swapped by htmx.
 (function () {
+  // Texts in the agent's language: Django's JavaScript catalogue (/jsi18n/), English without it.
+  var _ = window.gettext || String;
+  var fmt = window.interpolate || function (s, o) { return s.replace(/%\((\w+)\)s/g, function (m, k) { return o[k]; }); };
   function tick() {
     var now = Date.now();
     // A notification this page has just shown (and acknowledged): its time to answer starts now.
@@ -9,7 +12,7 @@
     });
     document.querySelectorAll("[data-deadline]").forEach(function (el) {
       var left = Math.max(0, Math.ceil((Date.parse(el.dataset.deadline) - now) / 1000));
-      el.textContent = left + " s";
+      el.textContent = fmt(_("%(n)s s"), { n: left }, true);
       el.classList.toggle("urgent", left <= 5);
     });
   }
@@ -56,7 +59,7 @@
       p.className = "flash flash-error";
       p.setAttribute("role", "alert");
       p.dataset.local = "1";
-      p.textContent = (window.gettext || String)("The server did not answer that click. The page is up to date again: check it, then try again if needed.");
+      p.textContent = _("The server did not answer that click. The page is up to date again: check it, then try again if needed.");
       flash.replaceChildren(p);
       fadeFlash();
     });
@@ -91,13 +94,13 @@
     if (!btn) return;
     var team = document.getElementById("team");
     team.dataset.mode = btn.dataset.teamMode;
-    team.querySelector("h2").textContent = (window.gettext || String)("Team Communicator") + " — " + btn.textContent;
+    team.querySelector("h2").textContent = _("Team Communicator") + " — " + btn.textContent;
     team.querySelector("input[type=search]").focus();
   });
   // Responses: copy, or insert into the interaction's note or e-mail.
   document.addEventListener("click", function (e) {
     var copy = e.target.closest("[data-copy]");
-    if (copy && navigator.clipboard) { navigator.clipboard.writeText(copy.dataset.copy); copy.textContent = "Copied"; return; }
+    if (copy && navigator.clipboard) { navigator.clipboard.writeText(copy.dataset.copy); copy.textContent = _("Copied"); return; }
     var into = e.target.closest("[data-insert-note], [data-insert-email]");
     if (!into) return;
     var field = into.dataset.insertNote
