@@ -136,6 +136,8 @@ def test_mark_done_is_blocked_until_a_disposition_is_set_when_required(server, s
     accept(page)
     page.get_by_role("button", name="Mark Done").click()
     expect(page.get_by_role("alert").filter(has_text="Choose a disposition before Mark Done.")).to_be_visible()
+    # The refusal is also read out by the page's own live region (a swapped region is not announced reliably).
+    expect(page.locator("#announce-assertive")).to_contain_text("Choose a disposition before Mark Done.")
     expect(page.get_by_role("region", name="Callback Information")).to_be_visible()
     page.get_by_label("Disposition", exact=True).select_option(label="No answer")
     page.get_by_role("button", name="Set disposition").click()
