@@ -299,3 +299,18 @@ def test_the_team_communicator_offers_consult_with_contacts_and_numbers(client, 
     assert "Nophone" not in page
     page = client.get("/team/", {"q": "+33 6 98 76 54 32"}).text
     assert f'aria-label="Start Consultation with {FAR_END}"' in page
+
+
+def test_consultation_request_nobody_answers_lapses_after_its_time(queue, alice, bob, settings):
+    settings.RINGBACK_CONSULT_REQUEST_SECONDS = 30
+    interaction, _ = connected(alice, queue)
+    set_ready(bob)
+    consult = lifecycle.do_start_consultation(user=alice.user, interaction_id=interaction.pk, target=f"agent:{bob.pk}")
+    assert lifecycle.do_expire_consultation_requests(now=timezone.now() + timedelta(seconds=29)) == 0
+    assert lifecycle.do_expire_consultation_requests(now=timezone.now() + timedelta(seconds=31)) == 1
+    consult.refresh_from_db()
+    assert consult.state == ConsultState.ENDED
+    assert "did not answer the consultation request" in refreshed(interaction).last_outcome
+    assert Workspace(bob).engaged == "" and not Workspace(bob).consult_requests  # Bob is free again
+    with pytest.raises(DomainError, match="no longer open"):
+        lifecycle.do_accept_consultation(user=bob.user, consultation_id=consult.pk)

@@ -222,6 +222,8 @@ RINGBACK_DIAL_LIMIT_SECONDS = int(os.environ.get("RINGBACK_DIAL_LIMIT_SECONDS", 
 # An Instant Call Conference request left unanswered on the asked agent's desk this long ends as not answered
 # (the same time a customer's phone rings by default).
 RINGBACK_CONFERENCE_REQUEST_SECONDS = int(os.environ.get("RINGBACK_CONFERENCE_REQUEST_SECONDS", "30"))
+# A consultation request an agent leaves unanswered ends after this long (the customer stays on hold).
+RINGBACK_CONSULT_REQUEST_SECONDS = int(os.environ.get("RINGBACK_CONSULT_REQUEST_SECONDS", "30"))
 
 # --- Background tasks -----------------------------------------------------
 # Durable side effects (switch commands, e-mail) are django.tasks rows in the

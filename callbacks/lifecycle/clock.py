@@ -27,7 +27,7 @@ from . import effects
 from .calls import end_unreached_call
 from .offers import return_offer, route_everything, route_on_commit
 from .presence import change_status, status_of
-from .transfers import do_expire_conference_requests
+from .transfers import do_expire_conference_requests, do_expire_consultation_requests
 from .transitions import action, record, transition
 
 BATCH = 200
@@ -306,6 +306,7 @@ def sweep(now: datetime | None = None) -> dict[str, int]:
         "reminders": do_remind_owners(now=now),
         "supervised": supervise_calls(now=now),
         "conference_requests": do_expire_conference_requests(now=now),
+        "consultation_requests": do_expire_consultation_requests(now=now),
         "effects": do_requeue_stale_effects(now=now),
         "routed": route_everything(),
     }

@@ -409,17 +409,30 @@ def do_decline_conference(*, user: AbstractBaseUser, party_id: int) -> CallParty
     return party
 
 
+def unanswered_conference_requests(now: datetime):
+    """Conference requests (to an agent, or a number ringing) asked long enough ago to have lapsed, oldest first."""
+    asked = min(settings.RINGBACK_CONFERENCE_REQUEST_SECONDS, settings.RINGBACK_DIAL_LIMIT_SECONDS)
+    return CallParty.objects.filter(state=PartyState.RINGING, asked_at__lte=now - timedelta(seconds=asked)).order_by("asked_at")
+
+
+def unanswered_consultation_requests(now: datetime):
+    """Consultation requests an agent left unanswered for `RINGBACK_CONSULT_REQUEST_SECONDS`, oldest first (a number
+    consulted answers or not through the switch, which gives up after its dial limit)."""
+    asked = now - timedelta(seconds=settings.RINGBACK_CONSULT_REQUEST_SECONDS)
+    return Consultation.objects.filter(state=ConsultState.REQUESTED, created_at__lte=asked, to_agent__isnull=False).order_by(
+        "created_at"
+    )
+
+
 @action
 def do_expire_conference_requests(*, now: datetime | None = None, limit: int = 200) -> int:
     """The clock: a Conference request an agent left unanswered for `RINGBACK_CONFERENCE_REQUEST_SECONDS` ends as
     not answered (a number still ringing after the dial limit too: its line is hung up)."""
     now = now or timezone.now()
-    asked = min(settings.RINGBACK_CONFERENCE_REQUEST_SECONDS, settings.RINGBACK_DIAL_LIMIT_SECONDS)
     rows = list(
-        CallParty.objects.select_for_update(skip_locked=True, of=("self",))
-        .select_related("call__interaction__agent", "call__callback")
-        .filter(state=PartyState.RINGING, asked_at__lte=now - timedelta(seconds=asked))
-        .order_by("asked_at")[:limit]
+        unanswered_conference_requests(now)
+        .select_for_update(skip_locked=True, of=("self",))
+        .select_related("call__interaction__agent", "call__callback")[:limit]
     )
     expired = 0
     for party in rows:
@@ -437,6 +450,33 @@ def do_expire_conference_requests(*, now: datetime | None = None, limit: int = 2
         free_again(party.agent_id)
         expired += 1
     return expired
+
+
+@action
+def do_expire_consultation_requests(*, now: datetime | None = None, limit: int = 200) -> int:
+    """The clock: a consultation request the agent asked did not answer in time ends; the customer stays on hold and
+    the agent who asked reads why in their window."""
+    now = now or timezone.now()
+    rows = list(
+        unanswered_consultation_requests(now)
+        .select_for_update(skip_locked=True, of=("self",))
+        .select_related("call__interaction", "call__callback", "to_agent")[:limit]
+    )
+    wait = settings.RINGBACK_CONSULT_REQUEST_SECONDS
+    for consult in rows:
+        _finish(consult, ConsultState.ENDED, now)
+        record(
+            HistoryKind.CONSULT,
+            f"Consultation request to {consult.to_agent} not answered within {wait} s",
+            callback=consult.call.callback,
+            agent=consult.to_agent,
+            at=now,
+        )
+        interaction = consult.call.interaction
+        interaction.last_outcome = f"{consult.to_agent} did not answer the consultation request. The customer is on hold."
+        interaction.save(update_fields=["last_outcome"])
+        free_again(consult.to_agent_id)
+    return len(rows)
 
 
 @action

@@ -102,6 +102,9 @@ class Consultation(models.Model):
                 name="one_open_consultation_per_call",
             ),
         ]
+        indexes = [
+            models.Index(fields=["created_at"], condition=Q(state="requested"), name="consult_request_due"),
+        ]
 
     def __str__(self) -> str:
         return f"Consultation {self.from_agent} → {self.target_label} ({self.state})"

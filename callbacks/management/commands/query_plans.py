@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from callbacks import routing, selectors
 from callbacks.enums import Channel
-from callbacks.lifecycle import clock, effects
+from callbacks.lifecycle import clock, effects, transfers
 from callbacks.models import Agent, CallbackRequest, Contact, Queue
 
 
@@ -46,6 +46,8 @@ def hot_queries() -> dict[str, object]:
         "clock: reminders due soon": clock.reminders_soon(now)[: clock.BATCH],
         "clock: availability windows that lapsed": clock.lapsed_windows(now)[: clock.BATCH],
         "clock: calls still dialing": clock.dialing_calls()[: clock.BATCH],
+        "clock: conference requests unanswered": transfers.unanswered_conference_requests(now)[:200],
+        "clock: consultation requests unanswered": transfers.unanswered_consultation_requests(now)[:200],
         "effects: stale effects": effects.stale_effects(now)[:100],
         "page: case history of the open interactions": selectors.case_history(callback_ids),
         "page: a contact's own events": contact_own,
