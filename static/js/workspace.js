@@ -64,9 +64,15 @@
       fadeFlash();
     });
   }
-  document.addEventListener("htmx:sendError", unanswered);
-  document.addEventListener("htmx:responseError", function (e) {
-    if (e.detail.xhr && e.detail.xhr.status >= 500) unanswered();
+  // Watched on the request itself, not through htmx's error events: those are dispatched on the element that sent
+  // the request, and a push may have replaced it (the Accept of an offer the server did accept) before the answer
+  // came, when they no longer reach the document.
+  document.addEventListener("htmx:beforeSend", function (e) {
+    var xhr = e.detail.xhr, path = e.detail.requestConfig && e.detail.requestConfig.path;
+    if (!xhr || path === "/workspace/regions/") return;
+    xhr.addEventListener("loadend", function () {
+      if (xhr.status === 0 || xhr.status >= 500) unanswered();
+    });
   });
   // A refusal message stays long enough to read, then fades (it is also announced by aria-live).
   function fadeFlash() {
