@@ -286,7 +286,7 @@ class CallbackRequestAdmin(admin.ModelAdmin):
         "attempts",
         "created_at",
     ]
-    list_filter = ["state", "queue", "channel", "type", "origin"]
+    list_filter = ["state", "queue", "channel", "type", "origin", "language"]
     search_fields = ["reference", "phone_number", "customer_name"]
     date_hierarchy = "created_at"
     autocomplete_fields = ["queue", "contact"]

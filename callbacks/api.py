@@ -114,6 +114,16 @@ class CallbackIn(Schema):
     data: dict[str, Any] = Field(default_factory=dict, description="Attached key/value data")
     priority: int = Field(5, ge=1, le=10)
     max_attempts: int | None = Field(None, ge=1, le=20)
+    email: str = Field("", description="The customer's e-mail address, for a confirmation and a reminder", max_length=254)
+    language: str = Field(
+        "",
+        description=(
+            "The customer's language for their e-mails: en, fr or es (fr-CA is read as fr); when empty, the centre's own. "
+            "Another language is refused (400, field language)."
+        ),
+        max_length=35,
+        examples=["fr"],
+    )
 
 
 class CallbackOut(Schema):
@@ -129,6 +139,7 @@ class CallbackOut(Schema):
     window_start: datetime | None
     window_end: datetime | None
     data: dict[str, Any]
+    language: str = Field(..., description="The customer's e-mails' language (en, fr, es); empty: the centre's own")
     outcome: str = Field(..., description="Why it closed, once closed")
     created_at: datetime
     updated_at: datetime

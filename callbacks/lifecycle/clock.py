@@ -18,13 +18,13 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from .. import links
 from ..enums import AgentStatus, CallbackEvent, CallbackState, CallState, EffectKind, HistoryKind, OfferOutcome, SystemReason
 from ..models import AgentChannelStatus, ApiClient, Call, CallbackRequest, HistoryEvent, NotReadyReason, Offer
 from ..push import Push, push_on_commit
 from ..telephony import telephony
 from . import effects
 from .calls import end_unreached_call
+from .intake import remind_customer
 from .offers import return_offer, route_everything, route_on_commit
 from .presence import change_status, status_of
 from .transfers import do_expire_conference_requests, do_expire_consultation_requests
@@ -150,21 +150,7 @@ def do_remind_customers(*, now: datetime | None = None, limit: int = BATCH) -> i
     now = now or timezone.now()
     due = list(customer_reminders_due(now)[:limit])
     for callback in due:
-        local = callback.desired_time.astimezone(callback.customer_zone)
-        effects.enqueue(
-            EffectKind.EMAIL,
-            payload={
-                "to": callback.customer_email,
-                "subject": f"We call you at {local:%H:%M} ({callback.reference})",
-                "body": (
-                    f"Hello {callback.customer_name},\n\nA reminder: we will call {callback.phone_number} on "
-                    f"{local:%A %d %B at %H:%M} ({callback.customer_timezone}).\n\n"
-                    f"To change the time or cancel: {links.manage_url(callback.reference)}\n"
-                ),
-            },
-            now=now,
-            callback=callback,
-        )
+        remind_customer(callback, now)
         callback.customer_reminded_at = now
         callback.save(update_fields=["customer_reminded_at"])
     return len(due)

@@ -1,8 +1,9 @@
 """Intake: a customer asked to be called back (website, mobile app, IVR, API), or cancelled.
 
 Owns: validating a request, matching or creating its contact, merging a
-duplicate into the open callback for the same number and queue, and the
-customer's cancel.
+duplicate into the open callback for the same number and queue, the
+customer's cancel, and the customer's confirmation and reminder e-mails (written in the customer's language,
+`CallbackRequest.language`, else the centre's).
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import F, Func, OuterRef, Subquery
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.formats import date_format
 from django.utils.translation import gettext
 
-from .. import calendars, links, throttle
+from .. import calendars, languages, links, throttle
 from ..enums import (
     OPEN_CALLBACK_STATES,
     CallbackEvent,
@@ -61,6 +63,7 @@ class CallbackInput:
     priority: int = 5
     max_attempts: int | None = None
     email: str = ""  # the customer's, for a confirmation and a reminder
+    language: str = ""  # the customer's, for those e-mails ("fr", "es"); empty: the centre's own
 
 
 def _validate(req: CallbackInput, now: datetime) -> tuple[Queue, str, str]:
@@ -129,6 +132,10 @@ def _validate(req: CallbackInput, now: datetime) -> tuple[Queue, str, str]:
             validate_email(req.email)
         except ValidationError:
             raise Invalid(gettext("That is not an e-mail address."), field="email") from None
+    if req.language and not languages.supported(req.language):
+        message = gettext("Unknown language “%(value)s”; use one of %(choices)s.")
+        choices = ", ".join(code for code, _ in settings.LANGUAGES)
+        raise Invalid(message % {"value": str(req.language)[:20], "choices": choices}, field="language")
     if not 1 <= int(req.priority) <= 10:
         raise Invalid(gettext("priority must be between 1 and 10."), field="priority")
     if req.max_attempts is not None and not 1 <= int(req.max_attempts) <= 20:
@@ -260,6 +267,7 @@ def do_create_callback(
         max_attempts=int(request.max_attempts or queue.default_max_attempts),
         enqueued_at=now if routable_now else None,
         customer_email=request.email.strip()[:254],
+        language=languages.supported(request.language),
     )
     kind = "web callback" if callback.channel == Channel.WEB_CALLBACK else "callback"
     try:
@@ -284,28 +292,63 @@ def do_create_callback(
     return callback, True
 
 
+def customer_language(callback: CallbackRequest) -> str:
+    """The language the customer's e-mails are written in: theirs, else the centre's own."""
+    return callback.language or settings.LANGUAGE_CODE
+
+
+def customer_time(callback: CallbackRequest, fmt: str) -> str:
+    """The callback's time in the customer's zone, in a Django date format of the active language."""
+    return date_format(callback.desired_time.astimezone(callback.customer_zone), fmt)
+
+
 def when_text(callback: CallbackRequest) -> str:
+    """When we call, as the customer's e-mails say it (in the active language)."""
     if callback.state == CallbackState.SCHEDULED and callback.desired_time:
-        local = callback.desired_time.astimezone(callback.customer_zone)
-        return f"on {local:%A %d %B at %H:%M} ({callback.customer_timezone})"
-    return "as soon as an agent is free"
+        return gettext("on %(when)s (%(zone)s)") % {
+            "when": customer_time(callback, gettext("l j F, H:i")),
+            "zone": callback.customer_timezone,
+        }
+    return gettext("as soon as an agent is free")
 
 
 def confirm_to_customer(callback: CallbackRequest, now: datetime) -> None:
-    """A durable e-mail to the customer: their reference, when we call, and their link to change or cancel."""
+    """A durable e-mail to the customer, in their language: their reference, when we call, and their link to change
+    or cancel."""
+    with translation.override(customer_language(callback)):
+        subject = gettext("Your callback request %(reference)s") % {"reference": callback.reference}
+        body = gettext(
+            "Hello %(name)s,\n\nWe received your request %(reference)s: we will call %(phone)s %(when)s.\n\n"
+            "To see it, change the time or cancel: %(link)s\n"
+        ) % {
+            "name": callback.customer_name or "",
+            "reference": callback.reference,
+            "phone": callback.phone_number,
+            "when": when_text(callback),
+            "link": links.manage_url(callback.reference),
+        }
     effects.enqueue(
-        EffectKind.EMAIL,
-        payload={
-            "to": callback.customer_email,
-            "subject": f"Your callback request {callback.reference}",
-            "body": (
-                f"Hello {callback.customer_name or ''},\n\n"
-                f"We received your request {callback.reference}: we will call {callback.phone_number} "
-                f"{when_text(callback)}.\n\nTo see it, change the time or cancel: {links.manage_url(callback.reference)}\n"
-            ),
-        },
-        now=now,
-        callback=callback,
+        EffectKind.EMAIL, payload={"to": callback.customer_email, "subject": subject, "body": body}, now=now, callback=callback
+    )
+
+
+def remind_customer(callback: CallbackRequest, now: datetime) -> None:
+    """A durable e-mail to the customer before a scheduled callback, in their language: when we call and their link."""
+    with translation.override(customer_language(callback)):
+        subject = gettext("We call you at %(time)s (%(reference)s)") % {
+            "time": customer_time(callback, "H:i"),
+            "reference": callback.reference,
+        }
+        body = gettext(
+            "Hello %(name)s,\n\nA reminder: we will call %(phone)s %(when)s.\n\nTo change the time or cancel: %(link)s\n"
+        ) % {
+            "name": callback.customer_name or "",
+            "phone": callback.phone_number,
+            "when": when_text(callback),
+            "link": links.manage_url(callback.reference),
+        }
+    effects.enqueue(
+        EffectKind.EMAIL, payload={"to": callback.customer_email, "subject": subject, "body": body}, now=now, callback=callback
     )
 
 

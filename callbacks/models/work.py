@@ -17,6 +17,7 @@ from ..enums import (
     ClosingReason,
     HistoryKind,
     InteractionState,
+    Language,
     OfferOutcome,
     Origin,
 )
@@ -64,6 +65,10 @@ class CallbackRequest(models.Model):
     # The customer's own address, when they gave one: confirmation and reminder e-mails.
     customer_email = models.EmailField(blank=True)
     customer_reminded_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The customer's language for their e-mails: the page's on the website, the API's `language`. Empty: the centre's.
+    language = models.CharField(
+        max_length=8, choices=Language.choices, blank=True, help_text="The customer's e-mails' language. Empty: the centre's own."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     closed_at = models.DateTimeField(null=True, blank=True)

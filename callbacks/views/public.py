@@ -17,7 +17,7 @@ from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext, gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -144,6 +144,7 @@ def request_callback(request: HttpRequest, slug: str) -> HttpResponse:
                 customer_timezone=str(zone),
                 data={"reason": data["reason"]} if data["reason"] else {},
                 email=data["email"],
+                language=translation.get_language() or "",  # the page's: the customer's e-mails are written in it
             )
         )
     except DomainError as error:
