@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('callbacks', '0018_agent_language'),
+        ('callbacks', '0019_consultation_request_due'),
     ]
 
     operations = [
