@@ -419,3 +419,9 @@ def test_the_e_mail_windows_render_in_two_queries_however_many_are_open(queue, a
     assert count() == 2
     EmailInteraction.objects.all().delete()
     assert count() == 1  # no window: one query, no addresses
+
+
+def test_a_new_e_mail_s_subject_is_in_the_customer_s_language(ix, alice):
+    type(ix.callback).objects.filter(pk=ix.callback.pk).update(language="fr")
+    draft = lifecycle.do_open_email(user=alice.user, interaction_id=ix.pk, to=LEA)
+    assert draft.subject == f"Votre demande de rappel {ix.callback.reference}"

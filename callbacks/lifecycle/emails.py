@@ -14,11 +14,12 @@ call window alone (they push the e-mail windows' region only).
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.formats import number_format
 from django.utils.translation import gettext
 
@@ -34,9 +35,10 @@ SUBJECT_MAX = 200
 BODY_MAX = 10000
 
 
-def subject_for(reference: str) -> str:
-    """What a new e-mail's Subject says: the callback's reference, which the customer quotes back."""
-    return f"Your callback request {reference}"
+def subject_for(callback) -> str:
+    """What a new e-mail's Subject says, in the customer's language: the callback's reference, which they quote back."""
+    with translation.override(callback.language or settings.LANGUAGE_CODE):
+        return gettext("Your callback request %(reference)s") % {"reference": callback.reference}
 
 
 def contact_addresses(contact_id: int | None) -> list[str]:
@@ -133,7 +135,7 @@ def do_open_email(*, user: AbstractBaseUser, interaction_id: int, to: str) -> Em
                 contact_id=callback.contact_id,
                 interaction=interaction,
                 to=to,
-                subject=subject_for(callback.reference),
+                subject=subject_for(callback),
                 created_at=now,
                 updated_at=now,
             )
