@@ -7,10 +7,14 @@ talk and hold timers) do not count as changes. Every violation is reported back 
 with the page's path and the elements at fault. ``Axe.now(page)`` checks the current state at once (screenshots and the
 end of each test call it), so nothing a test saw goes unchecked.
 
-Django admin (``/admin/``) is not ours and is not checked.
+Django admin (``/admin/``) is not ours and is not checked. A context watched with ``continuous=False`` is checked only
+when asked (screenshots, the end of the test): the real-SIP journeys, whose pages are the workspace's, checked in full
+by the browser journeys. The markup does not depend on the database, so ``.ci/run``'s second pass (PostgreSQL, with
+``RINGBACK_SKIP_LINT`` set like the other code checks) does not run axe again.
 """
 
 import json
+import os
 from pathlib import Path
 
 AXE = (Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js").read_text()
@@ -39,6 +43,7 @@ WATCH = r"""
   function later() { if (!timer) timer = setTimeout(run, 300); }
   window.__ringbackAxeNow = async () => { clearTimeout(timer); timer = null; await run(); };
   function start() {
+    if (window.__ringbackAxeOnDemand) return;
     new MutationObserver(records => {
       if (records.some(r => { const el = r.target.nodeType === 1 ? r.target : r.target.parentElement; return !(el && el.closest(TICKING)); })) later();
     }).observe(document.documentElement, { subtree: true, childList: true, attributes: true, characterData: true });
@@ -54,7 +59,11 @@ class Axe:
         self.found: list[str] = []
         self.contexts = []
 
-    def watch(self, context, who: str) -> None:
+    def watch(self, context, who: str, *, continuous: bool = True) -> None:
+        if os.environ.get("RINGBACK_SKIP_LINT"):
+            return
+        if not continuous:
+            context.add_init_script(script="window.__ringbackAxeOnDemand = true;")
         context.add_init_script(script=AXE)
         context.add_init_script(script=WATCH)
         context.expose_binding("__ringbackAxe", lambda source, payload: self.report(who, payload))

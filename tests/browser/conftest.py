@@ -138,11 +138,11 @@ def csp_violations():
     assert found == [], "the Content-Security-Policy blocked something"
 
 
-def new_context(chromium, axe: Axe, who: str, **options):
+def new_context(chromium, axe: Axe, who: str, *, continuous: bool = True, **options):
     """A browser context whose pages are checked by axe-core (motion reduced, as many agents set it)."""
     options.setdefault("viewport", {"width": 1360, "height": 820})
     context = chromium.new_context(reduced_motion="reduce", **options)
-    axe.watch(context, who)
+    axe.watch(context, who, continuous=continuous)
     return context
 
 

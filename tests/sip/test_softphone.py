@@ -64,7 +64,7 @@ def agent_page(chromium, server, axe):
     contexts = []
 
     def login(username: str, browser=None):
-        context = new_context(browser or chromium, axe, username, base_url=server.url)
+        context = new_context(browser or chromium, axe, username, base_url=server.url, continuous=False)
         contexts.append(context)
         page = context.new_page()
         page.set_default_timeout(20000)
