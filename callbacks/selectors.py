@@ -502,8 +502,9 @@ class Workspace:
         adapter (an Instant Call Transfer on the softphone is asked of the line instead: `transfer_requests`)."""
         if not self.softphone:
             return []
-        consults = Consultation.objects.filter(
+        consults = Consultation.objects.filter(  # a number consulted is asked of the line as a blind transfer
             from_agent=self.agent,
+            to_agent__isnull=False,
             state=ConsultState.TRANSFERRED,
             ended_at__gte=timezone.now() - HANDOVER_WINDOW,
             call__state__in=ACTIVE_CALL_STATES,

@@ -119,11 +119,12 @@ def _quick_agent(name, queue):
 
 
 def test_routing_spreads_work_evenly_longest_idle_first(queue):
-    """100 Ready agents, 300 callbacks, each accepted and marked done at once: every agent gets 3."""
-    agents = [_quick_agent(f"a{i:03d}", queue) for i in range(100)]
+    """30 Ready agents, 90 callbacks, each accepted and marked done at once: every agent gets 3 (one each per round:
+    the agent who just finished is now the one idle for the shortest time)."""
+    agents = [_quick_agent(f"a{i:03d}", queue) for i in range(30)]
     for agent in agents:
         set_ready(agent)
-    for phone in numbers(300):
+    for phone in numbers(90):
         callback = make_callback(queue, phone=phone)
         offer = Offer.objects.select_related("agent__user").get(callback=callback, outcome=OfferOutcome.OPEN)
         interaction = lifecycle.do_accept_offer(user=offer.agent.user, offer_id=offer.pk)

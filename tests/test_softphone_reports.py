@@ -10,7 +10,7 @@ import json
 import pytest
 
 from callbacks import lifecycle
-from callbacks.enums import CallbackState, CallOutcome, CallState, InteractionState, OfferOutcome
+from callbacks.enums import CallbackState, CallOutcome, CallState, ConsultState, InteractionState, OfferOutcome, PartyState
 from callbacks.errors import DomainError
 from callbacks.models import Call, LineReport, Offer
 from callbacks.telephony import SwitchEvent, telephony
@@ -225,16 +225,104 @@ def test_an_instant_conference_is_a_second_call_the_page_places_and_mixes(talkin
     set_ready(bob)
     agent = talking.interaction.agent
     party = lifecycle.do_conference(user=agent.user, interaction_id=talking.interaction_id, target=f"agent:{bob.pk}")
-    number = lifecycle.do_conference(user=agent.user, interaction_id=talking.interaction_id, target="number:+33612000077")
-    assert (refreshed(party).leg, refreshed(number).leg) == ("", f"party-{number.pk}"), "Bob is asked first"
-    assert f'data-leg="party-{party.pk}"' not in client.get("/").text
+    number = refreshed(
+        lifecycle.do_conference(user=agent.user, interaction_id=talking.interaction_id, target="number:+33612000077")
+    )
+    assert (refreshed(party).leg, number.leg, number.state) == ("", "", PartyState.RINGING), "both are asked first"
+    line = number.line_ref
+    page = client.get("/").text
+    assert f'data-leg="party-{party.pk}"' not in page
+    assert f'data-leg="{line}" data-leg-to="+33612000077" data-leg-line>' in page, "the page calls the number now"
     lifecycle.do_accept_conference(user=bob.user, party_id=party.pk)
     assert refreshed(party).leg == f"party-{party.pk}"
+    assert post(client, call_ref=line, event="answered", code=200).status_code == 204
+    assert (refreshed(number).state, refreshed(number).leg) == (PartyState.JOINED, line), "its answer is its accept"
     page = client.get("/").text
     assert f'data-leg="party-{party.pk}" data-leg-to="agent-{bob.pk}" data-leg-mix' in page
-    assert f'data-leg="party-{number.pk}" data-leg-to="+33612000077" data-leg-mix' in page
+    assert f'data-leg="{line}" data-leg-to="+33612000077" data-leg-line data-leg-mix' in page
     client.force_login(bob.user)
     assert f'aria-label="Conference" data-leg="party-{party.pk}"' in client.get("/").text, "Bob's page answers it"
+
+
+@pytest.mark.parametrize(
+    ("code", "why"), [(486, "busy"), (480, "no answer"), (404, "the call failed")], ids=["busy", "no-answer", "not-found"]
+)
+def test_a_number_conferenced_that_the_line_does_not_reach_leaves_the_customer_with_the_agent(talking, client, code, why):
+    agent = talking.interaction.agent
+    party = lifecycle.do_conference(user=agent.user, interaction_id=talking.interaction_id, target="number:+33612000077")
+    line = refreshed(party).line_ref
+    assert post(client, call_ref=line, event="ringing", code=180).status_code == 204
+    assert post(client, call_ref=line, event="failed", code=code).status_code == 204
+    party = refreshed(party)
+    assert party.state == (PartyState.NOT_ANSWERED if code == 480 else PartyState.FAILED) and party.left_at
+    banner = f"Conference with +33 6 12 00 00 77 failed: {why}. The customer is still on the line."
+    assert refreshed(talking.interaction).last_outcome == banner
+    assert refreshed(talking).state == CallState.CONNECTED
+    assert line not in client.get("/").text, "the page no longer calls it"
+
+
+def consult_number(call, number="+33612000066"):
+    agent = call.interaction.agent
+    consult = lifecycle.do_start_consultation(user=agent.user, interaction_id=call.interaction_id, target=f"number:{number}")
+    return refreshed(consult)
+
+
+def test_a_number_consulted_is_called_by_the_page_and_connected_when_it_answers(talking, client):
+    """Start Consultation with a typed number: the customer is held, the page calls the number (Ringback's reference
+    in the INVITE, so kamailio reports it too), and only its answer connects the consultation."""
+    consult = consult_number(talking)
+    assert consult.state == ConsultState.REQUESTED and consult.line_ref.startswith("leg-")
+    assert refreshed(talking).state == CallState.ON_HOLD
+    page = client.get("/").text
+    assert f'data-leg="{consult.line_ref}" data-leg-to="+33612000066" data-leg-line>' in page
+    assert "calling…" in page and "Conference +33 6 12 00 00 66" not in page, "nothing to complete before it answers"
+    client.logout()  # kamailio's word is enough
+    assert proxy(client, f"dlg-9|{consult.line_ref}|started|0|1795733000").status_code == 204
+    assert refreshed(consult).state == ConsultState.ACTIVE
+    client.force_login(talking.interaction.agent.user)
+    assert post(client, call_ref=consult.line_ref, event="answered", code=200).status_code == 204  # said twice: once
+    history = talking.callback.history.filter(message="+33 6 12 00 00 66 answered: consultation connected (customer on hold)")
+    assert history.count() == 1
+    lifecycle.do_complete_consultation(user=talking.interaction.agent.user, consultation_id=consult.pk, mode="conference")
+    party = talking.parties.get()
+    assert (party.leg, party.line_ref, party.state) == (consult.line_ref, consult.line_ref, PartyState.JOINED)
+    assert f'data-leg="{consult.line_ref}" data-leg-to="+33612000066" data-leg-line data-leg-mix' in client.get("/").text
+    assert post(client, call_ref=consult.line_ref, event="ended").status_code == 204  # the number hangs up
+    assert refreshed(party).state == PartyState.LEFT
+    assert refreshed(talking).state == CallState.CONNECTED, "the customer stays with the agent"
+
+
+def test_a_number_consulted_that_is_busy_ends_the_consultation_and_the_customer_waits_on_hold(talking, client):
+    consult = consult_number(talking)
+    assert post(client, call_ref=consult.line_ref, event="failed", code=486).status_code == 204
+    consult = refreshed(consult)
+    assert consult.state == ConsultState.ENDED
+    assert refreshed(talking).state == CallState.ON_HOLD
+    assert talking.callback.history.filter(message="Consultation with +33 6 12 00 00 66 ended: busy").exists()
+    assert consult.line_ref not in client.get("/").text
+
+
+def test_a_transfer_after_consulting_a_number_is_one_blind_refer_to_it(talking, client):
+    """Not a handover to an agent's phone (there is none): the page asks the line, as for Instant Call Transfer."""
+    consult = consult_number(talking)
+    post(client, call_ref=consult.line_ref, event="answered", code=200)
+    lifecycle.do_complete_consultation(user=talking.interaction.agent.user, consultation_id=consult.pk, mode="transfer")
+    call = refreshed(talking)
+    page = client.get("/").text
+    assert "data-handover-ref" not in page
+    assert f'data-transfer-id="{call.transfer_id}" data-transfer-number="+33612000066"' in page
+    assert consult.line_ref not in page, "the page hangs its own call to the number up"
+
+
+def test_only_the_agent_who_placed_a_line_may_report_it(talking, queue, client):
+    consult = consult_number(talking)
+    bob = make_agent("bob", queue)
+    client.force_login(bob.user)
+    assert post(client, call_ref=consult.line_ref, event="answered", code=200).status_code == 404
+    assert refreshed(consult).state == ConsultState.REQUESTED
+    client.force_login(talking.interaction.agent.user)
+    bad = post(client, call_ref=consult.line_ref, event="transferred", code=200, transfer_id="a" * 16)
+    assert bad.status_code == 404, "a line to a number is never transferred by the page"
 
 
 def test_a_transfer_to_an_agent_rings_their_phone_and_the_call_is_theirs_once_they_answer(talking, queue, client):

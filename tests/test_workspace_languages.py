@@ -24,7 +24,7 @@ HTMX = {"HTTP_HX_REQUEST": "true"}
 # What the agent reads, per language: the seed's button names as Genesys' French and Spanish desktops say them.
 DESK = {
     "fr": [">Prêt<", ">Non prêt<", ">Travail après appel<", "Raccourcis clavier", ">Se déconnecter<", "Team Communicator"],
-    "es": [">Listo<", ">No listo<", ">Trabajo posterior a la llamada<", "Atajos de teclado", ">Cerrar sesión<"],
+    "es": [">Listo<", ">No listo<", ">Trabajo tras llamada<", "Atajos de teclado", ">Cerrar sesión<"],
 }
 WINDOW = {
     "fr": [

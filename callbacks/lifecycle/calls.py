@@ -33,12 +33,12 @@ from ..enums import (
     RetryAction,
 )
 from ..errors import DomainError, Invalid
-from ..models import Call, CallParty, Consultation, Interaction, LineReport, RetryRule
+from ..models import Call, Consultation, Interaction, LineReport, RetryRule
 from ..phone import in_both_zones
 from ..push import Push, push_on_commit
 from ..telephony import SwitchEvent
 from . import effects
-from .lines import end_call, join_party, live_call, on_another_call, party_gone, place_call, set_call_state
+from .lines import end_call, join_party, live_call, locked_party, on_another_call, party_gone, place_call, set_call_state
 from .transitions import action, locked_interaction_for, record, transition
 from .wrapup import close_interaction
 
@@ -229,12 +229,7 @@ def line_event(line_ref: str, event: str, now: datetime) -> None:
     if consult is not None:
         consult_line_event(consult, event, now)
         return
-    party = (
-        CallParty.objects.select_for_update(of=("self",))
-        .select_related("call__interaction__agent", "call__callback")
-        .filter(line_ref=line_ref, left_at__isnull=True)
-        .first()
-    )
+    party = locked_party(line_ref=line_ref, left_at__isnull=True)
     if party is None:
         return  # ended already, or not ours
     ringing = party.state == PartyState.RINGING

@@ -3,8 +3,9 @@
 Owns: `set_call_state` (the only writer of `Call.state`; leaving On Hold adds
 the hold time), `place_call` (a new call to the customer: Call, or Accept on a
 queue that dials at once), `end_call` (the call ends, its conference parties
-leave and its consultations end, their numbers hung up), `live_call`, and the
-switch commands that go with them.
+leave and its consultations end, their numbers hung up), `live_call`, a
+conference party's arrival and departure (`join_party`, `party_gone`,
+`locked_party`), and the switch commands that go with them.
 """
 
 from __future__ import annotations
@@ -132,7 +133,7 @@ def join_party(party: CallParty, call: Call, now: datetime) -> None:
     is taken off hold, and the switch bridges them."""
     party.state, party.joined_at = PartyState.JOINED, now
     if telephony().transfers_on_the_line and not party.leg:  # the softphone calls the party and mixes the calls
-        party.leg = f"party-{party.pk}"
+        party.leg = party.line_ref or f"party-{party.pk}"  # a number: the call the page placed while it rang
     party.save(update_fields=["state", "joined_at", "leg"])
     if call.state == CallState.ON_HOLD:
         set_call_state(call, CallState.CONNECTED, now)
@@ -142,6 +143,17 @@ def join_party(party: CallParty, call: Call, now: datetime) -> None:
         EffectKind.CONFERENCE, call_ref=call.switch_ref, now=now, callback=call.callback, destination=destination
     )
     engagement_changed([party.agent_id, call.interaction.agent_id])
+
+
+def locked_party(**lookup) -> CallParty | None:
+    """The conference party matching `lookup`, locked, with its call's interaction, agent and callback loaded (what
+    `party_gone` and the refusals need)."""
+    return (
+        CallParty.objects.select_for_update(of=("self",))
+        .select_related("call__interaction__agent", "call__callback")
+        .filter(**lookup)
+        .first()
+    )
 
 
 def party_gone(

@@ -54,7 +54,16 @@ from ..telephony import telephony
 from ..telephony.sip import agent_user
 from . import effects
 from .calls import command, interaction_changed, locked_call, new_line_report
-from .lines import end_call, engagement_changed, hang_up_line, join_party, party_gone, release_extras, set_call_state
+from .lines import (
+    end_call,
+    engagement_changed,
+    hang_up_line,
+    join_party,
+    locked_party,
+    party_gone,
+    release_extras,
+    set_call_state,
+)
 from .offers import create_offer, route_agent_on_commit, route_on_commit
 from .transitions import acting_agent, action, record, transition
 from .wrapup import close_interaction
@@ -351,25 +360,16 @@ def do_conference(*, user: AbstractBaseUser, interaction_id: int, target: str) -
     interaction.save(update_fields=["last_outcome"])
     if t.agent:
         message = f"Instant Call Conference: request sent to {t.label}"
-    elif telephony().transfers_on_the_line:  # the agent's page calls the number and mixes the calls (no report back)
-        message = f"Instant Call Conference with {t.label}"
     else:
         _dial_number(party, interaction, call, now)
         message = f"Instant Call Conference: calling {t.label}"
     record(HistoryKind.CONFERENCE, message, callback=call.callback, agent=interaction.agent, actor=user, at=now, target=t.key)
-    if not t.agent and telephony().transfers_on_the_line:
-        join_party(party, call, now)
     engagement_changed([t.agent.pk if t.agent else None, interaction.agent_id])
     return party
 
 
 def _locked_request_for_me(user: AbstractBaseUser, party_id: int, verb: str) -> tuple[CallParty, Agent]:
-    party = (
-        CallParty.objects.select_for_update(of=("self",))
-        .select_related("call__interaction__agent", "call__callback")
-        .filter(pk=party_id)
-        .first()
-    )
+    party = locked_party(pk=party_id)
     if party is None:
         raise DomainError(gettext("That conference request does not exist."), status=404)
     me = acting_agent(user)
@@ -482,12 +482,7 @@ def do_expire_consultation_requests(*, now: datetime | None = None, limit: int =
 @action
 def do_leave_conference(*, user: AbstractBaseUser, party_id: int) -> None:
     """An agent who was conferenced in leaves the call (or the owner drops a party, or cancels a request)."""
-    party = (
-        CallParty.objects.select_for_update(of=("self",))
-        .select_related("call__interaction__agent", "call__callback")
-        .filter(pk=party_id, left_at__isnull=True)
-        .first()
-    )
+    party = locked_party(pk=party_id, left_at__isnull=True)
     if party is None:
         raise DomainError(gettext("That party already left the call."), status=409)
     me = acting_agent(user)
@@ -538,10 +533,6 @@ def do_start_consultation(*, user: AbstractBaseUser, interaction_id: int, target
     interaction.save(update_fields=["last_outcome"])
     if t.agent:
         message = f"Consultation requested with {t.agent}"
-    elif telephony().transfers_on_the_line:  # the agent's page calls the number (no report back): connected at once
-        consult.state = ConsultState.ACTIVE
-        consult.save(update_fields=["state"])
-        message = f"Consultation with {t.label} (customer on hold)"
     else:
         _dial_number(consult, interaction, call, now)
         message = f"Consultation requested with {t.label}: calling (customer on hold)"
@@ -670,7 +661,7 @@ def do_complete_consultation(*, user: AbstractBaseUser, consultation_id: int, mo
             state=PartyState.JOINED,
             asked_at=consult.created_at,
             joined_at=now,
-            leg=f"consult-{consult.pk}",
+            leg=consult.leg,
             line_ref=consult.line_ref,
         )
         state, kind, message = ConsultState.CONFERENCED, HistoryKind.CONFERENCE, f"Conference with {label} after consultation"

@@ -60,7 +60,8 @@ class CallParty(models.Model):
     state = models.CharField(max_length=12, choices=PartyState.choices, default=PartyState.JOINED)
     asked_at = models.DateTimeField(null=True, blank=True)
     joined_at = models.DateTimeField(null=True, blank=True)
-    # The softphone's second call that carries this party ("consult-<id>": the consultation it came from).
+    # The softphone's second call that carries this party: "party-<id>" (an agent), "consult-<id>" (the consultation
+    # with an agent it came from), or its `line_ref` (a number: the call the page placed while it rang).
     leg = models.CharField(max_length=40, blank=True)
     # The switch's reference of the call to this party's number (the simulated switch dials it; blank for an agent).
     line_ref = models.CharField(max_length=64, blank=True, db_index=True)
@@ -116,6 +117,11 @@ class Consultation(models.Model):
     @property
     def target_label(self) -> str:
         return str(self.to_agent) if self.to_agent_id else self.label
+
+    @property
+    def leg(self) -> str:
+        """The softphone's call that carries it: its line to a number, or the call between the agents' pages."""
+        return self.line_ref or f"consult-{self.pk}"
 
 
 class RetryRule(models.Model):

@@ -13,7 +13,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from .. import lifecycle
-from ..models import Call, LineReport
+from ..models import Call, CallParty, Consultation, LineReport
 from ..telephony.sip import verify
 from ..telephony.sip.softphone import outcome_of
 from .workspace import agent_or_refuse
@@ -35,10 +35,22 @@ def _code(value) -> int | None:
     return code if 100 <= code <= 699 else None
 
 
+def _theirs(agent, call_ref: str, *, lines: bool) -> bool:
+    """The agent's own call to a customer; with `lines`, also a call their page placed to a number they consulted or
+    conferenced (its `line_ref`)."""
+    if Call.objects.filter(switch_ref=call_ref, interaction__agent=agent).exists():
+        return True
+    return lines and (
+        Consultation.objects.filter(line_ref=call_ref, from_agent=agent).exists()
+        or CallParty.objects.filter(line_ref=call_ref, call__interaction__agent=agent).exists()
+    )
+
+
 @require_POST
 @login_required
 def page_event(request: HttpRequest) -> HttpResponse:
-    """POST {call_ref, event: ringing|answered|failed|ended, code}: the agent's own call, as their page saw it;
+    """POST {call_ref, event: ringing|answered|failed|ended, code}: the agent's own call (to the customer, or to a
+    number consulted or conferenced), as their page saw it;
     or {call_ref, event: transferred|transfer_failed, code, transfer_id}: how the transfer it was asked went."""
     agent = agent_or_refuse(request)
     try:
@@ -51,7 +63,7 @@ def page_event(request: HttpRequest) -> HttpResponse:
     transfer_id = data.get("transfer_id")
     if event in TRANSFER_EVENTS and not (isinstance(transfer_id, str) and 0 < len(transfer_id) <= 32):
         return _refuse(400, "A transfer's report names its transfer_id.")
-    if not Call.objects.filter(switch_ref=call_ref, interaction__agent=agent).exists():
+    if not _theirs(agent, call_ref, lines=event in PAGE_EVENTS):
         return _refuse(404, "That call is not yours.")
     code = _code(data.get("code"))
     if event in TRANSFER_EVENTS:

@@ -146,7 +146,7 @@
   function attention(heading, party, id) {
     chime();
     if (document.hidden && window.Notification && Notification.permission === "granted") {
-      var n = new Notification(heading, { body: party, tag: "offer-" + id });
+      var n = new Notification(fmt(_("New %(what)s"), { what: heading }, true), { body: party, tag: "offer-" + id });
       n.onclick = function () { window.focus(); n.close(); };
     }
   }

@@ -4,8 +4,9 @@
 // carries X-Ringback-Call), On Hold / Connected → hold / resume, Ended → hang up; data-transfer-* → a blind REFER
 // to a number; data-handover-* (a call transferred to another agent) → a REFER to their phone, whose page answers
 // the customer once the call shows there; data-leg (a consultation) → a call between the agents' browsers, mixed
-// with the customer's through Web Audio in a conference. It reports what the line did (ringing, answered, failed
-// with its SIP code, ended by the far end, a transfer's verdict) to /softphone/events/.
+// with the customer's through Web Audio in a conference; data-leg-line (a number consulted or conferenced) → a
+// call to it, mixed the same way once it answers. It reports what each line did (ringing, answered, failed with
+// its SIP code, ended by the far end, a transfer's verdict) to /softphone/events/.
 (function () {
   var cfgEl = document.getElementById("softphone-config");
   if (!cfgEl || !window.JsSIP) return;
@@ -126,6 +127,19 @@
     s.on("ended", function (e) { if (e.originator === "remote") report(ref, "ended"); });
   }
 
+  // A call this page placed for Ringback (a customer's, or a number consulted or conferenced): what the far end
+  // did goes to Ringback. Failed locally means Ringback ended it itself (the page only followed); remotely, the
+  // SIP code says why.
+  function track(ref, s) {
+    s.on("progress", function (e) {
+      if (e.originator === "remote") report(ref, "ringing", e.response && e.response.status_code);
+    });
+    s.on("accepted", function () { report(ref, "answered", 200); });
+    s.on("failed", function (e) {
+      if (e.originator !== "local") report(ref, "failed", e.message && e.message.status_code);
+    });
+  }
+
   // A call transferred to this agent: the customer's phone is already calling this one (or soon will). The
   // caller is the customer's number (digits compared), else the one call ringing here.
   function digits(x) { return String(x || "").replace(/[^0-9]/g, ""); }
@@ -199,10 +213,17 @@
   }
   function pickUp(s) { s.answer({ mediaConstraints: MEDIA, pcConfig: { iceServers: cfg.ice_servers || [] } }); }
 
-  // Start Consultation: once the other agent accepted, this page calls theirs (the customer is on hold).
-  function dialLeg(leg, user) {
+  // Start Consultation: once the other agent accepted, this page calls theirs (the customer is on hold). A number
+  // consulted or conferenced (`line`: the leg is Ringback's reference of that call) is called at once, and its
+  // answer, failure or hang-up is reported like a customer's call (kamailio reports it too, by the same header).
+  function dialLeg(leg, user, line) {
     legsStarted[leg] = true;
-    wireLeg(leg, place(user, "X-Ringback-Leg: " + leg));
+    var s = place(user, (line ? "X-Ringback-Call: " : "X-Ringback-Leg: ") + leg);
+    wireLeg(leg, s);
+    if (line) {
+      track(leg, s);
+      s.on("ended", function (e) { if (e.originator === "remote") report(leg, "ended"); });
+    }
   }
 
   function wireLeg(leg, s) {
@@ -250,14 +271,7 @@
     started[ref] = true;
     var s = place(number, "X-Ringback-Call: " + ref);
     wire(ref, s);
-    s.on("progress", function (e) {
-      if (e.originator === "remote") report(ref, "ringing", e.response && e.response.status_code);
-    });
-    s.on("accepted", function () { report(ref, "answered", 200); });
-    s.on("failed", function (e) {
-      // Local: Ringback ended the call itself (the page only followed). Remote: the code says why.
-      if (e.originator !== "local") report(ref, "failed", e.message && e.message.status_code);
-    });
+    track(ref, s);
     // The queue's ring time: Ringback's own CANCEL, recorded as No answer (487 Request Terminated).
     if (ringSeconds > 0) {
       setTimeout(function () {
@@ -297,7 +311,7 @@
       var leg = el.dataset.leg, to = el.dataset.legTo;
       legsShown[leg] = true;
       delete legsGone[leg];
-      if (!legs[leg] && to && !legsStarted[leg] && ua.isRegistered()) dialLeg(leg, to);
+      if (!legs[leg] && to && !legsStarted[leg] && ua.isRegistered()) dialLeg(leg, to, el.hasAttribute("data-leg-line"));
       if (!legs[leg] && !to && legsRinging[leg]) {
         var s = legsRinging[leg];
         delete legsRinging[leg];

@@ -149,3 +149,59 @@ def test_the_desk_at_1920_by_1080_narrow_and_dark(server, setup, open_page, shot
     expect(narrow.locator("[data-interaction]")).to_be_visible()
     assert narrow.evaluate("document.documentElement.scrollWidth") <= 390
     shot(narrow, "desk-narrow")
+
+
+# The page as a hidden tab would see it (headless Chromium's tabs are always visible), and a record of each desktop
+# notification it raises: the real Notification is still constructed, so a wrong call still fails.
+HIDDEN_TAB_AND_NOTIFICATIONS = """(() => {
+  let hidden = false;
+  Object.defineProperty(Document.prototype, "hidden", { configurable: true, get: () => hidden });
+  Object.defineProperty(Document.prototype, "visibilityState", { configurable: true, get: () => hidden ? "hidden" : "visible" });
+  window.__hide = (value) => { hidden = value; document.dispatchEvent(new Event("visibilitychange")); };
+  window.__notes = [];
+  const Real = window.Notification;
+  window.Notification = class extends Real {
+    constructor(title, options) {
+      super(title, options);
+      window.__notes.push({ title, body: options.body, tag: options.tag, clickable: typeof this.onclick });
+      window.__lastNote = this;
+    }
+    static requestPermission() {
+      window.__asked = (window.__asked || 0) + 1;
+      return Real.requestPermission();
+    }
+  };
+})()"""
+
+
+def test_a_desktop_notification_only_when_the_agent_allowed_it_and_the_tab_is_hidden(server, setup, open_page):
+    page = open_page("alice", PASSWORD)
+    page.context.add_init_script(HIDDEN_TAB_AND_NOTIFICATIONS)
+    page.reload()
+    page.wait_for_selector("body[data-ws=open]")
+    alerts = page.get_by_role("button", name="Turn on desktop alerts")
+    expect(alerts).to_be_visible()
+    assert page.evaluate("() => window.__asked") is None, "asked only when the agent chooses: never a prompt on load"
+    alerts.click()
+    page.wait_for_function("() => window.__asked === 1")
+    page.context.grant_permissions(["notifications"], origin=server.url)  # the agent said yes
+    page.reload()
+    page.wait_for_selector("body[data-ws=open]")
+    expect(alerts).to_be_hidden()  # answered: the button is gone for good
+    ready(page)
+    create(server, setup["token"], phone_number="+33612340021", customer_name="Camille Laurent")
+    expect(notification(page)).to_contain_text("Camille Laurent")
+    expect(page.locator("body")).to_have_attribute("data-chimed", "1")
+    assert page.evaluate("window.__notes") == [], "the tab is in front: the sound and the toast are enough"
+    notification(page).get_by_role("button", name="Accept").click()
+    page.get_by_role("button", name="Mark Done").click()
+    expect(page.get_by_text("Your desk is clear.")).to_be_visible()
+    page.evaluate("window.__hide(true)")
+    create(server, setup["token"], phone_number="+33612340022", customer_name="Noé Martin")
+    page.wait_for_function("() => window.__notes.length === 1")
+    note = page.evaluate("window.__notes[0]")
+    assert note["title"] == "New Callback · Billing" and note["body"].startswith("Noé Martin"), note
+    assert note["tag"].startswith("offer-")
+    assert page.evaluate("typeof window.__lastNote.onclick") == "function", "clicking it brings the desk forward"
+    expect(page).to_have_title(re.compile(r"^\(1\) Offer waiting"))
+    assert page.evaluate("window.__notes.length") == 1, "one notification per offer, not one per push"

@@ -8,8 +8,8 @@ import pytest
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
-from callbacks.enums import CallbackState, CallOutcome, CallState, RetryAction
-from callbacks.models import Call, CallbackRequest, LineReport, Queue, RetryRule
+from callbacks.enums import CallbackState, CallOutcome, CallState, ConsultState, PartyState, RetryAction
+from callbacks.models import Call, CallbackRequest, CallParty, Consultation, LineReport, Queue, RetryRule
 from callbacks.telephony.sip import credentials
 
 from ..browser.conftest import SHOTS, new_context
@@ -109,11 +109,13 @@ def talking(sip, server, token, agent_page, number: str):
 
 
 def reports_of(call, *fields: str) -> set[tuple]:
-    return set(LineReport.objects.filter(call_ref=call.switch_ref).values_list(*(fields or ("source", "event"))))
+    ref = call if isinstance(call, str) else call.switch_ref
+    return set(LineReport.objects.filter(call_ref=ref).values_list(*(fields or ("source", "event"))))
 
 
 def wait_for_reports(call, wanted: set[tuple], *fields: str, timeout: float = 10) -> None:
-    """Every report in `wanted` reached Ringback (the page's and the proxy's come in any order)."""
+    """Every report in `wanted` on `call` (a Call, or a line's reference) reached Ringback (the page's and the
+    proxy's come in any order)."""
     deadline = time.monotonic() + timeout
     while not wanted <= reports_of(call, *fields) and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -422,15 +424,28 @@ def test_a_consultation_completed_as_a_conference_mixed_in_the_browser(server, s
     line.wait_for("CALL_CLOSED")
 
 
-def test_an_instant_conference_with_a_number_is_a_second_call_mixed_in_the_browser(server, sip, floor, agent_page):
-    """Instant Call Conference with a number: Alice's page calls it and mixes the two calls; removing the party
-    hangs that call up and gives each call Alice's own microphone back, the customer still with her."""
-    third = sip.line("+33612000033", credentials("+33612000033"), answer_mode="auto")
+def test_an_instant_conference_with_a_number_rings_until_it_answers_then_is_mixed_in_the_browser(server, sip, floor, agent_page):
+    """Instant Call Conference with a number: Alice's page calls it, and the party is only asked ("calling…") until
+    the number answers, as her page and kamailio both report. Then her page mixes the two calls; removing the
+    party hangs that call up and gives each call Alice's own microphone back, the customer still with her."""
+    third = sip.line("+33612000033", credentials("+33612000033"), answer_mode="manual")
     page, line = talking(sip, server, floor, agent_page, "+33612000018")
     toolbar(page).get_by_role("button", name="Instant Call Conference").click()
     page.get_by_label("Search the Team Communicator").fill("+33612000033")
     page.get_by_role("button", name="Instant Call Conference with +33612000033").click()
-    assert third.wait_for("CALL_ESTABLISHED")["peeruri"].startswith("sip:agent-"), "Alice's page called the party"
+    parties = page.get_by_role("list", name="Conference parties")
+    expect(parties).to_contain_text("+33 6 12 00 00 33 — calling…")
+    assert third.wait_for("CALL_INCOMING")["peeruri"].startswith("sip:agent-"), "Alice's page called the party"
+    party = CallParty.objects.get()
+    wait_for_reports(party.line_ref, {("page", "ringing")})
+    assert CallParty.objects.get().state == PartyState.RINGING, "ringing is not joining"
+    third.command("accept")
+    third.wait_for("CALL_ESTABLISHED")
+    expect(parties).not_to_contain_text("calling…")
+    expect(page.get_by_role("button", name="Remove +33 6 12 00 00 33")).to_be_visible()
+    wait_for_reports(party.line_ref, {("page", "answered"), ("proxy", "started")})
+    party.refresh_from_db()
+    assert (party.state, party.leg) == (PartyState.JOINED, party.line_ref)
     wait_js(page, LEG_RTP)
     wait_js(page, "() => Object.keys(window.ringbackSoftphone.mixed).length === 1")
     page.get_by_role("button", name="Remove +33 6 12 00 00 33").click()
@@ -438,7 +453,59 @@ def test_an_instant_conference_with_a_number_is_a_second_call_mixed_in_the_brows
     wait_js(page, "() => Object.keys(window.ringbackSoftphone.mixed).length === 0")
     expect(status(page)).to_have_text("Connected")
     assert not line.seen("CALL_CLOSED"), "the customer is still with Alice"
-    assert Call.objects.get().parties.get().left_at is not None
+    assert CallParty.objects.get().left_at is not None
+
+
+def consult_number(page, number: str):
+    page.get_by_label("Search the Team Communicator").fill(number)
+    page.get_by_role("button", name=f"Start Consultation with {number}").click()
+    expect(status(page)).to_have_text("On Hold")
+
+
+def test_a_number_consulted_is_called_by_the_page_and_a_transfer_after_it_hands_the_customer_over(server, sip, floor, agent_page):
+    """Start Consultation with a typed number: the customer is held and Alice's page calls the number, which shows
+    "calling…" until it answers (reported by her page and by kamailio). Once they have talked, Transfer REFERs the
+    customer's phone to that number, and Alice's window closes when the line says it answered."""
+    third = sip.line("+33612000034", credentials("+33612000034"), answer_mode="manual")
+    page, line = talking(sip, server, floor, agent_page, "+33612000019")
+    consult_number(page, "+33612000034")
+    expect(page.get_by_test_id("consult-state")).to_have_text("calling…")
+    third.wait_for("CALL_INCOMING")
+    consult = Consultation.objects.get()
+    assert consult.state == ConsultState.REQUESTED
+    third.command("accept")
+    expect(page.get_by_test_id("consult-state")).to_have_text("connected (customer on hold)")
+    wait_for_reports(consult.line_ref, {("page", "answered"), ("proxy", "started")})
+    wait_js(page, LEG_RTP)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "softphone-consult-number.png"))
+    third.answer_mode = "auto"  # the customer's phone calls it next
+    page.get_by_role("button", name="Transfer to +33 6 12 00 00 34", exact=True).click()
+    expect(page.get_by_text("Your desk is clear.")).to_be_visible(timeout=WAIT)
+    established = third.wait_for_count("CALL_ESTABLISHED", 2)
+    assert established[-1]["peeruri"].startswith("sip:+33612000019"), "the customer's phone called the number"
+    refers = [e["param"] for e in line.seen("TRANSFER")]
+    assert refers == ["<sip:+33612000034@127.0.0.1>"], "one blind REFER, to the number"
+    call = Call.objects.get()
+    assert (call.state, call.outcome) == (CallState.ENDED, CallOutcome.TRANSFERRED)
+    assert Consultation.objects.get().state == ConsultState.TRANSFERRED
+    messages = list(call.callback.history.values_list("message", flat=True))
+    assert "+33 6 12 00 00 34 answered: consultation connected (customer on hold)" in messages, messages
+
+
+def test_a_busy_number_consulted_ends_the_consultation_and_the_customer_waits_on_hold(server, sip, floor, agent_page):
+    sip.line("+33612000035", credentials("+33612000035"), answer_mode="busy")
+    page, line = talking(sip, server, floor, agent_page, "+33612000029")
+    consult_number(page, "+33612000035")
+    notice = page.get_by_role("alert").filter(has_text="Consultation with")
+    expect(notice).to_contain_text("Consultation with +33 6 12 00 00 35 ended: busy. The customer is on hold", timeout=WAIT)
+    consult = Consultation.objects.get()
+    assert consult.state == ConsultState.ENDED
+    wait_for_reports(consult.line_ref, {("page", "failed", 486)}, "source", "event", "code")
+    expect(status(page)).to_have_text("On Hold")
+    toolbar(page).get_by_role("button", name="Resume Call").click()
+    expect(status(page)).to_have_text("Connected")
+    assert not line.seen("CALL_CLOSED"), "the customer is still with Alice"
 
 
 @pytest.mark.parametrize("ender", ["alice", "bob"])
