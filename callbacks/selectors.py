@@ -535,6 +535,8 @@ class Workspace:
     @cached_property
     def joined(self) -> list:
         """Consultations and conferences I was brought into."""
+        if not any(r.in_consultation or r.in_conference for r in self._status_rows):
+            return []  # the usual case costs no statement: the status rows say whether to look
         return _joined(self.agent)
 
     # --- versions ------------------------------------------------------------------

@@ -30,8 +30,10 @@ STEPS = {
 }
 PUSHES = {
     "notifications": 7,
-    "notifications + interaction": 16,
-    "notifications + interaction (closed)": 9,
+    # The windows another agent brought me into are read only when my status rows say I am in one (see
+    # Workspace.joined): two statements, and a quarter of a push's CPU, that most renders do not need.
+    "notifications + interaction": 14,
+    "notifications + interaction (closed)": 7,
 }
 
 
