@@ -38,7 +38,17 @@ from ..phone import in_both_zones
 from ..push import Push, push_on_commit
 from ..telephony import SwitchEvent
 from . import effects
-from .lines import end_call, join_party, live_call, locked_party, on_another_call, party_gone, place_call, set_call_state
+from .lines import (
+    consult_gone,
+    end_call,
+    join_party,
+    live_call,
+    locked_party,
+    on_another_call,
+    party_gone,
+    place_call,
+    set_call_state,
+)
 from .transitions import action, locked_interaction_for, record, transition
 from .wrapup import close_interaction
 
@@ -282,21 +292,14 @@ def consult_line_event(consult: Consultation, event: str, now: datetime) -> None
         )
         command(EffectKind.CONSULT, consult.call, now, destination=consult.number)
     elif event in LINE_FAILURES:
-        answered = consult.state == ConsultState.ACTIVE
-        consult.state, consult.ended_at = ConsultState.ENDED, now
-        consult.save(update_fields=["state", "ended_at"])
-        why = "they hung up" if answered else LINE_FAILURES[event]
-        record(
-            HistoryKind.CONSULT,
-            f"Consultation with {label} ended: {why}",
-            callback=consult.call.callback,
+        why = "they hung up" if consult.state == ConsultState.ACTIVE else LINE_FAILURES[event]
+        consult_gone(
+            consult,
+            now,
             agent=interaction.agent,
-            at=now,
+            message=f"Consultation with {label} ended: {why}",
+            banner=f"Consultation with {label} ended: {why}. The customer is on hold: Resume Call, or consult someone else.",
         )
-        interaction.last_outcome = (
-            f"Consultation with {label} ended: {why}. The customer is on hold: Resume Call, or consult someone else."[:200]
-        )
-        interaction.save(update_fields=["last_outcome"])
     else:
         return
     interaction_changed(interaction)

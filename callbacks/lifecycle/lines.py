@@ -5,7 +5,8 @@ the hold time), `place_call` (a new call to the customer: Call, or Accept on a
 queue that dials at once), `end_call` (the call ends, its conference parties
 leave and its consultations end, their numbers hung up), `live_call`, a
 conference party's arrival and departure (`join_party`, `party_gone`,
-`locked_party`), and the switch commands that go with them.
+`locked_party`), a consultation ending unfinished (`consult_gone`), and the
+switch commands that go with them.
 """
 
 from __future__ import annotations
@@ -143,6 +144,18 @@ def join_party(party: CallParty, call: Call, now: datetime) -> None:
         EffectKind.CONFERENCE, call_ref=call.switch_ref, now=now, callback=call.callback, destination=destination
     )
     engagement_changed([party.agent_id, call.interaction.agent_id])
+
+
+def consult_gone(consult: Consultation, now: datetime, *, agent, message: str, banner: str) -> None:
+    """A consultation (locked, with its call's interaction and callback loaded) ended before it was completed: not
+    answered, not reached, or hung up. The customer stays on hold; the case history records `message` (for `agent`)
+    and `banner` tells the agent who asked why."""
+    consult.state, consult.ended_at = ConsultState.ENDED, now
+    consult.save(update_fields=["state", "ended_at"])
+    record(HistoryKind.CONSULT, message, callback=consult.call.callback, agent=agent, at=now)
+    interaction = consult.call.interaction
+    interaction.last_outcome = banner[:200]
+    interaction.save(update_fields=["last_outcome"])
 
 
 def locked_party(**lookup) -> CallParty | None:

@@ -55,6 +55,7 @@ from ..telephony.sip import agent_user
 from . import effects
 from .calls import command, interaction_changed, locked_call, new_line_report
 from .lines import (
+    consult_gone,
     end_call,
     engagement_changed,
     hang_up_line,
@@ -464,17 +465,14 @@ def do_expire_consultation_requests(*, now: datetime | None = None, limit: int =
     )
     wait = settings.RINGBACK_CONSULT_REQUEST_SECONDS
     for consult in rows:
-        _finish(consult, ConsultState.ENDED, now)
-        record(
-            HistoryKind.CONSULT,
-            f"Consultation request to {consult.to_agent} not answered within {wait} s",
-            callback=consult.call.callback,
+        consult_gone(
+            consult,
+            now,
             agent=consult.to_agent,
-            at=now,
+            message=f"Consultation request to {consult.to_agent} not answered within {wait} s",
+            banner=f"{consult.to_agent} did not answer the consultation request. The customer is on hold.",
         )
-        interaction = consult.call.interaction
-        interaction.last_outcome = f"{consult.to_agent} did not answer the consultation request. The customer is on hold."
-        interaction.save(update_fields=["last_outcome"])
+        engagement_changed([consult.from_agent_id, consult.to_agent_id])
         free_again(consult.to_agent_id)
     return len(rows)
 
