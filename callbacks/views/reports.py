@@ -2,17 +2,14 @@
 two CSV exports streamed so 100,000 rows use bounded memory.
 
 The callback rows come from `selectors.callbacks_report` through a server-side cursor (`iterator`), and each chunk is
-written as it is read.
+written as it is read (`spreadsheet.csv_response`: cells a spreadsheet cannot run, streamed under Daphne too).
 """
 
 from __future__ import annotations
 
-import csv
-from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timedelta
 
 from django.contrib.auth.decorators import login_required
-from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -24,16 +21,10 @@ from ..board import agent_activity, day_start, outcome_summary
 from ..enums import AgentStatus
 from ..errors import Invalid
 from ..models import agents_for, queues_for, require_supervisor
+from ..spreadsheet import csv_response
 
 CHUNK = 2000
 ACTIVITY_COLUMNS = ["agent", "channel", "ready_s", "not_ready_s", "after_call_work_s", "logged_in_s", "handled", "avg_handle_s"]
-
-
-class _Line:
-    """csv.writer's file: hands back the line it was given instead of storing it."""
-
-    def write(self, value: str) -> str:
-        return value
 
 
 def _when(request: HttpRequest, name: str) -> datetime | None:
@@ -85,30 +76,6 @@ def _agent_id(request: HttpRequest) -> int | None:
     return int(wanted)
 
 
-def _cells(row) -> list:
-    return ["" if v is None else v.isoformat() if isinstance(v, datetime) else v for v in row]
-
-
-def csv_lines(rows) -> Iterator[str]:
-    writer = csv.writer(_Line())
-    yield writer.writerow(selectors.REPORT_COLUMNS)
-    for row in rows.iterator(chunk_size=CHUNK):
-        yield writer.writerow(_cells(row))
-
-
-async def csv_lines_async(rows) -> AsyncIterator[str]:
-    """Under ASGI a streamed body must be an async iterator, or Django reads it all into memory first."""
-    writer = csv.writer(_Line())
-    yield writer.writerow(selectors.REPORT_COLUMNS)
-    async for row in rows.aiterator(chunk_size=CHUNK):
-        yield writer.writerow(_cells(row))
-
-
-def _attachment(response: HttpResponse, name: str) -> HttpResponse:
-    response["Content-Disposition"] = f'attachment; filename="{name}-{timezone.now():%Y%m%d-%H%M}.csv"'
-    return response
-
-
 @require_GET
 @login_required
 def callbacks_csv(request: HttpRequest) -> StreamingHttpResponse:
@@ -117,8 +84,7 @@ def callbacks_csv(request: HttpRequest) -> StreamingHttpResponse:
     rows = selectors.callbacks_report(
         start=_when(request, "from"), end=_when(request, "to"), queue_ids=_queue_ids(request), agent_id=_agent_id(request)
     )
-    lines = csv_lines_async(rows) if isinstance(request, ASGIRequest) else csv_lines(rows)
-    return _attachment(StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8"), "callbacks")
+    return csv_response(request, "callbacks", selectors.REPORT_COLUMNS, rows.iterator(chunk_size=CHUNK))
 
 
 def _activity(request: HttpRequest):
@@ -129,29 +95,25 @@ def _activity(request: HttpRequest):
 
 @require_GET
 @login_required
-def agents_csv(request: HttpRequest) -> HttpResponse:
+def agents_csv(request: HttpRequest) -> StreamingHttpResponse:
     """Agent activity over the range: seconds in each status per channel, handled, average handle time."""
     require_supervisor(request.user)
     _, _, lines = _activity(request)
-    writer = csv.writer(_Line())
-    body = [writer.writerow(ACTIVITY_COLUMNS)]
-    for a in lines:
-        avg = a.average_handle_seconds
-        body.append(
-            writer.writerow(
-                [
-                    a.name,
-                    a.channel,
-                    round(a.seconds[AgentStatus.READY]),
-                    round(a.seconds[AgentStatus.NOT_READY]),
-                    round(a.seconds[AgentStatus.AFTER_CALL_WORK]),
-                    round(a.logged_in_seconds),
-                    a.handled,
-                    "" if avg is None else round(avg),
-                ]
-            )
-        )
-    return _attachment(HttpResponse("".join(body), content_type="text/csv; charset=utf-8"), "agent-activity")
+    return csv_response(request, "agent-activity", ACTIVITY_COLUMNS, map(_activity_row, lines))
+
+
+def _activity_row(a) -> list:
+    avg = a.average_handle_seconds
+    return [
+        a.name,
+        a.channel,
+        round(a.seconds[AgentStatus.READY]),
+        round(a.seconds[AgentStatus.NOT_READY]),
+        round(a.seconds[AgentStatus.AFTER_CALL_WORK]),
+        round(a.logged_in_seconds),
+        a.handled,
+        None if avg is None else round(avg),
+    ]
 
 
 @require_GET
