@@ -16,6 +16,7 @@ import re
 import subprocess
 import sys
 import time
+from collections import Counter
 
 import httpx
 import websockets
@@ -37,6 +38,7 @@ def agent_process(ports, sessions, go, load_done, out) -> None:
 async def _agents(ports, sessions, go, load_done, out) -> None:
     latencies: list[float] = []
     lifecycles = 0
+    refused: Counter[str] = Counter()  # "Accept 409": how many; any entry fails the run
     seen: set[int] = set()
     done: set[int] = set()
     limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
@@ -93,24 +95,29 @@ async def _agents(ports, sessions, go, load_done, out) -> None:
                     if mark:
                         latencies.append(now * 1000 - int(mark.group(2)))
                     await ws.send(json.dumps({"ack": str(offer_id)}))
-                    await http.post(f"{base}/offers/{offer_id}/accept/", headers=headers(session))
+                    r = await http.post(f"{base}/offers/{offer_id}/accept/", headers=headers(session))
+                    if r.status_code not in (200, 204):
+                        refused[f"Accept {r.status_code}"] += 1
                 for interaction_id in {int(x) for x in DONE.findall(frame)} - done:
                     done.add(interaction_id)
                     r = await http.post(f"{base}/interactions/{interaction_id}/done/", headers=headers(session))
                     if r.status_code in (200, 204):
                         lifecycles += 1
+                    else:
+                        refused[f"Mark Done {r.status_code}"] += 1
 
         await asyncio.gather(*[work(port, ws, s) for (port, ws), (_, s) in zip(conns, sessions, strict=True)])
         for _, ws in conns:
             await ws.close()
-    out.put(("result", latencies, lifecycles))
+    out.put(("result", latencies, lifecycles, refused))
 
 
 # --- The load generator -------------------------------------------------------------------
 
 
-async def generate(ports: list[int], token: str, rate: float, duration: float) -> tuple[int, list[float]]:
-    sent, api_ms = 0, []
+async def generate(ports: list[int], token: str, rate: float, duration: float) -> tuple[int, list[float], dict[str, int]]:
+    """Callbacks at `rate` per second; the API's answer times, and every answer that was not a success, by status."""
+    sent, api_ms, refused = 0, [], Counter()
     headers = {"Authorization": f"Bearer {token}"}
     async with httpx.AsyncClient(timeout=30) as http:
         tasks = []
@@ -119,16 +126,22 @@ async def generate(ports: list[int], token: str, rate: float, duration: float) -
         async def one(seq: int) -> None:
             body = {"queue": "bench", "phone_number": f"+3361{seq:07d}", "customer_name": f"B{seq}-{int(time.time() * 1000)}"}
             started = time.monotonic()
-            r = await http.post(f"http://127.0.0.1:{ports[seq % len(ports)]}/api/v1/callbacks", json=body, headers=headers)
+            try:
+                r = await http.post(f"http://127.0.0.1:{ports[seq % len(ports)]}/api/v1/callbacks", json=body, headers=headers)
+            except httpx.HTTPError as exc:
+                refused[f"intake {type(exc).__name__}"] += 1
+                return
             if r.status_code in (200, 201):
                 api_ms.append((time.monotonic() - started) * 1000)
+            else:
+                refused[f"intake {r.status_code}"] += 1
 
         while time.monotonic() - t0 < duration:
             tasks.append(asyncio.create_task(one(sent)))
             sent += 1
             await asyncio.sleep(max(0.0, t0 + sent / rate - time.monotonic()))
         await asyncio.gather(*tasks)
-    return sent, api_ms
+    return sent, api_ms, refused
 
 
 # --- The bare baseline ---------------------------------------------------------------------
@@ -193,7 +206,7 @@ def run(env: dict, scaled: bool, agents: int, rate: float, duration: float, clie
         ours = [p.pid for p in procs]
         cpu_before = (cpu_seconds(ours), cpu_seconds(postgres_pids()) if scaled else 0.0)
         each_before = [cpu_seconds([pid]) for pid in ours]
-        sent, api_ms = asyncio.run(generate(ports, fixtures["token"], rate, duration))
+        sent, api_ms, refused = asyncio.run(generate(ports, fixtures["token"], rate, duration))
         load_done.set()
         results = [out.get(timeout=duration + 120) for _ in workers]
         cpu_after = (cpu_seconds(ours), cpu_seconds(postgres_pids()) if scaled else 0.0)
@@ -204,7 +217,10 @@ def run(env: dict, scaled: bool, agents: int, rate: float, duration: float, clie
     finally:
         stop(procs)
     latencies = [x for r in results for x in r[1]]
+    for r in results:
+        refused.update(r[3])
     return {
+        "refused": refused,
         "sent": sent,
         "latencies": latencies,
         "lifecycles": sum(r[2] for r in results),

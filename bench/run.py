@@ -6,6 +6,7 @@
     scripts/bench --scaled --phases connect --connect-agents 2000 --hold 600   # the 10-minute idle hold
 
 Phases (all by default, in this order):
+  cpu        CPU per lifecycle in one process (median of 150), beside the skeleton floor (bench.cpu)
   latency    offer latency p50/p95/p99 at a steady rate with N agents, beside a bare ASGI push baseline
   ramp       the highest rate whose lifecycles all complete and whose offers keep up (p95 < 1 s): max sustained/s
   connect    N agents connecting to one web process at once: rate, memory per connection, idle hold closes
@@ -13,20 +14,32 @@ Phases (all by default, in this order):
   history    workspace, Team Communicator and contact pages with 1,000,000 history rows: time and queries
 
 Clients are real HTTP and websocket clients in processes of their own. Agent sessions are written in bulk
-the way Django's login stores them (500 password hashes would take minutes).
+the way Django's login stores them (500 password hashes would take minutes). The API client is unthrottled, and
+any request refused or failed (a 429, a 409 on Accept, a reset) fails the run: the table is printed, says what
+was refused, and the command exits 1.
+
+The table is also written as JSON (--json, by default var/bench-results/<date>-<mode>-<commit>.json) with the
+commit, the machine and the settings; `python -m bench.report FILE` prints the same table from it, which is how
+the published figures are made.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
+import subprocess
+import sys
 import time
+from collections import Counter
+from pathlib import Path
 
 from . import connect, history, latency, scheduled
-from .common import environment, pct, versions
+from .common import ROOT, environment, pct, versions
+from .report import table
 
-PHASES = ("latency", "ramp", "connect", "scheduled", "history")
+PHASES = ("cpu", "latency", "ramp", "connect", "scheduled", "history")
 SUSTAINED_P95_MS = 1000
 
 
@@ -44,6 +57,8 @@ def main() -> None:
     parser.add_argument("--scheduled", type=int, default=2000, help="scheduled callbacks")
     parser.add_argument("--window", type=float, default=60, help="seconds over which they fall due")
     parser.add_argument("--history-rows", type=int, default=1_000_000)
+    parser.add_argument("--lifecycles", type=int, default=150, help="lifecycles timed by the cpu phase")
+    parser.add_argument("--json", type=Path, help="where to write the results (default: var/bench-results/…)")
     args = parser.parse_args()
     phases = [p.strip() for p in args.phases.split(",") if p.strip()]
     unknown = set(phases) - set(PHASES)
@@ -56,15 +71,43 @@ def main() -> None:
         if args.scaled
         else "embedded (SQLite, in-process layer, 1 Daphne with the in-process clock and worker)"
     )
-    rows = [
-        ("date", time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())),
-        (
-            "machine",
-            f"{os.cpu_count()} cores, {os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB, {platform.machine()}",
-        ),
-        ("versions", versions()),
-        ("mode", mode),
-    ]
+    commit = git_commit()
+    meta = {
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "commit": commit,
+        "machine": f"{os.cpu_count()} cores, {os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB,"
+        f" {platform.machine()}, {platform.processor() or cpu_model()}",
+        "versions": versions(),
+        "mode": mode,
+        "settings": " ".join(sys.argv[1:]) or "(defaults)",
+        "arguments": vars(args) | {"json": str(args.json) if args.json else None},
+    }
+    rows = [(k, meta[k]) for k in ("date", "commit", "machine", "versions", "mode", "settings")]
+    raw: dict = {}
+    refused: Counter[str] = Counter()
+
+    if "cpu" in phases:
+        ours, floor = cpu_phase("ringback", args.lifecycles), cpu_phase("skeleton", args.lifecycles)
+        raw["cpu"] = {"ringback": ours, "skeleton": floor}
+        rows += [
+            (
+                "cpu: Ringback, CPU per lifecycle in one process, median / p90",
+                f"{ours['median_ms']:.1f} / {ours['p90_ms']:.1f} ms (median of {ours['lifecycles']})",
+            ),
+            (
+                "cpu: skeleton floor (bare Django + Channels), median / p90",
+                f"{floor['median_ms']:.1f} / {floor['p90_ms']:.1f} ms",
+            ),
+            ("cpu: Ringback ÷ skeleton", f"{ours['median_ms'] / floor['median_ms']:.1f}×"),
+            (
+                "cpu: statements per lifecycle, Ringback / skeleton",
+                f"{ours['statements_per_lifecycle']:.0f} / {floor['statements_per_lifecycle']:.0f}",
+            ),
+            (
+                "cpu: frames pushed per lifecycle, Ringback / skeleton",
+                f"{ours['frames_per_lifecycle']:.0f} / {floor['frames_per_lifecycle']:.0f}",
+            ),
+        ]
 
     def ms3(values) -> str:
         return f"{pct(values, 50):.1f} / {pct(values, 95):.1f} / {pct(values, 99):.1f} ms"
@@ -72,6 +115,8 @@ def main() -> None:
     if "latency" in phases:
         r = latency.run(env, args.scaled, args.agents, args.rate, args.duration, args.clients)
         base = latency.baseline_latencies(args.agents, args.rate, args.duration)
+        refused.update(r["refused"])
+        raw["latency"] = r | {"baseline": base}
         seen = r["latencies"]
         rss_before, rss_after, webs = r["rss"]
         rows += [
@@ -103,6 +148,8 @@ def main() -> None:
         best = None
         for rate in [float(x) for x in args.ramp.split(",")]:
             r = latency.run(env, args.scaled, args.agents, rate, 10, args.clients)
+            refused.update(r["refused"])
+            raw.setdefault("ramp", []).append(r | {"rate": rate})
             done = r["lifecycles"]
             # Sustained: everything finished, and offers kept up during the step (a growing backlog shows as
             # offer latency climbing into seconds before the drain).
@@ -157,10 +204,54 @@ def main() -> None:
             name = {"/": "workspace page", "/team/?q=": "Team Communicator"}.get(path, "contact page")
             rows.append((f"history: {name} p50 / p99, queries", f"{p50:.1f} / {p99:.1f} ms, {queries} queries"))
 
-    width = max(len(k) for k, _ in rows)
-    print(f"\n| {'measure'.ljust(width)} | value |\n|{'-' * (width + 2)}|-------|")
-    for k, v in rows:
-        print(f"| {k.ljust(width)} | {v} |")
+    rows.append(("refused or failed requests", ", ".join(f"{k}: {n}" for k, n in sorted(refused.items())) or "none"))
+    results = {"meta": meta, "rows": rows, "refused": dict(refused), "raw": raw}
+    path = (
+        args.json
+        or ROOT
+        / "var"
+        / "bench-results"
+        / f"{time.strftime('%Y%m%d-%H%M', time.gmtime())}-{'scaled' if args.scaled else 'embedded'}-{commit}.json"
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=1, default=str))
+    print(table(results))
+    print(f"\nwritten to {path}")
+    if refused:
+        print(
+            f"\nRUN FAILED: {sum(refused.values())} requests were refused or failed ({dict(refused)}): the figures above do not count them.",
+            file=sys.stderr,
+        )
+        sys.exit(1)
+
+
+def cpu_phase(kind: str, lifecycles: int) -> dict:
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.cpu", kind, str(lifecycles)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=os.environ | {"PYTHONPATH": str(ROOT)},
+    )
+    if out.returncode != 0:
+        raise SystemExit(f"bench.cpu {kind} failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def git_commit() -> str:
+    """The commit measured, with "+changes" when the work tree differs from it."""
+    head = subprocess.run(["git", "rev-parse", "--short=10", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    return (head or "unknown") + ("+changes" if dirty else "")
+
+
+def cpu_model() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return "unknown processor"
 
 
 if __name__ == "__main__":
