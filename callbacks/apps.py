@@ -11,3 +11,4 @@ class CallbacksConfig(AppConfig):
         # Loaded once the app registry is ready (they import models): the roles kept after migrate, the admin audit.
         import_module(f"{self.name}.roles").connect(self)
         import_module(f"{self.name}.audit").connect()
+        import_module(f"{self.name}.configuration")  # forgets the configuration every process keeps when a row changes

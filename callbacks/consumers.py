@@ -25,10 +25,10 @@ from .layerwatch import watch
 from .lifecycle import do_acknowledge_offer
 from .metrics import SOCKETS
 from .models import Agent, queues_for, supervises
-from .push import BOARD_AGENTS_GROUP, Push, agent_group, board_group, changed_since, regions_for
+from .push import BOARD_AGENTS_GROUP, Push, agent_group, board_group, changed_since, entities_for, regions_for
 from .selectors import agent_for_user
 from .views.board import render_figures
-from .views.render import render_regions, synced_marker
+from .views.render import render_push, render_regions, synced_marker
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,12 @@ def _render_for(agent_id: int, regions: list[str] | None, language: str | None =
     return render_regions(Agent.objects.get(pk=agent_id), regions, language=language)
 
 
+def _render_push_for(agent_id: int, message: dict, language: str | None = None) -> str:
+    return render_push(Agent.objects.get(pk=agent_id), message, language=language)
+
+
 render_off_thread = database_sync_to_async(_render_for, thread_sensitive=False)
+render_push_off_thread = database_sync_to_async(_render_push_for, thread_sensitive=False)
 acknowledge = database_sync_to_async(do_acknowledge_offer, thread_sensitive=False)
 
 
@@ -168,9 +173,8 @@ class AgentConsumer(GroupConsumer):
         if Push.SESSION_ENDED in message.get("events", ()):
             await self.close(code=CLOSE_UNAUTHENTICATED)  # logged out or deactivated: the page goes to the login
             return
-        regions = regions_for(message)
-        if regions:
-            await self._send_regions(regions)
+        if regions_for(message) or entities_for(message):
+            await self._send(await render_push_off_thread(self.agent_id, message, self.language))
 
     async def _send_regions(self, regions):
         await self._send(await render_off_thread(self.agent_id, regions, self.language))

@@ -1,14 +1,22 @@
 """The one way Ringback pushes to browsers: events after commit, to small groups, coalesced, never blocking a request.
 
 The channel layer is only a doorbell. A push names what changed; the consumer
-re-reads the truth from the database and sends rendered partials, so a lost
+renders from it (an offer's card from one read by primary key, a removed
+offer's card from nothing) or re-reads the truth of a whole region, so a lost
 message costs freshness, never correctness.
 
-After a commit, the events for each agent's group are gathered and handed to
-the server's event loop, which sends them; the request thread does not wait
-on the channel layer. Events for the same group that arrive before the loop
-sends are merged into one message. A process without a server loop (the
-dispatcher, the task worker, tests) sends at once.
+Message: {"events": every event rung, "bare": the events rung without an
+entity (their regions re-render), "entities": {event: [ids]}}. An event rung
+with an entity (`offer.new` with the offer's id) and never bare is rendered
+as that entity's partial alone.
+
+The pushes of one transaction are gathered and rung once when it commits: one
+message per group, however many changes the action made. After a commit the
+events for each agent's group are handed to the server's event loop, which
+sends them; the request thread does not wait on the channel layer. Events for
+the same group that arrive before the loop sends are merged into one message.
+A process without a server loop (the dispatcher, the task worker, tests) sends
+at once.
 """
 
 from __future__ import annotations
@@ -42,7 +50,10 @@ class Push(StrEnum):
     BOARD_CHANGED = "board.changed"  # to supervisors' boards: re-read the figures (coalesced by the board's consumer)
 
 
-# Which regions of the agent workspace each event re-renders.
+# Events that may name an entity: rung with one, they render that entity's partial instead of a region.
+ENTITY_EVENTS = frozenset({Push.OFFER_NEW, Push.OFFER_ENDED})
+
+# Which regions of the agent workspace each event re-renders when rung bare (without an entity).
 REGIONS: dict[Push, tuple[str, ...]] = {
     Push.OFFER_NEW: ("notifications",),
     Push.OFFER_ENDED: ("notifications",),
@@ -70,9 +81,23 @@ BOARD_AGENTS_GROUP = "board.agents"
 
 
 def regions_for(message: dict) -> list[str]:
-    """The regions a doorbell message asks the consumer to re-render, in page order."""
-    wanted = {region for event in message.get("events", ()) for region in REGIONS.get(Push(event), ())}
+    """The regions a doorbell message asks the consumer to re-render, in page order. An event that came with its
+    entities only (and never bare) asks for no region: `entities_for` says what it renders instead."""
+    events = message.get("events", ())
+    bare = message.get("bare", events)  # a message without "bare" (an older process's) re-renders every region
+    wanted = {
+        region for event in events if event in bare or event not in ENTITY_EVENTS for region in REGIONS.get(Push(event), ())
+    }
     return [name for name in REGION_ORDER if name in wanted]
+
+
+def entities_for(message: dict) -> dict[str, list[int]]:
+    """The entities a message names per event, left to render as their own partials: none when a region that
+    shows them re-renders anyway."""
+    if "notifications" in regions_for(message):
+        return {}
+    bare = message.get("bare", ())
+    return {event: ids for event, ids in message.get("entities", {}).items() if ids and event not in bare}
 
 
 # --- What changed when: lets a reconnecting page skip its full render -----------------------------
@@ -109,11 +134,42 @@ async def changed_since(group: str, since: float) -> bool:
     return last is None or last >= since - SKEW
 
 
-def push_on_commit(event: Push, *, agent_ids: Iterable[int]) -> None:
-    """Ring the agents' groups with `event` once the transaction commits (nothing if it rolls back)."""
+def push_on_commit(event: Push, *, agent_ids: Iterable[int], entity: int | None = None) -> None:
+    """Ring the agents' groups with `event` once the transaction commits (nothing if it rolls back). `entity` names
+    what changed (an offer's id, for the offer events), so the page gets that partial alone.
+
+    Every push of the transaction is gathered into one ring at its commit (an action that changes a callback, its
+    interaction and the agent's idle time sends one message per agent, not three)."""
     groups = [agent_group(a) for a in agent_ids]
-    if groups:
-        transaction.on_commit(lambda: doorbell.ring(groups, event.value))
+    if not groups:
+        return
+    batch = _transaction_batch()
+    if batch is None:  # autocommit: nothing to wait for
+        doorbell.ring_changes({g: {event.value: {entity}} for g in groups})
+        return
+    for group in groups:
+        batch.setdefault(group, {}).setdefault(event.value, set()).add(entity)
+
+
+class _Batch(dict):
+    """The pushes of one transaction, per group: {group: {event: {entity or None}}}; rung once at its commit."""
+
+    def __call__(self) -> None:
+        doorbell.ring_changes(self)
+
+
+def _transaction_batch() -> _Batch | None:
+    """This transaction's batch, registered with `on_commit` on first use; None outside a transaction. A batch whose
+    callback Django dropped (a rollback) is not reused: the next push starts a new one."""
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
+        return None
+    batch = getattr(connection, "ringback_batch", None)
+    if batch is not None and any(func is batch for _, func, _ in connection.run_on_commit):
+        return batch
+    batch = connection.ringback_batch = _Batch()
+    transaction.on_commit(batch)
+    return batch
 
 
 def push_board_on_commit(queue_ids: Iterable[int] = (), *, agents: bool = False) -> None:
@@ -166,7 +222,7 @@ class Doorbell:
     def __init__(self) -> None:
         self.loop: asyncio.AbstractEventLoop | None = None
         self.loop_thread: int | None = None
-        self.pending: dict[str, set[str]] = {}
+        self.pending: dict[str, dict[str, set[int | None]]] = {}
         self.scheduled = False
         self.lock = threading.Lock()
 
@@ -175,11 +231,17 @@ class Doorbell:
         self.loop = loop
 
     def ring(self, groups: list[str], event: str, *, record: bool = True) -> None:
+        self.ring_changes({g: {event: {None}} for g in groups}, record=record)
+
+    def ring_changes(self, changes: dict[str, dict[str, set[int | None]]], *, record: bool = True) -> None:
+        """{group: {event: {entity id, or None for the event rung bare}}}, merged into what waits to be sent."""
         if record:  # agents' pages only: a board re-reads everything on connect anyway
-            record_changes(groups)  # before the message: see "What changed when" above
+            record_changes(changes)  # before the message: see "What changed when" above
         with self.lock:
-            for group in groups:
-                self.pending.setdefault(group, set()).add(event)
+            for group, events in changes.items():
+                pending = self.pending.setdefault(group, {})
+                for event, entities in events.items():
+                    pending.setdefault(event, set()).update(entities)
             first = not self.scheduled
             self.scheduled = True
         if not first:
@@ -194,7 +256,7 @@ class Doorbell:
             log.exception("push could not be scheduled")
             self._take()
 
-    def _take(self) -> dict[str, set[str]]:
+    def _take(self) -> dict[str, dict[str, set[int | None]]]:
         with self.lock:
             batch, self.pending, self.scheduled = self.pending, {}, False
         return batch
@@ -208,12 +270,22 @@ class Doorbell:
             async_to_sync(_send)(group, events)
 
 
-async def _send(group: str, events: set[str]) -> None:
+def message_of(events: dict[str, set[int | None]]) -> dict:
+    """The doorbell message for one group's gathered events (see the module's docstring)."""
+    return {
+        "type": MESSAGE_TYPE,
+        "events": sorted(events),
+        "bare": sorted(e for e, ids in events.items() if None in ids),
+        "entities": {e: sorted(i for i in ids if i is not None) for e, ids in events.items() if ids - {None}},
+    }
+
+
+async def _send(group: str, events: dict[str, set[int | None]]) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
     try:
-        await layer.group_send(group, {"type": MESSAGE_TYPE, "events": sorted(events)})
+        await layer.group_send(group, message_of(events))
     except (RedisError, OSError) as exc:  # the layer is down: counted, and one line, not a traceback per push
         PUSHES.labels(result="failed").inc()
         log.warning("push to %s failed: channel layer unreachable (%s)", group, type(exc).__name__)

@@ -14,7 +14,7 @@ from django.db.models import Count, Exists, OuterRef, Q, Subquery
 from django.utils import dateformat, formats, timezone, translation
 from django.utils.translation import gettext, gettext_noop
 
-from . import calendars, callstate, emailstate
+from . import calendars, callstate, configuration, emailstate
 from .enums import (
     ACTIVE_CALL_STATES,
     OPEN_CONSULT_STATES,
@@ -427,7 +427,7 @@ class Workspace:
 
     @cached_property
     def reasons(self) -> list[NotReadyReason]:
-        return list(NotReadyReason.objects.filter(active=True, system=""))
+        return configuration.not_ready_reasons()
 
     @property
     def any_ready(self) -> bool:
@@ -436,7 +436,7 @@ class Workspace:
     # --- notifications -----------------------------------------------------------
     @cached_property
     def configured(self) -> list[PreviewField]:
-        return list(PreviewField.objects.filter(active=True).order_by("section", "order", "label"))
+        return configuration.preview_fields()
 
     @cached_property
     def offers(self) -> list[tuple[Offer, CallbackView]]:

@@ -10,6 +10,8 @@ from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.db.backends.postgresql.operations import DatabaseOperations as PostgresOperations
 from django.utils import translation
 
+from callbacks import configuration
+
 from .browser.a11y import Axe
 from .factories import make_agent, make_queue
 
@@ -46,6 +48,13 @@ def english_after_each_test():
     the next test starts in English."""
     yield
     translation.activate(settings.LANGUAGE_CODE)
+
+
+@pytest.fixture(autouse=True)
+def fresh_configuration():
+    """Each test's database starts empty, and emptying it sends no signal: the configuration every process keeps
+    (this one and any server a test started) is read again."""
+    configuration.changed()
 
 
 @pytest.fixture(autouse=True)

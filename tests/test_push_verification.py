@@ -24,7 +24,7 @@ def open_offer(agent):
 def test_going_ready_rings_and_pushes_status_and_notification(queue, alice, bob):
     make_callback(queue)
     pushed = verify_action([alice, bob], lambda: set_ready(alice))
-    assert pushed[alice.pk] == {"status", "notifications"}
+    assert pushed[alice.pk] == {"status", "notifications", "offer cards"}  # Ready; then routing rings her: the card alone
     assert pushed[bob.pk] == set()
 
 
@@ -128,7 +128,7 @@ def test_offer_expiry_returns_the_callback_and_sets_the_agent_not_ready(queue, a
         set_ready(bob)  # free, so the expired callback rings bob next
         pushed = verify_action([alice, bob], lambda: lifecycle.do_expire_offers())
     assert pushed[alice.pk] == {"status", "notifications"}
-    assert "notifications" in pushed[bob.pk]
+    assert "offer cards" in pushed[bob.pk]  # the returned callback rings bob: its card alone
     assert open_offer(bob).callback == offer.callback
 
 
@@ -146,7 +146,7 @@ def test_due_callback_rings_a_ready_agent(queue, alice):
     set_ready(alice)
     with time_machine.travel(callback.desired_time + timedelta(seconds=1), tick=False):
         pushed = verify_action([alice], lambda: lifecycle.do_enqueue_due())
-    assert "notifications" in pushed[alice.pk]
+    assert pushed[alice.pk] == {"offer cards"}  # the due callback rings her: its card alone
 
 
 def test_email_queued_then_sent_by_the_worker(queue, alice):
@@ -219,7 +219,7 @@ def test_cancel_and_logout_while_ringing(queue, alice, bob):
     make_callback(queue, phone="+33612000002")
     set_ready(bob)
     pushed = verify_action([alice, bob], lambda: lifecycle.do_log_out(user=alice.user))
-    assert "notifications" in pushed[bob.pk]  # the withdrawn offer rings bob at once
+    assert "offer cards" in pushed[bob.pk]  # the withdrawn offer rings bob at once
 
 
 def test_busy_with_an_automatic_retry_closes_the_window_with_a_notice(queue, alice):

@@ -1,9 +1,12 @@
 """`verify_action`, after Zulip's: what an action pushes to each agent, applied to the page they had, equals a fresh render.
 
 Each agent listens on their real channel-layer group, as their browser's
-consumer does. After the action, the regions each event names (the
-consumer's own `regions_for`) are rendered by the consumer's own renderer, laid
-over the regions the page showed before, and compared with a fresh render of
+consumer does. After the action, each message is rendered by the consumer's
+own renderer (`render_push`) and laid over the regions the page showed
+before, as the page's htmx does: a region replaces the region (unless it
+kept its data-version), an offer's card pushed alone is added to the offer
+list or removed from it (and the notifications' version is dropped, as
+static/js/workspace.js does). The result is compared with a fresh render of
 the whole page. A region that changed without a push, or a push that shows
 something else than the truth, fails the check. Time stands still meanwhile,
 so timers and countdowns read the same in both renders.
@@ -25,7 +28,7 @@ from django.utils import timezone
 
 from callbacks.models import Agent
 from callbacks.push import agent_group, regions_for
-from callbacks.views.render import render_regions
+from callbacks.views.render import render_push, render_regions
 
 PAGE_REGIONS = ("status", "notifications", "interaction", "emails")
 
@@ -55,9 +58,9 @@ class Listener:
             async_to_sync(self.layer.group_add)(agent_group(agent.pk), name)
             self.channels[agent.pk] = name
 
-    def events(self) -> dict[int, list[str]]:
+    def messages(self) -> dict[int, list[dict]]:
         async def drain():
-            out: dict[int, list[str]] = {}
+            out: dict[int, list[dict]] = {}
             for agent_id, name in self.channels.items():
                 out[agent_id] = []
                 while True:
@@ -65,10 +68,29 @@ class Listener:
                         message = await asyncio.wait_for(self.layer.receive(name), timeout=QUIET)
                     except TimeoutError:
                         break
-                    out[agent_id].extend(message["events"])
+                    out[agent_id].append(message)
             return out
 
         return async_to_sync(drain)()
+
+
+OFFER_LIST = re.compile(r'(<div id="offer-list" class="offer-list">)((?:<section id="offer-\d+".*?</section>\s*)*)(</div>)', re.S)
+CARD_ADDED = re.compile(r'<div hx-swap-oob="beforeend:#offer-list">(.*?</section>\s*)</div>', re.S)
+CARD_REMOVED = re.compile(r'<div id="offer-(\d+)" hx-swap-oob="delete"></div>')
+VERSION = re.compile(r' data-version="[^"]*"')
+
+
+def apply_cards(region: str, frame: str) -> str:
+    """The notifications region after the frame's cards: added at the end of the offer list, or removed."""
+    found = OFFER_LIST.search(region)
+    assert found, "the notifications region has no offer list"
+    cards = found.group(2)
+    for card in CARD_ADDED.findall(frame):
+        if re.match(r'<section id="offer-\d+"', card).group(0) not in cards:  # the page adds a card it lacks only
+            cards += card
+    for offer_id in CARD_REMOVED.findall(frame):
+        cards = re.sub(rf'<section id="offer-{offer_id}".*?</section>\s*', "", cards, flags=re.S)
+    return VERSION.sub("", region[: found.start(2)] + cards + region[found.end(2) :], count=1)
 
 
 @contextmanager
@@ -83,22 +105,33 @@ def verify_action(agents: list[Agent], fn: Callable[[], Any]) -> dict[int, set[s
         before = {a.pk: page_of(a) for a in agents}
         listener = Listener(agents)
         result = fn()
-        events = listener.events()
+        messages = listener.messages()
         pushed: dict[int, set[str]] = {}
         for agent in agents:
-            names = set(regions_for({"events": events[agent.pk]}))  # the consumer's own mapping
-            pushed[agent.pk] = names
+            pushed[agent.pk] = set()
             shown = dict(before[agent.pk])
             fresh_agent = Agent.objects.get(pk=agent.pk)
-            for name in names:
-                pushed_html = render_regions(fresh_agent, [name])  # what the consumer sends on that event
-                if pushed_html != before[agent.pk][name]:
-                    # The page skips a pushed region whose data-version it already shows.
-                    assert _version(pushed_html) != _version(before[agent.pk][name]), (
-                        f"{agent}: region “{name}” changed but kept its data-version, so the page would skip it"
-                    )
-                    shown[name] = pushed_html
+            carded = False
+            for message in messages[agent.pk]:
+                names = regions_for(message)  # the consumer's own mapping
+                pushed[agent.pk].update(names)
+                for name in names:
+                    pushed_html = render_regions(fresh_agent, [name])  # what the consumer sends on that event
+                    if pushed_html != shown[name]:
+                        # The page skips a pushed region whose data-version it already shows.
+                        assert _version(pushed_html) is None or _version(pushed_html) != _version(shown[name]), (
+                            f"{agent}: region “{name}” changed but kept its data-version, so the page would skip it"
+                        )
+                        shown[name] = pushed_html
+                        carded = carded and name != "notifications"
+                frame = render_push(fresh_agent, message)
+                if CARD_ADDED.search(frame) or CARD_REMOVED.search(frame):
+                    pushed[agent.pk].add("offer cards")
+                    shown["notifications"] = apply_cards(shown["notifications"], frame)
+                    carded = True
             after = page_of(agent)
+            if carded:
+                after["notifications"] = VERSION.sub("", after["notifications"], count=1)
             for name in PAGE_REGIONS:
                 assert shown[name] == after[name], (
                     f"{agent}: region “{name}” {'was pushed but differs from' if name in names else 'changed without a push; it differs from'} a fresh render"

@@ -35,7 +35,7 @@ from ..metrics import OFFER_DELIVERY, OFFERS
 from ..models import Agent, Call, CallbackRequest, Interaction, Offer, Queue
 from ..push import push_board_on_commit
 from .lines import end_call, on_another_call, place_call
-from .transitions import action, record, transition
+from .transitions import action, offer_card_entity, record, transition
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +80,14 @@ def make_offer(*, callback: CallbackRequest, agent: Agent, now: datetime) -> Off
     if offer is None:
         return None
     transition(
-        callback, CallbackEvent.OFFER, now=now, message=f"Offered to {agent}", agent=agent, notify=[agent.pk], offer=offer.pk
+        callback,
+        CallbackEvent.OFFER,
+        now=now,
+        message=f"Offered to {agent}",
+        agent=agent,
+        notify=[agent.pk],
+        offer_entity=offer_card_entity(callback, agent.pk, offer.pk),
+        offer=offer.pk,
     )
     return offer
 
@@ -110,7 +117,16 @@ def return_offer(
     """The offer ends without Accept (reject, time-out, withdrawal): the callback goes back to its queue, its place
     kept, or after Reject or a time-out where its queue sends it (another queue, or a routing point's choice)."""
     _end_offer(offer, OUTCOME_OF[event], now)
-    transition(offer.callback, event, now=now, message=message, agent=offer.agent, actor=actor, notify=[offer.agent_id])
+    transition(
+        offer.callback,
+        event,
+        now=now,
+        message=message,
+        agent=offer.agent,
+        actor=actor,
+        notify=[offer.agent_id],
+        offer_entity=offer_card_entity(offer.callback, offer.agent_id, offer.pk),
+    )
     if event in (CallbackEvent.REJECT, CallbackEvent.TIME_OUT):
         send_on(offer.callback, event, now)
     route_on_commit(offer.callback.queue_id, offer.channel)

@@ -22,7 +22,7 @@ from .. import callbackstate
 from ..enums import CallbackEvent, CloseReason, HistoryKind, InteractionState
 from ..errors import DomainError, Refused
 from ..models import Agent, CallbackRequest, Contact, HistoryEvent, Interaction, agent_of, may_work
-from ..push import push_board_on_commit, push_on_commit
+from ..push import ENTITY_EVENTS, push_board_on_commit, push_on_commit
 
 
 def action(fn):
@@ -71,13 +71,16 @@ def transition(
     notify: Iterable[int] = (),
     fields: Iterable[str] = (),
     close_reason: CloseReason | None = None,
+    offer_entity: int | None = None,
     **data: Any,
 ) -> HistoryEvent:
     """Move `callback` (locked by the caller, or new and unsaved) along `event`.
 
     Refused (DomainError) when the lifecycle table has no such edge. Saves the
     state with the other `fields` the caller changed, records the table's
-    history kind, and pushes the table's events to the `notify` agents.
+    history kind, and pushes the table's events to the `notify` agents (an
+    offer event naming `offer_entity`: their page renders that offer's card
+    alone, see `offer_card_entity`).
     """
     rule = callbackstate.TRANSITIONS[event]
     new = callback.pk is None
@@ -94,9 +97,15 @@ def transition(
     row = record(rule.records, message, callback=callback, agent=agent, actor=actor, at=now, state=callback.state, **data)
     agent_ids = list(notify)
     for push in rule.pushes:
-        push_on_commit(push, agent_ids=agent_ids)
+        push_on_commit(push, agent_ids=agent_ids, entity=offer_entity if push in ENTITY_EVENTS else None)
     push_board_on_commit([callback.queue_id])
     return row
+
+
+def offer_card_entity(callback: CallbackRequest, agent_id: int, offer_id: int) -> int | None:
+    """The offer to push as a card of its own, or None when the agent's notifications must re-render whole: a
+    personal callback of theirs is also listed, with its state, under My callbacks."""
+    return None if callback.owner_id == agent_id else offer_id
 
 
 def acting_agent(user: AbstractBaseUser) -> Agent:

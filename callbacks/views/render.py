@@ -17,6 +17,8 @@ from django.utils.safestring import SafeString, mark_safe
 from django_htmx.http import reswap, retarget
 
 from ..models import Agent
+from ..presenters.offers import offer_cards
+from ..push import Push, entities_for, regions_for
 from ..selectors import workspace_context_for
 from ..telephony import sip
 
@@ -47,6 +49,29 @@ def render_regions(agent: Agent, regions: list[str] | None = None, *, error: str
     names = regions or ["status", "notifications", "interaction", "emails", "flash"]
     with as_agent(agent, language):
         return "".join(render_to_string(f"{WORKSPACE}#{name}", context) for name in names) + synced_marker(at)
+
+
+def render_push(agent: Agent, message: dict, *, language: str | None = None) -> str:
+    """What the agent's socket sends for a doorbell message (empty when it names nothing this page shows): the
+    regions its bare events name, and the offers' cards it names alone (a card for an offer that rings, from one
+    read; a removal for one that ended, from nothing)."""
+    regions = regions_for(message)
+    entities = entities_for(message)
+    if not regions and not entities:
+        return ""
+    at = time.time()
+    parts = []
+    if regions:
+        context = {"ws": workspace_context_for(agent), "oob": True, "error": ""}
+        with as_agent(agent, language):
+            parts += [render_to_string(f"{WORKSPACE}#{name}", context) for name in regions]
+    ended = entities.get(Push.OFFER_ENDED, [])
+    rung = [i for i in entities.get(Push.OFFER_NEW, []) if i not in ended]
+    if rung or ended:
+        with as_agent(agent, language):
+            context = {"cards": offer_cards(agent, rung), "ended": ended, "ws": {"agent": agent}}
+            parts.append(render_to_string(f"{WORKSPACE}#offer-cards", context))
+    return "".join(parts) + synced_marker(at)
 
 
 def render_workspace(request: HttpRequest, agent: Agent, *, error: str = "", status: int = 200) -> HttpResponse:

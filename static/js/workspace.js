@@ -35,7 +35,16 @@
   // the agent's open keypad or half-typed note survives the echo of their own click.
   document.addEventListener("htmx:oobBeforeSwap", function (e) {
     var incoming = e.detail.fragment && e.detail.fragment.firstElementChild;
-    var have = e.detail.target && e.detail.target.dataset.version;
+    var target = e.detail.target;
+    // An offer's card pushed alone (added to the list, or removed): a card the page already shows is not added
+    // twice, and the notifications' version no longer says what they show (their next push is always swapped).
+    if (target && (target.id === "offer-list" || target.dataset.offer)) {
+      var region = document.getElementById("notifications");
+      if (region) delete region.dataset.version;
+      if (target.id === "offer-list" && incoming && incoming.id && document.getElementById(incoming.id)) e.detail.shouldSwap = false;
+      return;
+    }
+    var have = target && target.dataset.version;
     if (incoming && have && incoming.dataset.version === have) e.detail.shouldSwap = false;
     // An empty pushed message region does not wipe what the page itself just said (an unanswered click).
     if (incoming && incoming.id === "flash" && !incoming.textContent.trim() && e.detail.target.querySelector("[data-local]")) {
