@@ -25,6 +25,7 @@ from .layerwatch import watch
 from .lifecycle import do_acknowledge_offer
 from .metrics import SOCKETS
 from .models import Agent, queues_for, supervises
+from .presenters.offers import shown_at
 from .push import BOARD_AGENTS_GROUP, Push, agent_group, board_group, changed_since, entities_for, regions_for
 from .selectors import agent_for_user
 from .views.board import render_figures
@@ -154,7 +155,8 @@ class AgentConsumer(GroupConsumer):
             return
         if ack is not None:
             if is_id(str(ack)):
-                await acknowledge(agent_id=self.agent_id, offer_id=int(ack))
+                offer_id = int(ack)
+                await acknowledge(agent_id=self.agent_id, offer_id=offer_id, shown_at=shown_at(offer_id, data.get("shown")))
             return
         await self._send_regions(None)
 

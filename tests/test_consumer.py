@@ -1,6 +1,8 @@
 """The agent websocket: authenticated, origin-checked, pushes rendered truth."""
 
+import asyncio
 import json
+import re
 import time
 from datetime import timedelta
 
@@ -82,10 +84,13 @@ async def test_the_page_acknowledges_an_offer_and_its_countdown_starts_then(alic
     offer_push = await comm.receive_from(timeout=3)
     offer = await sync_to_async(Offer.objects.get)(callback=callback)
     assert f'name="ack" value="{offer.pk}"' in offer_push and 'data-timeout="30"' in offer_push
-    await comm.send_to(text_data=json.dumps({"ack": str(offer.pk), "HEADERS": {"HX-Request": "true"}}))
+    stamp = re.search(r'name="shown" value="([^"]+)"', offer_push).group(1)  # when the card was rendered, signed
+    await asyncio.sleep(0.3)  # the server reads the acknowledgement a moment later
+    await comm.send_to(text_data=json.dumps({"ack": str(offer.pk), "shown": stamp, "HEADERS": {"HX-Request": "true"}}))
     assert await comm.receive_nothing(timeout=0.5)  # the page starts its own countdown: no render for it
     offer = await sync_to_async(Offer.objects.get)(pk=offer.pk)
-    assert offer.delivered_at is not None
+    rendered_ms = int(stamp.split(":")[1])
+    assert offer.delivered_at.timestamp() * 1000 == pytest.approx(rendered_ms, abs=1), "counted from the render"
     assert offer.deadline == offer.delivered_at + timedelta(seconds=30)
     await comm.send_to(text_data=json.dumps({"ack": str(offer.pk)}))  # a repeat changes nothing
     assert await comm.receive_nothing(timeout=0.3)

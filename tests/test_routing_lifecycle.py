@@ -1,5 +1,6 @@
 """The core flow: a request reaches a Ready agent, who accepts or rejects; nothing is lost."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -10,7 +11,9 @@ from callbacks import lifecycle
 from callbacks.dispatcher import sweep_once
 from callbacks.enums import AgentStatus, CallbackState, CallbackType, HistoryKind, InteractionState, OfferOutcome
 from callbacks.errors import DomainError, Refused
-from callbacks.models import AgentChannelStatus, HistoryEvent, Interaction, Offer
+from callbacks.models import Agent, AgentChannelStatus, HistoryEvent, Interaction, Offer
+from callbacks.presenters.offers import shown_at, shown_stamp
+from callbacks.views.render import render_push
 
 from .factories import make_agent, make_callback, make_queue, numbers, refreshed, set_ready, shown
 
@@ -36,8 +39,9 @@ def test_queued_callback_is_offered_the_moment_an_agent_goes_ready(queue, alice)
     offer = open_offer(callback)
     assert offer.agent == alice
     assert refreshed(callback).state == CallbackState.OFFERED
-    # Until the page shows it, the offer only has the delivery window; then the queue's 30 s to answer.
-    assert offer.deadline == offer.created_at + timedelta(seconds=10)
+    # Until the page shows it, the offer only has the delivery window (10 s) and the grace for an acknowledgement
+    # read late (10 s); then the queue's 30 s to answer.
+    assert offer.deadline == offer.created_at + timedelta(seconds=20)
     shown_at = offer.created_at + timedelta(seconds=2)
     with time_machine.travel(shown_at, tick=False):
         shown(offer)
@@ -48,12 +52,55 @@ def test_an_offer_no_page_showed_goes_to_the_next_agent_without_burning_the_firs
     set_ready(alice)
     callback = make_callback(queue)
     set_ready(bob)
-    with time_machine.travel(timezone.now() + timedelta(seconds=11), tick=False):
+    with time_machine.travel(timezone.now() + timedelta(seconds=21), tick=False):
         sweep_once()
     assert Offer.objects.get(callback=callback, agent=alice).outcome == OfferOutcome.NOT_DELIVERED
     assert open_offer(callback).agent == bob
     assert AgentChannelStatus.objects.get(agent=alice, channel="voice").status == AgentStatus.READY
     assert "Not delivered to Alice's page within 10 s" in [e.message for e in callback.history.all()]
+
+
+def card_stamp(html: str) -> str:
+    return re.search(r'name="shown" value="([^"]+)"', html).group(1)
+
+
+def test_an_acknowledgement_sent_in_time_and_read_late_keeps_the_offer(queue, alice, bob):
+    """A saturated server reads the page's acknowledgement after the delivery window: the offer stays with the agent
+    whose page showed it, and the time to answer counts from when the card was rendered for that page."""
+    set_ready(alice)
+    start = timezone.now().replace(microsecond=0)  # the stamp keeps milliseconds
+    with time_machine.travel(start, tick=False):
+        callback = make_callback(queue)
+    offer = open_offer(callback)
+    set_ready(bob)
+    with time_machine.travel(start + timedelta(seconds=1), tick=False):  # the card is rendered and shown
+        card = render_push(
+            Agent.objects.get(pk=alice.pk), {"events": ["offer.new"], "bare": [], "entities": {"offer.new": [offer.pk]}}
+        )
+    stamp = card_stamp(card)
+    with time_machine.travel(start + timedelta(seconds=14), tick=False):  # the clock runs before the ack is read
+        sweep_once()
+    assert refreshed(offer).outcome == OfferOutcome.OPEN, "an offer whose acknowledgement may be in flight stays"
+    with time_machine.travel(start + timedelta(seconds=15), tick=False):  # read 14 s after it was sent
+        lifecycle.do_acknowledge_offer(agent_id=alice.pk, offer_id=offer.pk, shown_at=shown_at(offer.pk, stamp))
+    offer = refreshed(offer)
+    assert offer.delivered_at == start + timedelta(seconds=1)
+    assert offer.deadline == start + timedelta(seconds=31), "30 s to answer from the render, as the page counts"
+    with time_machine.travel(start + timedelta(seconds=25), tick=False):
+        sweep_once()
+    assert refreshed(offer).outcome == OfferOutcome.OPEN
+    lifecycle.do_accept_offer(user=alice.user, offer_id=offer.pk)  # her Accept is not refused with 409
+    assert refreshed(callback).state == CallbackState.IN_PROGRESS
+
+
+def test_a_forged_or_borrowed_shown_stamp_counts_for_nothing(queue, alice):
+    set_ready(alice)
+    offer = open_offer(make_callback(queue))
+    stamp = shown_stamp(offer.pk)
+    assert shown_at(offer.pk, stamp) is not None
+    assert shown_at(offer.pk + 1, stamp) is None, "another offer's stamp is not this one's"
+    assert shown_at(offer.pk, stamp.replace(":", ":9", 1)) is None, "a time changed by the page breaks the signature"
+    assert shown_at(offer.pk, "123") is None and shown_at(offer.pk, None) is None
 
 
 def test_new_callback_is_offered_at_once_to_a_ready_agent(queue, alice):

@@ -196,6 +196,10 @@ SIM_NO_ANSWER_SECONDS = int(os.environ.get("SIM_NO_ANSWER_SECONDS", "30"))
 # An offer's countdown starts when the agent's page acknowledges the notification; an offer no page
 # acknowledged within this window goes back to the queue, and the agent is not set Not Ready.
 RINGBACK_OFFER_DELIVERY_SECONDS = int(os.environ.get("RINGBACK_OFFER_DELIVERY_SECONDS", "10"))
+# How much later than that window the server may read an acknowledgement and still keep the offer: a page that
+# showed it in time is not robbed of it because a saturated server read its message late. The answer's countdown
+# counts from when the card was rendered for the page (signed into the acknowledgement), as the page's does.
+RINGBACK_OFFER_ACK_GRACE_SECONDS = int(os.environ.get("RINGBACK_OFFER_ACK_GRACE_SECONDS", "10"))
 # Offers rung but not yet shown on any page, at most, across the deployment. Beyond it, routing waits and the
 # burst stays queued in the database: offers are made only as fast as pages can show them, so none rings out
 # unseen (and comes back to be rung again) while the servers are saturated.

@@ -203,7 +203,7 @@ def do_expire_offers(*, now: datetime | None = None, limit: int = BATCH) -> int:
     for offer in offers:
         CallbackRequest.objects.select_for_update().filter(pk=offer.callback_id).exists()
         if offer.delivered_at is None:
-            seconds = int((offer.deadline - offer.created_at).total_seconds())
+            seconds = settings.RINGBACK_OFFER_DELIVERY_SECONDS
             message = f"Not delivered to {offer.agent}'s page within {seconds} s"
             return_offer(offer, CallbackEvent.NOT_DELIVERED, now, message=message)
             continue

@@ -58,7 +58,8 @@ def create_offer(
         agent=agent,
         channel=callback.channel,
         created_at=now,
-        deadline=now + timedelta(seconds=settings.RINGBACK_OFFER_DELIVERY_SECONDS),
+        # Until a page acknowledges it: the delivery window, and the grace for an acknowledgement read late.
+        deadline=now + timedelta(seconds=settings.RINGBACK_OFFER_DELIVERY_SECONDS + settings.RINGBACK_OFFER_ACK_GRACE_SECONDS),
         call=call,
         from_agent=from_agent,
     )
@@ -266,8 +267,10 @@ def do_accept_offer(*, user: AbstractBaseUser, offer_id: int) -> Interaction:
 
 
 @action
-def do_acknowledge_offer(*, agent_id: int, offer_id: int) -> Offer | None:
-    """The agent's page showed the notification: the time to answer starts now. Repeats change nothing."""
+def do_acknowledge_offer(*, agent_id: int, offer_id: int, shown_at: datetime | None = None) -> Offer | None:
+    """The agent's page showed the notification: the time to answer starts now, or at `shown_at` when the page
+    says (signed, see `presenters.offers.shown_at`) when its card was rendered; however late the server reads
+    it, the countdown matches the page's. Repeats change nothing."""
     now = timezone.now()
     offer = (
         Offer.objects.select_for_update(of=("self",))
@@ -277,10 +280,11 @@ def do_acknowledge_offer(*, agent_id: int, offer_id: int) -> Offer | None:
     )
     if offer is None:
         return None  # someone else's, already acknowledged, or already ended
-    offer.delivered_at = now
-    offer.deadline = now + timedelta(seconds=offer.callback.queue.offer_timeout_seconds)
+    at = now if shown_at is None else min(now, max(shown_at, offer.created_at))
+    offer.delivered_at = at
+    offer.deadline = at + timedelta(seconds=offer.callback.queue.offer_timeout_seconds)
     offer.save(update_fields=["delivered_at", "deadline"])
-    shown_after = (now - offer.created_at).total_seconds()
+    shown_after = (at - offer.created_at).total_seconds()
     transaction.on_commit(lambda: OFFER_DELIVERY.observe(shown_after))
     if cache.get(ROUTING_HELD_KEY):  # routing waits for pages to catch up: this one did
         route_on_commit(offer.callback.queue_id, offer.channel)

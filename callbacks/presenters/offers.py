@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import time
+from datetime import UTC, datetime
+
+from django.core import signing
+
 from ..configuration import preview_fields
 from ..enums import OfferOutcome
 from ..models import Agent, Offer
@@ -20,3 +25,26 @@ def offer_cards(agent: Agent, offer_ids: list[int]) -> list[tuple[Offer, Callbac
     )
     fields = preview_fields()
     return [(offer, callback_view(offer.callback, agent.zone, fields)) for offer in rows]
+
+
+# The acknowledgement's proof of when the card was rendered for the page: "<offer id>:<ms since the epoch>", signed.
+# A page cannot claim another time or another offer's; a server that reads the acknowledgement late (saturated, a
+# backlog of messages) still starts the answer's countdown when the page did.
+_SHOWN = signing.Signer(salt="ringback.offer-shown")
+
+
+def shown_stamp(offer_id: int) -> str:
+    """Signed into the card's acknowledgement form when the card is rendered."""
+    return _SHOWN.sign(f"{offer_id}:{int(time.time() * 1000)}")
+
+
+def shown_at(offer_id: int, stamp: object) -> datetime | None:
+    """When the card of `offer_id` was rendered, from the stamp its page sent back; None for anything else."""
+    try:
+        value = _SHOWN.unsign(str(stamp))
+        stamped_id, ms = value.split(":")
+        if int(stamped_id) != offer_id:
+            return None
+        return datetime.fromtimestamp(int(ms) / 1000, tz=UTC)
+    except (signing.BadSignature, ValueError, OverflowError, OSError):
+        return None

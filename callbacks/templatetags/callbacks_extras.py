@@ -9,10 +9,17 @@ from django.utils.translation import gettext
 from callbacks.errors import DomainError
 from callbacks.lifecycle import resolve_target
 from callbacks.phone import display_phone, zone_city
+from callbacks.presenters import offers
 
 register = template.Library()
 
 KIND_LABELS = {"agent": "Agent", "queue": "Queue", "rp": "Routing point", "contact": "Contact", "number": "Number"}
+
+
+@register.filter
+def shown_stamp(offer_id: int) -> str:
+    """The signed time this offer's card is rendered: its page sends it back with the acknowledgement."""
+    return offers.shown_stamp(offer_id)
 
 
 @register.filter
