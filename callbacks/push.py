@@ -45,6 +45,8 @@ class Push(StrEnum):
     OFFER_ENDED = "offer.ended"
     STATUS_CHANGED = "status.changed"
     INTERACTION_CHANGED = "interaction.changed"
+    INTERACTION_OPENED = "interaction.opened"  # Accept: the new window, and the notices it ends (not the other notifications)
+    INTERACTION_CLOSED = "interaction.closed"  # Mark Done: the window goes; nothing else on the desk changes
     EMAIL_CHANGED = "email.changed"  # the agent's e-mail interaction windows (a draft opened, sent, delivered …)
     SESSION_ENDED = "session.ended"  # the agent logged out or was deactivated: their sockets close at once
     BOARD_CHANGED = "board.changed"  # to supervisors' boards: re-read the figures (coalesced by the board's consumer)
@@ -60,9 +62,14 @@ REGIONS: dict[Push, tuple[str, ...]] = {
     # The notifications region says "Set yourself Ready …" when no channel is Ready.
     Push.STATUS_CHANGED: ("status", "notifications"),
     Push.INTERACTION_CHANGED: ("notifications", "interaction"),
+    # An interaction opening ends the notices of the last one the system closed ("notices", inside "notifications").
+    Push.INTERACTION_OPENED: ("notices", "interaction"),
+    Push.INTERACTION_CLOSED: ("interaction",),
     Push.EMAIL_CHANGED: ("emails",),
 }
-REGION_ORDER = ("status", "notifications", "interaction", "emails")
+REGION_ORDER = ("status", "notifications", "notices", "interaction", "emails")
+# Regions inside another one: rendered whole, the outer one carries them.
+INSIDE = {"notices": "notifications"}
 
 MESSAGE_TYPE = "ringback.event"
 
@@ -88,7 +95,7 @@ def regions_for(message: dict) -> list[str]:
     wanted = {
         region for event in events if event in bare or event not in ENTITY_EVENTS for region in REGIONS.get(Push(event), ())
     }
-    return [name for name in REGION_ORDER if name in wanted]
+    return [name for name in REGION_ORDER if name in wanted and INSIDE.get(name) not in wanted]
 
 
 def entities_for(message: dict) -> dict[str, list[int]]:

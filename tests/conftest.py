@@ -95,6 +95,26 @@ class PushRecorder:
         async_to_sync(self.layer.group_add)(group, name)
         self.channels.append((group, name))
 
+    def messages(self) -> list[dict]:
+        """The messages delivered so far, in order; call once per test (or `received`)."""
+
+        async def drain():
+            out = []
+            for _, name in self.channels:
+                while True:
+                    try:
+                        out.append(await asyncio.wait_for(self.layer.receive(name), timeout=0.2))
+                    except TimeoutError:
+                        break
+            return out
+
+        self.drained = async_to_sync(drain)()
+        return self.drained
+
+    @property
+    def last(self) -> dict:
+        return self.drained[-1]
+
     def received(self) -> list[tuple[str, str]]:
         """(group, event) pairs delivered so far; call once per test."""
 

@@ -9,10 +9,11 @@ from django.utils import timezone
 from callbacks import lifecycle
 from callbacks.enums import OfferOutcome
 from callbacks.errors import DomainError
-from callbacks.models import AgentChannelStatus, Offer
-from callbacks.push import agent_group, doorbell
+from callbacks.models import AgentChannelStatus, CallbackRequest, Offer
+from callbacks.push import agent_group, doorbell, entities_for, regions_for
 
 from .factories import make_callback, set_ready
+from .verify import verify_action
 
 
 def test_offer_sends_offer_new_to_the_agent_only(queue, alice, bob, pushes):
@@ -23,13 +24,34 @@ def test_offer_sends_offer_new_to_the_agent_only(queue, alice, bob, pushes):
     assert pushes.received() == [(agent_group(alice.pk), "offer.new")]
 
 
-def test_accept_sends_interaction_changed(queue, alice, pushes):
+def test_accept_opens_the_window_and_ends_the_offers_card_in_one_message(queue, alice, pushes):
     set_ready(alice)
     make_callback(queue)
     offer = Offer.objects.get(outcome=OfferOutcome.OPEN)
     pushes.listen(agent_group(alice.pk))
     lifecycle.do_accept_offer(user=alice.user, offer_id=offer.pk)
-    assert pushes.received() == [(agent_group(alice.pk), "interaction.changed")]
+    assert pushes.messages() == [
+        {
+            "type": "ringback.event",
+            "events": ["interaction.opened", "offer.ended"],
+            "bare": ["interaction.opened"],
+            "entities": {"offer.ended": [offer.pk]},
+        }
+    ]
+    assert regions_for(pushes.last) == ["notices", "interaction"] and entities_for(pushes.last) == {"offer.ended": [offer.pk]}
+
+
+def test_mark_done_on_a_personal_callback_re_renders_the_notifications_that_list_it(queue, alice, pushes):
+    """My callbacks shows the owner's callbacks with their state: the narrow events widen on the owner's desk."""
+    callback = make_callback(queue)
+    CallbackRequest.objects.filter(pk=callback.pk).update(owner=alice)
+    set_ready(alice)
+    offer = Offer.objects.get(outcome=OfferOutcome.OPEN)
+    pushes.listen(agent_group(alice.pk))
+    verify_action([alice], lambda: lifecycle.do_accept_offer(user=alice.user, offer_id=offer.pk))
+    interaction = verify_action.result
+    verify_action([alice], lambda: lifecycle.do_mark_done(user=alice.user, interaction_id=interaction.pk))
+    assert [m["bare"] for m in pushes.messages()] == [["interaction.changed", "offer.ended"], ["interaction.changed"]]
 
 
 def test_reject_ends_the_offer_for_one_agent_and_rings_the_next(queue, alice, bob, pushes):

@@ -15,6 +15,7 @@ so timers and countdowns read the same in both renders.
 from __future__ import annotations
 
 import asyncio
+import difflib
 import os
 import re
 from collections.abc import Callable
@@ -27,7 +28,7 @@ from channels.layers import get_channel_layer
 from django.utils import timezone
 
 from callbacks.models import Agent
-from callbacks.push import agent_group, regions_for
+from callbacks.push import INSIDE, agent_group, regions_for
 from callbacks.views.render import render_push, render_regions
 
 PAGE_REGIONS = ("status", "notifications", "interaction", "emails")
@@ -78,6 +79,7 @@ OFFER_LIST = re.compile(r'(<div id="offer-list" class="offer-list">)((?:<section
 CARD_ADDED = re.compile(r'<div hx-swap-oob="beforeend:#offer-list">(.*?</section>\s*)</div>', re.S)
 CARD_REMOVED = re.compile(r'<div id="offer-(\d+)" hx-swap-oob="delete"></div>')
 VERSION = re.compile(r' data-version="[^"]*"')
+PART = {"notices": re.compile(r'<div id="notices" class="notices">.*?</div>', re.S)}
 
 
 def apply_cards(region: str, frame: str) -> str:
@@ -117,6 +119,12 @@ def verify_action(agents: list[Agent], fn: Callable[[], Any]) -> dict[int, set[s
                 pushed[agent.pk].update(names)
                 for name in names:
                     pushed_html = render_regions(fresh_agent, [name])  # what the consumer sends on that event
+                    if name in INSIDE:  # a part of a region, swapped into it (htmx drops the swap attribute)
+                        outer = INSIDE[name]
+                        part = pushed_html.split('<span id="synced"')[0].replace(' hx-swap-oob="true"', "", 1).strip()
+                        shown[outer] = VERSION.sub("", PART[name].sub(lambda _, part=part: part, shown[outer], count=1), count=1)
+                        carded = True
+                        continue
                     if pushed_html != shown[name]:
                         # The page skips a pushed region whose data-version it already shows.
                         assert _version(pushed_html) is None or _version(pushed_html) != _version(shown[name]), (
@@ -134,7 +142,12 @@ def verify_action(agents: list[Agent], fn: Callable[[], Any]) -> dict[int, set[s
                 after["notifications"] = VERSION.sub("", after["notifications"], count=1)
             for name in PAGE_REGIONS:
                 assert shown[name] == after[name], (
-                    f"{agent}: region “{name}” {'was pushed but differs from' if name in names else 'changed without a push; it differs from'} a fresh render"
+                    f"{agent}: region “{name}” {'was pushed but differs from' if name in names else 'changed without a push; it differs from'} a fresh render:\n"
+                    + "\n".join(
+                        difflib.unified_diff(
+                            shown[name].splitlines(), after[name].splitlines(), "page", "fresh", lineterm="", n=1
+                        )
+                    )
                 )
     verify_action.result = result
     return pushed

@@ -35,7 +35,7 @@ from ..metrics import OFFER_DELIVERY, OFFERS
 from ..models import Agent, Call, CallbackRequest, Interaction, Offer, Queue
 from ..push import push_board_on_commit
 from .lines import end_call, on_another_call, place_call
-from .transitions import action, offer_card_entity, record, transition
+from .transitions import action, record, transition
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +87,7 @@ def make_offer(*, callback: CallbackRequest, agent: Agent, now: datetime) -> Off
         message=f"Offered to {agent}",
         agent=agent,
         notify=[agent.pk],
-        offer_entity=offer_card_entity(callback, agent.pk, offer.pk),
+        offer_entity=offer.pk,
         offer=offer.pk,
     )
     return offer
@@ -126,7 +126,7 @@ def return_offer(
         agent=offer.agent,
         actor=actor,
         notify=[offer.agent_id],
-        offer_entity=offer_card_entity(offer.callback, offer.agent_id, offer.pk),
+        offer_entity=offer.pk,
     )
     if event in (CallbackEvent.REJECT, CallbackEvent.TIME_OUT):
         send_on(offer.callback, event, now)
@@ -256,6 +256,7 @@ def do_accept_offer(*, user: AbstractBaseUser, offer_id: int) -> Interaction:
         agent=offer.agent,
         actor=user,
         notify=[offer.agent_id],
+        offer_entity=offer.pk,
     )
     if dials_on_accept(offer):
         if on_another_call(interaction):

@@ -22,7 +22,7 @@ from .. import callbackstate
 from ..enums import CallbackEvent, CloseReason, HistoryKind, InteractionState
 from ..errors import DomainError, Refused
 from ..models import Agent, CallbackRequest, Contact, HistoryEvent, Interaction, agent_of, may_work
-from ..push import ENTITY_EVENTS, push_board_on_commit, push_on_commit
+from ..push import ENTITY_EVENTS, Push, push_board_on_commit, push_on_commit
 
 
 def action(fn):
@@ -95,17 +95,24 @@ def transition(
         extra = {"closed_at", "close_reason"} if rule.closes else set()
         callback.save(update_fields=["state", "updated_at", *extra, *fields])
     row = record(rule.records, message, callback=callback, agent=agent, actor=actor, at=now, state=callback.state, **data)
-    agent_ids = list(notify)
-    for push in rule.pushes:
-        push_on_commit(push, agent_ids=agent_ids, entity=offer_entity if push in ENTITY_EVENTS else None)
+    for agent_id in notify:
+        for push in rule.pushes:
+            narrow, entity = desk_push(push, callback, agent_id, offer_entity)
+            push_on_commit(narrow, agent_ids=[agent_id], entity=entity)
     push_board_on_commit([callback.queue_id])
     return row
 
 
-def offer_card_entity(callback: CallbackRequest, agent_id: int, offer_id: int) -> int | None:
-    """The offer to push as a card of its own, or None when the agent's notifications must re-render whole: a
-    personal callback of theirs is also listed, with its state, under My callbacks."""
-    return None if callback.owner_id == agent_id else offer_id
+# The narrow events, and what each becomes on the desk of the agent who owns the callback (My callbacks lists it).
+WHOLE_DESK = {Push.INTERACTION_OPENED: Push.INTERACTION_CHANGED, Push.INTERACTION_CLOSED: Push.INTERACTION_CHANGED}
+
+
+def desk_push(push: Push, callback: CallbackRequest, agent_id: int, offer_id: int | None = None) -> tuple[Push, int | None]:
+    """The event (and the offer it names) that `push` about `callback` is on `agent_id`'s desk: narrow, unless the
+    callback is theirs, whose state My callbacks shows too."""
+    if callback.owner_id == agent_id:
+        return WHOLE_DESK.get(push, push), None
+    return push, offer_id if push in ENTITY_EVENTS else None
 
 
 def acting_agent(user: AbstractBaseUser) -> Agent:

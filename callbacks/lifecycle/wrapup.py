@@ -33,7 +33,7 @@ from ..push import Push, push_on_commit
 from .lines import end_call, live_call
 from .offers import route_on_commit
 from .presence import change_status, mark_idle
-from .transitions import action, locked_interaction_for, record, transition
+from .transitions import action, desk_push, locked_interaction_for, record, transition
 
 NOTE_MAX = 4000
 
@@ -60,7 +60,9 @@ def close_interaction(interaction: Interaction, *, reason: ClosingReason, now: d
         )
     else:
         route_on_commit(queue.pk, interaction.channel)
-    push_on_commit(Push.INTERACTION_CHANGED, agent_ids=[interaction.agent_id])
+    # The agent's own Mark Done changes their window only; a closing by the system leaves a notice on the desk.
+    push = Push.INTERACTION_CLOSED if reason == ClosingReason.MARKED_DONE else Push.INTERACTION_CHANGED
+    push_on_commit(desk_push(push, interaction.callback, interaction.agent_id)[0], agent_ids=[interaction.agent_id])
 
 
 def dispositions_for(queue_id: int):

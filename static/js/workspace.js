@@ -36,11 +36,12 @@
   document.addEventListener("htmx:oobBeforeSwap", function (e) {
     var incoming = e.detail.fragment && e.detail.fragment.firstElementChild;
     var target = e.detail.target;
-    // An offer's card pushed alone (added to the list, or removed): a card the page already shows is not added
-    // twice, and the notifications' version no longer says what they show (their next push is always swapped).
-    if (target && (target.id === "offer-list" || target.dataset.offer)) {
-      var region = document.getElementById("notifications");
-      if (region) delete region.dataset.version;
+    // A part of the notifications pushed alone (an offer's card added or removed, the notices): a card the page
+    // already shows is not added twice, and the notifications' version no longer says what they show (their next
+    // push is always swapped).
+    var region = document.getElementById("notifications");
+    if (target && region && target !== region && region.contains(target)) {
+      delete region.dataset.version;
       if (target.id === "offer-list" && incoming && incoming.id && document.getElementById(incoming.id)) e.detail.shouldSwap = false;
       return;
     }
