@@ -1,6 +1,6 @@
 """Configuration that admins change rarely, read once per process and forgotten when anyone changes it.
 
-Every push and page used to read the active preview fields and Not Ready reasons again: two statements for
+Every push and page used to read the active preview fields, Not Ready reasons and disposition codes again: two statements for
 Django to compile per render, for rows that change a few times a year. Here each list is read on first use and
 kept with the configuration's version. Saving or deleting such a row (admin, a shell, a fixture) bumps the
 version where every process sees it: the shared cache (Redis) in the scaled set-up, a file in the var directory
@@ -21,7 +21,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db.models.signals import post_delete, post_save
 
-from .models import NotReadyReason, PreviewField
+from .models import DispositionCode, NotReadyReason, PreviewField
 
 VERSION_KEY = "rb:config:version"
 _lock = threading.Lock()
@@ -82,10 +82,15 @@ def not_ready_reasons() -> list[NotReadyReason]:
     return kept("not_ready_reasons", lambda: list(NotReadyReason.objects.filter(active=True, system="")))
 
 
+def disposition_codes() -> list[DispositionCode]:
+    """The active disposition codes of every queue, in display order (a window keeps its queue's and the shared ones)."""
+    return kept("disposition_codes", lambda: list(DispositionCode.objects.filter(active=True).order_by("order", "label")))
+
+
 def _forget(sender, **kwargs) -> None:
     changed()
 
 
-for _model in (PreviewField, NotReadyReason):
+for _model in (PreviewField, NotReadyReason, DispositionCode):
     post_save.connect(_forget, sender=_model, dispatch_uid=f"configuration-{_model.__name__}-save")
     post_delete.connect(_forget, sender=_model, dispatch_uid=f"configuration-{_model.__name__}-delete")

@@ -44,7 +44,6 @@ from .models import (
     Consultation,
     Contact,
     ContactEmail,
-    DispositionCode,
     EmailInteraction,
     FavoriteTarget,
     HistoryEvent,
@@ -721,7 +720,9 @@ def _interaction_views(interactions, zone, configured, histories) -> list[Intera
     if not interactions:
         return []
     ids = [i.pk for i in interactions]
-    calls = {c.interaction_id: c for c in Call.objects.filter(interaction_id__in=ids).exclude(state=CallState.ENDED)}
+    every_call = list(Call.objects.filter(interaction_id__in=ids))  # a few per window: the live one, and any before
+    calls = {c.interaction_id: c for c in every_call if c.state != CallState.ENDED}
+    called = {c.interaction_id for c in every_call}
     call_ids = [c.pk for c in calls.values()]
     parties: dict[int, list] = {}
     consults = {}
@@ -740,8 +741,7 @@ def _interaction_views(interactions, zone, configured, histories) -> list[Intera
         p.line_ref for group in parties.values() for p in group if p.line_ref
     ]
     links = {ref: telephony().customer_link(call_ref=ref) for ref in line_refs}
-    codes = list(DispositionCode.objects.filter(active=True).order_by("order", "label"))
-    called = set(Call.objects.filter(interaction_id__in=ids).values_list("interaction_id", flat=True).distinct())
+    codes = configuration.disposition_codes()
     out = []
     for i in interactions:
         call = calls.get(i.pk)
