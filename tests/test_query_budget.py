@@ -3,21 +3,24 @@
 A lifecycle is: the API creates a callback and routing offers it to a Ready agent, the agent clicks
 Accept, then Mark Done, and is free (Ready) again. Its statements are pinned per step and in total
 (at most 30). Transaction control (BEGIN, COMMIT, SAVEPOINT, RELEASE) is not counted: SQLite shows it
-as statements, PostgreSQL does not. Each region render a push causes has its own budget: pushes scale
-with the pages open, not with the lifecycle."""
+as statements, PostgreSQL does not. What each step pushes has its own budget, in statements and in partials
+rendered: pushes scale with the pages open, not with the lifecycle."""
 
 import json
 
 import pytest
 from django.db import connection
+from django.test.signals import template_rendered
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from callbacks import configuration
 from callbacks.enums import AgentStatus
 from callbacks.models import Agent, AgentChannelStatus, Offer
-from callbacks.views.render import render_regions
+from callbacks.views.render import render_push
 
 from .factories import make_api_client, set_ready
+from .verify import Listener
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 CONTROL = ("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK")
@@ -28,12 +31,13 @@ STEPS = {
     "Accept": 7,
     "Mark Done (Ready again, routing looks for more)": 9,
 }
+# What each step pushes to the agent's page, as the consumer renders it (`render_push`, the agent read included):
+# the statements, and the partials rendered (an offer's card alone when it rings; the new window and the notices on
+# Accept, with the card's removal, which reads nothing; the window alone on Mark Done).
 PUSHES = {
-    "notifications": 7,
-    # The windows another agent brought me into are read only when my status rows say I am in one (see
-    # Workspace.joined): two statements, and a quarter of a push's CPU, that most renders do not need.
-    "notifications + interaction": 14,
-    "notifications + interaction (closed)": 7,
+    "create via the API, with routing": (2, ["offer-cards", "callbacks/_offer.html"]),
+    "Accept": (8, ["notices", "interaction", "callbacks/_interaction.html", "offer-cards"]),
+    "Mark Done (Ready again, routing looks for more)": (3, ["interaction"]),
 }
 
 
@@ -60,10 +64,31 @@ def test_a_whole_lifecycle_stays_within_its_query_budget(client, queue, alice, r
         spent[name] = len(sql)
         return result
 
-    def push(name: str, regions):
-        with CaptureQueriesContext(connection) as captured:
-            render_regions(Agent.objects.get(pk=alice.pk), regions)
-        assert len(captured.captured_queries) <= PUSHES[name], f"push {name}: {len(captured.captured_queries)} queries"
+    listener = Listener([alice])
+    # A running server keeps the configuration it read (preview fields, reasons, dispositions): read it once here.
+    configuration.preview_fields(), configuration.not_ready_reasons(), configuration.disposition_codes()
+
+    def push(name: str):
+        """Render what the step rang on alice's group, as her socket's consumer does; pin statements and partials."""
+        budget, partials = PUSHES[name]
+        rendered: list[str] = []
+
+        def seen(sender, template, context, **kwargs):
+            rendered.append(template.name)
+
+        messages = listener.messages()[alice.pk]
+        assert len(messages) == 1, f"{name}: one message per step, not {len(messages)}"
+        template_rendered.connect(seen)
+        try:
+            with CaptureQueriesContext(connection) as captured:
+                render_push(Agent.objects.get(pk=alice.pk), messages[0])
+        finally:
+            template_rendered.disconnect(seen)
+        assert len(captured.captured_queries) <= budget, (
+            f"push of {name}: {len(captured.captured_queries)} statements\n"
+            + "\n".join(q["sql"] for q in captured.captured_queries)
+        )
+        assert rendered == partials, f"push of {name} rendered {rendered}"
 
     for n in range(round_):
         spent.clear()
@@ -75,14 +100,14 @@ def test_a_whole_lifecycle_stays_within_its_query_budget(client, queue, alice, r
             HTTP_AUTHORIZATION=f"Bearer {token}",
         )
         assert response.status_code == 201
-        push("notifications", ["notifications"])
+        push("create via the API, with routing")
         offer = Offer.objects.get(outcome="open")
         response = step("Accept", reverse("accept_offer", args=[offer.pk]), **HTMX)
         assert response.status_code == 204
-        push("notifications + interaction", ["notifications", "interaction"])
+        push("Accept")
         interaction = offer.callback.interactions.get()
         response = step("Mark Done (Ready again, routing looks for more)", reverse("mark_done", args=[interaction.pk]), **HTMX)
         assert response.status_code == 204
-        push("notifications + interaction (closed)", ["notifications", "interaction"])
+        push("Mark Done (Ready again, routing looks for more)")
         assert AgentChannelStatus.objects.get(agent=alice, channel="voice").status == AgentStatus.READY
         assert sum(spent.values()) <= LIFECYCLE
