@@ -1,7 +1,10 @@
-"""Print the benchmark's table from the JSON files it wrote: `python -m bench.report FILE [FILE …]`.
+"""Print the benchmark's tables from the JSON files it wrote.
 
-The published figures (the README's Performance section) are made this way, from files committed under
-docs/bench/, so each one can be traced to its commit, machine and settings and reproduced.
+    python -m bench.report FILE [FILE …]           # each run's own table
+    python -m bench.report --side FILE [FILE …]    # one table, a column per run (the performance page's form)
+
+The published figures (docs/performance.md) are made this way, from files committed under docs/bench/, so each
+one can be traced to its commit, machine and settings and reproduced.
 """
 
 from __future__ import annotations
@@ -9,6 +12,8 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+
+HEADER = ("date", "commit", "machine", "versions", "mode", "settings")
 
 
 def table(results: dict) -> str:
@@ -19,9 +24,30 @@ def table(results: dict) -> str:
     return "\n" + "\n".join(lines)
 
 
+def side_by_side(runs: list[dict], names: list[str]) -> str:
+    """One row per measure, one column per run, headed by its file's name, commit and date."""
+    measures: list[str] = []
+    for run in runs:
+        measures += [k for k, _ in run["rows"] if k not in HEADER and k not in measures]
+    heads = [
+        f"{name}<br>`{dict(run['rows'])['commit']}`, {dict(run['rows'])['date']}" for run, name in zip(runs, names, strict=True)
+    ]
+    lines = ["| measure | " + " | ".join(heads) + " |", "|---|" + "---|" * len(runs)]
+    for measure in measures:
+        lines.append(f"| {measure} | " + " | ".join(str(dict(run["rows"]).get(measure, "—")) for run in runs) + " |")
+    return "\n".join(lines)
+
+
 def main() -> None:
-    for name in sys.argv[1:]:
-        print(f"\n{name}:{table(json.loads(Path(name).read_text()))}")
+    args = sys.argv[1:]
+    side = "--side" in args
+    files = [a for a in args if a != "--side"]
+    runs = [json.loads(Path(name).read_text()) for name in files]
+    if side:
+        print(side_by_side(runs, [Path(name).stem for name in files]))
+        return
+    for name, run in zip(files, runs, strict=True):
+        print(f"\n{name}:{table(run)}")
 
 
 if __name__ == "__main__":
