@@ -1,6 +1,7 @@
 """Configuration that admins change rarely, read once per process and forgotten when anyone changes it.
 
-Every push and page used to read the active preview fields, Not Ready reasons and disposition codes again: two statements for
+Every push and page used to read the active preview fields, Not Ready reasons, disposition codes and the agent's
+own profile again: two statements for
 Django to compile per render, for rows that change a few times a year. Here each list is read on first use and
 kept with the configuration's version. Saving or deleting such a row (admin, a shell, a fixture) bumps the
 version where every process sees it: the shared cache (Redis) in the scaled set-up, a file in the var directory
@@ -19,9 +20,10 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 
-from .models import DispositionCode, NotReadyReason, PreviewField
+from .models import Agent, DispositionCode, NotReadyReason, PreviewField
 
 VERSION_KEY = "rb:config:version"
 _lock = threading.Lock()
@@ -87,10 +89,22 @@ def disposition_codes() -> list[DispositionCode]:
     return kept("disposition_codes", lambda: list(DispositionCode.objects.filter(active=True).order_by("order", "label")))
 
 
+def agent_profile(agent_id: int) -> Agent:
+    """An agent's profile (name, time zone, channels, language) as their pushes render it: read once per process
+    and version, not once per push. Raises Agent.DoesNotExist for an agent deleted meanwhile."""
+    return kept(f"agent:{agent_id}", lambda: Agent.objects.get(pk=agent_id))
+
+
+def changed_on_commit() -> None:
+    """Configuration is changing in this transaction: forget it once the change is visible (forgetting earlier would
+    let a render read the old rows again and keep them under the new version)."""
+    transaction.on_commit(changed)
+
+
 def _forget(sender, **kwargs) -> None:
-    changed()
+    changed_on_commit()
 
 
-for _model in (PreviewField, NotReadyReason, DispositionCode):
+for _model in (PreviewField, NotReadyReason, DispositionCode, Agent):
     post_save.connect(_forget, sender=_model, dispatch_uid=f"configuration-{_model.__name__}-save")
     post_delete.connect(_forget, sender=_model, dispatch_uid=f"configuration-{_model.__name__}-delete")

@@ -19,6 +19,7 @@ from django.contrib.auth import get_user_model
 from django.db import InterfaceError, OperationalError
 from redis.exceptions import RedisError
 
+from .configuration import agent_profile
 from .errors import is_id
 from .languages import browser_language, language_for_socket, supported
 from .layerwatch import watch
@@ -46,7 +47,7 @@ def _render_for(agent_id: int, regions: list[str] | None, language: str | None =
 
 
 def _render_push_for(agent_id: int, message: dict, language: str | None = None) -> str:
-    return render_push(Agent.objects.get(pk=agent_id), message, language=language)
+    return render_push(agent_profile(agent_id), message, language=language)
 
 
 render_off_thread = database_sync_to_async(_render_for, thread_sensitive=False)

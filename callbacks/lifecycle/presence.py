@@ -13,6 +13,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from .. import configuration
 from ..enums import AgentStatus, Channel, HistoryKind, Language
 from ..errors import Invalid
 from ..models import Agent, AgentChannelStatus, NotReadyReason, agent_of
@@ -101,6 +102,7 @@ def do_set_language(*, user: AbstractBaseUser, language: str) -> Agent:
     if language and language not in Language.values:
         raise Invalid(gettext("That language is not available."), field="language")
     Agent.objects.filter(pk=agent.pk).update(language=language)
+    configuration.changed_on_commit()  # the profile every process keeps for the agent's pushes (an update sends no signal)
     agent.language = language
     return agent
 
