@@ -184,3 +184,20 @@ class AgentLanguageMiddleware(MiddlewareMixin):
             return None
         activate_for_user(request)
         return None
+
+
+class OneThreadMiddleware:
+    """Last in MIDDLEWARE, and sync only: Django then runs the whole middleware chain and the (sync) view in one
+    thread per request. Without it, under ASGI each `MiddlewareMixin` hook of an async-capable middleware is its own
+    thread hand-off (`sync_to_async`), and WhiteNoise (sync only) splits the chain in two: about 20 hand-offs per
+    request, measured at a fifth of a lifecycle's CPU (docs/performance.md). Daphne keeps serving the websockets
+    and streaming bodies on its event loop."""
+
+    sync_capable = True
+    async_capable = False
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)

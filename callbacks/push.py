@@ -59,17 +59,17 @@ ENTITY_EVENTS = frozenset({Push.OFFER_NEW, Push.OFFER_ENDED})
 REGIONS: dict[Push, tuple[str, ...]] = {
     Push.OFFER_NEW: ("notifications",),
     Push.OFFER_ENDED: ("notifications",),
-    # The notifications region says "Set yourself Ready …" when no channel is Ready.
-    Push.STATUS_CHANGED: ("status", "notifications"),
+    # The notifications say "Set yourself Ready …" when no channel is Ready (their "quiet" line).
+    Push.STATUS_CHANGED: ("status", "quiet"),
     Push.INTERACTION_CHANGED: ("notifications", "interaction"),
     # An interaction opening ends the notices of the last one the system closed ("notices", inside "notifications").
     Push.INTERACTION_OPENED: ("notices", "interaction"),
     Push.INTERACTION_CLOSED: ("interaction",),
     Push.EMAIL_CHANGED: ("emails",),
 }
-REGION_ORDER = ("status", "notifications", "notices", "interaction", "emails")
+REGION_ORDER = ("status", "notifications", "notices", "quiet", "interaction", "emails")
 # Regions inside another one: rendered whole, the outer one carries them.
-INSIDE = {"notices": "notifications"}
+INSIDE = {"notices": "notifications", "quiet": "notifications"}
 
 MESSAGE_TYPE = "ringback.event"
 

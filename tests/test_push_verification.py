@@ -24,7 +24,7 @@ def open_offer(agent):
 def test_going_ready_rings_and_pushes_status_and_notification(queue, alice, bob):
     make_callback(queue)
     pushed = verify_action([alice, bob], lambda: set_ready(alice))
-    assert pushed[alice.pk] == {"status", "notifications", "offer cards"}  # Ready; then routing rings her: the card alone
+    assert pushed[alice.pk] == {"status", "quiet", "offer cards"}  # Ready (and the hint goes); routing rings her: the card
     assert pushed[bob.pk] == set()
 
 
@@ -127,7 +127,7 @@ def test_offer_expiry_returns_the_callback_and_sets_the_agent_not_ready(queue, a
     with time_machine.travel(offer.deadline + timedelta(seconds=1), tick=False):
         set_ready(bob)  # free, so the expired callback rings bob next
         pushed = verify_action([alice, bob], lambda: lifecycle.do_expire_offers())
-    assert pushed[alice.pk] == {"status", "notifications"}
+    assert pushed[alice.pk] == {"status", "quiet", "offer cards"}  # Not Ready, "Set yourself Ready", the card goes
     assert "offer cards" in pushed[bob.pk]  # the returned callback rings bob: its card alone
     assert open_offer(bob).callback == offer.callback
 
@@ -185,7 +185,7 @@ def test_after_call_work_ends_by_itself(queue, alice):
     verify_action([alice], lambda: lifecycle.do_mark_done(user=alice.user, interaction_id=interaction.pk))
     with time_machine.travel(timezone.now() + timedelta(seconds=31), tick=False):
         pushed = verify_action([alice], lambda: lifecycle.do_end_after_call_work())
-    assert pushed[alice.pk] == {"status", "notifications"}
+    assert pushed[alice.pk] == {"status", "quiet"}
 
 
 def test_a_bystander_sees_nothing_change(queue, alice):

@@ -79,7 +79,10 @@ OFFER_LIST = re.compile(r'(<div id="offer-list" class="offer-list">)((?:<section
 CARD_ADDED = re.compile(r'<div hx-swap-oob="beforeend:#offer-list">(.*?</section>\s*)</div>', re.S)
 CARD_REMOVED = re.compile(r'<div id="offer-(\d+)" hx-swap-oob="delete"></div>')
 VERSION = re.compile(r' data-version="[^"]*"')
-PART = {"notices": re.compile(r'<div id="notices" class="notices">.*?</div>', re.S)}
+PART = {
+    "notices": re.compile(r'<div id="notices" class="notices">.*?</div>', re.S),
+    "quiet": re.compile(r'<p id="quiet" class="quiet">.*?</p>', re.S),
+}
 
 
 def apply_cards(region: str, frame: str) -> str:

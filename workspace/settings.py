@@ -73,6 +73,7 @@ MIDDLEWARE = [
     "callbacks.middleware.DomainErrorMiddleware",
     "callbacks.middleware.DatabaseUnavailableMiddleware",
     "axes.middleware.AxesMiddleware",
+    "callbacks.middleware.OneThreadMiddleware",  # last: the chain above runs in one thread per request
 ]
 
 ROOT_URLCONF = "workspace.urls"
