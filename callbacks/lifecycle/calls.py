@@ -33,6 +33,7 @@ from ..enums import (
     RetryAction,
 )
 from ..errors import DomainError, Invalid
+from ..linestate import ConsultEvent, PartyEvent, consult_state_after
 from ..models import Call, Consultation, Interaction, LineReport, RetryRule
 from ..phone import in_both_zones
 from ..push import Push, push_on_commit
@@ -255,16 +256,15 @@ def line_event(line_ref: str, event: str, now: datetime) -> None:
         )
     elif event in LINE_FAILURES and ringing:
         why = LINE_FAILURES[event]
-        state = PartyState.NOT_ANSWERED if event == SwitchEvent.NO_ANSWER else PartyState.FAILED
         party_gone(
             party,
-            state,
+            PartyEvent.NO_ANSWER if event == SwitchEvent.NO_ANSWER else PartyEvent.FAIL,
             now,
             message=f"Instant Call Conference with {party.label} failed: {why}",
             banner=f"Conference with {party.label} failed: {why}. The customer is still on the line.",
         )
     elif event == SwitchEvent.REMOTE_HANGUP and not ringing:
-        party_gone(party, PartyState.LEFT, now, message=f"{party.label} hung up: left the conference")
+        party_gone(party, PartyEvent.LEAVE, now, message=f"{party.label} hung up: left the conference")
 
 
 # Why a call to a number did not reach it, in words.
@@ -281,7 +281,7 @@ def consult_line_event(consult: Consultation, event: str, now: datetime) -> None
     interaction = consult.call.interaction
     label = consult.target_label
     if event == SwitchEvent.ANSWERED and consult.state == ConsultState.REQUESTED:
-        consult.state = ConsultState.ACTIVE
+        consult.state = consult_state_after(consult.state, ConsultEvent.ANSWERED)
         consult.save(update_fields=["state"])
         record(
             HistoryKind.CONSULT,

@@ -16,7 +16,9 @@ from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
 
-from ..enums import OPEN_CONSULT_STATES, CallState, ConsultState, EffectKind, HistoryKind, PartyState
+from .. import linestate
+from ..enums import OPEN_CONSULT_STATES, CallState, EffectKind, HistoryKind
+from ..linestate import ConsultEvent, PartyEvent, consult_state_after, party_state_after
 from ..models import Call, CallParty, Consultation, Interaction
 from ..phone import display_phone
 from ..push import Push, push_board_on_commit, push_on_commit
@@ -108,9 +110,10 @@ def release_extras(call: Call, now: datetime) -> None:
     for party in CallParty.objects.filter(call=call, left_at__isnull=True):
         agents.append(party.agent_id)
         hang_up_line(party.line_ref, now, call.callback)
-    CallParty.objects.filter(call=call, left_at__isnull=True).update(left_at=now, state=PartyState.LEFT)
+    leave = linestate.PARTY[PartyEvent.LEAVE]  # every party still on the call: ringing or joined
+    CallParty.objects.filter(call=call, left_at__isnull=True, state__in=leave.sources).update(left_at=now, state=leave.target)
     for consult in Consultation.objects.filter(call=call, state__in=OPEN_CONSULT_STATES):
-        consult.state, consult.ended_at = ConsultState.ENDED, now
+        consult.state, consult.ended_at = consult_state_after(consult.state, ConsultEvent.END), now
         consult.save(update_fields=["state", "ended_at"])
         agents.append(consult.to_agent_id)
         hang_up_line(consult.line_ref, now, call.callback)
@@ -132,7 +135,7 @@ def end_call(call: Call, outcome: str, now: datetime, *, hang_up: bool = False) 
 def join_party(party: CallParty, call: Call, now: datetime) -> None:
     """A party asked into the (locked) call is in it: the agent accepted, or the number answered. A customer on hold
     is taken off hold, and the switch bridges them."""
-    party.state, party.joined_at = PartyState.JOINED, now
+    party.state, party.joined_at = party_state_after(party.state, PartyEvent.JOIN), now
     if telephony().transfers_on_the_line and not party.leg:  # the softphone calls the party and mixes the calls
         party.leg = party.line_ref or f"party-{party.pk}"  # a number: the call the page placed while it rang
     party.save(update_fields=["state", "joined_at", "leg"])
@@ -150,7 +153,7 @@ def consult_gone(consult: Consultation, now: datetime, *, agent, message: str, b
     """A consultation (locked, with its call's interaction and callback loaded) ended before it was completed: not
     answered, not reached, or hung up. The customer stays on hold; the case history records `message` (for `agent`)
     and `banner` tells the agent who asked why."""
-    consult.state, consult.ended_at = ConsultState.ENDED, now
+    consult.state, consult.ended_at = consult_state_after(consult.state, ConsultEvent.END), now
     consult.save(update_fields=["state", "ended_at"])
     record(HistoryKind.CONSULT, message, callback=consult.call.callback, agent=agent, at=now)
     interaction = consult.call.interaction
@@ -171,7 +174,7 @@ def locked_party(**lookup) -> CallParty | None:
 
 def party_gone(
     party: CallParty,
-    state: PartyState,
+    event: PartyEvent,
     now: datetime,
     *,
     message: str,
@@ -181,7 +184,7 @@ def party_gone(
 ) -> None:
     """A party (locked, with its call's interaction loaded) is no longer in the call, or never joined it: declined,
     not answered, not reached, or left. Recorded in the case history; `banner` tells the call's agent why."""
-    party.state, party.left_at = state, now
+    party.state, party.left_at = party_state_after(party.state, event), now
     party.save(update_fields=["state", "left_at"])
     if hang_up:
         hang_up_line(party.line_ref, now, party.call.callback)

@@ -35,6 +35,7 @@ from ..enums import (
     PartyState,
 )
 from ..errors import DomainError, Invalid, Refused, is_id
+from ..linestate import ConsultEvent, PartyEvent, consult_state_after
 from ..models import (
     Agent,
     AgentChannelStatus,
@@ -400,7 +401,7 @@ def do_decline_conference(*, user: AbstractBaseUser, party_id: int) -> CallParty
     party, me = _locked_request_for_me(user, party_id, "decline")
     party_gone(
         party,
-        PartyState.DECLINED,
+        PartyEvent.DECLINE,
         timezone.now(),
         message=f"{me} declined the conference",
         banner=f"{me} declined the conference request. The customer is still on the line.",
@@ -442,7 +443,7 @@ def do_expire_conference_requests(*, now: datetime | None = None, limit: int = 2
             continue
         party_gone(
             party,
-            PartyState.NOT_ANSWERED,
+            PartyEvent.NO_ANSWER,
             now,
             message=f"Conference request to {party.label} not answered within {wait} s",
             banner=f"{party.label} did not answer the conference request. The customer is still on the line.",
@@ -490,7 +491,7 @@ def do_leave_conference(*, user: AbstractBaseUser, party_id: int) -> None:
         raise DomainError(gettext("Accept or Decline the conference request."))
     message = f"Conference request to {party.label} cancelled" if party.state == PartyState.RINGING else ""
     party_gone(
-        party, PartyState.LEFT, timezone.now(), message=message or f"{party.label} left the conference", actor=user, hang_up=True
+        party, PartyEvent.LEAVE, timezone.now(), message=message or f"{party.label} left the conference", actor=user, hang_up=True
     )
     free_again(party.agent_id)
 
@@ -554,8 +555,8 @@ def _locked_consult(user: AbstractBaseUser, consultation_id: int) -> tuple[Consu
     return consult, me
 
 
-def _finish(consult: Consultation, state: str, now: datetime) -> None:
-    consult.state = state
+def _finish(consult: Consultation, event: ConsultEvent, now: datetime) -> None:
+    consult.state = consult_state_after(consult.state, event)
     consult.ended_at = now
     consult.save(update_fields=["state", "ended_at"])
     engagement_changed([consult.from_agent_id, consult.to_agent_id])
@@ -565,8 +566,6 @@ def _open_request_for_me(user: AbstractBaseUser, consultation_id: int, verb: str
     consult, me = _locked_consult(user, consultation_id)
     if me.pk != consult.to_agent_id:
         raise Refused(gettext("Only the agent consulted can answer this consultation request."))
-    if consult.state != ConsultState.REQUESTED:
-        raise DomainError(gettext("This consultation request is no longer open."))
     return consult, me
 
 
@@ -575,7 +574,7 @@ def do_accept_consultation(*, user: AbstractBaseUser, consultation_id: int) -> C
     """The target accepted the consultation request."""
     now = timezone.now()
     consult, me = _open_request_for_me(user, consultation_id, "accept")
-    consult.state = ConsultState.ACTIVE
+    consult.state = consult_state_after(consult.state, ConsultEvent.ACCEPT)
     consult.save(update_fields=["state"])
     record(HistoryKind.CONSULT, f"{me} accepted the consultation", callback=consult.call.callback, agent=me, actor=user, at=now)
     command(EffectKind.CONSULT, consult.call, now, destination=f"agent:{me.pk}")
@@ -587,7 +586,7 @@ def do_accept_consultation(*, user: AbstractBaseUser, consultation_id: int) -> C
 def do_decline_consultation(*, user: AbstractBaseUser, consultation_id: int) -> Consultation:
     """The target declined the consultation request."""
     consult, me = _open_request_for_me(user, consultation_id, "decline")
-    _finish(consult, ConsultState.DECLINED, timezone.now())
+    _finish(consult, ConsultEvent.DECLINE, timezone.now())
     record(HistoryKind.CONSULT, f"{me} declined the consultation", callback=consult.call.callback, agent=me, actor=user)
     free_again(me.pk)
     return consult
@@ -599,9 +598,7 @@ def do_end_consultation(*, user: AbstractBaseUser, consultation_id: int) -> Cons
     to resume."""
     now = timezone.now()
     consult, me = _locked_consult(user, consultation_id)
-    if not consult.is_open:
-        raise DomainError(gettext("This consultation has already ended."))
-    _finish(consult, ConsultState.ENDED, now)
+    _finish(consult, ConsultEvent.END, now)
     record(HistoryKind.CONSULT, f"Consultation ended by {me}", callback=consult.call.callback, agent=me, actor=user, at=now)
     command(EffectKind.END_CONSULT, consult.call, now)
     hang_up_line(consult.line_ref, now, consult.call.callback)
@@ -616,8 +613,7 @@ def do_complete_consultation(*, user: AbstractBaseUser, consultation_id: int, mo
     consult, me = _locked_consult(user, consultation_id)
     if me.pk != consult.from_agent_id:
         raise Refused(gettext("Only the agent who started the consultation can do this."))
-    if consult.state != ConsultState.ACTIVE:
-        raise DomainError(gettext("The consultation is not active (the other side has not answered, or it ended)."))
+    consult_state_after(consult.state, ConsultEvent.TRANSFER)  # refused unless active (either completion)
     if mode not in ("transfer", "conference"):
         raise Invalid(gettext("Choose transfer or conference."), field="mode")
     call = Call.objects.select_for_update().select_related("interaction__agent", "interaction__callback").get(pk=consult.call_id)
@@ -631,7 +627,7 @@ def do_complete_consultation(*, user: AbstractBaseUser, consultation_id: int, mo
     destination = f"agent:{target.pk}" if target else consult.number
     if mode == "transfer" and target is None:
         t = Target(TargetKind.EXTERNAL, label, consult.target or f"number:{consult.number}", number=consult.number)
-        _finish(consult, ConsultState.TRANSFERRED, now)
+        _finish(consult, ConsultEvent.TRANSFER, now)
         record(
             HistoryKind.TRANSFER,
             f"Call transferred to {label} after consultation",
@@ -649,7 +645,7 @@ def do_complete_consultation(*, user: AbstractBaseUser, consultation_id: int, mo
         return consult
     if mode == "transfer":
         _hand_call_to(call, call.interaction, target, now)
-        state, kind, message = ConsultState.TRANSFERRED, HistoryKind.TRANSFER, f"Call transferred to {target} after consultation"
+        event, kind, message = ConsultEvent.TRANSFER, HistoryKind.TRANSFER, f"Call transferred to {target} after consultation"
     else:
         CallParty.objects.create(
             call=call,
@@ -662,8 +658,8 @@ def do_complete_consultation(*, user: AbstractBaseUser, consultation_id: int, mo
             leg=consult.leg,
             line_ref=consult.line_ref,
         )
-        state, kind, message = ConsultState.CONFERENCED, HistoryKind.CONFERENCE, f"Conference with {label} after consultation"
-    _finish(consult, state, now)
+        event, kind, message = ConsultEvent.CONFERENCE, HistoryKind.CONFERENCE, f"Conference with {label} after consultation"
+    _finish(consult, event, now)
     record(kind, message, callback=call.callback, agent=me, actor=user, at=now)
     command(EffectKind.TRANSFER if mode == "transfer" else EffectKind.CONFERENCE, call, now, destination=destination)
     return consult
