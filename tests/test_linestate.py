@@ -30,23 +30,21 @@ def test_the_tables_name_every_event():
     assert {e.value for e in linestate.PARTY} == set(PARTY)
 
 
-@pytest.mark.parametrize("event", CONSULTATION)
-@pytest.mark.parametrize("state", CONSULT_STATES)
-def test_a_consultation_moves_only_where_the_table_says(event, state):
-    sources, target = CONSULTATION[event]
-    if state in sources:
-        assert consult_state_after(state, ConsultEvent(event)) == target
-    else:
-        with pytest.raises(DomainError, match="consultation"):
-            consult_state_after(state, ConsultEvent(event))
+CASES = [
+    (machine, event, state)
+    for machine, table, states in (("consultation", CONSULTATION, CONSULT_STATES), ("party", PARTY, PARTY_STATES))
+    for event in table
+    for state in states
+]
+MOVE = {"consultation": (CONSULTATION, ConsultEvent, consult_state_after), "party": (PARTY, PartyEvent, party_state_after)}
 
 
-@pytest.mark.parametrize("event", PARTY)
-@pytest.mark.parametrize("state", PARTY_STATES)
-def test_a_party_moves_only_where_the_table_says(event, state):
-    sources, target = PARTY[event]
+@pytest.mark.parametrize("machine, event, state", CASES)
+def test_a_line_moves_only_where_the_table_says(machine, event, state):
+    table, events, after = MOVE[machine]
+    sources, target = table[event]
     if state in sources:
-        assert party_state_after(state, PartyEvent(event)) == target
+        assert after(state, events(event)) == target
     else:
-        with pytest.raises(DomainError, match="conference request|left the call"):
-            party_state_after(state, PartyEvent(event))
+        with pytest.raises(DomainError, match="consultation|conference request|left the call"):
+            after(state, events(event))
