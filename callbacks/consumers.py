@@ -25,7 +25,7 @@ from .languages import browser_language, language_for_socket, supported
 from .layerwatch import watch
 from .lifecycle import do_acknowledge_offer
 from .metrics import SOCKETS
-from .models import Agent, queues_for, supervises
+from .models import queues_for, supervises
 from .presenters.offers import shown_at
 from .push import BOARD_AGENTS_GROUP, Push, agent_group, board_group, changed_since, entities_for, regions_for
 from .selectors import agent_for_user
@@ -43,7 +43,7 @@ CLOSE_TRY_AGAIN = 4013  # "try again later" (1013, which a server may not send):
 
 
 def _render_for(agent_id: int, regions: list[str] | None, language: str | None = None) -> str:
-    return render_regions(Agent.objects.get(pk=agent_id), regions, language=language)
+    return render_regions(agent_profile(agent_id), regions, language=language)
 
 
 def _render_push_for(agent_id: int, message: dict, language: str | None = None) -> str:
