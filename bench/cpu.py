@@ -13,6 +13,9 @@ from one read by primary key, and the acknowledgement's one UPDATE. Ringback's f
 says how far from that floor the product is.
 
 Prints one JSON line: {"median_ms", "p90_ms", "lifecycles", "statements_per_lifecycle", "frames_per_lifecycle"}.
+
+Django and the apps are imported inside the functions: which settings module to load (Ringback's or the
+skeleton's) is only known once the command line is read.
 """
 
 from __future__ import annotations
@@ -90,9 +93,22 @@ def _statement_counter(counter: Counter):
             conn.execute_wrappers.append(counter)
 
 
-async def ringback(n: int) -> dict:
+async def _socket(application, path: str, cookie: str):
+    """The page's socket, connected, and a counter of the statements the process runs from now on."""
     from asgiref.sync import sync_to_async
     from channels.testing import WebsocketCommunicator
+
+    comm = WebsocketCommunicator(application, path, headers=[(b"cookie", cookie.encode()), (b"origin", b"http://127.0.0.1")])
+    connected, _ = await comm.connect(timeout=10)
+    if not connected:
+        raise RuntimeError(f"the socket to {path} was refused")
+    counter = Counter()
+    await sync_to_async(_statement_counter)(counter)
+    return comm, counter
+
+
+async def ringback(n: int) -> dict:
+    from asgiref.sync import sync_to_async
     from httpx import ASGITransport, AsyncClient
 
     from workspace.asgi import application
@@ -102,14 +118,8 @@ async def ringback(n: int) -> dict:
     cookie = f"sessionid={session}; csrftoken={CSRF}"
     page = {"Cookie": cookie, "X-CSRFToken": CSRF, "HX-Request": "true", "Origin": "http://127.0.0.1"}
     api = {"Authorization": f"Bearer {token}"}
-    comm = WebsocketCommunicator(
-        application, "/ws/agent/", headers=[(b"cookie", cookie.encode()), (b"origin", b"http://127.0.0.1")]
-    )
-    connected, _ = await comm.connect(timeout=10)
-    assert connected, "the agent's socket was refused"
+    comm, counter = await _socket(application, "/ws/agent/", cookie)
     await _frames(comm, lambda f: bool(f))
-    counter = Counter()
-    await sync_to_async(_statement_counter)(counter)
     cpu: list[float] = []
     statements: list[int] = []
     frames_seen: list[int] = []
@@ -173,7 +183,6 @@ def _ringback_fixtures() -> dict:
 
 async def skeleton(n: int) -> dict:
     from asgiref.sync import sync_to_async
-    from channels.testing import WebsocketCommunicator
     from httpx import ASGITransport, AsyncClient
 
     from bench.skeleton.app import application, fixtures
@@ -181,11 +190,7 @@ async def skeleton(n: int) -> dict:
     session = await sync_to_async(fixtures)()
     cookie = f"sessionid={session}; csrftoken={CSRF}"
     page = {"Cookie": cookie, "X-CSRFToken": CSRF, "Origin": "http://127.0.0.1"}
-    comm = WebsocketCommunicator(application, "/ws/", headers=[(b"cookie", cookie.encode()), (b"origin", b"http://127.0.0.1")])
-    connected, _ = await comm.connect(timeout=10)
-    assert connected
-    counter = Counter()
-    await sync_to_async(_statement_counter)(counter)
+    comm, counter = await _socket(application, "/ws/", cookie)
     cpu: list[float] = []
     statements: list[int] = []
     frames_seen: list[int] = []
