@@ -1,8 +1,7 @@
 """Configuration that admins change rarely, read once per process and forgotten when anyone changes it.
 
 Every push and page used to read the active preview fields, Not Ready reasons, disposition codes and the agent's
-own profile again: two statements for
-Django to compile per render, for rows that change a few times a year. Here each list is read on first use and
+own profile again: statements for Django to compile per render, for rows that change a few times a year. Here each list is read on first use and
 kept with the configuration's version. Saving or deleting such a row (admin, a shell, a fixture) bumps the
 version where every process sees it: the shared cache (Redis) in the scaled set-up, a file in the var directory
 in the embedded one (its several processes, such as a test and its server, share no memory cache). A process

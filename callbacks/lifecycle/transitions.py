@@ -80,7 +80,7 @@ def transition(
     state with the other `fields` the caller changed, records the table's
     history kind, and pushes the table's events to the `notify` agents (an
     offer event naming `offer_entity`: their page renders that offer's card
-    alone, see `offer_card_entity`).
+    alone, see `desk_push`).
     """
     rule = callbackstate.TRANSITIONS[event]
     new = callback.pk is None

@@ -61,14 +61,13 @@ def render_push(agent: Agent, message: dict, *, language: str | None = None) -> 
         return ""
     at = time.time()
     parts = []
-    if regions:
-        context = {"ws": workspace_context_for(agent), "oob": True, "error": ""}
-        with as_agent(agent, language):
-            parts += [render_to_string(f"{WORKSPACE}#{name}", context) for name in regions]
     ended = entities.get(Push.OFFER_ENDED, [])
     rung = [i for i in entities.get(Push.OFFER_NEW, []) if i not in ended]
-    if rung or ended:
-        with as_agent(agent, language):
+    with as_agent(agent, language):
+        if regions:
+            context = {"ws": workspace_context_for(agent), "oob": True, "error": ""}
+            parts += [render_to_string(f"{WORKSPACE}#{name}", context) for name in regions]
+        if rung or ended:
             context = {"cards": offer_cards(agent, rung), "ended": ended, "ws": {"agent": agent}}
             parts.append(render_to_string(f"{WORKSPACE}#offer-cards", context))
     return "".join(parts) + synced_marker(at)
