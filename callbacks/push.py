@@ -52,8 +52,17 @@ class Push(StrEnum):
     BOARD_CHANGED = "board.changed"  # to supervisors' boards: re-read the figures (coalesced by the board's consumer)
 
 
-# Events that may name an entity: rung with one, they render that entity's partial instead of a region.
-ENTITY_EVENTS = frozenset({Push.OFFER_NEW, Push.OFFER_ENDED})
+# Events that may name an entity, and the region that shows it: rung with one, they render that entity's partial
+# instead of the region (an offer's card, an interaction's window), unless the region re-renders anyway.
+ENTITY_REGION: dict[Push, str] = {
+    Push.OFFER_NEW: "notifications",
+    Push.OFFER_ENDED: "notifications",
+    Push.INTERACTION_OPENED: "interaction",  # its window alone, and the notices it ends
+    Push.INTERACTION_CLOSED: "interaction",  # its window removed: nothing read
+}
+ENTITY_EVENTS = frozenset(ENTITY_REGION)
+# What kind of entity each names (which id a transition passes with it).
+ENTITY_KIND = {event: event.value.split(".")[0] for event in ENTITY_EVENTS}
 
 # Which regions of the agent workspace each event re-renders when rung bare (without an entity).
 REGIONS: dict[Push, tuple[str, ...]] = {
@@ -87,24 +96,31 @@ def board_group(queue_id: int) -> str:
 BOARD_AGENTS_GROUP = "board.agents"
 
 
+def _wanted(message: dict) -> tuple[set[str], set[str]]:
+    """(the regions the message re-renders, before folding parts into their regions; the events rendered as
+    entities). An event that came with its entities only (and never bare) asks for no region, unless the region
+    showing its entities re-renders anyway: then it is rendered with it, as if rung bare."""
+    events = [Push(e) for e in message.get("events", ())]
+    bare = set(message.get("bare", events))  # a message without "bare" (an older process's) re-renders every region
+    alone = {e for e in events if e in ENTITY_EVENTS and e not in bare}
+    wanted = {region for e in events if e not in alone for region in REGIONS.get(e, ())}
+    folded = {e for e in alone if ENTITY_REGION[e] in wanted}
+    wanted |= {region for e in folded for region in REGIONS[e]}
+    return wanted, alone - folded
+
+
 def regions_for(message: dict) -> list[str]:
-    """The regions a doorbell message asks the consumer to re-render, in page order. An event that came with its
-    entities only (and never bare) asks for no region: `entities_for` says what it renders instead."""
-    events = message.get("events", ())
-    bare = message.get("bare", events)  # a message without "bare" (an older process's) re-renders every region
-    wanted = {
-        region for event in events if event in bare or event not in ENTITY_EVENTS for region in REGIONS.get(Push(event), ())
-    }
+    """The regions a doorbell message asks the consumer to re-render, in page order (`entities_for` says which
+    entities' partials it renders besides)."""
+    wanted, _ = _wanted(message)
     return [name for name in REGION_ORDER if name in wanted and INSIDE.get(name) not in wanted]
 
 
 def entities_for(message: dict) -> dict[str, list[int]]:
-    """The entities a message names per event, left to render as their own partials: none when a region that
-    shows them re-renders anyway."""
-    if "notifications" in regions_for(message):
-        return {}
-    bare = message.get("bare", ())
-    return {event: ids for event, ids in message.get("entities", {}).items() if ids and event not in bare}
+    """The entities a message names per event, left to render as their own partials: none of an event whose
+    region re-renders anyway."""
+    _, alone = _wanted(message)
+    return {event: ids for event, ids in message.get("entities", {}).items() if ids and event in alone}
 
 
 # --- What changed when: lets a reconnecting page skip its full render -----------------------------

@@ -46,6 +46,7 @@ from .models import (
     RoutingPoint,
     RoutingRule,
 )
+from .prepared import Prepared
 
 AGENTS_LOOKED_AT = 20
 CALLBACKS_LOOKED_AT = 10
@@ -121,6 +122,16 @@ def passed_on(callback_ids: list[int]):
     return Offer.objects.filter(callback_id__in=callback_ids, outcome__in=passed).values_list("callback_id", "agent_id")
 
 
+# A routing pass's two reads, compiled once per process (`prepared`): the line, then the free agents.
+LINE = Prepared(
+    lambda queue_id, channel, now: waiting_callbacks(queue_id, channel, now=now)[:CALLBACKS_LOOKED_AT],
+    queue_id="id",
+    channel="text",
+    now="time",
+)
+FREE = Prepared(lambda queue_id, channel: free_agents(queue_id, channel)[:AGENTS_LOOKED_AT], queue_id="id", channel="text")
+
+
 @dataclass(frozen=True)
 class Pass:
     """One routing pass: the offers to make, and whether another pass might find more."""
@@ -135,11 +146,11 @@ def pairs(queue_id: int, channel: str, now: datetime) -> Pass:
     idle free agent left who may take it. Locks the rows it pairs (call inside a transaction)."""
     # The callbacks first: after Mark Done or a status change the line is usually empty, and this read is one
     # index range, where the free agents' read weighs four anti-joins.
-    callbacks = list(waiting_callbacks(queue_id, channel, now=now)[:CALLBACKS_LOOKED_AT])
+    callbacks = LINE.run(queue_id=queue_id, channel=str(channel), now=now)
     if not callbacks or not calendars.is_open(calendars.spec_for(callbacks[0].queue), now):
         # Nothing waits, or the queue is closed: its callbacks wait for the opening (the clock routes every second).
         return Pass([], more=False)
-    agents = list(free_agents(queue_id, channel)[:AGENTS_LOOKED_AT])
+    agents = FREE.run(queue_id=queue_id, channel=str(channel))
     if not agents:
         return Pass([], more=False)
     room = settings.RINGBACK_MAX_UNDELIVERED_OFFERS - (agents[0].undelivered or 0)

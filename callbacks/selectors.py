@@ -58,6 +58,7 @@ from .models import (
     may_work,
 )
 from .phone import display_phone, normalize_phone
+from .prepared import Prepared
 from .telephony import sip, telephony
 
 HISTORY_LIMIT = 50
@@ -512,19 +513,7 @@ class Workspace:
 
     @cached_property
     def interactions(self) -> list[InteractionView]:
-        rows = list(
-            Interaction.objects.filter(agent=self.agent, state=InteractionState.OPEN)
-            .select_related("callback__queue", "callback__contact", "disposition")
-            .prefetch_related("callback__contact__phones")
-            .order_by("created_at")
-        )
-        if not rows:
-            return []
-        histories: dict[int, list] = {}
-        ids = [i.callback_id for i in rows]
-        for event in case_history(ids):
-            histories.setdefault(event.callback_id, []).append(event)
-        return _interaction_views(rows, self.zone, self.configured, histories)
+        return interaction_windows(self.agent)
 
     # --- e-mail windows -------------------------------------------------------------
     @cached_property
@@ -714,6 +703,38 @@ def response_search(q: str, values: dict[str, str] | None = None, limit: int = 2
     if q:
         rows = rows.filter(Q(title__icontains=q) | Q(body__icontains=q) | Q(category__name__icontains=q))
     return [(r, r.render(values or {})) for r in rows[:limit]]
+
+
+def _open_windows(agent_id: int, ids: list[int] | None = None):
+    rows = Interaction.objects.filter(agent_id=agent_id, state=InteractionState.OPEN)
+    if ids is not None:
+        rows = rows.filter(pk__in=ids)
+    return (
+        rows.select_related("callback__queue", "callback__contact", "disposition")
+        .prefetch_related("callback__contact__phones")
+        .order_by("created_at")
+    )
+
+
+OPEN_WINDOWS = Prepared(_open_windows, agent_id="id")
+WINDOWS = Prepared(_open_windows, agent_id="id", ids="ids")
+
+
+def interaction_windows(agent: Agent, ids: list[int] | None = None) -> list[InteractionView]:
+    """The agent's open interaction windows, oldest first: all of them, or those among `ids` (an interaction pushed
+    alone when it opens). The preview fields and disposition codes come from the configuration every process keeps."""
+    if ids is None:
+        rows = OPEN_WINDOWS.run(agent_id=agent.pk)
+    elif not ids:
+        return []
+    else:
+        rows = WINDOWS.run(agent_id=agent.pk, ids=ids)
+    if not rows:
+        return []
+    histories: dict[int, list] = {}
+    for event in case_history([i.callback_id for i in rows]):
+        histories.setdefault(event.callback_id, []).append(event)
+    return _interaction_views(rows, agent.zone, configuration.preview_fields(), histories)
 
 
 def _interaction_views(interactions, zone, configured, histories) -> list[InteractionView]:

@@ -29,16 +29,54 @@ def test_accept_opens_the_window_and_ends_the_offers_card_in_one_message(queue, 
     make_callback(queue)
     offer = Offer.objects.get(outcome=OfferOutcome.OPEN)
     pushes.listen(agent_group(alice.pk))
-    lifecycle.do_accept_offer(user=alice.user, offer_id=offer.pk)
+    interaction = lifecycle.do_accept_offer(user=alice.user, offer_id=offer.pk)
     assert pushes.messages() == [
         {
             "type": "ringback.event",
             "events": ["interaction.opened", "offer.ended"],
-            "bare": ["interaction.opened"],
-            "entities": {"offer.ended": [offer.pk]},
+            "bare": [],
+            "entities": {"interaction.opened": [interaction.pk], "offer.ended": [offer.pk]},
         }
     ]
-    assert regions_for(pushes.last) == ["notices", "interaction"] and entities_for(pushes.last) == {"offer.ended": [offer.pk]}
+    # The window and the card's removal alone: no region re-renders.
+    assert regions_for(pushes.last) == []
+    assert entities_for(pushes.last) == {"interaction.opened": [interaction.pk], "offer.ended": [offer.pk]}
+
+
+def test_mark_done_removes_the_window_alone(queue, alice, pushes):
+    set_ready(alice)
+    make_callback(queue)
+    offer = Offer.objects.get(outcome=OfferOutcome.OPEN)
+    interaction = lifecycle.do_accept_offer(user=alice.user, offer_id=offer.pk)
+    pushes.listen(agent_group(alice.pk))
+    lifecycle.do_mark_done(user=alice.user, interaction_id=interaction.pk)
+    assert len(pushes.messages()) == 1
+    assert pushes.last["entities"] == {"interaction.closed": [interaction.pk]} and pushes.last["bare"] == []
+    assert regions_for(pushes.last) == [] and entities_for(pushes.last) == {"interaction.closed": [interaction.pk]}
+
+
+def test_an_entity_whose_region_re_renders_is_rendered_with_it():
+    """A window named alone is folded into its region when that region re-renders anyway (and the notices its
+    opening ends come with it); an offer's card into the notifications the same way."""
+    opened = {
+        "events": ["interaction.changed", "interaction.opened"],
+        "bare": ["interaction.changed"],
+        "entities": {"interaction.opened": [7]},
+    }
+    assert regions_for(opened) == ["notifications", "interaction"] and entities_for(opened) == {}
+    closed_with_status = {
+        "events": ["interaction.closed", "status.changed"],
+        "bare": ["status.changed"],
+        "entities": {"interaction.closed": [7]},
+    }
+    assert regions_for(closed_with_status) == ["status", "quiet"]
+    assert entities_for(closed_with_status) == {"interaction.closed": [7]}
+    both = {
+        "events": ["interaction.closed", "interaction.opened"],
+        "bare": ["interaction.closed"],
+        "entities": {"interaction.opened": [8]},
+    }
+    assert regions_for(both) == ["notices", "interaction"] and entities_for(both) == {}
 
 
 def test_mark_done_on_a_personal_callback_re_renders_the_notifications_that_list_it(queue, alice, pushes):

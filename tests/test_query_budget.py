@@ -33,12 +33,13 @@ STEPS = {
 }
 # What each step pushes to the agent's page, as the consumer renders it (`render_push`; the agent's profile, like
 # the configuration, is kept by the process):
-# the statements, and the partials rendered (an offer's card alone when it rings; the new window and the notices on
-# Accept, with the card's removal, which reads nothing; the window alone on Mark Done).
+# the statements, and the partials rendered (an offer's card alone when it rings; the new window alone on Accept,
+# with the card's removal and the notices it ends, which read nothing; the window's removal on Mark Done, which
+# reads nothing either).
 PUSHES = {
     "create via the API, with routing": (1, ["offer-cards", "callbacks/_offer.html"]),
-    "Accept": (7, ["notices", "interaction", "callbacks/_interaction.html", "offer-cards"]),
-    "Mark Done (Ready again, routing looks for more)": (2, ["interaction"]),
+    "Accept": (5, ["offer-cards", "interaction-windows", "notices", "callbacks/_interaction.html"]),
+    "Mark Done (Ready again, routing looks for more)": (0, ["interaction-windows"]),
 }
 
 

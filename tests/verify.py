@@ -98,6 +98,30 @@ def apply_cards(region: str, frame: str) -> str:
     return VERSION.sub("", region[: found.start(2)] + cards + region[found.end(2) :], count=1)
 
 
+WINDOW_ADDED = re.compile(
+    r'<div hx-swap-oob="beforeend:#interaction">(\s*<article id="window-(\d+)".*?</article>\s*)</div>', re.S
+)
+WINDOW_REMOVED = re.compile(r'<div id="window-(\d+)" hx-swap-oob="delete"></div>')
+
+
+def apply_windows(region: str, frame: str) -> str:
+    """The interaction region after the frame's windows: added as its last child (the page adds a window it lacks
+    only), or removed. The region's version is dropped, as the page drops it; white space between tags too."""
+    for window, window_id in WINDOW_ADDED.findall(frame):
+        if f'<article id="window-{window_id}"' not in region:
+            end = list(re.finditer(r"\s*</section>", region))[-1].start()  # the region's own end tag
+            region = region[:end] + window + region[end:]
+    for window_id in WINDOW_REMOVED.findall(frame):
+        region = re.sub(rf'<article id="window-{window_id}".*?</article>', "", region, flags=re.S)
+    return between_tags(VERSION.sub("", region, count=1))
+
+
+def between_tags(html: str) -> str:
+    """The same markup without the white space between tags (what a window added or removed alone leaves around
+    it differs from a fresh render only there: text nodes of white space, shown as nothing)."""
+    return re.sub(r">\s+<", "><", html)
+
+
 @contextmanager
 def frozen():
     with time_machine.travel(timezone.now(), tick=False) as traveller:
@@ -117,6 +141,7 @@ def verify_action(agents: list[Agent], fn: Callable[[], Any]) -> dict[int, set[s
             shown = dict(before[agent.pk])
             fresh_agent = Agent.objects.get(pk=agent.pk)
             carded = False
+            windowed = False
             for message in messages[agent.pk]:
                 names = regions_for(message)  # the consumer's own mapping
                 pushed[agent.pk].update(names)
@@ -135,14 +160,29 @@ def verify_action(agents: list[Agent], fn: Callable[[], Any]) -> dict[int, set[s
                         )
                         shown[name] = pushed_html
                         carded = carded and name != "notifications"
+                        windowed = windowed and name != "interaction"
                 frame = render_push(fresh_agent, message)
                 if CARD_ADDED.search(frame) or CARD_REMOVED.search(frame):
                     pushed[agent.pk].add("offer cards")
                     shown["notifications"] = apply_cards(shown["notifications"], frame)
                     carded = True
+                if WINDOW_ADDED.search(frame) or WINDOW_REMOVED.search(frame):
+                    pushed[agent.pk].add("interaction windows")
+                    shown["interaction"] = apply_windows(shown["interaction"], frame)
+                    windowed = True
+                notices = PART["notices"].search(frame.replace(' hx-swap-oob="true"', "", 1))
+                if notices and "notifications" not in names:  # the notices an opened window ends, pushed alone
+                    shown["notifications"] = VERSION.sub(
+                        "",
+                        PART["notices"].sub(lambda _, notices=notices: notices.group(0), shown["notifications"], count=1),
+                        count=1,
+                    )
+                    carded = True
             after = page_of(agent)
             if carded:
                 after["notifications"] = VERSION.sub("", after["notifications"], count=1)
+            if windowed:
+                after["interaction"] = between_tags(VERSION.sub("", after["interaction"], count=1))
             for name in PAGE_REGIONS:
                 assert shown[name] == after[name], (
                     f"{agent}: region “{name}” {'was pushed but differs from' if name in names else 'changed without a push; it differs from'} a fresh render:\n"

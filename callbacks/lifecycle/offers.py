@@ -257,6 +257,7 @@ def do_accept_offer(*, user: AbstractBaseUser, offer_id: int) -> Interaction:
         actor=user,
         notify=[offer.agent_id],
         offer_entity=offer.pk,
+        interaction_entity=interaction.pk,
     )
     if dials_on_accept(offer):
         if on_another_call(interaction):

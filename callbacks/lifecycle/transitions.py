@@ -22,7 +22,7 @@ from .. import callbackstate
 from ..enums import CallbackEvent, CloseReason, HistoryKind, InteractionState
 from ..errors import DomainError, Refused
 from ..models import Agent, CallbackRequest, Contact, HistoryEvent, Interaction, agent_of, may_work
-from ..push import ENTITY_EVENTS, Push, push_board_on_commit, push_on_commit
+from ..push import ENTITY_EVENTS, ENTITY_KIND, Push, push_board_on_commit, push_on_commit
 
 
 def action(fn):
@@ -72,6 +72,7 @@ def transition(
     fields: Iterable[str] = (),
     close_reason: CloseReason | None = None,
     offer_entity: int | None = None,
+    interaction_entity: int | None = None,
     **data: Any,
 ) -> HistoryEvent:
     """Move `callback` (locked by the caller, or new and unsaved) along `event`.
@@ -79,8 +80,9 @@ def transition(
     Refused (DomainError) when the lifecycle table has no such edge. Saves the
     state with the other `fields` the caller changed, records the table's
     history kind, and pushes the table's events to the `notify` agents (an
-    offer event naming `offer_entity`: their page renders that offer's card
-    alone, see `desk_push`).
+    offer event naming `offer_entity`, an interaction event naming
+    `interaction_entity`: their page renders that card or window alone, see
+    `desk_push`).
     """
     rule = callbackstate.TRANSITIONS[event]
     new = callback.pk is None
@@ -97,7 +99,8 @@ def transition(
     row = record(rule.records, message, callback=callback, agent=agent, actor=actor, at=now, state=callback.state, **data)
     for agent_id in notify:
         for push in rule.pushes:
-            narrow, entity = desk_push(push, callback, agent_id, offer_entity)
+            named = {"offer": offer_entity, "interaction": interaction_entity}.get(ENTITY_KIND.get(push, ""))
+            narrow, entity = desk_push(push, callback, agent_id, named)
             push_on_commit(narrow, agent_ids=[agent_id], entity=entity)
     push_board_on_commit([callback.queue_id])
     return row
@@ -107,12 +110,12 @@ def transition(
 WHOLE_DESK = {Push.INTERACTION_OPENED: Push.INTERACTION_CHANGED, Push.INTERACTION_CLOSED: Push.INTERACTION_CHANGED}
 
 
-def desk_push(push: Push, callback: CallbackRequest, agent_id: int, offer_id: int | None = None) -> tuple[Push, int | None]:
-    """The event (and the offer it names) that `push` about `callback` is on `agent_id`'s desk: narrow, unless the
-    callback is theirs, whose state My callbacks shows too."""
+def desk_push(push: Push, callback: CallbackRequest, agent_id: int, entity: int | None = None) -> tuple[Push, int | None]:
+    """The event (and the offer or interaction it names) that `push` about `callback` is on `agent_id`'s desk:
+    narrow, unless the callback is theirs, whose state My callbacks shows too."""
     if callback.owner_id == agent_id:
         return WHOLE_DESK.get(push, push), None
-    return push, offer_id if push in ENTITY_EVENTS else None
+    return push, entity if push in ENTITY_EVENTS else None
 
 
 def acting_agent(user: AbstractBaseUser) -> Agent:

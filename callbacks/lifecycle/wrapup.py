@@ -62,7 +62,8 @@ def close_interaction(interaction: Interaction, *, reason: ClosingReason, now: d
         route_on_commit(queue.pk, interaction.channel)
     # The agent's own Mark Done changes their window only; a closing by the system leaves a notice on the desk.
     push = Push.INTERACTION_CLOSED if reason == ClosingReason.MARKED_DONE else Push.INTERACTION_CHANGED
-    push_on_commit(desk_push(push, interaction.callback, interaction.agent_id)[0], agent_ids=[interaction.agent_id])
+    event, entity = desk_push(push, interaction.callback, interaction.agent_id, interaction.pk)
+    push_on_commit(event, agent_ids=[interaction.agent_id], entity=entity)
 
 
 def dispositions_for(queue_id: int):
@@ -161,6 +162,7 @@ def do_mark_done(*, user: AbstractBaseUser, interaction_id: int) -> Interaction:
             actor=user,
             notify=[interaction.agent_id],
             fields=["outcome"],
+            interaction_entity=interaction.pk,
         )
     else:
         record(

@@ -19,7 +19,7 @@ from django_htmx.http import reswap, retarget
 from ..models import Agent
 from ..presenters.offers import offer_cards
 from ..push import Push, entities_for, regions_for
-from ..selectors import workspace_context_for
+from ..selectors import interaction_windows, workspace_context_for
 from ..telephony import sip
 
 WORKSPACE = "callbacks/workspace.html"
@@ -53,8 +53,9 @@ def render_regions(agent: Agent, regions: list[str] | None = None, *, error: str
 
 def render_push(agent: Agent, message: dict, *, language: str | None = None) -> str:
     """What the agent's socket sends for a doorbell message (empty when it names nothing this page shows): the
-    regions its bare events name, and the offers' cards it names alone (a card for an offer that rings, from one
-    read; a removal for one that ended, from nothing)."""
+    regions its bare events name, and the offers' cards and interactions' windows it names alone (a card for an
+    offer that rings, from one read; a window for an interaction that opens, from its own reads, and the notices it
+    ends, from nothing; a removal for one that ended, from nothing)."""
     regions = regions_for(message)
     entities = entities_for(message)
     if not regions and not entities:
@@ -70,6 +71,18 @@ def render_push(agent: Agent, message: dict, *, language: str | None = None) -> 
         if rung or ended:
             context = {"cards": offer_cards(agent, rung), "ended": ended, "ws": {"agent": agent}}
             parts.append(render_to_string(f"{WORKSPACE}#offer-cards", context))
+        closed = entities.get(Push.INTERACTION_CLOSED, [])
+        opened = [i for i in entities.get(Push.INTERACTION_OPENED, []) if i not in closed]
+        if opened or closed:
+            context = {
+                "opened": opened,
+                "windows": interaction_windows(agent, opened),
+                "closed": closed,
+                "ws": {"agent": agent},
+                "no_notices": {"endings": ()},  # an interaction that opens ends every notice (`_recent_endings`)
+                "oob": True,
+            }
+            parts.append(render_to_string(f"{WORKSPACE}#interaction-windows", context))
     return "".join(parts) + synced_marker(at)
 
 

@@ -36,13 +36,13 @@
   document.addEventListener("htmx:oobBeforeSwap", function (e) {
     var incoming = e.detail.fragment && e.detail.fragment.firstElementChild;
     var target = e.detail.target;
-    // A part of the notifications pushed alone (an offer's card added or removed, the notices): a card the page
-    // already shows is not added twice, and the notifications' version no longer says what they show (their next
-    // push is always swapped).
-    var region = document.getElementById("notifications");
-    if (target && region && target !== region && region.contains(target)) {
+    // A part of a region pushed alone (an offer's card or an interaction's window added or removed, the notices):
+    // a card or window the page already shows is not added twice, and the region's version no longer says what it
+    // shows (its next push is always swapped).
+    var region = target && target.closest("[data-version]");
+    if (region && !(target === region && incoming && incoming.id === region.id)) {
       delete region.dataset.version;
-      if (target.id === "offer-list" && incoming && incoming.id && document.getElementById(incoming.id)) e.detail.shouldSwap = false;
+      if (/^(offer-list|interaction)$/.test(target.id) && incoming && incoming.id && document.getElementById(incoming.id)) e.detail.shouldSwap = false;
       return;
     }
     var have = target && target.dataset.version;

@@ -80,7 +80,7 @@ def test_conference_request_accepted_shows_the_target_busy_with_the_callback(ser
     expect(strip.get_by_test_id("joined-status")).to_have_text("Connected")
     expect(strip.get_by_role("region", name="Joined call details")).to_contain_text("Refund")
     expect(strip).to_contain_text("Billing")
-    expect(bob.get_by_text("Your desk is clear.")).to_have_count(0)
+    expect(bob.get_by_text("Your desk is clear.")).to_be_hidden()
     expect(alice.get_by_role("list", name="Conference parties")).not_to_contain_text("waiting")
     expect(history(alice)).to_contain_text("Bob accepted: conference with Bob")
     shot(bob, "conference-joined-busy")

@@ -1,0 +1,69 @@
+"""Statements compiled once per process (`callbacks.prepared`) give exactly what the queryset gives, every run."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from callbacks import routing
+from callbacks.enums import OfferOutcome
+from callbacks.models import CallbackRequest, Offer
+from callbacks.prepared import MAX_LIST, Prepared
+from callbacks.presenters.offers import CARDS
+
+from .factories import make_callback, make_queue, set_ready
+
+
+def _line(queue_id, channel, now):
+    return routing.waiting_callbacks(queue_id, channel, now=now, lock=False)
+
+
+def test_a_prepared_read_equals_the_querysets_for_every_value(queue):
+    other_queue = make_queue("sales")
+    now = timezone.now()
+    first = make_callback(queue)
+    later = make_callback(queue, phone="+33612345679", window_start=now + timedelta(hours=1), window_end=now + timedelta(hours=3))
+    elsewhere = make_callback(other_queue)
+    line = Prepared(_line, queue_id="id", channel="text", now="time")
+    for queue_id, at in [(queue.pk, now), (queue.pk, now + timedelta(hours=2)), (other_queue.pk, now), (queue.pk + 99, now)]:
+        assert line.run(queue_id=queue_id, channel="voice", now=at) == list(_line(queue_id, "voice", at))
+    assert [c.pk for c in line.run(queue_id=queue.pk, channel="voice", now=now + timedelta(hours=2))] == [first.pk, later.pk]
+    assert [c.pk for c in line.run(queue_id=queue.pk, channel="voice", now=now)] == [first.pk]
+    assert [c.pk for c in line.run(queue_id=other_queue.pk, channel="voice", now=now)] == [elsewhere.pk]
+    assert line.run(queue_id=queue.pk, channel="web", now=now) == []
+    row = line.run(queue_id=queue.pk, channel="voice", now=now)[0]
+    with CaptureQueriesContext(connection) as captured:
+        assert row.queue.name == queue.name  # select_related came back with the row
+    assert len(captured) == 0
+
+
+def test_a_list_is_compiled_per_length_and_a_long_one_falls_back_to_the_orm(queue, alice):
+    set_ready(alice)
+    make_callback(queue)
+    offer = Offer.objects.get(outcome=OfferOutcome.OPEN)
+    assert CARDS.run(agent_id=alice.pk, ids=[offer.pk]) == [offer]
+    assert CARDS.run(agent_id=alice.pk, ids=[offer.pk + 1, offer.pk]) == [offer]
+    assert CARDS.run(agent_id=alice.pk + 1, ids=[offer.pk]) == []
+    assert CARDS.run(agent_id=alice.pk, ids=list(range(offer.pk, offer.pk + MAX_LIST + 5))) == [offer]
+    assert CARDS.run(agent_id=alice.pk, ids=[]) == []
+    with CaptureQueriesContext(connection) as captured:
+        rows = CARDS.run(agent_id=alice.pk, ids=[offer.pk])
+        assert rows[0].callback.queue.name == queue.name  # two levels of select_related, no further read
+    assert len(captured) == 1
+
+
+def test_annotations_come_back_on_the_rows(queue, alice, bob):
+    set_ready(alice)
+    set_ready(bob)
+    make_callback(queue)  # rings one of them: one offer not yet shown on any page
+    agents = routing.FREE.run(queue_id=queue.pk, channel="voice")
+    assert [a.agent_id for a in agents] == [a.agent_id for a in routing.free_agents(queue.pk, "voice", lock=False)]
+    assert len(agents) == 1 and agents[0].undelivered == 1 and agents[0].agent.display_name in ("Alice", "Bob")
+
+
+def test_a_parameter_the_sql_does_not_carry_is_refused_at_once():
+    unused = Prepared(lambda queue_id: CallbackRequest.objects.filter(state="queued"), queue_id="id")
+    with pytest.raises(ValueError, match="missing from its compiled SQL"):
+        unused.run(queue_id=1)
