@@ -5,6 +5,8 @@ from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Permission
 from django.db.models import Exists, OuterRef, Q
 
+from .prepared import Prepared
+
 
 def work_permission_of(user_ref) -> Exists:
     """Whether the user holds `callbacks.work_callbacks`, directly or through a group (the Agent role)."""
@@ -17,6 +19,22 @@ class AgentBackend(ModelBackend):
     hold the Agent role (`user.can_work`, read by `models.may_work`)."""
 
     def get_user(self, user_id):
-        users = get_user_model()._default_manager.select_related("agent").annotate(can_work=work_permission_of(OuterRef("pk")))
-        user = users.filter(pk=user_id).first()
+        try:
+            found = SESSION_USER.run(user_id=int(user_id))
+        except (TypeError, ValueError):
+            return None
+        user = found[0] if found else None
         return user if user is not None and self.user_can_authenticate(user) else None
+
+
+# Every request of a signed-in user reads it: compiled once per process.
+SESSION_USER = Prepared(
+    lambda user_id: (
+        get_user_model()
+        ._default_manager.select_related("agent")
+        .annotate(can_work=work_permission_of(OuterRef("pk")))
+        .filter(pk=user_id)
+        .order_by()[:1]
+    ),
+    user_id="id",
+)

@@ -54,9 +54,16 @@ class Prepared:
         self._lock = threading.Lock()
 
     def run(self, **params: Any) -> list:
+        for name, kind in self.kinds.items():  # an id no 64-bit column holds matches no row (the ORM says the same)
+            if kind == "id" and not _fits(params[name]):
+                return []
+            if kind == "ids":
+                params[name] = [i for i in params[name] if _fits(i)]
+                if not params[name]:
+                    return []
         shape = tuple(len(params[name]) if kind == "ids" else 0 for name, kind in self.kinds.items())
-        if any(kind == "ids" and not 0 < len(params[name]) <= MAX_LIST for name, kind in self.kinds.items()):
-            return list(self.build(**params))  # an unusual shape (or nothing to read): the ORM as usual
+        if any(kind == "ids" and len(params[name]) > MAX_LIST for name, kind in self.kinds.items()):
+            return list(self.build(**params))  # a long list: the ORM as usual
         compiled = self._compiled.get(shape)
         if compiled is None:
             with self._lock:
@@ -101,6 +108,10 @@ class Prepared:
         compiler.params_template = params
         compiler.connection = None  # each run takes its own thread's connection
         return queryset, compiler, sql, slots
+
+
+def _fits(value: int) -> bool:
+    return -(2**63) <= value < 2**63
 
 
 def _hashable(value: Any) -> Any:

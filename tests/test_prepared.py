@@ -67,3 +67,9 @@ def test_a_parameter_the_sql_does_not_carry_is_refused_at_once():
     unused = Prepared(lambda queue_id: CallbackRequest.objects.filter(state="queued"), queue_id="id")
     with pytest.raises(ValueError, match="missing from its compiled SQL"):
         unused.run(queue_id=1)
+
+
+def test_an_id_no_column_holds_finds_nothing_and_never_fails(queue, alice):
+    assert CARDS.run(agent_id=alice.pk, ids=[2**70]) == []
+    assert CARDS.run(agent_id=2**64, ids=[1]) == []
+    assert routing.FREE.run(queue_id=-(2**63) - 1, channel="voice") == []

@@ -33,6 +33,7 @@ from ..enums import (
 from ..errors import DomainError, Refused
 from ..metrics import OFFER_DELIVERY, OFFERS
 from ..models import Agent, Call, CallbackRequest, Interaction, Offer, Queue
+from ..prepared import Prepared
 from ..push import push_board_on_commit
 from .lines import end_call, on_another_call, place_call
 from .transitions import action, record, transition
@@ -204,8 +205,21 @@ def withdraw_open_offer(callback: CallbackRequest, now: datetime) -> list[int]:
     return [offer.agent_id]
 
 
+# Accept and Reject read their offer so (compiled once per process).
+LOCKED_OFFER = Prepared(
+    lambda offer_id: (
+        Offer.objects.select_for_update(of=("self",))
+        .select_related("callback__queue", "agent")
+        .filter(pk=offer_id)
+        .order_by()[:1]
+    ),
+    offer_id="id",
+)
+
+
 def _locked_offer_for(user: AbstractBaseUser, offer_id: int) -> Offer:
-    offer = Offer.objects.select_for_update(of=("self",)).select_related("callback__queue", "agent").filter(pk=offer_id).first()
+    found = LOCKED_OFFER.run(offer_id=offer_id)
+    offer = found[0] if found else None
     if offer is None:
         raise DomainError(gettext("That offer does not exist."), status=404)
     if offer.agent.user_id != user.pk:

@@ -22,6 +22,7 @@ from .. import callbackstate
 from ..enums import CallbackEvent, CloseReason, HistoryKind, InteractionState
 from ..errors import DomainError, Refused
 from ..models import Agent, CallbackRequest, Contact, HistoryEvent, Interaction, agent_of, may_work
+from ..prepared import Prepared
 from ..push import ENTITY_EVENTS, ENTITY_KIND, Push, push_board_on_commit, push_on_commit
 
 
@@ -126,14 +127,22 @@ def acting_agent(user: AbstractBaseUser) -> Agent:
     return agent
 
 
-def locked_interaction_for(user: AbstractBaseUser, interaction_id: int) -> Interaction:
-    """The user's own open interaction, locked; 404, 403 or 409 otherwise."""
-    interaction = (
+# Every action on a window reads its interaction so (compiled once per process).
+LOCKED_INTERACTION = Prepared(
+    lambda interaction_id: (
         Interaction.objects.select_for_update(of=("self",))
         .select_related("callback__queue", "agent")
         .filter(pk=interaction_id)
-        .first()
-    )
+        .order_by()[:1]
+    ),
+    interaction_id="id",
+)
+
+
+def locked_interaction_for(user: AbstractBaseUser, interaction_id: int) -> Interaction:
+    """The user's own open interaction, locked; 404, 403 or 409 otherwise."""
+    found = LOCKED_INTERACTION.run(interaction_id=interaction_id)
+    interaction = found[0] if found else None
     if interaction is None:
         raise DomainError(gettext("That interaction does not exist."), status=404)
     if interaction.agent.user_id != user.pk:
