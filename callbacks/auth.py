@@ -20,10 +20,9 @@ class AgentBackend(ModelBackend):
 
     def get_user(self, user_id):
         try:
-            found = SESSION_USER.run(user_id=int(user_id))
+            user = SESSION_USER.first(user_id=int(user_id))
         except (TypeError, ValueError):
             return None
-        user = found[0] if found else None
         return user if user is not None and self.user_can_authenticate(user) else None
 
 

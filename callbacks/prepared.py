@@ -82,6 +82,18 @@ class Prepared:
         replay.query.get_compiler = lambda using=None, connection=None, elide_empty=True: compiler
         return list(replay)
 
+    def first(self, **params: Any):
+        found = self.run(**params)
+        return found[0] if found else None
+
+    @classmethod
+    def locked_row(cls, model, *related: str) -> Prepared:
+        """One row by primary key (`first(pk=…)`), locked for the transaction, with the related rows named."""
+        return cls(
+            lambda pk: model.objects.select_for_update(of=("self",)).select_related(*related).filter(pk=pk).order_by()[:1],
+            pk="id",
+        )
+
     def _stand_ins(self, shape: tuple) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for n, ((name, kind), length) in enumerate(zip(self.kinds.items(), shape, strict=True)):

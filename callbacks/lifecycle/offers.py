@@ -205,21 +205,11 @@ def withdraw_open_offer(callback: CallbackRequest, now: datetime) -> list[int]:
     return [offer.agent_id]
 
 
-# Accept and Reject read their offer so (compiled once per process).
-LOCKED_OFFER = Prepared(
-    lambda offer_id: (
-        Offer.objects.select_for_update(of=("self",))
-        .select_related("callback__queue", "agent")
-        .filter(pk=offer_id)
-        .order_by()[:1]
-    ),
-    offer_id="id",
-)
+LOCKED_OFFER = Prepared.locked_row(Offer, "callback__queue", "agent")  # Accept and Reject read their offer so
 
 
 def _locked_offer_for(user: AbstractBaseUser, offer_id: int) -> Offer:
-    found = LOCKED_OFFER.run(offer_id=offer_id)
-    offer = found[0] if found else None
+    offer = LOCKED_OFFER.first(pk=offer_id)
     if offer is None:
         raise DomainError(gettext("That offer does not exist."), status=404)
     if offer.agent.user_id != user.pk:

@@ -127,22 +127,12 @@ def acting_agent(user: AbstractBaseUser) -> Agent:
     return agent
 
 
-# Every action on a window reads its interaction so (compiled once per process).
-LOCKED_INTERACTION = Prepared(
-    lambda interaction_id: (
-        Interaction.objects.select_for_update(of=("self",))
-        .select_related("callback__queue", "agent")
-        .filter(pk=interaction_id)
-        .order_by()[:1]
-    ),
-    interaction_id="id",
-)
+LOCKED_INTERACTION = Prepared.locked_row(Interaction, "callback__queue", "agent")  # every action on a window reads it so
 
 
 def locked_interaction_for(user: AbstractBaseUser, interaction_id: int) -> Interaction:
     """The user's own open interaction, locked; 404, 403 or 409 otherwise."""
-    found = LOCKED_INTERACTION.run(interaction_id=interaction_id)
-    interaction = found[0] if found else None
+    interaction = LOCKED_INTERACTION.first(pk=interaction_id)
     if interaction is None:
         raise DomainError(gettext("That interaction does not exist."), status=404)
     if interaction.agent.user_id != user.pk:
