@@ -31,7 +31,7 @@ class Stand:
 
     @staticmethod
     def id(n: int) -> int:
-        return -7_340_000_000 - n
+        return -734_000_000 - n  # inside every integer column's range (a 32-bit one too: the ORM drops one outside)
 
     @staticmethod
     def text(n: int) -> str:

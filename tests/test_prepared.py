@@ -73,3 +73,12 @@ def test_an_id_no_column_holds_finds_nothing_and_never_fails(queue, alice):
     assert CARDS.run(agent_id=alice.pk, ids=[2**70]) == []
     assert CARDS.run(agent_id=2**64, ids=[1]) == []
     assert routing.FREE.run(queue_id=-(2**63) - 1, channel="voice") == []
+
+
+def test_the_sessions_user_is_read_from_a_32_bit_key_too(alice):
+    """auth_user's key is a 32-bit column on PostgreSQL: a stand-in outside its range compiled to nothing."""
+    from callbacks.auth import SESSION_USER
+
+    user = SESSION_USER.first(user_id=alice.user.pk)
+    assert user == alice.user and user.agent == alice and user.can_work
+    assert SESSION_USER.first(user_id=alice.user.pk + 1000) is None
