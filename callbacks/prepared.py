@@ -54,11 +54,15 @@ class Prepared:
         self._lock = threading.Lock()
 
     def run(self, **params: Any) -> list:
-        for name, kind in self.kinds.items():  # an id no 64-bit column holds matches no row (the ORM says the same)
-            if kind == "id" and not _fits(params[name]):
-                return []
+        for name, kind in self.kinds.items():
+            if kind == "text":  # as the ORM prepares a text column's value
+                params[name] = str(params[name])
+            if kind == "id":
+                params[name] = int(params[name])
+                if not _fits(params[name]):  # an id no 64-bit column holds matches no row (the ORM says the same)
+                    return []
             if kind == "ids":
-                params[name] = [i for i in params[name] if _fits(i)]
+                params[name] = [int(i) for i in params[name] if _fits(int(i))]
                 if not params[name]:
                     return []
         shape = tuple(len(params[name]) if kind == "ids" else 0 for name, kind in self.kinds.items())

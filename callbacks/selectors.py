@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -526,68 +525,6 @@ class Workspace:
         if not any(r.in_consultation or r.in_conference for r in self._status_rows):
             return []  # the usual case costs no statement: the status rows say whether to look
         return _joined(self.agent)
-
-    # --- versions ------------------------------------------------------------------
-    @cached_property
-    def versions(self) -> RegionVersions:
-        return RegionVersions(self)
-
-
-class RegionVersions:
-    """A digest of what each region shows, computed only for the region asked. The page skips a pushed
-    region whose version it already has, so a repeated push does not wipe what the agent is typing."""
-
-    def __init__(self, ws: Workspace) -> None:
-        self.ws = ws
-
-    @staticmethod
-    def _digest(value) -> str:
-        return hashlib.sha1(repr(value).encode()).hexdigest()[:12]
-
-    def __getitem__(self, region: str) -> str:
-        ws = self.ws
-        if region == "status":
-            return self._digest(([(c.channel, c.status, c.reason, c.since) for c in ws.channels], ws.engaged))
-        if region == "notifications":
-            return self._digest(
-                (
-                    [(o.pk, o.deadline) for o, _ in ws.offers],  # the countdown starts once the page acknowledged
-                    [c.pk for c in ws.consult_requests],
-                    [p.pk for p, _ in ws.conference_requests],
-                    [c.transfer_id for c in ws.transfer_requests],
-                    ws.any_ready,
-                    [(c.pk, c.state, c.desired_time) for c in ws.mine],
-                    [c.pk for c in ws.reminders],
-                    [i.pk for i in ws.endings],
-                )
-            )
-        if region == "interaction":
-
-            def ix_state(item: InteractionView):
-                call = item.call
-                return (
-                    item.interaction.pk,
-                    item.interaction.disposition_id,
-                    item.interaction.last_outcome,
-                    item.view.callback.state,
-                    item.history[0].pk if item.history else None,
-                    (call.pk, call.state, call.hold_seconds, call.transfer_id) if call else None,
-                    item.customer_link,  # appears once the switch has taken the dial
-                    [(p.pk, p.state) for p in item.parties],
-                    (item.consult.pk, item.consult.state) if item.consult else None,
-                    item.line_links,
-                )
-
-            return self._digest(
-                (
-                    [ix_state(i) for i in ws.interactions],
-                    [(k, j.pk, j.call.state) for k, j in ws.joined],
-                    [h.leg for h in ws.handovers],
-                )
-            )
-        if region == "emails":  # the typed text is not in it: fields an agent types into are kept by the page
-            return self._digest([(m.email.pk, m.status, m.attempts, m.problem) for m in ws.emails])
-        raise KeyError(region)
 
 
 def workspace_context_for(agent: Agent) -> Workspace:

@@ -38,6 +38,7 @@ from ..enums import (
 from ..errors import DomainError, Invalid
 from ..models import ApiClient, CallbackRequest, Contact, ContactPhone, Offer, Queue
 from ..phone import normalize_phone, validate_timezone, zone_for_number
+from ..prepared import Prepared
 from . import effects
 from .offers import route_on_commit, withdraw_open_offer
 from .transitions import action, record, transition
@@ -66,17 +67,28 @@ class CallbackInput:
     language: str = ""  # the customer's, for those e-mails ("fr", "es"); empty: the centre's own
 
 
+def _intake_queue(slug: str):
+    """The active queue a request names, with how many callbacks wait in it (one statement, compiled once)."""
+    waiting = CallbackRequest.objects.filter(queue=OuterRef("pk"), state=CallbackState.QUEUED).order_by()
+    return (
+        Queue.objects.filter(slug=slug, active=True)
+        .annotate(waiting=Subquery(waiting.annotate(n=Func(F("id"), function="COUNT")).values("n")[:1]))
+        .order_by("pk")[:1]
+    )
+
+
+INTAKE_QUEUE = Prepared(_intake_queue, slug="text")
+CONTACT_BY_PHONE = Prepared(
+    lambda number: ContactPhone.objects.select_related("contact").filter(number=number).order_by("id")[:1], number="text"
+)
+
+
 def _validate(req: CallbackInput, now: datetime) -> tuple[Queue, str, str]:
     # PostgreSQL refuses NUL characters in text: say so before any query sees one.
     for name in ("queue", "type", "channel", "origin", "customer_name", "instructions", "phone_number", "customer_timezone"):
         if "\x00" in str(getattr(req, name) or ""):
             raise Invalid(gettext("%(name)s contains a NUL character.") % {"name": name}, field=name)
-    waiting = CallbackRequest.objects.filter(queue=OuterRef("pk"), state=CallbackState.QUEUED).order_by()
-    queue = (
-        Queue.objects.filter(slug=req.queue, active=True)
-        .annotate(waiting=Subquery(waiting.annotate(n=Func(F("id"), function="COUNT")).values("n")[:1]))
-        .first()
-    )
+    queue = INTAKE_QUEUE.first(slug=req.queue)
     if queue is None:
         raise Invalid(gettext("There is no active queue “%(queue)s”.") % {"queue": req.queue}, field="queue")
     if req.type not in CallbackType.values:
@@ -210,7 +222,7 @@ def in_utc(value: datetime | None) -> datetime | None:
 
 
 def _contact_for(phone: str, customer_name: str, zone: str) -> Contact:
-    existing = ContactPhone.objects.select_related("contact").filter(number=phone).order_by("id").first()
+    existing = CONTACT_BY_PHONE.first(number=phone)
     if existing:
         return existing.contact
     first, _, last = customer_name.strip().partition(" ")

@@ -12,6 +12,7 @@ from django.utils.translation import gettext
 
 from ..enums import AcceptAction, Channel, FieldFormat, PreviewSection, SystemReason
 from ..errors import DomainError, Refused
+from ..prepared import Prepared
 
 TIMEZONE_CHOICES = sorted((tz, tz) for tz in available_timezones())
 
@@ -265,4 +266,10 @@ class ApiClient(models.Model):
     def for_token(cls, token: str) -> "ApiClient | None":
         if not token:
             return None
-        return cls.objects.filter(token_hash=hash_token(token), active=True).first()
+        return CLIENT_BY_TOKEN.first(token_hash=hash_token(token))
+
+
+# Every intake request reads its client so (compiled once per process).
+CLIENT_BY_TOKEN = Prepared(
+    lambda token_hash: ApiClient.objects.filter(token_hash=token_hash, active=True).order_by("pk")[:1], token_hash="text"
+)

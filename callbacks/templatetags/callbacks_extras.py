@@ -1,3 +1,5 @@
+import hashlib
+import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -94,3 +96,46 @@ def both_times(moment: datetime | None, agent_zone, customer_zone, fmt: str = "D
         gettext("The customer's local time (%(zone)s)") % {"zone": customer_zone},
         gettext("%(time)s in %(city)s") % {"time": formats.date_format(theirs, theirs_fmt), "city": zone_city(customer_zone)},
     )
+
+
+# --- A region's version, derived from what it renders -------------------------------------------------------------
+#
+# `{% versioned %}<section … data-version="@">…</section>{% endversioned %}`: the region is rendered, and its version
+# is a digest of that markup. The page skips a pushed region whose version it already shows (a repeated push does
+# not wipe what the agent is typing), so the digest leaves out only what differs between two renders of the same
+# state, or what the page keeps of its own: the CSRF token (masked anew on every render, and only in a page: a
+# push's forms send the page's header), an offer card's signed
+# render time, the push's swap attribute, and the fields the page preserves across swaps (`hx-preserve`: typed text,
+# an open keypad). Anything else the region shows moves the version: no hand-kept list of fields can miss one.
+
+VERSION_SLOT = 'data-version="@"'
+_UNVERSIONED = [
+    (re.compile(r'<input type="hidden" name="csrfmiddlewaretoken" value="[^"]*">'), ""),  # a page's, not a push's
+    (re.compile(r' name="shown" value="[^"]*"'), ""),
+    (re.compile(r' hx-swap-oob="true"'), ""),
+    (re.compile(r"(<textarea[^>]*hx-preserve[^>]*>).*?</textarea>", re.S), r"\1"),
+    (re.compile(r"(<select[^>]*hx-preserve[^>]*>).*?</select>", re.S), r"\1"),
+    (re.compile(r'(<input[^>]*hx-preserve[^>]*?) value="[^"]*"'), r"\1"),
+]
+
+
+def version_of(html: str) -> str:
+    for pattern, replacement in _UNVERSIONED:
+        html = pattern.sub(replacement, html)
+    return hashlib.sha1(html.encode(), usedforsecurity=False).hexdigest()[:12]
+
+
+class VersionedNode(template.Node):
+    def __init__(self, nodelist):
+        self.nodelist = nodelist
+
+    def render(self, context):
+        html = self.nodelist.render(context)
+        return html.replace(VERSION_SLOT, f'data-version="{version_of(html)}"', 1)
+
+
+@register.tag("versioned")
+def do_versioned(parser, token):
+    nodelist = parser.parse(("endversioned",))
+    parser.delete_first_token()
+    return VersionedNode(nodelist)
