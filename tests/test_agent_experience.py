@@ -11,6 +11,7 @@ from callbacks import lifecycle, selectors
 from callbacks.enums import CallbackType, Channel, ClosingReason, InteractionState, PreviewSection
 from callbacks.models import Interaction, Offer, PreviewField
 from callbacks.phone import in_both_zones, zone_for_number
+from callbacks.presenters.desk import workspace_context_for
 
 from .factories import make_api_client, make_callback, set_ready
 
@@ -109,17 +110,17 @@ def _closed_by_the_system(alice, queue, *, retry_in: timedelta) -> Interaction:
 
 def test_a_retry_notice_lasts_until_the_next_interaction(alice, queue):
     closed = _closed_by_the_system(alice, queue, retry_in=timedelta(minutes=10))
-    assert [i.pk for i in selectors.workspace_context_for(alice).endings] == [closed.pk]
-    assert selectors.workspace_context_for(alice).endings[0].notice_expires == closed.ended_at + timedelta(minutes=2)
+    assert [i.pk for i in workspace_context_for(alice).endings] == [closed.pk]
+    assert workspace_context_for(alice).endings[0].notice_expires == closed.ended_at + timedelta(minutes=2)
     make_callback(queue, phone="+33612345679")
     lifecycle.do_accept_offer(user=alice.user, offer_id=Offer.objects.get(callback__phone_number="+33612345679").pk)
-    assert selectors.workspace_context_for(alice).endings == []  # the next call: the old notice is over
+    assert workspace_context_for(alice).endings == []  # the next call: the old notice is over
 
 
 def test_a_retry_notice_lasts_two_minutes_at_most(alice, queue):
     closed = _closed_by_the_system(alice, queue, retry_in=timedelta(minutes=10))
     Interaction.objects.filter(pk=closed.pk).update(ended_at=timezone.now() - timedelta(minutes=2, seconds=1))
-    assert selectors.workspace_context_for(alice).endings == []
+    assert workspace_context_for(alice).endings == []
 
 
 def test_my_day_counts_what_the_agent_handled_today_and_what_is_due(client, alice, queue):

@@ -22,7 +22,7 @@ from callbacks.enums import (
 )
 from callbacks.errors import DomainError
 from callbacks.models import Call, CallParty, Contact, ContactPhone, Effect, Offer
-from callbacks.selectors import Workspace
+from callbacks.presenters.desk import Workspace
 from callbacks.telephony.simulator.models import Line, SimCall
 from callbacks.telephony.simulator.switch import SimulatedSwitch
 

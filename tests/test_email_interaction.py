@@ -23,7 +23,7 @@ from callbacks.models import (
     ResponseCategory,
     StandardResponse,
 )
-from callbacks.selectors import open_emails
+from callbacks.presenters.emails import open_emails
 from callbacks.views.render import render_regions
 
 from .backends import FlakyMailBackend

@@ -2,5 +2,7 @@
 one read by primary key). A push renders the partial its event names from them; the page and an htmx answer
 render the same partial from the same presenter.
 
-The regions still built by `selectors.Workspace` move here one by one (see the README's Performance section).
+`desk.Workspace` is the agent's desk, one part per region; `windows` and `emails` present the interaction and e-mail
+windows; `offers` an offer's card. What pages and APIs share besides (a callback's fields as the agent reads them,
+the channels' states, searches, slots, reports) stays in `callbacks.selectors`, below.
 """

@@ -9,10 +9,11 @@ from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from .. import lifecycle, selectors
+from .. import lifecycle
 from ..errors import DomainError, Invalid, Refused, clean_text, is_id
 from ..models import Contact, Interaction
 from ..models.config import TIMEZONE_CHOICES
+from ..presenters.emails import contact_emails, email_window_for, newest_email_draft
 from ..selectors import contact_history, contact_search, response_search, response_values
 from .render import action_response
 from .workspace import agent_or_refuse, first_error
@@ -96,7 +97,7 @@ def contact_detail(request: HttpRequest, contact_id: int) -> HttpResponse:
         "contact": contact,
         "form": form,
         "history": contact_history(contact),
-        "emails": selectors.contact_emails(contact.pk),
+        "emails": contact_emails(contact.pk),
         "error": error,
         "saved": request.method == "GET" and "saved" in request.GET,
     }
@@ -152,7 +153,7 @@ def responses(request: HttpRequest) -> HttpResponse:
     ix, email = request.GET.get("interaction", ""), request.GET.get("email", "")
     values, email_id = {}, None
     if is_id(email):
-        mail = selectors.email_window_for(agent, int(email)).email
+        mail = email_window_for(agent, int(email)).email
         values, email_id, ix = response_values(mail.callback, agent), mail.pk, ""
     elif is_id(ix):
         interaction = (
@@ -160,7 +161,7 @@ def responses(request: HttpRequest) -> HttpResponse:
         )
         if interaction:
             values = response_values(interaction.callback, agent)
-            email_id = selectors.newest_email_draft(agent, interaction.pk)
+            email_id = newest_email_draft(agent, interaction.pk)
     context = {
         "responses": response_search(clean_text(request.GET.get("q", "")), values),
         "ix": ix if is_id(ix) else "",

@@ -9,8 +9,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import trigger_client_event
 
-from .. import lifecycle, selectors
+from .. import lifecycle
 from ..errors import Invalid
+from ..presenters.emails import email_window_for
 from .render import action_response
 from .workspace import agent_or_refuse, first_error
 
@@ -56,7 +57,7 @@ def open_email(request: HttpRequest, interaction_id: int) -> HttpResponse:
 def email_window(request: HttpRequest, email_id: int) -> HttpResponse:
     """One of the agent's e-mail windows on its own (404 for anyone else's)."""
     agent = agent_or_refuse(request)
-    mail = selectors.email_window_for(agent, email_id)
+    mail = email_window_for(agent, email_id)
     with timezone.override(agent.zone):
         return render(request, "callbacks/_email.html", {"mail": mail})
 

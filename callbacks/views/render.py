@@ -17,9 +17,10 @@ from django.utils.safestring import SafeString, mark_safe
 from django_htmx.http import reswap, retarget
 
 from ..models import Agent
+from ..presenters.desk import workspace_context_for
 from ..presenters.offers import offer_cards
+from ..presenters.windows import interaction_windows
 from ..push import Push, entities_for, regions_for
-from ..selectors import interaction_windows, workspace_context_for
 from ..telephony import sip
 
 WORKSPACE = "callbacks/workspace.html"
