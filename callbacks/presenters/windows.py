@@ -34,6 +34,10 @@ from ..selectors import HISTORY_LIMIT, CallbackView, callback_view, case_history
 from ..telephony import telephony
 
 
+def _allowed(act: str) -> property:
+    return property(lambda self: self.can(act))
+
+
 @dataclass
 class InteractionView:
     """One interaction window: the callback, its live call and what the agent may do now."""
@@ -92,29 +96,13 @@ class InteractionView:
         cb = self.interaction.callback
         return self.can("call") and cb.state == CallbackState.IN_PROGRESS and cb.attempts < cb.max_attempts
 
-    @property
-    def can_end(self) -> bool:
-        return self.can("end")
-
-    @property
-    def can_hold(self) -> bool:
-        return self.can("hold")
-
-    @property
-    def can_resume(self) -> bool:
-        return self.can("resume")
-
-    @property
-    def can_dtmf(self) -> bool:
-        return self.can("dtmf")
-
-    @property
-    def can_transfer(self) -> bool:
-        return self.can("transfer")
-
-    @property
-    def can_mark_done(self) -> bool:
-        return self.can("mark_done")
+    # What the call's state allows now (`callstate`): the toolbar's buttons.
+    can_end = _allowed("end")
+    can_hold = _allowed("hold")
+    can_resume = _allowed("resume")
+    can_dtmf = _allowed("dtmf")
+    can_transfer = _allowed("transfer")
+    can_mark_done = _allowed("mark_done")
 
     @property
     def reschedule_min(self) -> str:
