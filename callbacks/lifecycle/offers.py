@@ -272,18 +272,26 @@ def do_accept_offer(*, user: AbstractBaseUser, offer_id: int) -> Interaction:
     return interaction
 
 
+# Every offer's acknowledgement reads it so (compiled once per process).
+UNACKNOWLEDGED = Prepared(
+    lambda offer_id, agent_id: (
+        Offer.objects.select_for_update(of=("self",))
+        .select_related("callback__queue")
+        .filter(pk=offer_id, agent_id=agent_id, outcome=OfferOutcome.OPEN, delivered_at__isnull=True)
+        .order_by()[:1]
+    ),
+    offer_id="id",
+    agent_id="id",
+)
+
+
 @action
 def do_acknowledge_offer(*, agent_id: int, offer_id: int, shown_at: datetime | None = None) -> Offer | None:
     """The agent's page showed the notification: the time to answer starts now, or at `shown_at` when the page
     says (signed, see `presenters.offers.shown_at`) when its card was rendered; however late the server reads
     it, the countdown matches the page's. Repeats change nothing."""
     now = timezone.now()
-    offer = (
-        Offer.objects.select_for_update(of=("self",))
-        .select_related("callback__queue")
-        .filter(pk=offer_id, agent_id=agent_id, outcome=OfferOutcome.OPEN, delivered_at__isnull=True)
-        .first()
-    )
+    offer = UNACKNOWLEDGED.first(offer_id=offer_id, agent_id=agent_id)
     if offer is None:
         return None  # someone else's, already acknowledged, or already ended
     at = now if shown_at is None else min(now, max(shown_at, offer.created_at))
