@@ -209,6 +209,7 @@ class BoardConsumer(GroupConsumer):
     last_render = 0.0
     language: str | None = None
     pending: asyncio.TimerHandle | None = None
+    rung_at: float | None = None
 
     async def connect(self):
         user = self.scope.get("user")
@@ -252,6 +253,7 @@ class BoardConsumer(GroupConsumer):
 
     async def ringback_event(self, message):
         """Coalesced: one render per refresh interval at most; rings in between fold into it."""
+        self.rung_at = time.monotonic()  # the render that answers must begin after the latest ring (`render_figures`)
         if self.pending is not None:
             return
         loop = asyncio.get_running_loop()
@@ -260,12 +262,13 @@ class BoardConsumer(GroupConsumer):
 
     async def _render_pending(self):
         self.pending = None
-        await self._render()
+        fresh_since, self.rung_at = self.rung_at, None
+        await self._render(fresh_since)
 
-    async def _render(self):
+    async def _render(self, fresh_since: float | None = None):
         self.last_render = asyncio.get_running_loop().time()
         try:
-            html = await render_board(self.scope["user"], self.language)
+            html = await render_board(self.scope["user"], self.language, fresh_since=fresh_since)
             await self.send(text_data=html)
         except Exception:  # the socket closed while rendering; its disconnect is next in line
             log.info("a board's socket closed before its update reached it", exc_info=True)

@@ -474,3 +474,30 @@ async def test_an_ended_session_closes_the_agents_socket_and_offers_move_on(floo
     finally:
         await comm.disconnect()
         await sync_to_async(connections.close_all)()  # this loop's thread gives its pooled connection back
+
+
+def test_boards_of_the_same_queues_share_one_render_made_after_their_ring(floor, monkeypatch):
+    """Twenty supervisors of one floor cost one read and render of the board per change, not twenty; a board never
+    takes a render that began before the ring that asked for it."""
+    import time
+
+    from callbacks.views import board as board_views
+
+    tom = user_with_role("tom", roles.SUPERVISOR)
+    floor["billing"].supervisors.add(tom)
+    reads = []
+    real = board_views.board_for
+    monkeypatch.setattr(board_views, "board_for", lambda queues: reads.append(queues) or real(queues))
+    rung = time.monotonic()
+    first = board_views.render_figures(floor["sam"], "en", fresh_since=rung)
+    assert board_views.render_figures(tom, "en", fresh_since=rung) == first  # same queues, rights and language
+    assert len(reads) == 1
+    board_views.render_figures(tom, "fr", fresh_since=rung)  # another language: its own render
+    board_views.render_figures(floor["ada"], "en", fresh_since=rung)  # every queue, other rights: its own
+    assert len(reads) == 3
+    make_callback(floor["billing"], "+33612345003")  # a change, and its ring after it
+    later = time.monotonic()
+    after = board_views.render_figures(tom, "en", fresh_since=later)
+    assert len(reads) == 4 and after != first  # the shared render predates the ring: read again, and it shows it
+    board_views.render_figures(floor["sam"], "en")  # a board's hello: always its own render
+    assert len(reads) == 5

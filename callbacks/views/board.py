@@ -3,6 +3,9 @@ status. Who sees what is decided by the permission getters next to the models (`
 
 from __future__ import annotations
 
+import threading
+import time
+
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -54,20 +57,46 @@ def bulk_choices() -> list[tuple[str, str]]:
 
 
 def board_context(user) -> dict:
-    queues = list(queues_for(user).select_related("calendar"))
+    return _board_context(list(queues_for(user).select_related("calendar")), supervises(user, "callbacks.manage_agents"))
+
+
+def _board_context(queues: list, can_manage_agents: bool) -> dict:
     board = board_for(queues)
     return {
         "board": board,
         "chart_data": {**board.chart_data(), "words": {key: str(word) for key, word in CHART_WORDS.items()}},
-        "can_manage_agents": supervises(user, "callbacks.manage_agents"),
+        "can_manage_agents": can_manage_agents,
         "statuses": AgentStatus,
     }
 
 
-def render_figures(user, language: str | None = None) -> str:
-    """The board's live region as an out-of-band swap (for the websocket), in the page's language."""
+# The boards of one process that show the same queues, in the same language and zone, with the same rights, share
+# one render: a change on a floor watched by twenty supervisors is read and rendered once, not twenty times. A board
+# takes a shared render only if it began after the latest ring that asked for it (`fresh_since`, `time.monotonic()`),
+# so it shows that change; a board's first render (its hello) is always its own.
+_SHARED: dict[tuple, tuple[float, str]] = {}
+_SHARED_KEPT = 256
+_SHARED_LOCK = threading.Lock()
+
+
+def render_figures(user, language: str | None = None, *, fresh_since: float | None = None) -> str:
+    """The board's live region as an out-of-band swap (for the websocket), in the page's language: a render another
+    board of the same queues began after `fresh_since`, or a new one."""
+    queues = list(queues_for(user).select_related("calendar"))
+    manage = supervises(user, "callbacks.manage_agents")
+    key = (tuple(q.pk for q in queues), manage, language or "", timezone.get_current_timezone_name())
+    shared = _SHARED.get(key)
+    if fresh_since is not None and shared is not None and shared[0] >= fresh_since:
+        return shared[1]
+    began = time.monotonic()
     with translation.override(language):
-        return render_to_string(f"{BOARD}#figures", {**board_context(user), "oob": True})
+        html = render_to_string(f"{BOARD}#figures", {**_board_context(queues, manage), "oob": True})
+    with _SHARED_LOCK:
+        if len(_SHARED) >= _SHARED_KEPT and key not in _SHARED:
+            _SHARED.clear()
+        if key not in _SHARED or _SHARED[key][0] < began:
+            _SHARED[key] = (began, html)
+    return html
 
 
 @require_GET
