@@ -130,6 +130,8 @@ def test_answered_call_talks_both_ways_and_the_customer_hangs_up(server, sip, fl
     call = Call.objects.get()
     assert call.state == CallState.CONNECTED
     expect(history(page)).to_contain_text("Customer answered")
+    # The customer's phone got the call without Ringback's own headers: its reference never leaves the proxy.
+    assert "INVITE sip:" in line.sip_trace() and "X-Ringback-" not in line.sip_trace()
     line.command("hangup")
     expect(status(page)).to_have_text("Ready to Call")
     call.refresh_from_db()
