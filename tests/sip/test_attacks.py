@@ -99,3 +99,47 @@ def test_an_agent_cannot_call_or_refer_as_another_agent_over_the_websocket(sip):
         assert _ws_request(method, agent_user(5), "+33612000079", mine) != "SIP/2.0 403 Forbidden: not your address"
     assert _ws_request("INVITE", agent_user(6), "+33612000079", mine, authorise=False).startswith("SIP/2.0 407")
     assert f"security: INVITE from sip:{agent_user(6)}@127.0.0.1 with the credentials of" in _log(sip)
+
+
+def _udp_request(sip_port: int, to_number: str, *, headers: tuple[str, ...] = ()) -> str:
+    """An out-of-dialog INVITE sent to kamailio's UDP port from nowhere it knows (no credentials); its answer."""
+    import secrets
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        s.settimeout(10)
+        port = s.getsockname()[1]
+        uri = f"sip:{to_number}@127.0.0.1"
+        message = "\r\n".join(
+            [
+                f"INVITE {uri} SIP/2.0",
+                f"Via: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bK{secrets.token_hex(6)};rport",
+                "Max-Forwards: 70",
+                f"To: <{uri}>",
+                f"From: <sip:attacker@127.0.0.1>;tag={secrets.token_hex(4)}",
+                f"Call-ID: {secrets.token_hex(8)}",
+                "CSeq: 1 INVITE",
+                f"Contact: <sip:attacker@127.0.0.1:{port}>",
+                *headers,
+                "Content-Length: 0",
+            ]
+        )
+        s.sendto((message + "\r\n\r\n").encode(), ("127.0.0.1", sip_port))
+        while True:
+            status = s.recv(65536).decode(errors="replace").split("\r\n", 1)[0]
+            if not status.startswith("SIP/2.0 1"):
+                return status
+
+
+def test_an_unauthenticated_invite_never_reaches_a_number(sip):
+    """The forged call outcome of issue #22: an INVITE from nowhere, for a registered line, carrying a call's reference.
+    It is challenged (407) and never relayed: the line does not ring, and no dialog reports to Ringback."""
+    line = sip.line("+33612000080", credentials("+33612000080"))
+    assert _registration(line) == "SIP/2.0 200 OK"
+    from django.conf import settings
+
+    answer = _udp_request(settings.RINGBACK_SIP_PORT, "+33612000080", headers=("X-Ringback-Call: CALL-forged",))
+    assert answer.startswith("SIP/2.0 407")
+    assert not line.seen("CALL_INCOMING")
+    assert "INVITE sip:" not in line.sip_trace()
