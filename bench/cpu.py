@@ -48,6 +48,10 @@ def _setup(kind: str) -> None:
     import django
 
     django.setup()
+    if kind == "ringback" and os.environ.get("RINGBACK_FORM") == "chain":  # Django's default chain (bench.forms)
+        from django.conf import settings
+
+        settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if not m.endswith(".OneThreadMiddleware")]
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0, interactive=False)

@@ -48,7 +48,13 @@ def main() -> None:
     call_command("seed_demo", stdout=open(os.devnull, "w"))  # the queues (scripts/run prints the logins)
     workdir = ROOT / "var" / "sip"
     workdir.mkdir(parents=True, exist_ok=True)
-    stack = SipStack(workdir, env, events_url=f"http://127.0.0.1:{args.port}/sip/events", ring_seconds=args.ring_seconds)
+    stack = SipStack(
+        workdir,
+        env,
+        events_url=f"http://127.0.0.1:{args.port}/sip/events",
+        ring_seconds=args.ring_seconds,
+        origins=(f"http://127.0.0.1:{args.port}", f"http://localhost:{args.port}"),
+    )
     stack.start()
     try:
         for number, mode, _ in LINES:

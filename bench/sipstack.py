@@ -162,12 +162,13 @@ class Line:
 class SipStack:
     """kamailio and rtpengine from `manage.py sip_config`, plus baresip lines."""
 
-    def __init__(self, workdir: Path, env: dict, events_url: str = "", ring_seconds: int = 30):
+    def __init__(self, workdir: Path, env: dict, events_url: str = "", ring_seconds: int = 30, origins: tuple = ()):
         self.workdir, self.env = workdir, env
         subprocess.run(
             [sys.executable, "manage.py", "sip_config", "--dir", str(workdir), "--debug", "2"]
             + ["--ring-seconds", str(ring_seconds)]
-            + (["--events-url", events_url] if events_url else []),
+            + (["--events-url", events_url] if events_url else [])
+            + [arg for origin in origins for arg in ("--origin", origin)],
             cwd=ROOT,
             env=env,
             check=True,

@@ -110,6 +110,15 @@ class QueueAdmin(admin.ModelAdmin):
             },
         ),
         ("Intake limits", {"fields": ["max_queued", "daily_requests_per_number"]}),
+        (
+            "Dial plan",
+            {
+                "fields": ["dial_allowed_prefixes", "dial_blocked_prefixes"],
+                "description": "Numbers this queue's agents may reach (calls, transfers, consultations, conferences). "
+                "Premium-rate and fraud-prone ranges are always blocked. After a change, run “manage.py sip_config” "
+                "again so that kamailio applies it too.",
+            },
+        ),
         ("Supervision", {"fields": ["supervisors", "service_level_seconds"]}),
         (
             "After Reject or an unanswered offer",

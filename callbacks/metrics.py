@@ -29,3 +29,13 @@ EFFECT_FAILURES = Counter("ringback_effect_attempts_failed_total", "Side-effect 
 CACHE_FAILURES = Counter(
     "ringback_cache_failures_total", "Cache (Redis) calls that failed and were treated as a miss: Redis down or unreachable."
 )
+SIP_REPORTS_REFUSED = Counter(
+    "ringback_sip_reports_refused_total",
+    "Reports on /sip/events refused as an attack would be: wrong address, wrong token, stale, or not the call's dialog.",
+    ["reason"],
+)
+SIP_BLOCKED = Counter(
+    "ringback_sip_blocked_sources_total",
+    "Sources kamailio blocked, by reason (flood, repeated failed authentication).",
+    ["reason"],
+)

@@ -8,12 +8,15 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.db.backends.postgresql.operations import DatabaseOperations as PostgresOperations
+from django.urls import reverse
 from django.utils import translation
 
 from callbacks import configuration
+from callbacks.enums import OfferOutcome
+from callbacks.models import Offer
 
 from .browser.a11y import Axe
-from .factories import make_agent, make_queue
+from .factories import make_agent, make_callback, make_queue, set_ready
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
@@ -81,6 +84,16 @@ def bob(queue):
 @pytest.fixture
 def carol(queue):
     return make_agent("carol", queue)
+
+
+@pytest.fixture
+def live(client, alice, queue):
+    """alice, signed in, has accepted a callback to +33612345678 through the page; returns her window's id."""
+    client.force_login(alice.user)
+    set_ready(alice)
+    offer = Offer.objects.get(callback=make_callback(queue, customer_name="Camille Laurent"), outcome=OfferOutcome.OPEN)
+    client.post(reverse("accept_offer", args=[offer.pk]), HTTP_HX_REQUEST="true")
+    return offer.callback.interactions.get().pk
 
 
 class PushRecorder:

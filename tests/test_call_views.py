@@ -3,23 +3,12 @@
 import pytest
 from django.urls import reverse
 
-from callbacks.enums import OfferOutcome
-from callbacks.models import Call, FavoriteTarget, Offer, RoutingPoint
+from callbacks.models import Call, FavoriteTarget, RoutingPoint
 from callbacks.telephony.simulator.models import SimCall
 
-from .factories import make_callback, set_ready, worker
+from .factories import worker
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
-
-
-@pytest.fixture
-def live(client, alice, queue):
-    """alice has accepted a callback; returns the interaction id."""
-    client.force_login(alice.user)
-    set_ready(alice)
-    offer = Offer.objects.get(callback=make_callback(queue, customer_name="Camille Laurent"), outcome=OfferOutcome.OPEN)
-    client.post(reverse("accept_offer", args=[offer.pk]), **HTMX)
-    return offer.callback.interactions.get().pk
 
 
 def post(client, name, ix, data=None):

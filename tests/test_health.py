@@ -64,3 +64,26 @@ def test_a_database_that_does_not_answer_gives_503_with_retry_after(client, monk
     response = client.get(url, HTTP_AUTHORIZATION="Bearer rb_anything")
     assert response.status_code == 503 and response["Retry-After"] == "5"
     assert ("application/json" in response["Content-Type"]) == (kind == "json")
+
+
+def test_with_the_softphone_a_silent_kamailio_or_rtpengine_is_not_ready(client, settings):
+    """Nothing answers on the SIP ports (the real parts answering are tests/sip/test_health.py): /readyz says which
+    part is failing, and /metrics reports both parts down."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        silent = s.getsockname()[1]
+    settings.RINGBACK_TELEPHONY = "callbacks.telephony.sip.softphone.BrowserSoftphone"
+    settings.RINGBACK_SIP_ADDRESS, settings.RINGBACK_SIP_PORT, settings.RINGBACK_RTPENGINE_PORT = "127.0.0.1", silent, silent
+    settings.RINGBACK_METRICS_TOKEN = "scrape-secret"
+    beat()
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    checks = response.json()["checks"]
+    assert checks["kamailio"].startswith("failing:") and checks["rtpengine"].startswith("failing:")
+    assert checks["database"] == "ok"
+    metrics = client.get("/metrics", HTTP_AUTHORIZATION="Bearer scrape-secret").content.decode()
+    assert 'ringback_sip_up{part="kamailio"} 0.0' in metrics and 'ringback_sip_up{part="rtpengine"} 0.0' in metrics
+    settings.RINGBACK_TELEPHONY = "callbacks.telephony.simulator.switch.SimulatedSwitch"
+    assert "kamailio" not in client.get("/readyz").json()["checks"], "only with the softphone"

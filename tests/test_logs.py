@@ -28,6 +28,8 @@ from .factories import make_api_client, make_queue
             "CB-ABCD2345 offered to agent 12 on 2026-12-01 at 08:00:00",
         ),
         ("GET /interactions/123/done/ 204 12.5ms", "GET /interactions/123/done/ 204 12.5ms"),
+        ("kamailio blocked 198.51.100.7 (flood)", "kamailio blocked 198.51.100.7 (flood)"),  # an attacker's address
+        ("call 06.12.34.56.78", "call ***78"),
     ],
 )
 def test_mask(raw, masked):

@@ -53,6 +53,34 @@ def test_an_unsafe_production_setting_is_refused_by_name(change, message):
     assert message in result.stdout + result.stderr
 
 
+SOFTPHONE = {
+    "RINGBACK_TELEPHONY": "callbacks.telephony.sip.softphone.BrowserSoftphone",
+    "RINGBACK_SIP_SECRET": secrets.token_urlsafe(40),
+    "RINGBACK_SIP_WS_URL": "wss://sip.example.com",
+}
+
+
+def test_check_deploy_is_clean_with_the_browser_softphone_configured():
+    result = manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION, **SOFTPHONE)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"RINGBACK_SIP_SECRET": ""}, "RINGBACK_SIP_SECRET must be set"),
+        ({"RINGBACK_SIP_SECRET": PRODUCTION["SECRET_KEY"]}, "RINGBACK_SIP_SECRET must be at least 32 characters and differ"),
+        ({"RINGBACK_SIP_SECRET": "short"}, "RINGBACK_SIP_SECRET must be at least 32 characters"),
+        ({"RINGBACK_SIP_SECRET_PREVIOUS": "short"}, "RINGBACK_SIP_SECRET_PREVIOUS must be at least 32 characters"),
+        ({"RINGBACK_SIP_WS_URL": "ws://sip.example.com"}, "RINGBACK_SIP_WS_URL must be wss://"),
+    ],
+)
+def test_an_unsafe_sip_setting_is_refused_by_name(change, message):
+    result = manage("check", "--deploy", **{**PRODUCTION, **SOFTPHONE, **change})
+    assert result.returncode != 0
+    assert message in result.stdout + result.stderr
+
+
 TEMPLATES = sorted((ROOT / "templates").rglob("*.html"))
 
 

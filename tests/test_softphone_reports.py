@@ -6,15 +6,17 @@ import base64
 import hashlib
 import hmac
 import json
+import time
 
 import pytest
+from prometheus_client import REGISTRY
 
 from callbacks import lifecycle
 from callbacks.enums import CallbackState, CallOutcome, CallState, ConsultState, InteractionState, OfferOutcome, PartyState
 from callbacks.errors import DomainError
-from callbacks.models import Call, LineReport, Offer
+from callbacks.models import Call, Consultation, LineReport, Offer
 from callbacks.telephony import SwitchEvent, telephony
-from callbacks.telephony.sip import credentials, ice_servers, sign
+from callbacks.telephony.sip import agent_user, credentials, ice_servers, proxy_token
 from callbacks.telephony.sip.softphone import outcome_of
 
 from .factories import make_agent, refreshed, set_ready
@@ -99,39 +101,123 @@ def test_the_page_may_only_report_its_own_calls_and_known_events(dialling, queue
     assert refreshed(dialling).state == CallState.DIALING
 
 
-def proxy(client, body: str, signature: str | None = None):
-    encoded = base64.b64encode(body.encode()).decode()
-    return client.get("/sip/events", {"e": encoded, "s": signature if signature is not None else sign(body)})
+def proxy(client, body: str, token: str | None = None, address: str = "127.0.0.1"):
+    """kamailio's POST on its private channel: from its address, with its bearer token."""
+    auth = f"Bearer {token if token is not None else proxy_token()}"
+    return client.post("/sip/events", body, content_type="text/plain", HTTP_AUTHORIZATION=auth, REMOTE_ADDR=address)
 
 
-def test_the_proxys_signed_reports_start_and_end_the_call_once(dialling, client):
-    client.logout()  # kamailio has no session: its signature is its credential
+def report(ref: str, event: str, *, code="", dialog="dlg-1", user="", number="", at: int | None = None) -> str:
+    """A report of `ref` (a Call's switch_ref or a line's reference) as kamailio writes it; the dialog's agent and
+    number are the call's unless said otherwise."""
+    if not (user and number):
+        call = Call.objects.filter(switch_ref=ref).first()
+        consult = None if call else Consultation.objects.filter(line_ref=ref).first()
+        user = user or agent_user(call.interaction.agent_id if call else consult.from_agent_id)
+        number = number or (call.number if call else consult.number)
+    return f"{dialog}|{ref}|{user}|{event}|{code}|{at if at is not None else int(time.time())}|{number}"
+
+
+def test_the_proxys_reports_start_and_end_the_call_once(dialling, client):
+    client.logout()  # kamailio has no session: its address and token are its credential
     ref = dialling.switch_ref
-    assert proxy(client, f"dlg-1|{ref}|started|0|1795733000").status_code == 204
+    assert proxy(client, report(ref, "started")).status_code == 204
     assert refreshed(dialling).state == CallState.CONNECTED
-    assert proxy(client, f"dlg-1|{ref}|ended|0|1795733010").status_code == 204
-    assert proxy(client, f"dlg-1|{ref}|ended|0|1795733010").status_code == 204  # repeated
+    ended = report(ref, "ended")
+    assert proxy(client, ended).status_code == 204
+    assert proxy(client, ended).status_code == 204  # replayed within the window: acknowledged, applied once
     call = refreshed(dialling)
     assert (call.state, call.outcome) == (CallState.ENDED, CallOutcome.REMOTE_HANGUP)
     assert LineReport.objects.filter(call_ref=ref, source="proxy").count() == 2
 
 
-def test_forged_or_malformed_proxy_reports_are_refused(dialling, client):
-    ref = dialling.switch_ref
-    assert proxy(client, f"dlg-1|{ref}|started|0|1", signature="0" * 64).status_code == 403
-    assert proxy(client, f"dlg-1|{ref}|exploded|0|1").status_code == 400
-    assert proxy(client, f"{'d' * 151}|{ref}|started|0|1").status_code == 400  # a report id must fit
-    assert client.get("/sip/events", {"e": "%%%", "s": "x"}).status_code == 400
-    assert proxy(client, f"dlg-1|{ref}|failed|0|1").status_code == 204  # no code: left to the page
+def refused(reason: str) -> float:
+    return REGISTRY.get_sample_value("ringback_sip_reports_refused_total", {"reason": reason}) or 0
+
+
+@pytest.mark.parametrize(
+    ("attempt", "status", "reason"),
+    [
+        ({"token": "0" * 64}, 403, "token"),  # forged
+        ({"token": ""}, 403, "token"),
+        ({"address": "203.0.113.9"}, 403, "address"),  # from outside the proxy's private channel
+        ({"at": -120}, 403, "stale"),  # replayed after the window
+        ({"at": +120}, 403, "stale"),  # from a clock far ahead
+        ({"user": "agent-999"}, 403, "mismatch"),  # another agent's dialog naming this call
+        ({"number": "+33699999999"}, 403, "mismatch"),  # a dialog to another number naming this call
+        ({"ref": "call-0000000000000000"}, 403, "mismatch"),  # no such call
+        ({"event": "exploded"}, 400, None),
+        ({"dialog": "d" * 151}, 400, None),  # a report id must fit
+    ],
+)
+def test_forged_stale_or_borrowed_proxy_reports_are_refused_and_change_nothing(dialling, client, caplog, attempt, status, reason):
+    ref = attempt.get("ref", dialling.switch_ref)
+    at = int(time.time()) + attempt["at"] if "at" in attempt else None
+    body = report(
+        ref,
+        attempt.get("event", "started"),
+        dialog=attempt.get("dialog", "dlg-1"),
+        user=attempt.get("user", agent_user(dialling.interaction.agent_id)),
+        number=attempt.get("number", dialling.number),
+        at=at,
+    )
+    before = refused(reason) if reason else 0
+    r = proxy(client, body, token=attempt.get("token"), address=attempt.get("address", "127.0.0.1"))
+    assert r.status_code == status, r.content
     assert refreshed(dialling).state == CallState.DIALING
-    assert not Call.objects.exclude(state=CallState.DIALING).exists()
+    assert not LineReport.objects.exists()
+    if reason:
+        assert refused(reason) == before + 1
+        assert any("ringback: security: SIP report refused" in m for m in caplog.messages), caplog.messages
+
+
+def test_the_proxy_channel_refuses_a_get_a_query_string_and_a_failure_without_its_code(dialling, client):
+    ref = dialling.switch_ref
+    assert client.get("/sip/events", {"e": "x", "s": "y"}, REMOTE_ADDR="127.0.0.1").status_code == 405
+    assert proxy(client, "not a report").status_code == 400
+    assert proxy(client, "x" * 2000).status_code == 400
+    assert proxy(client, report(ref, "failed", code="0")).status_code == 204  # no code: left to the page
+    assert refreshed(dialling).state == CallState.DIALING
+
+
+def test_a_failure_report_with_its_sip_code_is_busy(dialling, client):
+    assert proxy(client, report(dialling.switch_ref, "failed", code="486")).status_code == 204
+    call = refreshed(dialling)
+    assert (call.state, call.outcome) == (CallState.ENDED, CallOutcome.BUSY)
+
+
+def test_a_rotated_secret_stays_valid_while_both_are_set(dialling, client, settings):
+    settings.RINGBACK_SIP_SECRET_PREVIOUS = "old-secret-" + "o" * 32
+    old = proxy_token(settings.RINGBACK_SIP_SECRET_PREVIOUS)
+    settings.RINGBACK_SIP_SECRET = "new-secret-" + "n" * 32
+    assert proxy_token() != old
+    assert (
+        credentials("agent-1", now=1)["password"]
+        == base64.b64encode(
+            hmac.new(settings.RINGBACK_SIP_SECRET.encode(), f"{1 + 12 * 3600}:agent-1".encode(), hashlib.sha256).digest()
+        ).decode()
+    ), "credentials come from the new secret"
+    assert proxy(client, report(dialling.switch_ref, "started", dialog="dlg-old"), token=old).status_code == 204
+    assert proxy(client, report(dialling.switch_ref, "ended", dialog="dlg-new")).status_code == 204
+    settings.RINGBACK_SIP_SECRET_PREVIOUS = ""  # the rotation is over
+    assert proxy(client, report(dialling.switch_ref, "hungup", dialog="dlg-old"), token=old).status_code == 403
+
+
+@pytest.mark.django_db
+def test_a_source_kamailio_blocked_is_logged_and_counted(client, caplog):
+    before = REGISTRY.get_sample_value("ringback_sip_blocked_sources_total", {"reason": "flood"}) or 0
+    assert proxy(client, f"blocked|198.51.100.7|flood|{int(time.time())}").status_code == 204
+    assert REGISTRY.get_sample_value("ringback_sip_blocked_sources_total", {"reason": "flood"}) == before + 1
+    assert "ringback: security: kamailio blocked 198.51.100.7 (flood)" in caplog.messages
+    assert proxy(client, "blocked|198.51.100.7|bored|1").status_code == 400
+    assert proxy(client, "blocked|198.51.100.7|flood|1", token="0" * 64).status_code == 403
 
 
 def test_a_closed_tab_is_the_agents_phone_hanging_up(dialling, client):
     """kamailio saw the BYE come from the browser without Ringback asking (the page was closing)."""
     ref = dialling.switch_ref
-    assert proxy(client, f"dlg-1|{ref}|started|0|1795733000").status_code == 204
-    assert proxy(client, f"dlg-1|{ref}|hungup|0|1795733010").status_code == 204
+    assert proxy(client, report(ref, "started")).status_code == 204
+    assert proxy(client, report(ref, "hungup")).status_code == 204
     call = refreshed(dialling)
     assert (call.state, call.outcome) == (CallState.ENDED, CallOutcome.AGENT_HANGUP)
     messages = list(call.callback.history.values_list("message", flat=True))
@@ -277,7 +363,7 @@ def test_a_number_consulted_is_called_by_the_page_and_connected_when_it_answers(
     assert f'data-leg="{consult.line_ref}" data-leg-to="+33612000066" data-leg-line>' in page
     assert "calling…" in page and "Conference +33 6 12 00 00 66" not in page, "nothing to complete before it answers"
     client.logout()  # kamailio's word is enough
-    assert proxy(client, f"dlg-9|{consult.line_ref}|started|0|1795733000").status_code == 204
+    assert proxy(client, report(consult.line_ref, "started", dialog="dlg-9")).status_code == 204
     assert refreshed(consult).state == ConsultState.ACTIVE
     client.force_login(talking.interaction.agent.user)
     assert post(client, call_ref=consult.line_ref, event="answered", code=200).status_code == 204  # said twice: once

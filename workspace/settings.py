@@ -184,12 +184,29 @@ RINGBACK_SIP_ADDRESS = os.environ.get("RINGBACK_SIP_ADDRESS", "127.0.0.1")
 RINGBACK_SIP_PORT = int(os.environ.get("RINGBACK_SIP_PORT", "5060"))
 RINGBACK_SIP_WS_URL = os.environ.get("RINGBACK_SIP_WS_URL", "ws://127.0.0.1:8600")
 RINGBACK_SIP_SECRET = os.environ.get("RINGBACK_SIP_SECRET", "")
+# Rotation: the secret being replaced stays valid (agents' credentials, the proxy's reports) while both are set.
+RINGBACK_SIP_SECRET_PREVIOUS = os.environ.get("RINGBACK_SIP_SECRET_PREVIOUS", "")
+# Where kamailio's reports may come from (comma-separated addresses or networks): its private channel to Ringback.
+RINGBACK_SIP_PROXY_ADDRESSES = os.environ.get("RINGBACK_SIP_PROXY_ADDRESSES", "127.0.0.1,::1")
+# A report older or newer than this (kamailio's clock against Ringback's) is refused as stale.
+RINGBACK_SIP_REPORT_WINDOW_SECONDS = int(os.environ.get("RINGBACK_SIP_REPORT_WINDOW_SECONDS", "60"))
+# The pages that may open kamailio's SIP websocket (comma-separated origins); RINGBACK_PUBLIC_URL's by default.
+RINGBACK_SIP_ORIGINS = os.environ.get("RINGBACK_SIP_ORIGINS", "")
 RINGBACK_SIP_TRUNK = os.environ.get("RINGBACK_SIP_TRUNK", "")
 RINGBACK_SIP_CREDENTIAL_HOURS = float(os.environ.get("RINGBACK_SIP_CREDENTIAL_HOURS", "12"))
 # TURN for agents behind NAT (coturn, use-auth-secret): comma-separated turn:/turns: URLs and coturn's static-auth-secret.
 RINGBACK_SIP_TURN_URLS = os.environ.get("RINGBACK_SIP_TURN_URLS", "")
 RINGBACK_SIP_TURN_SECRET = os.environ.get("RINGBACK_SIP_TURN_SECRET", "")
+# The dial plan every queue starts from (callbacks/dialplan.py; a queue adds its own in admin): prefixes never dialled
+# (premium-rate and fraud-prone ranges), and the prefixes dialled when a queue names none (empty: any other number).
+RINGBACK_DIAL_BLOCKED_PREFIXES = os.environ.get(
+    "RINGBACK_DIAL_BLOCKED_PREFIXES",
+    "+1900 +1976 +3389 +3290 +34803 +34806 +34807 +39899 +4190 +449 +4487 +49137 +49900 +870 +881 +882 +883 +979",
+)
+RINGBACK_DIAL_ALLOWED_PREFIXES = os.environ.get("RINGBACK_DIAL_ALLOWED_PREFIXES", "")
 RINGBACK_RTPENGINE_PORT = int(os.environ.get("RINGBACK_RTPENGINE_PORT", "2223"))
+# Where /readyz pings rtpengine's control port (kamailio's host: `sip_config` has it listen on loopback there).
+RINGBACK_RTPENGINE_HOST = os.environ.get("RINGBACK_RTPENGINE_HOST", "127.0.0.1")
 RINGBACK_RTP_PORTS = os.environ.get("RINGBACK_RTP_PORTS", "10200-10999")  # rtpengine: four per call
 if RINGBACK_SIMULATOR:
     INSTALLED_APPS.append("callbacks.telephony.simulator")
@@ -368,6 +385,22 @@ if PRODUCTION:
     X_FRAME_OPTIONS = "DENY"
     if DEBUG:
         raise ImproperlyConfigured("DEBUG must be off when RINGBACK_PRODUCTION is on.")
+    if RINGBACK_TELEPHONY.endswith(".BrowserSoftphone"):
+        # Whoever holds the SIP secret mints agents' credentials: it is its own, long, and never Django's key.
+        for name, value in (
+            ("RINGBACK_SIP_SECRET", RINGBACK_SIP_SECRET),
+            ("RINGBACK_SIP_SECRET_PREVIOUS", RINGBACK_SIP_SECRET_PREVIOUS),
+        ):
+            if name == "RINGBACK_SIP_SECRET" and not value:
+                raise ImproperlyConfigured(
+                    "RINGBACK_SIP_SECRET must be set when RINGBACK_PRODUCTION is on with the browser softphone."
+                )
+            if value and (len(value) < 32 or value == SECRET_KEY):
+                raise ImproperlyConfigured(f"{name} must be at least 32 characters and differ from SECRET_KEY.")
+        if not RINGBACK_SIP_WS_URL.startswith("wss://"):
+            raise ImproperlyConfigured(
+                "RINGBACK_SIP_WS_URL must be wss:// when RINGBACK_PRODUCTION is on (agents' browsers need TLS)."
+            )
 
 # Logs: JSON lines in production (RINGBACK_LOG_FORMAT=json|text), personal data masked in every record (callbacks.logs).
 LOG_FORMAT = os.environ.get("RINGBACK_LOG_FORMAT", "json" if PRODUCTION else "text")

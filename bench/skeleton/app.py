@@ -3,14 +3,15 @@
 from asgiref.sync import async_to_sync
 from channels.auth import AuthMiddlewareStack
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.generic.websocket import AsyncWebsocketConsumer, WebsocketConsumer
 from channels.layers import get_channel_layer
 from channels.routing import ProtocolTypeRouter, URLRouter
+from django.conf import settings
 from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY, get_user_model
 from django.contrib.sessions.backends.db import SessionStore
 from django.core.asgi import get_asgi_application
 from django.db import transaction
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseNotAllowed
 from django.template.loader import render_to_string
 from django.urls import path
 from django.utils import timezone
@@ -31,7 +32,29 @@ def step(request, name: str) -> HttpResponse:
     return HttpResponse(status=204)
 
 
-urlpatterns = [path("<str:name>/", step)]
+async def step_async(request, name: str) -> HttpResponse:
+    """The same step as an async view: the user and the UPDATE through the async ORM, the push awaited."""
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    uid = (await request.auser()).pk
+    await User.objects.filter(pk=uid).aupdate(last_login=timezone.now())
+    await get_channel_layer().group_send(f"u{uid}", {"type": "push", "step": name, "id": uid})
+    return HttpResponse(status=204)
+
+
+class OneThreadMiddleware:
+    """Last and sync only, as Ringback's: the whole chain and the view run in one thread per request."""
+
+    sync_capable, async_capable = True, False
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+
+urlpatterns = [path("<str:name>/", step_async if settings.FORM == "async" else step)]
 
 
 def render(message: dict) -> str:
@@ -63,8 +86,38 @@ class Pushes(AsyncWebsocketConsumer):
         await self.send(text_data=await render_off_thread(message))
 
 
+class PushesAsync(Pushes):
+    """The read through the async ORM, the render on the event loop."""
+
+    async def receive(self, text_data=None, bytes_data=None):
+        await User.objects.filter(pk=self.uid).aupdate(last_login=timezone.now())
+
+    async def push(self, message):
+        user = await User.objects.only("username").aget(pk=message["id"])
+        await self.send(text_data=render_to_string("card.html", {"user": user, "step": message["step"]}))
+
+
+class PushesSync(WebsocketConsumer):
+    """A synchronous consumer: channels runs each event in a thread."""
+
+    def connect(self):
+        self.uid = self.scope["user"].pk
+        async_to_sync(self.channel_layer.group_add)(f"u{self.uid}", self.channel_name)
+        self.accept()
+
+    def disconnect(self, code):
+        async_to_sync(self.channel_layer.group_discard)(f"u{self.uid}", self.channel_name)
+
+    def receive(self, text_data=None, bytes_data=None):
+        acknowledge(self.uid)
+
+    def push(self, message):
+        self.send(text_data=render(message))
+
+
+CONSUMER = {"async": PushesAsync, "sync-consumer": PushesSync}.get(settings.FORM, Pushes)
 application = ProtocolTypeRouter(
-    {"http": get_asgi_application(), "websocket": AuthMiddlewareStack(URLRouter([path("ws/", Pushes.as_asgi())]))}
+    {"http": get_asgi_application(), "websocket": AuthMiddlewareStack(URLRouter([path("ws/", CONSUMER.as_asgi())]))}
 )
 
 

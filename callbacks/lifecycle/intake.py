@@ -22,7 +22,7 @@ from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext
 
-from .. import calendars, languages, links, throttle
+from .. import calendars, dialplan, languages, links, throttle
 from ..enums import (
     OPEN_CALLBACK_STATES,
     CallbackEvent,
@@ -253,6 +253,7 @@ def do_create_callback(
     request = replace(
         request, **{name: in_utc(getattr(request, name)) for name in ("desired_time", "window_start", "window_end")}
     )
+    dialplan.check(queue, phone, field="phone_number")  # a number this queue may never call is refused now, not at Call
     check_intake_limits(queue, phone, immediate=request.type in (CallbackType.IMMEDIATE, CallbackType.DELAYED))
     # A duplicate (an IVR retrying, a double submit) is caught by the partial unique constraint on open
     # requests, below: the common case, a new request, pays no extra read for it.

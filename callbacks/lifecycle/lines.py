@@ -16,7 +16,7 @@ from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
 
-from .. import linestate
+from .. import dialplan, linestate
 from ..enums import OPEN_CONSULT_STATES, CallState, EffectKind, HistoryKind
 from ..linestate import ConsultEvent, PartyEvent, consult_state_after, party_state_after
 from ..models import Call, CallParty, Consultation, Interaction
@@ -29,8 +29,10 @@ from .transitions import record
 
 def place_call(interaction: Interaction, now: datetime, *, actor: AbstractBaseUser | None) -> Call:
     """Dial the customer of the (locked) interaction: a new attempt, recorded, its dial a durable effect. The caller
-    checked that no call is live and that an attempt is left."""
+    checked that no call is live and that an attempt is left. Refused when the queue's dial plan forbids the number
+    (it may have changed since intake)."""
     callback = interaction.callback
+    dialplan.check(callback.queue, callback.phone_number, field="phone_number")
     callback.attempts += 1
     callback.save(update_fields=["attempts", "updated_at"])
     call = Call.objects.create(

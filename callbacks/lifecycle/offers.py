@@ -18,7 +18,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from .. import routing
+from .. import dialplan, routing
 from ..background import coalesced
 from ..enums import (
     OPEN_CALLBACK_STATES,
@@ -266,6 +266,9 @@ def do_accept_offer(*, user: AbstractBaseUser, offer_id: int) -> Interaction:
     if dials_on_accept(offer):
         if on_another_call(interaction):
             interaction.last_outcome = "Not dialled on Accept: you are on another call. Hold or end it, then click Call."
+            interaction.save(update_fields=["last_outcome"])
+        elif why := dialplan.refusal(offer.callback.queue, offer.callback.phone_number):
+            interaction.last_outcome = f"Not dialled on Accept: {why}"
             interaction.save(update_fields=["last_outcome"])
         else:
             place_call(interaction, now, actor=user)

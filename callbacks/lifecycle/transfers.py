@@ -19,7 +19,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from .. import routing
+from .. import dialplan, routing
 from ..enums import (
     AgentStatus,
     CallbackEvent,
@@ -89,8 +89,16 @@ class Target:
     number: str = ""
 
 
-def resolve_target(key: str) -> Target:
-    """A Team Communicator target from its key; refused when it does not exist (any more)."""
+def resolve_target(key: str, *, dialled_for: Queue | None = None) -> Target:
+    """A Team Communicator target from its key; refused when it does not exist (any more), and when it is a number
+    that `dialled_for`'s dial plan forbids (the call of a callback in that queue would reach it)."""
+    target = _target(key)
+    if dialled_for is not None and target.number:
+        dialplan.check(dialled_for, target.number)
+    return target
+
+
+def _target(key: str) -> Target:
     kind, _, ident = (key or "").partition(":")
     if kind in ("agent", "queue", "rp", "contact") and is_id(ident):
         key = f"{kind}:{int(ident)}"  # one spelling per target
@@ -134,7 +142,7 @@ def do_transfer(*, user: AbstractBaseUser, interaction_id: int, target: str) -> 
     now = timezone.now()
     interaction, call = locked_call(user, interaction_id, "transfer")
     callback = interaction.callback
-    t = resolve_target(target)
+    t = resolve_target(target, dialled_for=callback.queue)
     me = interaction.agent
     message = f"Instant Call Transfer to {t.label}"
     if t.kind == TargetKind.AGENT:
@@ -342,7 +350,7 @@ def do_conference(*, user: AbstractBaseUser, interaction_id: int, target: str) -
     logged out or already in another conference or consultation."""
     now = timezone.now()
     interaction, call = locked_call(user, interaction_id, "conference")
-    t = resolve_target(target)
+    t = resolve_target(target, dialled_for=interaction.callback.queue)
     if t.kind == TargetKind.QUEUE:
         raise Invalid(gettext("Conference with a person or a number, not a queue."), field="target")
     if t.agent and t.agent.pk == interaction.agent_id:
@@ -507,7 +515,7 @@ def do_start_consultation(*, user: AbstractBaseUser, interaction_id: int, target
     Refused for a queue, oneself, a logged-out agent, and while a consultation is open on the call."""
     now = timezone.now()
     interaction, call = locked_call(user, interaction_id, "consult")
-    t = resolve_target(target)
+    t = resolve_target(target, dialled_for=interaction.callback.queue)
     if t.kind == TargetKind.QUEUE:
         raise Invalid(gettext("Consult an agent, a contact or a number, not a queue."), field="target")
     if t.agent and t.agent.pk == interaction.agent_id:

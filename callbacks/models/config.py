@@ -10,6 +10,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext
 
+from .. import dialplan
 from ..enums import AcceptAction, Channel, FieldFormat, PreviewSection, SystemReason
 from ..errors import DomainError, Refused
 from ..prepared import Prepared
@@ -70,6 +71,18 @@ class Queue(models.Model):
         help_text="What Accept does on a voice callback: open the window Ready to Call (the agent clicks Call), or "
         "place the call at once (the window opens Dialing). Web Callback always opens its preview first.",
     )
+    dial_allowed_prefixes = models.CharField(
+        max_length=300,
+        blank=True,
+        help_text="The only numbers this queue's agents may call, transfer, consult or conference: E.164 prefixes, e.g. "
+        "“+33, +32”. Empty: any number outside the blocked ranges (or the site's default list).",
+    )
+    dial_blocked_prefixes = models.CharField(
+        max_length=300,
+        blank=True,
+        help_text="Prefixes this queue never dials, on top of the premium-rate and fraud-prone ranges every queue blocks, "
+        "e.g. “+3381 +3382”.",
+    )
     service_level_seconds = models.PositiveIntegerField(
         default=300,
         validators=[MinValueValidator(10)],
@@ -117,6 +130,11 @@ class Queue(models.Model):
         return self.name
 
     def clean(self) -> None:
+        for name in ("dial_allowed_prefixes", "dial_blocked_prefixes"):
+            try:
+                setattr(self, name, dialplan.clean_prefixes(getattr(self, name)))
+            except ValueError as error:
+                raise ValidationError({name: str(error)}) from None
         for event in ("reject", "timeout"):
             if getattr(self, f"{event}_queue_id") and getattr(self, f"{event}_point_id"):
                 raise ValidationError({f"{event}_point": "Choose a queue or a routing point, not both."})

@@ -1,6 +1,7 @@
 """Probes: `/healthz` says the process answers; `/readyz` says it can do its work: the database answers, the shared
 cache and channel layer (Redis, in scaled mode) answer, the clock swept recently, and durable side effects are not
-piling up unperformed (a dead task worker). 503 with Retry-After and the failing checks otherwise."""
+piling up unperformed (a dead task worker); with the browser softphone, kamailio answers (and says how many users
+are registered) and so does rtpengine. 503 with Retry-After and the failing checks otherwise."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from django.utils import timezone
 from ..dispatcher import last_beat
 from ..enums import EffectStatus
 from ..models import Effect
+from ..telephony import sip
+from ..telephony.sip import health as sip_health
 
 CLOCK_LATE_SECONDS = 30
 EFFECTS_LATE = timedelta(minutes=2)
@@ -67,12 +70,17 @@ def _task_worker() -> str:
     return "ok"
 
 
+def _kamailio() -> str:
+    return f"{sip_health.kamailio()} registered"
+
+
 CHECKS = {"database": _database, "cache": _cache, "channel_layer": _channel_layer, "clock": _clock, "task_worker": _task_worker}
+SIP_CHECKS = {"kamailio": _kamailio, "rtpengine": sip_health.rtpengine}
 
 
 def readyz(request: HttpRequest) -> JsonResponse:
     results, ok = {}, True
-    for name, check in CHECKS.items():
+    for name, check in (CHECKS | SIP_CHECKS if sip.enabled() else CHECKS).items():
         try:
             results[name] = check()
         except Exception as error:  # a probe reports, never raises

@@ -16,6 +16,8 @@ from prometheus_client.core import GaugeMetricFamily
 
 from ..enums import CallbackState, EffectStatus
 from ..models import Effect, Queue
+from ..telephony import sip
+from ..telephony.sip import health as sip_health
 
 
 class DatabaseCollector:
@@ -50,6 +52,27 @@ class DatabaseCollector:
         yield from (depth, oldest, scheduled, effects, late)
 
 
+class SipCollector:
+    """With the browser softphone: is kamailio up, how many users it has registered, is rtpengine up."""
+
+    def collect(self):
+        up = GaugeMetricFamily("ringback_sip_up", "1 when the SIP part answers its probe, by part.", labels=["part"])
+        registered = GaugeMetricFamily("ringback_sip_registered_users", "Users registered at kamailio (agents' browsers, lines).")
+        try:
+            registered.add_metric([], sip_health.kamailio())
+            up.add_metric(["kamailio"], 1)
+        except (OSError, RuntimeError):
+            up.add_metric(["kamailio"], 0)
+        try:
+            sip_health.rtpengine()
+            up.add_metric(["rtpengine"], 1)
+        except (OSError, RuntimeError):
+            up.add_metric(["rtpengine"], 0)
+        yield up
+        if registered.samples:
+            yield registered
+
+
 def _allowed(request: HttpRequest) -> bool:
     token = settings.RINGBACK_METRICS_TOKEN
     header = request.headers.get("Authorization", "")
@@ -68,6 +91,8 @@ def metrics(request: HttpRequest) -> HttpResponse:
         return response
     database = CollectorRegistry()
     database.register(DatabaseCollector())
+    if sip.enabled():
+        database.register(SipCollector())
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # every process's counts, added up
         counted = CollectorRegistry()
         multiprocess.MultiProcessCollector(counted)

@@ -1,26 +1,32 @@
 """The browser softphone's two reports of a call (see `telephony.sip.softphone`): the agent's page says what its
-SIP session did, and kamailio says what each dialog did, signed with the secret they share."""
+SIP session did, and kamailio says what each dialog did, on its private channel (`telephony.sip`)."""
 
 from __future__ import annotations
 
-import base64
-import binascii
+import ipaddress
 import json
+import logging
+import time
+from functools import cache
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_POST
 
-from .. import lifecycle
+from .. import lifecycle, metrics, throttle
 from ..models import Call, CallParty, Consultation, LineReport
-from ..telephony.sip import verify
+from ..telephony.sip import agent_user, proxy_token_valid
 from ..telephony.sip.softphone import outcome_of
 from .workspace import agent_or_refuse
 
 PAGE_EVENTS = ("ringing", "answered", "failed", "ended")
 TRANSFER_EVENTS = ("transferred", "transfer_failed")  # the NOTIFYs' verdict on the page's REFER
 PROXY_EVENTS = ("started", "ended", "hungup", "failed")  # hungup: the BYE came from the agent's browser
+BLOCK_REASONS = ("flood", "auth")  # kamailio blocked a source: too many requests, or too many failed authentications
+MAX_REPORT = 1000
+security = logging.getLogger("callbacks.security")
 
 
 def _refuse(status: int, message: str) -> JsonResponse:
@@ -86,31 +92,112 @@ def page_event(request: HttpRequest) -> HttpResponse:
     return HttpResponse(status=204)
 
 
-@csrf_exempt
-@require_http_methods(["GET", "POST"])
-def proxy_event(request: HttpRequest) -> HttpResponse:
-    """kamailio's report: e = base64("<dialog id>|<call reference>|started|ended|hungup|failed|<code>|<time>"), s = its
-    signature (`telephony.sip.sign`). A repeat is acknowledged and changes nothing."""
-    params = request.GET if request.method == "GET" else request.POST
-    encoded, signature = params.get("e", ""), params.get("s", "")
+@cache
+def _proxy_networks(addresses: str) -> tuple:
+    return tuple(ipaddress.ip_network(a.strip(), strict=False) for a in addresses.split(",") if a.strip())
+
+
+def _from_proxy(address: str) -> bool:
     try:
-        body = base64.b64decode(encoded, validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError):
-        return _refuse(400, "e must be base64.")
-    if not verify(body, signature):
-        return _refuse(403, "Bad signature.")
-    parts = body.split("|")
-    if len(parts) != 5 or parts[2] not in PROXY_EVENTS or not 0 < len(parts[0]) <= 150 or not parts[1]:
-        return _refuse(400, "e must read <dialog id>|<call reference>|<event>|<code>|<time>.")
-    dialog, call_ref, event, code = parts[0], parts[1], parts[2], _code(parts[3])
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in _proxy_networks(settings.RINGBACK_SIP_PROXY_ADDRESSES))
+
+
+def _security_refusal(reason: str, message: str, address: str, detail: str = "") -> JsonResponse:
+    """A report refused for what an attacker would try: logged as a security event and counted."""
+    security.warning("ringback: security: SIP report refused (%s) from %s%s", reason, address, f": {detail}" if detail else "")
+    metrics.SIP_REPORTS_REFUSED.labels(reason).inc()
+    return _refuse(403, message)
+
+
+def _digits(number: str) -> str:
+    return "".join(c for c in number if c.isdigit())
+
+
+def _dialog_mismatch(call_ref: str, sip_user: str, dialled: str) -> str | None:
+    """Why a dialog kamailio reports is not the call Ringback placed under that reference (None when it is): the
+    reference is Ringback's, the dialog came from the agent who owns the call, towards the number Ringback dialled."""
+    owner_number = (
+        Call.objects.filter(switch_ref=call_ref).values_list("interaction__agent_id", "number").first()
+        or Consultation.objects.filter(line_ref=call_ref).values_list("from_agent_id", "number").first()
+        or CallParty.objects.filter(line_ref=call_ref).values_list("call__interaction__agent_id", "number").first()
+    )
+    if owner_number is None:
+        return "no call has that reference"
+    owner, number = owner_number
+    if sip_user != agent_user(owner):
+        return f"the dialog came from {sip_user}, not the call's agent"
+    if not number or _digits(dialled) != _digits(number):
+        return "the dialog went to another number than the call's"
+    return None
+
+
+@csrf_exempt
+@require_POST
+def proxy_event(request: HttpRequest) -> HttpResponse:
+    """kamailio's report of a dialog, POSTed on its private channel: from an address in RINGBACK_SIP_PROXY_ADDRESSES,
+    with `Authorization: Bearer <token>` (`telephony.sip.proxy_token`), the body
+    "<dialog id>|<call reference>|<agent's SIP user>|<event>|<SIP code>|<unix time>|<number dialled>", the event one
+    of started, ended, hungup, failed. Or "blocked|<address>|flood|auth|<unix time>": kamailio blocked a source.
+    A repeat is acknowledged and changes nothing; a stale report, or one whose dialog is not the call's, is refused
+    and logged as a security event."""
+    address = request.META.get("REMOTE_ADDR", "")
+    if not _from_proxy(address):
+        return _security_refusal("address", "Reports come from the SIP proxy's own address only.", address)
+    wait = throttle.bad_token_wait(address)
+    if wait is not None:
+        return _refuse(429, "Too many wrong tokens from this address: try again later.")
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not proxy_token_valid(token.strip()):
+        throttle.bad_token(address)
+        return _security_refusal("token", "Bad token.", address)
+    if len(request.body) > MAX_REPORT:
+        return _refuse(400, "A report is one line.")
+    try:
+        body = request.body.decode()
+    except UnicodeDecodeError:
+        return _refuse(400, "A report is UTF-8 text.")
+    if body.startswith("blocked|"):
+        return _blocked(body, address)
+    parts = body.split("|", 6)
+    if len(parts) != 7 or parts[3] not in PROXY_EVENTS or not 0 < len(parts[0]) <= 150 or not 0 < len(parts[1]) <= 64:
+        return _refuse(400, "A report reads <dialog id>|<call reference>|<SIP user>|<event>|<code>|<time>|<number>.")
+    dialog, call_ref, sip_user, event, code, sent_at, dialled = (
+        parts[0],
+        parts[1],
+        parts[2],
+        parts[3],
+        _code(parts[4]),
+        parts[5],
+        parts[6],
+    )
+    if not sent_at.isdigit():
+        return _refuse(400, "The report's time is a Unix time in seconds.")
+    if abs(time.time() - int(sent_at)) > settings.RINGBACK_SIP_REPORT_WINDOW_SECONDS:
+        return _security_refusal("stale", "Stale report.", address, f"{event} of {call_ref} sent at {sent_at}")
+    mismatch = _dialog_mismatch(call_ref, sip_user, dialled)
+    if mismatch:
+        return _security_refusal("mismatch", "That dialog is not the call's.", address, f"{event} of {call_ref}: {mismatch}")
     if event == "failed" and code is None:
         return HttpResponse(status=204)  # no code to tell busy from no answer: the page's report (or call supervision) decides
     lifecycle.do_line_report(
         report_id=f"proxy:{dialog}:{event}",
-        call_ref=call_ref[:64],
+        call_ref=call_ref,
         source=LineReport.Source.PROXY,
         event=event,
         code=code,
         outcome=outcome_of(event, code),
     )
+    return HttpResponse(status=204)
+
+
+def _blocked(body: str, address: str) -> HttpResponse:
+    """kamailio blocked a source (a flood, or repeated failed authentication): a log line and a metric."""
+    parts = body.split("|")
+    if len(parts) != 4 or parts[2] not in BLOCK_REASONS:
+        return _refuse(400, "A block reads blocked|<address>|flood|auth|<time>.")
+    security.warning("ringback: security: kamailio blocked %s (%s)", parts[1][:64], parts[2])
+    metrics.SIP_BLOCKED.labels(parts[2]).inc()
     return HttpResponse(status=204)

@@ -76,6 +76,9 @@
     authorization_user: cfg.username,
     password: cfg.password,
     register: true,
+    // A short registration: a tab that dies without unregistering is forgotten in two minutes at most (kamailio
+    // also drops a contact as soon as its websocket is gone).
+    register_expires: 120,
     session_timers: false,
   });
   ua.on("registered", function () { if (state !== "nomic") set("registered"); reconcile(); });

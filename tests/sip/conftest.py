@@ -42,7 +42,11 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(scope="session")
 def sip(server, tmp_path_factory):
     stack = SipStack(
-        tmp_path_factory.mktemp("sip"), dict(os.environ), events_url=f"{server.url}/sip/events", ring_seconds=RING_SECONDS
+        tmp_path_factory.mktemp("sip"),
+        dict(os.environ),
+        events_url=f"{server.url}/sip/events",
+        ring_seconds=RING_SECONDS,
+        origins=(server.url,),
     ).start()
     yield stack
     stack.stop()

@@ -214,6 +214,32 @@ def test_busy_no_answer_and_not_found_follow_their_retry_rules(
         wait_for_reports(call, {("page", "failed", 487)}, "source", "event", "code")
 
 
+@pytest.mark.parametrize(
+    ("number", "answer_mode", "outcome", "code"),
+    [
+        ("+33612000031", "busy", CallOutcome.BUSY, 486),  # the customer's phone declines
+        ("+33612000032", "manual", CallOutcome.NO_ANSWER, 408),  # it rings until kamailio gives up
+    ],
+)
+def test_busy_and_no_answer_reach_ringback_from_the_proxy_alone(
+    server, sip, floor, agent_page, number, answer_mode, outcome, code
+):
+    """The page's reports never arrive (a frozen tab, a network that drops them): kamailio's report of the failed
+    dialog, with the real SIP code, is enough to close the attempt with the right outcome."""
+    Queue.objects.filter(slug="billing").update(ring_seconds=RING_SECONDS + 40)  # kamailio's 408 comes first
+    sip.line(number, credentials(number), answer_mode=answer_mode)
+    page = agent_page("alice")
+    page.route("**/softphone/events/", lambda route: route.abort())
+    call_customer(page, server, floor, number)
+    expect(status(page)).to_have_text("Dialing")
+    deadline = time.monotonic() + WAIT / 1000
+    while Call.objects.get().state != CallState.ENDED and time.monotonic() < deadline:
+        time.sleep(0.1)
+    call = Call.objects.get()
+    assert (call.state, call.outcome) == (CallState.ENDED, outcome)
+    assert reports_of(call, "source", "event", "code") == {("proxy", "failed", code)}, "the proxy's word alone"
+
+
 def test_a_tab_closed_mid_call_ends_the_call_within_seconds(server, sip, floor, agent_page):
     """The agent closes the tab while talking: the page hangs up as it goes (kamailio sees the BYE come from the
     browser and tells Ringback), so the customer is not left talking to nobody and Ringback ends the call."""

@@ -5,20 +5,28 @@
     rtpengine --config-file=var/sip/rtpengine.conf --foreground   # the browsers' DTLS-SRTP <-> plain RTP
 
 The settings: RINGBACK_SIP_DOMAIN, RINGBACK_SIP_ADDRESS, RINGBACK_SIP_PORT, RINGBACK_SIP_WS_URL (its port is
-kamailio's WebSocket port), RINGBACK_SIP_SECRET (shared: agents' credentials, the reports' signature),
-RINGBACK_SIP_TRUNK, RINGBACK_RTPENGINE_PORT, RINGBACK_RTP_PORTS; the reports go to RINGBACK_PUBLIC_URL's
-/sip/events unless --events-url says otherwise.
+kamailio's WebSocket port), RINGBACK_SIP_SECRET (shared: agents' credentials, the reports' token) and
+RINGBACK_SIP_SECRET_PREVIOUS (still valid during a rotation), RINGBACK_SIP_ORIGINS (the pages that may open the
+SIP websocket: RINGBACK_PUBLIC_URL's origin by default), RINGBACK_SIP_TRUNK, RINGBACK_RTPENGINE_PORT,
+RINGBACK_RTP_PORTS; the reports go to RINGBACK_PUBLIC_URL's /sip/events unless --events-url says otherwise (kamailio
+must reach it from an address in RINGBACK_SIP_PROXY_ADDRESSES).
+
+Both files are written readable by their owner only (0600): kamailio.cfg holds the secrets.
 """
 
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
+from django.db import DatabaseError
 from django.template.loader import render_to_string
 
-from callbacks.telephony.sip import keys
+from callbacks import dialplan
+from callbacks.models import Queue
+from callbacks.telephony.sip import proxy_token, secrets
 
 MODULES = "/usr/lib/x86_64-linux-gnu/kamailio/modules"
 
@@ -44,10 +52,17 @@ class Command(BaseCommand):
         parser.add_argument("--ring-seconds", type=int, default=30, help="kamailio gives up ringing after this (408)")
         parser.add_argument("--module-path", default=MODULES)
         parser.add_argument("--debug", type=int, default=1, help="kamailio's log level (1 errors and warnings, 3 everything)")
+        parser.add_argument(
+            "--origin", action="append", default=[], help="a page origin that may open the SIP websocket (repeatable)"
+        )
 
-    def handle(self, *args, dir: Path, events_url: str | None, ring_seconds: int, module_path: str, debug: int, **options):
+    def handle(
+        self, *args, dir: Path, events_url: str | None, ring_seconds: int, module_path: str, debug: int, origin, **options
+    ):
         dir.mkdir(parents=True, exist_ok=True)
-        inner_key, outer_key = keys()
+        public = urlsplit(settings.RINGBACK_PUBLIC_URL)
+        origins = origin or [o.strip() for o in settings.RINGBACK_SIP_ORIGINS.split(",") if o.strip()]
+        origins = origins or [f"{public.scheme}://{public.netloc}"]
         generated_at = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
         port_min, port_max = settings.RINGBACK_RTP_PORTS.split("-")
         context = {
@@ -60,21 +75,49 @@ class Command(BaseCommand):
             "domain": settings.RINGBACK_SIP_DOMAIN,
             "module_path": module_path,
             "ring_ms": ring_seconds * 1000,
-            "secret": settings.RINGBACK_SIP_SECRET or settings.SECRET_KEY,
+            **_dial_plan(self.stderr),
+            "secrets": secrets(),
+            "proxy_token": proxy_token(),
+            "origins": [o.rstrip("/") for o in origins],
             "rtpengine_port": settings.RINGBACK_RTPENGINE_PORT,
             "trunk": settings.RINGBACK_SIP_TRUNK,
-            "inner_key": inner_key,
-            "outer_key": outer_key,
             "events_url": events_url or settings.RINGBACK_PUBLIC_URL.rstrip("/") + "/sip/events",
         }
-        (dir / "kamailio.cfg").write_text(render_to_string("sip/kamailio.cfg", context))
-        (dir / "rtpengine.conf").write_text(
+        _write_private(dir / "kamailio.cfg", render_to_string("sip/kamailio.cfg", context))
+        _write_private(
+            dir / "rtpengine.conf",
             RTPENGINE.format(
                 generated_at=generated_at,
                 address=settings.RINGBACK_SIP_ADDRESS,
                 port=settings.RINGBACK_RTPENGINE_PORT,
                 port_min=port_min,
                 port_max=port_max,
-            )
+            ),
         )
         self.stdout.write(f"wrote {dir / 'kamailio.cfg'} and {dir / 'rtpengine.conf'}")
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write `path` readable by its owner only, from its first byte (never a moment world-readable)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # an existing file keeps its mode through O_CREAT: set it
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+
+
+def _dial_plan(stderr) -> dict:
+    """The dial plan kamailio applies to every number a browser or a line asks for: the blocked ranges every queue
+    shares, and the allowed prefixes of all active queues together (none when any queue may call any number): each
+    queue's own rules are Ringback's to apply (callbacks/dialplan.py), before its agents dial."""
+    blocked = dialplan.prefixes(settings.RINGBACK_DIAL_BLOCKED_PREFIXES)
+    try:
+        queues = list(Queue.objects.filter(active=True))
+    except DatabaseError as error:
+        stderr.write(f"The queues' dial plans could not be read ({error}): kamailio gets the site's defaults only.")
+        queues = []
+    allowed_lists = [dialplan.allowed_for(q) for q in queues] or [dialplan.prefixes(settings.RINGBACK_DIAL_ALLOWED_PREFIXES)]
+    allowed = [] if any(not a for a in allowed_lists) else sorted({p for a in allowed_lists for p in a})
+    return {
+        "dial_blocked": "|".join(p.lstrip("+") for p in blocked),
+        "dial_allowed": "|".join(p.lstrip("+") for p in allowed),
+    }

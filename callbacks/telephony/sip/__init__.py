@@ -1,13 +1,18 @@
-"""The browser softphone's SIP side: agents' time-limited SIP credentials, and the keys that sign what kamailio
-reports of each call.
+"""The browser softphone's SIP side: agents' time-limited SIP credentials, and the token that authenticates what
+kamailio reports of each call.
 
 Credentials follow kamailio's auth_ephemeral (username format 1): the username is "<expiry>:<user>" and the
 password is base64(HMAC-SHA256(secret, username)), so kamailio checks them with the shared secret alone, and
 nothing long-lived is ever put in a page.
 
-kamailio 5.6 has no HMAC function for its reports, so they are signed with a nested keyed hash over hex
-(the HMAC construction, with the inner and outer keys derived from the secret and the inner digest in hex):
-    signature = sha256_hex(outer_key + sha256_hex(inner_key + body))
+kamailio's reports (`/sip/events`) travel on a private channel: kamailio's crypto module in the version Debian
+ships (5.6) has no HMAC function (only AES and a SHA-1 Call-ID generator), and a hash built by hand in its script
+is not HMAC. So kamailio POSTs each report from an address Ringback trusts (RINGBACK_SIP_PROXY_ADDRESSES: loopback,
+or its private network), with a bearer token derived from the secret, in the body and a header, never in the URL
+(so never in an access log); Ringback checks the address, the token, the report's time and its call.
+
+Rotation: RINGBACK_SIP_SECRET_PREVIOUS stays valid beside RINGBACK_SIP_SECRET (kamailio is given both, Ringback
+accepts both tokens) while pages and kamailio move to the new one; credentials are always issued with the new one.
 """
 
 from __future__ import annotations
@@ -21,7 +26,17 @@ from django.conf import settings
 
 
 def secret() -> str:
-    return settings.RINGBACK_SIP_SECRET or settings.SECRET_KEY
+    """The secret shared with kamailio. Without RINGBACK_SIP_SECRET (development only: the production profile
+    refuses to start), one derived from SECRET_KEY, so that Django's own key is never written into kamailio.cfg."""
+    if settings.RINGBACK_SIP_SECRET:
+        return settings.RINGBACK_SIP_SECRET
+    return hmac.new(settings.SECRET_KEY.encode(), b"ringback-sip-secret", hashlib.sha256).hexdigest()
+
+
+def secrets() -> list[str]:
+    """Every secret valid now: the current one first, then the one being rotated out."""
+    previous = settings.RINGBACK_SIP_SECRET_PREVIOUS
+    return [secret()] + ([previous] if previous and previous != secret() else [])
 
 
 def credentials(user: str, *, now: float | None = None) -> dict:
@@ -45,20 +60,13 @@ def ice_servers(user: str, *, now: float | None = None) -> list[dict]:
     return [{"urls": urls, "username": username, "credential": credential}]
 
 
-def keys() -> tuple[str, str]:
-    """The inner and outer keys of the reports' signature, derived from the secret (what sip_config writes)."""
-    base = hashlib.sha256(b"ringback-sip-events:" + secret().encode()).hexdigest()
-    return hashlib.sha256(b"inner:" + base.encode()).hexdigest(), hashlib.sha256(b"outer:" + base.encode()).hexdigest()
+def proxy_token(shared: str | None = None) -> str:
+    """The token kamailio sends with each report (derived from a secret: the secret itself never travels)."""
+    return hmac.new((shared or secret()).encode(), b"ringback-sip-proxy-reports", hashlib.sha256).hexdigest()
 
 
-def sign(body: str) -> str:
-    inner_key, outer_key = keys()
-    inner = hashlib.sha256((inner_key + body).encode()).hexdigest()
-    return hashlib.sha256((outer_key + inner).encode()).hexdigest()
-
-
-def verify(body: str, signature: str) -> bool:
-    return hmac.compare_digest(sign(body), signature)
+def proxy_token_valid(token: str) -> bool:
+    return any(hmac.compare_digest(proxy_token(s), token) for s in secrets())
 
 
 def agent_user(agent_id: int) -> str:

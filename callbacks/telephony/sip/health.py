@@ -1,0 +1,62 @@
+"""Is the SIP side up? kamailio answers an OPTIONS with how many users are registered (its `X-Registered` header,
+from usrloc's statistics), and rtpengine answers its control protocol's ping. Used by `/readyz` and `/metrics`
+with the browser softphone; each probe is one UDP round trip with a short timeout."""
+
+from __future__ import annotations
+
+import secrets
+import socket
+
+from django.conf import settings
+
+TIMEOUT = 1.0
+
+
+def _round_trip(host: str, port: int, payload: bytes, timeout: float) -> bytes:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_DGRAM) as sock:
+        sock.settimeout(timeout)
+        sock.connect((host, port))
+        sock.send(payload)
+        return sock.recv(65536)
+
+
+def kamailio(timeout: float = TIMEOUT) -> int:
+    """The number of users registered at kamailio; raises when it does not answer 200."""
+    host, port = settings.RINGBACK_SIP_ADDRESS, settings.RINGBACK_SIP_PORT
+    tag, call_id, branch = secrets.token_hex(4), secrets.token_hex(8), "z9hG4bK" + secrets.token_hex(6)
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.settimeout(timeout)
+        sock.connect((host, port))
+        local, local_port = sock.getsockname()[:2]
+        request = (
+            f"OPTIONS sip:{host}:{port} SIP/2.0\r\n"
+            f"Via: SIP/2.0/UDP {local}:{local_port};branch={branch};rport\r\n"
+            "Max-Forwards: 2\r\n"
+            f"From: <sip:ringback-health@{settings.RINGBACK_SIP_DOMAIN}>;tag={tag}\r\n"
+            f"To: <sip:{host}:{port}>\r\n"
+            f"Call-ID: {call_id}\r\n"
+            "CSeq: 1 OPTIONS\r\n"
+            "Content-Length: 0\r\n\r\n"
+        )
+        sock.send(request.encode())
+        answer = sock.recv(65536).decode(errors="replace")
+    status = answer.split("\r\n", 1)[0]
+    if not status.startswith("SIP/2.0 200"):
+        raise RuntimeError(f"kamailio answered {status[:60]!r}")
+    for line in answer.split("\r\n"):
+        name, _, value = line.partition(":")
+        if name.strip().lower() == "x-registered" and value.strip().isdigit():
+            return int(value.strip())
+    raise RuntimeError("kamailio did not say how many users are registered")
+
+
+def rtpengine(timeout: float = TIMEOUT) -> str:
+    """rtpengine's answer to a ping on its control port ("pong"); raises otherwise."""
+    cookie = secrets.token_hex(4).encode()
+    answer = _round_trip(
+        settings.RINGBACK_RTPENGINE_HOST, settings.RINGBACK_RTPENGINE_PORT, cookie + b" d7:command4:pinge", timeout
+    )
+    if answer != cookie + b" d6:result4:ponge":
+        raise RuntimeError(f"rtpengine answered {answer[:60]!r}")
+    return "pong"

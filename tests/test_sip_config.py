@@ -1,0 +1,71 @@
+"""`manage.py sip_config`: what it writes for kamailio, and how (the real SIP stack runs it in tests/sip/)."""
+
+import shutil
+import stat
+import subprocess
+
+import pytest
+from django.core.management import call_command
+
+from callbacks.telephony.sip import proxy_token, secret
+
+from .factories import make_queue
+
+pytestmark = pytest.mark.django_db
+
+
+def generate(tmp_path, *args: str) -> str:
+    call_command("sip_config", "--dir", str(tmp_path), "--events-url", "http://10.0.0.5:8000/sip/events", *args, stdout=None)
+    return (tmp_path / "kamailio.cfg").read_text()
+
+
+def test_the_files_are_readable_by_their_owner_only_even_over_an_older_copy(tmp_path):
+    (tmp_path / "kamailio.cfg").write_text("old")
+    (tmp_path / "kamailio.cfg").chmod(0o644)
+    generate(tmp_path)
+    for name in ("kamailio.cfg", "rtpengine.conf"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o600, name
+
+
+def test_djangos_key_is_never_written_and_the_reports_carry_a_token_not_a_query(tmp_path, settings):
+    settings.RINGBACK_SIP_SECRET = ""
+    cfg = generate(tmp_path)
+    assert settings.SECRET_KEY not in cfg
+    assert f'modparam("auth_ephemeral", "secret", "{secret()}")' in cfg, "a secret derived from it"
+    assert f'"Authorization: Bearer {proxy_token()}"' in cfg
+    assert 'http_client_query("http://10.0.0.5:8000/sip/events", "$var(body)"' in cfg, "a POST body"
+    assert "?e=" not in cfg
+
+
+def test_during_a_rotation_kamailio_accepts_both_secrets(tmp_path, settings):
+    settings.RINGBACK_SIP_SECRET, settings.RINGBACK_SIP_SECRET_PREVIOUS = "n" * 40, "o" * 40
+    cfg = generate(tmp_path)
+    assert cfg.index(f'"secret", "{"n" * 40}"') < cfg.index(f'"secret", "{"o" * 40}"'), "the new one first"
+    settings.RINGBACK_SIP_SECRET_PREVIOUS = ""
+    assert "o" * 40 not in generate(tmp_path)
+
+
+def test_the_sip_websocket_opens_for_ringbacks_pages_only(tmp_path, settings):
+    settings.RINGBACK_PUBLIC_URL = "https://callbacks.example.com/"
+    assert '$hdr(Origin) != "https://callbacks.example.com")' in generate(tmp_path)
+    cfg = generate(tmp_path, "--origin", "http://127.0.0.1:8000", "--origin", "http://localhost:8000")
+    assert '$hdr(Origin) != "http://127.0.0.1:8000" && $hdr(Origin) != "http://localhost:8000")' in cfg
+
+
+@pytest.mark.skipif(not shutil.which("kamailio"), reason="kamailio is a Debian package the SIP suite installs")
+def test_kamailio_accepts_the_configuration(tmp_path, settings):
+    settings.RINGBACK_SIP_SECRET_PREVIOUS = "o" * 40
+    generate(tmp_path)
+    check = subprocess.run(["kamailio", "-c", "-f", str(tmp_path / "kamailio.cfg")], capture_output=True, text=True)
+    assert check.returncode == 0, check.stderr[-2000:]
+
+
+def test_kamailio_applies_the_blocked_ranges_and_the_queues_allowed_prefixes(tmp_path, settings):
+    settings.RINGBACK_DIAL_BLOCKED_PREFIXES = "+1900 +3389"
+    make_queue("fr", dial_allowed_prefixes="+33")
+    make_queue("be", dial_allowed_prefixes="+32, +33")
+    cfg = generate(tmp_path)
+    assert 'if ($var(target) =~ "^[+](1900|3389)")' in cfg
+    assert 'if (!($var(target) =~ "^[+](32|33)"))' in cfg
+    make_queue("any")  # a queue that may call any number outside the blocked ranges
+    assert "^[+](32|33)" not in generate(tmp_path)
