@@ -21,6 +21,7 @@ from .cluster import Service
 from .common import ROOT, wait_port
 
 KAMAILIO = shutil.which("kamailio") or "/usr/sbin/kamailio"
+TURNSERVER = shutil.which("turnserver") or "/usr/bin/turnserver"
 RTPENGINE = shutil.which("rtpengine") or "/usr/bin/rtpengine"
 BARESIP = shutil.which("baresip") or "/usr/bin/baresip"
 BARESIP_MODULES = "/usr/lib/baresip/modules"
@@ -49,7 +50,7 @@ call_max_calls 4
 
 
 def sip_available() -> bool:
-    return all(Path(p).exists() for p in (KAMAILIO, RTPENGINE, BARESIP))
+    return all(Path(p).exists() for p in (KAMAILIO, RTPENGINE, BARESIP, TURNSERVER))
 
 
 class Line:
@@ -162,13 +163,18 @@ class Line:
 class SipStack:
     """kamailio and rtpengine from `manage.py sip_config`, plus baresip lines."""
 
-    def __init__(self, workdir: Path, env: dict, events_url: str = "", ring_seconds: int = 30, origins: tuple = ()):
+    def __init__(
+        self, workdir: Path, env: dict, events_url: str = "", ring_seconds: int = 30, origins: tuple = (), wss_port: int = 0
+    ):
+        """With `wss_port`, kamailio also listens for WSS there (env: RINGBACK_SIP_TLS_CERTIFICATE and _KEY); with
+        RINGBACK_SIP_TURN_URLS and _SECRET in `env`, coturn runs beside it, from the configuration sip_config wrote."""
         self.workdir, self.env = workdir, env
         subprocess.run(
             [sys.executable, "manage.py", "sip_config", "--dir", str(workdir), "--debug", "2"]
             + ["--ring-seconds", str(ring_seconds)]
             + (["--events-url", events_url] if events_url else [])
-            + [arg for origin in origins for arg in ("--origin", origin)],
+            + [arg for origin in origins for arg in ("--origin", origin)]
+            + (["--wss-port", str(wss_port)] if wss_port else []),
             cwd=ROOT,
             env=env,
             check=True,
@@ -179,12 +185,19 @@ class SipStack:
             "rtpengine", [RTPENGINE, f"--config-file={workdir / 'rtpengine.conf'}", "--foreground"], env, log
         )
         self.kamailio = Service("kamailio", [KAMAILIO, "-DD", "-E", "-f", str(workdir / "kamailio.cfg")], env, log, 8600)
+        turn = workdir / "turnserver.conf"
+        self.coturn = Service("coturn", [TURNSERVER, "-c", str(turn)], env, workdir / "coturn.log") if turn.exists() else None
+        self.wss_port = wss_port
         self.lines: list[Line] = []
 
     def start(self) -> SipStack:
         self.rtpengine.start()
         self.kamailio.start()
+        if self.coturn:
+            self.coturn.start()
         wait_port(8600, 15)
+        if self.wss_port:
+            wait_port(self.wss_port, 15)
         return self
 
     def line(self, number: str, credentials: dict, answer_mode: str = "manual") -> Line:
@@ -199,3 +212,5 @@ class SipStack:
             line.stop()
         self.kamailio.stop()
         self.rtpengine.stop()
+        if self.coturn:
+            self.coturn.stop()

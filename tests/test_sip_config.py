@@ -69,3 +69,27 @@ def test_kamailio_applies_the_blocked_ranges_and_the_queues_allowed_prefixes(tmp
     assert 'if (!($var(target) =~ "^[+](32|33)"))' in cfg
     make_queue("any")  # a queue that may call any number outside the blocked ranges
     assert "^[+](32|33)" not in generate(tmp_path)
+
+
+def test_a_wss_url_gets_a_tls_listener_and_needs_its_certificate(tmp_path, settings):
+    from django.core.management.base import CommandError
+
+    settings.RINGBACK_SIP_WS_URL = "wss://sip.example.com:443"
+    with pytest.raises(CommandError, match="needs RINGBACK_SIP_TLS_CERTIFICATE"):
+        generate(tmp_path)
+    settings.RINGBACK_SIP_TLS_CERTIFICATE, settings.RINGBACK_SIP_TLS_KEY = "/etc/ssl/sip.pem", "/etc/ssl/sip.key"
+    cfg = generate(tmp_path)
+    assert "listen=tls:127.0.0.1:443" in cfg and 'modparam("tls", "certificate", "/etc/ssl/sip.pem")' in cfg
+    assert "listen=tcp:127.0.0.1:8600" not in cfg, "no plain websocket unless asked"
+    assert "listen=tcp:127.0.0.1:8600" in generate(tmp_path, "--ws-port", "8600")
+
+
+def test_turn_gets_a_coturn_configuration_with_the_same_secret(tmp_path, settings):
+    settings.RINGBACK_SIP_TURN_URLS = "turn:turn.example.com:3478?transport=udp"
+    settings.RINGBACK_SIP_TURN_SECRET = "t" * 40
+    generate(tmp_path, "--turn-relay-ip", "10.0.0.7", "--turn-external-ip", "203.0.113.7")
+    turn = (tmp_path / "turnserver.conf").read_text()
+    assert stat.S_IMODE((tmp_path / "turnserver.conf").stat().st_mode) == 0o600
+    for line in ("use-auth-secret", f"static-auth-secret={'t' * 40}", "relay-ip=10.0.0.7", "external-ip=203.0.113.7"):
+        assert line in turn.splitlines(), line
+    assert "allow-loopback-peers" not in turn

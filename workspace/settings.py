@@ -197,6 +197,11 @@ RINGBACK_SIP_CREDENTIAL_HOURS = float(os.environ.get("RINGBACK_SIP_CREDENTIAL_HO
 # TURN for agents behind NAT (coturn, use-auth-secret): comma-separated turn:/turns: URLs and coturn's static-auth-secret.
 RINGBACK_SIP_TURN_URLS = os.environ.get("RINGBACK_SIP_TURN_URLS", "")
 RINGBACK_SIP_TURN_SECRET = os.environ.get("RINGBACK_SIP_TURN_SECRET", "")
+# "relay": the browsers send all media through TURN (networks that allow nothing else); "all": any path that works.
+RINGBACK_SIP_TURN_POLICY = os.environ.get("RINGBACK_SIP_TURN_POLICY", "all")
+# kamailio's WSS listener (the port of a wss:// RINGBACK_SIP_WS_URL): the SIP domain's certificate and key (PEM).
+RINGBACK_SIP_TLS_CERTIFICATE = os.environ.get("RINGBACK_SIP_TLS_CERTIFICATE", "")
+RINGBACK_SIP_TLS_KEY = os.environ.get("RINGBACK_SIP_TLS_KEY", "")
 # The dial plan every queue starts from (callbacks/dialplan.py; a queue adds its own in admin): prefixes never dialled
 # (premium-rate and fraud-prone ranges), and the prefixes dialled when a queue names none (empty: any other number).
 RINGBACK_DIAL_BLOCKED_PREFIXES = os.environ.get(

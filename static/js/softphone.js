@@ -211,10 +211,12 @@
     return ua.call("sip:" + user + "@" + cfg.domain, {
       mediaConstraints: MEDIA,
       extraHeaders: [header],
-      pcConfig: { iceServers: cfg.ice_servers || [] },
+      pcConfig: pcConfig(),
     });
   }
-  function pickUp(s) { s.answer({ mediaConstraints: MEDIA, pcConfig: { iceServers: cfg.ice_servers || [] } }); }
+  function pickUp(s) { s.answer({ mediaConstraints: MEDIA, pcConfig: pcConfig() }); }
+  // TURN servers from Ringback (time-limited credentials); "relay" sends all media through them (locked-down networks).
+  function pcConfig() { return { iceServers: cfg.ice_servers || [], iceTransportPolicy: cfg.ice_policy || "all" }; }
 
   // Start Consultation: once the other agent accepted, this page calls theirs (the customer is on hold). A number
   // consulted or conferenced (`line`: the leg is Ringback's reference of that call) is called at once, and its

@@ -37,19 +37,23 @@ SHOTS = ROOT / "docs" / "screenshots"
 
 
 class Server:
-    def __init__(self):
+    def __init__(self, **env: str):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc = None
+        self.env = env  # settings of this server only (the SIP suite's second one runs the production path)
 
     def start(self):
-        env = dict(
-            os.environ,
-            DATABASE_URL=database_url(),
-            RINGBACK_DISPATCHER="inprocess",
-            RINGBACK_SWEEP_SECONDS="0.3",
-            EMAIL_BACKEND="tests.backends.GreylistingMailBackend",  # delivers, after a retry to a greylist. domain
-            PYTHONUNBUFFERED="1",
+        env = (
+            dict(
+                os.environ,
+                DATABASE_URL=database_url(),
+                RINGBACK_DISPATCHER="inprocess",
+                RINGBACK_SWEEP_SECONDS="0.3",
+                EMAIL_BACKEND="tests.backends.GreylistingMailBackend",  # delivers, after a retry to a greylist. domain
+                PYTHONUNBUFFERED="1",
+            )
+            | self.env
         )
         self.proc = daphne(self.port, env, f"browser-server-{self.port}.log")
         deadline = time.monotonic() + 30

@@ -10,9 +10,12 @@ import os
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import expect
 
 from bench.sipstack import SipStack, sip_available
-from tests.browser.conftest import ARGS, CHROMIUM, server
+from tests.browser.conftest import ARGS, CHROMIUM, new_context, server
+from tests.factories import PASSWORD, make_agent, make_api_client, make_queue
 
 __all__ = ["server"]  # the browser journeys' Daphne on the test database, with this run's settings
 
@@ -23,10 +26,14 @@ SIP_ARGS = [
     "--allow-loopback-in-peer-connection",
     "--use-fake-device-for-media-stream",
     "--use-fake-ui-for-media-stream",
+    "--ignore-certificate-errors",  # kamailio's WSS has a throwaway certificate (production_server's pages)
 ]
 
 
 def pytest_collection_modifyitems(config, items):
+    # The production path runs first, with its own Ringback and SIP stack, before the suite's session-wide ones
+    # start: two Ringback processes on one database would race to route its callback.
+    items.sort(key=lambda item: Path(str(item.fspath)).name != "test_production_path.py")
     here = Path(__file__).parent
     reason = None
     if os.environ.get("RINGBACK_SIP_NETNS") != "1":
@@ -60,3 +67,42 @@ def chromium():
         browser = p.chromium.launch(executable_path=CHROMIUM, args=SIP_ARGS)
         yield browser
         browser.close()
+
+
+@pytest.fixture
+def floor(transactional_db):
+    queue = make_queue("billing", name="Billing", offer_timeout_seconds=60)
+    make_agent("alice", queue)
+    _, token = make_api_client("Website")
+    return token
+
+
+@pytest.fixture
+def agent_page(chromium, server, axe):
+    contexts = []
+
+    def login(username: str, browser=None):
+        context = new_context(browser or chromium, axe, username, base_url=server.url, continuous=False)
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(20000)
+        page.on("console", lambda m: print(f"[{username} console] {m.text}"))
+        page.goto("/login/")
+        page.get_by_label("Username").fill(username)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_selector("body[data-ws=open]")
+        expect(page.locator("#softphone")).to_have_attribute("data-state", "registered")
+        expect(page.locator("#softphone")).to_have_text("Phone: ready")
+        return page
+
+    yield login
+    try:
+        axe.finish()
+    except PlaywrightError:  # a browser that is already gone has nothing left to check
+        pass
+    for context in contexts:
+        try:
+            context.close()
+        except PlaywrightError:  # its browser is already gone
+            pass

@@ -157,6 +157,7 @@ def test_an_unauthenticated_invite_never_reaches_a_number(sip):
 
     answer = _udp_request(settings.RINGBACK_SIP_PORT, "+33612000080", headers=("X-Ringback-Call: CALL-forged",))
     assert answer.startswith("SIP/2.0 407")
+    assert _udp_request(settings.RINGBACK_SIP_PORT, "+19005550123").startswith("SIP/2.0 407"), "premium: no relay either"
     assert not line.seen("CALL_INCOMING")
     assert "INVITE sip:" not in line.sip_trace()
 
@@ -269,3 +270,15 @@ def test_repeated_wrong_credentials_block_the_address(sip, server):
     assert statuses[9:] == [None, None], statuses
     assert f"security: {guesser} blocked for 5 minutes (auth)" in _log(sip)
     _wait_for(lambda: f"ringback: security: kamailio blocked {guesser} (auth)" in _server_log(server))
+
+
+def test_an_agent_cannot_dial_around_the_dial_plan(sip, server):
+    """Ringback refuses a number outside the dial plan before a page dials it; a browser that sends the INVITE or
+    REFER itself, with its agent's own valid credentials, is refused by kamailio as well."""
+    mine = credentials(agent_user(5))
+    for number in ("+19005550123", "+33899123456", "0899123456"):
+        answer = _ws_request("INVITE", agent_user(5), number, mine, origin=server.url)
+        assert answer == "SIP/2.0 403 Forbidden: not in the dial plan", number
+    answer = _ws_request("REFER", agent_user(5), "+33899123456", mine, origin=server.url)
+    assert answer == "SIP/2.0 403 Forbidden: not in the dial plan"
+    assert "INVITE to +19005550123 from sip:agent-5@127.0.0.1 at 127.0.0.1 refused: a blocked range" in _log(sip)

@@ -5,17 +5,16 @@ import time
 import wave
 
 import pytest
-from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
 from callbacks.enums import CallbackState, CallOutcome, CallState, ConsultState, PartyState, RetryAction
 from callbacks.models import Call, CallbackRequest, CallParty, Consultation, LineReport, Queue, RetryRule
 from callbacks.telephony.sip import credentials
 
-from ..browser.conftest import SHOTS, new_context
+from ..browser.conftest import SHOTS
 from ..browser.test_call_handling import accept, history, status, toolbar
 from ..browser.test_core_journeys import create, ready
-from ..factories import PASSWORD, make_agent, make_api_client, make_queue
+from ..factories import make_agent
 from .conftest import CHROMIUM, RING_SECONDS, SIP_ARGS
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
@@ -49,45 +48,6 @@ def wait_js(page, expression: str, timeout: float = 20) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"not true within {timeout:g} s: {expression[:300]}")
         page.wait_for_timeout(250)
-
-
-@pytest.fixture
-def floor(transactional_db):
-    queue = make_queue("billing", name="Billing", offer_timeout_seconds=60)
-    make_agent("alice", queue)
-    _, token = make_api_client("Website")
-    return token
-
-
-@pytest.fixture
-def agent_page(chromium, server, axe):
-    contexts = []
-
-    def login(username: str, browser=None):
-        context = new_context(browser or chromium, axe, username, base_url=server.url, continuous=False)
-        contexts.append(context)
-        page = context.new_page()
-        page.set_default_timeout(20000)
-        page.on("console", lambda m: print(f"[{username} console] {m.text}"))
-        page.goto("/login/")
-        page.get_by_label("Username").fill(username)
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_selector("body[data-ws=open]")
-        expect(page.locator("#softphone")).to_have_attribute("data-state", "registered")
-        expect(page.locator("#softphone")).to_have_text("Phone: ready")
-        return page
-
-    yield login
-    try:
-        axe.finish()
-    except PlaywrightError:  # a browser that is already gone has nothing left to check
-        pass
-    for context in contexts:
-        try:
-            context.close()
-        except PlaywrightError:  # its browser is already gone
-            pass
 
 
 def call_customer(page, server, token, number: str):
@@ -217,8 +177,8 @@ def test_busy_no_answer_and_not_found_follow_their_retry_rules(
 @pytest.mark.parametrize(
     ("number", "answer_mode", "outcome", "code"),
     [
-        ("+33612000031", "busy", CallOutcome.BUSY, 486),  # the customer's phone declines
-        ("+33612000032", "manual", CallOutcome.NO_ANSWER, 408),  # it rings until kamailio gives up
+        ("+33612000061", "busy", CallOutcome.BUSY, 486),  # the customer's phone declines
+        ("+33612000062", "manual", CallOutcome.NO_ANSWER, 408),  # it rings until kamailio gives up
     ],
 )
 def test_busy_and_no_answer_reach_ringback_from_the_proxy_alone(
@@ -238,6 +198,21 @@ def test_busy_and_no_answer_reach_ringback_from_the_proxy_alone(
     call = Call.objects.get()
     assert (call.state, call.outcome) == (CallState.ENDED, outcome)
     assert reports_of(call, "source", "event", "code") == {("proxy", "failed", code)}, "the proxy's word alone"
+
+
+def test_a_refer_to_a_blocked_number_never_reaches_the_customers_phone(server, sip, floor, agent_page):
+    """A page that REFERs the customer to a premium number itself (not through Ringback, which refuses it): kamailio
+    refuses the in-dialog REFER, the customer's phone never sees it, and the call goes on."""
+    number = "+33612000063"
+    page, line = talking(sip, server, floor, agent_page, number)
+    page.evaluate("Object.values(window.ringbackSoftphone.sessions)[0].refer('sip:+33899123456@127.0.0.1')")
+    deadline = time.monotonic() + 10
+    while "refused: a blocked range" not in (sip.workdir / "sip.log").read_text(errors="replace"):
+        assert time.monotonic() < deadline, "kamailio did not refuse the REFER"
+        time.sleep(0.1)
+    assert "REFER sip:" not in line.sip_trace()
+    wait_js(page, RTP_BOTH_WAYS)
+    assert Call.objects.get().state == CallState.CONNECTED
 
 
 def test_a_tab_closed_mid_call_ends_the_call_within_seconds(server, sip, floor, agent_page):
@@ -529,7 +504,12 @@ def test_a_busy_number_consulted_ends_the_consultation_and_the_customer_waits_on
     expect(notice).to_contain_text("Consultation with +33 6 12 00 00 35 ended: busy. The customer is on hold", timeout=WAIT)
     consult = Consultation.objects.get()
     assert consult.state == ConsultState.ENDED
-    wait_for_reports(consult.line_ref, {("page", "failed", 486)}, "source", "event", "code")
+    # Either report is enough, and the first one ends the consultation (the page then stops following the line).
+    busy = {("page", "failed", 486), ("proxy", "failed", 486)}
+    deadline = time.monotonic() + 10
+    while not busy & reports_of(consult.line_ref, "source", "event", "code") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert busy & reports_of(consult.line_ref, "source", "event", "code")
     expect(status(page)).to_have_text("On Hold")
     toolbar(page).get_by_role("button", name="Resume Call").click()
     expect(status(page)).to_have_text("Connected")

@@ -92,4 +92,5 @@ def page_config(agent_id: int) -> dict | None:
         "password": c["password"],
         "expires": c["expires"],
         "ice_servers": ice_servers(user),
+        "ice_policy": settings.RINGBACK_SIP_TURN_POLICY,
     }
