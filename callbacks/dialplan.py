@@ -15,6 +15,7 @@ from django.conf import settings
 from django.utils.translation import gettext
 
 from .errors import Invalid
+from .phone import display_phone
 
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 
@@ -46,15 +47,16 @@ def refusal(queue, number: str) -> str | None:
     """Why `queue` may not dial `number` (None when it may)."""
     if not E164.match(number or ""):
         return gettext("%(number)s is not a full international number.") % {"number": number or "?"}
+    shown = display_phone(number)
     if any(number.startswith(p) for p in blocked_for(queue)):
         return gettext("%(number)s is in a blocked range (premium or fraud-prone numbers): %(queue)s may not call it.") % {
-            "number": number,
+            "number": shown,
             "queue": queue.name,
         }
     allowed = allowed_for(queue)
     if allowed and not any(number.startswith(p) for p in allowed):
         return gettext("%(number)s is outside %(queue)s's dial plan (%(allowed)s).") % {
-            "number": number,
+            "number": shown,
             "queue": queue.name,
             "allowed": ", ".join(allowed),
         }

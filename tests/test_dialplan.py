@@ -106,4 +106,4 @@ def test_a_queue_that_dials_on_accept_does_not_dial_a_number_outside_its_plan(al
     interaction = lifecycle.do_accept_offer(user=alice.user, offer_id=offer.pk)
     assert not Call.objects.exists()
     interaction.refresh_from_db()
-    assert interaction.last_outcome.startswith("Not dialled on Accept: +33612345678 is outside Sales's dial plan")
+    assert interaction.last_outcome.startswith("Not dialled on Accept: +33 6 12 34 56 78 is outside Sales's dial plan")

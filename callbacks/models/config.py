@@ -72,12 +72,14 @@ class Queue(models.Model):
         "place the call at once (the window opens Dialing). Web Callback always opens its preview first.",
     )
     dial_allowed_prefixes = models.CharField(
+        "allowed prefixes",
         max_length=300,
         blank=True,
         help_text="The only numbers this queue's agents may call, transfer, consult or conference: E.164 prefixes, e.g. "
         "“+33, +32”. Empty: any number outside the blocked ranges (or the site's default list).",
     )
     dial_blocked_prefixes = models.CharField(
+        "blocked prefixes",
         max_length=300,
         blank=True,
         help_text="Prefixes this queue never dials, on top of the premium-rate and fraud-prone ranges every queue blocks, "
