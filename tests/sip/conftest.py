@@ -19,6 +19,7 @@ from tests.factories import PASSWORD, make_agent, make_api_client, make_queue
 
 __all__ = ["server"]  # the browser journeys' Daphne on the test database, with this run's settings
 
+ROTATING = {"RINGBACK_SIP_SECRET_PREVIOUS": "previous-sip-secret-being-rotated-out-000"}  # kamailio takes both
 RING_SECONDS = 6  # kamailio gives up on an unanswered call (408) after this
 
 SIP_ARGS = [
@@ -50,7 +51,7 @@ def pytest_collection_modifyitems(config, items):
 def sip(server, tmp_path_factory):
     stack = SipStack(
         tmp_path_factory.mktemp("sip"),
-        dict(os.environ),
+        dict(os.environ) | ROTATING,
         events_url=f"{server.url}/sip/events",
         ring_seconds=RING_SECONDS,
         origins=(server.url,),

@@ -282,3 +282,23 @@ def test_an_agent_cannot_dial_around_the_dial_plan(sip, server):
     answer = _ws_request("REFER", agent_user(5), "+33899123456", mine, origin=server.url)
     assert answer == "SIP/2.0 403 Forbidden: not in the dial plan"
     assert "INVITE to +19005550123 from sip:agent-5@127.0.0.1 at 127.0.0.1 refused: a blocked range" in _log(sip)
+
+
+def test_during_a_rotation_both_secrets_register_and_no_other(sip, settings):
+    """A secret being rotated out (RINGBACK_SIP_SECRET_PREVIOUS) still registers what it signed while pages move to
+    the new one; credentials signed with any other secret get another challenge, never a registration."""
+    from .conftest import ROTATING
+
+    for number, shared, answer in (
+        ("+33612000081", ROTATING["RINGBACK_SIP_SECRET_PREVIOUS"], "SIP/2.0 200 OK"),
+        ("+33612000082", settings.RINGBACK_SIP_SECRET, "SIP/2.0 200 OK"),
+    ):
+        settings.RINGBACK_SIP_SECRET = shared  # credentials() signs with the current secret
+        line = sip.line(number, credentials(number))
+        assert _registration(line) == answer, number
+    settings.RINGBACK_SIP_SECRET = "an-attackers-guess-at-the-secret-0000000"
+    forged = sip.line("+33612000083", credentials("+33612000083"))
+    # Its first REGISTER is challenged, and so is its answer with the forged credentials.
+    _wait_for(lambda: forged.sip_trace().count("SIP/2.0 401 Unauthorized") >= 2)
+    forged.stop()  # (its retries would count as wrong credentials from this host, the whole suite's address)
+    assert "SIP/2.0 200 OK" not in forged.sip_trace()
