@@ -56,7 +56,9 @@ def sip_available() -> bool:
 class Line:
     """One baresip endpoint (a customer's phone): registered at kamailio as `number`, answering as told."""
 
-    def __init__(self, workdir: Path, number: str, credentials: dict, sip_port: int, ctrl_port: int, tone: int = 440):
+    def __init__(
+        self, workdir: Path, number: str, credentials: dict, sip_port: int, ctrl_port: int, tone: int = 440, registrar: str = ""
+    ):
         self.number, self.ctrl_port = number, ctrl_port
         self.dir = workdir / f"baresip-{number.lstrip('+')}"
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -64,7 +66,7 @@ class Line:
             BARESIP_CONFIG.format(sip_port=sip_port, ctrl_port=ctrl_port, tone=tone, modules=BARESIP_MODULES)
         )
         account = (
-            f"<sip:{number}@127.0.0.1;transport=udp>;auth_user={credentials['username']};"
+            f"<sip:{number}@{registrar or '127.0.0.1'};transport=udp>;auth_user={credentials['username']};"
             f"auth_pass={credentials['password']};regint=600;answermode=manual"
         )
         (self.dir / "accounts").write_text(account + "\n")
@@ -200,9 +202,10 @@ class SipStack:
             wait_port(self.wss_port, 15)
         return self
 
-    def line(self, number: str, credentials: dict, answer_mode: str = "manual") -> Line:
+    def line(self, number: str, credentials: dict, answer_mode: str = "manual", registrar: str = "") -> Line:
+        """A baresip line registered at kamailio, or at `registrar` (a carrier behind the trunk)."""
         n = len(self.lines)
-        line = Line(self.workdir, number, credentials, 5062 + 2 * n, 8601 + n)  # baresip also takes SIP port + 1 (TLS)
+        line = Line(self.workdir, number, credentials, 5062 + 2 * n, 8601 + n, registrar=registrar)  # (+1: baresip's TLS)
         line.answer_mode = answer_mode
         self.lines.append(line.start())
         return line

@@ -93,3 +93,15 @@ def test_turn_gets_a_coturn_configuration_with_the_same_secret(tmp_path, setting
     for line in ("use-auth-secret", f"static-auth-secret={'t' * 40}", "relay-ip=10.0.0.7", "external-ip=203.0.113.7"):
         assert line in turn.splitlines(), line
     assert "allow-loopback-peers" not in turn
+
+
+def test_the_trunk_is_trusted_by_its_addresses_and_answers_the_carriers_challenge(tmp_path, settings):
+    assert "uac" not in generate(tmp_path).replace("nat_uac_test", ""), "no trunk, no carrier account"
+    settings.RINGBACK_SIP_TRUNK = "sip.carrier.example:5060"
+    settings.RINGBACK_SIP_TRUNK_ADDRESSES = "192.0.2.10, 198.51.100.0/24"
+    settings.RINGBACK_SIP_TRUNK_USERNAME, settings.RINGBACK_SIP_TRUNK_REALM = "acme", "carrier.example"
+    settings.RINGBACK_SIP_TRUNK_PASSWORD = "p" * 24
+    cfg = generate(tmp_path)
+    assert 'if (is_in_subnet("$si", "192.0.2.10/32") || is_in_subnet("$si", "198.51.100.0/24")) {' in cfg
+    assert f'modparam("uac", "credential", "acme:carrier.example:{"p" * 24}")' in cfg
+    assert '$du = "sip:sip.carrier.example:5060";\n        setflag(FLT_TO_TRUNK);' in cfg

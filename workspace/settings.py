@@ -193,6 +193,13 @@ RINGBACK_SIP_REPORT_WINDOW_SECONDS = int(os.environ.get("RINGBACK_SIP_REPORT_WIN
 # The pages that may open kamailio's SIP websocket (comma-separated origins); RINGBACK_PUBLIC_URL's by default.
 RINGBACK_SIP_ORIGINS = os.environ.get("RINGBACK_SIP_ORIGINS", "")
 RINGBACK_SIP_TRUNK = os.environ.get("RINGBACK_SIP_TRUNK", "")
+# The carrier's own addresses (comma-separated IPs or networks): what it sends (a customer following a transfer) is
+# trusted without Ringback's credentials; anything else unauthenticated is challenged. And what kamailio answers the
+# carrier's challenge with (uac): username, realm, password.
+RINGBACK_SIP_TRUNK_ADDRESSES = os.environ.get("RINGBACK_SIP_TRUNK_ADDRESSES", "")
+RINGBACK_SIP_TRUNK_USERNAME = os.environ.get("RINGBACK_SIP_TRUNK_USERNAME", "")
+RINGBACK_SIP_TRUNK_REALM = os.environ.get("RINGBACK_SIP_TRUNK_REALM", "")
+RINGBACK_SIP_TRUNK_PASSWORD = os.environ.get("RINGBACK_SIP_TRUNK_PASSWORD", "")
 RINGBACK_SIP_CREDENTIAL_HOURS = float(os.environ.get("RINGBACK_SIP_CREDENTIAL_HOURS", "12"))
 # TURN for agents behind NAT (coturn, use-auth-secret): comma-separated turn:/turns: URLs and coturn's static-auth-secret.
 RINGBACK_SIP_TURN_URLS = os.environ.get("RINGBACK_SIP_TURN_URLS", "")

@@ -7,13 +7,16 @@ Outside such a namespace (RINGBACK_SIP_NETNS unset) the whole directory is skipp
 """
 
 import os
+import socket
+import time
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
-from bench.sipstack import SipStack, sip_available
+from bench.cluster import Service
+from bench.sipstack import KAMAILIO, SipStack, sip_available
 from tests.browser.conftest import ARGS, CHROMIUM, new_context, server
 from tests.factories import PASSWORD, make_agent, make_api_client, make_queue
 
@@ -47,11 +50,55 @@ def pytest_collection_modifyitems(config, items):
                 item.add_marker(pytest.mark.skip(reason=reason))
 
 
+# The suite's kamailio sends numbers it does not know to a carrier (tests/sip/carrier.cfg, a second kamailio on
+# 127.0.0.2), trusts that carrier's address, and answers its challenge with the trunk's account.
+TRUNK = {
+    "RINGBACK_SIP_TRUNK": "127.0.0.2:5060",
+    "RINGBACK_SIP_TRUNK_ADDRESSES": "127.0.0.2",
+    "RINGBACK_SIP_TRUNK_USERNAME": "ringback",
+    "RINGBACK_SIP_TRUNK_REALM": "carrier.test",
+    "RINGBACK_SIP_TRUNK_PASSWORD": "carrier-secret",
+}
+
+
 @pytest.fixture(scope="session")
-def sip(server, tmp_path_factory):
+def carrier(tmp_path_factory):
+    """The carrier behind the trunk, running until it answers an OPTIONS."""
+    folder = tmp_path_factory.mktemp("carrier")
+    service = Service(
+        "carrier", [KAMAILIO, "-DD", "-E", "-f", str(Path(__file__).with_name("carrier.cfg"))], dict(os.environ), folder / "log"
+    )
+    service.start()
+    deadline = time.monotonic() + 15
+    while not _answers_options("127.0.0.2", 5060):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the carrier did not start: {(folder / 'log').read_text()[-2000:]}")
+    yield service
+    service.stop()
+
+
+def _answers_options(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        s.settimeout(0.5)
+        local = s.getsockname()[1]
+        message = (
+            f"OPTIONS sip:{host}:{port} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:{local};branch=z9hG4bK{time.monotonic_ns()}\r\n"
+            f"Max-Forwards: 2\r\nFrom: <sip:probe@127.0.0.1>;tag=p\r\nTo: <sip:{host}>\r\nCall-ID: {time.monotonic_ns()}\r\n"
+            "CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
+        )
+        s.sendto(message.encode(), (host, port))
+        try:
+            return s.recv(4096).startswith(b"SIP/2.0")
+        except OSError:
+            return False
+
+
+@pytest.fixture(scope="session")
+def sip(server, carrier, tmp_path_factory):
     stack = SipStack(
         tmp_path_factory.mktemp("sip"),
-        dict(os.environ) | ROTATING,
+        dict(os.environ) | ROTATING | TRUNK,
         events_url=f"{server.url}/sip/events",
         ring_seconds=RING_SECONDS,
         origins=(server.url,),

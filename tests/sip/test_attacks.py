@@ -117,31 +117,35 @@ def test_an_agent_cannot_call_or_refer_as_another_agent_over_the_websocket(sip, 
     assert f"security: INVITE from sip:{agent_user(6)}@127.0.0.1 with the credentials of" in _log(sip)
 
 
-def _udp_request(sip_port: int, to_number: str, *, headers: tuple[str, ...] = ()) -> str:
-    """An out-of-dialog INVITE sent to kamailio's UDP port from nowhere it knows (no credentials); its answer."""
-    import secrets
-    import socket
+def send_invite(sip_port: int, to_number: str, *, source: str = "127.0.0.1", headers: tuple[str, ...] = ()) -> socket.socket:
+    """An out-of-dialog INVITE without credentials, sent to kamailio's UDP port from `source` (any 127/8 address is
+    this host's loopback); the socket its answers come back on (the caller closes it)."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((source, 0))
+    port = s.getsockname()[1]
+    uri = f"sip:{to_number}@127.0.0.1"
+    message = "\r\n".join(
+        [
+            f"INVITE {uri} SIP/2.0",
+            f"Via: SIP/2.0/UDP {source}:{port};branch=z9hG4bK{secrets.token_hex(6)};rport",
+            "Max-Forwards: 70",
+            f"To: <{uri}>",
+            f"From: <sip:attacker@{source}>;tag={secrets.token_hex(4)}",
+            f"Call-ID: {secrets.token_hex(8)}",
+            "CSeq: 1 INVITE",
+            f"Contact: <sip:attacker@{source}:{port}>",
+            *headers,
+            "Content-Length: 0",
+        ]
+    )
+    s.sendto((message + "\r\n\r\n").encode(), ("127.0.0.1", sip_port))
+    return s
 
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
+
+def _udp_request(sip_port: int, to_number: str, *, source: str = "127.0.0.1", headers: tuple[str, ...] = ()) -> str:
+    """An out-of-dialog INVITE from nowhere kamailio knows (no credentials); its final answer."""
+    with send_invite(sip_port, to_number, source=source, headers=headers) as s:
         s.settimeout(10)
-        port = s.getsockname()[1]
-        uri = f"sip:{to_number}@127.0.0.1"
-        message = "\r\n".join(
-            [
-                f"INVITE {uri} SIP/2.0",
-                f"Via: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bK{secrets.token_hex(6)};rport",
-                "Max-Forwards: 70",
-                f"To: <{uri}>",
-                f"From: <sip:attacker@127.0.0.1>;tag={secrets.token_hex(4)}",
-                f"Call-ID: {secrets.token_hex(8)}",
-                "CSeq: 1 INVITE",
-                f"Contact: <sip:attacker@127.0.0.1:{port}>",
-                *headers,
-                "Content-Length: 0",
-            ]
-        )
-        s.sendto((message + "\r\n\r\n").encode(), ("127.0.0.1", sip_port))
         while True:
             status = s.recv(65536).decode(errors="replace").split("\r\n", 1)[0]
             if not status.startswith("SIP/2.0 1"):

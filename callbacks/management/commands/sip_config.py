@@ -94,6 +94,16 @@ class Command(BaseCommand):
             "origins": [o.rstrip("/") for o in origins],
             "rtpengine_port": settings.RINGBACK_RTPENGINE_PORT,
             "trunk": settings.RINGBACK_SIP_TRUNK,
+            "trunk_nets": [
+                str(ipaddress.ip_network(a.strip(), strict=False))
+                for a in settings.RINGBACK_SIP_TRUNK_ADDRESSES.split(",")
+                if a.strip()
+            ],
+            "trunk_auth": ":".join(
+                (settings.RINGBACK_SIP_TRUNK_USERNAME, settings.RINGBACK_SIP_TRUNK_REALM, settings.RINGBACK_SIP_TRUNK_PASSWORD)
+            )
+            if settings.RINGBACK_SIP_TRUNK_USERNAME
+            else "",
             "events_url": events_url or settings.RINGBACK_PUBLIC_URL.rstrip("/") + "/sip/events",
         }
         _write_private(dir / "kamailio.cfg", render_to_string("sip/kamailio.cfg", context))
