@@ -96,7 +96,7 @@ def test_turn_gets_a_coturn_configuration_with_the_same_secret(tmp_path, setting
 
 
 def test_the_trunk_is_trusted_by_its_addresses_and_answers_the_carriers_challenge(tmp_path, settings):
-    assert "uac" not in generate(tmp_path).replace("nat_uac_test", ""), "no trunk, no carrier account"
+    assert 'modparam("uac", "credential"' not in generate(tmp_path), "no trunk, no carrier account"
     settings.RINGBACK_SIP_TRUNK = "sip.carrier.example:5060"
     settings.RINGBACK_SIP_TRUNK_ADDRESSES = "192.0.2.10, 198.51.100.0/24"
     settings.RINGBACK_SIP_TRUNK_USERNAME, settings.RINGBACK_SIP_TRUNK_REALM = "acme", "carrier.example"
@@ -105,3 +105,10 @@ def test_the_trunk_is_trusted_by_its_addresses_and_answers_the_carriers_challeng
     assert 'if (is_in_subnet("$si", "192.0.2.10/32") || is_in_subnet("$si", "198.51.100.0/24")) {' in cfg
     assert f'modparam("uac", "credential", "acme:carrier.example:{"p" * 24}")' in cfg
     assert '$du = "sip:sip.carrier.example:5060";\n        setflag(FLT_TO_TRUNK);' in cfg
+
+
+def test_the_customer_sees_the_company_number_not_the_agents_address(tmp_path, settings):
+    settings.RINGBACK_SIP_CALLER_ID = "+33144556677"
+    cfg = generate(tmp_path)
+    assert 'uac_replace_from("", "sip:+33144556677@127.0.0.1");' in cfg
+    assert 'append_hf("P-Asserted-Identity: <sip:+33144556677@127.0.0.1>\\r\\n");' in cfg

@@ -197,6 +197,8 @@ RINGBACK_SIP_TRUNK = os.environ.get("RINGBACK_SIP_TRUNK", "")
 # trusted without Ringback's credentials; anything else unauthenticated is challenged. And what kamailio answers the
 # carrier's challenge with (uac): username, realm, password.
 RINGBACK_SIP_TRUNK_ADDRESSES = os.environ.get("RINGBACK_SIP_TRUNK_ADDRESSES", "")
+# The number customers see calling (From and P-Asserted-Identity, E.164): never an agent's internal SIP address.
+RINGBACK_SIP_CALLER_ID = os.environ.get("RINGBACK_SIP_CALLER_ID", "+33100000000")
 RINGBACK_SIP_TRUNK_USERNAME = os.environ.get("RINGBACK_SIP_TRUNK_USERNAME", "")
 RINGBACK_SIP_TRUNK_REALM = os.environ.get("RINGBACK_SIP_TRUNK_REALM", "")
 RINGBACK_SIP_TRUNK_PASSWORD = os.environ.get("RINGBACK_SIP_TRUNK_PASSWORD", "")

@@ -1,6 +1,7 @@
 """The agent's browser as a SIP softphone (JsSIP → kamailio → rtpengine → a baresip customer line), each
 outcome asserted on both sides: Ringback's call status and history, and what the far end saw."""
 
+import re
 import time
 import wave
 
@@ -92,6 +93,11 @@ def test_answered_call_talks_both_ways_and_the_customer_hangs_up(server, sip, fl
     expect(history(page)).to_contain_text("Customer answered")
     # The customer's phone got the call without Ringback's own headers: its reference never leaves the proxy.
     assert "INVITE sip:" in line.sip_trace() and "X-Ringback-" not in line.sip_trace()
+    # ... and sees the company's number calling, never the agent's internal address (the hang-up below still reaches
+    # the agent's browser: kamailio puts its From back on the way in).
+    invite = line.sip_trace().split("INVITE sip:", 1)[1].split("\n\n", 1)[0]  # (baresip's trace: one \n per line)
+    assert re.search(r"^From: <sip:\+33100000000@127\.0\.0\.1>;tag=", invite, re.M), invite
+    assert re.search(r"^P-Asserted-Identity: <sip:\+33100000000@127\.0\.0\.1>$", invite, re.M), invite
     line.command("hangup")
     expect(status(page)).to_have_text("Ready to Call")
     call.refresh_from_db()
@@ -438,7 +444,8 @@ def test_an_instant_conference_with_a_number_rings_until_it_answers_then_is_mixe
     page.get_by_role("button", name="Instant Call Conference with +33612000033").click()
     parties = page.get_by_role("list", name="Conference parties")
     expect(parties).to_contain_text("+33 6 12 00 00 33 — calling…")
-    assert third.wait_for("CALL_INCOMING")["peeruri"].startswith("sip:agent-"), "Alice's page called the party"
+    # Alice's page called the party, showing the company's number (never her internal address).
+    assert third.wait_for("CALL_INCOMING")["peeruri"] == "sip:+33100000000@127.0.0.1"
     party = CallParty.objects.get()
     wait_for_reports(party.line_ref, {("page", "ringing")})
     assert CallParty.objects.get().state == PartyState.RINGING, "ringing is not joining"

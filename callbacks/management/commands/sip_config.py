@@ -94,6 +94,7 @@ class Command(BaseCommand):
             "origins": [o.rstrip("/") for o in origins],
             "rtpengine_port": settings.RINGBACK_RTPENGINE_PORT,
             "trunk": settings.RINGBACK_SIP_TRUNK,
+            "caller_id": settings.RINGBACK_SIP_CALLER_ID,
             "trunk_nets": [
                 str(ipaddress.ip_network(a.strip(), strict=False))
                 for a in settings.RINGBACK_SIP_TRUNK_ADDRESSES.split(",")
