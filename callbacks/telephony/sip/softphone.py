@@ -10,7 +10,7 @@ the page when the agent clicks, and recorded by Ringback as before. Transfers to
 line (`transfers_on_the_line`): Ringback waits for the REFER's verdict before closing the agent's window.
 
 What happened on the line comes back twice, and either is enough: the page reports its session's progress
-(`/softphone/events/`), and kamailio reports each dialog's start, end and failure (`/sip/events`, signed), which
+(`/softphone/events/`), and kamailio reports each dialog's start, end and failure (`/sip/events`, on its private channel), which
 keeps the truth when the tab is closed mid-call. Both go through `outcome_of` and `do_switch_event`, which
 ignores what it already knows.
 """
