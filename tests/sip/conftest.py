@@ -7,7 +7,6 @@ Outside such a namespace (RINGBACK_SIP_NETNS unset) the whole directory is skipp
 """
 
 import os
-import socket
 import time
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from playwright.sync_api import expect
 
 from bench.cluster import Service
 from bench.sipstack import KAMAILIO, SipStack, sip_available
+from callbacks.telephony.sip import health as sip_health
 from tests.browser.conftest import ARGS, CHROMIUM, new_context, server
 from tests.factories import PASSWORD, make_agent, make_api_client, make_queue
 
@@ -78,33 +78,24 @@ def carrier(tmp_path_factory):
 
 
 def _answers_options(host: str, port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        s.settimeout(0.5)
-        local = s.getsockname()[1]
-        message = (
-            f"OPTIONS sip:{host}:{port} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:{local};branch=z9hG4bK{time.monotonic_ns()}\r\n"
-            f"Max-Forwards: 2\r\nFrom: <sip:probe@127.0.0.1>;tag=p\r\nTo: <sip:{host}>\r\nCall-ID: {time.monotonic_ns()}\r\n"
-            "CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
-        )
-        s.sendto(message.encode(), (host, port))
-        try:
-            return s.recv(4096).startswith(b"SIP/2.0")
-        except OSError:
-            return False
+    try:
+        return sip_health.options(host, port, timeout=0.5).startswith("SIP/2.0")
+    except OSError:
+        return False
+
+
+def running_stack(server, folder, env: dict, **options):
+    """kamailio, rtpengine (and coturn when `env` has TURN) for `server`'s pages, reporting to it; stopped after."""
+    stack = SipStack(
+        folder, env, events_url=f"{server.url}/sip/events", ring_seconds=RING_SECONDS, origins=(server.url,), **options
+    ).start()
+    yield stack
+    stack.stop()
 
 
 @pytest.fixture(scope="session")
 def sip(server, carrier, tmp_path_factory):
-    stack = SipStack(
-        tmp_path_factory.mktemp("sip"),
-        dict(os.environ) | ROTATING | TRUNK,
-        events_url=f"{server.url}/sip/events",
-        ring_seconds=RING_SECONDS,
-        origins=(server.url,),
-    ).start()
-    yield stack
-    stack.stop()
+    yield from running_stack(server, tmp_path_factory.mktemp("sip"), dict(os.environ) | ROTATING | TRUNK)
 
 
 @pytest.fixture(scope="session")

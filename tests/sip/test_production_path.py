@@ -8,13 +8,12 @@ import os
 import pytest
 from playwright.sync_api import expect
 
-from bench.sipstack import SipStack
 from callbacks.models import Call
 from callbacks.telephony.sip import credentials
 from tests.browser.conftest import Server
 
 from ..browser.test_call_handling import status
-from .conftest import RING_SECONDS
+from .conftest import running_stack
 from .test_softphone import RTP_BOTH_WAYS, call_customer, wait_for_reports, wait_js
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
@@ -67,16 +66,7 @@ def server(django_db_setup, django_db_blocker):
 
 @pytest.fixture(scope="module")
 def sip(server, tls, tmp_path_factory):
-    stack = SipStack(
-        tmp_path_factory.mktemp("sip-production"),
-        dict(os.environ) | tls | TURN,
-        events_url=f"{server.url}/sip/events",
-        ring_seconds=RING_SECONDS,
-        origins=(server.url,),
-        wss_port=WSS_PORT,
-    ).start()
-    yield stack
-    stack.stop()
+    yield from running_stack(server, tmp_path_factory.mktemp("sip-production"), dict(os.environ) | tls | TURN, wss_port=WSS_PORT)
 
 
 RELAYED = """async () => {

@@ -12,24 +12,21 @@ from django.conf import settings
 TIMEOUT = 1.0
 
 
-def _round_trip(host: str, port: int, payload: bytes, timeout: float) -> bytes:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_DGRAM) as sock:
-        sock.settimeout(timeout)
-        sock.connect((host, port))
-        sock.send(payload)
-        return sock.recv(65536)
-
-
-def kamailio(timeout: float = TIMEOUT) -> int:
-    """The number of users registered at kamailio; raises when it does not answer 200."""
-    host, port = settings.RINGBACK_SIP_ADDRESS, settings.RINGBACK_SIP_PORT
-    tag, call_id, branch = secrets.token_hex(4), secrets.token_hex(8), "z9hG4bK" + secrets.token_hex(6)
+def _round_trip(host: str, port: int, build, timeout: float) -> bytes:
+    """One UDP request and its answer; `build(local_host, local_port)` writes the request (SIP names its own address)."""
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.settimeout(timeout)
         sock.connect((host, port))
-        local, local_port = sock.getsockname()[:2]
-        request = (
+        sock.send(build(*sock.getsockname()[:2]))
+        return sock.recv(65536)
+
+
+def options(host: str, port: int, timeout: float = TIMEOUT) -> str:
+    """A SIP OPTIONS to host:port and its answer (raises OSError when nothing answers)."""
+    tag, call_id, branch = secrets.token_hex(4), secrets.token_hex(8), "z9hG4bK" + secrets.token_hex(6)
+
+    def request(local: str, local_port: int) -> bytes:
+        return (
             f"OPTIONS sip:{host}:{port} SIP/2.0\r\n"
             f"Via: SIP/2.0/UDP {local}:{local_port};branch={branch};rport\r\n"
             "Max-Forwards: 2\r\n"
@@ -38,9 +35,14 @@ def kamailio(timeout: float = TIMEOUT) -> int:
             f"Call-ID: {call_id}\r\n"
             "CSeq: 1 OPTIONS\r\n"
             "Content-Length: 0\r\n\r\n"
-        )
-        sock.send(request.encode())
-        answer = sock.recv(65536).decode(errors="replace")
+        ).encode()
+
+    return _round_trip(host, port, request, timeout).decode(errors="replace")
+
+
+def kamailio(timeout: float = TIMEOUT) -> int:
+    """The number of users registered at kamailio; raises when it does not answer 200."""
+    answer = options(settings.RINGBACK_SIP_ADDRESS, settings.RINGBACK_SIP_PORT, timeout)
     status = answer.split("\r\n", 1)[0]
     if not status.startswith("SIP/2.0 200"):
         raise RuntimeError(f"kamailio answered {status[:60]!r}")
@@ -54,9 +56,8 @@ def kamailio(timeout: float = TIMEOUT) -> int:
 def rtpengine(timeout: float = TIMEOUT) -> str:
     """rtpengine's answer to a ping on its control port ("pong"); raises otherwise."""
     cookie = secrets.token_hex(4).encode()
-    answer = _round_trip(
-        settings.RINGBACK_RTPENGINE_HOST, settings.RINGBACK_RTPENGINE_PORT, cookie + b" d7:command4:pinge", timeout
-    )
+    ping = cookie + b" d7:command4:pinge"
+    answer = _round_trip(settings.RINGBACK_RTPENGINE_HOST, settings.RINGBACK_RTPENGINE_PORT, lambda *_: ping, timeout)
     if answer != cookie + b" d6:result4:ponge":
         raise RuntimeError(f"rtpengine answered {answer[:60]!r}")
     return "pong"
