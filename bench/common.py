@@ -67,8 +67,22 @@ def environment(scaled: bool) -> dict:
     return env
 
 
+SKELETON = "bench.skeleton.settings"
+
+
+def skeleton_environment(env: dict) -> dict:
+    """The same set-up serving the skeleton desk (`bench.skeleton.desk`) instead of Ringback: `prepare`, `start`
+    and the phases' clients then measure the floor under the same load."""
+    return env | {"DJANGO_SETTINGS_MODULE": SKELETON, "SKELETON_DESK": "1"}
+
+
+def is_skeleton(env: dict) -> bool:
+    return env["DJANGO_SETTINGS_MODULE"] == SKELETON
+
+
 def prepare(env: dict, scaled: bool, agents: int) -> dict:
-    """A fresh database with one queue, `agents` agents with sessions, and an API token."""
+    """A fresh database with one queue, `agents` agents with sessions, and an API token (the skeleton's: its
+    tables, agents and sessions)."""
     if scaled:  # the database and Redis database the environment names, made empty
         name, redis_db = env["DATABASE_URL"].rsplit("/", 1)[1], env["REDIS_URL"].rsplit("/", 1)[1]
         psql = ["psql", "-h", "127.0.0.1", "-U", "postgres", "-q", "-c"]
@@ -79,23 +93,34 @@ def prepare(env: dict, scaled: bool, agents: int) -> dict:
         var = Path(env["RINGBACK_VAR_DIR"])
         shutil.rmtree(var, ignore_errors=True)
         var.mkdir(parents=True)
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+    skeleton = is_skeleton(env)
+    if skeleton:  # Django's apps first: the desk's tables (an app without migrations) refer to auth_user
+        subprocess.run([sys.executable, "-m", "django", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+        subprocess.run([sys.executable, "-m", "django", "migrate", "--run-syncdb", "-v0"], cwd=ROOT, env=env, check=True)
+    else:
+        subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
     out = subprocess.run(
-        [sys.executable, "-m", "bench.fixtures", str(agents)], cwd=ROOT, env=env, check=True, capture_output=True, text=True
+        [sys.executable, "-m", "bench.skeleton.fixtures" if skeleton else "bench.fixtures", str(agents)],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
     )
     return json.loads(out.stdout)
 
 
 def start(env: dict, scaled: bool, web: int | None = None, background: bool = True) -> tuple[list[subprocess.Popen], list[int]]:
-    """`web` Daphne processes (2 scaled, 1 embedded by default), plus, scaled, a dispatcher and a task worker."""
+    """`web` Daphne processes (2 scaled, 1 embedded by default), plus, scaled, a dispatcher and a task worker (the
+    skeleton has neither: it offers in the intake request)."""
     procs, ports = [], []
+    app = "bench.skeleton.asgi:application" if is_skeleton(env) else "workspace.asgi:application"
     log = open(ROOT / "var" / "bench-servers.log", "ab")
     for _ in range(web or (2 if scaled else 1)):
         port = free_port()
         procs.append(
             subprocess.Popen(
-                [sys.executable, "-m", "daphne", "-e", f"tcp:port={port}:interface=127.0.0.1:backlog=1024"]
-                + ["workspace.asgi:application"],
+                [sys.executable, "-m", "daphne", "-e", f"tcp:port={port}:interface=127.0.0.1:backlog=1024"] + [app],
                 cwd=ROOT,
                 env=env,
                 stdout=log,
@@ -103,7 +128,7 @@ def start(env: dict, scaled: bool, web: int | None = None, background: bool = Tr
             )
         )
         ports.append(port)
-    if scaled and background:
+    if scaled and background and not is_skeleton(env):
         for command in (["dispatcher"], ["task_worker", "--queue-name", "*", "--interval", "0.1", "-v0"]):
             procs.append(
                 subprocess.Popen([sys.executable, "manage.py", *command], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)

@@ -21,7 +21,20 @@ from collections import Counter
 import httpx
 import websockets
 
-from .common import CSRF, ROOT, agent_socket, cpu_seconds, free_port, postgres_pids, prepare, rss_mb, start, stop, wait_port
+from .common import (
+    CSRF,
+    ROOT,
+    agent_socket,
+    cpu_seconds,
+    free_port,
+    is_skeleton,
+    postgres_pids,
+    prepare,
+    rss_mb,
+    start,
+    stop,
+    wait_port,
+)
 
 OFFER = re.compile(r'data-offer="(\d+)"')
 MARK = re.compile(r"B(\d+)-(\d+)")
@@ -235,6 +248,19 @@ def run(env: dict, scaled: bool, agents: int, rate: float, duration: float, clie
     }
 
 
+SKELETON_AFTERMATH = """
+import json, django
+django.setup()
+from bench.skeleton.models import Call
+print(json.dumps({
+    "backlog": Call.objects.exclude(state="done").count(),
+    "stored": Call.objects.count(),
+    "not_delivered": 0,
+    "timed_out": 0,
+    "burned": 0,
+}))
+"""
+
 AFTERMATH = """
 import json, django
 django.setup()
@@ -252,7 +278,8 @@ print(json.dumps({
 def aftermath(env: dict) -> dict:
     """What the run left: callbacks not completed (a backlog, kept in the database), callbacks stored, offers that
     went back unseen or unanswered, and agents set Not Ready by a missed offer."""
-    out = subprocess.run([sys.executable, "-c", AFTERMATH], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    script = SKELETON_AFTERMATH if is_skeleton(env) else AFTERMATH  # the skeleton never withdraws an offer
+    out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 

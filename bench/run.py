@@ -13,6 +13,10 @@ Phases (all by default, in this order):
   scheduled  2,000 scheduled callbacks due within one minute: how late the clock enqueues them
   history    workspace, Team Communicator and contact pages with 1,000,000 history rows: time and queries
 
+The latency, ramp and connect phases run twice, unless --no-floor: on Ringback, then on the skeleton desk
+(`bench.skeleton.desk`: the same URLs and markers, the same parts, one trivial statement per step), so each of
+Ringback's figures has the floor of a bare Django + Channels design beside it, measured in the same command.
+
 Clients are real HTTP and websocket clients in processes of their own. Agent sessions are written in bulk
 the way Django's login stores them (500 password hashes would take minutes). The API client is unthrottled, and
 any request refused or failed (a 429, a 409 on Accept, a reset) fails the run: the table is printed, says what
@@ -36,7 +40,7 @@ from collections import Counter
 from pathlib import Path
 
 from . import connect, history, latency, scheduled
-from .common import ROOT, environment, pct, versions
+from .common import ROOT, environment, pct, skeleton_environment, versions
 from .report import table
 
 PHASES = ("cpu", "latency", "ramp", "connect", "scheduled", "history")
@@ -58,6 +62,12 @@ def main() -> None:
     parser.add_argument("--window", type=float, default=60, help="seconds over which they fall due")
     parser.add_argument("--history-rows", type=int, default=1_000_000)
     parser.add_argument("--lifecycles", type=int, default=150, help="lifecycles timed by the cpu phase")
+    parser.add_argument(
+        "--no-floor",
+        dest="floor",
+        action="store_false",
+        help="skip the skeleton desk (bench.skeleton.desk) run beside Ringback in latency, ramp and connect",
+    )
     parser.add_argument("--json", type=Path, help="where to write the results (default: var/bench-results/…)")
     args = parser.parse_args()
     phases = [p.strip() for p in args.phases.split(",") if p.strip()]
@@ -109,82 +119,59 @@ def main() -> None:
             ),
         ]
 
-    def ms3(values) -> str:
-        return f"{pct(values, 50):.1f} / {pct(values, 95):.1f} / {pct(values, 99):.1f} ms"
-
+    targets = [("", env)] + ([("skeleton desk ", skeleton_environment(env))] if args.floor else [])
     if "latency" in phases:
-        r = latency.run(env, args.scaled, args.agents, args.rate, args.duration, args.clients)
         base = latency.baseline_latencies(args.agents, args.rate, args.duration)
-        refused.update(r["refused"])
-        raw["latency"] = r | {"baseline": base}
-        seen = r["latencies"]
-        rss_before, rss_after, webs = r["rss"]
-        rows += [
-            ("latency: load", f"{args.agents} agents, {args.rate:g} callbacks/s for {args.duration:g} s"),
-            ("latency: bare baseline push p50 / p95 / p99", ms3(base)),
-            ("latency: offer p50 / p95 / p99", ms3(seen)),
-            ("latency: offer p50 ÷ baseline p50", f"{pct(seen, 50) / pct(base, 50):.1f}×" if base and seen else "—"),
-            ("latency: offers seen / callbacks created", f"{len(seen)} / {r['sent']}"),
-            (
-                "latency: after the run (nothing lost, nobody burned)",
-                f"{r['after']['stored']} stored of {r['created']} accepted by the API, {r['backlog']} still waiting; "
-                f"offers back unseen {r['after']['not_delivered']}, unanswered {r['after']['timed_out']}; "
-                f"agents set Not Ready by a missed offer {r['after']['burned']}",
-            ),
-            ("latency: lifecycles (Accept + Mark Done) per second", f"{r['lifecycles'] / args.duration:.1f}"),
-            ("latency: intake API p50 / p99", f"{pct(r['api_ms'], 50):.1f} / {pct(r['api_ms'], 99):.1f} ms"),
-            (
-                "latency: CPU per lifecycle, Ringback's processes + PostgreSQL",
-                f"{r['cpu'][0] * 1000 / max(1, r['lifecycles']):.0f} + {r['cpu'][1] * 1000 / max(1, r['lifecycles']):.0f} ms"
-                f" (per process: {' / '.join(f'{c * 1000 / max(1, r["lifecycles"]):.0f}' for c in r['cpu_each'])})",
-            ),
-            (
-                "latency: web process RSS idle → connected",
-                f"{rss_before:.0f} → {rss_after:.0f} MB with {args.agents // webs} agents",
-            ),
-        ]
+        for label, target_env in targets:
+            r = latency.run(target_env, args.scaled, args.agents, args.rate, args.duration, args.clients)
+            refused.update({f"{label}{k}": n for k, n in r["refused"].items()})
+            raw["latency" + ("_skeleton" if label else "")] = r | {"baseline": base}
+            rows += latency_rows(f"latency: {label}", r, base, args)
 
     if "ramp" in phases:
-        best = None
-        for rate in [float(x) for x in args.ramp.split(",")]:
-            r = latency.run(env, args.scaled, args.agents, rate, 10, args.clients)
-            refused.update(r["refused"])
-            raw.setdefault("ramp", []).append(r | {"rate": rate})
-            done = r["lifecycles"]
-            # Sustained: everything finished, and offers kept up during the step (a growing backlog shows as
-            # offer latency climbing into seconds before the drain).
-            sustained = done >= 0.95 * r["sent"] and r["backlog"] == 0 and pct(r["latencies"], 95) < SUSTAINED_P95_MS
-            rows.append(
-                (
-                    f"ramp: {rate:g} callbacks/s for 10 s",
-                    f"{done / 10:.1f} lifecycles/s, {r['backlog']} left over,"
-                    f" offer p50 / p95 {pct(r['latencies'], 50):.0f} / {pct(r['latencies'], 95):.0f} ms"
-                    + ("" if sustained else " — not sustained"),
+        for label, target_env in targets:
+            best = None
+            for rate in [float(x) for x in args.ramp.split(",")]:
+                r = latency.run(target_env, args.scaled, args.agents, rate, 10, args.clients)
+                refused.update({f"{label}{k}": n for k, n in r["refused"].items()})
+                raw.setdefault("ramp" + ("_skeleton" if label else ""), []).append(r | {"rate": rate})
+                done = r["lifecycles"]
+                # Sustained: everything finished, and offers kept up during the step (a growing backlog shows as
+                # offer latency climbing into seconds before the drain).
+                sustained = done >= 0.95 * r["sent"] and r["backlog"] == 0 and pct(r["latencies"], 95) < SUSTAINED_P95_MS
+                rows.append(
+                    (
+                        f"ramp: {label}{rate:g} callbacks/s for 10 s",
+                        f"{done / 10:.1f} lifecycles/s, {r['backlog']} left over,"
+                        f" offer p50 / p95 {pct(r['latencies'], 50):.0f} / {pct(r['latencies'], 95):.0f} ms,"
+                        f" CPU per lifecycle {cpu_per_lifecycle(r)}" + ("" if sustained else " — not sustained"),
+                    )
                 )
-            )
-            if not sustained:
-                break
-            best = done / 10
-        rows.append(("ramp: max sustained lifecycles per second", f"{best:.1f}" if best else "below the first rate"))
+                if not sustained:
+                    break
+                best = done / 10
+            rows.append((f"ramp: {label}max sustained lifecycles per second", f"{best:.1f}" if best else "below the first rate"))
 
     if "connect" in phases:
-        r = connect.run(env, args.scaled, args.connect_agents, args.hold)
-        closes = r["closes"]
-        rows += [
-            ("connect: agents on one web process (handshakes retried)", f"{r['agents']} ({r['retries']})"),
-            (
-                "connect: agents connected per second (web process CPU per connection)",
-                f"{r['connect_rate']:.0f} ({r['server_ms_per_connect']:.1f} ms)",
-            ),
-            (
-                "connect: web process RSS idle → connected",
-                f"{r['rss'][0]:.0f} → {r['rss'][1]:.0f} MB ({r['kb_per_connection']:.0f} KB per connection)",
-            ),
-            (
-                f"connect: closes during a {r['hold']:g} s idle hold",
-                f"{len(closes)}" + (f" (codes {sorted(set(closes))})" if closes else ""),
-            ),
-        ]
+        for label, target_env in targets:
+            r = connect.run(target_env, args.scaled, args.connect_agents, args.hold)
+            raw["connect" + ("_skeleton" if label else "")] = r
+            closes = r["closes"]
+            rows += [
+                (f"connect: {label}agents on one web process (handshakes retried)", f"{r['agents']} ({r['retries']})"),
+                (
+                    f"connect: {label}agents connected per second (web process CPU per connection)",
+                    f"{r['connect_rate']:.0f} ({r['server_ms_per_connect']:.1f} ms)",
+                ),
+                (
+                    f"connect: {label}web process RSS idle → connected",
+                    f"{r['rss'][0]:.0f} → {r['rss'][1]:.0f} MB ({r['kb_per_connection']:.0f} KB per connection)",
+                ),
+                (
+                    f"connect: {label}closes during a {r['hold']:g} s idle hold",
+                    f"{len(closes)}" + (f" (codes {sorted(set(closes))})" if closes else ""),
+                ),
+            ]
 
     if "scheduled" in phases:
         r = scheduled.run(env, args.scaled, args.scheduled, args.window)
@@ -223,6 +210,42 @@ def main() -> None:
             file=sys.stderr,
         )
         sys.exit(1)
+
+
+def ms3(values) -> str:
+    return f"{pct(values, 50):.1f} / {pct(values, 95):.1f} / {pct(values, 99):.1f} ms"
+
+
+def cpu_per_lifecycle(r: dict) -> str:
+    """The servers' CPU + PostgreSQL's per finished lifecycle, and each server process's share."""
+    n = max(1, r["lifecycles"])
+    each = " / ".join(f"{c * 1000 / n:.0f}" for c in r["cpu_each"])
+    return f"{r['cpu'][0] * 1000 / n:.0f} + {r['cpu'][1] * 1000 / n:.0f} ms (per process: {each})"
+
+
+def latency_rows(prefix: str, r: dict, base: list[float], args) -> list[tuple[str, str]]:
+    seen = r["latencies"]
+    rss_before, rss_after, webs = r["rss"]
+    return [
+        (f"{prefix}load", f"{args.agents} agents, {args.rate:g} callbacks/s for {args.duration:g} s"),
+        (f"{prefix}bare baseline push p50 / p95 / p99", ms3(base)),
+        (f"{prefix}offer p50 / p95 / p99", ms3(seen)),
+        (f"{prefix}offer p50 ÷ baseline p50", f"{pct(seen, 50) / pct(base, 50):.1f}×" if base and seen else "—"),
+        (f"{prefix}offers seen / callbacks created", f"{len(seen)} / {r['sent']}"),
+        (
+            f"{prefix}after the run (nothing lost, nobody burned)",
+            f"{r['after']['stored']} stored of {r['created']} accepted by the API, {r['backlog']} still waiting; "
+            f"offers back unseen {r['after']['not_delivered']}, unanswered {r['after']['timed_out']}; "
+            f"agents set Not Ready by a missed offer {r['after']['burned']}",
+        ),
+        (f"{prefix}lifecycles (Accept + Mark Done) per second", f"{r['lifecycles'] / args.duration:.1f}"),
+        (f"{prefix}intake API p50 / p99", f"{pct(r['api_ms'], 50):.1f} / {pct(r['api_ms'], 99):.1f} ms"),
+        (
+            f"{prefix}CPU per lifecycle, {'the skeleton' if 'skeleton' in prefix else 'Ringback'}'s processes + PostgreSQL",
+            cpu_per_lifecycle(r),
+        ),
+        (f"{prefix}web process RSS idle → connected", f"{rss_before:.0f} → {rss_after:.0f} MB with {args.agents // webs} agents"),
+    ]
 
 
 def cpu_phase(kind: str, lifecycles: int) -> dict:

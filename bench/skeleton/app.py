@@ -17,6 +17,8 @@ from django.urls import path
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from . import desk
+
 User = get_user_model()
 
 
@@ -54,7 +56,13 @@ class OneThreadMiddleware:
         return self.get_response(request)
 
 
-urlpatterns = [path("<str:name>/", step_async if settings.FORM == "async" else step)]
+urlpatterns = [
+    path("api/v1/callbacks", desk.intake),
+    path("status/", desk.status),
+    path("offers/<int:pk>/accept/", desk.accept),
+    path("interactions/<int:pk>/done/", desk.done),
+    path("<str:name>/", step_async if settings.FORM == "async" else step),
+]
 
 
 def render(message: dict) -> str:
@@ -117,7 +125,12 @@ class PushesSync(WebsocketConsumer):
 
 CONSUMER = {"async": PushesAsync, "sync-consumer": PushesSync}.get(settings.FORM, Pushes)
 application = ProtocolTypeRouter(
-    {"http": get_asgi_application(), "websocket": AuthMiddlewareStack(URLRouter([path("ws/", CONSUMER.as_asgi())]))}
+    {
+        "http": get_asgi_application(),
+        "websocket": AuthMiddlewareStack(
+            URLRouter([path("ws/", CONSUMER.as_asgi()), path("ws/agent/", desk.DeskSocket.as_asgi())])
+        ),
+    }
 )
 
 
