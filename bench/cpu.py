@@ -12,7 +12,10 @@ HTTP requests through the same middleware, each one trivial UPDATE, three pushes
 from one read by primary key, and the acknowledgement's one UPDATE. Ringback's figure divided by the skeleton's
 says how far from that floor the product is.
 
-Prints one JSON line: {"median_ms", "p90_ms", "lifecycles", "statements_per_lifecycle", "frames_per_lifecycle"}.
+Prints one JSON line: {"median_ms", "p90_ms", "lifecycles", "statements_per_lifecycle", "frames_per_lifecycle",
+"steps"}: "steps" gives each step's median CPU and statements (intake with routing and the offer's push, the
+acknowledgement, Accept and its push, Mark Done and its push, and Ringback's workspace page every tenth lifecycle).
+The acknowledgement has no answer: the lifecycle waits 30 ms after sending it, so its work counts in its own step.
 
 Django and the apps are imported inside the functions: which settings module to load (Ringback's or the
 skeleton's) is only known once the command line is read.
@@ -131,33 +134,41 @@ async def ringback(n: int) -> dict:
         r = await http.post("/status/", data={"channel": "voice", "status": "ready"}, headers=page)
         assert r.status_code in (200, 204), r.status_code
         await _frames(comm, lambda f: any("Ready" in x for x in f))
+        steps = Steps(counter)
         for i in range(WARM_UP + n):
             t0, s0 = time.process_time(), counter.n
+            steps.start()
             body = {"queue": "bench", "phone_number": f"+3361{i:07d}", "customer_name": f"Customer {i}"}
             r = await http.post("/api/v1/callbacks", json=body, headers=api)
             if r.status_code != 201:
                 raise RuntimeError(f"the intake API answered {r.status_code}: {r.text[:200]}")
             frames = await _frames(comm, lambda f: any(OFFER.search(x) for x in f))
             offer_id = next(int(m.group(1)) for x in frames if (m := OFFER.search(x)))
-            await comm.send_to(text_data=json.dumps({"ack": str(offer_id)}))
+            steps.mark("intake, routing, the offer pushed")
+            await _acknowledge(comm, offer_id)
+            steps.mark("acknowledgement")
             r = await http.post(f"/offers/{offer_id}/accept/", headers=page)
             if r.status_code not in (200, 204):
                 raise RuntimeError(f"Accept answered {r.status_code}")
             more = await _frames(comm, lambda f: any(DONE.search(x) for x in f))
             interaction_id = next(int(m.group(1)) for x in more if (m := DONE.search(x)))
+            steps.mark("Accept, its push")
             r = await http.post(f"/interactions/{interaction_id}/done/", headers=page)
             if r.status_code not in (200, 204):
                 raise RuntimeError(f"Mark Done answered {r.status_code}")
             last = await _frames(comm, lambda f: bool(f))
+            steps.mark("Mark Done, its push")
             if i % 10 == 9:
                 r = await http.get("/", headers={"Cookie": cookie})
                 assert r.status_code == 200
+                steps.mark("the workspace page (every tenth)")
             if i >= WARM_UP:
+                steps.keep()
                 cpu.append(time.process_time() - t0)
                 statements.append(counter.n - s0)
                 frames_seen.append(len(frames) + len(more) + len(last))
     await comm.disconnect()
-    return _figures(cpu, statements, frames_seen)
+    return _figures(cpu, statements, frames_seen) | {"steps": steps.medians()}
 
 
 def _ringback_fixtures() -> dict:
@@ -199,8 +210,10 @@ async def skeleton(n: int) -> dict:
     statements: list[int] = []
     frames_seen: list[int] = []
     async with AsyncClient(transport=ASGITransport(app=application), base_url="http://127.0.0.1") as http:
+        steps = Steps(counter)
         for i in range(WARM_UP + n):
             t0, s0 = time.process_time(), counter.n
+            steps.start()
             seen = 0
             for step in ("create", "accept", "done"):
                 r = await http.post(f"/{step}/", headers=page)
@@ -208,14 +221,56 @@ async def skeleton(n: int) -> dict:
                     raise RuntimeError(f"the skeleton's {step} answered {r.status_code}")
                 frames = await _frames(comm, lambda f, step=step: any(step in x for x in f))
                 seen += len(frames)
+                steps.mark(SKELETON_STEPS[step])
                 if step == "create":
-                    await comm.send_to(text_data=json.dumps({"ack": i}))
+                    await _acknowledge(comm, i)
+                    steps.mark("acknowledgement")
             if i >= WARM_UP:
+                steps.keep()
                 cpu.append(time.process_time() - t0)
                 statements.append(counter.n - s0)
                 frames_seen.append(seen)
     await comm.disconnect()
-    return _figures(cpu, statements, frames_seen)
+    return _figures(cpu, statements, frames_seen) | {"steps": steps.medians()}
+
+
+SKELETON_STEPS = {"create": "intake, routing, the offer pushed", "accept": "Accept, its push", "done": "Mark Done, its push"}
+ACK_SETTLE = 0.03  # seconds: the acknowledgement has no answer; its work is done well within this
+
+
+async def _acknowledge(comm, offer_id) -> None:
+    """The page's acknowledgement of a shown offer, and time for the server to handle it (so its CPU counts here)."""
+    await comm.send_to(text_data=json.dumps({"ack": str(offer_id)}))
+    await asyncio.sleep(ACK_SETTLE)
+
+
+class Steps:
+    """CPU and statements of each step of a lifecycle, as medians over the lifecycles kept."""
+
+    def __init__(self, counter: Counter) -> None:
+        self.counter = counter
+        self.kept: list[dict[str, tuple[float, int]]] = []
+        self.marks: list[tuple[str, float, int]] = []
+
+    def start(self) -> None:
+        self.marks = [("", time.process_time(), self.counter.n)]
+
+    def mark(self, name: str) -> None:
+        self.marks.append((name, time.process_time(), self.counter.n))
+
+    def keep(self) -> None:
+        pairs = zip(self.marks, self.marks[1:], strict=False)
+        self.kept.append({b[0]: ((b[1] - a[1]) * 1000, b[2] - a[2]) for a, b in pairs})
+
+    def medians(self) -> dict[str, dict[str, float]]:
+        names = list(dict.fromkeys(name for row in self.kept for name in row))
+        return {
+            name: {
+                "cpu_ms": statistics.median(row[name][0] for row in self.kept if name in row),
+                "statements": statistics.median(row[name][1] for row in self.kept if name in row),
+            }
+            for name in names
+        }
 
 
 def _figures(cpu: list[float], statements: list[int], frames: list[int]) -> dict:

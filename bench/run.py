@@ -118,6 +118,15 @@ def main() -> None:
                 f"{ours['frames_per_lifecycle']:.0f} / {floor['frames_per_lifecycle']:.0f}",
             ),
         ]
+        for step, mine in ours["steps"].items():
+            bare = floor["steps"].get(step)
+            rows.append(
+                (
+                    f"cpu: step: {step}, CPU / statements, Ringback | skeleton",
+                    f"{mine['cpu_ms']:.1f} ms / {mine['statements']:.0f}"
+                    + (f" | {bare['cpu_ms']:.1f} ms / {bare['statements']:.0f}" if bare else " | —"),
+                )
+            )
 
     targets = [("", env)] + ([("skeleton desk ", skeleton_environment(env))] if args.floor else [])
     if "latency" in phases:

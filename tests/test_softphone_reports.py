@@ -7,11 +7,15 @@ import hashlib
 import hmac
 import json
 import time
+from datetime import timedelta
 
 import pytest
+import time_machine
+from django.utils import timezone
 from prometheus_client import REGISTRY
 
 from callbacks import lifecycle
+from callbacks.lifecycle import clock
 from callbacks.enums import CallbackState, CallOutcome, CallState, ConsultState, InteractionState, OfferOutcome, PartyState
 from callbacks.errors import DomainError
 from callbacks.models import Call, Consultation, LineReport, Offer
@@ -129,6 +133,22 @@ def test_the_proxys_reports_start_and_end_the_call_once(dialling, client):
     call = refreshed(dialling)
     assert (call.state, call.outcome) == (CallState.ENDED, CallOutcome.REMOTE_HANGUP)
     assert LineReport.objects.filter(call_ref=ref, source="proxy").count() == 2
+
+
+def test_the_clock_prunes_reports_a_day_old_and_a_replay_after_the_prune_stays_refused(
+    dialling, client, django_assert_num_queries
+):
+    client.logout()
+    started = report(dialling.switch_ref, "started")
+    assert proxy(client, started).status_code == 204
+    assert clock.do_prune_line_reports(now=timezone.now() + timedelta(hours=23)) == 0  # kept a day
+    with time_machine.travel(timezone.now() + timedelta(days=2)):
+        assert clock.do_prune_line_reports() == 1
+        with django_assert_num_queries(0):  # once a minute at most
+            assert clock.do_prune_line_reports() == 0
+        assert proxy(client, started).status_code == 403  # its signed time has passed: no row needed to refuse it
+    assert not LineReport.objects.exists()
+    assert refreshed(dialling).state == CallState.CONNECTED
 
 
 def refused(reason: str) -> float:

@@ -5,7 +5,8 @@ callbacks), callbacks whose availability window lapsed, offer expiry (also offer
 down), the end of timed After Call Work, reminders for personal callbacks,
 call supervision (a dial the switch never answered or never took ends as
 failed), Conference requests nobody answered, re-queueing effects whose worker died, reminder e-mails to customers,
-webhook calls for integrations' callbacks, and the routing safety net.
+webhook calls for integrations' callbacks, the routing safety net, and pruning the line reports kept against
+repeats.
 Each timer is an indexed sweep with SKIP LOCKED and a state check, so a
 restart loses none and two dispatchers never fire one twice.
 """
@@ -19,7 +20,16 @@ from django.conf import settings
 from django.utils import timezone
 
 from ..enums import AgentStatus, CallbackEvent, CallbackState, CallState, EffectKind, HistoryKind, OfferOutcome, SystemReason
-from ..models import AgentChannelStatus, ApiClient, Call, CallbackRequest, HistoryEvent, NotReadyReason, Offer
+from ..models import (
+    AgentChannelStatus,
+    ApiClient,
+    Call,
+    CallbackRequest,
+    HistoryEvent,
+    LineReport,
+    NotReadyReason,
+    Offer,
+)
 from ..push import Push, push_on_commit
 from ..telephony import telephony
 from . import effects
@@ -264,6 +274,35 @@ def do_requeue_stale_effects(*, now: datetime | None = None) -> int:
     return effects.requeue_stale(now=now or timezone.now())
 
 
+# A line report is kept to drop its repeats: a retried page report, both sources telling the same end, a proxy
+# report replayed. The proxy's reports older than RINGBACK_SIP_REPORT_WINDOW_SECONDS are refused by their signed
+# time, and a page retries for seconds: a day's reports drop every repeat that can still arrive.
+LINE_REPORTS_KEPT = timedelta(days=1)
+PRUNE_EVERY = timedelta(minutes=1)
+_next_prune: datetime | None = None
+
+
+def do_prune_line_reports(*, now: datetime | None = None, limit: int = 5 * BATCH) -> int:
+    """Delete line reports older than a day, a batch at a time, at most once a minute per process (index
+    linereport_received): in between, not a statement."""
+    global _next_prune
+    now = now or timezone.now()
+    if _next_prune is not None and now < _next_prune:
+        return 0
+    _next_prune = now + PRUNE_EVERY
+    return _prune_line_reports(before=now - LINE_REPORTS_KEPT, limit=limit)
+
+
+def old_line_reports(before: datetime):
+    return LineReport.objects.filter(received_at__lt=before).order_by("received_at")
+
+
+@action
+def _prune_line_reports(*, before: datetime, limit: int) -> int:
+    old = old_line_reports(before).values_list("pk", flat=True)[:limit]
+    return LineReport.objects.filter(pk__in=list(old)).delete()[0]
+
+
 def sweep_deadlines(now: datetime | None = None) -> dict[str, int]:
     """The part of the sweep whose lateness customers and agents feel: due callbacks and offer time-outs."""
     return {"due": do_enqueue_due(now=now), "expired": do_expire_offers(now=now)}
@@ -294,5 +333,6 @@ def sweep(now: datetime | None = None) -> dict[str, int]:
         "conference_requests": do_expire_conference_requests(now=now),
         "consultation_requests": do_expire_consultation_requests(now=now),
         "effects": do_requeue_stale_effects(now=now),
+        "line_reports": do_prune_line_reports(now=now),
         "routed": route_everything(),
     }

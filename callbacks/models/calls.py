@@ -174,5 +174,8 @@ class LineReport(models.Model):
     code = models.PositiveSmallIntegerField(null=True, blank=True, help_text="the SIP final response code, if any")
     received_at = models.DateTimeField()
 
+    class Meta:
+        indexes = [models.Index(fields=["received_at"], name="linereport_received")]  # the clock prunes by age
+
     def __str__(self) -> str:
         return f"{self.call_ref} {self.event} ({self.get_source_display()})"

@@ -48,6 +48,7 @@ def hot_queries() -> dict[str, object]:
         "clock: calls still dialing": clock.dialing_calls()[: clock.BATCH],
         "clock: conference requests unanswered": transfers.unanswered_conference_requests(now)[:200],
         "clock: consultation requests unanswered": transfers.unanswered_consultation_requests(now)[:200],
+        "clock: line reports a day old": clock.old_line_reports(now - clock.LINE_REPORTS_KEPT)[:1000],
         "effects: stale effects": effects.stale_effects(now)[:100],
         "page: case history of the open interactions": selectors.case_history(callback_ids),
         "page: a contact's own events": contact_own,
