@@ -15,9 +15,9 @@ from django.utils import timezone
 from prometheus_client import REGISTRY
 
 from callbacks import lifecycle
-from callbacks.lifecycle import clock
 from callbacks.enums import CallbackState, CallOutcome, CallState, ConsultState, InteractionState, OfferOutcome, PartyState
 from callbacks.errors import DomainError
+from callbacks.lifecycle import clock
 from callbacks.models import Call, Consultation, LineReport, Offer
 from callbacks.telephony import SwitchEvent, telephony
 from callbacks.telephony.sip import agent_user, credentials, ice_servers, proxy_token
