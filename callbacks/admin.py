@@ -111,12 +111,13 @@ class QueueAdmin(admin.ModelAdmin):
         ),
         ("Intake limits", {"fields": ["max_queued", "daily_requests_per_number"]}),
         (
-            "Dial plan",
+            "Dial plan and caller ID",
             {
-                "fields": ["dial_allowed_prefixes", "dial_blocked_prefixes"],
-                "description": "Numbers this queue's agents may reach (calls, transfers, consultations, conferences). "
-                "Premium-rate and fraud-prone ranges are always blocked. After a change, run “manage.py sip_config” "
-                "again so that kamailio applies it too.",
+                "fields": ["dial_allowed_prefixes", "dial_blocked_prefixes", "caller_id"],
+                "description": "Numbers this queue's agents may reach (calls, transfers, consultations, conferences), "
+                "and the number their customers see. Premium-rate and fraud-prone ranges are always blocked. After a "
+                "change of prefixes, run “manage.py sip_config” again so that kamailio applies them too; the caller "
+                "ID applies from the next call.",
             },
         ),
         ("Supervision", {"fields": ["supervisors", "service_level_seconds"]}),

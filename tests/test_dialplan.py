@@ -50,6 +50,19 @@ def test_a_prefix_that_is_not_one_is_refused_by_name_in_admin(typed):
     assert "dial_blocked_prefixes" in error.value.message_dict
 
 
+@pytest.mark.parametrize("typed", ["12", "+33 1 84", "caller", "+999 123 456 789"])
+def test_a_caller_id_that_is_not_a_number_is_refused_by_name_in_admin(typed):
+    with pytest.raises(ValidationError) as error:
+        Queue(name="Billing", slug="billing", caller_id=typed).clean()
+    assert "caller_id" in error.value.message_dict
+
+
+def test_a_caller_id_is_kept_in_e164():
+    queue = Queue(name="Billing", slug="billing", caller_id="+33 (0)1 84 88 00 00")
+    queue.clean()
+    assert queue.caller_id == "+33184880000"
+
+
 @pytest.mark.django_db
 def test_the_intake_api_refuses_a_number_the_queue_may_never_call(client):
     make_queue("billing", name="Billing", dial_allowed_prefixes="+33")

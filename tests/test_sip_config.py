@@ -34,6 +34,7 @@ def test_djangos_key_is_never_written_and_the_reports_carry_a_token_not_a_query(
     assert f'modparam("auth_ephemeral", "secret", "{secret()}")' in cfg, "a secret derived from it"
     assert f'"Authorization: Bearer {proxy_token()}"' in cfg
     assert 'http_client_query("http://10.0.0.5:8000/sip/events", "$var(body)"' in cfg, "a POST body"
+    assert 'http_client_query("http://10.0.0.5:8000/sip/caller-id", "$var(question)"' in cfg, "asked beside it"
     assert "?e=" not in cfg
 
 
@@ -108,7 +109,9 @@ def test_the_trunk_is_trusted_by_its_addresses_and_answers_the_carriers_challeng
 
 
 def test_the_customer_sees_the_company_number_not_the_agents_address(tmp_path, settings):
+    """The site's number by default; the queue's, as Ringback answers kamailio's question (tests/sip prove it)."""
     settings.RINGBACK_SIP_CALLER_ID = "+33144556677"
     cfg = generate(tmp_path)
-    assert 'uac_replace_from("", "sip:+33144556677@127.0.0.1");' in cfg
-    assert 'append_hf("P-Asserted-Identity: <sip:+33144556677@127.0.0.1>\\r\\n");' in cfg
+    assert '$var(cli) = "+33144556677";' in cfg
+    assert 'uac_replace_from("", "sip:$var(cli)@127.0.0.1");' in cfg
+    assert 'append_hf("P-Asserted-Identity: <sip:$var(cli)@127.0.0.1>\\r\\n");' in cfg

@@ -105,10 +105,10 @@ def test_the_page_may_only_report_its_own_calls_and_known_events(dialling, queue
     assert refreshed(dialling).state == CallState.DIALING
 
 
-def proxy(client, body: str, token: str | None = None, address: str = "127.0.0.1"):
+def proxy(client, body: str, token: str | None = None, address: str = "127.0.0.1", path: str = "/sip/events"):
     """kamailio's POST on its private channel: from its address, with its bearer token."""
     auth = f"Bearer {token if token is not None else proxy_token()}"
-    return client.post("/sip/events", body, content_type="text/plain", HTTP_AUTHORIZATION=auth, REMOTE_ADDR=address)
+    return client.post(path, body, content_type="text/plain", HTTP_AUTHORIZATION=auth, REMOTE_ADDR=address)
 
 
 def report(ref: str, event: str, *, code="", dialog="dlg-1", user="", number="", at: int | None = None) -> str:
@@ -478,3 +478,58 @@ def test_turn_credentials_are_what_coturns_use_auth_secret_checks(settings):
     assert server["credential"] == expected
     settings.RINGBACK_SIP_TURN_URLS = ""
     assert ice_servers("agent-7") == []
+
+
+def ask(client, ref: str, user: str, number: str, **kwargs):
+    """kamailio's question before an agent's INVITE leaves for a number: whose call, and which caller ID?"""
+    return proxy(client, f"{ref}|{user}|{number}", path="/sip/caller-id", **kwargs)
+
+
+def test_the_proxy_learns_the_queues_caller_id_for_the_call_ringback_placed(dialling, client, settings):
+    settings.RINGBACK_SIP_CALLER_ID = "+33100000000"
+    client.logout()
+    user, number = agent_user(dialling.interaction.agent_id), dialling.number
+    r = ask(client, dialling.switch_ref, user, number)
+    assert (r.status_code, r.text) == (200, "+33100000000"), "no number of its own: the site's"
+    queue = dialling.callback.queue
+    queue.caller_id = "+33 1 84 88 00 00"
+    queue.full_clean()
+    queue.save()
+    assert queue.caller_id == "+33184880000"
+    r = ask(client, dialling.switch_ref, user, number)
+    assert (r.status_code, r.text) == (200, "+33184880000")
+
+
+def test_a_consulted_number_shows_the_queues_caller_id_too(talking, client):
+    queue = talking.callback.queue
+    queue.caller_id = "+33184880000"
+    queue.save()
+    consult = consult_number(talking)
+    client.logout()
+    r = ask(client, consult.line_ref, agent_user(consult.from_agent_id), "+33612000066")
+    assert (r.status_code, r.text) == (200, "+33184880000")
+
+
+@pytest.mark.parametrize(
+    ("attempt", "status", "reason"),
+    [
+        ({"user": "agent-999"}, 403, "mismatch"),  # another agent's browser naming this call
+        ({"number": "+33899999999"}, 403, "mismatch"),  # this call's reference towards another number: toll fraud
+        ({"ref": "call-0000000000000000"}, 403, "mismatch"),  # a made-up reference
+        ({"token": "0" * 64}, 403, "token"),
+        ({"address": "203.0.113.9"}, 403, "address"),
+        ({"body": "only|two"}, 400, None),
+    ],
+)
+def test_a_dialog_that_is_not_the_call_ringback_placed_gets_no_caller_id(dialling, client, attempt, status, reason):
+    client.logout()
+    ref = attempt.get("ref", dialling.switch_ref)
+    user = attempt.get("user", agent_user(dialling.interaction.agent_id))
+    body = attempt.get("body", f"{ref}|{user}|{attempt.get('number', dialling.number)}")
+    before = refused(reason) if reason else 0
+    r = proxy(client, body, token=attempt.get("token"), address=attempt.get("address", "127.0.0.1"), path="/sip/caller-id")
+    assert r.status_code == status, r.content
+    assert "+33" not in r.text
+    if reason:
+        assert refused(reason) == before + 1
+    assert refreshed(dialling).state == CallState.DIALING

@@ -12,7 +12,8 @@ from django.utils.translation import gettext
 
 from .. import dialplan
 from ..enums import AcceptAction, Channel, FieldFormat, PreviewSection, SystemReason
-from ..errors import DomainError, Refused
+from ..errors import DomainError, Invalid, Refused
+from ..phone import normalize_phone
 from ..prepared import Prepared
 
 TIMEZONE_CHOICES = sorted((tz, tz) for tz in available_timezones())
@@ -85,6 +86,13 @@ class Queue(models.Model):
         help_text="Prefixes this queue never dials, on top of the premium-rate and fraud-prone ranges every queue blocks, "
         "e.g. “+3381 +3382”.",
     )
+    caller_id = models.CharField(
+        "caller ID",
+        max_length=20,
+        blank=True,
+        help_text="The number customers see when this queue's agents call, transfer or conference them (E.164, e.g. "
+        "“+33 1 84 88 00 00”). Empty: the site's number (RINGBACK_SIP_CALLER_ID).",
+    )
     service_level_seconds = models.PositiveIntegerField(
         default=300,
         validators=[MinValueValidator(10)],
@@ -132,6 +140,11 @@ class Queue(models.Model):
         return self.name
 
     def clean(self) -> None:
+        if self.caller_id:
+            try:
+                self.caller_id = normalize_phone(self.caller_id)
+            except Invalid as error:
+                raise ValidationError({"caller_id": error.message}) from None
         for name in ("dial_allowed_prefixes", "dial_blocked_prefixes"):
             try:
                 setattr(self, name, dialplan.clean_prefixes(getattr(self, name)))

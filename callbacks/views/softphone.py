@@ -116,22 +116,74 @@ def _digits(number: str) -> str:
     return "".join(c for c in number if c.isdigit())
 
 
-def _dialog_mismatch(call_ref: str, sip_user: str, dialled: str) -> str | None:
+def _placed(call_ref: str) -> tuple[int, str, str] | None:
+    """The agent, the number and the queue's caller ID of the call, consultation or conference party Ringback placed
+    under this reference (None: no such reference)."""
+    return (
+        Call.objects.filter(switch_ref=call_ref)
+        .values_list("interaction__agent_id", "number", "callback__queue__caller_id")
+        .first()
+        or Consultation.objects.filter(line_ref=call_ref)
+        .values_list("from_agent_id", "number", "call__callback__queue__caller_id")
+        .first()
+        or CallParty.objects.filter(line_ref=call_ref)
+        .values_list("call__interaction__agent_id", "number", "call__callback__queue__caller_id")
+        .first()
+    )
+
+
+def _dialog_mismatch(call_ref: str, sip_user: str, dialled: str, placed: tuple | None = None) -> str | None:
     """Why a dialog kamailio reports is not the call Ringback placed under that reference (None when it is): the
     reference is Ringback's, the dialog came from the agent who owns the call, towards the number Ringback dialled."""
-    owner_number = (
-        Call.objects.filter(switch_ref=call_ref).values_list("interaction__agent_id", "number").first()
-        or Consultation.objects.filter(line_ref=call_ref).values_list("from_agent_id", "number").first()
-        or CallParty.objects.filter(line_ref=call_ref).values_list("call__interaction__agent_id", "number").first()
-    )
-    if owner_number is None:
+    placed = placed or _placed(call_ref)
+    if placed is None:
         return "no call has that reference"
-    owner, number = owner_number
+    owner, number, _ = placed
     if sip_user != agent_user(owner):
         return f"the dialog came from {sip_user}, not the call's agent"
     if not number or _digits(dialled) != _digits(number):
         return "the dialog went to another number than the call's"
     return None
+
+
+def _proxy_refusal(request: HttpRequest) -> HttpResponse | None:
+    """Why a request on kamailio's private channel is refused (None: it is kamailio's): an address outside
+    RINGBACK_SIP_PROXY_ADDRESSES, too many wrong tokens, a wrong bearer token, or a body longer than a line."""
+    address = request.META.get("REMOTE_ADDR", "")
+    if not _from_proxy(address):
+        return _security_refusal("address", "Reports come from the SIP proxy's own address only.", address)
+    if throttle.bad_token_wait(address) is not None:
+        return _refuse(429, "Too many wrong tokens from this address: try again later.")
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not proxy_token_valid(token.strip()):
+        throttle.bad_token(address)
+        return _security_refusal("token", "Bad token.", address)
+    if len(request.body) > MAX_REPORT:
+        return _refuse(400, "A report is one line.")
+    return None
+
+
+@csrf_exempt
+@require_POST
+def proxy_caller_id(request: HttpRequest) -> HttpResponse:
+    """kamailio asks, before an agent's browser reaches a number outside: whose call is this, and which number does
+    the customer see? The body "<call reference>|<agent's SIP user>|<number dialled>", on the private channel (as
+    `proxy_event`). The answer is the queue's caller ID (or RINGBACK_SIP_CALLER_ID) as text; a dialog that is not
+    the call Ringback placed under that reference (another agent's, another number's, a made-up reference) is
+    refused with 403, logged and counted, and kamailio refuses the INVITE."""
+    refusal = _proxy_refusal(request)
+    if refusal is not None:
+        return refusal
+    try:
+        call_ref, sip_user, dialled = request.body.decode().split("|")
+    except (UnicodeDecodeError, ValueError):
+        return _refuse(400, "A question reads <call reference>|<SIP user>|<number>.")
+    placed = _placed(call_ref[:64])
+    mismatch = _dialog_mismatch(call_ref, sip_user, dialled, placed)
+    if mismatch:
+        address = request.META.get("REMOTE_ADDR", "")
+        return _security_refusal("mismatch", "That dialog is not the call's.", address, f"INVITE for {call_ref}: {mismatch}")
+    return HttpResponse(placed[2] or settings.RINGBACK_SIP_CALLER_ID, content_type="text/plain")
 
 
 @csrf_exempt
@@ -143,18 +195,10 @@ def proxy_event(request: HttpRequest) -> HttpResponse:
     of started, ended, hungup, failed. Or "blocked|<address>|flood|auth|<unix time>": kamailio blocked a source.
     A repeat is acknowledged and changes nothing; a stale report, or one whose dialog is not the call's, is refused
     and logged as a security event."""
+    refusal = _proxy_refusal(request)
+    if refusal is not None:
+        return refusal
     address = request.META.get("REMOTE_ADDR", "")
-    if not _from_proxy(address):
-        return _security_refusal("address", "Reports come from the SIP proxy's own address only.", address)
-    wait = throttle.bad_token_wait(address)
-    if wait is not None:
-        return _refuse(429, "Too many wrong tokens from this address: try again later.")
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not proxy_token_valid(token.strip()):
-        throttle.bad_token(address)
-        return _security_refusal("token", "Bad token.", address)
-    if len(request.body) > MAX_REPORT:
-        return _refuse(400, "A report is one line.")
     try:
         body = request.body.decode()
     except UnicodeDecodeError:

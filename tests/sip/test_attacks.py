@@ -43,7 +43,9 @@ def test_a_register_for_an_agent_with_another_users_credentials_is_refused(sip):
     assert f"security: REGISTER of sip:{agent_user(5)}@" in _log(sip)
 
 
-def _digest(ws, method: str, from_user: str, target: str, creds: dict, *, authorise: bool = True) -> str:
+def _digest(
+    ws, method: str, from_user: str, target: str, creds: dict, *, authorise: bool = True, headers: tuple[str, ...] = ()
+) -> str:
     """One out-of-dialog request on an open SIP websocket, as a browser sends it (REGISTER registers `from_user`,
     the others go to the number `target`), answering kamailio's challenge with `creds`; the final status line."""
     host = "127.0.0.1"
@@ -63,6 +65,7 @@ def _digest(ws, method: str, from_user: str, target: str, creds: dict, *, author
             f"Contact: <sip:{from_user}@attacker.invalid;transport=ws>",
             *([f"Refer-To: <sip:{target}@{host}>"] if method == "REFER" else []),
             *([auth] if auth else []),
+            *headers,
             "Content-Length: 0",
         ]
         return "\r\n".join(lines) + "\r\n\r\n"
@@ -94,12 +97,14 @@ def _digest(ws, method: str, from_user: str, target: str, creds: dict, *, author
     return final()
 
 
-def _ws_request(method: str, from_user: str, to_number: str, creds: dict, *, origin: str, authorise: bool = True) -> str:
+def _ws_request(
+    method: str, from_user: str, to_number: str, creds: dict, *, origin: str, authorise: bool = True, headers: tuple = ()
+) -> str:
     """One out-of-dialog request over a fresh SIP websocket from one of Ringback's pages (`origin`)."""
     from websockets.sync.client import connect
 
     with connect("ws://127.0.0.1:8600", subprotocols=["sip"], origin=origin) as ws:
-        return _digest(ws, method, from_user, to_number, creds, authorise=authorise)
+        return _digest(ws, method, from_user, to_number, creds, authorise=authorise, headers=headers)
 
 
 def test_an_agent_cannot_call_or_refer_as_another_agent_over_the_websocket(sip, server):
@@ -115,6 +120,24 @@ def test_an_agent_cannot_call_or_refer_as_another_agent_over_the_websocket(sip, 
     unauthorised = _ws_request("INVITE", agent_user(6), "+33612000079", mine, origin=server.url, authorise=False)
     assert unauthorised.startswith("SIP/2.0 407")
     assert f"security: INVITE from sip:{agent_user(6)}@127.0.0.1 with the credentials of" in _log(sip)
+
+
+def test_an_agent_cannot_borrow_a_call_reference_to_reach_a_number(sip, server):
+    """An agent's browser, with its own valid credentials, names a call reference Ringback never gave it (the
+    forged outcome and the toll fraud of issue #22 in one): kamailio asks Ringback whose call that is before the
+    INVITE leaves, Ringback refuses, and the line never rings."""
+    line = sip.line("+33612000081", credentials("+33612000081"))
+    assert _registration(line) == "SIP/2.0 200 OK"
+    mine = credentials(agent_user(5))
+    answer = _ws_request(
+        "INVITE", agent_user(5), "+33612000081", mine, origin=server.url, headers=("X-Ringback-Call: call-borrowed",)
+    )
+    assert answer == "SIP/2.0 403 Forbidden: not a call Ringback placed"
+    assert "INVITE from agent-5 to +33612000081 refused: not the call Ringback placed as call-borrowed" in _log(sip)
+    _wait_for(
+        lambda: "SIP report refused (mismatch)" in _server_log(server) and "INVITE for call-borrowed" in _server_log(server)
+    )
+    assert "CALL_INCOMING" not in line.sip_trace() and "INVITE sip:" not in line.sip_trace()
 
 
 def send_invite(sip_port: int, to_number: str, *, source: str = "127.0.0.1", headers: tuple[str, ...] = ()) -> socket.socket:

@@ -436,7 +436,9 @@ def test_a_consultation_completed_as_a_conference_mixed_in_the_browser(server, s
 def test_an_instant_conference_with_a_number_rings_until_it_answers_then_is_mixed_in_the_browser(server, sip, floor, agent_page):
     """Instant Call Conference with a number: Alice's page calls it, and the party is only asked ("calling…") until
     the number answers, as her page and kamailio both report. Then her page mixes the two calls; removing the
-    party hangs that call up and gives each call Alice's own microphone back, the customer still with her."""
+    party hangs that call up and gives each call Alice's own microphone back, the customer still with her. The queue
+    has a number of its own: the party sees it, as kamailio learnt it from Ringback."""
+    Queue.objects.update(caller_id="+33184880000")
     third = sip.line("+33612000033", credentials("+33612000033"), answer_mode="manual")
     page, line = talking(sip, server, floor, agent_page, "+33612000018")
     toolbar(page).get_by_role("button", name="Instant Call Conference").click()
@@ -444,8 +446,8 @@ def test_an_instant_conference_with_a_number_rings_until_it_answers_then_is_mixe
     page.get_by_role("button", name="Instant Call Conference with +33612000033").click()
     parties = page.get_by_role("list", name="Conference parties")
     expect(parties).to_contain_text("+33 6 12 00 00 33 — calling…")
-    # Alice's page called the party, showing the company's number (never her internal address).
-    assert third.wait_for("CALL_INCOMING")["peeruri"] == "sip:+33100000000@127.0.0.1"
+    # Alice's page called the party, showing the queue's number (never her internal address).
+    assert third.wait_for("CALL_INCOMING")["peeruri"] == "sip:+33184880000@127.0.0.1"
     party = CallParty.objects.get()
     wait_for_reports(party.line_ref, {("page", "ringing")})
     assert CallParty.objects.get().state == PartyState.RINGING, "ringing is not joining"

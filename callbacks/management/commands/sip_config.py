@@ -8,8 +8,9 @@ The settings: RINGBACK_SIP_DOMAIN, RINGBACK_SIP_ADDRESS, RINGBACK_SIP_PORT, RING
 kamailio's WebSocket port), RINGBACK_SIP_SECRET (shared: agents' credentials, the reports' token) and
 RINGBACK_SIP_SECRET_PREVIOUS (still valid during a rotation), RINGBACK_SIP_ORIGINS (the pages that may open the
 SIP websocket: RINGBACK_PUBLIC_URL's origin by default), RINGBACK_SIP_TRUNK, RINGBACK_RTPENGINE_PORT,
-RINGBACK_RTP_PORTS; the reports go to RINGBACK_PUBLIC_URL's /sip/events unless --events-url says otherwise (kamailio
-must reach it from an address in RINGBACK_SIP_PROXY_ADDRESSES).
+RINGBACK_RTP_PORTS; the reports go to RINGBACK_PUBLIC_URL's /sip/events unless --events-url says otherwise, and
+kamailio asks /sip/caller-id beside it which number each call shows (kamailio must reach both from an address in
+RINGBACK_SIP_PROXY_ADDRESSES).
 
 Both files are written readable by their owner only (0600): kamailio.cfg holds the secrets.
 """
@@ -70,6 +71,7 @@ class Command(BaseCommand):
         if wss_port and not (settings.RINGBACK_SIP_TLS_CERTIFICATE and settings.RINGBACK_SIP_TLS_KEY):
             raise CommandError("A WSS listener needs RINGBACK_SIP_TLS_CERTIFICATE and RINGBACK_SIP_TLS_KEY (PEM files).")
         dir.mkdir(parents=True, exist_ok=True)
+        events_url = events_url or settings.RINGBACK_PUBLIC_URL.rstrip("/") + "/sip/events"
         public = urlsplit(settings.RINGBACK_PUBLIC_URL)
         origins = origin or [o.strip() for o in settings.RINGBACK_SIP_ORIGINS.split(",") if o.strip()]
         origins = origins or [f"{public.scheme}://{public.netloc}"]
@@ -105,7 +107,8 @@ class Command(BaseCommand):
             )
             if settings.RINGBACK_SIP_TRUNK_USERNAME
             else "",
-            "events_url": events_url or settings.RINGBACK_PUBLIC_URL.rstrip("/") + "/sip/events",
+            "events_url": events_url,
+            "caller_id_url": events_url.rsplit("/", 1)[0] + "/caller-id",  # beside it, on the same private channel
         }
         _write_private(dir / "kamailio.cfg", render_to_string("sip/kamailio.cfg", context))
         _write_private(
