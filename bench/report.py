@@ -13,8 +13,6 @@ import json
 import sys
 from pathlib import Path
 
-HEADER = ("date", "commit", "machine", "versions", "mode", "settings")
-
 
 def table(results: dict) -> str:
     rows = results["rows"]
@@ -27,8 +25,8 @@ def table(results: dict) -> str:
 def side_by_side(runs: list[dict], names: list[str]) -> str:
     """One row per measure, one column per run, headed by its file's name, commit and date."""
     measures: list[str] = []
-    for run in runs:
-        measures += [k for k, _ in run["rows"] if k not in HEADER and k not in measures]
+    for run in runs:  # the date and commit head each column; the machine, versions, mode and settings are rows
+        measures += [k for k, _ in run["rows"] if k not in ("date", "commit") and k not in measures]
     heads = [
         f"{name}<br>`{dict(run['rows'])['commit']}`, {dict(run['rows'])['date']}" for run, name in zip(runs, names, strict=True)
     ]

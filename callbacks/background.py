@@ -44,7 +44,7 @@ def coalesced(key: Hashable, fn: Callable[..., object], *args: object) -> None:
     """`after_answer`, folded per key: while a run for `key` is in flight in this process, any number of further
     requests become one more run after it. A burst of 50 requests a second routes a queue in one thread, a pass of
     many offers at a time, instead of 50 threads fighting over the same rows (two runs per key collapsed again
-    at 50/s: README, Overload)."""
+    at 50/s: docs/performance.md, earlier measurements)."""
     with _pending_lock:
         if key in _pending:
             _pending[key] = True

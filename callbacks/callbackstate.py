@@ -9,7 +9,7 @@
     scheduled / queued / offered --move--> scheduled   scheduled / queued --expire--> failed
 
 One helper performs every transition (`callbacks.lifecycle.transitions.transition`);
-it refuses any edge this table does not list. The README's lifecycle table is
+it refuses any edge this table does not list. The lifecycle page's table (docs/lifecycle.md) is
 generated from `TRANSITIONS` (`python manage.py lifecycle_table`).
 """
 
@@ -84,7 +84,7 @@ def allowed_events(state: S | str | None) -> list[E]:
 
 
 def markdown_table() -> str:
-    """The lifecycle as a Markdown table, for the README (`manage.py lifecycle_table`)."""
+    """The lifecycle as a Markdown table, for docs/lifecycle.md (`manage.py lifecycle_table`)."""
     order = [NEW, *S]
     rows = ["| event | from | to | records | pushes to the agent |", "|---|---|---|---|---|"]
     for event, rule in TRANSITIONS.items():

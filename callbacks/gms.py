@@ -1,5 +1,5 @@
 """GMS compatibility: the Genesys Mobile Services Callback v1 API on Ringback's own operations, so an existing GMS
-client switches by changing its base URL (field-by-field mapping: README, "GMS compatibility").
+client switches by changing its base URL (field-by-field mapping: docs/gms.md).
 
 A GMS "service" is a queue's `gms_service` name. Bodies are JSON or form-encoded; records are flat JSON objects
 whose values are all strings; errors are `{"exception": …, "message": …}`. Authentication is optional: HTTP Basic

@@ -91,6 +91,6 @@ def test_a_transition_stamps_closed_at_only_when_it_closes(queue):
     assert HistoryEvent.objects.filter(callback=callback, kind="cancelled", message="Changed my mind").count() == 1
 
 
-def test_the_readme_shows_the_table_generated_from_the_code():
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    assert callbackstate.markdown_table() in readme
+def test_the_lifecycle_page_shows_the_table_generated_from_the_code():
+    page = (Path(__file__).resolve().parents[1] / "docs" / "lifecycle.md").read_text()
+    assert callbackstate.markdown_table() in page

@@ -3,7 +3,7 @@ every callback legal and explained by its history, nothing stuck, no process die
 
 It runs the soak command as a user would, on a database of its own, and reads the JSON it writes. Two minutes
 are mostly warm-up for memory, so the bound here is loose (150 MB/h would still show a leak of a few MB a
-minute); the 20-minute run in the README holds the flat-memory figure.
+minute); the 20-minute run on the performance page (docs/performance.md) holds the flat-memory figure.
 """
 
 import json

@@ -276,7 +276,7 @@ LOGIN_REDIRECT_URL = "workspace"
 LOGOUT_REDIRECT_URL = "login"
 
 # --- Languages: English, French, Spanish. Texts are Django's gettext catalogs in locale/ (compiled .mo files are
-# committed: see the README's "Languages"); dates and numbers follow the active language's formats.
+# committed: see docs/desk.md, "Languages"); dates and numbers follow the active language's formats.
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("fr", "Français"), ("es", "Español")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
