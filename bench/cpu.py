@@ -175,13 +175,16 @@ def _ringback_fixtures() -> dict:
     from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY, get_user_model
     from django.contrib.auth.models import Group
     from django.contrib.sessions.backends.db import SessionStore
+    from django.utils import timezone
 
     from callbacks import roles
-    from callbacks.models import Agent, ApiClient, Queue
+    from callbacks.enums import Channel
+    from callbacks.models import Agent, AgentChannelStatus, ApiClient, Queue
 
     queue = Queue.objects.create(name="Bench", slug="bench", offer_timeout_seconds=60)
     user = get_user_model().objects.create_user("bench", password="bench-password-1")
-    agent = Agent.objects.create(user=user, display_name="Bench", web_callback_enabled=False)
+    agent = Agent.objects.create(user=user, display_name="Bench")
+    AgentChannelStatus.objects.create(agent=agent, channel=Channel.WEB_CALLBACK, enabled=False, since=timezone.now())
     agent.queues.add(queue)
     roles.ensure_roles()
     user.groups.add(Group.objects.get(name=roles.AGENT))

@@ -12,9 +12,11 @@ from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY, get_user_model  #
 from django.contrib.auth.hashers import make_password  # noqa: E402
 from django.contrib.auth.models import Group  # noqa: E402
 from django.contrib.sessions.backends.db import SessionStore  # noqa: E402
+from django.utils import timezone  # noqa: E402
 
 from callbacks import roles  # noqa: E402
-from callbacks.models import Agent, ApiClient, Queue  # noqa: E402
+from callbacks.enums import Channel  # noqa: E402
+from callbacks.models import Agent, AgentChannelStatus, ApiClient, Queue  # noqa: E402
 from callbacks.push import SKEW, agent_group, record_changes  # noqa: E402
 
 
@@ -23,8 +25,10 @@ def main(n: int) -> None:
     queue = Queue.objects.create(name="Bench", slug="bench", offer_timeout_seconds=60)
     password = make_password("bench-password")  # hashed once, shared: 500 hashes would take minutes
     users = User.objects.bulk_create([User(username=f"bench{i:04d}", password=password) for i in range(n)])
-    agents = Agent.objects.bulk_create(
-        [Agent(user=u, display_name=f"Bench {i}", web_callback_enabled=False) for i, u in enumerate(users)]
+    agents = Agent.objects.bulk_create([Agent(user=u, display_name=f"Bench {i}") for i, u in enumerate(users)])
+    now = timezone.now()  # voice only: each agent's Web Callback row says they do not work it
+    AgentChannelStatus.objects.bulk_create(
+        [AgentChannelStatus(agent=a, channel=Channel.WEB_CALLBACK, enabled=False, since=now) for a in agents]
     )
     Agent.queues.through.objects.bulk_create([Agent.queues.through(agent_id=a.pk, queue_id=queue.pk) for a in agents])
     # bulk_create sends no post_save: the Agent role is given here, as the Agent profile's signal would.

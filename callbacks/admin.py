@@ -1,5 +1,9 @@
+from django import forms
 from django.contrib import admin, messages
+from django.db import transaction
 
+from . import lifecycle
+from .enums import Channel
 from .models import (
     Agent,
     AgentChannelStatus,
@@ -239,18 +243,61 @@ class ApiClientAdmin(admin.ModelAdmin):
 
 class AgentStatusInline(ReadOnlyInline):
     model = AgentChannelStatus
-    fields = ["channel", "status", "reason", "since"]
+    fields = ["channel", "enabled", "status", "reason", "since"]
     readonly_fields = fields
+
+
+class AgentForm(forms.ModelForm):
+    """The agent's profile, and the channels they work: a status row per channel says so (`callbacks.channels`)."""
+
+    channels_worked = forms.MultipleChoiceField(
+        choices=Channel.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text="The channels this agent goes Ready on and is offered work from. Unticking one logs them out of it.",
+    )
+
+    class Meta:
+        model = Agent
+        fields = ["user", "display_name", "timezone", "language", "queues"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["channels_worked"].initial = self.instance.enabled_channels() if self.instance.pk else Channel.values
+
+
+class WorksChannelFilter(admin.SimpleListFilter):
+    title = "works channel"
+    parameter_name = "works"
+
+    def lookups(self, request, model_admin):
+        return Channel.choices
+
+    def queryset(self, request, queryset):
+        if self.value() in Channel.values:
+            return queryset.exclude(statuses__channel=self.value(), statuses__enabled=False)
+        return queryset
 
 
 @admin.register(Agent)
 class AgentAdmin(admin.ModelAdmin):
-    list_display = ["display_name", "user", "timezone", "language", "voice_enabled", "web_callback_enabled"]
-    list_filter = ["queues", "voice_enabled", "web_callback_enabled"]
+    form = AgentForm
+    list_display = ["display_name", "user", "timezone", "language", "channels"]
+    list_filter = ["queues", WorksChannelFilter]
     search_fields = ["display_name", "user__username"]
     autocomplete_fields = ["user"]
     filter_horizontal = ["queues"]
     inlines = [AgentStatusInline]
+
+    @admin.display(description="channels worked")
+    def channels(self, agent: Agent) -> str:
+        return ", ".join(Channel(c).label for c in agent.enabled_channels())
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        # Admin saves inside its own transaction; the lifecycle's actions run in their own, once the profile is in.
+        worked = form.cleaned_data["channels_worked"]
+        transaction.on_commit(lambda: lifecycle.do_set_channels_worked(agent_id=obj.pk, channels=worked, actor=request.user))
 
 
 @admin.register(AgentChannelStatus)

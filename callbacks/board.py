@@ -30,7 +30,7 @@ from django.utils.translation import gettext
 
 from . import calendars
 from .enums import OPEN_CALLBACK_STATES, AgentStatus, CallbackState, Channel, CloseReason, HistoryKind
-from .models import Agent, AgentChannelStatus, CallbackRequest, HistoryEvent, Interaction, Queue
+from .models import Agent, AgentChannelStatus, CallbackRequest, HistoryEvent, Interaction, Queue, channels_worked
 from .selectors import ChannelState, channel_states, engaged_as, engagement
 
 SAMPLE_MINUTES = 30
@@ -166,11 +166,13 @@ def _agents(figures: dict[int, QueueFigures], ids: list[int]) -> None:
     statuses: dict[int, dict[str, AgentChannelStatus]] = defaultdict(dict)
     names: dict[int, str] = {}
     enabled: dict[int, list[str]] = {}
-    for agent in Agent.objects.filter(pk__in=agent_ids).only("display_name", "voice_enabled", "web_callback_enabled"):
-        names[agent.pk], enabled[agent.pk] = agent.display_name, agent.enabled_channels()
+    for agent in Agent.objects.filter(pk__in=agent_ids).only("display_name"):
+        names[agent.pk] = agent.display_name
     rows = AgentChannelStatus.objects.filter(agent_id__in=agent_ids).select_related("reason")
     for row in rows.annotate(**engagement(OuterRef("agent_id"))):
         statuses[row.agent_id][row.channel] = row
+    for agent_id in names:
+        enabled[agent_id] = channels_worked({ch: row.enabled for ch, row in statuses[agent_id].items()})
     lines = {
         agent_id: AgentLine(
             agent_id,
@@ -283,7 +285,12 @@ def agent_activity(agents: list[Agent], start: datetime, end: datetime, *, now: 
     handled = Interaction.objects.filter(agent_id__in=ids, ended_at__gte=start, ended_at__lt=end).values_list(
         "agent_id", "channel", "created_at", "ended_at"
     )
-    lines = {(a.pk, ch): Activity(a.pk, a.display_name, ch) for a in agents for ch in a.enabled_channels()}
+    worked: dict[int, dict[str, bool]] = defaultdict(dict)
+    for agent_id, channel, works in AgentChannelStatus.objects.filter(agent__in=agents).values_list(
+        "agent_id", "channel", "enabled"
+    ):
+        worked[agent_id][channel] = works
+    lines = {(a.pk, ch): Activity(a.pk, a.display_name, ch) for a in agents for ch in channels_worked(worked[a.pk])}
     for key, line in lines.items():
         line.seconds = status_segments(changes.get(key, []), start, end)
     for agent_id, channel, created, ended in handled:

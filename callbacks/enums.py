@@ -8,10 +8,11 @@ history rows and messages, which must not depend on who was signed in. Pages tra
 from django.db import models
 from django.utils.translation import gettext_noop as _
 
+from .channels import ROUTED
 
-class Channel(models.TextChoices):
-    VOICE = "voice", _("Voice")
-    WEB_CALLBACK = "web_callback", _("Web Callback")
+# The channels callbacks come in on and agents are Ready on, from the channel registry (`callbacks.channels`):
+# Channel.VOICE == "voice", Channel.WEB_CALLBACK == "web_callback", and one more member per routed channel added there.
+Channel = models.TextChoices("Channel", [(c.key.upper(), (c.key, c.label)) for c in ROUTED])
 
 
 class AgentStatus(models.TextChoices):

@@ -12,6 +12,7 @@ from django.utils import dateformat, formats, timezone
 from django.utils.translation import gettext, gettext_noop
 
 from . import calendars
+from .channels import spec
 from .enums import (
     AgentStatus,
     CallbackState,
@@ -103,8 +104,9 @@ class CallbackView:
 
 
 def window_sections(channel: str) -> list[str]:
-    """The sections an interaction window shows, in page order (Case Information only on Web Callback)."""
-    if channel == Channel.WEB_CALLBACK:
+    """The sections an interaction window shows, in page order (Case Information only on a channel that previews:
+    Web Callback)."""
+    if spec(channel).preview:
         return [PreviewSection.CASE_INFO, PreviewSection.CALLBACK_INFO]
     return [PreviewSection.CALLBACK_INFO]
 

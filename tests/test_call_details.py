@@ -60,8 +60,6 @@ def test_accept_on_a_queue_that_dials_at_once_places_the_call(queue, alice):
 
 def test_web_callback_keeps_its_preview_on_a_queue_that_dials_at_once(queue, alice):
     dial_on_accept(queue)
-    alice.web_callback_enabled = True
-    alice.save()
     set_ready(alice, Channel.WEB_CALLBACK)
     callback = make_callback(queue, channel=Channel.WEB_CALLBACK)
     offer = Offer.objects.get(callback=callback, outcome=OfferOutcome.OPEN)
@@ -71,8 +69,6 @@ def test_web_callback_keeps_its_preview_on_a_queue_that_dials_at_once(queue, ali
 
 def test_accept_does_not_dial_while_the_agent_is_on_another_call(queue, alice):
     dial_on_accept(queue)
-    alice.web_callback_enabled = True
-    alice.save()
     set_ready(alice, Channel.WEB_CALLBACK)
     web = make_callback(queue, phone="+33612345679", channel=Channel.WEB_CALLBACK)
     preview = lifecycle.do_accept_offer(user=alice.user, offer_id=Offer.objects.get(callback=web).pk)

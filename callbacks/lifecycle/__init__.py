@@ -67,7 +67,15 @@ from .offers import (
     route_everything,
     route_queue,
 )
-from .presence import SETTABLE_STATUSES, change_status, do_log_in, do_log_out, do_set_language, do_set_status
+from .presence import (
+    SETTABLE_STATUSES,
+    change_status,
+    do_log_in,
+    do_log_out,
+    do_set_channels_worked,
+    do_set_language,
+    do_set_status,
+)
 from .repair import do_reconcile_callback, inconsistent_callbacks
 from .supervision import (
     BulkAction,
@@ -157,6 +165,7 @@ __all__ = [
     "do_link_contact",
     "do_log_in",
     "do_log_out",
+    "do_set_channels_worked",
     "do_mark_done",
     "do_offer_next",
     "do_reject_offer",

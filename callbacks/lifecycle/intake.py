@@ -23,6 +23,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext
 
 from .. import calendars, dialplan, languages, links, throttle
+from ..channels import spec
 from ..enums import (
     OPEN_CALLBACK_STATES,
     CallbackEvent,
@@ -282,7 +283,7 @@ def do_create_callback(
         customer_email=request.email.strip()[:254],
         language=languages.supported(request.language),
     )
-    kind = "web callback" if callback.channel == Channel.WEB_CALLBACK else "callback"
+    kind = spec(callback.channel).noun
     try:
         with transaction.atomic():
             transition(

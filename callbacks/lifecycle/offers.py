@@ -20,6 +20,7 @@ from django.utils.translation import gettext
 
 from .. import dialplan, routing
 from ..background import coalesced
+from ..channels import spec
 from ..enums import (
     OPEN_CALLBACK_STATES,
     AcceptAction,
@@ -225,9 +226,10 @@ def _locked_offer_for(user: AbstractBaseUser, offer_id: int) -> Offer:
 
 
 def dials_on_accept(offer: Offer) -> bool:
-    """Accept places the call at once: a voice callback (not a transferred call) of a queue set to dial at once."""
+    """Accept places the call at once: a callback on a channel that dials (voice; not a transferred call) of a queue
+    set to dial at once."""
     return (
-        offer.channel == Channel.VOICE
+        spec(offer.channel).dials
         and not offer.call_id
         and offer.callback.queue.on_accept == AcceptAction.DIAL
         and offer.callback.attempts < offer.callback.max_attempts

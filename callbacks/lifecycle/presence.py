@@ -16,7 +16,7 @@ from django.utils.translation import gettext
 from .. import configuration
 from ..enums import AgentStatus, Channel, HistoryKind, Language
 from ..errors import Invalid
-from ..models import Agent, AgentChannelStatus, NotReadyReason, agent_of
+from ..models import Agent, AgentChannelStatus, NotReadyReason, agent_of, channels_worked
 from ..push import Push, push_board_on_commit, push_on_commit
 from .offers import route_agent_on_commit, withdraw_agent_offers
 from .transitions import acting_agent, action, record
@@ -36,6 +36,8 @@ def change_status(
 ) -> AgentChannelStatus:
     """Set one channel's status (recorded and pushed). Going Ready starts the idle clock and routes at once."""
     row, _ = AgentChannelStatus.objects.select_for_update().get_or_create(agent=agent, channel=channel, defaults={"since": now})
+    if not row.enabled and status != AgentStatus.LOGGED_OUT:
+        raise Invalid(gettext("That channel is not enabled for you."), field="channel")
     if row.status == status and row.reason_id == (reason.pk if reason else None) and row.until == until:
         return row
     row.status = status
@@ -79,7 +81,7 @@ def status_of(agent: Agent, channel: str) -> str | None:
 def do_set_status(*, user: AbstractBaseUser, channel: str, status: str, reason_id: int | None = None) -> AgentChannelStatus:
     """The agent changed their status on one channel (Ready, Not Ready with a reason, After Call Work)."""
     agent = acting_agent(user)
-    if channel not in agent.enabled_channels():
+    if channel not in Channel.values:  # (one the agent does not work is refused by change_status, on its locked row)
         raise Invalid(gettext("That channel is not enabled for you."), field="channel")
     if status not in SETTABLE_STATUSES:
         raise Invalid(gettext("Choose Ready, Not Ready or After Call Work."), field="status")
@@ -114,10 +116,37 @@ def do_log_in(*, user: AbstractBaseUser) -> None:
     if agent is None:
         return
     now = timezone.now()
-    for channel in agent.enabled_channels():
-        row = AgentChannelStatus.objects.filter(agent=agent, channel=channel).first()
+    rows = {row.channel: row for row in AgentChannelStatus.objects.filter(agent=agent)}
+    for channel in channels_worked({ch: row.enabled for ch, row in rows.items()}):
+        row = rows.get(channel)
         if row is None or row.status == AgentStatus.LOGGED_OUT:
             change_status(agent, channel, AgentStatus.NOT_READY, reason=None, actor=user, now=now)
+
+
+@action
+def do_set_channels_worked(*, agent_id: int, channels: list[str], actor: AbstractBaseUser | None) -> list[str]:
+    """An admin chose which channels the agent works (admin → Agent → Channels worked): a status row per channel
+    says so. On a channel they no longer work they are Logged Out at once, and what rings for them there goes to
+    someone else. The channels worked, in the registry's order."""
+    agent = Agent.objects.select_for_update().get(pk=agent_id)
+    unknown = set(channels) - set(Channel.values)
+    if unknown:
+        raise Invalid(gettext("Unknown channel: %(names)s.") % {"names": ", ".join(sorted(unknown))}, field="channels")
+    now = timezone.now()
+    for channel in Channel.values:
+        works = channel in channels
+        row, _ = AgentChannelStatus.objects.select_for_update().get_or_create(
+            agent=agent, channel=channel, defaults={"since": now, "enabled": works}
+        )
+        if row.enabled == works:
+            continue
+        if not works:
+            withdraw_agent_offers(agent, now, message=f"{agent} no longer works {Channel(channel).label}", channel=channel)
+            change_status(agent, channel, AgentStatus.LOGGED_OUT, reason=None, actor=actor, now=now)
+        AgentChannelStatus.objects.filter(pk=row.pk).update(enabled=works)
+        push_on_commit(Push.STATUS_CHANGED, agent_ids=[agent.pk])
+        push_board_on_commit(agents=True)
+    return [c for c in Channel.values if c in channels]
 
 
 @action

@@ -1,9 +1,11 @@
+from collections.abc import Mapping
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext
 
+from ..channels import ROUTED
 from ..enums import AgentStatus, Channel, Language
 from ..errors import DomainError, Refused
 from .config import TIMEZONE_CHOICES, NotReadyReason, Queue, queues_for, require_supervisor
@@ -14,8 +16,6 @@ class Agent(models.Model):
     display_name = models.CharField(max_length=100)
     timezone = models.CharField(max_length=64, choices=TIMEZONE_CHOICES, default="Europe/Paris")
     queues = models.ManyToManyField(Queue, related_name="agents", blank=True)
-    voice_enabled = models.BooleanField(default=True)
-    web_callback_enabled = models.BooleanField(default=True)
     language = models.CharField(
         max_length=8, choices=Language.choices, blank=True, help_text="The workspace's language. Empty: the centre's own."
     )
@@ -35,12 +35,14 @@ class Agent(models.Model):
         return ZoneInfo(self.timezone)
 
     def enabled_channels(self) -> list[str]:
-        channels = []
-        if self.voice_enabled:
-            channels.append(Channel.VOICE)
-        if self.web_callback_enabled:
-            channels.append(Channel.WEB_CALLBACK)
-        return channels
+        """The channels the agent works (one statement; `channels_worked` when their status rows are in hand)."""
+        return channels_worked({row.channel: row.enabled for row in self.statuses.all()})
+
+
+def channels_worked(enabled: Mapping[str, bool]) -> list[str]:
+    """The channels an agent works, in the registry's order (`callbacks.channels`): every channel with a Ready state,
+    unless the agent's status row on it says otherwise (`enabled`, by channel; a channel without a row is worked)."""
+    return [c.key for c in ROUTED if enabled.get(c.key, True)]
 
 
 def may_work(user) -> bool:
@@ -92,6 +94,8 @@ class AgentChannelStatus(models.Model):
     # Idle since the agent's last interaction on this channel ended or since Ready, whichever is later:
     # routing offers work to the longest idle Ready agent first.
     idle_since = models.DateTimeField(null=True, blank=True)
+    # The agent works this channel (admin → Agent → Channels). Not: their only status on it is Logged Out.
+    enabled = models.BooleanField("works this channel", default=True)
 
     class Meta:
         ordering = ["agent", "channel"]

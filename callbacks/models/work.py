@@ -8,6 +8,7 @@ from django.db import connection, models, transaction
 from django.db.models import Q
 from django.utils.translation import gettext
 
+from ..channels import spec
 from ..enums import (
     OPEN_CALLBACK_STATES,
     CallbackState,
@@ -130,7 +131,7 @@ class CallbackRequest(models.Model):
 
     @property
     def is_preview(self) -> bool:
-        return self.type == CallbackType.DELAYED_PREVIEW or self.channel == Channel.WEB_CALLBACK
+        return self.type == CallbackType.DELAYED_PREVIEW or spec(self.channel).preview
 
     @property
     def reason(self) -> str:

@@ -35,6 +35,7 @@ from ..models import (
     NotReadyReason,
     Offer,
     PreviewField,
+    channels_worked,
 )
 from ..selectors import CallbackView, ChannelState, callback_view, channel_states, engaged_as, engagement
 from ..telephony import sip
@@ -76,7 +77,8 @@ class Workspace:
 
     @cached_property
     def channels(self) -> list[ChannelState]:
-        return channel_states(self.agent.enabled_channels(), {s.channel: s for s in self._status_rows})
+        rows = {s.channel: s for s in self._status_rows}
+        return channel_states(channels_worked({ch: row.enabled for ch, row in rows.items()}), rows)
 
     @property
     def engaged(self) -> str:

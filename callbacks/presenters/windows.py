@@ -11,11 +11,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_noop
 
 from .. import callstate, configuration
+from ..channels import spec
 from ..enums import (
     OPEN_CONSULT_STATES,
     CallbackState,
     CallState,
-    Channel,
     ConsultState,
     InteractionState,
     PartyState,
@@ -55,8 +55,9 @@ class InteractionView:
     line_links: dict = field(default_factory=dict)  # a number consulted or conferenced: its phone page (simulator)
 
     @property
-    def is_web(self) -> bool:
-        return self.interaction.channel == Channel.WEB_CALLBACK
+    def preview(self) -> bool:
+        """The window opens on a preview before any call (its channel's, `callbacks.channels`: Web Callback)."""
+        return spec(self.interaction.channel).preview
 
     @property
     def other_channels(self) -> list[str]:
@@ -70,11 +71,11 @@ class InteractionView:
     @property
     def in_preview(self) -> bool:
         """Web Callback shows the Interaction Preview until the agent clicks Call."""
-        return self.is_web and not self.called
+        return self.preview and not self.called
 
     @property
     def title(self) -> str:
-        if self.is_web:
+        if self.preview:
             return (
                 gettext_noop("Web Callback Interaction Preview") if self.in_preview else gettext_noop("Web Callback Interaction")
             )

@@ -8,6 +8,7 @@ from django.utils import formats, timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext
 
+from callbacks import channels
 from callbacks.errors import DomainError
 from callbacks.lifecycle import resolve_target
 from callbacks.phone import display_phone, zone_city
@@ -29,6 +30,12 @@ def translate_label(label) -> str:
     """A stored English label (an enum's, marked with gettext_noop) in the page's language, for use inside
     `{% blocktranslate with … %}` where `{% translate var %}` cannot go."""
     return gettext(str(label)) if label else ""
+
+
+@register.filter
+def offer_title(channel: str) -> str:
+    """An offer card's title on this channel, in English ("Web Callback", "Callback"): `{% translate %}` it."""
+    return channels.spec(channel).offer_title
 
 
 @register.filter
