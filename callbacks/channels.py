@@ -6,14 +6,13 @@ A channel is a way a customer's request reaches an agent. Each entry says:
   (`AgentChannelStatus`), and an agent works it unless their row says otherwise (`enabled`);
 - `routed`: routing offers its work to Ready agents, with an offer card on the desk (`offer_title`);
 - `capacity`: how many of its interactions an agent holds at once (routing offers more only below it);
-- `window`: the interaction window's kind (`callback`: the callback window; `email`: the e-mail window);
 - `preview`: its window opens on a preview (Case Information, Schedule a Callback) before any call;
 - `dials`: a call to the customer is placed from its window (Call, and a queue's dial on Accept);
 - `noun`: how the history names a request of this channel.
 
-The desk's status bar, the board's agent rows, the activity report, routing, intake and the windows all read this
-table: adding a channel is an entry here (and, for a new kind of window, its template part), not branches across
-the code. The labels are marked for translation but stay English here, as the vocabulary in `enums` does.
+The desk's status bar, the board's agent rows, the activity report, routing, intake and the callback windows all read
+this table: adding a channel is an entry here, not branches across the code. (E-mail's own window, written from the
+Party Action Menu, is `presenters/emails.py`.) The labels are marked for translation but stay English here, as the vocabulary in `enums` does.
 """
 
 from __future__ import annotations
@@ -32,7 +31,6 @@ class ChannelSpec:
     ready_state: bool = True
     routed: bool = True
     capacity: int = 1
-    window: str = "callback"
     preview: bool = False
     dials: bool = False
 
@@ -41,7 +39,7 @@ CHANNELS: tuple[ChannelSpec, ...] = (
     ChannelSpec("voice", _("Voice"), noun="callback", offer_title=_("Callback"), dials=True),
     ChannelSpec("web_callback", _("Web Callback"), noun="web callback", offer_title=_("Web Callback"), preview=True),
     # E-mail is written from the Party Action Menu of an open window: no Ready state, never routed.
-    ChannelSpec("email", _("E-mail"), noun="e-mail", ready_state=False, routed=False, window="email"),
+    ChannelSpec("email", _("E-mail"), noun="e-mail", ready_state=False, routed=False),
 )
 # Routing holds one open offer per agent and channel (a partial unique constraint), and takes a Ready agent with no
 # open interaction on the channel: a routed channel with a capacity above one needs both changed first.
