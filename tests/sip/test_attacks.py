@@ -140,6 +140,17 @@ def test_an_agent_cannot_borrow_a_call_reference_to_reach_a_number(sip, server):
     assert "CALL_INCOMING" not in line.sip_trace() and "INVITE sip:" not in line.sip_trace()
 
 
+def test_an_agent_cannot_dial_a_number_ringback_did_not_place(sip, server):
+    """The toll fraud of issue #22 from inside: an agent's browser, with its own valid credentials, dials a reachable
+    number in the dial plan but names no call of Ringback's. kamailio refuses it; the line never rings."""
+    line = sip.line("+33612000082", credentials("+33612000082"))
+    assert _registration(line) == "SIP/2.0 200 OK"
+    answer = _ws_request("INVITE", agent_user(5), "+33612000082", credentials(agent_user(5)), origin=server.url)
+    assert answer == "SIP/2.0 403 Forbidden: not a call Ringback placed"
+    assert "INVITE from agent-5 to +33612000082 refused: no call reference of Ringback's" in _log(sip)
+    assert "INVITE sip:" not in line.sip_trace()
+
+
 def send_invite(sip_port: int, to_number: str, *, source: str = "127.0.0.1", headers: tuple[str, ...] = ()) -> socket.socket:
     """An out-of-dialog INVITE without credentials, sent to kamailio's UDP port from `source` (any 127/8 address is
     this host's loopback); the socket its answers come back on (the caller closes it)."""
