@@ -135,6 +135,18 @@ def watch_csp(page, violations: list, who: str) -> None:
     page.on("console", seen)
 
 
+def django_admin(page, server, username: str, password: str):
+    """A second browser context beside `page`'s, signed in to Django admin (not Ringback's own page: axe-core does not
+    check it); its page. Close its context when done."""
+    context = page.context.browser.new_context(base_url=server.url, viewport={"width": 1360, "height": 900})
+    admin = context.new_page()
+    admin.goto("/admin/login/?next=/admin/")
+    admin.get_by_label("Username").fill(username)
+    admin.get_by_label("Password").fill(password)
+    admin.get_by_role("button", name="Log in").click()
+    return admin
+
+
 @pytest.fixture
 def csp_violations():
     found: list[str] = []

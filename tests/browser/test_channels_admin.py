@@ -9,7 +9,7 @@ from callbacks.enums import AgentStatus
 from callbacks.models import AgentChannelStatus
 
 from ..factories import PASSWORD, make_agent, make_queue
-from .conftest import SHOTS
+from .conftest import SHOTS, django_admin
 from .test_core_journeys import ready
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -24,12 +24,7 @@ def test_an_admin_unticks_web_callback_and_the_agents_desk_drops_it(server, open
     web = page.get_by_label("Web Callback status")
     expect(web).to_be_visible()
 
-    context = page.context.browser.new_context(base_url=server.url, viewport={"width": 1360, "height": 900})
-    admin = context.new_page()
-    admin.goto("/admin/login/?next=/admin/")
-    admin.get_by_label("Username").fill("boss")
-    admin.get_by_label("Password").fill(PASSWORD)
-    admin.get_by_role("button", name="Log in").click()
+    admin = django_admin(page, server, "boss", PASSWORD)
     admin.goto(f"/admin/callbacks/agent/{alice.pk}/change/")
     expect(admin.get_by_label("Voice")).to_be_checked()
     admin.get_by_label("Web Callback").uncheck()
@@ -37,7 +32,7 @@ def test_an_admin_unticks_web_callback_and_the_agents_desk_drops_it(server, open
     admin.screenshot(path=str(SHOTS / "admin-agent-channels.png"))
     admin.get_by_role("button", name="Save", exact=True).click()
     expect(admin.locator(".messagelist")).to_contain_text("was changed successfully")
-    context.close()
+    admin.context.close()
 
     expect(web).to_have_count(0)  # pushed: the status bar no longer offers the channel
     row = AgentChannelStatus.objects.get(agent=alice, channel="web_callback")

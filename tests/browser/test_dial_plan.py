@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 from callbacks.models import Queue
 
 from ..factories import PASSWORD, make_agent, make_api_client, make_queue
-from .conftest import SHOTS
+from .conftest import SHOTS, django_admin
 from .test_call_handling import accept, status, toolbar
 from .test_core_journeys import create, ready
 
@@ -26,13 +26,7 @@ def test_an_admin_narrows_the_dial_plan_and_the_agent_reads_why_call_is_refused(
     create(server, token, phone_number="+33612345678", customer_name="Camille Laurent")
     accept(page)
 
-    # The admin, in Django admin (not Ringback's own page: axe-core does not check it).
-    context = page.context.browser.new_context(base_url=server.url, viewport={"width": 1360, "height": 900})
-    admin = context.new_page()
-    admin.goto("/admin/login/?next=/admin/")
-    admin.get_by_label("Username").fill("boss")
-    admin.get_by_label("Password").fill(PASSWORD)
-    admin.get_by_role("button", name="Log in").click()
+    admin = django_admin(page, server, "boss", PASSWORD)
     admin.goto(f"/admin/callbacks/queue/{queue.pk}/change/")
     admin.get_by_label("Allowed prefixes").fill("32, +32")
     admin.get_by_role("button", name="Save", exact=True).click()
@@ -43,7 +37,7 @@ def test_an_admin_narrows_the_dial_plan_and_the_agent_reads_why_call_is_refused(
     admin.get_by_role("button", name="Save", exact=True).click()
     expect(admin.locator(".messagelist")).to_contain_text("was changed successfully")
     assert Queue.objects.get(pk=queue.pk).dial_allowed_prefixes == "+32, +352"
-    context.close()
+    admin.context.close()
 
     toolbar(page).get_by_role("button", name="Call", exact=True).click()
     refusal = page.get_by_role("alert").filter(has_text="dial plan")
