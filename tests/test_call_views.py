@@ -2,8 +2,10 @@
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
-from callbacks.models import Call, FavoriteTarget, RoutingPoint
+from callbacks.enums import HistoryKind
+from callbacks.models import Call, FavoriteTarget, HistoryEvent, RoutingPoint
 from callbacks.telephony.simulator.models import SimCall
 
 from .factories import worker
@@ -59,6 +61,17 @@ def test_dtmf_over_http_reaches_the_history(client, live):
     assert post(client, "send_dtmf", live, {"digits": "123"}).status_code == 204
     html = client.get("/").content.decode()
     assert "DTMF sent: 123" in html
+
+
+def test_the_team_communicators_lists_are_headings_one_level_under_it(client, live, alice):
+    """axe's heading-order: Favourites and Recent sit under the Team Communicator's h2, so they are h3, never h4."""
+    HistoryEvent.objects.create(
+        kind=HistoryKind.TRANSFER, agent=alice, message="Transfer", data={"target": "number:+33612000099"}, at=timezone.now()
+    )
+    FavoriteTarget.objects.create(agent=alice, target="number:+33612000098", label="Desk")
+    html = client.get(reverse("team")).content.decode()
+    assert '<h3 class="team-list">Favourites</h3>' in html and '<h3 class="team-list">Recent</h3>' in html
+    assert "<h4" not in html
 
 
 def test_double_click_on_call_dials_once(client, live):
