@@ -87,11 +87,35 @@ def test_immediate_callbacks_read_as_soon_as_possible(client, alice, queue):
     set_ready(alice)
     make_callback(queue, customer_name="Nina Rossi")
     html = client.get("/").content.decode()
-    assert "Immediate · as soon as possible" in html
+    card = html.split('data-offer="', 1)[1].split("</section>", 1)[0]
+    assert "As soon as possible" in card and "Immediate" not in card, "one label, not two for the same thing"
     client.post(reverse("accept_offer", args=[Offer.objects.get(agent=alice).pk]), **HTMX)
     html = client.get("/").content.decode()
     assert '<dd data-testid="desired-time">As soon as possible</dd>' in html
+    assert ">Desired time<" not in html and ">Immediate<" not in html
     assert ">Instructions<" not in html  # none given: no row of "—"
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "customer", "shown"),
+    [
+        # One day: the day once.
+        ("2026-12-06T07:38:00+01:00", "2026-12-06T09:38:00+01:00", "Europe/Paris", "Sun 6 Dec, 07:38</time> – <time"),
+        # Across midnight: both days.
+        ("2026-12-06T22:00:00+01:00", "2026-12-07T01:00:00+01:00", "Europe/Paris", "Mon 7 Dec, 01:00"),
+        # The customer in London: their times beside, their day said once too.
+        ("2026-12-06T07:38:00+01:00", "2026-12-06T09:38:00+01:00", "Europe/London", "· 06:38–08:38 in London"),
+    ],
+)
+def test_a_span_of_time_says_its_day_once(start, end, customer, shown):
+    from datetime import datetime
+
+    from callbacks.templatetags.callbacks_extras import time_span
+
+    html = str(time_span(datetime.fromisoformat(start), datetime.fromisoformat(end), "Europe/Paris", customer))
+    assert shown in html
+    if start[:10] == end[:10]:
+        assert html.count("Sun 6 Dec") == 1, html
 
 
 def _closed_by_the_system(alice, queue, *, retry_in: timedelta) -> Interaction:

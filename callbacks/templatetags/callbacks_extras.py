@@ -105,6 +105,31 @@ def both_times(moment: datetime | None, agent_zone, customer_zone, fmt: str = "D
     )
 
 
+@register.simple_tag
+def time_span(start: datetime, end: datetime, agent_zone, customer_zone, fmt: str = "D j M, H:i"):
+    """A span of time in the agent's zone, its day said once when it starts and ends on the same day ("Sun 6 Dec,
+    07:38 – 09:38"), with the customer's local times beside it when their clocks differ."""
+    mine = [timezone.localtime(t, ZoneInfo(str(agent_zone))) for t in (start, end)]
+    theirs = [timezone.localtime(t, ZoneInfo(str(customer_zone))) for t in (start, end)]
+
+    def span(pair, first_fmt: str) -> tuple[str, str]:
+        return formats.date_format(pair[0], first_fmt), formats.date_format(
+            pair[1], "H:i" if pair[0].date() == pair[1].date() else fmt
+        )
+
+    a, b = span(mine, fmt)
+    shown = format_html('<time datetime="{}">{}</time> – <time datetime="{}">{}</time>', start.isoformat(), a, end.isoformat(), b)
+    if mine[0].utcoffset() == theirs[0].utcoffset() and mine[1].utcoffset() == theirs[1].utcoffset():
+        return shown
+    c, d = span(theirs, "H:i" if theirs[0].date() == mine[0].date() else fmt)
+    return format_html(
+        '{} <span class="their-time" data-testid="time-customer" title="{}">· {}</span>',
+        shown,
+        gettext("The customer's local time (%(zone)s)") % {"zone": customer_zone},
+        gettext("%(time)s in %(city)s") % {"time": f"{c}–{d}", "city": zone_city(customer_zone)},
+    )
+
+
 # --- A region's version, derived from what it renders -------------------------------------------------------------
 #
 # `{% versioned %}<section … data-version="@">…</section>{% endversioned %}`: the region is rendered, and its version

@@ -133,7 +133,7 @@ def test_the_desk_at_1920_by_1080_narrow_and_dark(server, setup, open_page, shot
     wide = open_page("alice", PASSWORD, viewport={"width": 1920, "height": 1080})
     ready(wide)
     create(server, setup["token"], phone_number="+12125550199", customer_name="Maya Patel", data={"reason": "Card lost"})
-    expect(notification(wide)).to_contain_text("as soon as possible")
+    expect(notification(wide)).to_contain_text("As soon as possible")
     shot(wide, "desk-1920x1080-notification")
     notification(wide).get_by_role("button", name="Accept").click()
     expect(wide.get_by_role("region", name="Callback Information")).to_contain_text("As soon as possible")
