@@ -89,6 +89,7 @@ def test_immediate_callbacks_read_as_soon_as_possible(client, alice, queue):
     html = client.get("/").content.decode()
     card = html.split('data-offer="', 1)[1].split("</section>", 1)[0]
     assert "As soon as possible" in card and "Immediate" not in card, "one label, not two for the same thing"
+    assert '<span class="nowrap">+33 6 12 34 56 78</span>' in card, "a number never breaks inside itself"
     client.post(reverse("accept_offer", args=[Offer.objects.get(agent=alice).pk]), **HTMX)
     html = client.get("/").content.decode()
     assert '<dd data-testid="desired-time">As soon as possible</dd>' in html
