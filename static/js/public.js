@@ -24,10 +24,7 @@
       var wantsSlot = document.querySelector("input[name=when][value=slot]");
       if (slot.value && wantsSlot) { wantsSlot.checked = true; sync(); }
     });
-    slot.addEventListener("focus", function () {
-      var wantsSlot = document.querySelector("input[name=when][value=slot]");
-      if (wantsSlot && !wantsSlot.checked) { wantsSlot.checked = true; sync(); }
-    });
+    // Not on focus: a keyboard user tabbing past the picker has not chosen a time (the journey found it).
   }
   document.querySelectorAll("form[data-confirm]").forEach(function (form) {
     form.addEventListener("submit", function (event) {

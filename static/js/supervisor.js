@@ -17,4 +17,24 @@
     document.querySelectorAll(".bulkbar [data-for]").forEach(function (el) { el.hidden = el.dataset.for !== action.value; });
   }
   document.addEventListener("DOMContentLoaded", show);
+
+  // The live board re-renders its figures on every push: the control the supervisor last used keeps focus (or
+  // what took its place), so a keyboard user is never thrown back to the top of the page.
+  function keyOf(el) {
+    if (!el || el === document.body) return null;
+    if (el.id) return "#" + el.id;
+    if (el.form && el.name) return (el.form.getAttribute("action") || "") + "|" + el.name + "=" + (el.value || "");
+    return null;
+  }
+  var lastKey = null;
+  document.addEventListener("focusin", function (e) { lastKey = keyOf(e.target) || lastKey; });
+  function refocus() {
+    if (!lastKey || (document.activeElement && document.activeElement !== document.body)) return;
+    var found = Array.prototype.find.call(document.querySelectorAll("button, input, select, a[href], textarea"), function (el) {
+      return keyOf(el) === lastKey;
+    });
+    if (found) found.focus({ preventScroll: true });
+  }
+  document.addEventListener("htmx:afterSettle", refocus);
+  document.addEventListener("htmx:wsAfterMessage", function () { setTimeout(refocus, 0); });
 })();
