@@ -24,11 +24,10 @@ from ninja import Field, NinjaAPI, Query, Schema, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
 
-from . import calendars, selectors, throttle
-from .enums import CallbackState, CallbackType, Channel, Origin
+from . import calendars, intake_schema, selectors, throttle
+from .enums import CallbackState, CallbackType, Channel
 from .errors import DomainError
 from .lifecycle import (
-    CallbackInput,
     do_cancel_callback,
     do_create_callback,
     do_move_callback,
@@ -97,33 +96,8 @@ class Error(Schema):
     errors: list[dict[str, Any]] | None = Field(None, description="Schema validation details (422)")
 
 
-class CallbackIn(Schema):
-    queue: str = Field(..., description="Queue slug", min_length=1, max_length=50)
-    phone_number: str = Field(..., description="Customer number; E.164 preferred", min_length=1, max_length=40)
-    type: CallbackType = CallbackType.IMMEDIATE
-    channel: Channel = Channel.VOICE
-    origin: Origin = Origin.API
-    customer_name: str = Field("", max_length=200)
-    desired_time: datetime | None = Field(None, description="ISO 8601 with offset; must fall in a free slot")
-    customer_timezone: str = Field(
-        "", description="IANA zone, e.g. Europe/Paris; when empty, derived from the phone number (else UTC)", max_length=64
-    )
-    window_start: datetime | None = Field(None, description="The customer is available from (ISO 8601 with offset)")
-    window_end: datetime | None = Field(None, description="… until (after it, the callback expires unreached)")
-    instructions: str = Field("", max_length=2000)
-    data: dict[str, Any] = Field(default_factory=dict, description="Attached key/value data")
-    priority: int = Field(5, ge=1, le=10)
-    max_attempts: int | None = Field(None, ge=1, le=20)
-    email: str = Field("", description="The customer's e-mail address, for a confirmation and a reminder", max_length=254)
-    language: str = Field(
-        "",
-        description=(
-            "The customer's language for their e-mails: en, fr or es (fr-CA is read as fr); when empty, the centre's own. "
-            "Another language is refused (400, field language)."
-        ),
-        max_length=35,
-        examples=["fr"],
-    )
+# The request body: the one definition every front shares (`intake_schema`).
+CallbackIn = intake_schema.CallbackIn
 
 
 class CallbackOut(Schema):
@@ -259,7 +233,7 @@ def own_callback(request: HttpRequest, reference: str) -> CallbackRequest:
 
 
 def _create(request: HttpRequest, payload: CallbackIn) -> tuple[int, dict]:
-    callback, created = do_create_callback(request=CallbackInput(**payload.dict()), api_client=request.auth)
+    callback, created = do_create_callback(request=payload, api_client=request.auth)
     if not created and callback.api_client_id != request.auth.pk:
         # Someone else's open request for this number: refuse without saying whose, or what it is.
         raise DomainError(

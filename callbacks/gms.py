@@ -279,7 +279,7 @@ def start(request: HttpRequest, client: ApiClient, queue: Queue):
     data = {k: _clean(v, k, 500) for k, v in body.items() if not k.startswith("_")}
     try:
         callback, created = lifecycle.do_create_callback(
-            request=lifecycle.CallbackInput(
+            request=lifecycle.callback_request(
                 queue=queue.slug,
                 phone_number=_clean(number, "_customer_number", 40),
                 type=CallbackType.SCHEDULED if desired else CallbackType.IMMEDIATE,

@@ -53,6 +53,7 @@ from .emails import (
 )
 from .intake import (
     CallbackInput,
+    callback_request,
     do_cancel_callback,
     do_create_callback,
     do_move_callback,
@@ -133,6 +134,7 @@ __all__ = [
     "NOTE_MAX",
     "SETTABLE_STATUSES",
     "CallbackInput",
+    "callback_request",
     "ContactInput",
     "action",
     "change_status",

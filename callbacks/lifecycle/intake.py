@@ -9,7 +9,6 @@ customer's cancel, and the customer's confirmation and reminder e-mails (written
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
@@ -29,14 +28,13 @@ from ..enums import (
     CallbackEvent,
     CallbackState,
     CallbackType,
-    Channel,
     CloseReason,
     EffectKind,
     HistoryKind,
     OfferOutcome,
-    Origin,
 )
 from ..errors import DomainError, Invalid
+from ..intake_schema import CallbackIn, parse
 from ..models import ApiClient, CallbackRequest, Contact, ContactPhone, Offer, Queue
 from ..phone import normalize_phone, validate_timezone, zone_for_number
 from ..prepared import Prepared
@@ -48,24 +46,10 @@ from .transitions import action, record, transition
 PROMISED_TYPES = (CallbackType.SCHEDULED, CallbackType.DELAYED_PREVIEW)
 
 
-@dataclass(frozen=True)
-class CallbackInput:
-    queue: str
-    phone_number: str
-    type: str = CallbackType.IMMEDIATE
-    channel: str = Channel.VOICE
-    origin: str = Origin.API
-    customer_name: str = ""
-    desired_time: datetime | None = None
-    customer_timezone: str = ""  # empty: derived from the phone number
-    window_start: datetime | None = None
-    window_end: datetime | None = None
-    instructions: str = ""
-    data: dict | None = None
-    priority: int = 5
-    max_attempts: int | None = None
-    email: str = ""  # the customer's, for a confirmation and a reminder
-    language: str = ""  # the customer's, for those e-mails ("fr", "es"); empty: the centre's own
+# The request every front builds (`intake_schema`: one definition, validated once by `callback_request` or by the
+# REST API's framework); this module checks what needs the database or the clock.
+CallbackInput = CallbackIn
+callback_request = parse
 
 
 def _intake_queue(slug: str):
@@ -85,22 +69,14 @@ CONTACT_BY_PHONE = Prepared(
 
 
 def _validate(req: CallbackInput, now: datetime) -> tuple[Queue, str, str]:
+    # Its shape (types, choices, lengths, ranges) is the schema's, checked once already (`intake_schema`).
     # PostgreSQL refuses NUL characters in text: say so before any query sees one.
-    for name in ("queue", "type", "channel", "origin", "customer_name", "instructions", "phone_number", "customer_timezone"):
+    for name in ("queue", "customer_name", "instructions", "phone_number", "customer_timezone"):
         if "\x00" in str(getattr(req, name) or ""):
             raise Invalid(gettext("%(name)s contains a NUL character.") % {"name": name}, field=name)
     queue = INTAKE_QUEUE.first(slug=req.queue)
     if queue is None:
         raise Invalid(gettext("There is no active queue “%(queue)s”.") % {"queue": req.queue}, field="queue")
-    if req.type not in CallbackType.values:
-        message = gettext("Unknown callback type “%(value)s”; use one of %(choices)s.")
-        raise Invalid(message % {"value": req.type, "choices": ", ".join(CallbackType.values)}, field="type")
-    if req.channel not in Channel.values:
-        message = gettext("Unknown channel “%(value)s”; use one of %(choices)s.")
-        raise Invalid(message % {"value": req.channel, "choices": ", ".join(Channel.values)}, field="channel")
-    if req.origin not in Origin.values:
-        message = gettext("Unknown origin “%(value)s”; use one of %(choices)s.")
-        raise Invalid(message % {"value": req.origin, "choices": ", ".join(Origin.values)}, field="origin")
     phone = normalize_phone(req.phone_number)
     if (req.customer_timezone or "").strip():
         zone = validate_timezone(req.customer_timezone)
@@ -149,12 +125,6 @@ def _validate(req: CallbackInput, now: datetime) -> tuple[Queue, str, str]:
         message = gettext("Unknown language “%(value)s”; use one of %(choices)s.")
         choices = ", ".join(code for code, _ in settings.LANGUAGES)
         raise Invalid(message % {"value": str(req.language)[:20], "choices": choices}, field="language")
-    if not 1 <= int(req.priority) <= 10:
-        raise Invalid(gettext("priority must be between 1 and 10."), field="priority")
-    if req.max_attempts is not None and not 1 <= int(req.max_attempts) <= 20:
-        raise Invalid(gettext("max_attempts must be between 1 and 20."), field="max_attempts")
-    if req.data is not None and not isinstance(req.data, dict):
-        raise Invalid(gettext("data must be an object of key/value pairs."), field="data")
     return queue, phone, zone
 
 
@@ -251,8 +221,8 @@ def do_create_callback(
     now = timezone.now()
     queue, phone, zone = _validate(request, now)
     # Stored and compared in UTC: an offset PostgreSQL cannot hold (beyond ±15:59, which Python allows) never reaches it.
-    request = replace(
-        request, **{name: in_utc(getattr(request, name)) for name in ("desired_time", "window_start", "window_end")}
+    request = request.model_copy(
+        update={name: in_utc(getattr(request, name)) for name in ("desired_time", "window_start", "window_end")}
     )
     dialplan.check(queue, phone, field="phone_number")  # a number this queue may never call is refused now, not at Call
     check_intake_limits(queue, phone, immediate=request.type in (CallbackType.IMMEDIATE, CallbackType.DELAYED))

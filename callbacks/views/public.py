@@ -134,7 +134,7 @@ def request_callback(request: HttpRequest, slug: str) -> HttpResponse:
     zone = visitor_zone(request, queue)
     try:
         callback, created = lifecycle.do_create_callback(
-            request=lifecycle.CallbackInput(
+            request=lifecycle.callback_request(
                 queue=queue.slug,
                 phone_number=data["phone"],
                 type=CallbackType.SCHEDULED if desired else CallbackType.IMMEDIATE,

@@ -1,0 +1,49 @@
+"""One input schema (#23): one definition of a callback request (`callbacks.intake_schema`), validated once, that every
+front maps its own names onto — the REST API's body is it, `create_callback`'s options are generated from it, and
+a refusal of its rules reads the same wherever it comes from."""
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from callbacks import api, intake_schema, lifecycle
+from callbacks.errors import Invalid
+from callbacks.management.commands import create_callback
+from callbacks.models import CallbackRequest
+
+from .factories import make_api_client
+
+
+def test_the_rest_apis_body_is_the_one_definition():
+    assert api.CallbackIn is intake_schema.CallbackIn is lifecycle.CallbackInput
+    document = api.api.get_openapi_schema()
+    assert set(document["components"]["schemas"]["CallbackIn"]["properties"]) == set(intake_schema.FIELDS)
+
+
+def test_every_field_of_the_request_is_an_option_of_create_callback():
+    parser = create_callback.Command().create_parser("manage.py", "create_callback")
+    options = {o for action in parser._actions for o in action.option_strings}
+    missing = [f for f in intake_schema.FIELDS if f != "data" and f"--{create_callback.option(f)}" not in options]
+    assert missing == [] and "--data" in options
+
+
+@pytest.mark.django_db
+def test_a_refusal_of_the_schema_names_its_field_on_every_front(client, queue):
+    with pytest.raises(Invalid) as refused:
+        lifecycle.callback_request(queue="billing", phone_number="+33612345678", priority=11)
+    assert refused.value.field == "priority" and refused.value.status == 400
+    assert "priority" in refused.value.message
+    with pytest.raises(CommandError, match="priority"):
+        call_command("create_callback", "--queue", "billing", "--phone", "+33612345678", "--priority", "11")
+    _, token = make_api_client("IVR")
+    r = client.post(
+        "/api/v1/callbacks",
+        {"queue": "billing", "phone_number": "+33612345678", "priority": 11},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
+    assert r.status_code == 422 and "priority" in r.content.decode()
+    assert not CallbackRequest.objects.exists()
+    call_command("create_callback", "--queue", "billing", "--phone", "+33612345678", "--max-attempts", "4", "--email", "a@b.fr")
+    created = CallbackRequest.objects.get()
+    assert (created.max_attempts, created.customer_email) == (4, "a@b.fr"), "options generated from the schema, used"
