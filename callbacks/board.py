@@ -30,7 +30,7 @@ from django.utils.translation import gettext
 
 from . import calendars
 from .enums import OPEN_CALLBACK_STATES, AgentStatus, CallbackState, Channel, CloseReason, HistoryKind
-from .models import Agent, AgentChannelStatus, CallbackRequest, HistoryEvent, Interaction, Queue, channels_worked
+from .models import Agent, AgentChannelStatus, CallbackRequest, HistoryEvent, Interaction, Queue, channels_of, channels_worked
 from .selectors import ChannelState, channel_states, engaged_as, engagement
 
 SAMPLE_MINUTES = 30
@@ -172,7 +172,7 @@ def _agents(figures: dict[int, QueueFigures], ids: list[int]) -> None:
     for row in rows.annotate(**engagement(OuterRef("agent_id"))):
         statuses[row.agent_id][row.channel] = row
     for agent_id in names:
-        enabled[agent_id] = channels_worked({ch: row.enabled for ch, row in statuses[agent_id].items()})
+        enabled[agent_id] = channels_of(statuses[agent_id])
     lines = {
         agent_id: AgentLine(
             agent_id,

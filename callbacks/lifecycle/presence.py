@@ -16,7 +16,7 @@ from django.utils.translation import gettext
 from .. import configuration
 from ..enums import AgentStatus, Channel, HistoryKind, Language
 from ..errors import Invalid
-from ..models import Agent, AgentChannelStatus, NotReadyReason, agent_of, channels_worked
+from ..models import Agent, AgentChannelStatus, NotReadyReason, agent_of, channels_of
 from ..push import Push, push_board_on_commit, push_on_commit
 from .offers import route_agent_on_commit, withdraw_agent_offers
 from .transitions import acting_agent, action, record
@@ -117,7 +117,7 @@ def do_log_in(*, user: AbstractBaseUser) -> None:
         return
     now = timezone.now()
     rows = {row.channel: row for row in AgentChannelStatus.objects.filter(agent=agent)}
-    for channel in channels_worked({ch: row.enabled for ch, row in rows.items()}):
+    for channel in channels_of(rows):
         row = rows.get(channel)
         if row is None or row.status == AgentStatus.LOGGED_OUT:
             change_status(agent, channel, AgentStatus.NOT_READY, reason=None, actor=user, now=now)

@@ -1,4 +1,13 @@
-from .agents import Agent, AgentChannelStatus, agent_of, agents_for, channels_worked, get_agent_for_supervisor, may_work
+from .agents import (
+    Agent,
+    AgentChannelStatus,
+    agent_of,
+    agents_for,
+    channels_of,
+    channels_worked,
+    get_agent_for_supervisor,
+    may_work,
+)
 from .calendars import BusinessCalendar, CalendarException, OpeningHours
 from .calls import Call, CallParty, Consultation, FavoriteTarget, LineReport, RetryRule
 from .config import (
@@ -44,6 +53,7 @@ __all__ = [
     "RoutingRule",
     "AppendOnlyError",
     "agents_for",
+    "channels_of",
     "channels_worked",
     "callbacks_for",
     "get_agent_for_supervisor",

@@ -35,14 +35,19 @@ class Agent(models.Model):
         return ZoneInfo(self.timezone)
 
     def enabled_channels(self) -> list[str]:
-        """The channels the agent works (one statement; `channels_worked` when their status rows are in hand)."""
-        return channels_worked({row.channel: row.enabled for row in self.statuses.all()})
+        """The channels the agent works (one statement; `channels_of` when their status rows are in hand)."""
+        return channels_of({row.channel: row for row in self.statuses.all()})
 
 
 def channels_worked(enabled: Mapping[str, bool]) -> list[str]:
     """The channels an agent works, in the registry's order (`callbacks.channels`): every channel with a Ready state,
     unless the agent's status row on it says otherwise (`enabled`, by channel; a channel without a row is worked)."""
     return [c.key for c in ROUTED if enabled.get(c.key, True)]
+
+
+def channels_of(rows: Mapping[str, "AgentChannelStatus"]) -> list[str]:
+    """The channels an agent works, from their status rows by channel."""
+    return channels_worked({channel: row.enabled for channel, row in rows.items()})
 
 
 def may_work(user) -> bool:

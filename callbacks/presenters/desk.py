@@ -35,7 +35,7 @@ from ..models import (
     NotReadyReason,
     Offer,
     PreviewField,
-    channels_worked,
+    channels_of,
 )
 from ..selectors import CallbackView, ChannelState, callback_view, channel_states, engaged_as, engagement
 from ..telephony import sip
@@ -78,7 +78,7 @@ class Workspace:
     @cached_property
     def channels(self) -> list[ChannelState]:
         rows = {s.channel: s for s in self._status_rows}
-        return channel_states(channels_worked({ch: row.enabled for ch, row in rows.items()}), rows)
+        return channel_states(channels_of(rows), rows)
 
     @property
     def engaged(self) -> str:

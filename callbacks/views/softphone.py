@@ -132,10 +132,10 @@ def _placed(call_ref: str) -> tuple[int, str, str] | None:
     )
 
 
-def _dialog_mismatch(call_ref: str, sip_user: str, dialled: str, placed: tuple | None = None) -> str | None:
-    """Why a dialog kamailio reports is not the call Ringback placed under that reference (None when it is): the
-    reference is Ringback's, the dialog came from the agent who owns the call, towards the number Ringback dialled."""
-    placed = placed or _placed(call_ref)
+def _dialog_mismatch(placed: tuple | None, sip_user: str, dialled: str) -> str | None:
+    """Why a dialog kamailio reports is not the call Ringback placed under its reference (`_placed`; None when it
+    is): the reference is Ringback's, the dialog came from the agent who owns the call, towards the number Ringback
+    dialled."""
     if placed is None:
         return "no call has that reference"
     owner, number, _ = placed
@@ -178,8 +178,8 @@ def proxy_caller_id(request: HttpRequest) -> HttpResponse:
         call_ref, sip_user, dialled = request.body.decode().split("|")
     except (UnicodeDecodeError, ValueError):
         return _refuse(400, "A question reads <call reference>|<SIP user>|<number>.")
-    placed = _placed(call_ref[:64])
-    mismatch = _dialog_mismatch(call_ref, sip_user, dialled, placed)
+    placed = _placed(call_ref)
+    mismatch = _dialog_mismatch(placed, sip_user, dialled)
     if mismatch:
         address = request.META.get("REMOTE_ADDR", "")
         return _security_refusal("mismatch", "That dialog is not the call's.", address, f"INVITE for {call_ref}: {mismatch}")
@@ -221,7 +221,7 @@ def proxy_event(request: HttpRequest) -> HttpResponse:
         return _refuse(400, "The report's time is a Unix time in seconds.")
     if abs(time.time() - int(sent_at)) > settings.RINGBACK_SIP_REPORT_WINDOW_SECONDS:
         return _security_refusal("stale", "Stale report.", address, f"{event} of {call_ref} sent at {sent_at}")
-    mismatch = _dialog_mismatch(call_ref, sip_user, dialled)
+    mismatch = _dialog_mismatch(_placed(call_ref), sip_user, dialled)
     if mismatch:
         return _security_refusal("mismatch", "That dialog is not the call's.", address, f"{event} of {call_ref}: {mismatch}")
     if event == "failed" and code is None:
