@@ -24,7 +24,7 @@ from ninja import Field, NinjaAPI, Query, Schema, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
 
-from . import calendars, intake_schema, selectors, throttle
+from . import calendars, intake_schema, throttle
 from .enums import CallbackState, CallbackType, Channel
 from .errors import DomainError
 from .lifecycle import (
@@ -34,6 +34,7 @@ from .lifecycle import (
 )
 from .models import ApiClient, CallbackRequest, IdempotencyRecord, Queue
 from .phone import validate_timezone
+from .presenters import schedule
 
 # How long an Idempotency-Key's answer is kept, and how long a first request may run before a retry takes over.
 IDEMPOTENCY_TTL = timedelta(hours=24)
@@ -358,7 +359,7 @@ def reschedule_callback(request: HttpRequest, reference: str, payload: Reschedul
 )
 def callback_position(request: HttpRequest, reference: str):
     callback = own_callback(request, reference)
-    where = selectors.queue_position(callback, timezone.now())
+    where = schedule.queue_position(callback, timezone.now())
     return {
         "reference": callback.reference,
         "state": where.state,

@@ -31,7 +31,7 @@ from django.utils.translation import gettext
 from . import calendars
 from .enums import OPEN_CALLBACK_STATES, AgentStatus, CallbackState, Channel, CloseReason, HistoryKind
 from .models import Agent, AgentChannelStatus, CallbackRequest, HistoryEvent, Interaction, Queue, channels_of, channels_worked
-from .selectors import ChannelState, channel_states, engaged_as, engagement
+from .presenters.status import ChannelState, channel_states, engaged_as, engagement
 
 SAMPLE_MINUTES = 30
 
@@ -101,7 +101,8 @@ class Board:
         }
 
 
-def board_for(queues: list[Queue], now: datetime | None = None) -> Board:
+def board_for(queues: list[Queue], now: datetime | None = None, *, charts: bool = True) -> Board:
+    """The figures of these queues' tiles, and (with `charts`) the day's charts across them."""
     now = now or timezone.now()
     start = day_start(now)
     figures = {q.pk: QueueFigures(q) for q in queues}
@@ -110,6 +111,8 @@ def board_for(queues: list[Queue], now: datetime | None = None) -> Board:
     dispositions = _interactions(figures, ids, start)
     _agents(figures, ids)
     _slots(figures, start, now)
+    if not charts:
+        return Board(now, list(figures.values()), [], {}, [])
     times, series = _waiting_over_the_day(figures, ids, now, start)
     return Board(now, list(figures.values()), times, series, dispositions)
 

@@ -25,10 +25,9 @@ from .languages import browser_language, language_for_socket, supported
 from .layerwatch import watch
 from .lifecycle import do_acknowledge_offer
 from .metrics import SOCKETS
-from .models import queues_for, supervises
+from .models import agent_for_user, queues_for, supervises
 from .presenters.offers import shown_at
 from .push import BOARD_AGENTS_GROUP, Push, agent_group, board_group, changed_since, entities_for, regions_for
-from .selectors import agent_for_user
 from .views.board import render_figures
 from .views.render import render_push, render_regions, synced_marker
 
@@ -202,7 +201,11 @@ socket_language = database_sync_to_async(language_for_socket, thread_sensitive=F
 
 class BoardConsumer(GroupConsumer):
     """A supervisor's live board: joins the groups of the queues they supervise (and the agents' status group) and
-    re-renders the figures when rung, at most once per RINGBACK_BOARD_REFRESH_SECONDS however busy the floor is."""
+    re-renders when rung, at most once per RINGBACK_BOARD_REFRESH_SECONDS however busy the floor is.
+
+    A ring names its queue: the tiles of the queues rung since the last render re-render alone, and the charts
+    (every queue, the whole day) follow within RINGBACK_BOARD_CHART_SECONDS. An agent's status (their tiles are
+    not known here), a hello, and a ring naming no queue re-render the whole board."""
 
     groups_joined: list[str] = []
     counted = False
@@ -210,6 +213,10 @@ class BoardConsumer(GroupConsumer):
     language: str | None = None
     pending: asyncio.TimerHandle | None = None
     rung_at: float | None = None
+    rung_tiles: set[int] = frozenset()  # the queues rung since the last render (a set of its own from connect)
+    rung_whole = False  # something since the last render asks for the whole board
+    last_whole = 0.0  # loop time of the last whole render (its charts)
+    charts_due: asyncio.TimerHandle | None = None
 
     async def connect(self):
         user = self.scope.get("user")
@@ -222,6 +229,7 @@ class BoardConsumer(GroupConsumer):
             return
         self.language = await socket_language(self.scope)  # the page's own language, for every push
         self.groups_joined = []
+        self.rung_tiles = set()
         SOCKETS.labels(kind="board").inc()
         self.counted = True
         for group in groups:
@@ -238,9 +246,10 @@ class BoardConsumer(GroupConsumer):
         if self.counted:
             self.counted = False
             SOCKETS.labels(kind="board").dec()
-        if self.pending is not None:
-            self.pending.cancel()
-            self.pending = None
+        for handle in (self.pending, self.charts_due):
+            if handle is not None:
+                handle.cancel()
+        self.pending = self.charts_due = None
         groups, self.groups_joined = self.groups_joined, []
         for group in groups:
             try:
@@ -254,6 +263,11 @@ class BoardConsumer(GroupConsumer):
     async def ringback_event(self, message):
         """Coalesced: one render per refresh interval at most; rings in between fold into it."""
         self.rung_at = time.monotonic()  # the render that answers must begin after the latest ring (`render_figures`)
+        named = message.get("entities", {}).get(Push.BOARD_CHANGED.value, [])
+        if message.get("bare") or not named:
+            self.rung_whole = True
+        else:
+            self.rung_tiles.update(named)
         if self.pending is not None:
             return
         loop = asyncio.get_running_loop()
@@ -263,12 +277,32 @@ class BoardConsumer(GroupConsumer):
     async def _render_pending(self):
         self.pending = None
         fresh_since, self.rung_at = self.rung_at, None
+        tiles, whole = self.rung_tiles, self.rung_whole
+        self.rung_tiles, self.rung_whole = set(), False
+        loop = asyncio.get_running_loop()
+        if whole or loop.time() >= self.last_whole + settings.RINGBACK_BOARD_CHART_SECONDS:
+            await self._render(fresh_since)
+            return
+        await self._render(fresh_since, tiles=tiles)
+        if self.charts_due is None:  # the charts follow, with a whole render, once their interval is over
+            wait = max(0.0, self.last_whole + settings.RINGBACK_BOARD_CHART_SECONDS - loop.time())
+            self.charts_due = loop.call_later(wait, lambda: loop.create_task(self._render_charts(fresh_since)))
+
+    async def _render_charts(self, fresh_since: float | None):
+        self.charts_due = None
         await self._render(fresh_since)
 
-    async def _render(self, fresh_since: float | None = None):
-        self.last_render = asyncio.get_running_loop().time()
+    async def _render(self, fresh_since: float | None = None, *, tiles: set[int] | None = None):
+        now = asyncio.get_running_loop().time()
+        self.last_render = now
+        if tiles is None:
+            self.last_whole = now
+            if self.charts_due is not None:
+                self.charts_due.cancel()
+                self.charts_due = None
         try:
-            html = await render_board(self.scope["user"], self.language, fresh_since=fresh_since)
-            await self.send(text_data=html)
+            html = await render_board(self.scope["user"], self.language, fresh_since=fresh_since, tiles=tiles)
+            if html:  # tiles of queues this board no longer shows render nothing
+                await self.send(text_data=html)
         except Exception:  # the socket closed while rendering; its disconnect is next in line
             log.info("a board's socket closed before its update reached it", exc_info=True)

@@ -25,10 +25,11 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from . import calendars, lifecycle, selectors, throttle
+from . import calendars, lifecycle, throttle
 from .enums import CallbackState, CallbackType, CloseReason, Origin
 from .errors import DomainError
 from .models import ApiClient, CallbackRequest, Queue
+from .presenters import schedule
 from .throttle import hit
 
 EXC = "com.genesyslab.gsg.services.callback.exceptions."
@@ -396,7 +397,7 @@ def queue_position(request: HttpRequest, client: ApiClient, reference: str):
     callback = CallbackRequest.objects.select_related("queue").filter(reference=reference[:16], api_client=client).first()
     if callback is None:
         raise GmsError(404, EXC + "CallbackExceptionNotFound", f"Callback {reference[:16]} is not found.")
-    where = selectors.queue_position(callback, timezone.now())
+    where = schedule.queue_position(callback, timezone.now())
     return answer(
         {
             "_id": callback.reference,

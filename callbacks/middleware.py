@@ -20,7 +20,7 @@ from django.views.defaults import server_error as default_server_error
 from .errors import DomainError
 from .languages import activate_for_user, is_machine_path
 from .metrics import REQUESTS
-from .selectors import agent_for_user
+from .models import agent_for_user
 from .views.render import refusal_response
 
 access_log = logging.getLogger("callbacks.access")

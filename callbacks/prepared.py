@@ -54,20 +54,29 @@ class Prepared:
         self._lock = threading.Lock()
 
     def run(self, **params: Any) -> list:
+        if any(kind == "ids" and len(params[name]) > MAX_LIST for name, kind in self.kinds.items()):
+            return list(self.build(**params))  # a long list: the ORM as usual
+        bound = self.bind(**params)
+        return [] if bound is None else bound.objects()
+
+    def bind(self, **params: Any) -> Bound | None:
+        """The statement with these values in it (None when no row can match), to run alone (`objects()`) or as a
+        part of a larger statement whose rows are handed back (`objects(rows)`). Lists longer than MAX_LIST are
+        `run`'s alone."""
         for name, kind in self.kinds.items():
             if kind == "text":  # as the ORM prepares a text column's value
                 params[name] = str(params[name])
             if kind == "id":
                 params[name] = int(params[name])
                 if not _fits(params[name]):  # an id no 64-bit column holds matches no row (the ORM says the same)
-                    return []
+                    return None
             if kind == "ids":
                 params[name] = [int(i) for i in params[name] if _fits(int(i))]
                 if not params[name]:
-                    return []
+                    return None
+                if len(params[name]) > MAX_LIST:
+                    raise ValueError("prepared query: a list longer than MAX_LIST is run by the ORM, not bound")
         shape = tuple(len(params[name]) if kind == "ids" else 0 for name, kind in self.kinds.items())
-        if any(kind == "ids" and len(params[name]) > MAX_LIST for name, kind in self.kinds.items()):
-            return list(self.build(**params))  # a long list: the ORM as usual
         compiled = self._compiled.get(shape)
         if compiled is None:
             with self._lock:
@@ -79,12 +88,7 @@ class Prepared:
         for position, name, index in slots:
             value = params[name][index] if index is not None else params[name]
             values[position] = connection.ops.adapt_datetimefield_value(value) if self.kinds[name] == "time" else value
-        compiler = copy.copy(template)
-        compiler.connection = connection
-        compiler.as_sql = lambda *args, **kwargs: (sql, tuple(values))
-        replay = queryset._chain()
-        replay.query.get_compiler = lambda using=None, connection=None, elide_empty=True: compiler
-        return list(replay)
+        return Bound(queryset, template, connection, sql, tuple(values))
 
     def first(self, **params: Any):
         found = self.run(**params)
@@ -124,6 +128,26 @@ class Prepared:
         compiler.params_template = params
         compiler.connection = None  # each run takes its own thread's connection
         return queryset, compiler, sql, slots
+
+
+class Bound:
+    """A prepared statement with its values: its SQL, its parameters, its width, and its rows as model instances."""
+
+    def __init__(self, queryset: QuerySet, template, connection, sql: str, params: tuple) -> None:
+        self.queryset, self.template, self.connection, self.sql, self.params = queryset, template, connection, sql, params
+        self.width = template.col_count  # the columns of one row, as the model iterator reads them
+
+    def objects(self, rows: list | None = None) -> list:
+        """Run the statement (or take `rows`, read by a statement that held this one) through Django's own model
+        iterator: instances, `select_related` objects and annotations exactly as the queryset would give them."""
+        compiler = copy.copy(self.template)
+        compiler.connection = self.connection
+        compiler.as_sql = lambda *args, **kwargs: (self.sql, self.params)
+        if rows is not None:
+            compiler.execute_sql = lambda *args, **kwargs: [rows]
+        replay = self.queryset._chain()
+        replay.query.get_compiler = lambda using=None, connection=None, elide_empty=True: compiler
+        return list(replay)
 
 
 def _fits(value: int) -> bool:

@@ -96,6 +96,11 @@ def board_group(queue_id: int) -> str:
 BOARD_AGENTS_GROUP = "board.agents"
 
 
+def board_ring_of(group: str) -> int | None:
+    """The queue a board group's ring names (its tile re-renders), or None for the agents' group (the whole board)."""
+    return None if group == BOARD_AGENTS_GROUP else int(group.removeprefix("board."))
+
+
 def _wanted(message: dict) -> tuple[set[str], set[str]]:
     """(the regions the message re-renders, before folding parts into their regions; the events rendered as
     entities). An event that came with its entities only (and never bare) asks for no region, unless the region
@@ -232,8 +237,9 @@ class BoardBell:
     def _fire(self) -> None:
         with self.lock:
             groups, self.pending, self.scheduled = sorted(self.pending), set(), False
-        if groups:
-            doorbell.ring(groups, Push.BOARD_CHANGED.value, record=False)
+        if groups:  # each ring names its queue, so a board re-renders that queue's tile alone
+            event = Push.BOARD_CHANGED.value
+            doorbell.ring_changes({g: {event: {board_ring_of(g)}} for g in groups}, record=False)
 
 
 board_bell = BoardBell()

@@ -7,11 +7,12 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from callbacks import lifecycle, selectors
+from callbacks import lifecycle
 from callbacks.enums import CallbackType, Channel, ClosingReason, InteractionState, PreviewSection
 from callbacks.models import Interaction, Offer, PreviewField
 from callbacks.phone import in_both_zones, zone_for_number
 from callbacks.presenters.desk import workspace_context_for
+from callbacks.presenters.fields import callback_view
 
 from .factories import make_api_client, make_callback, set_ready
 
@@ -74,7 +75,7 @@ def test_each_value_once_and_no_empty_rows(queue):
         channel=Channel.WEB_CALLBACK,
         data={"reason": "Question about my order", "order": "ORD-1", "empty": "", "extra": "x"},
     )
-    view = selectors.callback_view(callback, "Europe/Paris", list(PreviewField.objects.all()))
+    view = callback_view(callback, "Europe/Paris", list(PreviewField.objects.all()))
     labels = {section: [row.label for row in rows] for section, rows in view.fields.items()}
     assert labels[PreviewSection.CASE_INFO] == ["Nature of the request"]
     assert labels[PreviewSection.CALLBACK_INFO] == ["Order"]  # the reason is in Case Information already; "empty" has none

@@ -174,6 +174,17 @@ def test_the_board_page_shows_the_figures(client, floor):
     assert "Lunch" in page
 
 
+def test_a_tile_read_is_the_same_figures_without_the_charts(floor, django_assert_num_queries):
+    """A ring for a queue re-renders its tile alone: the same figures, one statement fewer (no day of waiting)."""
+    queues = [floor["q"]]
+    with django_assert_num_queries(6):
+        tile = board_for(queues, now=NOW, charts=False)
+    whole = board_for(queues, now=NOW)
+    assert (tile.sample_times, tile.waiting_series, tile.dispositions) == ([], {}, [])
+    assert whole.sample_times and whole.waiting_series
+    assert [vars(f) for f in tile.queues] == [vars(f) for f in whole.queues]
+
+
 def test_the_board_reads_in_a_fixed_number_of_statements(floor, django_assert_num_queries):
     """However busy the floor, one board read is 6 statements plus one per queue (its slots)."""
     queues = [floor["q"]]

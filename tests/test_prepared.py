@@ -8,12 +8,12 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from callbacks import routing
-from callbacks.enums import OfferOutcome
-from callbacks.models import CallbackRequest, Offer
+from callbacks.enums import AgentStatus, OfferOutcome
+from callbacks.models import AgentChannelStatus, CallbackRequest, Offer
 from callbacks.prepared import MAX_LIST, Prepared
 from callbacks.presenters.offers import CARDS
 
-from .factories import make_callback, make_queue, set_ready
+from .factories import make_agent, make_callback, make_queue, set_ready
 
 
 def _line(queue_id, channel, now):
@@ -82,3 +82,48 @@ def test_the_sessions_user_is_read_from_a_32_bit_key_too(alice):
     user = SESSION_USER.first(user_id=alice.user.pk)
     assert user == alice.user and user.agent == alice and user.can_work
     assert SESSION_USER.first(user_id=alice.user.pk + 1000) is None
+
+
+def test_a_routing_pass_reads_the_line_the_free_agents_and_who_passed_in_one_statement(queue, alice, bob):
+    """`routing.read_pass` gives what the three querysets give, in their orders, with one statement."""
+    carol = make_agent("carol", queue)
+    first = make_callback(queue, phone="+33612345001")
+    urgent = make_callback(queue, phone="+33612345002", priority=9)
+    third = make_callback(queue, phone="+33612345003")
+    now = timezone.now()
+    for agent, passed in [(alice, [first, urgent]), (bob, [urgent])]:
+        for callback in passed:
+            Offer.objects.create(
+                callback=callback, agent=agent, channel="voice", outcome=OfferOutcome.REJECTED, created_at=now, deadline=now
+            )
+    for agent in (carol, bob, alice):
+        AgentChannelStatus.objects.update_or_create(
+            agent=agent, channel="voice", defaults={"status": AgentStatus.READY, "since": now}
+        )
+    AgentChannelStatus.objects.filter(agent=carol).update(idle_since=now - timedelta(minutes=5))
+    AgentChannelStatus.objects.filter(agent=bob).update(idle_since=None)  # never idle since anything: first
+    AgentChannelStatus.objects.filter(agent=alice).update(idle_since=now - timedelta(minutes=1))
+    with CaptureQueriesContext(connection) as captured:
+        callbacks, agents, rejected_by = routing.read_pass(queue.pk, "voice", now)
+    assert len(captured) == 1
+    assert callbacks == list(routing.waiting_callbacks(queue.pk, "voice", now=now, lock=False)) == [urgent, first, third]
+    assert [a.agent_id for a in agents] == [bob.pk, carol.pk, alice.pk]
+    assert [a.agent_id for a in agents] == [a.agent_id for a in routing.free_agents(queue.pk, "voice", lock=False)]
+    assert agents[0].agent.display_name == "Bob" and agents[0].undelivered == 0
+    assert rejected_by == {first.pk: {alice.pk}, urgent.pk: {alice.pk, bob.pk}}
+    with CaptureQueriesContext(connection) as captured:
+        assert callbacks[0].queue.name == queue.name  # select_related came back with the row
+    assert len(captured) == 0
+    # The pairing then skips who passed: the urgent one to carol (bob and alice rejected it), the first to bob.
+    found = routing.pairs(queue.pk, "voice", now)
+    assert [(c.callback.pk, c.agent.pk) for c in found.choices] == [
+        (urgent.pk, carol.pk),
+        (first.pk, bob.pk),
+        (third.pk, alice.pk),
+    ]
+
+
+def test_a_routing_pass_with_an_empty_line_reads_no_agent(queue, alice):
+    set_ready(alice)
+    callbacks, agents, rejected_by = routing.read_pass(queue.pk, "voice", timezone.now())
+    assert (callbacks, agents, rejected_by) == ([], [], {})

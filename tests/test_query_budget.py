@@ -2,7 +2,7 @@
 
 A lifecycle is: the API creates a callback and routing offers it to a Ready agent, the agent clicks
 Accept, then Mark Done, and is free (Ready) again. Its statements are pinned per step and in total
-(at most 30). Transaction control (BEGIN, COMMIT, SAVEPOINT, RELEASE) is not counted: SQLite shows it
+(at most 26). Transaction control (BEGIN, COMMIT, SAVEPOINT, RELEASE) is not counted: SQLite shows it
 as statements, PostgreSQL does not. What each step pushes has its own budget, in statements and in partials
 rendered: pushes scale with the pages open, not with the lifecycle."""
 
@@ -25,11 +25,11 @@ from .verify import Listener
 HTMX = {"HTTP_HX_REQUEST": "true"}
 CONTROL = ("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK")
 
-LIFECYCLE = 30
+LIFECYCLE = 26
 STEPS = {
-    "create via the API, with routing": 14,  # 13 once the client's last use (kept per minute) is fresh
-    "Accept": 7,
-    "Mark Done (Ready again, routing looks for more)": 9,
+    "create via the API, with routing": 12,  # 11 once the client's last use (kept per minute) is fresh
+    "Accept": 6,
+    "Mark Done (Ready again, routing looks for more)": 8,
 }
 # What each step pushes to the agent's page, as the consumer renders it (`render_push`; the agent's profile, like
 # the configuration, is kept by the process):

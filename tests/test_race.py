@@ -7,10 +7,11 @@ using SKIP LOCKED; on SQLite the IMMEDIATE transactions serialize them.
 import threading
 from collections import Counter
 
-from django.db import connections
+import pytest
+from django.db import connection, connections, transaction
 from django.utils import timezone
 
-from callbacks import lifecycle
+from callbacks import lifecycle, routing
 from callbacks.dispatcher import sweep_once
 from callbacks.enums import AgentStatus, HistoryKind, OfferOutcome
 from callbacks.errors import DomainError
@@ -96,3 +97,38 @@ def test_simultaneous_duplicate_requests_create_one_callback(queue):
     assert len({r[0] for r in results}) == 1
     assert CallbackRequest.objects.count() == 1
     assert HistoryEvent.objects.filter(kind=HistoryKind.CREATED).count() == 1
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks held by another transaction: PostgreSQL")
+def test_a_routing_pass_skips_the_callbacks_and_agents_another_pass_holds(queue):
+    """The one statement of a pass (`routing.read_pass`) keeps SKIP LOCKED on both parts: rows another router has
+    locked are passed over, not waited for, and its own rows stay locked until it commits."""
+    alice, bob = make_agent("alice", queue), make_agent("bob", queue)
+    held_cb, free_cb = make_callback(queue, phone="+33612345001"), make_callback(queue, phone="+33612345002")
+    AgentChannelStatus.objects.bulk_create(
+        [AgentChannelStatus(agent=a, channel="voice", status=AgentStatus.READY, since=timezone.now()) for a in (alice, bob)]
+    )
+    holding, release, seen = threading.Event(), threading.Event(), {}
+
+    def other_router():
+        try:
+            with transaction.atomic():
+                CallbackRequest.objects.select_for_update().get(pk=held_cb.pk)
+                AgentChannelStatus.objects.select_for_update().get(agent=alice)
+                holding.set()
+                release.wait(30)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=other_router)
+    thread.start()
+    try:
+        assert holding.wait(30)
+        with transaction.atomic():
+            callbacks, agents, _ = routing.read_pass(queue.pk, "voice", timezone.now())
+            seen["line"] = [c.pk for c in callbacks]
+            seen["agents"] = [a.agent_id for a in agents]
+    finally:
+        release.set()
+        thread.join(30)
+    assert seen == {"line": [free_cb.pk], "agents": [bob.pk]}

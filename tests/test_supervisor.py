@@ -219,6 +219,33 @@ async def test_a_change_rings_only_the_boards_of_its_queue(floor):
     await support_board.disconnect()
 
 
+async def test_a_ring_for_one_queue_re_renders_its_tile_alone_and_the_charts_follow(floor, settings):
+    """Each tile is its own partial: a change in Support re-renders Support's tile on Ada's board (she sees both
+    queues), not Billing's, not the charts; the charts follow with a whole render within their interval, unasked;
+    an agent's status (whose tiles the socket does not know) re-renders the whole board."""
+    settings.RINGBACK_BOARD_REFRESH_SECONDS = 0.1
+    settings.RINGBACK_BOARD_CHART_SECONDS = 2.0
+    support, billing = floor["support"].pk, floor["billing"].pk
+    board = _board_socket(floor["ada"])
+    assert (await board.connect(timeout=10))[0]
+    await board.send_to(text_data=json.dumps({"hello": 0}))
+    assert 'id="figures"' in await board.receive_from(timeout=5)  # the hello: the whole board
+    await sync_to_async(make_callback)(floor["support"], "+33612345098")
+    tile = await board.receive_from(timeout=5)
+    assert f'<section class="queue-card" id="queue-{support}" hx-swap-oob="true"' in tile
+    assert 'data-testid="waiting-support">2<' in tile
+    assert 'id="figures"' not in tile and f'id="queue-{billing}"' not in tile and 'id="board-data"' not in tile
+    started = time.monotonic()
+    charts = await board.receive_from(timeout=10)  # nothing rang again: the charts come on their own
+    assert 'id="figures"' in charts and 'id="board-data"' in charts and time.monotonic() - started < 5
+    await sync_to_async(set_ready)(floor["carol"])  # an agent's status: every tile she is on, so the whole board
+    whole = await board.receive_from(timeout=5)
+    while 'id="figures"' not in whole:  # her Ready also routed Support's callbacks: a tile render may come first
+        whole = await board.receive_from(timeout=5)
+    assert f'id="queue-{billing}"' in whole and f'id="queue-{support}"' in whole
+    await board.disconnect()
+
+
 async def test_a_burst_of_changes_folds_into_few_board_renders(floor, settings):
     settings.RINGBACK_BOARD_REFRESH_SECONDS = 1.0
     board = _board_socket(floor["sam"])

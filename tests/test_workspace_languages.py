@@ -14,7 +14,7 @@ from django.utils.formats import date_format
 
 from callbacks.enums import CallbackType, FieldFormat, PreviewSection
 from callbacks.models import Agent, HistoryEvent, Offer, PreviewField
-from callbacks.selectors import format_value
+from callbacks.presenters.fields import format_value
 from callbacks.views.render import render_regions
 
 from .factories import make_callback, set_ready

@@ -247,6 +247,9 @@ RINGBACK_CUSTOMER_REMINDER_MINUTES = int(os.environ.get("RINGBACK_CUSTOMER_REMIN
 RINGBACK_GMS_REQUIRE_AUTH = os.environ.get("RINGBACK_GMS_REQUIRE_AUTH", "false").lower() in ("1", "true", "yes")
 # A supervisor's live board re-renders at most this often, however many changes ring it (they fold into one).
 RINGBACK_BOARD_REFRESH_SECONDS = float(os.environ.get("RINGBACK_BOARD_REFRESH_SECONDS", "1"))
+# A ring for some queues re-renders their tiles alone; the charts (across every queue, over the whole day) follow
+# at most this often.
+RINGBACK_BOARD_CHART_SECONDS = float(os.environ.get("RINGBACK_BOARD_CHART_SECONDS", "5"))
 RINGBACK_MAX_UNDELIVERED_OFFERS = int(os.environ.get("RINGBACK_MAX_UNDELIVERED_OFFERS", "40"))
 # A side effect whose worker died mid-way (SIGKILL, a lost machine) is tried again once its lease has run out
 # (by default per kind: e-mail 120 s, webhook 60 s, switch command 20 s; a lease must outlast the slowest try,

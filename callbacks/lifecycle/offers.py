@@ -206,7 +206,17 @@ def withdraw_open_offer(callback: CallbackRequest, now: datetime) -> list[int]:
     return [offer.agent_id]
 
 
-LOCKED_OFFER = Prepared.locked_row(Offer, "callback__queue", "agent")  # Accept and Reject read their offer so
+# Accept and Reject read their offer so, and lock it and its callback in that order (offer, then callback, as
+# everywhere) in the same statement.
+LOCKED_OFFER = Prepared(
+    lambda pk: (
+        Offer.objects.select_for_update(of=("self", "callback"))
+        .select_related("callback__queue", "agent")
+        .filter(pk=pk)
+        .order_by()[:1]
+    ),
+    pk="id",
+)
 
 
 def _locked_offer_for(user: AbstractBaseUser, offer_id: int) -> Offer:
@@ -220,8 +230,6 @@ def _locked_offer_for(user: AbstractBaseUser, offer_id: int) -> Offer:
             gettext("This callback is no longer offered to you: the offer was %(outcome)s.")
             % {"outcome": gettext(offer.get_outcome_display()).lower()}
         )
-    # Lock the callback too, in the same order everywhere: offer, then callback.
-    CallbackRequest.objects.select_for_update().filter(pk=offer.callback_id).exists()
     return offer
 
 

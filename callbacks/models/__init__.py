@@ -1,6 +1,7 @@
 from .agents import (
     Agent,
     AgentChannelStatus,
+    agent_for_user,
     agent_of,
     agents_for,
     channels_of,
@@ -64,6 +65,7 @@ __all__ = [
     "require_supervisor",
     "supervises",
     "Agent",
+    "agent_for_user",
     "agent_of",
     "AgentChannelStatus",
     "ApiClient",

@@ -77,6 +77,11 @@ def get_agent_for_supervisor(user, agent_id: int, perm: str = "callbacks.manage_
     return agent
 
 
+def agent_for_user(user) -> Agent | None:
+    """The user's agent profile while they hold the Agent role; None otherwise."""
+    return agent_of(user) if may_work(user) else None
+
+
 def agent_of(user) -> Agent | None:
     """The user's agent profile, or None. Loaded with the user by `callbacks.auth.AgentBackend`, otherwise
     fetched once and kept on the user object (Django caches a reverse one-to-one, a missing one too)."""

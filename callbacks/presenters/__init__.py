@@ -3,6 +3,7 @@ one read by primary key). A push renders the partial its event names from them; 
 render the same partial from the same presenter.
 
 `desk.Workspace` is the agent's desk, one part per region; `windows` and `emails` present the interaction and e-mail
-windows; `offers` an offer's card. What pages and APIs share besides (a callback's fields as the agent reads them,
-the channels' states, searches, slots, reports) stays in `callbacks.selectors`, below.
+windows; `offers` an offer's card. What pages and APIs share besides: `fields` (a callback's fields as the agent
+reads them, its case history), `status` (the channels' states, on the desk and the board), `directory` (contacts,
+the Team Communicator, standard responses), `schedule` (slots, a callback's place in line) and `reports`.
 """

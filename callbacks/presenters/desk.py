@@ -37,9 +37,10 @@ from ..models import (
     PreviewField,
     channels_of,
 )
-from ..selectors import CallbackView, ChannelState, callback_view, channel_states, engaged_as, engagement
 from ..telephony import sip
 from .emails import EmailWindow, open_emails
+from .fields import CallbackView, callback_view
+from .status import ChannelState, channel_states, engaged_as, engagement
 from .windows import InteractionView, interaction_windows, joined_calls
 
 HANDOVER_WINDOW = timedelta(seconds=60)  # how long the page may take to hand a customer over after a consultation

@@ -7,15 +7,9 @@ from dataclasses import dataclass
 from django.utils.translation import gettext
 
 from .. import emailstate
-from ..enums import (
-    EmailState,
-    EmailStatus,
-)
+from ..enums import EmailState, EmailStatus
 from ..errors import DomainError
-from ..models import (
-    Agent,
-    EmailInteraction,
-)
+from ..models import Agent, EmailInteraction
 from ..phone import display_phone
 
 

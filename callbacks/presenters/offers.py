@@ -11,7 +11,7 @@ from ..configuration import preview_fields
 from ..enums import OfferOutcome
 from ..models import Agent, Offer
 from ..prepared import Prepared
-from ..selectors import CallbackView, callback_view
+from .fields import CallbackView, callback_view
 
 CARDS = Prepared(
     lambda agent_id, ids: (

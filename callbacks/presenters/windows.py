@@ -12,26 +12,12 @@ from django.utils.translation import gettext_noop
 
 from .. import callstate, configuration
 from ..channels import spec
-from ..enums import (
-    OPEN_CONSULT_STATES,
-    CallbackState,
-    CallState,
-    ConsultState,
-    InteractionState,
-    PartyState,
-)
-from ..models import (
-    Agent,
-    Call,
-    CallParty,
-    Consultation,
-    ContactEmail,
-    Interaction,
-)
+from ..enums import OPEN_CONSULT_STATES, CallbackState, CallState, ConsultState, InteractionState, PartyState
+from ..models import Agent, Call, CallParty, Consultation, ContactEmail, Interaction
 from ..phone import display_phone
 from ..prepared import Prepared
-from ..selectors import HISTORY_LIMIT, CallbackView, callback_view, case_history
 from ..telephony import telephony
+from .fields import HISTORY_LIMIT, CallbackView, callback_view, case_history
 
 
 def _allowed(act: str) -> property:

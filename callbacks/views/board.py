@@ -79,18 +79,26 @@ _SHARED_KEPT = 256
 _SHARED_LOCK = threading.Lock()
 
 
-def render_figures(user, language: str | None = None, *, fresh_since: float | None = None) -> str:
+def render_figures(user, language: str | None = None, *, fresh_since: float | None = None, tiles: set[int] | None = None) -> str:
     """The board's live region as an out-of-band swap (for the websocket), in the page's language: a render another
-    board of the same queues began after `fresh_since`, or a new one."""
+    board of the same queues began after `fresh_since`, or a new one. With `tiles`, only the tiles of those queues
+    (each its own swap; the charts wait for the next whole render): what a ring for some queues changed."""
     queues = list(queues_for(user).select_related("calendar"))
     manage = supervises(user, "callbacks.manage_agents")
-    key = (tuple(q.pk for q in queues), manage, language or "", timezone.get_current_timezone_name())
+    if tiles is not None:
+        queues = [q for q in queues if q.pk in tiles]
+    key = (tiles is not None, tuple(q.pk for q in queues), manage, language or "", timezone.get_current_timezone_name())
     shared = _SHARED.get(key)
     if fresh_since is not None and shared is not None and shared[0] >= fresh_since:
         return shared[1]
     began = time.monotonic()
     with translation.override(language):
-        html = render_to_string(f"{BOARD}#figures", {**_board_context(queues, manage), "oob": True})
+        if tiles is None:
+            html = render_to_string(f"{BOARD}#figures", {**_board_context(queues, manage), "oob": True})
+        else:
+            board = board_for(queues, charts=False)
+            context = {"can_manage_agents": manage, "statuses": AgentStatus, "tile_oob": True}
+            html = "".join(render_to_string(f"{BOARD}#queue-card", {**context, "q": q}) for q in board.queues)
     with _SHARED_LOCK:
         if len(_SHARED) >= _SHARED_KEPT and key not in _SHARED:
             _SHARED.clear()

@@ -10,9 +10,10 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 
-from .. import lifecycle, selectors
+from .. import lifecycle
 from ..errors import Invalid, clean_text
 from ..models import Interaction
+from ..presenters import directory, schedule
 from .render import action_response
 from .workspace import agent_or_refuse, first_error
 
@@ -57,7 +58,7 @@ def send_dtmf(request: HttpRequest, interaction_id: int) -> HttpResponse:
 def reschedule_slots(request: HttpRequest, interaction_id: int) -> HttpResponse:
     """The free slots the Reschedule picker offers, loaded when it opens (pushes stay lean)."""
     agent = agent_or_refuse(request)
-    days = selectors.reschedule_slots(agent, interaction_id, timezone.now())
+    days = schedule.reschedule_slots(agent, interaction_id, timezone.now())
     return render(request, "callbacks/_slots.html", {"days": days, "interaction_id": interaction_id})
 
 
@@ -150,7 +151,7 @@ def _team_results(request: HttpRequest, agent, q: str) -> HttpResponse:
         .values_list("pk", flat=True)
         .first()
     )
-    context = {"results": selectors.team_search(agent, q), "q": q, "live_interaction": live}
+    context = {"results": directory.team_search(agent, q), "q": q, "live_interaction": live}
     return render(request, "callbacks/team.html", context)
 
 

@@ -13,8 +13,8 @@ from .. import lifecycle
 from ..errors import DomainError, Invalid, Refused, clean_text, is_id
 from ..models import Contact, Interaction
 from ..models.config import TIMEZONE_CHOICES
+from ..presenters.directory import contact_history, contact_search, response_search, response_values
 from ..presenters.emails import contact_emails, email_window_for, newest_email_draft
-from ..selectors import contact_history, contact_search, response_search, response_values
 from .render import action_response
 from .workspace import agent_or_refuse, first_error
 

@@ -21,11 +21,12 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext, gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
-from .. import calendars, lifecycle, links, selectors, throttle
+from .. import calendars, lifecycle, links, throttle
 from ..enums import CallbackState, CallbackType, Origin
 from ..errors import DomainError
 from ..models import CallbackRequest, Queue
 from ..phone import display_phone, validate_timezone
+from ..presenters import schedule
 
 DAYS_SHOWN = 7
 SLOTS_SHOWN = 150
@@ -67,10 +68,10 @@ def visitor_zone(request: HttpRequest, queue: Queue) -> ZoneInfo:
     return calendars.spec_for(queue).zone if queue.calendar_id else ZoneInfo(settings.TIME_ZONE)
 
 
-def slot_days(queue: Queue, zone: ZoneInfo, now: datetime, *, excluding: int | None = None) -> list[selectors.SlotDay]:
+def slot_days(queue: Queue, zone: ZoneInfo, now: datetime, *, excluding: int | None = None) -> list[schedule.SlotDay]:
     """Free slots of the next days, grouped by the visitor's day. A slot needs a moment to be offered: 15 minutes."""
     start, end = now + timedelta(minutes=15), now + timedelta(days=DAYS_SHOWN)
-    return selectors.free_slot_days(queue, start, end, zone, excluding=excluding, limit=SLOTS_SHOWN, day_format=str(DAY_FORMAT))
+    return schedule.free_slot_days(queue, start, end, zone, excluding=excluding, limit=SLOTS_SHOWN, day_format=str(DAY_FORMAT))
 
 
 def _queue(slug: str) -> Queue:

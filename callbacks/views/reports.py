@@ -1,7 +1,7 @@
 """Reports for supervisors, on the queues they supervise: a summary page (outcomes, dispositions, agent activity) and
 two CSV exports streamed so 100,000 rows use bounded memory.
 
-The callback rows come from `selectors.callbacks_report` through a server-side cursor (`iterator`), and each chunk is
+The callback rows come from `presenters.reports.callbacks_report` through a server-side cursor (`iterator`), and each chunk is
 written as it is read (`spreadsheet.csv_response`: cells a spreadsheet cannot run, streamed under Daphne too).
 """
 
@@ -16,11 +16,11 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.views.decorators.http import require_GET
 
-from .. import selectors
 from ..board import agent_activity, day_start, outcome_summary
 from ..enums import AgentStatus
 from ..errors import Invalid
 from ..models import agents_for, queues_for, require_supervisor
+from ..presenters import reports as report_rows
 from ..spreadsheet import csv_response
 
 CHUNK = 2000
@@ -81,10 +81,10 @@ def _agent_id(request: HttpRequest) -> int | None:
 def callbacks_csv(request: HttpRequest) -> StreamingHttpResponse:
     """Every callback created in the range in the supervised queues, one record each, linking its attempts."""
     require_supervisor(request.user)
-    rows = selectors.callbacks_report(
+    rows = report_rows.callbacks_report(
         start=_when(request, "from"), end=_when(request, "to"), queue_ids=_queue_ids(request), agent_id=_agent_id(request)
     )
-    return csv_response(request, "callbacks", selectors.REPORT_COLUMNS, rows.iterator(chunk_size=CHUNK))
+    return csv_response(request, "callbacks", report_rows.REPORT_COLUMNS, rows.iterator(chunk_size=CHUNK))
 
 
 def _activity(request: HttpRequest):

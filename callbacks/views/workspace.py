@@ -12,8 +12,7 @@ from django_htmx.http import HttpResponseClientRefresh
 from .. import board, lifecycle
 from ..enums import Channel, Language
 from ..errors import Invalid, Refused
-from ..models import supervises
-from ..selectors import agent_for_user
+from ..models import agent_for_user, supervises
 from .render import action_response, app_response, as_agent, render_workspace
 
 

@@ -67,6 +67,8 @@ def test_the_board_follows_the_floor_live_and_a_bulk_reschedule_takes_effect(ser
     expect(figure(board, "in-progress")).to_have_text("0")
     expect(figure(board, "handled")).to_have_text(re.compile(r"^1 · \d+ s$"))
     expect(figure(board, "sl")).to_have_text("100 %")
+    # The change re-rendered Billing's tile alone; the charts (every queue, the whole day) follow unasked.
+    expect(board.locator("#chart-dispositions")).not_to_contain_text("Nothing handled", timeout=20_000)
     shot(board, "supervisor-board")
 
     # Alice steps away; two more callbacks wait, and the supervisor moves them to tomorrow morning in one go.

@@ -14,10 +14,23 @@ from django.core.management.base import BaseCommand
 from django.db import connection, transaction
 from django.utils import timezone
 
-from callbacks import routing, selectors
+from callbacks import routing
 from callbacks.enums import Channel
 from callbacks.lifecycle import clock, effects, transfers
 from callbacks.models import Agent, CallbackRequest, Contact, Queue
+from callbacks.presenters import directory, fields
+
+
+class Statement:
+    """A statement written beside the ORM (a routing pass's one read), planned as a queryset's `explain()` would."""
+
+    def __init__(self, sql: str, params: tuple) -> None:
+        self.sql, self.params = sql, params
+
+    def explain(self) -> str:
+        with connection.cursor() as cursor:
+            cursor.execute(f"{connection.ops.explain_query_prefix()} {self.sql}", self.params)
+            return "\n".join(" ".join(str(c) for c in row) if len(row) > 1 else str(row[0]) for row in cursor.fetchall())
 
 
 def hot_queries() -> dict[str, object]:
@@ -28,15 +41,17 @@ def hot_queries() -> dict[str, object]:
     callback_ids = list(CallbackRequest.objects.values_list("id", flat=True)[:3]) or [0]
     contact_id = Contact.objects.values_list("id", flat=True).first() or 0
     due, offer = clock.next_deadlines()
-    contact_own, contact_callbacks = selectors.contact_history_parts(contact_id)
+    contact_own, contact_callbacks = directory.contact_history_parts(contact_id)
+    sql, params, _, _ = routing.pass_statement(queue_id, Channel.VOICE, now)
     return {
+        "routing: a pass's one statement (the line, the free agents, who passed)": Statement(sql, params),
         "routing: free agents of a queue, longest idle first": routing.free_agents(queue_id, Channel.VOICE)[
             : routing.AGENTS_LOOKED_AT
         ],
         "routing: waiting callbacks in line order": routing.waiting_callbacks(queue_id, Channel.VOICE, now=now)[
             : routing.CALLBACKS_LOOKED_AT
         ],
-        "routing: who passed on those callbacks": routing.passed_on(callback_ids),
+        "routing: who passed on those callbacks": routing.passed_on(callback_ids),  # the pass reads it by the line
         "routing: offers not yet shown on a page": routing.undelivered_offers(),
         "clock: due scheduled callbacks": clock.due_callbacks(now)[: clock.BATCH],
         "clock: next due time": due,
@@ -50,10 +65,10 @@ def hot_queries() -> dict[str, object]:
         "clock: consultation requests unanswered": transfers.unanswered_consultation_requests(now)[:200],
         "clock: line reports a day old": clock.old_line_reports(now - clock.LINE_REPORTS_KEPT)[:1000],
         "effects: stale effects": effects.stale_effects(now)[:100],
-        "page: case history of the open interactions": selectors.case_history(callback_ids),
+        "page: case history of the open interactions": fields.case_history(callback_ids),
         "page: a contact's own events": contact_own,
         "page: the events of a contact's callbacks": contact_callbacks,
-        "page: the Team Communicator's recent targets": selectors.recent_targets(agent_id),
+        "page: the Team Communicator's recent targets": directory.recent_targets(agent_id),
     }
 
 
