@@ -217,6 +217,7 @@ class BoardConsumer(GroupConsumer):
     rung_whole = False  # something since the last render asks for the whole board
     last_whole = 0.0  # loop time of the last whole render (its charts)
     charts_due: asyncio.TimerHandle | None = None
+    gone = False  # the socket left: a render under way neither sends nor schedules another
 
     async def connect(self):
         user = self.scope.get("user")
@@ -246,6 +247,7 @@ class BoardConsumer(GroupConsumer):
         if self.counted:
             self.counted = False
             SOCKETS.labels(kind="board").dec()
+        self.gone = True
         for handle in (self.pending, self.charts_due):
             if handle is not None:
                 handle.cancel()
@@ -284,7 +286,7 @@ class BoardConsumer(GroupConsumer):
             await self._render(fresh_since)
             return
         await self._render(fresh_since, tiles=tiles)
-        if self.charts_due is None:  # the charts follow, with a whole render, once their interval is over
+        if self.charts_due is None and not self.gone:  # the charts follow, with a whole render, once their interval is over
             wait = max(0.0, self.last_whole + settings.RINGBACK_BOARD_CHART_SECONDS - loop.time())
             self.charts_due = loop.call_later(wait, lambda: loop.create_task(self._render_charts(fresh_since)))
 
@@ -293,6 +295,8 @@ class BoardConsumer(GroupConsumer):
         await self._render(fresh_since)
 
     async def _render(self, fresh_since: float | None = None, *, tiles: set[int] | None = None):
+        if self.gone:
+            return
         now = asyncio.get_running_loop().time()
         self.last_render = now
         if tiles is None:

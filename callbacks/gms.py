@@ -25,7 +25,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from . import calendars, lifecycle, throttle
+from . import calendars, intake_schema, lifecycle, throttle
 from .enums import CallbackState, CallbackType, CloseReason, Origin
 from .errors import DomainError
 from .models import ApiClient, CallbackRequest, Queue
@@ -53,6 +53,11 @@ GMS_REASON = {
     CloseReason.EXPIRED: "EXPIRED",
     CloseReason.FAILED: "FAILED",
 }
+# The request's fields GMS names or decides itself (`start`); every other field of the request (`intake_schema`) is
+# the property `_<field>`: `_email`, `_language`, `_priority`, `_window_end` …, and any field added to the request.
+GMS_OWN = frozenset(
+    {"queue", "phone_number", "type", "channel", "origin", "customer_name", "desired_time", "customer_timezone", "data"}
+)
 # Property names a query may filter on besides the mapped underscore keys: attached-data keys.
 KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 QUERY_LIMIT = 100
@@ -102,7 +107,8 @@ def record_of(callback: CallbackRequest, request: HttpRequest) -> dict[str, str]
         record["_callback_reason"] = GMS_REASON[callback.close_reason]
     for key, value in callback.data.items():
         if not key.startswith("_"):
-            record[key] = value if isinstance(value, str) else json.dumps(value)
+            name = f"_{key}" if key in intake_schema.FIELDS else key  # a request's field, as GMS named it
+            record[name] = value if isinstance(value, str) else json.dumps(value)
     return record
 
 
@@ -278,9 +284,11 @@ def start(request: HttpRequest, client: ApiClient, queue: Queue):
         raise GmsError(400, EXC + "CallbackExceptionMandatoryParameter", "Mandatory parameter _customer_number is missing.")
     desired = parse_gms_time(body["_desired_time"], "_desired_time") if body.get("_desired_time") else None
     data = {k: _clean(v, k, 500) for k, v in body.items() if not k.startswith("_")}
+    fields = {f: _clean(body[f"_{f}"], f"_{f}") or None for f in intake_schema.FIELDS if f not in GMS_OWN and f"_{f}" in body}
     try:
         callback, created = lifecycle.do_create_callback(
             request=lifecycle.callback_request(
+                **fields,
                 queue=queue.slug,
                 phone_number=_clean(number, "_customer_number", 40),
                 type=CallbackType.SCHEDULED if desired else CallbackType.IMMEDIATE,

@@ -11,8 +11,8 @@ page never showed its offer) is not offered it again while another Ready
 agent exists. A personal callback waits
 for its owner during the queue's grace period.
 
-A pass reads the line, the free agents and who passed on each callback in one statement (`read_pass`). Rows are
-read with SKIP LOCKED inside the caller's transaction, so any number
+A pass reads the line, then (when something waits) the free agents and who passed on each callback in one
+statement (`free_for`). Rows are read with SKIP LOCKED inside the caller's transaction, so any number
 of web processes and dispatchers can route at once without waiting on each
 other; the partial unique constraints on offers are the last line of defence.
 """
@@ -123,7 +123,7 @@ def passed_on(callback_ids: list[int]):
     return Offer.objects.filter(callback_id__in=callback_ids, outcome__in=passed).values_list("callback_id", "agent_id")
 
 
-# A routing pass's reads, compiled once per process (`prepared`) and sent as one statement (`read_pass`).
+# A routing pass's reads, compiled once per process (`prepared`): the line, then the free agents with who passed.
 LINE = Prepared(
     lambda queue_id, channel, now: waiting_callbacks(queue_id, channel, now=now)[:CALLBACKS_LOOKED_AT],
     queue_id="id",
@@ -134,56 +134,55 @@ FREE = Prepared(lambda queue_id, channel: free_agents(queue_id, channel)[:AGENTS
 PASSED = (OfferOutcome.REJECTED, OfferOutcome.NOT_DELIVERED)
 
 
-def pass_statement(queue_id: int, channel: str, now: datetime):
-    """The one statement of a routing pass, as (SQL, parameters, the line's part, the free agents' part), or None
-    when no row can match. Its rows are tagged 0 (a callback in line), 1 (a free agent) and 2 (a callback's
-    passed-on agent) and carry the other parts' columns as NULLs. The free agents and the passed-on offers are read
-    only when the line holds a callback (after Mark Done or a status change it is usually empty)."""
-    line = LINE.bind(queue_id=queue_id, channel=str(channel), now=now)
+def free_statement(queue_id: int, channel: str, callback_ids: list[int]):
+    """The free agents and who passed on the callbacks in line, as one statement: (SQL, parameters, the free agents'
+    part), or None when no row can match. Its rows are tagged 1 (a free agent) or 2 (a callback's passed-on agent)
+    and carry the other part's columns as NULLs."""
     free = FREE.bind(queue_id=queue_id, channel=str(channel))
-    if line is None or free is None:
+    if free is None:
         return None
-    quote, meta = line.connection.ops.quote_name, Offer.objects.all().query.get_meta()
+    key = (free.connection.alias, free.sql, len(callback_ids))
+    sql = _FREE_SQL.get(key)
+    if sql is None:
+        sql = _FREE_SQL.setdefault(key, _free_sql(free, len(callback_ids)))
+    return sql, (*free.params, *callback_ids, *[str(p) for p in PASSED]), free
+
+
+_FREE_SQL: dict[tuple, str] = {}  # (database, the free agents' SQL, how many callbacks) -> the statement
+
+
+def _free_sql(free, callbacks: int) -> str:
+    quote, meta = free.connection.ops.quote_name, Offer.objects.all().query.get_meta()
     offer = quote(meta.db_table)
     callback_id, agent_id, outcome = (quote(meta.get_field(name).column) for name in ("callback", "agent", "outcome"))
-    columns = ", ".join(f"l{i}" for i in range(line.width))
-    free_columns = ", ".join(f"f{i}" for i in range(free.width))
-    nulls = lambda n: ", ".join(["NULL"] * n)  # noqa: E731
-    # NULL columns of a typed pair: PostgreSQL types a UNION's column from its first two parts.
-    pair_nulls = "CAST(NULL AS BIGINT), CAST(NULL AS BIGINT)"
-    sql = (
-        f"WITH line({columns}) AS MATERIALIZED ({line.sql}), free({free_columns}) AS ({free.sql}) "
-        f"SELECT 0, {columns}, {nulls(free.width)}, {pair_nulls} FROM line "
-        f"UNION ALL SELECT 1, {nulls(line.width)}, {free_columns}, {pair_nulls} FROM free "
-        "WHERE EXISTS (SELECT 1 FROM line) "
-        f"UNION ALL SELECT 2, {nulls(line.width)}, {nulls(free.width)}, o.{callback_id}, o.{agent_id} FROM {offer} o "
-        f"WHERE o.{callback_id} IN (SELECT l0 FROM line) AND o.{outcome} IN (%s, %s)"
+    columns = ", ".join(f"f{i}" for i in range(free.width))
+    nulls = ", ".join(["NULL"] * free.width)
+    ids = ", ".join(["%s"] * callbacks)
+    return (
+        f"WITH free({columns}) AS ({free.sql}) "
+        f"SELECT 1, {columns}, CAST(NULL AS BIGINT), CAST(NULL AS BIGINT) FROM free "
+        f"UNION ALL SELECT 2, {nulls}, o.{callback_id}, o.{agent_id} FROM {offer} o "
+        f"WHERE o.{callback_id} IN ({ids}) AND o.{outcome} IN (%s, %s)"
     )
-    return sql, (*line.params, *free.params, *[str(p) for p in PASSED]), line, free
 
 
-def read_pass(queue_id: int, channel: str, now: datetime):
-    """The line (routing order), the free agents (longest idle first) and who passed on which callback of the line,
-    read and locked in one statement."""
-    statement = pass_statement(queue_id, channel, now)
+def free_for(queue_id: int, channel: str, callback_ids: list[int]):
+    """The free agents of the queue (longest idle first) and who passed on each of these callbacks, locked and read
+    in one statement."""
+    statement = free_statement(queue_id, channel, callback_ids)
     if statement is None:
-        return [], [], {}
-    sql, params, line, free = statement
-    with line.connection.cursor() as cursor:
+        return [], {}
+    sql, params, free = statement
+    with free.connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    parts: dict[int, list] = {0: [], 1: [], 2: []}
-    for row in rows:
-        parts[row[0]].append(row)
-    callbacks = line.objects([row[1 : 1 + line.width] for row in parts[0]])
-    agents = free.objects([row[1 + line.width : 1 + line.width + free.width] for row in parts[1]])
+    agents = free.objects([row[1 : 1 + free.width] for row in rows if row[0] == 1])
+    agents.sort(key=lambda a: (a.idle_since is not None, a.idle_since or datetime.min, a.pk))  # a UNION keeps no order
     rejected_by: dict[int, set[int]] = {}
-    for row in parts[2]:
-        rejected_by.setdefault(row[-2], set()).add(row[-1])
-    # A UNION keeps no order: each part is put back in its own.
-    callbacks.sort(key=lambda c: (-c.priority, c.type_rank, c.enqueued_at is None, c.enqueued_at or now, c.pk))
-    agents.sort(key=lambda a: (a.idle_since is not None, a.idle_since or now, a.pk))
-    return callbacks, agents, rejected_by
+    for row in rows:
+        if row[0] == 2:
+            rejected_by.setdefault(row[-2], set()).add(row[-1])
+    return agents, rejected_by
 
 
 @dataclass(frozen=True)
@@ -198,10 +197,13 @@ class Pass:
 def pairs(queue_id: int, channel: str, now: datetime) -> Pass:
     """Every offer one pass can make in this queue and channel: callbacks in line order, each to the longest
     idle free agent left who may take it. Locks the rows it pairs (call inside a transaction)."""
-    callbacks, agents, rejected_by = read_pass(queue_id, channel, now)
+    # The callbacks first: after Mark Done or a status change the line is usually empty, and this read is one
+    # index range, where the free agents' read weighs four anti-joins (PostgreSQL plans them on every run).
+    callbacks = LINE.run(queue_id=queue_id, channel=str(channel), now=now)
     if not callbacks or not calendars.is_open(calendars.spec_for(callbacks[0].queue), now):
         # Nothing waits, or the queue is closed: its callbacks wait for the opening (the clock routes every second).
         return Pass([], more=False)
+    agents, rejected_by = free_for(queue_id, channel, [c.pk for c in callbacks])
     if not agents:
         return Pass([], more=False)
     room = settings.RINGBACK_MAX_UNDELIVERED_OFFERS - (agents[0].undelivered or 0)

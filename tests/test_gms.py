@@ -266,3 +266,32 @@ def test_admin_endpoints_need_a_staff_user(http, gms):
     with pytest.raises(GmsFailure) as failure:
         GmsClient(http, user="clerk", password="clerk-pass-123").admin_queues()
     assert failure.value.status == 401
+
+
+def test_every_other_field_of_the_request_is_its_underscore_property(gms):
+    """GMS names the request's fields `_<field>` (`intake_schema`): e-mail, language, priority, instructions and the
+    availability window come through; an empty one takes its default; a value the request refuses is a 400."""
+    ends = timezone.now() + timedelta(hours=3)
+    ref = gms.start(
+        "billing-cb",
+        "+33612345670",
+        _email="nina@example.com",
+        _language="fr",
+        _priority="9",
+        _instructions="After 5 pm",
+        _window_end=to_gms(ends),
+        _max_attempts="",
+    )
+    callback = CallbackRequest.objects.get(reference=ref)
+    assert (callback.customer_email, callback.language, callback.priority, callback.instructions) == (
+        "nina@example.com",
+        "fr",
+        9,
+        "After 5 pm",
+    )
+    assert abs((callback.window_end - ends).total_seconds()) < 0.001
+    assert callback.max_attempts == callback.queue.default_max_attempts
+    with pytest.raises(GmsFailure) as refused:
+        gms.start("billing-cb", "+33612345671", _priority="11")
+    assert refused.value.status == 400 and "priority" in refused.value.message
+    assert not CallbackRequest.objects.filter(phone_number="+33612345671").exists()

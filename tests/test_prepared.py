@@ -84,8 +84,8 @@ def test_the_sessions_user_is_read_from_a_32_bit_key_too(alice):
     assert SESSION_USER.first(user_id=alice.user.pk + 1000) is None
 
 
-def test_a_routing_pass_reads_the_line_the_free_agents_and_who_passed_in_one_statement(queue, alice, bob):
-    """`routing.read_pass` gives what the three querysets give, in their orders, with one statement."""
+def test_a_routing_pass_reads_the_free_agents_and_who_passed_in_one_statement(queue, alice, bob):
+    """`routing.free_for` gives what the free agents' and the passed-on querysets give, in order, in one statement."""
     carol = make_agent("carol", queue)
     first = make_callback(queue, phone="+33612345001")
     urgent = make_callback(queue, phone="+33612345002", priority=9)
@@ -103,10 +103,11 @@ def test_a_routing_pass_reads_the_line_the_free_agents_and_who_passed_in_one_sta
     AgentChannelStatus.objects.filter(agent=carol).update(idle_since=now - timedelta(minutes=5))
     AgentChannelStatus.objects.filter(agent=bob).update(idle_since=None)  # never idle since anything: first
     AgentChannelStatus.objects.filter(agent=alice).update(idle_since=now - timedelta(minutes=1))
-    with CaptureQueriesContext(connection) as captured:
-        callbacks, agents, rejected_by = routing.read_pass(queue.pk, "voice", now)
-    assert len(captured) == 1
+    callbacks = routing.LINE.run(queue_id=queue.pk, channel="voice", now=now)
     assert callbacks == list(routing.waiting_callbacks(queue.pk, "voice", now=now, lock=False)) == [urgent, first, third]
+    with CaptureQueriesContext(connection) as captured:
+        agents, rejected_by = routing.free_for(queue.pk, "voice", [c.pk for c in callbacks])
+    assert len(captured) == 1
     assert [a.agent_id for a in agents] == [bob.pk, carol.pk, alice.pk]
     assert [a.agent_id for a in agents] == [a.agent_id for a in routing.free_agents(queue.pk, "voice", lock=False)]
     assert agents[0].agent.display_name == "Bob" and agents[0].undelivered == 0
@@ -123,7 +124,8 @@ def test_a_routing_pass_reads_the_line_the_free_agents_and_who_passed_in_one_sta
     ]
 
 
-def test_a_routing_pass_with_an_empty_line_reads_no_agent(queue, alice):
+def test_a_routing_pass_with_an_empty_line_is_one_statement(queue, alice):
     set_ready(alice)
-    callbacks, agents, rejected_by = routing.read_pass(queue.pk, "voice", timezone.now())
-    assert (callbacks, agents, rejected_by) == ([], [], {})
+    with CaptureQueriesContext(connection) as captured:
+        assert routing.pairs(queue.pk, "voice", timezone.now()).choices == []
+    assert len(captured) == 1

@@ -101,8 +101,8 @@ def test_simultaneous_duplicate_requests_create_one_callback(queue):
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks held by another transaction: PostgreSQL")
 def test_a_routing_pass_skips_the_callbacks_and_agents_another_pass_holds(queue):
-    """The one statement of a pass (`routing.read_pass`) keeps SKIP LOCKED on both parts: rows another router has
-    locked are passed over, not waited for, and its own rows stay locked until it commits."""
+    """A pass's reads (the line, then the free agents with who passed, `routing.free_for`) keep SKIP LOCKED: rows
+    another router has locked are passed over, not waited for."""
     alice, bob = make_agent("alice", queue), make_agent("bob", queue)
     held_cb, free_cb = make_callback(queue, phone="+33612345001"), make_callback(queue, phone="+33612345002")
     AgentChannelStatus.objects.bulk_create(
@@ -125,7 +125,8 @@ def test_a_routing_pass_skips_the_callbacks_and_agents_another_pass_holds(queue)
     try:
         assert holding.wait(30)
         with transaction.atomic():
-            callbacks, agents, _ = routing.read_pass(queue.pk, "voice", timezone.now())
+            callbacks = routing.LINE.run(queue_id=queue.pk, channel="voice", now=timezone.now())
+            agents, _ = routing.free_for(queue.pk, "voice", [c.pk for c in callbacks])
             seen["line"] = [c.pk for c in callbacks]
             seen["agents"] = [a.agent_id for a in agents]
     finally:

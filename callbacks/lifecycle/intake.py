@@ -21,7 +21,7 @@ from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext
 
-from .. import calendars, dialplan, languages, links, throttle
+from .. import calendars, dialplan, intake_schema, languages, links, throttle
 from ..channels import spec
 from ..enums import (
     OPEN_CALLBACK_STATES,
@@ -245,7 +245,7 @@ def do_create_callback(
         window_start=request.window_start,
         window_end=request.window_end,
         instructions=request.instructions.strip(),
-        data=request.data or {},
+        data=intake_schema.attached(request),
         priority=int(request.priority),
         type_rank=0 if request.type == CallbackType.IMMEDIATE else 1,
         max_attempts=int(request.max_attempts or queue.default_max_attempts),

@@ -21,7 +21,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext, gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
-from .. import calendars, lifecycle, links, throttle
+from .. import calendars, intake_schema, lifecycle, links, throttle
 from ..enums import CallbackState, CallbackType, Origin
 from ..errors import DomainError
 from ..models import CallbackRequest, Queue
@@ -56,6 +56,24 @@ class RequestForm(forms.Form):
     )
     tz = forms.CharField(max_length=64, required=False)
     website = forms.CharField(required=False, max_length=200)  # the honeypot: hidden from people, filled by bots
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Every other field of the request marked public (`intake_schema`) is asked for too, under its own name and
+        # title; its checks are the request's own (one definition, validated once when the request is made).
+        for name, info in intake_schema.public_fields().items():
+            if name not in PAGE_OWN:
+                self.fields[name] = forms.CharField(required=False, label=info.title or name, help_text=info.description or "")
+
+    def extra_fields(self) -> list:
+        return [self[name] for name in self.fields if name in intake_schema.FIELDS and name not in PAGE_OWN]
+
+    def extra_values(self) -> dict[str, str]:
+        return {field.name: self.cleaned_data[field.name] or None for field in self.extra_fields()}
+
+
+# The request's public fields this page asks for under names of its own (the rest are asked for by their own).
+PAGE_OWN = {"customer_name": "name", "phone_number": "phone", "email": "email"}
 
 
 def visitor_zone(request: HttpRequest, queue: Queue) -> ZoneInfo:
@@ -136,6 +154,7 @@ def request_callback(request: HttpRequest, slug: str) -> HttpResponse:
     try:
         callback, created = lifecycle.do_create_callback(
             request=lifecycle.callback_request(
+                **form.extra_values(),
                 queue=queue.slug,
                 phone_number=data["phone"],
                 type=CallbackType.SCHEDULED if desired else CallbackType.IMMEDIATE,

@@ -42,16 +42,16 @@ def hot_queries() -> dict[str, object]:
     contact_id = Contact.objects.values_list("id", flat=True).first() or 0
     due, offer = clock.next_deadlines()
     contact_own, contact_callbacks = directory.contact_history_parts(contact_id)
-    sql, params, _, _ = routing.pass_statement(queue_id, Channel.VOICE, now)
+    sql, params, _ = routing.free_statement(queue_id, Channel.VOICE, callback_ids)
     return {
-        "routing: a pass's one statement (the line, the free agents, who passed)": Statement(sql, params),
+        "routing: the free agents and who passed on the line, one statement": Statement(sql, params),
         "routing: free agents of a queue, longest idle first": routing.free_agents(queue_id, Channel.VOICE)[
             : routing.AGENTS_LOOKED_AT
         ],
         "routing: waiting callbacks in line order": routing.waiting_callbacks(queue_id, Channel.VOICE, now=now)[
             : routing.CALLBACKS_LOOKED_AT
         ],
-        "routing: who passed on those callbacks": routing.passed_on(callback_ids),  # the pass reads it by the line
+        "routing: who passed on those callbacks": routing.passed_on(callback_ids),
         "routing: offers not yet shown on a page": routing.undelivered_offers(),
         "clock: due scheduled callbacks": clock.due_callbacks(now)[: clock.BATCH],
         "clock: next due time": due,
