@@ -22,6 +22,11 @@ def table(results: dict) -> str:
     return "\n" + "\n".join(lines)
 
 
+def cell(text: object) -> str:
+    """A Markdown table cell: a "|" in a measure's name or value ("Ringback | skeleton") would start another cell."""
+    return str(text).replace("|", "\\|")
+
+
 def side_by_side(runs: list[dict], names: list[str]) -> str:
     """One row per measure, one column per run, headed by its file's name, commit and date."""
     measures: list[str] = []
@@ -32,7 +37,7 @@ def side_by_side(runs: list[dict], names: list[str]) -> str:
     ]
     lines = ["| measure | " + " | ".join(heads) + " |", "|---|" + "---|" * len(runs)]
     for measure in measures:
-        lines.append(f"| {measure} | " + " | ".join(str(dict(run["rows"]).get(measure, "—")) for run in runs) + " |")
+        lines.append(f"| {cell(measure)} | " + " | ".join(cell(dict(run["rows"]).get(measure, "—")) for run in runs) + " |")
     return "\n".join(lines)
 
 

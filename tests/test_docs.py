@@ -4,6 +4,8 @@ included, runs in scripts/test)."""
 import re
 from pathlib import Path
 
+from bench.report import side_by_side
+
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
 DATE = re.compile(r"\b20\d\d-\d\d-\d\d\b")
@@ -31,3 +33,12 @@ def test_every_documentation_page_is_in_the_sites_navigation():
     nav = (ROOT / "mkdocs.yml").read_text()
     pages = {p.relative_to(ROOT / "docs").as_posix() for p in (ROOT / "docs").rglob("*.md")}
     assert {p for p in pages if p not in nav and p != "decisions/index.md"} == set()
+
+
+def test_a_bench_table_keeps_a_pipe_inside_its_cell():
+    """A measure named "… Ringback | skeleton" with values "20.8 ms / 20 | 9.4 ms / 5" stays one row of one cell per
+    run (it split into extra cells, and the other runs' values fell off the published table)."""
+    run = {"rows": [("date", "d"), ("commit", "c"), ("step, Ringback | skeleton", "1 ms | 2 ms")]}
+    row = side_by_side([run, run], ["a", "b"]).splitlines()[-1]
+    cells = re.split(r"(?<!\\)\|", row)[1:-1]
+    assert len(cells) == 3 and cells[1].strip() == cells[2].strip() == "1 ms \\| 2 ms"
