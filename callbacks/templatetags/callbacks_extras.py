@@ -34,8 +34,9 @@ def translate_label(label) -> str:
 
 @register.filter
 def offer_title(channel: str) -> str:
-    """An offer card's title on this channel, in English ("Web Callback", "Callback"): `{% translate %}` it."""
-    return channels.spec(channel).offer_title
+    """An offer card's title on this channel, in the page's language ("Callback", "Rappel"). (`{% translate
+    channel|offer_title %}` translated the channel's key before the filter, and the title stayed English.)"""
+    return gettext(channels.spec(channel).offer_title)
 
 
 @register.filter

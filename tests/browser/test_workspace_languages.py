@@ -1,4 +1,5 @@
-"""The workspace in French and in Spanish, in Chromium at 1366 × 768: a whole callback (Ready → offer → Accept → Call →
+"""The workspace in English, French and Spanish, in Chromium at 1366 × 768 (the offer card, the desk and the Team
+Communicator each kept as a screenshot): a whole callback (Ready → offer → Accept → Call →
 End Call → Mark Done) with the translated button names, the longer words still fitting (the status bar and the
 toolbar one row each, Dispositions and Note above the fold), live pushes and the connection indicator in the agent's
 language, and the keyboard shortcuts working in French (they follow `data-shortcut`, not the words). axe-core checks
@@ -40,6 +41,8 @@ WORDS = {
         "Call status": "Statut de l'appel",
         "Desk clear": "Votre poste est libre.",
         "Keyboard shortcuts": "Raccourcis clavier",
+        "Search the Team Communicator": "Rechercher dans le Team Communicator",
+        "Callback": "Rappel",
     },
     "es": {
         "Voice": "Voz",
@@ -63,8 +66,12 @@ WORDS = {
         "Call status": "Estado de la llamada",
         "Desk clear": "Su escritorio está despejado.",
         "Keyboard shortcuts": "Atajos de teclado",
+        "Search the Team Communicator": "Buscar en el Team Communicator",
+        "Callback": "Devolución de llamada",
     },
 }
+# English: the seed's own words.
+WORDS["en"] = {word: word for word in WORDS["fr"]} | {"Desk clear": "Your desk is clear.", "Live": "Live"}
 
 
 @pytest.fixture
@@ -85,7 +92,7 @@ def in_view(locator, height: int = 768) -> None:
     assert box and box["y"] >= 0 and box["y"] + box["height"] <= height, (locator, box)
 
 
-@pytest.mark.parametrize("language", ["fr", "es"])
+@pytest.mark.parametrize("language", ["en", "fr", "es"])
 def test_a_whole_callback_in_the_agents_language_at_1366_by_768(server, setup, open_page, shot, language):
     w = WORDS[language]
     speaking(setup["alice"], language)
@@ -97,6 +104,10 @@ def test_a_whole_callback_in_the_agents_language_at_1366_by_768(server, setup, o
     voice.get_by_role("button", name=w["Ready"], exact=True).click()
     expect(page.get_by_test_id("status-voice")).to_have_text(w["Ready"])
     create(server, setup["token"], phone_number="+33612340011", customer_name="Camille Laurent", data={"reason": "Refund"})
+    expect(notification(page)).to_contain_text("+33 6 12 34 00 11")
+    expect(notification(page).get_by_role("heading")).to_have_text(f"{w['Callback']} · Billing")  # the card's title too
+    in_view(notification(page))
+    shot(page, f"offer-card-1366x768-{language}")
     notification(page).get_by_role("button", name=w["Accept"]).click()
     window = page.locator("[data-interaction]")
     expect(window.get_by_role("region", name=w["Callback Information"])).to_be_visible()
@@ -104,6 +115,12 @@ def test_a_whole_callback_in_the_agents_language_at_1366_by_768(server, setup, o
     window.get_by_role("button", name=w["Call"], exact=True).click()
     expect(window.get_by_test_id("call-status")).to_have_text(w["Connected"], timeout=10000)  # pushed, in French
     shot(page, f"desk-1366x768-{language}")
+    # The Team Communicator, searched: its placeholder and its results fit at this size in every language.
+    search = page.get_by_label(w["Search the Team Communicator"])
+    search.fill("Bil")
+    expect(page.locator("#team-results")).to_contain_text("Billing")
+    shot(page, f"team-communicator-1366x768-{language}")
+    search.fill("")
     # The longer words still fit: the status bar and the toolbar one row each, Dispositions and Note above the fold.
     for locator in (
         page.get_by_role("navigation", name=w["My status"]),

@@ -12,11 +12,20 @@ from callbacks.enums import CallbackState, CallOutcome, CallState, ConsultState,
 from callbacks.models import Call, CallbackRequest, CallParty, Consultation, LineReport, Queue, RetryRule
 from callbacks.telephony.sip import credentials
 
+from ..browser.a11y import Axe
 from ..browser.conftest import SHOTS
 from ..browser.test_call_handling import accept, history, status, toolbar
 from ..browser.test_core_journeys import create, ready
 from ..factories import make_agent
 from .conftest import CHROMIUM, RING_SECONDS, SIP_ARGS
+
+
+def snap(page, name: str) -> None:
+    """A state the journey reached: checked by axe-core as it is (the real-SIP desk is checked on demand, not on
+    every change), then kept as a screenshot."""
+    Axe.now(page)
+    page.screenshot(path=str(SHOTS / name))
+
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
@@ -87,7 +96,7 @@ def test_answered_call_talks_both_ways_and_the_customer_hangs_up(server, sip, fl
     number = "+33612000011"
     page, line = talking(sip, server, floor, agent_page, number)
     SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / "softphone-connected.png"))
+    snap(page, "softphone-connected.png")
     call = Call.objects.get()
     assert call.state == CallState.CONNECTED
     expect(history(page)).to_contain_text("Customer answered")
@@ -121,6 +130,7 @@ def test_hold_resume_and_dtmf_reach_the_far_end(server, sip, floor, agent_page):
     offers = len(line.seen("CALL_REMOTE_SDP"))
     toolbar(page).get_by_role("button", name="Hold").click()
     expect(status(page)).to_have_text("On Hold")
+    Axe.now(page)  # the desk on hold, checked by axe-core as it is
     line.wait_for_count("CALL_REMOTE_SDP", offers + 1)  # the browser's re-INVITE reached the customer…
     assert line.sip_trace().rfind("a=sendonly") > line.sip_trace().rfind("a=sendrecv"), "…offering sendonly"
     held = page.evaluate(RECEIVED)
@@ -256,7 +266,7 @@ def test_a_blind_transfer_that_fails_keeps_the_customer_and_one_that_succeeds_ha
     alert = page.get_by_role("alert").filter(has_text="Transfer to")
     expect(alert).to_contain_text("failed: busy. The customer is still on the line.", timeout=WAIT)
     SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / "softphone-transfer-failed.png"))
+    snap(page, "softphone-transfer-failed.png")
     busy.wait_for("CALL_CLOSED")
     expect(status(page)).to_have_text("Connected")
     first = line.seen("CALL_ESTABLISHED")[0]["id"]
@@ -315,7 +325,7 @@ def test_a_blind_transfer_to_a_second_agents_browser(server, sip, floor, agent_p
     assert call.interaction.agent.user.username == "bob"
     expect(history(bob)).to_contain_text("Call transferred to Bob")
     SHOTS.mkdir(parents=True, exist_ok=True)
-    bob.screenshot(path=str(SHOTS / "softphone-transferred-to-bob.png"))
+    snap(bob, "softphone-transferred-to-bob.png")
     line.command("hangup")
     expect(status(bob)).to_have_text("Ready to Call")
     call.refresh_from_db()
@@ -325,7 +335,7 @@ def test_a_blind_transfer_to_a_second_agents_browser(server, sip, floor, agent_p
 def test_a_transfer_bob_declines_leaves_the_customer_with_alice(server, sip, floor, agent_page):
     page, bob, line, request = transfer_to_bob(sip, server, floor, agent_page, "+33612000027")
     SHOTS.mkdir(parents=True, exist_ok=True)
-    bob.screenshot(path=str(SHOTS / "softphone-transfer-request.png"))
+    snap(bob, "softphone-transfer-request.png")
     request.get_by_role("button", name="Decline").click()
     alert = page.get_by_role("alert").filter(has_text="Transfer to")
     expect(alert).to_contain_text("Transfer to Bob failed: declined. The customer is still on the line.", timeout=WAIT)
@@ -425,7 +435,7 @@ def test_a_consultation_completed_as_a_conference_mixed_in_the_browser(server, s
     start = bob.evaluate(LEG_ENERGY)
     wait_js(bob, f"async () => (await ({LEG_ENERGY})()) > {start} + 0.05 + {quiet} * 10")
     SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / "softphone-conference.png"))
+    snap(page, "softphone-conference.png")
     call = Call.objects.get()
     assert call.state == CallState.CONNECTED and call.parties.get().leg.startswith("consult-")
     toolbar(page).get_by_role("button", name="End Call").click()
@@ -490,7 +500,7 @@ def test_a_number_consulted_is_called_by_the_page_and_a_transfer_after_it_hands_
     wait_for_reports(consult.line_ref, {("page", "answered"), ("proxy", "started")})
     wait_js(page, LEG_RTP)
     SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / "softphone-consult-number.png"))
+    snap(page, "softphone-consult-number.png")
     third.answer_mode = "auto"  # the customer's phone calls it next
     page.get_by_role("button", name="Transfer to +33 6 12 00 00 34", exact=True).click()
     expect(page.get_by_text("Your desk is clear.")).to_be_visible(timeout=WAIT)
