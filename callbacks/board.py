@@ -19,6 +19,7 @@ Every figure has one definition here, and the tests compute the same figures by 
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -220,14 +221,19 @@ def _waiting_over_the_day(
         .annotate(taken=Subquery(taken.values("created_at")[:1]))
         .values_list("queue_id", "enqueued_at", "taken", "closed_at")
     )
-    series = {f.queue.name: [0] * len(times) for f in figures.values()}
+    spans: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
     for queue_id, enqueued, taken_at, closed in rows:
-        end = min(x for x in (taken_at, closed, now + timedelta(seconds=1)) if x is not None)
-        values = series[figures[queue_id].queue.name]
-        for i, sample in enumerate(times):
-            if enqueued <= sample < end:
-                values[i] += 1
-    return times, series
+        spans[queue_id].append((enqueued, min(x for x in (taken_at, closed, now + timedelta(seconds=1)) if x is not None)))
+    return times, {f.queue.name: waiting_at(times, spans[f.queue.pk]) for f in figures.values()}
+
+
+def waiting_at(times: list[datetime], spans: list[tuple[datetime, datetime]]) -> list[int]:
+    """How many of the waiting spans [start, end) hold each sample time: the starts at or before it less the ends at
+    or before it, counted by bisection over the sorted starts and ends (a busy day's hundred thousand callbacks
+    against 48 samples cost a sort, not 4.8 million comparisons on every render)."""
+    starts = sorted(start for start, end in spans if start < end)
+    ends = sorted(end for start, end in spans if start < end)
+    return [bisect_right(starts, t) - bisect_right(ends, t) for t in times]
 
 
 # --- Agent activity: time in each status, handled, average handle time, over any range ------------------------------

@@ -1,12 +1,13 @@
 """Every figure of the live board and of agent activity, against a data set whose figures are worked out by hand."""
 
+import random
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.contrib.auth import get_user_model
 
-from callbacks.board import agent_activity, board_for, status_segments
+from callbacks.board import agent_activity, board_for, status_segments, waiting_at
 from callbacks.enums import AgentStatus, CallbackState, CallbackType, Channel, HistoryKind, InteractionState
 from callbacks.models import (
     AgentChannelStatus,
@@ -196,3 +197,19 @@ def test_the_board_reads_in_a_fixed_number_of_statements(floor, django_assert_nu
         cb(floor["q"], CallbackState.QUEUED, enqueued_at=ago(i))
     with django_assert_num_queries(7):
         board_for(queues, now=NOW)
+
+
+def test_waiting_at_counts_what_a_sample_by_sample_count_counts():
+    """The day's waiting series is counted by bisection (`waiting_at`): the same as checking every span at every
+    sample, for spans that start and end on a sample, inside one, before the day, after now, or are empty."""
+    rng = random.Random(7)
+    start = NOW - timedelta(hours=10)
+    times = [start + timedelta(minutes=30 * i) for i in range(21)]
+    for _ in range(200):
+        spans = []
+        for _ in range(rng.randint(0, 30)):
+            a = start + timedelta(minutes=rng.choice([rng.randint(-60, 660), 30 * rng.randint(-2, 22)]))
+            b = a + timedelta(minutes=rng.choice([0, -5, rng.randint(1, 300), 30 * rng.randint(1, 5)]))
+            spans.append((a, b))
+        by_hand = [sum(1 for a, b in spans if a <= t < b) for t in times]
+        assert waiting_at(times, spans) == by_hand
