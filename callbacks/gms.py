@@ -107,7 +107,8 @@ def record_of(callback: CallbackRequest, request: HttpRequest) -> dict[str, str]
         record["_callback_reason"] = GMS_REASON[callback.close_reason]
     for key, value in callback.data.items():
         if not key.startswith("_"):
-            name = f"_{key}" if key in intake_schema.FIELDS else key  # a request's field, as GMS named it
+            # A request's field kept as attached data (no column of its own) is given back as GMS named it.
+            name = f"_{key}" if key in intake_schema.FIELDS and key not in intake_schema.IN_COLUMNS else key
             record[name] = value if isinstance(value, str) else json.dumps(value)
     return record
 

@@ -117,10 +117,12 @@ def waiting_callbacks(queue_id: int, channel: str, *, now: datetime | None = Non
     return rows
 
 
+PASSED = (OfferOutcome.REJECTED, OfferOutcome.NOT_DELIVERED)  # an agent who rejected or never showed an offer
+
+
 def passed_on(callback_ids: list[int]):
     """(callback, agent) pairs of agents who rejected the callbacks or whose page never showed them."""
-    passed = (OfferOutcome.REJECTED, OfferOutcome.NOT_DELIVERED)
-    return Offer.objects.filter(callback_id__in=callback_ids, outcome__in=passed).values_list("callback_id", "agent_id")
+    return Offer.objects.filter(callback_id__in=callback_ids, outcome__in=PASSED).values_list("callback_id", "agent_id")
 
 
 # A routing pass's reads, compiled once per process (`prepared`): the line, then the free agents with who passed.
@@ -131,7 +133,6 @@ LINE = Prepared(
     now="time",
 )
 FREE = Prepared(lambda queue_id, channel: free_agents(queue_id, channel)[:AGENTS_LOOKED_AT], queue_id="id", channel="text")
-PASSED = (OfferOutcome.REJECTED, OfferOutcome.NOT_DELIVERED)
 
 
 def free_statement(queue_id: int, channel: str, callback_ids: list[int]):

@@ -16,7 +16,7 @@ from callbacks import lifecycle, roles
 from callbacks.enums import CallbackState
 from callbacks.models import CallbackRequest, HistoryEvent, Offer
 
-from .factories import make_agent, make_api_client, make_calendar, set_ready
+from .factories import make_agent, make_api_client, make_calendar, make_queue, set_ready
 from .gms_client import GmsClient, GmsFailure, from_gms, to_gms
 
 
@@ -295,3 +295,22 @@ def test_every_other_field_of_the_request_is_its_underscore_property(gms):
         gms.start("billing-cb", "+33612345671", _priority="11")
     assert refused.value.status == 400 and "priority" in refused.value.message
     assert not CallbackRequest.objects.filter(phone_number="+33612345671").exists()
+
+
+def test_a_gms_client_cannot_set_what_gms_decides_through_underscore_fields(gms, queue):
+    """The service names the queue, the type follows `_desired_time`, the origin `_media_type`, the zone the number:
+    `_queue`, `_type`, `_origin`, `_channel`, `_customer_timezone` and `_data` sent anyway change none of them."""
+    other = make_queue("sales")
+    ref = gms.start(
+        "billing-cb",
+        "+33612345672",
+        _queue=other.slug,
+        _type="scheduled",
+        _origin="web",
+        _channel="web_callback",
+        _customer_timezone="Asia/Tokyo",
+        _data='{"injected": true}',
+    )
+    callback = CallbackRequest.objects.get(reference=ref)
+    assert (callback.queue_id, callback.type, callback.origin, callback.channel) == (queue.pk, "immediate", "api", "voice")
+    assert callback.customer_timezone == "Europe/Paris" and "injected" not in callback.data

@@ -60,14 +60,13 @@ def board_context(user) -> dict:
     return _board_context(list(queues_for(user).select_related("calendar")), supervises(user, "callbacks.manage_agents"))
 
 
-def _board_context(queues: list, can_manage_agents: bool) -> dict:
-    board = board_for(queues)
-    return {
-        "board": board,
-        "chart_data": {**board.chart_data(), "words": {key: str(word) for key, word in CHART_WORDS.items()}},
-        "can_manage_agents": can_manage_agents,
-        "statuses": AgentStatus,
-    }
+def _board_context(queues: list, can_manage_agents: bool, *, charts: bool = True) -> dict:
+    """The board's context; without `charts`, the tiles' alone (no day of waiting read)."""
+    board = board_for(queues) if charts else board_for(queues, charts=False)
+    context = {"board": board, "can_manage_agents": can_manage_agents, "statuses": AgentStatus}
+    if charts:
+        context["chart_data"] = {**board.chart_data(), "words": {key: str(word) for key, word in CHART_WORDS.items()}}
+    return context
 
 
 # The boards of one process that show the same queues, in the same language and zone, with the same rights, share
@@ -96,9 +95,8 @@ def render_figures(user, language: str | None = None, *, fresh_since: float | No
         if tiles is None:
             html = render_to_string(f"{BOARD}#figures", {**_board_context(queues, manage), "oob": True})
         else:
-            board = board_for(queues, charts=False)
-            context = {"can_manage_agents": manage, "statuses": AgentStatus, "tile_oob": True}
-            html = "".join(render_to_string(f"{BOARD}#queue-card", {**context, "q": q}) for q in board.queues)
+            context = {**_board_context(queues, manage, charts=False), "tile_oob": True}
+            html = "".join(render_to_string(f"{BOARD}#queue-card", {**context, "q": q}) for q in context["board"].queues)
     with _SHARED_LOCK:
         if len(_SHARED) >= _SHARED_KEPT and key not in _SHARED:
             _SHARED.clear()
