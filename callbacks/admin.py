@@ -117,7 +117,7 @@ class QueueAdmin(admin.ModelAdmin):
         (
             "Dial plan and caller ID",
             {
-                "fields": ["dial_allowed_prefixes", "dial_blocked_prefixes", "caller_id"],
+                "fields": ["dial_allowed_prefixes", "dial_blocked_prefixes", "caller_id", "caller_id_name"],
                 "description": "Numbers this queue's agents may reach (calls, transfers, consultations, conferences), "
                 "and the number their customers see. Premium-rate and fraud-prone ranges are always blocked. After a "
                 "change of prefixes, run “manage.py sip_config” again so that kamailio applies them too; the caller "

@@ -34,7 +34,7 @@ class UnreachableSwitch(SimulatedSwitch):
 
     dials = 0
 
-    def dial(self, *, call_ref: str, number: str) -> None:
+    def dial(self, *, call_ref: str, number: str, caller_id: str = "", caller_name: str = "") -> None:
         type(self).dials += 1
         raise ConnectionError("switch control link down")
 

@@ -97,6 +97,23 @@ def answer(call):
     return refreshed(call)
 
 
+def test_a_queues_caller_id_goes_with_the_dial_and_the_simulated_switch_records_it(alice, queue):
+    """`dial` carries the queue's number and name; the simulated switch keeps them, and the customer's phone page
+    shows who is calling."""
+    queue.caller_id, queue.caller_id_name = "+33184880000", "Billing"
+    queue.save()
+    call = dial(alice, accepted(alice, queue))
+    sim = SimCall.objects.get(call_ref=call.switch_ref)
+    assert sim.caller_id == "Billing <+33184880000>"
+    assert sim.log[0].startswith("dial +33612345678 as Billing <+33184880000>: ")
+
+
+def test_a_queue_without_a_number_of_its_own_dials_with_the_sites(alice, queue, settings):
+    settings.RINGBACK_SIP_CALLER_ID = "+33100000000"
+    call = dial(alice, accepted(alice, queue))
+    assert SimCall.objects.get(call_ref=call.switch_ref).caller_id == "+33100000000"
+
+
 def connected(agent, queue, **kw):
     interaction = accepted(agent, queue, **kw)
     call = answer(dial(agent, interaction))

@@ -63,6 +63,24 @@ def test_a_caller_id_is_kept_in_e164():
     assert queue.caller_id == "+33184880000"
 
 
+@pytest.mark.parametrize(
+    "typed",
+    ['Billing" <sip:evil@x>', "Billing\r\nX-Injected: 1", "Back\\slash", "<Billing>", "A" * 31, "Billing;tag=1"],
+)
+def test_a_caller_id_name_that_could_leave_its_sip_header_is_refused_by_name_in_admin(typed):
+    """The name is written into From and P-Asserted-Identity between quotes: a quote, a backslash, an angle bracket,
+    a line break or a SIP separator in it could forge the header, so admin refuses it with a message."""
+    with pytest.raises(ValidationError) as error:
+        Queue(name="Billing", slug="billing", caller_id="+33184880000", caller_id_name=typed).clean()
+    assert "caller_id_name" in error.value.message_dict
+
+
+def test_a_caller_id_name_keeps_letters_of_any_language_and_single_spaces():
+    queue = Queue(name="Billing", slug="billing", caller_id_name="  Facturación   & Co. ")
+    queue.clean()
+    assert queue.caller_id_name == "Facturación & Co."
+
+
 @pytest.mark.django_db
 def test_the_intake_api_refuses_a_number_the_queue_may_never_call(client):
     make_queue("billing", name="Billing", dial_allowed_prefixes="+33")

@@ -498,6 +498,11 @@ def test_the_proxy_learns_the_queues_caller_id_for_the_call_ringback_placed(dial
     assert queue.caller_id == "+33184880000"
     r = ask(client, dialling.switch_ref, user, number)
     assert (r.status_code, r.text) == (200, "+33184880000")
+    queue.caller_id_name = "  Billing   Dept. "
+    queue.full_clean()
+    queue.save()
+    r = ask(client, dialling.switch_ref, user, number)
+    assert (r.status_code, r.text) == (200, "+33184880000|Billing Dept."), "the name, for From and P-Asserted-Identity"
 
 
 def test_a_consulted_number_shows_the_queues_caller_id_too(talking, client):

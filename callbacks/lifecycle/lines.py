@@ -22,7 +22,7 @@ from ..linestate import ConsultEvent, PartyEvent, consult_state_after, party_sta
 from ..models import Call, CallParty, Consultation, Interaction
 from ..phone import display_phone
 from ..push import Push, push_board_on_commit, push_on_commit
-from ..telephony import telephony
+from ..telephony import caller_id, telephony
 from . import effects
 from .transitions import record
 
@@ -54,8 +54,16 @@ def place_call(interaction: Interaction, now: datetime, *, actor: AbstractBaseUs
         at=now,
         call=call.switch_ref,
     )
+    number, name = caller_id(callback.queue.caller_id, callback.queue.caller_id_name)
     effects.switch_command(
-        EffectKind.DIAL, call_ref=call.switch_ref, number=call.number, now=now, callback=callback, agent=interaction.agent
+        EffectKind.DIAL,
+        call_ref=call.switch_ref,
+        number=call.number,
+        caller_id=number,
+        caller_name=name,
+        now=now,
+        callback=callback,
+        agent=interaction.agent,
     )
     return call
 

@@ -1,6 +1,7 @@
 """What admins configure: queues, reasons, dispositions, preview fields, API clients."""
 
 import hashlib
+import re
 import secrets
 from zoneinfo import available_timezones
 
@@ -15,6 +16,11 @@ from ..enums import AcceptAction, Channel, FieldFormat, PreviewSection, SystemRe
 from ..errors import DomainError, Invalid, Refused
 from ..phone import normalize_phone
 from ..prepared import Prepared
+
+# A caller ID's display name goes into a SIP header (From, P-Asserted-Identity) between quotes: nothing that could
+# end the quotes or the header (", \\, <, >, CR, LF) can be in it.
+CALLER_NAME_MAX = 30
+CALLER_NAME = re.compile(r"[\w .,&'-]{1,30}")
 
 TIMEZONE_CHOICES = sorted((tz, tz) for tz in available_timezones())
 
@@ -93,6 +99,13 @@ class Queue(models.Model):
         help_text="The number customers see when this queue's agents call, transfer or conference them (E.164, e.g. "
         "“+33 1 84 88 00 00”). Empty: the site's number (RINGBACK_SIP_CALLER_ID).",
     )
+    caller_id_name = models.CharField(
+        "caller ID name",
+        max_length=CALLER_NAME_MAX,
+        blank=True,
+        help_text="The name shown beside that number where the customer's phone or network shows one, e.g. “Billing” "
+        "(letters, digits, spaces and . , - & ' only). Empty: the number alone.",
+    )
     service_level_seconds = models.PositiveIntegerField(
         default=300,
         validators=[MinValueValidator(10)],
@@ -145,6 +158,11 @@ class Queue(models.Model):
                 self.caller_id = normalize_phone(self.caller_id)
             except Invalid as error:
                 raise ValidationError({"caller_id": error.message}) from None
+        self.caller_id_name = " ".join(self.caller_id_name.split())
+        if self.caller_id_name and not CALLER_NAME.fullmatch(self.caller_id_name):
+            raise ValidationError(
+                {"caller_id_name": gettext("A caller ID name is letters, digits, spaces and . , - & ' only (at most 30).")}
+            )
         for name in ("dial_allowed_prefixes", "dial_blocked_prefixes"):
             try:
                 setattr(self, name, dialplan.clean_prefixes(getattr(self, name)))

@@ -28,6 +28,18 @@ class SwitchEvent(StrEnum):
     DTMF = "dtmf"  # the customer pressed keys
 
 
+def caller_id(number: str, name: str = "") -> tuple[str, str]:
+    """What a queue's calls present: its number in E.164 (the site's RINGBACK_SIP_CALLER_ID when it has none) and
+    its display name (checked in admin: nothing in it can leave a SIP header's quotes)."""
+    return number or settings.RINGBACK_SIP_CALLER_ID, name
+
+
+def caller_id_text(number: str, name: str = "") -> str:
+    """The caller ID as kamailio reads it from Ringback: "<number>" or "<number>|<name>"."""
+    number, name = caller_id(number, name)
+    return f"{number}|{name}" if name and number else number
+
+
 class Telephony(Protocol):
     """What a switch connector implements (SIP/CTI or the simulator)."""
 
@@ -35,7 +47,8 @@ class Telephony(Protocol):
     # REFER and its NOTIFYs): Ringback then keeps the call the agent's until it hears (`do_line_transfer_report`).
     transfers_on_the_line: bool
 
-    def dial(self, *, call_ref: str, number: str) -> None: ...
+    def dial(self, *, call_ref: str, number: str, caller_id: str = "", caller_name: str = "") -> None:
+        """Call `number`, presenting `caller_id` (E.164, empty: the line's own) and `caller_name` (empty: none)."""
 
     def hang_up(self, *, call_ref: str) -> None: ...
 

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 
 from .. import lifecycle, metrics, throttle
 from ..models import Call, CallParty, Consultation, LineReport
+from ..telephony import caller_id_text
 from ..telephony.sip import agent_user, proxy_token_valid
 from ..telephony.sip.softphone import outcome_of
 from .workspace import agent_or_refuse
@@ -116,18 +117,20 @@ def _digits(number: str) -> str:
     return "".join(c for c in number if c.isdigit())
 
 
-def _placed(call_ref: str) -> tuple[int, str, str] | None:
-    """The agent, the number and the queue's caller ID of the call, consultation or conference party Ringback placed
-    under this reference (None: no such reference)."""
+def _placed(call_ref: str) -> tuple[int, str, str, str] | None:
+    """The agent, the number and the queue's caller ID (number and name) of the call, consultation or conference
+    party Ringback placed under this reference (None: no such reference)."""
     return (
         Call.objects.filter(switch_ref=call_ref)
-        .values_list("interaction__agent_id", "number", "callback__queue__caller_id")
+        .values_list("interaction__agent_id", "number", "callback__queue__caller_id", "callback__queue__caller_id_name")
         .first()
         or Consultation.objects.filter(line_ref=call_ref)
-        .values_list("from_agent_id", "number", "call__callback__queue__caller_id")
+        .values_list("from_agent_id", "number", "call__callback__queue__caller_id", "call__callback__queue__caller_id_name")
         .first()
         or CallParty.objects.filter(line_ref=call_ref)
-        .values_list("call__interaction__agent_id", "number", "call__callback__queue__caller_id")
+        .values_list(
+            "call__interaction__agent_id", "number", "call__callback__queue__caller_id", "call__callback__queue__caller_id_name"
+        )
         .first()
     )
 
@@ -138,7 +141,7 @@ def _dialog_mismatch(placed: tuple | None, sip_user: str, dialled: str) -> str |
     dialled."""
     if placed is None:
         return "no call has that reference"
-    owner, number, _ = placed
+    owner, number = placed[:2]
     if sip_user != agent_user(owner):
         return f"the dialog came from {sip_user}, not the call's agent"
     if not number or _digits(dialled) != _digits(number):
@@ -168,7 +171,8 @@ def _proxy_refusal(request: HttpRequest) -> HttpResponse | None:
 def proxy_caller_id(request: HttpRequest) -> HttpResponse:
     """kamailio asks, before an agent's browser reaches a number outside: whose call is this, and which number does
     the customer see? The body "<call reference>|<agent's SIP user>|<number dialled>", on the private channel (as
-    `proxy_event`). The answer is the queue's caller ID (or RINGBACK_SIP_CALLER_ID) as text; a dialog that is not
+    `proxy_event`). The answer is the queue's caller ID (or RINGBACK_SIP_CALLER_ID) as text, "<number>|<name>" when
+    the queue has a caller ID name (kamailio shows it in From and P-Asserted-Identity); a dialog that is not
     the call Ringback placed under that reference (another agent's, another number's, a made-up reference) is
     refused with 403, logged and counted, and kamailio refuses the INVITE."""
     refusal = _proxy_refusal(request)
@@ -183,7 +187,7 @@ def proxy_caller_id(request: HttpRequest) -> HttpResponse:
     if mismatch:
         address = request.META.get("REMOTE_ADDR", "")
         return _security_refusal("mismatch", "That dialog is not the call's.", address, f"INVITE for {call_ref}: {mismatch}")
-    return HttpResponse(placed[2] or settings.RINGBACK_SIP_CALLER_ID, content_type="text/plain")
+    return HttpResponse(caller_id_text(placed[2], placed[3]), content_type="text/plain")
 
 
 @csrf_exempt

@@ -447,8 +447,8 @@ def test_an_instant_conference_with_a_number_rings_until_it_answers_then_is_mixe
     """Instant Call Conference with a number: Alice's page calls it, and the party is only asked ("calling…") until
     the number answers, as her page and kamailio both report. Then her page mixes the two calls; removing the
     party hangs that call up and gives each call Alice's own microphone back, the customer still with her. The queue
-    has a number of its own: the party sees it, as kamailio learnt it from Ringback."""
-    Queue.objects.update(caller_id="+33184880000")
+    has a number and a name of its own: the party sees them, as kamailio learnt them from Ringback."""
+    Queue.objects.update(caller_id="+33184880000", caller_id_name="Facturación & Co.")
     third = sip.line("+33612000033", credentials("+33612000033"), answer_mode="manual")
     page, line = talking(sip, server, floor, agent_page, "+33612000018")
     toolbar(page).get_by_role("button", name="Instant Call Conference").click()
@@ -458,6 +458,10 @@ def test_an_instant_conference_with_a_number_rings_until_it_answers_then_is_mixe
     expect(parties).to_contain_text("+33 6 12 00 00 33 — calling…")
     # Alice's page called the party, showing the queue's number (never her internal address).
     assert third.wait_for("CALL_INCOMING")["peeruri"] == "sip:+33184880000@127.0.0.1"
+    # ... with the queue's name beside it, in From and in P-Asserted-Identity.
+    invite = third.sip_trace().split("INVITE sip:", 1)[1].split("\n\n", 1)[0]
+    assert re.search(r'^From: "Facturación & Co\." <sip:\+33184880000@127\.0\.0\.1>;tag=', invite, re.M), invite
+    assert re.search(r'^P-Asserted-Identity: "Facturación & Co\." <sip:\+33184880000@127\.0\.0\.1>$', invite, re.M), invite
     party = CallParty.objects.get()
     wait_for_reports(party.line_ref, {("page", "ringing")})
     assert CallParty.objects.get().state == PartyState.RINGING, "ringing is not joining"

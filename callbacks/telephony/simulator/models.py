@@ -16,6 +16,7 @@ class SimCall(models.Model):
     call_ref = models.CharField(max_length=64, unique=True)
     token = models.CharField(max_length=40, unique=True, help_text="Secret part of the customer phone page URL.")
     number = models.CharField(max_length=20)
+    caller_id = models.CharField(max_length=80, blank=True, help_text="What the customer's phone shows: name and number.")
     line = models.CharField(max_length=20, choices=Line.choices, default=Line.RINGING)
     next_event = models.CharField(max_length=20, blank=True)
     due_at = models.DateTimeField(null=True, blank=True, db_index=True)

@@ -52,17 +52,20 @@ def _report(call_ref: str, event: str, digits: str = "") -> None:
 class SimulatedSwitch:
     transfers_on_the_line = False  # a transfer is done the moment Ringback asks
 
-    def dial(self, *, call_ref: str, number: str) -> None:
-        """Place the call. The call reference is the idempotency key: a second dial of it does nothing."""
+    def dial(self, *, call_ref: str, number: str, caller_id: str = "", caller_name: str = "") -> None:
+        """Place the call, presenting the caller ID it was given (recorded: the customer's page shows it). The call
+        reference is the idempotency key: a second dial of it does nothing."""
         event, seconds = planned_outcome(number)
+        shown = f"{caller_name} <{caller_id}>" if caller_name and caller_id else caller_id
         SimCall.objects.get_or_create(
             call_ref=call_ref,
             defaults={
                 "token": secrets.token_urlsafe(16),
                 "number": number,
+                "caller_id": shown[:80],
                 "next_event": event,
                 "due_at": timezone.now() + timedelta(seconds=seconds),
-                "log": [f"dial {number}: {event} in {seconds:g} s"],
+                "log": [f"dial {number}{f' as {shown}' if shown else ''}: {event} in {seconds:g} s"],
             },
         )
 

@@ -52,8 +52,8 @@ class BrowserSoftphone:
 
     transfers_on_the_line = True  # the page REFERs the customer's phone and reports the NOTIFYs' verdict
 
-    def dial(self, *, call_ref: str, number: str) -> None:
-        pass
+    def dial(self, *, call_ref: str, number: str, caller_id: str = "", caller_name: str = "") -> None:
+        pass  # the page dials; kamailio asks Ringback for the caller ID (`proxy_caller_id`)
 
     def hang_up(self, *, call_ref: str) -> None:
         pass
