@@ -5,6 +5,9 @@ three callbacks for them, and Ringback with the browser softphone (`scripts/run`
     +33 6 12 00 00 42  is busy (486)
     +33 6 12 00 00 43  rings and never answers (No answer after the queue's ring time)
 
+and a number to call: +33 1 84 88 00 10, the Lines queue's entry number, answered by Ringback's voice menu
+(`manage.py voice`). The line +33 6 12 00 00 44 is a phone to call it from: `scripts/sipdemo` prints how to drive it.
+
 Ctrl-C stops everything it started.
 """
 
@@ -15,6 +18,7 @@ import os
 import secrets
 import signal
 import subprocess
+import sys
 import time
 
 import django
@@ -22,6 +26,8 @@ import django
 from .common import ROOT
 from .sipstack import SipStack
 
+ENTRY = "+33184880010"
+CALLER = "+33612000044"
 LINES = [
     ("+33612000041", "auto", "Tone line (answers with a 440 Hz tone)"),
     ("+33612000042", "busy", "Busy line (486 Busy Here)"),
@@ -59,6 +65,11 @@ def main() -> None:
     try:
         for number, mode, _ in LINES:
             stack.line(number, credentials(number), answer_mode=mode)
+        phone = stack.line(CALLER, credentials(CALLER), record=True)
+        from callbacks.models import EntryNumber, Queue
+
+        EntryNumber.objects.update_or_create(number=ENTRY, defaults={"queue": Queue.objects.get(slug="lines")})
+        voice = subprocess.Popen([sys.executable, "manage.py", "voice"], cwd=ROOT, env=env, start_new_session=True)
         for number, _, label in LINES:
             call_command(
                 "create_callback", queue="lines", phone=number, name=label, priority=10, stdout=open(os.devnull, "w")
@@ -67,6 +78,8 @@ def main() -> None:
         for number, _, label in LINES:
             print(f"      {number}  {label}")
         print("==> Log in as phone / ringback-demo (its queue holds these three), go Ready, Accept, click Call.")
+        print(f"==> A number to call: {ENTRY}, the Lines queue's voice menu. Call it from {CALLER}'s baresip:")
+        print(f"      python -m bench.sipdemo_call {phone.ctrl_port} {ENTRY}   (then type the keys: 1, 1)")
         print(f"    SIP logs: {workdir / 'sip.log'}, the lines' in {workdir}/baresip-*/log")
         run = subprocess.Popen(["bash", "scripts/run"], cwd=ROOT, env=env, start_new_session=True)
         stop = lambda *_: os.killpg(run.pid, signal.SIGTERM)  # noqa: E731
@@ -74,6 +87,8 @@ def main() -> None:
         signal.signal(signal.SIGTERM, stop)
         run.wait()
     finally:
+        if "voice" in locals():
+            os.killpg(voice.pid, signal.SIGTERM)
         stack.stop()
         time.sleep(0.2)
         print("SIP demo stopped.")

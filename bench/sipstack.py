@@ -7,15 +7,17 @@ only interface is `lo` (see `in_private_network`); kamailio, rtpengine and bares
 
 from __future__ import annotations
 
-import json
+import array
+import math
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import threading
 import time
+import wave
 from pathlib import Path
+
+from callbacks.voice.control import Control
 
 from .cluster import Service
 from .common import ROOT, wait_port
@@ -46,7 +48,10 @@ module_app menu.so
 module_app ctrl_tcp.so
 ctrl_tcp_listen 127.0.0.1:{ctrl_port}
 call_max_calls 4
-"""
+{extra}"""
+
+# A line that keeps what it hears: baresip's sndfile module writes each call's received audio to a WAV file.
+RECORDING = "module sndfile.so\nsnd_path {folder}/\n"
 
 
 def sip_available() -> bool:
@@ -57,13 +62,26 @@ class Line:
     """One baresip endpoint (a customer's phone): registered at kamailio as `number`, answering as told."""
 
     def __init__(
-        self, workdir: Path, number: str, credentials: dict, sip_port: int, ctrl_port: int, tone: int = 440, registrar: str = ""
+        self,
+        workdir: Path,
+        number: str,
+        credentials: dict,
+        sip_port: int,
+        ctrl_port: int,
+        tone: int = 440,
+        registrar: str = "",
+        record: bool = False,
     ):
         self.number, self.ctrl_port = number, ctrl_port
         self.dir = workdir / f"baresip-{number.lstrip('+')}"
         self.dir.mkdir(parents=True, exist_ok=True)
+        self.heard = self.dir / "heard"
+        extra = ""
+        if record:
+            self.heard.mkdir(exist_ok=True)
+            extra = RECORDING.format(folder=self.heard)
         (self.dir / "config").write_text(
-            BARESIP_CONFIG.format(sip_port=sip_port, ctrl_port=ctrl_port, tone=tone, modules=BARESIP_MODULES)
+            BARESIP_CONFIG.format(sip_port=sip_port, ctrl_port=ctrl_port, tone=tone, modules=BARESIP_MODULES, extra=extra)
         )
         account = (
             f"<sip:{number}@{registrar or '127.0.0.1'};transport=udp>;auth_user={credentials['username']};"
@@ -74,44 +92,24 @@ class Line:
         self.service = Service(
             f"baresip:{number}", [BARESIP, "-f", str(self.dir), "-s"], dict(os.environ), self.dir / "log", ctrl_port
         )
-        self.events: list[dict] = []
-        self.answers: dict[str, dict] = {}
-        self.sock: socket.socket | None = None
-        self.lock = threading.Lock()
+        self.control = Control(ctrl_port, f"baresip {number}", on_event=self._handle)
         self.answer_mode = "manual"  # "auto": answer, "busy": hang up while ringing, "manual": let it ring
+
+    @property
+    def events(self) -> list[dict]:
+        return self.control.events
+
+    @property
+    def sock(self):
+        return self.control.sock
 
     def start(self) -> Line:
         self.service.start()
         self.service.wait_ready(15)
-        self.sock = socket.create_connection(("127.0.0.1", self.ctrl_port), timeout=5)
-        self.sock.settimeout(None)  # the reader waits as long as the line is quiet (a demo's call may come much later)
-        threading.Thread(target=self._read, name=f"ctrl-{self.number}", daemon=True).start()
+        self.control.connect()
         return self
 
-    def _read(self) -> None:
-        buffer = b""
-        while True:
-            try:
-                chunk = self.sock.recv(65536)
-            except OSError:
-                return
-            if not chunk:
-                return
-            buffer += chunk
-            while b":" in buffer:
-                length, _, rest = buffer.partition(b":")
-                size = int(length)
-                if len(rest) < size + 1:
-                    break
-                message, buffer = json.loads(rest[:size]), rest[size + 1 :]
-                self._handle(message)
-
     def _handle(self, message: dict) -> None:
-        if message.get("response"):
-            self.answers[message.get("token", "")] = message
-            return
-        with self.lock:
-            self.events.append(message)
         if message.get("type") == "CALL_INCOMING":
             # Not waited on: this is the reader thread, which the answer must come through.
             if self.answer_mode == "auto":
@@ -121,27 +119,28 @@ class Line:
 
     def send(self, command: str, params: str = "") -> str:
         """Send a ctrl_tcp command (netstring-framed JSON); its token."""
-        token = f"t{time.monotonic_ns()}"
-        payload = json.dumps({"command": command, "params": params, "token": token}).encode()
-        self.sock.sendall(str(len(payload)).encode() + b":" + payload + b",")
-        return token
+        return self.control.send(command, params)
 
     def command(self, command: str, params: str = "", timeout: float = 5) -> dict:
         """Send a command and wait for its answer."""
-        token = self.send(command, params)
-        deadline = time.monotonic() + timeout
-        while token not in self.answers:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"baresip {self.number} did not answer {command}")
-            time.sleep(0.02)
-        return self.answers.pop(token)
+        return self.control.command(command, params, timeout)
 
     def seen(self, kind: str) -> list[dict]:
-        with self.lock:
-            return [e for e in self.events if e.get("type") == kind]
+        return self.control.seen(kind)
 
     def wait_for(self, kind: str, timeout: float = 20) -> dict:
         return self.wait_for_count(kind, 1, timeout)[-1]
+
+    def heard_energy(self) -> float:
+        """The loudness (RMS of 16-bit samples, 0 = silence) of what the line heard on its last call (a line started
+        with `record`)."""
+        files = sorted(self.heard.glob("*-dec.wav"))
+        if not files:
+            return 0.0
+        with wave.open(str(files[-1])) as heard:
+            frames = heard.readframes(heard.getnframes())
+        samples = array.array("h", frames)
+        return math.sqrt(sum(x * x for x in samples) / len(samples)) if samples else 0.0
 
     def sip_trace(self) -> str:
         """What baresip printed (it runs with -s: every SIP message, bodies included)."""
@@ -157,8 +156,7 @@ class Line:
         return self.seen(kind)
 
     def stop(self) -> None:
-        if self.sock is not None:
-            self.sock.close()
+        self.control.close()
         self.service.stop()
 
 
@@ -202,10 +200,13 @@ class SipStack:
             wait_port(self.wss_port, 15)
         return self
 
-    def line(self, number: str, credentials: dict, answer_mode: str = "manual", registrar: str = "") -> Line:
-        """A baresip line registered at kamailio, or at `registrar` (a carrier behind the trunk)."""
+    def line(
+        self, number: str, credentials: dict, answer_mode: str = "manual", registrar: str = "", record: bool = False
+    ) -> Line:
+        """A baresip line registered at kamailio, or at `registrar` (a carrier behind the trunk); with `record`, it
+        keeps what it hears (`Line.heard_energy`)."""
         n = len(self.lines)
-        line = Line(self.workdir, number, credentials, 5062 + 2 * n, 8601 + n, registrar=registrar)  # (+1: baresip's TLS)
+        line = Line(self.workdir, number, credentials, 5062 + 2 * n, 8601 + n, registrar=registrar, record=record)  # (+1: TLS)
         line.answer_mode = answer_mode
         self.lines.append(line.start())
         return line

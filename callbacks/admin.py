@@ -20,6 +20,7 @@ from .models import (
     DispositionCode,
     Effect,
     EmailInteraction,
+    EntryNumber,
     FavoriteTarget,
     HistoryEvent,
     IdempotencyRecord,
@@ -36,6 +37,7 @@ from .models import (
     RoutingPoint,
     RoutingRule,
     StandardResponse,
+    VoiceSession,
 )
 
 
@@ -78,9 +80,16 @@ class RetryRuleInline(admin.TabularInline):
     extra = 0
 
 
+class EntryNumberInline(admin.TabularInline):
+    model = EntryNumber
+    extra = 0
+    verbose_name = "voice entry number"
+    verbose_name_plural = "Voice entry numbers: callers ask for a callback on the phone"
+
+
 @admin.register(Queue)
 class QueueAdmin(admin.ModelAdmin):
-    inlines = [RetryRuleInline]
+    inlines = [RetryRuleInline, EntryNumberInline]
     list_display = [
         "name",
         "slug",
@@ -122,6 +131,16 @@ class QueueAdmin(admin.ModelAdmin):
                 "and the number their customers see. Premium-rate and fraud-prone ranges are always blocked. After a "
                 "change of prefixes, run “manage.py sip_config” again so that kamailio applies them too; the caller "
                 "ID applies from the next call.",
+            },
+        ),
+        (
+            "Voice: the menu and who is called first",
+            {
+                "fields": ["menu_wait_seconds", "menu_offers_times", "dial_mode", "customer_hold_seconds"],
+                "description": "What callers hear on the queue's entry numbers (below): the estimated wait, then 1 to be "
+                "called back at their own number, 2 for another number, 3 for a time, * to hear it again. Customer "
+                "first: Ringback calls the customer (“This is Billing returning your call: press 1 to be connected, "
+                "2 for another time”) and offers agents only customers on the line.",
             },
         ),
         ("Supervision", {"fields": ["supervisors", "service_level_seconds"]}),
@@ -539,3 +558,29 @@ class StandardResponseAdmin(admin.ModelAdmin):
     list_filter = ["category", "active"]
     search_fields = ["title", "body"]
     autocomplete_fields = ["category"]
+
+
+@admin.register(VoiceSession)
+class VoiceSessionAdmin(admin.ModelAdmin):
+    """Calls to the entry numbers, as the voice menu took them: read-only (the menu writes them)."""
+
+    list_display = ["arrived_at", "direction", "caller", "dialled", "queue", "line", "outcome", "ended_at", "callback"]
+    list_filter = ["direction", "outcome", "queue"]
+    search_fields = ["caller", "dialled", "call_id"]
+    date_hierarchy = "arrived_at"
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(EntryNumber)
+class EntryNumberAdmin(admin.ModelAdmin):
+    """Every queue's voice entry numbers in one list (each queue's page has its own)."""
+
+    list_display = ["number", "queue", "language", "active"]
+    list_filter = ["active", "language", "queue"]
+    search_fields = ["number", "queue__name"]
+    autocomplete_fields = ["queue"]

@@ -63,6 +63,9 @@ TRANSITIONS: dict[E, Transition] = {
     E.TRANSFER_OUT: _t({S.IN_PROGRESS}, S.COMPLETED, H.TRANSFER, [Push.INTERACTION_CHANGED], closes=R.TRANSFERRED),
     E.MOVE: _t({S.SCHEDULED, S.QUEUED, S.OFFERED}, S.SCHEDULED, H.RESCHEDULED, [Push.OFFER_ENDED]),
     E.EXPIRE: _t({S.SCHEDULED, S.QUEUED}, S.FAILED, H.EXPIRED, closes=R.EXPIRED),
+    # Customer-first dialling: Ringback's own call did not reach the customer (no agent had it yet).
+    E.DIAL_RETRY: _t({S.QUEUED, S.OFFERED}, S.SCHEDULED, H.RETRY, [Push.OFFER_ENDED]),
+    E.DIAL_FAIL: _t({S.QUEUED, S.OFFERED}, S.FAILED, H.FAILED, [Push.OFFER_ENDED], closes=R.FAILED),
 }
 
 # Where nothing more can happen.

@@ -180,6 +180,13 @@ class AcceptAction(models.TextChoices):
     DIAL = "dial", "Dial at once: Accept opens the window and places the call"
 
 
+class DialMode(models.TextChoices):
+    """Who is called first when a voice callback is due (per queue)."""
+
+    AGENT_FIRST = "agent_first", _("Agent first: the agent accepts, then calls the customer")
+    CUSTOMER_FIRST = "customer_first", _("Customer first: Ringback calls the customer, then offers them to an agent")
+
+
 class CallbackEvent(models.TextChoices):
     """What can happen to a callback request: the edges of its lifecycle (see callbacks/callbackstate.py)."""
 
@@ -202,6 +209,8 @@ class CallbackEvent(models.TextChoices):
     TRANSFER_OUT = "transfer_out", _("Transferred outside")
     MOVE = "move", _("Moved by the customer")
     EXPIRE = "expire", _("Expired unreached")
+    DIAL_RETRY = "dial_retry", _("Not reached: retried later")
+    DIAL_FAIL = "dial_fail", _("Not reached: attempts used")
 
 
 class CloseReason(models.TextChoices):

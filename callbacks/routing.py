@@ -31,6 +31,7 @@ from .enums import (
     AgentStatus,
     CallbackEvent,
     CallbackState,
+    DialMode,
     InteractionState,
     OfferOutcome,
     RuleCondition,
@@ -100,11 +101,21 @@ def free_agents(queue_id: int, channel: str, *, lock: bool = True):
     return rows
 
 
-def waiting_callbacks(queue_id: int, channel: str, *, now: datetime | None = None, lock: bool = True):
+def waiting_callbacks(
+    queue_id: int, channel: str, *, now: datetime | None = None, lock: bool = True, to_dial_first: bool = False
+):
     """Queued callbacks in routing order: priority, then immediate first, then longest waiting.
-    With `now`, only those whose customer is available now (inside their availability window, if any)."""
+    With `now`, only those whose customer is available now (inside their availability window, if any).
+    A customer-first queue offers agents only the customers Ringback has on the line (`lifecycle.voice`);
+    `to_dial_first` gives the others, those its voice application is to call."""
+    on_line = (
+        Q(on_line_since__isnull=True)
+        if to_dial_first
+        else Q(queue__dial_mode=DialMode.AGENT_FIRST) | Q(on_line_since__isnull=False)
+    )
     rows = (
         CallbackRequest.objects.filter(queue_id=queue_id, channel=channel, state=CallbackState.QUEUED)
+        .filter(on_line)
         .select_related("queue")
         .order_by("-priority", "type_rank", "enqueued_at", "id")
     )

@@ -88,12 +88,13 @@ ensure_debian_package() {
 
 # The softphone's real-SIP tests: kamailio (with its WebSocket, ephemeral-auth and HTTP-client modules),
 # rtpengine (the daemon alone: the metapackage pulls in DKMS and iptables parts) and baresip, from Debian.
-SIP_PACKAGES=(kamailio kamailio-websocket-modules kamailio-autheph-modules kamailio-utils-modules kamailio-tls-modules rtpengine-daemon baresip-core coturn)
+# espeak-ng speaks the voice menu's prompts (generated once, at the voice application's first start).
+SIP_PACKAGES=(kamailio kamailio-websocket-modules kamailio-autheph-modules kamailio-utils-modules kamailio-tls-modules rtpengine-daemon baresip-core coturn espeak-ng)
 ensure_sip_packages() {
   local modules=/usr/lib/x86_64-linux-gnu/kamailio/modules
   if [ -f "$modules/websocket.so" ] && [ -f "$modules/auth_ephemeral.so" ] && [ -f "$modules/http_client.so" ] \
      && [ -f "$modules/tls.so" ] && command -v rtpengine >/dev/null && command -v baresip >/dev/null \
-     && command -v turnserver >/dev/null; then return 0; fi
+     && command -v turnserver >/dev/null && command -v espeak-ng >/dev/null; then return 0; fi
   echo "==> Installing Debian's ${SIP_PACKAGES[*]}"
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${SIP_PACKAGES[@]}" >/dev/null || {
     apt-get update -q >/dev/null

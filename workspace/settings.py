@@ -199,6 +199,12 @@ RINGBACK_SIP_TRUNK = os.environ.get("RINGBACK_SIP_TRUNK", "")
 RINGBACK_SIP_TRUNK_ADDRESSES = os.environ.get("RINGBACK_SIP_TRUNK_ADDRESSES", "")
 # The number customers see calling (From and P-Asserted-Identity, E.164): never an agent's internal SIP address.
 RINGBACK_SIP_CALLER_ID = os.environ.get("RINGBACK_SIP_CALLER_ID", "+33100000000")
+# The voice application (`manage.py voice`): its lines (ivr-1 … ivr-N, one call each, registered at the proxy),
+# the baresip it drives (its SIP port and control port, on this host), and where its prompts are generated.
+RINGBACK_VOICE_LINES = int(os.environ.get("RINGBACK_VOICE_LINES", "4"))
+RINGBACK_VOICE_SIP_PORT = int(os.environ.get("RINGBACK_VOICE_SIP_PORT", "5200"))
+RINGBACK_VOICE_CONTROL_PORT = int(os.environ.get("RINGBACK_VOICE_CONTROL_PORT", "8700"))
+RINGBACK_VOICE_DIR = os.environ.get("RINGBACK_VOICE_DIR", str(BASE_DIR / "var" / "voice"))
 RINGBACK_SIP_TRUNK_USERNAME = os.environ.get("RINGBACK_SIP_TRUNK_USERNAME", "")
 RINGBACK_SIP_TRUNK_REALM = os.environ.get("RINGBACK_SIP_TRUNK_REALM", "")
 RINGBACK_SIP_TRUNK_PASSWORD = os.environ.get("RINGBACK_SIP_TRUNK_PASSWORD", "")

@@ -55,6 +55,7 @@ urlpatterns = [
     path("softphone/events/", softphone.page_event, name="softphone_event"),
     path("sip/events", softphone.proxy_event, name="sip_events"),
     path("sip/caller-id", softphone.proxy_caller_id, name="sip_caller_id"),
+    path("sip/entry", softphone.proxy_entry, name="sip_entry"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics.metrics, name="metrics"),

@@ -17,6 +17,7 @@ contract is checked by import-linter in the test command):
 - `clock` — timers: due callbacks, offer expiry, After Call Work, reminders, call supervision
 - `repair` — reconciliation: callbacks whose state disagrees with their offers, interactions and calls
 - `supervision` — a supervisor's actions on callbacks (one or in bulk) and on agents' status
+- `voice` — the voice menu on the entry numbers: a call takes a line, books, keeps or cancels a callback, ends
 """
 
 from .calls import (
@@ -107,6 +108,21 @@ from .transfers import (
     resolve_target,
 )
 from .transitions import action, locked_interaction_for, record, transition
+from .voice import (
+    do_book_from_voice,
+    do_cancel_from_voice,
+    do_customer_answered,
+    do_customer_handed_over,
+    do_customer_hold_expired,
+    do_customer_on_line,
+    do_customer_unreached,
+    do_dial_next_customer,
+    do_end_voice_session,
+    do_free_voice_lines,
+    do_move_from_voice,
+    do_open_voice_session,
+    do_settle_voice,
+)
 from .wrapup import (
     NOTE_MAX,
     dispositions_for,
@@ -118,6 +134,19 @@ from .wrapup import (
 )
 
 __all__ = [
+    "do_customer_answered",
+    "do_customer_handed_over",
+    "do_customer_hold_expired",
+    "do_customer_on_line",
+    "do_customer_unreached",
+    "do_dial_next_customer",
+    "do_move_from_voice",
+    "do_book_from_voice",
+    "do_cancel_from_voice",
+    "do_end_voice_session",
+    "do_free_voice_lines",
+    "do_open_voice_session",
+    "do_settle_voice",
     "do_line_report",
     "do_line_transfer_report",
     "do_reconcile_callback",

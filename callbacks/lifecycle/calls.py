@@ -34,7 +34,7 @@ from ..enums import (
 )
 from ..errors import DomainError, Invalid
 from ..linestate import ConsultEvent, PartyEvent, consult_state_after
-from ..models import Call, Consultation, Interaction, LineReport, RetryRule
+from ..models import Call, CallbackRequest, Consultation, Interaction, LineReport, RetryRule
 from ..phone import in_both_zones
 from ..push import Push, push_on_commit
 from ..telephony import SwitchEvent
@@ -328,6 +328,13 @@ def retry_rule_for(queue_id: int, outcome: str) -> RetryRule:
     )
 
 
+def retry_time(callback: CallbackRequest, rule: RetryRule, now: datetime) -> datetime | None:
+    """The next time the queue is open and the customer available, no sooner than the rule's delay (None: no such
+    time in the customer's availability window)."""
+    spec = calendars.spec_for(callback.queue)
+    return calendars.routable_from(spec, now + timedelta(minutes=rule.delay_minutes), callback.window_start, callback.window_end)
+
+
 def apply_retry_policy(interaction: Interaction, outcome: str, now: datetime) -> None:
     """A dial did not reach the customer: ask the agent, retry later, or fail when the attempts are used."""
     callback = interaction.callback
@@ -343,13 +350,7 @@ def apply_retry_policy(interaction: Interaction, outcome: str, now: datetime) ->
         )
         interaction.save(update_fields=["last_outcome"])
         return
-    when = None
-    if not exhausted:
-        # The next time the queue is open and the customer available, no sooner than the rule's delay.
-        spec = calendars.spec_for(callback.queue)
-        when = calendars.routable_from(
-            spec, now + timedelta(minutes=rule.delay_minutes), callback.window_start, callback.window_end
-        )
+    when = None if exhausted else retry_time(callback, rule, now)
     if exhausted or when is None:
         callback.outcome = (
             f"Attempts exhausted: {label.lower()}"

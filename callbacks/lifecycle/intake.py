@@ -209,14 +209,19 @@ def _merge_duplicate(queue: Queue, phone: str, origin: str, actor: AbstractBaseU
     return existing
 
 
-@action
-def do_create_callback(
-    *, request: CallbackInput, actor: AbstractBaseUser | None = None, api_client: ApiClient | None = None
+def create_callback(
+    *,
+    request: CallbackInput,
+    actor: AbstractBaseUser | None = None,
+    api_client: ApiClient | None = None,
+    arrived_at: datetime | None = None,
 ) -> tuple[CallbackRequest, bool]:
     """A customer asked to be called back. Returns (callback, created).
 
     Refused when the input is invalid. A request for a number that already
     has an open callback in the same queue returns that callback instead.
+    `arrived_at` (Ringback's own voice menu only, never an API client's word): the moment the caller's call
+    arrived, which an immediate callback keeps as its place in line.
     """
     now = timezone.now()
     queue, phone, zone = _validate(request, now)
@@ -249,7 +254,7 @@ def do_create_callback(
         priority=int(request.priority),
         type_rank=0 if request.type == CallbackType.IMMEDIATE else 1,
         max_attempts=int(request.max_attempts or queue.default_max_attempts),
-        enqueued_at=now if routable_now else None,
+        enqueued_at=(min(arrived_at, now) if arrived_at else now) if routable_now else None,
         customer_email=request.email.strip()[:254],
         language=languages.supported(request.language),
     )
@@ -274,6 +279,9 @@ def do_create_callback(
     if routable_now:
         route_on_commit(queue.pk, callback.channel)
     return callback, True
+
+
+do_create_callback = action(create_callback)
 
 
 def customer_language(callback: CallbackRequest) -> str:

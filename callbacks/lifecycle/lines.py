@@ -19,12 +19,25 @@ from django.contrib.auth.models import AbstractBaseUser
 from .. import dialplan, linestate
 from ..enums import OPEN_CONSULT_STATES, CallState, EffectKind, HistoryKind
 from ..linestate import ConsultEvent, PartyEvent, consult_state_after, party_state_after
-from ..models import Call, CallParty, Consultation, Interaction
+from ..models import Call, CallParty, Consultation, Interaction, VoiceSession
 from ..phone import display_phone
 from ..push import Push, push_board_on_commit, push_on_commit
 from ..telephony import caller_id, telephony
 from . import effects
 from .transitions import record
+
+
+def new_call(interaction: Interaction, **fields) -> Call:
+    """A call of the interaction's callback to the customer's number, as its latest attempt, under a new reference."""
+    callback = interaction.callback
+    return Call.objects.create(
+        interaction=interaction,
+        callback=callback,
+        switch_ref="call-" + secrets.token_hex(8),
+        number=callback.phone_number,
+        attempt=callback.attempts,
+        **fields,
+    )
 
 
 def place_call(interaction: Interaction, now: datetime, *, actor: AbstractBaseUser | None) -> Call:
@@ -35,14 +48,7 @@ def place_call(interaction: Interaction, now: datetime, *, actor: AbstractBaseUs
     dialplan.check(callback.queue, callback.phone_number, field="phone_number")
     callback.attempts += 1
     callback.save(update_fields=["attempts", "updated_at"])
-    call = Call.objects.create(
-        interaction=interaction,
-        callback=callback,
-        switch_ref="call-" + secrets.token_hex(8),
-        number=callback.phone_number,
-        attempt=callback.attempts,
-        started_at=now,
-    )
+    call = new_call(interaction, started_at=now)
     interaction.last_outcome = ""
     interaction.save(update_fields=["last_outcome"])
     record(
@@ -64,6 +70,29 @@ def place_call(interaction: Interaction, now: datetime, *, actor: AbstractBaseUs
         now=now,
         callback=callback,
         agent=interaction.agent,
+    )
+    return call
+
+
+def take_customer_on_line(interaction: Interaction, now: datetime, *, actor: AbstractBaseUser | None) -> Call:
+    """Accept of a customer Ringback's voice application holds on the line (customer-first dialling): the call is
+    the agent's and connected now. The application hands the customer's phone to the agent's (a REFER to their SIP
+    user, which it reads from the session); the agent's page answers the call coming from the customer's number."""
+    callback = interaction.callback
+    call = new_call(interaction, started_at=callback.on_line_since or now, state=CallState.CONNECTED, connected_at=now)
+    VoiceSession.objects.filter(callback=callback, direction="out", ended_at__isnull=True).update(
+        refer_to=f"agent-{interaction.agent_id}"
+    )
+    callback.on_line_since = None
+    callback.save(update_fields=["on_line_since"])
+    record(
+        HistoryKind.CALL,
+        f"Customer on the line handed to {interaction.agent}",
+        callback=callback,
+        agent=interaction.agent,
+        actor=actor,
+        at=now,
+        call=call.switch_ref,
     )
     return call
 

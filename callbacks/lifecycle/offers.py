@@ -36,7 +36,7 @@ from ..metrics import OFFER_DELIVERY, OFFERS
 from ..models import Agent, Call, CallbackRequest, Interaction, Offer, Queue
 from ..prepared import Prepared
 from ..push import push_board_on_commit
-from .lines import end_call, on_another_call, place_call
+from .lines import end_call, on_another_call, place_call, take_customer_on_line
 from .transitions import action, record, transition
 
 log = logging.getLogger(__name__)
@@ -273,7 +273,9 @@ def do_accept_offer(*, user: AbstractBaseUser, offer_id: int) -> Interaction:
         offer_entity=offer.pk,
         interaction_entity=interaction.pk,
     )
-    if dials_on_accept(offer):
+    if callback.on_line_since:
+        take_customer_on_line(interaction, now, actor=user)  # customer first: they are waiting on Ringback's line
+    elif dials_on_accept(offer):
         if on_another_call(interaction):
             interaction.last_outcome = "Not dialled on Accept: you are on another call. Hold or end it, then click Call."
             interaction.save(update_fields=["last_outcome"])

@@ -28,6 +28,7 @@ from .effects import Effect
 from .emails import EmailInteraction
 from .responses import ResponseCategory, StandardResponse
 from .routing import RoutingPoint, RoutingRule
+from .voice import EntryNumber, VoiceOutcome, VoiceSession
 from .work import (
     AppendOnlyError,
     CallbackRequest,
@@ -40,6 +41,9 @@ from .work import (
 )
 
 __all__ = [
+    "EntryNumber",
+    "VoiceOutcome",
+    "VoiceSession",
     "EmailInteraction",
     "LineReport",
     "BusinessCalendar",

@@ -12,7 +12,7 @@ from django.db import models
 from django.utils.translation import gettext
 
 from .. import dialplan
-from ..enums import AcceptAction, Channel, FieldFormat, PreviewSection, SystemReason
+from ..enums import AcceptAction, Channel, DialMode, FieldFormat, PreviewSection, SystemReason
 from ..errors import DomainError, Invalid, Refused
 from ..phone import normalize_phone
 from ..prepared import Prepared
@@ -105,6 +105,30 @@ class Queue(models.Model):
         blank=True,
         help_text="The name shown beside that number where the customer's phone or network shows one, e.g. “Billing” "
         "(letters, digits, spaces and . , - & ' only). Empty: the number alone.",
+    )
+    dial_mode = models.CharField(
+        max_length=20,
+        choices=DialMode.choices,
+        default=DialMode.AGENT_FIRST,
+        help_text="Customer first needs the voice application (manage.py voice): when a callback is due and an agent "
+        "is Ready, Ringback calls the customer with the queue's caller ID; a customer who presses 1 is offered to an "
+        "agent as “Customer on the line”.",
+    )
+    customer_hold_seconds = models.PositiveSmallIntegerField(
+        default=60,
+        validators=[MinValueValidator(15), MaxValueValidator(600)],
+        help_text="Customer first: how long a customer who pressed 1 waits for an agent to accept before Ringback "
+        "apologises and books a new time.",
+    )
+    menu_wait_seconds = models.PositiveSmallIntegerField(
+        default=6,
+        validators=[MinValueValidator(3), MaxValueValidator(20)],
+        help_text="The voice menu (on the queue's entry numbers) waits this long for a key before it repeats; after "
+        "two silences it says goodbye.",
+    )
+    menu_offers_times = models.BooleanField(
+        default=True,
+        help_text="The voice menu offers “press 3 to choose a time” from the queue's free slots in its calendar.",
     )
     service_level_seconds = models.PositiveIntegerField(
         default=300,

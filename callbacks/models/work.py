@@ -59,6 +59,8 @@ class CallbackRequest(models.Model):
     # First time the callback became routable; kept when an offer returns it,
     # so a rejected or timed-out callback keeps its place in line.
     enqueued_at = models.DateTimeField(null=True, blank=True)
+    # Customer-first dialling: Ringback's voice application has the customer on the line, waiting for an agent.
+    on_line_since = models.DateTimeField(null=True, blank=True)
     outcome = models.CharField(max_length=200, blank=True)
     # A personal callback: offered only to its owner until the queue's grace period after its time.
     owner = models.ForeignKey(Agent, null=True, blank=True, on_delete=models.SET_NULL, related_name="personal_callbacks")

@@ -73,33 +73,66 @@ def queue_position(callback: CallbackRequest, now: datetime) -> Position:
     """Place in line by the routing order (priority, immediate first, then time in line); the estimated wait is
     the rounds of the queue's staffed agents ahead of it times its recent average handling time, and never before
     the queue opens. A scheduled callback waits until its time."""
-    staffed = (
-        AgentChannelStatus.objects.filter(channel=callback.channel, agent__queues=callback.queue_id)
-        .exclude(status=AgentStatus.LOGGED_OUT)
-        .count()
-    )
+    staffed = staffed_agents(callback.queue_id, callback.channel)
     if callback.state == CallbackState.SCHEDULED:
         wait = max(0, int(((callback.desired_time or now) - now).total_seconds()))
         return Position(callback.state, None, wait, staffed)
     if callback.state != CallbackState.QUEUED:
         return Position(callback.state, None, 0 if callback.state == CallbackState.OFFERED else None, staffed)
-    same = CallbackRequest.objects.filter(queue_id=callback.queue_id, channel=callback.channel, state=CallbackState.QUEUED)
-    enqueued = callback.enqueued_at or callback.created_at
-    ahead = same.filter(
-        Q(priority__gt=callback.priority)
-        | Q(priority=callback.priority, type_rank__lt=callback.type_rank)
-        | Q(priority=callback.priority, type_rank=callback.type_rank, enqueued_at__lt=enqueued)
-        | Q(priority=callback.priority, type_rank=callback.type_rank, enqueued_at=enqueued, pk__lt=callback.pk)
-    ).count()
+    ahead, wait = line_estimate(
+        callback.queue,
+        callback.channel,
+        now,
+        priority=callback.priority,
+        type_rank=callback.type_rank,
+        enqueued=callback.enqueued_at or callback.created_at,
+        pk=callback.pk,
+        staffed=staffed,
+    )
+    return Position(callback.state, ahead + 1, wait, staffed)
+
+
+def staffed_agents(queue_id: int, channel: str) -> int:
+    return (
+        AgentChannelStatus.objects.filter(channel=channel, agent__queues=queue_id).exclude(status=AgentStatus.LOGGED_OUT).count()
+    )
+
+
+def line_estimate(
+    queue: Queue,
+    channel: str,
+    now: datetime,
+    *,
+    priority: int = 5,
+    type_rank: int = 0,
+    enqueued: datetime | None = None,
+    pk: int | None = None,
+    staffed: int | None = None,
+) -> tuple[int, int]:
+    """(callbacks ahead, estimated wait in seconds) of a callback waiting in `queue` with this rank — an existing
+    one (`pk`), or one about to be booked (the voice menu's greeting: an immediate callback in line since the call
+    arrived)."""
+    if staffed is None:
+        staffed = staffed_agents(queue.pk, channel)
+    enqueued = enqueued or now
+    same = CallbackRequest.objects.filter(queue_id=queue.pk, channel=channel, state=CallbackState.QUEUED)
+    before = (
+        Q(priority__gt=priority)
+        | Q(priority=priority, type_rank__lt=type_rank)
+        | Q(priority=priority, type_rank=type_rank, enqueued_at__lt=enqueued)
+    )
+    if pk is not None:
+        before |= Q(priority=priority, type_rank=type_rank, enqueued_at=enqueued, pk__lt=pk)
+    ahead = same.filter(before).count()
     recent = list(
-        Interaction.objects.filter(callback__queue_id=callback.queue_id, state=InteractionState.DONE, ended_at__isnull=False)
+        Interaction.objects.filter(callback__queue_id=queue.pk, state=InteractionState.DONE, ended_at__isnull=False)
         .order_by("-ended_at")
         .values_list("created_at", "ended_at")[:50]
     )
     handle = sum((end - start).total_seconds() for start, end in recent) / len(recent) if recent else DEFAULT_HANDLE_SECONDS
     rounds = ahead // max(staffed, 1) + (1 if staffed == 0 else 0)
     wait = int(rounds * handle)
-    opens = calendars.next_open(calendars.spec_for(callback.queue), now)
+    opens = calendars.next_open(calendars.spec_for(queue), now)
     if opens is not None:
         wait = max(wait, int((opens - now).total_seconds()))
-    return Position(callback.state, ahead + 1, wait, staffed)
+    return ahead, wait

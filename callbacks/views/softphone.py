@@ -6,6 +6,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
+import re
 import time
 from functools import cache
 
@@ -16,7 +17,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from .. import lifecycle, metrics, throttle
-from ..models import Call, CallParty, Consultation, LineReport
+from ..lifecycle.voice import AllLinesBusy
+from ..models import Call, CallParty, Consultation, LineReport, VoiceSession
 from ..telephony import caller_id_text
 from ..telephony.sip import agent_user, proxy_token_valid
 from ..telephony.sip.softphone import outcome_of
@@ -182,12 +184,54 @@ def proxy_caller_id(request: HttpRequest) -> HttpResponse:
         call_ref, sip_user, dialled = request.body.decode().split("|")
     except (UnicodeDecodeError, ValueError):
         return _refuse(400, "A question reads <call reference>|<SIP user>|<number>.")
+    if VOICE_LINE.match(sip_user):
+        # A line of the voice application calling a customer first: the call Ringback placed on that line.
+        placed = (
+            VoiceSession.objects.filter(line=sip_user, direction="out", ended_at__isnull=True)
+            .values_list("dialled", "queue__caller_id", "queue__caller_id_name")
+            .first()
+        )
+        if placed is None or _digits(placed[0]) != _digits(dialled):
+            address = request.META.get("REMOTE_ADDR", "")
+            why = "no call out on that line" if placed is None else "another number than the call's"
+            return _security_refusal("mismatch", "That dialog is not the call's.", address, f"INVITE from {sip_user}: {why}")
+        return HttpResponse(caller_id_text(placed[1], placed[2]), content_type="text/plain")
     placed = _placed(call_ref)
     mismatch = _dialog_mismatch(placed, sip_user, dialled)
     if mismatch:
         address = request.META.get("REMOTE_ADDR", "")
         return _security_refusal("mismatch", "That dialog is not the call's.", address, f"INVITE for {call_ref}: {mismatch}")
     return HttpResponse(caller_id_text(placed[2], placed[3]), content_type="text/plain")
+
+
+VOICE_LINE = re.compile(r"^ivr-[0-9]{1,3}$")
+CALL_ID = re.compile(r"^[\x21-\x7e]{1,200}$")  # a SIP Call-ID: visible ASCII, no spaces
+
+
+@csrf_exempt
+@require_POST
+def proxy_entry(request: HttpRequest) -> HttpResponse:
+    """kamailio asks, before it routes a call from outside (the carrier, a registered line) that no registered
+    phone takes: is the number dialled one of a queue's entry numbers, and which line of the voice application
+    answers it? The body "<number dialled>|<caller's SIP user>|<Call-ID>", on the private channel. The answer is
+    the line's SIP user ("ivr-2", kamailio sends the call there), 404 when the number is no entry number (kamailio
+    routes it as before), 503 when every line has a call (the caller hears busy)."""
+    refusal = _proxy_refusal(request)
+    if refusal is not None:
+        return refusal
+    try:
+        dialled, caller, call_id = request.body.decode().split("|")
+    except (UnicodeDecodeError, ValueError):
+        return _refuse(400, "A question reads <number dialled>|<caller>|<Call-ID>.")
+    if not CALL_ID.match(call_id) or len(dialled) > 32 or len(caller) > 64:
+        return _refuse(400, "A question reads <number dialled>|<caller>|<Call-ID>.")
+    try:
+        session = lifecycle.do_open_voice_session(dialled=dialled, caller=caller, call_id=call_id)
+    except AllLinesBusy:
+        return _refuse(503, "Every line of the voice menu has a call.")
+    if session is None:
+        return _refuse(404, "Not an entry number.")
+    return HttpResponse(session.line, content_type="text/plain")
 
 
 @csrf_exempt

@@ -7,6 +7,7 @@ Outside such a namespace (RINGBACK_SIP_NETNS unset) the whole directory is skipp
 """
 
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -16,9 +17,10 @@ from playwright.sync_api import expect
 
 from bench.cluster import Service
 from bench.sipstack import KAMAILIO, SipStack, sip_available
+from callbacks.lifecycle.voice import voice_lines
 from callbacks.telephony.sip import health as sip_health
 from tests.browser.conftest import ARGS, CHROMIUM, new_context, server
-from tests.factories import PASSWORD, make_agent, make_api_client, make_queue
+from tests.factories import PASSWORD, database_url, make_agent, make_api_client, make_queue
 
 __all__ = ["server"]  # the browser journeys' Daphne on the test database, with this run's settings
 
@@ -96,6 +98,22 @@ def running_stack(server, folder, env: dict, **options):
 @pytest.fixture(scope="session")
 def sip(server, carrier, tmp_path_factory):
     yield from running_stack(server, tmp_path_factory.mktemp("sip"), dict(os.environ) | ROTATING | TRUNK)
+
+
+@pytest.fixture(scope="session")
+def voice(server, sip):
+    """Ringback's voice application (`manage.py voice`) on the test database, its lines registered at the suite's
+    kamailio: calls to an entry number reach its menu."""
+    env = dict(os.environ) | ROTATING | {"DATABASE_URL": database_url(), "PYTHONUNBUFFERED": "1"}
+    service = Service("voice", [sys.executable, "manage.py", "voice"], env, sip.workdir / "voice.log").start()
+    deadline = time.monotonic() + 60
+    ready = f"{len(voice_lines())} of {len(voice_lines())} lines registered"
+    while ready not in service.log_path.read_text(errors="replace"):
+        if time.monotonic() > deadline or not service.alive:
+            raise RuntimeError(f"the voice application did not register: {service.log_path.read_text()[-3000:]}")
+        time.sleep(0.2)
+    yield service
+    service.stop()
 
 
 @pytest.fixture(scope="session")

@@ -109,6 +109,7 @@ class Command(BaseCommand):
             else "",
             "events_url": events_url,
             "caller_id_url": events_url.rsplit("/", 1)[0] + "/caller-id",  # beside it, on the same private channel
+            "entry_url": events_url.rsplit("/", 1)[0] + "/entry",
         }
         _write_private(dir / "kamailio.cfg", render_to_string("sip/kamailio.cfg", context))
         _write_private(

@@ -39,9 +39,10 @@ def secrets() -> list[str]:
     return [secret()] + ([previous] if previous and previous != secret() else [])
 
 
-def credentials(user: str, *, now: float | None = None) -> dict:
-    """Time-limited SIP credentials for `user` (an agent's SIP user, a customer line in the demo)."""
-    expires = int((now or time.time()) + settings.RINGBACK_SIP_CREDENTIAL_HOURS * 3600)
+def credentials(user: str, *, now: float | None = None, hours: float | None = None) -> dict:
+    """Time-limited SIP credentials for `user` (an agent's SIP user, a customer line in the demo, a line of the
+    voice application), good for `hours` (RINGBACK_SIP_CREDENTIAL_HOURS when not given)."""
+    expires = int((now or time.time()) + (hours or settings.RINGBACK_SIP_CREDENTIAL_HOURS) * 3600)
     username = f"{expires}:{user}"
     password = base64.b64encode(hmac.new(secret().encode(), username.encode(), hashlib.sha256).digest()).decode()
     return {"username": username, "password": password, "expires": expires, "user": user}

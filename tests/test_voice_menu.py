@@ -1,0 +1,191 @@
+"""The voice menu as a state machine: what is said after each key and silence, and what it books (no SIP here; the
+same menu on real SIP is tests/sip/test_voice.py)."""
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from callbacks.models import VoiceOutcome
+from callbacks.voice import prompts
+from callbacks.voice.menu import Facts, Menu
+
+PARIS = ZoneInfo("Europe/Paris")
+NOW = datetime(2026, 12, 7, 10, 0, tzinfo=PARIS)
+
+
+class Desk:
+    """The application's side: what the menu booked, cancelled and settled."""
+
+    def __init__(self, refuse_booking: str | None = None, refuse_cancel: str | None = None):
+        self.booked, self.cancelled, self.settled = [], 0, []
+        self.refuse_booking, self.refuse_cancel = refuse_booking, refuse_cancel
+
+    def menu(self, **facts) -> Menu:
+        base = {"queue_name": "Billing", "language": "en", "caller": "+33612345678", "now": NOW, "wait_seconds": 300}
+        return Menu(Facts(**(base | facts)), book=self.book, cancel=self.cancel, settle=self.settled.append)
+
+    def book(self, number, when):
+        if self.refuse_booking:
+            return self.refuse_booking
+        self.booked.append((number, when))
+        return None
+
+    def cancel(self):
+        self.cancelled += 1
+        return self.refuse_cancel
+
+
+def press(menu: Menu, keys: str):
+    said = None
+    for key in keys:
+        said = menu.key(key) or said
+    return said
+
+
+def test_the_greeting_says_the_wait_and_the_options_and_1_1_books_the_callers_number():
+    desk = Desk()
+    menu = desk.menu()
+    greeting = menu.start()
+    assert greeting.parts == ["thanks", "name:Billing", "wait_about", "n:5", "minutes", "menu_1", "menu_2", "menu_star"]
+    assert menu.key("1").parts == ["read_number", "digits:+33612345678", "confirm"]
+    done = menu.key("1")
+    assert done.hang_up and done.parts == ["booked"]
+    assert desk.booked == [("+33612345678", None)]
+
+
+@pytest.mark.parametrize(("seconds", "parts"), [(20, ["wait_short"]), (4000, ["wait_long"]), (None, [])])
+def test_a_wait_under_a_minute_or_over_an_hour_is_said_in_words(seconds, parts):
+    greeting = Desk().menu(wait_seconds=seconds).start()
+    assert greeting.parts[2:-3] == parts
+
+
+def test_outside_opening_hours_the_greeting_says_when_the_queue_opens_and_still_takes_a_callback():
+    opens = datetime(2026, 12, 8, 9, 30, tzinfo=PARIS)
+    greeting = Desk().menu(opens_at=opens).start()
+    assert greeting.parts[2:-3] == ["closed", "tomorrow", "n:9", "hours", "n:30", "closed_menu"]
+
+
+def test_another_number_is_keyed_checked_and_a_third_invalid_one_ends_politely():
+    desk = Desk()
+    menu = desk.menu()
+    menu.start()
+    assert menu.key("2").parts == ["enter_number"]
+    assert press(menu, "0612#").parts == ["invalid", "enter_number"]
+    assert press(menu, "99#").parts == ["invalid", "enter_number"]
+    end = press(menu, "1#")
+    assert end.hang_up and end.parts == ["invalid", "goodbye"]
+    assert desk.settled == [VoiceOutcome.INVALID] and not desk.booked
+
+
+def test_a_number_keyed_in_the_entry_numbers_country_or_with_00_is_read_as_e164():
+    desk = Desk()
+    menu = desk.menu(region="FR")
+    menu.start()
+    menu.key("2")
+    assert press(menu, "0612000099#").parts[1] == "digits:+33612000099"
+    menu.key("2")
+    assert press(menu, "0032470123456#").parts[1] == "digits:+32470123456"
+    menu.key("1")
+    assert desk.booked == [("+32470123456", None)]
+
+
+def test_a_pause_after_the_digits_ends_the_number_as_hash_does():
+    menu = Desk().menu(region="FR")
+    menu.start()
+    menu.key("2")
+    press(menu, "0612000099")
+    assert menu.silence().parts[:2] == ["read_number", "digits:+33612000099"]
+
+
+def test_star_repeats_and_silence_repeats_twice_then_says_goodbye():
+    desk = Desk()
+    menu = desk.menu()
+    first = menu.start()
+    assert menu.key("*").parts == first.parts[-3:]
+    assert menu.silence().parts == first.parts[-3:]
+    assert menu.silence().parts == first.parts[-3:]
+    end = menu.silence()
+    assert end.hang_up and end.parts == ["goodbye"]
+    assert desk.settled == [VoiceOutcome.NO_INPUT]
+
+
+def test_a_key_that_is_no_option_says_so_and_repeats():
+    menu = Desk().menu()
+    menu.start()
+    assert menu.key("7").parts == ["not_understood", "menu_1", "menu_2", "menu_star"]
+
+
+def test_3_offers_the_free_slots_and_the_chosen_one_is_booked_with_the_callers_number():
+    slots = [datetime(2026, 12, 7, 14, 30, tzinfo=PARIS), datetime(2026, 12, 9, 9, 0, tzinfo=PARIS)]
+    desk = Desk()
+    menu = desk.menu(slots=slots)
+    assert "menu_3" in menu.start().parts
+    offer = menu.key("3")
+    assert offer.parts == [
+        "for", "today", "n:14", "hours", "n:30", "press", "n:1",
+        "for", "on", "day:2", "at", "n:9", "hours", "press", "n:2",
+    ]  # fmt: skip
+    assert menu.key("5").parts[0] == "not_understood"
+    assert menu.key("2").parts == ["read_number", "digits:+33612345678", "on", "day:2", "at", "n:9", "hours", "confirm"]
+    menu.key("1")
+    assert desk.booked == [("+33612345678", slots[1])]
+
+
+def test_no_option_3_without_free_slots_or_when_admin_turned_it_off():
+    slot = [datetime(2026, 12, 7, 14, 30, tzinfo=PARIS)]
+    for menu in (Desk().menu(slots=[]), Desk().menu(slots=slot, offers_times=False)):
+        assert "menu_3" not in menu.start().parts
+        assert menu.key("3").parts[0] == "not_understood"
+
+
+def test_an_anonymous_caller_is_asked_for_a_number():
+    desk = Desk()
+    menu = desk.menu(caller="")
+    assert "menu_1_unknown" in menu.start().parts
+    assert menu.key("1").parts == ["enter_number"]
+
+
+def test_a_caller_with_an_open_callback_hears_when_it_is_due_and_keeps_or_cancels_it():
+    due = datetime(2026, 12, 7, 16, 0, tzinfo=PARIS)
+    desk = Desk()
+    menu = desk.menu(has_existing=True, existing_due=due)
+    assert menu.start().parts == ["thanks", "name:Billing", "existing", "today", "n:16", "hours", "existing_keep"]
+    assert menu.key("1").parts == ["kept"] and desk.settled == [VoiceOutcome.KEPT]
+    desk = Desk()
+    menu = desk.menu(has_existing=True, existing_due=due)
+    menu.start()
+    assert menu.key("2").parts == ["cancelled"] and desk.cancelled == 1
+    desk = Desk(refuse_cancel="existing_busy")
+    menu = desk.menu(has_existing=True, existing_due=due)
+    menu.start()
+    assert menu.key("2").parts == ["existing_busy"], "an agent took it meanwhile"
+
+
+def test_a_caller_whose_callback_an_agent_is_working_on_hears_so_and_the_call_ends():
+    said = Desk().menu(has_existing=True, existing_in_progress=True, existing_due=NOW).start()
+    assert said.hang_up and said.parts[-1] == "existing_busy"
+
+
+def test_a_booking_the_intake_refuses_asks_for_another_number():
+    desk = Desk(refuse_booking="invalid")
+    menu = desk.menu()
+    menu.start()
+    menu.key("1")
+    assert menu.key("1").parts == ["invalid", "enter_number"]
+
+
+def test_keys_after_the_goodbye_change_nothing():
+    desk = Desk()
+    menu = desk.menu()
+    menu.start()
+    press(menu, "11")
+    assert menu.key("1") is None and menu.silence().hang_up
+    assert len(desk.booked) == 1
+
+
+@pytest.mark.parametrize("language", prompts.LANGUAGES)
+def test_every_language_has_every_clip_the_menu_says(language):
+    assert set(prompts.CLIPS[language]) == set(prompts.CLIPS["en"])
+    assert len(prompts.CLIPS[language]["days"].split("|")) == 7
+    assert prompts.expand(["digits:+331"]) == ["plus", "d:3", "d:3", "d:1"]
