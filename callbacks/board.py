@@ -27,14 +27,25 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import Count, Exists, Min, OuterRef, Q, Subquery
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 
 from . import calendars
-from .enums import OPEN_CALLBACK_STATES, AgentStatus, CallbackState, Channel, CloseReason, HistoryKind
-from .models import Agent, AgentChannelStatus, CallbackRequest, HistoryEvent, Interaction, Queue, channels_of, channels_worked
+from .enums import OPEN_CALLBACK_STATES, AgentStatus, CallbackState, Channel, CloseReason, DialMode, HistoryKind, Origin
+from .models import (
+    Agent,
+    AgentChannelStatus,
+    CallbackRequest,
+    HistoryEvent,
+    Interaction,
+    Queue,
+    VoiceSession,
+    channels_of,
+    channels_worked,
+)
 from .presenters.status import ChannelState, channel_states, engaged_as, engagement
 
 SAMPLE_MINUTES = 30
+MODE_NAMES = {DialMode.AGENT_FIRST: gettext_lazy("Agent first"), DialMode.CUSTOMER_FIRST: gettext_lazy("Customer first")}
 
 
 def day_start(now: datetime) -> datetime:
@@ -75,6 +86,8 @@ class QueueFigures(HandleTime):
     handle_seconds: float = 0.0
     failed: int = 0
     cancelled: int = 0
+    by_phone: int = 0  # callbacks asked for today in the voice menu (origin IVR)
+    in_menu: int = 0  # callers in the voice menu now
     slots_used: int = 0
     slots_capacity: int = 0
     agents: list[AgentLine] = field(default_factory=list)
@@ -133,13 +146,18 @@ def _callback_counts(figures: dict[int, QueueFigures], ids: list[int], now: date
             oldest=Min("enqueued_at", filter=Q(state=S.QUEUED)),
             failed=Count("pk", filter=Q(state=S.FAILED, closed_at__gte=start)),
             cancelled=Count("pk", filter=Q(state=S.CANCELLED, closed_at__gte=start)),
+            # Created today: open, or closed today (the filter above keeps both).
+            by_phone=Count("pk", filter=Q(origin=Origin.IVR, created_at__gte=start)),
         )
     )
     for row in rows:
         f = figures[row["queue_id"]]
         f.waiting, f.ringing, f.in_progress = row["waiting"], row["ringing"], row["in_progress"]
         f.scheduled_next_hour, f.oldest_enqueued = row["soon"], row["oldest"]
-        f.failed, f.cancelled = row["failed"], row["cancelled"]
+        f.failed, f.cancelled, f.by_phone = row["failed"], row["cancelled"], row["by_phone"]
+    menu = VoiceSession.objects.filter(queue_id__in=ids, direction="in", ended_at__isnull=True, outcome="")
+    for queue_id, n in menu.values_list("queue_id").order_by().annotate(n=Count("pk")):
+        figures[queue_id].in_menu = n
 
 
 def _interactions(figures: dict[int, QueueFigures], ids: list[int], start: datetime) -> list[tuple[str, int]]:
@@ -325,10 +343,20 @@ def outcome_summary(queue_ids: list[int], start: datetime, end: datetime) -> dic
         }
     )
     outcomes = sorted({o for c in by_queue.values() for o in c})
+    by_origin: dict[str, Counter] = defaultdict(Counter)
+    for row in created.values("origin", "queue__dial_mode").order_by().annotate(n=Count("pk")):
+        by_origin[row["origin"]][row["queue__dial_mode"]] += row["n"]
+    modes = list(MODE_NAMES)
     return {
         "outcomes": outcomes,
         "by_queue": [(q, [c[o] for o in outcomes], sum(c.values())) for q, c in sorted(by_queue.items())],
         "by_disposition": by_disposition.most_common(),
+        # Callbacks created by where they were asked for (web, mobile, IVR …) and by their queue's dial mode.
+        "modes": [str(MODE_NAMES[m]) for m in modes],
+        "by_origin": [
+            (gettext(Origin(origin).label), [c[m.value] for m in modes], sum(c.values()))
+            for origin, c in sorted(by_origin.items(), key=lambda item: -sum(item[1].values()))
+        ],
     }
 
 

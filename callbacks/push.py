@@ -31,11 +31,23 @@ from enum import StrEnum
 
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from redis.exceptions import RedisError
 
 from .metrics import PUSHES
+
+# Whether this process serves agents' pages. The voice application (`manage.py voice`) serves none: on the embedded
+# in-process channel layer its pushes would reach nobody, so it leaves routing (offers are pushes) to the server's
+# clock, which routes every queue within a sweep.
+SERVES_PAGES = True
+
+
+def pushes_reach_pages() -> bool:
+    """Pushes from this process reach agents' pages: it serves them, or the channel layer is shared (Redis)."""
+    return SERVES_PAGES or not settings.CHANNEL_LAYERS["default"]["BACKEND"].endswith("InMemoryChannelLayer")
+
 
 log = logging.getLogger(__name__)
 

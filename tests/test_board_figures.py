@@ -8,7 +8,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from callbacks.board import agent_activity, board_for, status_segments, waiting_at
-from callbacks.enums import AgentStatus, CallbackState, CallbackType, Channel, HistoryKind, InteractionState
+from callbacks.enums import AgentStatus, CallbackState, CallbackType, Channel, HistoryKind, InteractionState, Origin
 from callbacks.models import (
     AgentChannelStatus,
     CallbackRequest,
@@ -17,6 +17,8 @@ from callbacks.models import (
     Interaction,
     NotReadyReason,
     Offer,
+    VoiceOutcome,
+    VoiceSession,
 )
 
 from .factories import make_agent, make_queue
@@ -109,6 +111,22 @@ def test_every_board_figure_matches_the_hand_count(floor):
     assert board.dispositions == [("Resolved", 2), ("No disposition", 1)]
 
 
+def test_the_board_counts_callbacks_asked_for_by_phone_today_and_callers_in_the_menu(floor):
+    q = floor["q"]
+    cb(q, CallbackState.QUEUED, enqueued_at=ago(2), origin=Origin.IVR)
+    done = cb(q, CallbackState.COMPLETED, origin=Origin.IVR, closed_at=ago(1))
+    yesterday = cb(q, CallbackState.COMPLETED, origin=Origin.IVR, closed_at=at(10, 0, day=1))
+    CallbackRequest.objects.filter(pk=yesterday.pk).update(created_at=at(9, 0, day=1))
+    CallbackRequest.objects.filter(pk=done.pk).update(created_at=ago(5))
+    fields = {"queue": q, "dialled": "+33184880010", "arrived_at": ago(1)}
+    VoiceSession.objects.create(call_id="in-menu", line="ivr-1", **fields)
+    VoiceSession.objects.create(call_id="booked", line="ivr-2", outcome=VoiceOutcome.BOOKED, **fields)  # hanging up
+    VoiceSession.objects.create(call_id="over", line="ivr-3", ended_at=ago(0.5), **fields)
+    VoiceSession.objects.create(call_id="out-1", line="ivr-4", direction="out", **fields)  # Ringback calling out
+    f = board_for([q], now=NOW).queues[0]
+    assert (f.by_phone, f.in_menu) == (2, 1)
+
+
 def test_waiting_over_the_day_matches_the_hand_count(floor):
     board = board_for([floor["q"]], now=NOW)
     assert board.sample_times[0] == at(0, 0) and board.sample_times[-1] == NOW and len(board.sample_times) == 31
@@ -178,7 +196,7 @@ def test_the_board_page_shows_the_figures(client, floor):
 def test_a_tile_read_is_the_same_figures_without_the_charts(floor, django_assert_num_queries):
     """A ring for a queue re-renders its tile alone: the same figures, one statement fewer (no day of waiting)."""
     queues = [floor["q"]]
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(7):
         tile = board_for(queues, now=NOW, charts=False)
     whole = board_for(queues, now=NOW)
     assert (tile.sample_times, tile.waiting_series, tile.dispositions) == ([], {}, [])
@@ -187,15 +205,16 @@ def test_a_tile_read_is_the_same_figures_without_the_charts(floor, django_assert
 
 
 def test_the_board_reads_in_a_fixed_number_of_statements(floor, django_assert_num_queries):
-    """However busy the floor, one board read is 6 statements plus one per queue (its slots)."""
+    """However busy the floor, one board read is 7 statements plus one per queue (its slots): the callbacks, the
+    callers in the voice menu, the interactions, the agents (3), the day's waiting."""
     queues = [floor["q"]]
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(8):
         board_for(queues, now=NOW)
     for i in range(10):
         make_agent(f"extra{i}", floor["q"])
     for i in range(30):
         cb(floor["q"], CallbackState.QUEUED, enqueued_at=ago(i))
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(8):
         board_for(queues, now=NOW)
 
 

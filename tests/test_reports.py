@@ -190,3 +190,22 @@ def test_the_agent_activity_export_writes_an_agents_name_as_text(staff, queue, a
     table = cells_of(staff.get("/reports/agents.csv"))
     assert_no_cell_runs(table)
     assert {row[0] for row in table[1:]} == {"'" + alice.display_name}
+
+
+def test_the_reports_page_counts_callbacks_by_origin_and_dial_mode(staff, queue):
+    """Callbacks created in the range, by where they were asked for and by their queue's dial mode (agent first or
+    customer first), as the reports page shows them."""
+    from callbacks.enums import DialMode, Origin
+
+    from .factories import make_queue
+
+    phoned = make_queue("phoned", dial_mode=DialMode.CUSTOMER_FIRST)
+    make_callback(queue, phone="+33612345601", origin=Origin.IVR)
+    make_callback(queue, phone="+33612345602", origin=Origin.WEB)
+    make_callback(phoned, phone="+33612345603", origin=Origin.IVR)
+    make_callback(phoned, phone="+33612345604", origin=Origin.IVR)
+    page = staff.get("/reports/").content.decode()
+    table = page.split('data-testid="by-origin"', 1)[1].split("</table>", 1)[0]
+    assert '<th scope="col">Agent first</th><th scope="col">Customer first</th>' in table
+    assert '<th scope="row">IVR</th><td>1</td><td>2</td><td>3</td>' in table, table
+    assert '<th scope="row">Website</th><td>1</td><td>0</td><td>1</td>' in table, table

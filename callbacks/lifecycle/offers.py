@@ -35,7 +35,7 @@ from ..errors import DomainError, Refused
 from ..metrics import OFFER_DELIVERY, OFFERS
 from ..models import Agent, Call, CallbackRequest, Interaction, Offer, Queue
 from ..prepared import Prepared
-from ..push import push_board_on_commit
+from ..push import push_board_on_commit, pushes_reach_pages
 from .lines import end_call, on_another_call, place_call, take_customer_on_line
 from .transitions import action, record, transition
 
@@ -377,7 +377,10 @@ def route_everything() -> int:
 
 def route_on_commit(queue_id: int, channel: str | Channel) -> None:
     """Route the queue once the current transaction commits (routing reads what it wrote), without making
-    the HTTP answer wait for it."""
+    the HTTP answer wait for it. Not in a process whose offers would reach no page (`push.pushes_reach_pages`):
+    the server's clock routes the queue within a sweep."""
+    if not pushes_reach_pages():
+        return
     transaction.on_commit(lambda: coalesced(("queue", queue_id, str(channel)), route_queue, queue_id, channel))
 
 

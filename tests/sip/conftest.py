@@ -110,6 +110,7 @@ def voice(server, sip):
     ready = f"{len(voice_lines())} of {len(voice_lines())} lines registered"
     while ready not in service.log_path.read_text(errors="replace"):
         if time.monotonic() > deadline or not service.alive:
+            service.stop()
             raise RuntimeError(f"the voice application did not register: {service.log_path.read_text()[-3000:]}")
         time.sleep(0.2)
     yield service

@@ -2,15 +2,25 @@
 Ringback's voice application (`manage.py voice`, a baresip Ringback drives) and key their choices as RFC 4733 events.
 """
 
+import re
+import threading
 import time
 from datetime import timedelta
 
 import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
 
 from callbacks import calendars
-from callbacks.enums import CallbackState, CallbackType, Channel, HistoryKind, Origin
-from callbacks.models import CallbackRequest, EntryNumber, Queue, VoiceOutcome, VoiceSession
+from callbacks.enums import CallbackState, CallbackType, CallState, Channel, DialMode, HistoryKind, Origin
+from callbacks.models import Call, CallbackRequest, EntryNumber, Queue, VoiceOutcome, VoiceSession
 from callbacks.telephony.sip import credentials
+
+from ..browser.conftest import SHOTS
+from ..browser.test_call_handling import accept, status
+from ..browser.test_core_journeys import create, ready
+from ..factories import make_agent, make_api_client, set_ready
+from .test_softphone import RTP_BOTH_WAYS, wait_js
 
 ENTRY = "+33184880010"
 LOUD = 200  # RMS of 16-bit samples: espeak's words are in the thousands, a silent line is 0
@@ -49,7 +59,7 @@ def said(voice):
 def keys(line, digits: str) -> None:
     for digit in digits:
         line.command("sndcode", digit)
-        time.sleep(0.25)  # one RFC 4733 event after the other, as a thumb on a keypad
+        time.sleep(0.15)  # one RFC 4733 event after the other, as a thumb on a keypad
 
 
 def ended(line, session_outcome: str) -> VoiceSession:
@@ -67,8 +77,7 @@ def test_a_caller_presses_1_and_1_and_keeps_the_place_their_call_took_in_line(se
     callback to their number, origin IVR, in line from the moment the call arrived, and the call in its history."""
     line = caller(sip, "+33612000051")
     said("thanks name:Billing wait_")
-    time.sleep(1.5)  # a second of the greeting, then the caller knows what to press
-    keys(line, "1")
+    keys(line, "1")  # barging in: a key acts at once, whatever the menu is saying
     said("read_number digits:***51 confirm")  # (the log masks numbers)
     keys(line, "1")
     said("booked (then hangs up)")
@@ -126,3 +135,115 @@ def test_a_number_that_is_not_an_entry_number_never_reaches_the_menu(server, sip
     closed = line.wait_for("CALL_CLOSED")
     assert closed["param"].startswith(("404", "403")), closed
     assert not VoiceSession.objects.exists()
+
+
+# --- Customer-first dialling -----------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def customer_first(transactional_db):
+    """A customer-first queue with a number and a name, a short wait for a key and a short hold limit."""
+    queue = Queue.objects.create(
+        name="Billing",
+        slug="billing",
+        offer_timeout_seconds=60,
+        dial_mode=DialMode.CUSTOMER_FIRST,
+        caller_id="+33184880000",
+        caller_id_name="Billing",
+        menu_wait_seconds=3,
+        customer_hold_seconds=5,  # (admin allows 15 at least; the test's patience is shorter)
+    )
+    alice = make_agent("alice", queue)
+    _, token = make_api_client("Website")
+    return queue, alice, token
+
+
+def answering(sip, number: str):
+    """A customer's phone that answers Ringback's call and keeps what it hears."""
+    return sip.line(number, credentials(number), answer_mode="auto", record=True)
+
+
+def ready_without_a_page(agent) -> None:
+    """Ready, with no page to answer offers (in a thread of its own: Playwright's loop runs in this one, and the
+    status change pushes)."""
+    worker = threading.Thread(target=set_ready, args=(agent,))
+    worker.start()
+    worker.join(10)
+
+
+def session_of(callback_pk: int) -> VoiceSession:
+    return VoiceSession.objects.get(callback_id=callback_pk)
+
+
+def test_customer_first_a_customer_who_presses_1_is_connected_to_the_agent_who_accepts(
+    server, sip, voice, customer_first, said, agent_page
+):
+    """Ringback calls the customer with the queue's caller ID; 1 offers them to Alice as "Customer on the line";
+    Accept hands the customer's phone to Alice's (a REFER), and RTP flows both ways."""
+    _, _, token = customer_first
+    line = answering(sip, "+33612000056")
+    page = agent_page("alice")
+    ready(page)
+    callback = create(server, token, phone_number="+33612000056", customer_name="Camille Laurent")
+    line.wait_for("CALL_ESTABLISHED", timeout=30)
+    invite = line.sip_trace().split("INVITE sip:", 1)[1].split("\n\n", 1)[0]
+    assert re.search(r'^From: "Billing" <sip:\+33184880000@127\.0\.0\.1>;tag=', invite, re.M), invite
+    said("returning_1 name:Billing returning_2 returning_options")
+    keys(line, "1")
+    said("hold")
+    card = page.get_by_role("alertdialog")
+    expect(card.get_by_test_id("on-line")).to_contain_text("Customer on the line")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "offer-customer-on-the-line.png"))
+    accept(page)
+    expect(status(page)).to_have_text("Connected")
+    line.wait_for_count("CALL_ESTABLISHED", 2, timeout=30)  # the customer's phone called Alice's
+    wait_js(page, RTP_BOTH_WAYS)
+    session = session_of(CallbackRequest.objects.get(reference=callback["reference"]).pk)
+    call = Call.objects.get()
+    assert (call.state, call.number) == (CallState.CONNECTED, "+33612000056")
+    assert session.refer_to.startswith("agent-")
+    deadline = time.monotonic() + 10
+    while VoiceSession.objects.get(pk=session.pk).outcome != VoiceOutcome.CONNECTED and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert VoiceSession.objects.get(pk=session.pk).outcome == VoiceOutcome.CONNECTED
+    line.command("hangup")
+    expect(status(page)).to_have_text("Ready to Call", timeout=20000)
+
+
+def test_customer_first_no_key_counts_as_no_answer_and_the_retry_is_scheduled(server, sip, voice, customer_first, said):
+    _, alice, token = customer_first
+    line = answering(sip, "+33612000057")
+    ready_without_a_page(alice)
+    callback = create(server, token, phone_number="+33612000057")
+    line.wait_for("CALL_ESTABLISHED", timeout=30)
+    said("returning_options")
+    said("goodbye_short (then hangs up)", timeout=30)  # no key within the queue's time: nobody, or a machine
+    line.wait_for("CALL_CLOSED", timeout=20)
+    assert line.heard_energy() > LOUD
+    saved = CallbackRequest.objects.get(reference=callback["reference"])
+    deadline = time.monotonic() + 10
+    while saved.state != CallbackState.SCHEDULED and time.monotonic() < deadline:
+        time.sleep(0.1)
+        saved.refresh_from_db()
+    assert (saved.state, saved.attempts) == (CallbackState.SCHEDULED, 1)
+    assert saved.desired_time > timezone.now() + timedelta(minutes=10), "the queue's default retry: 15 minutes on"
+    assert "No answer (Ringback called first): automatic retry at" in saved.history.last().message
+    assert session_of(saved.pk).outcome == VoiceOutcome.NO_ANSWER
+
+
+def test_customer_first_no_agent_within_the_hold_limit_apologises_and_books_a_new_time(server, sip, voice, customer_first, said):
+    _, alice, token = customer_first
+    line = answering(sip, "+33612000058")
+    ready_without_a_page(alice)  # the offer is never answered
+    callback = create(server, token, phone_number="+33612000058")
+    line.wait_for("CALL_ESTABLISHED", timeout=30)
+    said("returning_options")
+    keys(line, "1")
+    said("hold")
+    said("sorry_busy", timeout=30)
+    line.wait_for("CALL_CLOSED", timeout=30)
+    saved = CallbackRequest.objects.get(reference=callback["reference"])
+    assert saved.state == CallbackState.SCHEDULED and saved.on_line_since is None
+    assert saved.desired_time >= timezone.now() + timedelta(minutes=10)
+    assert session_of(saved.pk).outcome == VoiceOutcome.APOLOGISED

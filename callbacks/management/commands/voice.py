@@ -2,6 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
+from callbacks import push
 from callbacks.voice import prompts
 from callbacks.voice.app import VoiceApp, workdir
 
@@ -17,4 +18,5 @@ class Command(BaseCommand):
             count = prompts.prepare()
             self.stdout.write(f"{count} clips ready in {prompts.folder()}")
             return
+        push.SERVES_PAGES = False  # routing after the menu's bookings is the server's (see push.pushes_reach_pages)
         VoiceApp(workdir()).run()
