@@ -101,6 +101,16 @@ def public_fields() -> dict[str, FieldInfo]:
     }
 
 
+def keypad_fields() -> dict[str, FieldInfo]:
+    """The fields the voice menu asks a caller to key in, digits then # (`json_schema_extra={"keypad": True}`), by
+    their title: an account or a card number."""
+    return {
+        name: info
+        for name, info in CallbackIn.model_fields.items()
+        if isinstance(info.json_schema_extra, dict) and info.json_schema_extra.get("keypad")
+    }
+
+
 def parse(**fields) -> CallbackIn:
     """A front's request as the one definition, validated once. A field a front leaves as None takes its default.
     Raises Invalid (400) naming the first field at fault, with the schema's own words."""

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 FIELD = "loyalty_card"
 LINE = (
     f'    {FIELD}: str = Field("", max_length=12, title="Loyalty card number", '
-    'description="The customer\'s loyalty card", json_schema_extra={"public": True})\n'
+    'description="The customer\'s loyalty card", json_schema_extra={"public": True, "keypad": True})\n'
 )
 
 
@@ -103,6 +103,39 @@ def main(var_dir: str) -> dict:
         "create_callback", "--queue", "billing", "--phone", "+33612340007", f"--{FIELD.replace('_', '-')}", "GOLD-7", stdout=out
     )
     seen["command"] = {"stored": stored("+33612340007")}
+    # The voice menu: a field marked keypad is asked after the number is confirmed, keyed as digits then #, and the
+    # application books through the same definition (a value it refuses is asked again).
+    from callbacks.models import EntryNumber, VoiceSession
+    from callbacks.telephony.sip import proxy_token
+    from callbacks.voice.app import Caller, VoiceApp
+    from callbacks.voice.menu import Menu
+
+    EntryNumber.objects.create(queue=Queue.objects.get(slug="billing"), number="+33184880010")
+    app = VoiceApp(Path(var_dir) / "voice")
+
+    def call(caller: str, call_id: str, keys: str) -> list:
+        """A call kamailio sends to the menu (its question, then the menu as the application builds it), the keys."""
+        kamailio = {"HTTP_AUTHORIZATION": f"Bearer {proxy_token()}", "REMOTE_ADDR": "127.0.0.1"}
+        http.post("/sip/entry", f"+33184880010|{caller}|{call_id}", content_type="text/plain", **kamailio)
+        session = VoiceSession.objects.select_related("queue").get(call_id=call_id)
+        line = Caller(session.line, "", session.pk, call_id, "en", 6.0)
+        menu = Menu(
+            app.facts(session),
+            book=lambda number, when, fields: app.book(line, number, when, fields),
+            cancel=lambda: None,
+            settle=lambda outcome: None,
+        )
+        said = [menu.start().parts]
+        for key in keys:
+            answer = menu.key(key)
+            if answer is not None:
+                said.append(answer.parts)
+        return said
+
+    said = call("+33612340008", "probe-1", "11" + "123456#")
+    seen["ivr"] = {"asked": said[-2], "said": said[-1], "stored": stored("+33612340008")}
+    said = call("+33612340009", "probe-2", "11" + "1234567890123#")
+    seen["ivr_refused"] = {"said": said[-1], "stored": stored("+33612340009")}
     # The desk: an admin configures a preview field on the key, as for any attached data.
     from callbacks.models import PreviewField
     from callbacks.presenters.fields import callback_view

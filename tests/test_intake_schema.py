@@ -79,3 +79,10 @@ def test_a_field_added_in_one_place_is_taken_and_kept_by_every_front(tmp_path):
     assert seen["page_refused"] == {"status": 400, "message": True, "stored": None}
     assert seen["command"] == {"stored": "GOLD-7"}
     assert seen["desk_row"] is True  # a preview field configured on the key shows it to the agent
+    # The voice menu asks for it by its title after the number, and books through the same definition.
+    assert seen["ivr"] == {
+        "asked": ["key_in", "name:Loyalty card number", "then_hash"],
+        "said": ["booked"],
+        "stored": "123456",
+    }
+    assert seen["ivr_refused"] == {"said": ["invalid_value", "key_in", "name:Loyalty card number", "then_hash"], "stored": None}

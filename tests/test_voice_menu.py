@@ -25,10 +25,12 @@ class Desk:
         base = {"queue_name": "Billing", "language": "en", "caller": "+33612345678", "now": NOW, "wait_seconds": 300}
         return Menu(Facts(**(base | facts)), book=self.book, cancel=self.cancel, settle=self.settled.append)
 
-    def book(self, number, when):
+    def book(self, number, when, fields):
         if self.refuse_booking:
             return self.refuse_booking
-        self.booked.append((number, when))
+        if fields.get("account", "").startswith("0"):
+            return "field:account"  # what the definition would refuse
+        self.booked.append((number, when) + ((fields,) if fields else ()))
         return None
 
     def cancel(self):
@@ -182,6 +184,21 @@ def test_keys_after_the_goodbye_change_nothing():
     press(menu, "11")
     assert menu.key("1") is None and menu.silence().hang_up
     assert len(desk.booked) == 1
+
+
+def test_fields_marked_keypad_are_asked_after_the_number_and_a_refused_one_again():
+    desk = Desk()
+    menu = desk.menu(keypad=[("account", "Account number"), ("pin", "PIN")])
+    menu.start()
+    menu.key("1")
+    assert menu.key("1").parts == ["key_in", "name:Account number", "then_hash"]
+    assert press(menu, "0123#").parts == ["key_in", "name:PIN", "then_hash"]
+    assert press(menu, "42") is None, "digits being keyed: nothing said yet"
+    again = menu.silence()  # a pause ends the digits too: the definition refuses "0123", the account is asked again
+    assert again.parts == ["invalid_value", "key_in", "name:Account number", "then_hash"]
+    done = press(menu, "9876#")
+    assert done.hang_up and done.parts == ["booked"]
+    assert desk.booked == [("+33612345678", None, {"account": "9876", "pin": "42"})]
 
 
 @pytest.mark.parametrize("language", prompts.LANGUAGES)

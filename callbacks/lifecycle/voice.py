@@ -18,7 +18,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from .. import calendars
+from .. import calendars, intake_schema
 from ..enums import (
     OPEN_CALLBACK_STATES,
     CallbackEvent,
@@ -37,7 +37,7 @@ from ..phone import display_phone, normalize_phone
 from ..routing import free_agents, waiting_callbacks
 from ..telephony import caller_id
 from .calls import retry_rule_for, retry_time
-from .intake import CallbackInput, cancel_callback, create_callback, locked_open_callback, move_callback
+from .intake import cancel_callback, create_callback, locked_open_callback, move_callback
 from .offers import route_on_commit, withdraw_open_offer
 from .transitions import action, record, transition
 
@@ -140,12 +140,17 @@ def _call_text(session: VoiceSession) -> str:
 
 
 @action
-def do_book_from_voice(*, session_id: int, number: str, when: datetime | None = None) -> CallbackRequest:
+def do_book_from_voice(
+    *, session_id: int, number: str, when: datetime | None = None, fields: dict[str, str] | None = None
+) -> CallbackRequest:
     """The caller confirmed a callback in the menu: to `number`, now (its place in line is the moment the call
-    arrived) or at `when` (a free slot). The history records the call; the session ends as booked. Raises Invalid
-    as the intake does (a number the queue may never call, a slot taken meanwhile)."""
+    arrived) or at `when` (a free slot), with the `fields` they keyed (`intake_schema.keypad_fields`). The request
+    is the one definition every front uses, validated once. The history records the call; the session ends as
+    booked. Raises Invalid as the intake does, naming the field at fault (a number the queue may never call, a slot
+    taken meanwhile, a keyed value the definition refuses)."""
     session = _locked(session_id)
-    request = CallbackInput(
+    keyed = {name: value for name, value in (fields or {}).items() if name in intake_schema.keypad_fields()}
+    request = intake_schema.parse(
         queue=session.queue.slug,
         phone_number=number,
         channel=Channel.VOICE,
@@ -153,6 +158,7 @@ def do_book_from_voice(*, session_id: int, number: str, when: datetime | None = 
         type=CallbackType.SCHEDULED if when else CallbackType.IMMEDIATE,
         desired_time=when,
         language=session.language,
+        **keyed,
     )
     callback, created = create_callback(request=request, arrived_at=session.arrived_at)
     what = "callback booked in the voice menu" if created else "the open callback kept (a duplicate request)"

@@ -37,7 +37,7 @@ from django.conf import settings
 from django.db import close_old_connections
 from django.utils import timezone
 
-from .. import calendars, lifecycle
+from .. import calendars, intake_schema, lifecycle
 from ..enums import ACTIVE_CALL_STATES, CallbackState, CallOutcome, Channel
 from ..errors import DomainError, Invalid
 from ..lifecycle.voice import open_callback_of, open_session, voice_lines
@@ -312,6 +312,7 @@ class VoiceApp:
             offers_times=queue_.menu_offers_times,
             region=region,
             returning=session.direction == "out",
+            keypad=[(name, info.title or name) for name, info in intake_schema.keypad_fields().items()],
         )
 
     def established(self, caller: Caller) -> None:
@@ -321,7 +322,7 @@ class VoiceApp:
         session = VoiceSession.objects.select_related("queue").get(pk=caller.session_id)
         caller.menu = Menu(
             self.facts(session),
-            book=lambda number, when: self.book(caller, number, when),
+            book=lambda number, when, fields: self.book(caller, number, when, fields),
             cancel=lambda: self.cancel(caller),
             settle=lambda outcome: lifecycle.do_settle_voice(session_id=caller.session_id, outcome=outcome),
             on_line=lambda: self.on_line(caller, session.queue.customer_hold_seconds),
@@ -406,15 +407,17 @@ class VoiceApp:
         elif not caller.hold_until:
             caller.deadline = time.monotonic() + spoken + caller.wait
 
-    def book(self, caller: Caller, number: str, when) -> str | None:
+    def book(self, caller: Caller, number: str, when, fields: dict[str, str]) -> str | None:
         try:
             if caller.outbound:
                 lifecycle.do_move_from_voice(session_id=caller.session_id, when=when)
                 caller.settled = True
             else:
-                lifecycle.do_book_from_voice(session_id=caller.session_id, number=number, when=when)
+                lifecycle.do_book_from_voice(session_id=caller.session_id, number=number, when=when, fields=fields)
         except (Invalid, DomainError) as refusal:
             log.info("voice: booking refused: %s", refusal)
+            if isinstance(refusal, Invalid) and refusal.field in intake_schema.keypad_fields():
+                return f"field:{refusal.field}"
             return "invalid"
         return None
 

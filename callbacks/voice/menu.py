@@ -48,6 +48,7 @@ class Facts:
     offers_times: bool = True
     region: str = ""  # where a number keyed without its country code is read (the entry number's country)
     returning: bool = False  # customer first: Ringback called the customer (1: connected now, 2: another time)
+    keypad: list[tuple[str, str]] = field(default_factory=list)  # fields to key in after the number: (name, title)
 
 
 @dataclass
@@ -61,13 +62,14 @@ class Menu:
         self,
         facts: Facts,
         *,
-        book: Callable[[str, datetime | None], str | None],
+        book: Callable[[str, datetime | None, dict[str, str]], str | None],
         cancel: Callable[[], str | None],
         settle: Callable[[str], None],
         on_line: Callable[[], bool] | None = None,
         unreached: Callable[[], None] | None = None,
     ):
-        """`book(number, when)` and `cancel()` return None when done, or the clip key of why not ("invalid").
+        """`book(number, when, fields)` and `cancel()` return None when done, or why not: a clip key ("invalid"), or
+        "field:<name>" when the definition refused a keyed field.
         Customer first: `on_line()` offers the customer to agents (False: the callback is gone meanwhile), and
         `unreached()` says no key came (no answer, or an answering machine)."""
         self.facts, self.book, self.cancel, self.settle = facts, book, cancel, settle
@@ -79,6 +81,8 @@ class Menu:
         self.keyed = ""
         self.number = ""
         self.when: datetime | None = None
+        self.fields: dict[str, str] = {}  # keyed so far
+        self.asking: list[tuple[str, str]] = []  # still to ask
 
     # -- what is said -----------------------------------------------------------------------------------------------
 
@@ -146,8 +150,8 @@ class Menu:
         if self.state == "returning":  # no key: nobody there, or an answering machine
             self.unreached()
             return self._end(["goodbye_short"])
-        if self.state == "number" and self.keyed:
-            return self._number_keyed()  # a pause after the digits ends the number, as # does
+        if self.state in ("number", "field") and self.keyed:
+            return self._keyed()  # a pause after the digits ends them, as # does
         self.silences += 1
         if self.silences > MAX_SILENCES:
             return self._end(["goodbye"], VoiceOutcome.NO_INPUT)
@@ -160,9 +164,9 @@ class Menu:
             return None
         if digit == "*":
             return self._ask(self.state, self.prompt)
-        if self.state == "number":
+        if self.state in ("number", "field"):
             if digit == "#":
-                return self._number_keyed()
+                return self._keyed()
             if len(self.keyed) < MAX_DIGITS:
                 self.keyed += digit
             return None
@@ -215,10 +219,10 @@ class Menu:
 
     def _on_confirm(self, digit: str) -> Say | None:
         if digit == "1":
-            why_not = self.book(self.number, self.when)
-            if why_not is None:
-                return self._end(["booked"])
-            return self._invalid_number(why_not)
+            if self.facts.keypad and not self.facts.returning:
+                self.asking, self.fields = list(self.facts.keypad), {}
+                return self._ask_field()
+            return self._book()
         if digit == "2":
             return self._slots() if self.facts.returning else self._ask("number", ["enter_number"])
         return None
@@ -230,6 +234,30 @@ class Menu:
             why_not = self.cancel()
             return self._end([why_not] if why_not else ["cancelled"])
         return None
+
+    def _ask_field(self, intro: list[str] | None = None) -> Say:
+        _, title = self.asking[0]
+        return self._ask("field", ["key_in", f"name:{title}", "then_hash"], intro=intro)
+
+    def _keyed(self) -> Say:
+        if self.state == "number":
+            return self._number_keyed()
+        name, _ = self.asking.pop(0)
+        self.fields[name], self.keyed = self.keyed, ""
+        return self._ask_field() if self.asking else self._book()
+
+    def _book(self) -> Say:
+        why_not = self.book(self.number, self.when, self.fields)
+        if why_not is None:
+            return self._end(["booked"])
+        name = why_not.removeprefix("field:")
+        if name != why_not:  # a keyed value the definition refused: that field again
+            self.invalid += 1
+            if self.invalid >= MAX_INVALID:
+                return self._end(["invalid_value", "goodbye"], VoiceOutcome.INVALID)
+            self.asking = [f for f in self.facts.keypad if f[0] == name] + [f for f in self.asking if f[0] != name]
+            return self._ask_field(intro=["invalid_value"])
+        return self._invalid_number(why_not)
 
     def _number_keyed(self) -> Say:
         keyed, self.keyed = self.keyed, ""

@@ -29,6 +29,9 @@ ESPEAK = "espeak-ng"
 
 CLIPS: dict[str, dict[str, str]] = {
     "en": {
+        "key_in": "Please key in your",
+        "then_hash": "then press hash.",
+        "invalid_value": "Sorry, that is not valid.",
         "returning_1": "This is",
         "returning_2": "returning your call.",
         "returning_options": "To be connected to an agent now, press 1. For another time, press 2.",
@@ -74,6 +77,9 @@ CLIPS: dict[str, dict[str, str]] = {
         "days": "Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday",
     },
     "fr": {
+        "key_in": "Veuillez saisir votre",
+        "then_hash": "puis tapez dièse.",
+        "invalid_value": "Désolé, ce n'est pas valide.",
         "returning_1": "Ici",
         "returning_2": "qui vous rappelle.",
         "returning_options": "Pour parler à un conseiller maintenant, tapez 1. Pour un autre moment, tapez 2.",
@@ -119,6 +125,9 @@ CLIPS: dict[str, dict[str, str]] = {
         "days": "lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche",
     },
     "es": {
+        "key_in": "Marque su",
+        "then_hash": "y luego pulse almohadilla.",
+        "invalid_value": "Lo sentimos, no es válido.",
         "returning_1": "Le llamamos de",
         "returning_2": "como nos pidió.",
         "returning_options": "Para hablar ahora con un agente, pulse 1. Para otro momento, pulse 2.",

@@ -247,3 +247,24 @@ def test_customer_first_no_agent_within_the_hold_limit_apologises_and_books_a_ne
     assert saved.state == CallbackState.SCHEDULED and saved.on_line_since is None
     assert saved.desired_time >= timezone.now() + timedelta(minutes=10)
     assert session_of(saved.pk).outcome == VoiceOutcome.APOLOGISED
+
+
+# --- Tried as an attacker would ----------------------------------------------------------------------------------------
+
+
+def test_nobody_reaches_a_voice_line_but_through_an_entry_number_or_poses_as_one(sip, voice, entry, said):
+    """A voice line is reached only by a call kamailio routed to it from an entry number: dialling it by name is
+    outside the dial plan, registering as it needs Ringback's credentials for it, and a call sent straight to the
+    application's own port (past kamailio) is hung up unanswered, leaving no session."""
+    from .test_attacks import _registration
+
+    line = sip.line("+33612000059", credentials("+33612000059"))
+    line.command("dial", "sip:ivr-1@127.0.0.1")
+    assert line.wait_for("CALL_CLOSED")["param"].startswith("403"), "not in the dial plan"
+    impostor = sip.line("ivr-2", credentials("+33612000059"))
+    assert _registration(impostor) == "SIP/2.0 403 Forbidden: not your address"
+    line.command("dial", "sip:ivr-3@127.0.0.1:5200")  # straight to the voice application's baresip
+    line.wait_for_count("CALL_CLOSED", 2)
+    assert not line.seen("CALL_ESTABLISHED")
+    said("that Ringback did not send there refused")
+    assert not VoiceSession.objects.exists()
