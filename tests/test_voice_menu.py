@@ -201,6 +201,57 @@ def test_fields_marked_keypad_are_asked_after_the_number_and_a_refused_one_again
     assert desk.booked == [("+33612345678", None, {"account": "9876", "pin": "42"})]
 
 
+def returning(desk: Desk, on_line: bool = True, **facts) -> Menu:
+    """Customer first: the menu on Ringback's own call to the customer."""
+    desk.on_line_calls, desk.unreached_calls = 0, 0
+
+    def line():
+        desk.on_line_calls += 1
+        return on_line
+
+    def unreached():
+        desk.unreached_calls += 1
+
+    base = {"queue_name": "Billing", "language": "en", "caller": "+33612345678", "now": NOW, "returning": True}
+    return Menu(
+        Facts(**(base | facts)), book=desk.book, cancel=desk.cancel, settle=desk.settled.append, on_line=line, unreached=unreached
+    )
+
+
+def test_customer_first_1_puts_the_customer_on_hold_for_an_agent():
+    desk = Desk()
+    menu = returning(desk)
+    assert menu.start().parts == ["returning_1", "name:Billing", "returning_2", "returning_options"]
+    assert menu.key("1").parts == ["hold"] and desk.on_line_calls == 1
+    assert menu.key("2") is None and menu.silence() is None, "holding: keys and silences change nothing"
+    apology = menu.apologise(datetime(2026, 12, 8, 9, 15, tzinfo=PARIS))
+    assert apology.hang_up and apology.parts == ["sorry_busy", "tomorrow", "n:9", "hours", "n:15", "goodbye_short"]
+
+
+def test_customer_first_2_chooses_a_time_read_back_without_the_number():
+    slot = datetime(2026, 12, 7, 16, 0, tzinfo=PARIS)
+    desk = Desk()
+    menu = returning(desk, slots=[slot])
+    menu.start()
+    assert menu.key("2").parts == ["for", "today", "n:16", "hours", "press", "n:1"]
+    assert menu.key("1").parts == ["read_time", "today", "n:16", "hours", "confirm_time"]
+    assert menu.key("2").parts[0] == "for", "2 hears the times again"
+    menu.key("1")
+    assert menu.key("1").parts == ["booked"] and desk.booked == [("+33612345678", slot)]
+
+
+def test_customer_first_no_key_is_no_answer_and_a_callback_gone_meanwhile_ends_the_call():
+    desk = Desk()
+    menu = returning(desk)
+    menu.start()
+    end = menu.silence()
+    assert end.hang_up and desk.unreached_calls == 1, "nobody there, or an answering machine"
+    desk = Desk()
+    menu = returning(desk, on_line=False)
+    menu.start()
+    assert menu.key("1").hang_up, "cancelled meanwhile: nothing to hold for"
+
+
 @pytest.mark.parametrize("language", prompts.LANGUAGES)
 def test_every_language_has_every_clip_the_menu_says(language):
     assert set(prompts.CLIPS[language]) == set(prompts.CLIPS["en"])
