@@ -37,6 +37,9 @@ EXPECTED = {
     "transfer_out": ({IN_PROGRESS}, COMPLETED, "transfer"),
     "move": ({SCHEDULED, QUEUED, OFFERED}, SCHEDULED, "rescheduled"),
     "expire": ({SCHEDULED, QUEUED}, FAILED, "expired"),
+    # Customer-first dialling: Ringback's own call did not reach the customer, before any agent had the callback.
+    "dial_retry": ({QUEUED, OFFERED}, SCHEDULED, "retry"),
+    "dial_fail": ({QUEUED, OFFERED}, FAILED, "failed"),
 }
 ALL_STATES = [NEW, SCHEDULED, QUEUED, OFFERED, IN_PROGRESS, COMPLETED, CANCELLED, FAILED]
 CELLS = [(event, state) for event in EXPECTED for state in ALL_STATES]
