@@ -100,6 +100,8 @@ def test_a_caller_keys_another_number_with_a_mistake_then_correctly(server, sip,
     keys(line, "0612000099#")  # a French number keyed as the French do: read in the entry number's country
     said("read_number digits:***99 confirm")
     keys(line, "1")
+    said("booked (then hangs up)")
+    line.command("hangup")  # the caller need not hear the goodbye out
     ended(line, VoiceOutcome.BOOKED)
     assert CallbackRequest.objects.get().phone_number == "+33612000099"
 
@@ -111,6 +113,8 @@ def test_a_caller_chooses_a_time_and_the_callback_is_scheduled_for_it(server, si
     keys(line, "1")
     said("read_number digits:***53")
     keys(line, "1")
+    said("booked (then hangs up)")
+    line.command("hangup")  # the caller need not hear the goodbye out
     ended(line, VoiceOutcome.BOOKED)
     callback = CallbackRequest.objects.get()
     assert (callback.type, callback.state) == (CallbackType.SCHEDULED, CallbackState.SCHEDULED)
@@ -241,12 +245,13 @@ def test_customer_first_no_agent_within_the_hold_limit_apologises_and_books_a_ne
     said("returning_options")
     keys(line, "1")
     said("hold")
-    said("sorry_busy", timeout=30)
-    line.wait_for("CALL_CLOSED", timeout=30)
+    said("sorry_busy", timeout=30)  # the new time is booked before the apology says it
     saved = CallbackRequest.objects.get(reference=callback["reference"])
     assert saved.state == CallbackState.SCHEDULED and saved.on_line_since is None
     assert saved.desired_time >= timezone.now() + timedelta(minutes=10)
     assert session_of(saved.pk).outcome == VoiceOutcome.APOLOGISED
+    line.command("hangup")
+    line.wait_for("CALL_CLOSED")
 
 
 # --- Tried as an attacker would ----------------------------------------------------------------------------------------
