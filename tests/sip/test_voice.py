@@ -3,6 +3,8 @@ Ringback's voice application (`manage.py voice`, a baresip Ringback drives) and 
 """
 
 import re
+import secrets
+import socket
 import threading
 import time
 from datetime import timedelta
@@ -62,6 +64,46 @@ def keys(line, digits: str) -> None:
         time.sleep(0.15)  # one RFC 4733 event after the other, as a thumb on a keypad
 
 
+def info_key(line, digit: str) -> str:
+    """Send a key as a phone that uses SIP INFO does (`application/dtmf-relay`), inside the line's call to the entry
+    number: a request of the line's dialog (its Call-ID, tags and the route set kamailio recorded), through kamailio
+    from a socket of its own. The final status line of the answer."""
+    messages = re.findall(r"UDP (\S+) -> (\S+)\n(.*?)\n\n", line.sip_trace(), re.S)
+    ok = next(m for _, _, m in messages if m.startswith("SIP/2.0 200 ") and re.search(r"^CSeq: \d+ INVITE", m, re.M))
+
+    def header(name: str) -> list[str]:
+        return re.findall(rf"^{name}: (.*)$", ok, re.M)
+
+    cseq = int(header("CSeq")[0].split()[0]) + 100
+    body = f"Signal={digit}\r\nDuration=160\r\n"
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.settimeout(5)
+        port = sock.getsockname()[1]
+        target = re.search(r"<([^>]+)>", header("Contact")[0]).group(1)
+        request = "\r\n".join(
+            [
+                f"INFO {target} SIP/2.0",
+                f"Via: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bK{secrets.token_hex(8)};rport",
+                *[f"Route: {route}" for route in reversed(header("Record-Route"))],
+                "Max-Forwards: 70",
+                f"From: {header('From')[0]}",
+                f"To: {header('To')[0]}",
+                f"Call-ID: {header('Call-ID')[0]}",
+                f"CSeq: {cseq} INFO",
+                "Content-Type: application/dtmf-relay",
+                f"Content-Length: {len(body)}",
+                "",
+                body,
+            ]
+        )
+        sock.sendto(request.encode(), ("127.0.0.1", 5060))
+        while True:
+            answer = sock.recv(65535).decode(errors="replace")
+            if not answer.startswith("SIP/2.0 1"):  # a provisional answer: the final one follows
+                return answer.split("\r\n", 1)[0]
+
+
 def ended(line, session_outcome: str) -> VoiceSession:
     line.wait_for("CALL_CLOSED", timeout=30)
     deadline = time.monotonic() + 10
@@ -89,6 +131,20 @@ def test_a_caller_presses_1_and_1_and_keeps_the_place_their_call_took_in_line(se
     assert callback.enqueued_at == session.arrived_at < callback.created_at, "in line from the call's arrival"
     assert session.callback == callback and session.caller == "+33612000051"
     assert callback.history.filter(kind=HistoryKind.CALL, message__contains="Call from +33 6 12 00 00 51").exists()
+
+
+def test_a_phone_that_sends_its_keys_as_sip_info_is_heard_too(server, sip, voice, entry, said):
+    """Keys as SIP INFO (application/dtmf-relay), as some desk phones and carriers send them, drive the menu as RFC
+    4733 events do."""
+    line = caller(sip, "+33612000060")
+    said("thanks name:Billing")
+    assert info_key(line, "1") == "SIP/2.0 200 OK"
+    said("read_number digits:***60 confirm")
+    assert info_key(line, "1") == "SIP/2.0 200 OK"
+    said("booked (then hangs up)")
+    line.command("hangup")
+    ended(line, VoiceOutcome.BOOKED)
+    assert CallbackRequest.objects.get().phone_number == "+33612000060"
 
 
 def test_a_caller_keys_another_number_with_a_mistake_then_correctly(server, sip, voice, entry, said):
