@@ -164,6 +164,11 @@ def test_a_caller_with_an_open_callback_hears_when_it_is_due_and_keeps_or_cancel
     assert menu.key("2").parts == ["existing_busy"], "an agent took it meanwhile"
 
 
+def test_an_open_callback_already_in_line_is_due_as_soon_as_possible():
+    said = Desk().menu(has_existing=True, existing_due=None).start()
+    assert said.parts == ["thanks", "name:Billing", "existing", "soon", "existing_keep"]
+
+
 def test_a_caller_whose_callback_an_agent_is_working_on_hears_so_and_the_call_ends():
     said = Desk().menu(has_existing=True, existing_in_progress=True, existing_due=NOW).start()
     assert said.hang_up and said.parts[-1] == "existing_busy"

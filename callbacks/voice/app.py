@@ -306,7 +306,12 @@ class VoiceApp:
             wait_seconds=wait,
             opens_at=opens.astimezone(spec.zone) if opens else None,
             has_existing=existing is not None,
-            existing_due=((existing.desired_time or existing.enqueued_at or now).astimezone(spec.zone) if existing else None),
+            # A scheduled one is due at its time; one already in line is due as soon as possible.
+            existing_due=(
+                existing.desired_time.astimezone(spec.zone)
+                if existing is not None and existing.state == CallbackState.SCHEDULED and existing.desired_time
+                else None
+            ),
             existing_in_progress=existing is not None and existing.state == CallbackState.IN_PROGRESS,
             slots=slots,
             offers_times=queue_.menu_offers_times,
