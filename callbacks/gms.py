@@ -23,7 +23,6 @@ from django.db.models import Q
 from django.http import HttpRequest, JsonResponse, QueryDict
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_http_methods
 
 from . import calendars, intake_schema, lifecycle, throttle
 from .enums import CallbackState, CallbackType, CloseReason, Origin
@@ -159,9 +158,10 @@ def gms_view(*methods: str, admin: bool = False):
 
     def decorate(fn):
         @csrf_exempt
-        @require_http_methods(list(methods))
         @wraps(fn)
         def view(request: HttpRequest, *args, **kwargs):
+            if request.method not in methods:
+                return method_refused(request, methods)
             try:
                 if admin:
                     credentials = _basic(request)
@@ -190,6 +190,25 @@ def gms_view(*methods: str, admin: bool = False):
         return view
 
     return decorate
+
+
+# GMS is a Spring application: a path it does not serve, or a method a path does not take, answers in its JSON
+# error shape with Spring's own exception and wording, never an HTML page or an empty body.
+SPRING = "org.springframework.web."
+
+
+def method_refused(request: HttpRequest, methods: tuple[str, ...]) -> JsonResponse:
+    exception = SPRING + "HttpRequestMethodNotSupportedException"
+    response = refusal(GmsError(405, exception, f"Request method '{request.method}' not supported"))
+    response["Allow"] = ", ".join(methods)
+    return response
+
+
+@csrf_exempt
+def unknown_path(request: HttpRequest, rest: str = "") -> JsonResponse:
+    """Any other path under /genesys/: 404 in GMS's error shape."""
+    exception = SPRING + "servlet.NoHandlerFoundException"
+    return refusal(GmsError(404, exception, f"No handler found for {request.method} {request.path[:200]}"))
 
 
 def translate(error: DomainError, service: str, number: str = "", limit: int = 0) -> GmsError:

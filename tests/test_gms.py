@@ -314,3 +314,34 @@ def test_a_gms_client_cannot_set_what_gms_decides_through_underscore_fields(gms,
     callback = CallbackRequest.objects.get(reference=ref)
     assert (callback.queue_id, callback.type, callback.origin, callback.channel) == (queue.pk, "immediate", "api", "voice")
     assert callback.customer_timezone == "Europe/Paris" and "injected" not in callback.data
+
+
+# --- Paths and methods GMS does not serve: its JSON error shape, never an HTML page or an empty body ---------------
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/genesys/1/service/callback/billing-cb/CB-1"),  # one callback: PUT and DELETE only
+        ("DELETE", "/genesys/1/service/callback/billing-cb"),
+        ("POST", "/genesys/1/admin/callback/queues"),
+        ("PATCH", "/genesys/1/service/callback/billing-cb/availability"),
+    ],
+)
+def test_a_method_a_path_does_not_take_is_a_gms_405_naming_the_allowed_ones(http, billing, method, path):
+    r = http.request(method, path)
+    assert r.status_code == 405 and r.headers["content-type"] == "application/json"
+    assert r.json() == {
+        "exception": "org.springframework.web.HttpRequestMethodNotSupportedException",
+        "message": f"Request method '{method}' not supported",
+    }
+    assert r.headers["Allow"]
+
+
+@pytest.mark.parametrize("path", ["/genesys/1/service/nothing/here", "/genesys/2/service/callback/billing-cb", "/genesys/"])
+def test_a_path_gms_does_not_serve_is_a_gms_404(http, billing, path):
+    r = http.get(path)
+    assert r.status_code == 404 and r.headers["content-type"] == "application/json"
+    body = r.json()
+    assert body["exception"] == "org.springframework.web.servlet.NoHandlerFoundException"
+    assert body["message"] == f"No handler found for GET {path}"
