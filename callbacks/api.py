@@ -25,14 +25,14 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
 
 from . import calendars, intake_schema, throttle
-from .enums import CallbackState, CallbackType, Channel
+from .enums import CallbackState, CallbackType, Channel, Origin
 from .errors import DomainError
 from .lifecycle import (
     do_cancel_callback,
     do_create_callback,
     do_move_callback,
 )
-from .models import ApiClient, CallbackRequest, IdempotencyRecord, Queue
+from .models import ApiClient, CallbackRequest, IdempotencyRecord, Interaction, Queue
 from .phone import validate_timezone
 from .presenters import schedule
 
@@ -116,6 +116,12 @@ class CallbackOut(Schema):
     data: dict[str, Any]
     language: str = Field(..., description="The customer's e-mails' language (en, fr, es); empty: the centre's own")
     outcome: str = Field(..., description="Why it closed, once closed")
+    origin: Origin = Field(..., description="Where it was asked for: web, mobile, ivr (Ringback's voice menu), api, agent")
+    attempts: int = Field(..., description="Calls placed to the customer so far")
+    max_attempts: int = Field(..., description="Calls it may take before it fails")
+    last_disposition: str | None = Field(
+        None, description="The code of the last disposition an agent set on it (admin → Disposition codes); null: none yet"
+    )
     created_at: datetime
     updated_at: datetime
     created: bool = Field(False, description="True when this request created it")
@@ -160,10 +166,31 @@ class AvailabilityOut(Schema):
 ERRORS = {400: Error, 401: Error, 404: Error, 409: Error, 413: Error, 415: Error, 422: Error, 429: Error}
 
 
-def out(callback: CallbackRequest, *, created: bool = False) -> dict:
+COMPUTED = ("queue", "created", "last_disposition")
+
+
+def out(callback: CallbackRequest, *, created: bool = False, disposition: str | None = None) -> dict:
     """The callback as the API shows it, as plain JSON data (also what an Idempotency-Key replays)."""
-    fields = {name: getattr(callback, name) for name in CallbackOut.model_fields if name not in ("queue", "created")}
-    return CallbackOut(**fields, queue=callback.queue.slug, created=created).model_dump()
+    fields = {name: getattr(callback, name) for name in CallbackOut.model_fields if name not in COMPUTED}
+    return CallbackOut(**fields, queue=callback.queue.slug, created=created, last_disposition=disposition).model_dump()
+
+
+def last_dispositions(callback_ids: list[int]) -> dict[int, str]:
+    """The code of the last disposition set on each callback (one statement for a whole page)."""
+    rows = (
+        Interaction.objects.filter(callback_id__in=callback_ids, disposition__isnull=False)
+        .order_by("callback_id", "-created_at", "-id")
+        .values_list("callback_id", "disposition__code")
+    )
+    found: dict[int, str] = {}
+    for callback_id, code in rows:
+        found.setdefault(callback_id, code)
+    return found
+
+
+def shown(callback: CallbackRequest) -> dict:
+    """One callback as the API shows it, with its last disposition."""
+    return out(callback, disposition=last_dispositions([callback.pk]).get(callback.pk))
 
 
 def as_json(body: dict) -> dict:
@@ -323,12 +350,14 @@ def list_callbacks(request: HttpRequest, filters: Query[ListFilters]):
             rows = rows.filter(**{lookup: as_utc(value, name)})
     rows = rows.order_by("-created_at", "-id")
     page = list(rows[filters.offset : filters.offset + filters.limit])
-    return {"items": [out(c) for c in page], "count": rows.count(), "limit": filters.limit, "offset": filters.offset}
+    dispositions = last_dispositions([c.pk for c in page])
+    items = [out(c, disposition=dispositions.get(c.pk)) for c in page]
+    return {"items": items, "count": rows.count(), "limit": filters.limit, "offset": filters.offset}
 
 
 @api.get("/callbacks/{reference}", response={200: CallbackOut, **ERRORS}, summary="Get one callback")
 def get_callback(request: HttpRequest, reference: str):
-    return Status(200, out(own_callback(request, reference)))
+    return Status(200, shown(own_callback(request, reference)))
 
 
 @api.post("/callbacks/{reference}/cancel", response={200: CallbackOut, **ERRORS}, summary="Cancel a waiting callback")
@@ -336,7 +365,7 @@ def cancel_callback(request: HttpRequest, reference: str):
     """Refused (409) once an agent works on it or it is closed."""
     own_callback(request, reference)
     callback = do_cancel_callback(reference=reference, reason=f"Cancelled by {request.auth}")
-    return Status(200, out(callback))
+    return Status(200, shown(callback))
 
 
 @api.post(
@@ -349,7 +378,7 @@ def reschedule_callback(request: HttpRequest, reference: str, payload: Reschedul
     customer's availability window. Refused (409) once an agent works on it or it is closed."""
     own_callback(request, reference)
     callback = do_move_callback(reference=reference, when=payload.desired_time, by=str(request.auth))
-    return Status(200, out(callback))
+    return Status(200, shown(callback))
 
 
 @api.get(

@@ -306,3 +306,22 @@ def test_an_address_sending_wrong_tokens_is_refused_for_a_while(client, transact
     basic = base64.b64encode(f"Website:{token}".encode()).decode()
     gms = client.get("/genesys/1/service/callback?_id=CB-X", HTTP_AUTHORIZATION=f"Basic {basic}", REMOTE_ADDR="10.1.1.1")
     assert gms.status_code == 503
+
+
+def test_a_callback_shows_its_origin_attempts_and_last_disposition(client, queue, ivr):
+    """An integrator reads how many calls were placed and how the last agent closed it, without the export."""
+    from callbacks.models import DispositionCode
+
+    _, token = ivr
+    alice = make_agent("alice", queue)
+    set_ready(alice)
+    body = create(client, token).json()
+    assert (body["origin"], body["attempts"], body["max_attempts"], body["last_disposition"]) == ("api", 0, 3, None)
+    interaction = lifecycle.do_accept_offer(user=alice.user, offer_id=Offer.objects.get().pk)
+    lifecycle.do_call(user=alice.user, interaction_id=interaction.pk)
+    code = DispositionCode.objects.create(code="sale", label="Sale")
+    lifecycle.do_set_disposition(user=alice.user, interaction_id=interaction.pk, code_id=code.pk)
+    got = call(client, "get", f"/callbacks/{body['reference']}", token).json()
+    assert (got["attempts"], got["last_disposition"]) == (1, "sale")
+    listed = call(client, "get", "/callbacks", token).json()["items"]
+    assert [(c["reference"], c["last_disposition"]) for c in listed] == [(body["reference"], "sale")]
