@@ -19,7 +19,7 @@ from functools import wraps
 
 from django.conf import settings
 from django.contrib.auth import authenticate
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.http import HttpRequest, JsonResponse, QueryDict
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
@@ -460,6 +460,22 @@ def admin_queues(request: HttpRequest, _client: None):
     for callback in rows.order_by("desired_time")[:limit]:
         out.setdefault(callback.queue.gms_service, []).append(record_of(callback, request))
     return answer(out)
+
+
+@gms_view("GET", admin=True)
+def admin_watermarks(request: HttpRequest, _client: None):
+    """How many callbacks wait in each service now (queued, as `_max_queued_callbacks_per_service` counts them):
+    {"services": {"<service>": n}, "total": n}, for the `service_name`s asked (repeatable), or every service."""
+    names = [name[:64] for name in request.GET.getlist("service_name") if name][:100]
+    services = Queue.objects.filter(gms_service__isnull=False).exclude(gms_service="")
+    if names:
+        services = services.filter(gms_service__in=names)
+    waiting = Count("callbacks", filter=Q(callbacks__state=CallbackState.QUEUED))
+    counts = {name: n for name, n in services.annotate(n=waiting).values_list("gms_service", "n")}
+    for name in names:
+        if name not in counts:
+            raise GmsError(404, EXC + "CallbackExceptionResource", f"Service {name} is not configured.")
+    return answer({"services": counts, "total": sum(counts.values())})
 
 
 @gms_view("POST", admin=True)

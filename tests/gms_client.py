@@ -82,5 +82,9 @@ class GmsClient:
     def admin_queues(self, **params) -> dict[str, list[dict[str, str]]]:
         return self._send("GET", "/admin/callback/queues", params=params).json()
 
+    # A4: GET /admin/callback/watermarks, service_name repeatable → {"services": {"<svc>": n}, "total": n}.
+    def watermarks(self, *services: str) -> dict:
+        return self._send("GET", "/admin/callback/watermarks", params=[("service_name", s) for s in services]).json()
+
     def admin_cancel(self, ids: list[str]) -> dict:
         return self._send("POST", "/admin/callback/cancel", json={"reason": "CANCELLED_BY_ADMIN", "ids": ids}).json()

@@ -255,6 +255,22 @@ def test_admin_lists_queues_and_cancels_by_admin(gms, admin_http):
     assert HistoryEvent.objects.filter(callback__reference=a, message__contains="administrator", actor__username="sup").exists()
 
 
+def test_watermarks_count_what_waits_in_each_service(gms, admin_http, billing):
+    """A4 of the public contract: {"services": {"<svc>": n}, "total": n}, for the services named or every one."""
+    from .factories import make_queue
+
+    make_queue("sales", gms_service="sales-cb")
+    gms.start("billing-cb", "+33612345001")
+    gms.start("billing-cb", "+33612345002")
+    gms.start("billing-cb", "+33612345003", desired_time=timezone.now() + timedelta(hours=3))  # scheduled: not waiting
+    gms.start("sales-cb", "+33612345004")
+    assert admin_http.watermarks("billing-cb") == {"services": {"billing-cb": 2}, "total": 2}
+    assert admin_http.watermarks() == {"services": {"billing-cb": 2, "sales-cb": 1}, "total": 3}
+    with pytest.raises(GmsFailure) as failure:
+        admin_http.watermarks("nothing-cb")
+    assert failure.value.status == 404 and "nothing-cb" in failure.value.message
+
+
 def test_admin_endpoints_need_a_staff_user(http, gms):
     assert http.get("/genesys/1/admin/callback/queues").status_code == 401
     get_user_model().objects.create_user("agent", "a@example.com", "agent-pass-123")
