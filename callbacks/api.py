@@ -164,6 +164,9 @@ class AvailabilityOut(Schema):
 
 
 ERRORS = {400: Error, 401: Error, 404: Error, 409: Error, 413: Error, 415: Error, 422: Error, 429: Error}
+# A read has no body (no 413 or 415) and changes nothing (no 409); a list names nothing that could be missing.
+READ_ERRORS = {400: Error, 401: Error, 404: Error, 422: Error, 429: Error}
+LIST_ERRORS = {400: Error, 401: Error, 422: Error, 429: Error}
 
 
 COMPUTED = ("queue", "created", "last_disposition")
@@ -329,7 +332,7 @@ class ListFilters(Schema):
     offset: int = Field(0, ge=0, le=1_000_000)
 
 
-@api.get("/callbacks", response={200: CallbackPage, **ERRORS}, summary="List and filter the client's callbacks")
+@api.get("/callbacks", response={200: CallbackPage, **LIST_ERRORS}, summary="List and filter the client's callbacks")
 def list_callbacks(request: HttpRequest, filters: Query[ListFilters]):
     """Newest first. Filters combine with AND; times are ISO 8601 with an offset."""
     rows = CallbackRequest.objects.select_related("queue").filter(api_client=request.auth)
@@ -355,7 +358,7 @@ def list_callbacks(request: HttpRequest, filters: Query[ListFilters]):
     return {"items": items, "count": rows.count(), "limit": filters.limit, "offset": filters.offset}
 
 
-@api.get("/callbacks/{reference}", response={200: CallbackOut, **ERRORS}, summary="Get one callback")
+@api.get("/callbacks/{reference}", response={200: CallbackOut, **READ_ERRORS}, summary="Get one callback")
 def get_callback(request: HttpRequest, reference: str):
     return Status(200, shown(own_callback(request, reference)))
 
@@ -383,7 +386,7 @@ def reschedule_callback(request: HttpRequest, reference: str, payload: Reschedul
 
 @api.get(
     "/callbacks/{reference}/position",
-    response={200: PositionOut, **ERRORS},
+    response={200: PositionOut, **READ_ERRORS},
     summary="Place in line and estimated wait",
 )
 def callback_position(request: HttpRequest, reference: str):
@@ -401,7 +404,7 @@ def callback_position(request: HttpRequest, reference: str):
 # --- Queues and free slots ------------------------------------------------------------------------------------------
 
 
-@api.get("/queues", response={200: list[QueueOut], **ERRORS}, summary="Active queues, their hours and slots")
+@api.get("/queues", response={200: list[QueueOut], **LIST_ERRORS}, summary="Active queues, their hours and slots")
 def list_queues(request: HttpRequest):
     now = timezone.now()
     rows = []
@@ -461,7 +464,7 @@ def availability_window(start: datetime | None, end: datetime | None, now: datet
 
 @api.get(
     "/queues/{slug}/availability",
-    response={200: AvailabilityOut, **ERRORS},
+    response={200: AvailabilityOut, **READ_ERRORS},
     summary="Free slots with their remaining capacity",
 )
 def availability(request: HttpRequest, slug: str, query: Query[AvailabilityQuery]):

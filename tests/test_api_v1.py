@@ -274,6 +274,11 @@ def test_the_openapi_document_declares_every_refusal(client):
     create_op = schema["paths"][f"{BASE}/callbacks"]["post"]
     assert {"200", "201", "400", "401", "409", "413", "415", "422", "429", "503"} <= set(create_op["responses"])
     assert f"{BASE}/queues/{{slug}}/availability" in schema["paths"]
+    # A read declares only what can happen: no body to be too large or of another type, nothing to conflict with.
+    for path, operations in schema["paths"].items():
+        if "get" in operations and "openapi" not in path and "docs" not in path:
+            assert not {"409", "413", "415"} & set(operations["get"]["responses"]), path
+    assert "404" not in schema["paths"][f"{BASE}/callbacks"]["get"]["responses"]
 
 
 def test_a_second_queue_keeps_its_own_numbers(client, ivr):
