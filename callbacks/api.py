@@ -71,7 +71,37 @@ class TokenAuth(HttpBearer):
         return client
 
 
-api = NinjaAPI(
+# Headers the prose names, declared in the document too.
+RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before trying again", "schema": {"type": "integer"}}}
+REPLAYED = {
+    "Idempotent-Replayed": {
+        "description": "`true`: the first answer to this Idempotency-Key, replayed (nothing was done again)",
+        "schema": {"type": "string", "enum": ["true"]},
+    }
+}
+IDEMPOTENCY_KEY = {
+    "in": "header",
+    "name": "Idempotency-Key",
+    "required": False,
+    "schema": {"type": "string", "maxLength": 200},
+    "description": "Any string you choose per request (a UUID): a retry with the same key and body gets the first "
+    "answer again, with `Idempotent-Replayed: true`; the same key with another body is a 422. Kept 24 hours.",
+}
+
+
+class RingbackAPI(NinjaAPI):
+    def get_openapi_schema(self, *args, **kwargs):
+        """The document, with `Retry-After` declared on every 429 and 503 the operations declare."""
+        schema = super().get_openapi_schema(*args, **kwargs)
+        for operations in schema["paths"].values():
+            for operation in operations.values():
+                for status, answer in operation.get("responses", {}).items():
+                    if str(status) in ("429", "503"):
+                        answer.setdefault("headers", {}).update(RETRY_AFTER)
+        return schema
+
+
+api = RingbackAPI(
     title="Ringback intake API",
     version="1",
     description=__doc__,
@@ -277,6 +307,10 @@ def _create(request: HttpRequest, payload: CallbackIn) -> tuple[int, dict]:
     "/callbacks",
     response={200: CallbackOut, 201: CallbackOut, **ERRORS, 503: Error},
     summary="Create a callback",
+    openapi_extra={
+        "parameters": [IDEMPOTENCY_KEY],
+        "responses": {200: {"headers": REPLAYED}, 201: {"headers": REPLAYED}},
+    },
 )
 def create_callback(request: HttpRequest, payload: CallbackIn):
     """Create a callback request (201). The client's own open request for the same number and queue is returned

@@ -330,3 +330,20 @@ def test_a_callback_shows_its_origin_attempts_and_last_disposition(client, queue
     assert (got["attempts"], got["last_disposition"]) == (1, "sale")
     listed = call(client, "get", "/callbacks", token).json()["items"]
     assert [(c["reference"], c["last_disposition"]) for c in listed] == [(body["reference"], "sale")]
+
+
+def test_the_document_declares_the_headers_the_prose_names(client):
+    """Idempotency-Key on create, Idempotent-Replayed on its answers, Retry-After on every 429 and 503."""
+    schema = client.get(f"{BASE}/openapi.json").json()
+    create_op = schema["paths"][f"{BASE}/callbacks"]["post"]
+    assert [p["name"] for p in create_op["parameters"] if p["in"] == "header"] == ["Idempotency-Key"]
+    for status in ("200", "201"):
+        assert "Idempotent-Replayed" in create_op["responses"][status]["headers"]
+    throttled = [
+        op["responses"][s]
+        for ops in schema["paths"].values()
+        for op in ops.values()
+        for s in ("429", "503")
+        if s in op.get("responses", {})
+    ]
+    assert throttled and all("Retry-After" in answer["headers"] for answer in throttled)
