@@ -316,12 +316,20 @@ def create_callback(request: HttpRequest, payload: CallbackIn):
     """Create a callback request (201). The client's own open request for the same number and queue is returned
     instead (200); another client's is a 409 that names nothing of it. With an `Idempotency-Key` header, a retry
     with the same body gets the first answer again; the same key with another body is a 422."""
+    return idempotent(request, lambda: _create(request, payload))
+
+
+def idempotent(request: HttpRequest, run) -> Status:
+    """Run an unsafe operation (`run()` gives its status and body) once per `Idempotency-Key`: a retry with the same
+    key, path and body gets the first answer again, marked `Idempotent-Replayed: true`; the same key with another
+    path or body is a 422; a first request still running is a 409. Without the header, it just runs."""
     key = request.headers.get("Idempotency-Key", "").strip()
     if not key:
-        return Status(*_create(request, payload))
+        return Status(*run())
     if len(key) > 200 or "\x00" in key:
         raise DomainError("Idempotency-Key must be at most 200 characters.", status=400, field="Idempotency-Key")
-    fingerprint = hashlib.sha256(request.body).hexdigest()
+    # The path counts: the same key sent to cancel another callback is another request, never a replay.
+    fingerprint = hashlib.sha256(request.path.encode() + b"\n" + request.body).hexdigest()
     now = timezone.now()
     IdempotencyRecord.objects.filter(api_client=request.auth, created_at__lt=now - IDEMPOTENCY_TTL).delete()
     try:
@@ -332,7 +340,9 @@ def create_callback(request: HttpRequest, payload: CallbackIn):
         record, fresh = IdempotencyRecord.objects.get(api_client=request.auth, key=key), False
     if not fresh:
         if record.fingerprint != fingerprint:
-            raise DomainError("This Idempotency-Key was used with another request body.", status=422, code="idempotency_mismatch")
+            raise DomainError(
+                "This Idempotency-Key was used with another request (path or body).", status=422, code="idempotency_mismatch"
+            )
         if record.status:
             response = api.create_response(request, record.body, status=record.status)
             response["Idempotent-Replayed"] = "true"
@@ -340,7 +350,7 @@ def create_callback(request: HttpRequest, payload: CallbackIn):
         if record.created_at > now - IDEMPOTENCY_STALE:
             raise DomainError("A request with this Idempotency-Key is still running.", status=409, code="in_progress")
     try:
-        status, body = _create(request, payload)
+        status, body = run()
     except DomainError as error:
         if error.status in (429, 503):  # nothing was decided: a retry may succeed
             record.delete()
@@ -352,6 +362,9 @@ def create_callback(request: HttpRequest, payload: CallbackIn):
         raise
     IdempotencyRecord.objects.filter(pk=record.pk).update(status=status, body=as_json(body))
     return Status(status, body)
+
+
+IDEMPOTENT = {"parameters": [IDEMPOTENCY_KEY], "responses": {200: {"headers": REPLAYED}}}
 
 
 class ListFilters(Schema):
@@ -397,25 +410,38 @@ def get_callback(request: HttpRequest, reference: str):
     return Status(200, shown(own_callback(request, reference)))
 
 
-@api.post("/callbacks/{reference}/cancel", response={200: CallbackOut, **ERRORS}, summary="Cancel a waiting callback")
+@api.post(
+    "/callbacks/{reference}/cancel",
+    response={200: CallbackOut, **ERRORS},
+    summary="Cancel a waiting callback",
+    openapi_extra=IDEMPOTENT,
+)
 def cancel_callback(request: HttpRequest, reference: str):
-    """Refused (409) once an agent works on it or it is closed."""
+    """Refused (409) once an agent works on it or it is closed. With an `Idempotency-Key`, a retry gets the first
+    answer again (not a 409 because it is cancelled now)."""
     own_callback(request, reference)
-    callback = do_cancel_callback(reference=reference, reason=f"Cancelled by {request.auth}")
-    return Status(200, shown(callback))
+
+    def run():
+        return 200, shown(do_cancel_callback(reference=reference, reason=f"Cancelled by {request.auth}"))
+
+    return idempotent(request, run)
 
 
 @api.post(
     "/callbacks/{reference}/reschedule",
     response={200: CallbackOut, **ERRORS},
     summary="Move a waiting callback to another time",
+    openapi_extra=IDEMPOTENT,
 )
 def reschedule_callback(request: HttpRequest, reference: str, payload: RescheduleIn):
     """The new time must be in a free slot of the queue (the refusal lists the nearest ones) and inside the
     customer's availability window. Refused (409) once an agent works on it or it is closed."""
     own_callback(request, reference)
-    callback = do_move_callback(reference=reference, when=payload.desired_time, by=str(request.auth))
-    return Status(200, shown(callback))
+
+    def run():
+        return 200, shown(do_move_callback(reference=reference, when=payload.desired_time, by=str(request.auth)))
+
+    return idempotent(request, run)
 
 
 @api.get(

@@ -218,6 +218,36 @@ def test_an_idempotent_refusal_is_replayed_too(client, ivr):
     assert first.status_code == again.status_code == 400 and first.json() == again.json()
 
 
+def test_a_cancel_retried_with_its_key_gets_the_first_answer_not_a_409(client, ivr):
+    """A cancel whose answer was lost: retried with the same Idempotency-Key it answers 200 again (replayed), where
+    a plain retry would be a 409 (it is cancelled now). The same key on another callback is another request: 422."""
+    token = ivr[1]
+    first_ref, second_ref = create(client, token).json()["reference"], create(client, token, "+33612345679").json()["reference"]
+    first = call(client, "post", f"/callbacks/{first_ref}/cancel", token, **{"Idempotency-Key": "cancel-1"})
+    again = call(client, "post", f"/callbacks/{first_ref}/cancel", token, **{"Idempotency-Key": "cancel-1"})
+    assert first.status_code == again.status_code == 200 and again["Idempotent-Replayed"] == "true"
+    assert first.json() == again.json() and first.json()["state"] == "cancelled"
+    plain = call(client, "post", f"/callbacks/{first_ref}/cancel", token)
+    assert plain.status_code == 409
+    other = call(client, "post", f"/callbacks/{second_ref}/cancel", token, **{"Idempotency-Key": "cancel-1"})
+    assert other.status_code == 422 and other.json()["code"] == "idempotency_mismatch"
+    assert CallbackRequest.objects.get(reference=second_ref).state == CallbackState.QUEUED
+
+
+def test_a_reschedule_retried_with_its_key_is_replayed(client, queue, ivr):
+    token = ivr[1]
+    reference = create(client, token).json()["reference"]
+    when = (timezone.now() + timedelta(hours=3)).replace(minute=0, second=0, microsecond=0).isoformat()
+    first = call(
+        client, "post", f"/callbacks/{reference}/reschedule", token, {"desired_time": when}, **{"Idempotency-Key": "m-1"}
+    )
+    again = call(
+        client, "post", f"/callbacks/{reference}/reschedule", token, {"desired_time": when}, **{"Idempotency-Key": "m-1"}
+    )
+    assert first.status_code == again.status_code == 200 and again["Idempotent-Replayed"] == "true"
+    assert CallbackRequest.objects.get(reference=reference).history.filter(message__startswith="Moved by").count() == 1
+
+
 # --- Throttles, caps, bodies ------------------------------------------------------------------------------------------------
 
 
@@ -337,6 +367,12 @@ def test_the_document_declares_the_headers_the_prose_names(client):
     schema = client.get(f"{BASE}/openapi.json").json()
     create_op = schema["paths"][f"{BASE}/callbacks"]["post"]
     assert [p["name"] for p in create_op["parameters"] if p["in"] == "header"] == ["Idempotency-Key"]
+    for unsafe in ("cancel", "reschedule"):
+        op = schema["paths"][f"{BASE}/callbacks/{{reference}}/{unsafe}"]["post"]
+        assert (
+            "Idempotency-Key" in [p["name"] for p in op["parameters"]]
+            and "Idempotent-Replayed" in op["responses"]["200"]["headers"]
+        )
     for status in ("200", "201"):
         assert "Idempotent-Replayed" in create_op["responses"][status]["headers"]
     throttled = [
