@@ -25,14 +25,15 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
 
 from . import calendars, intake_schema, throttle
-from .enums import CallbackState, CallbackType, Channel, Origin
+from .enums import CallbackState, CallbackType, Channel, HistoryKind, Origin
 from .errors import DomainError
 from .lifecycle import (
     do_cancel_callback,
     do_create_callback,
     do_move_callback,
+    do_update_callback_data,
 )
-from .models import ApiClient, CallbackRequest, IdempotencyRecord, Interaction, Queue
+from .models import ApiClient, CallbackRequest, HistoryEvent, IdempotencyRecord, Interaction, Queue
 from .phone import validate_timezone
 from .presenters import schedule
 
@@ -166,6 +167,40 @@ class CallbackPage(Schema):
 
 class RescheduleIn(Schema):
     desired_time: datetime = Field(..., description="ISO 8601 with offset; must fall in a free slot")
+    window_start: datetime | None = Field(
+        None, description="A new availability window starts (ISO 8601 with offset); absent: the window stays as it was"
+    )
+    window_end: datetime | None = Field(None, description="… and ends; the new time must fall inside it")
+
+
+class CancelIn(Schema):
+    reason: str = Field("", max_length=200, description="Why, in the callback's history and outcome")
+
+
+class UpdateIn(Schema):
+    """A merge patch: only what is sent changes."""
+
+    model_config = {"extra": "forbid"}
+    customer_name: str | None = Field(None, max_length=200)
+    data: dict[str, Any] | None = Field(
+        None, description="Keys to set in the attached data; a key set to null is removed, keys not sent stay"
+    )
+
+
+class EventOut(Schema):
+    id: int = Field(..., description="Increasing: a later event has a larger id")
+    at: datetime
+    kind: str = Field(..., description="What happened, for a program: created, offered, accepted, rescheduled …")
+    label: str = Field(..., description="The kind, for a person")
+    message: str
+    state: CallbackState | None = Field(None, description="The callback's state after it, when it changed the state")
+
+
+class EventPage(Schema):
+    items: list[EventOut]
+    count: int
+    limit: int
+    offset: int
 
 
 class PositionOut(Schema):
@@ -416,15 +451,20 @@ def get_callback(request: HttpRequest, reference: str):
     summary="Cancel a waiting callback",
     openapi_extra=IDEMPOTENT,
 )
-def cancel_callback(request: HttpRequest, reference: str):
-    """Refused (409) once an agent works on it or it is closed. With an `Idempotency-Key`, a retry gets the first
-    answer again (not a 409 because it is cancelled now)."""
+def cancel_callback(request: HttpRequest, reference: str, payload: CancelIn | None = None):
+    """Refused (409) once an agent works on it or it is closed. The body is optional: a `reason` is kept in its
+    history and outcome. With an `Idempotency-Key`, a retry gets the first answer again (not a 409 because it is
+    cancelled now)."""
+    reason = (payload.reason if payload else "").replace("\x00", "").strip()
+    said = f"Cancelled by {request.auth}" + (f": {reason}" if reason else "")
+    return change(request, reference, lambda: do_cancel_callback(reference=reference, reason=said))
+
+
+def change(request: HttpRequest, reference: str, act) -> Status:
+    """An unsafe operation on one of the client's callbacks: `act()` changes it, once per Idempotency-Key; the
+    answer is the callback as it is now."""
     own_callback(request, reference)
-
-    def run():
-        return 200, shown(do_cancel_callback(reference=reference, reason=f"Cancelled by {request.auth}"))
-
-    return idempotent(request, run)
+    return idempotent(request, lambda: (200, shown(act())))
 
 
 @api.post(
@@ -435,13 +475,73 @@ def cancel_callback(request: HttpRequest, reference: str):
 )
 def reschedule_callback(request: HttpRequest, reference: str, payload: RescheduleIn):
     """The new time must be in a free slot of the queue (the refusal lists the nearest ones) and inside the
-    customer's availability window. Refused (409) once an agent works on it or it is closed."""
-    own_callback(request, reference)
+    customer's availability window. Sending `window_start` or `window_end` sets a new window first (a bound not
+    sent is open). Refused (409) once an agent works on it or it is closed."""
+    given = payload.model_fields_set & {"window_start", "window_end"}
+    window = (payload.window_start, payload.window_end) if given else None
+    by = str(request.auth)
+    return change(
+        request, reference, lambda: do_move_callback(reference=reference, when=payload.desired_time, by=by, window=window)
+    )
 
-    def run():
-        return 200, shown(do_move_callback(reference=reference, when=payload.desired_time, by=str(request.auth)))
 
-    return idempotent(request, run)
+@api.patch(
+    "/callbacks/{reference}",
+    response={200: CallbackOut, **ERRORS},
+    summary="Update a callback's attached data or the customer's name",
+    openapi_extra=IDEMPOTENT,
+)
+def update_callback(request: HttpRequest, reference: str, payload: UpdateIn):
+    """A merge patch (RFC 7396): keys sent in `data` are set, a key sent as null is removed, keys not sent stay;
+    `customer_name`, when sent, replaces the name. Allowed while the callback is open, an agent's call included
+    (their page shows it on its next refresh); refused (409) once it is closed."""
+    if payload.customer_name is None and not payload.data:
+        own_callback(request, reference)
+        raise DomainError("Send customer_name or data.", status=400, code="invalid")
+    name, by = payload.customer_name, str(request.auth)
+    return change(
+        request,
+        reference,
+        lambda: do_update_callback_data(reference=reference, changes=payload.data or {}, customer_name=name, by=by),
+    )
+
+
+# Integrators see a callback's trail but not the desk's own rows: notes, keys pressed in a call (a card number),
+# switch commands, agents' status.
+SHOWN_KINDS = tuple(
+    kind for kind in HistoryKind if kind not in (HistoryKind.NOTE, HistoryKind.DTMF, HistoryKind.SWITCH, HistoryKind.STATUS)
+)
+
+
+class EventQuery(Schema):
+    limit: int = Field(50, ge=1, le=200)
+    offset: int = Field(0, ge=0, le=1_000_000)
+
+
+@api.get(
+    "/callbacks/{reference}/events",
+    response={200: EventPage, **READ_ERRORS},
+    summary="A callback's history, oldest first",
+)
+def callback_events(request: HttpRequest, reference: str, query: Query[EventQuery]):
+    """What happened to it: received, offered, accepted, each call attempt, dispositions, moves, e-mails. Agents'
+    notes, keys pressed during a call and switch commands are the desk's own and are not shown."""
+    callback = own_callback(request, reference)
+    rows = HistoryEvent.objects.filter(callback=callback, kind__in=SHOWN_KINDS).order_by("at", "id")
+    page = rows.values("id", "at", "kind", "message", "data")[query.offset : query.offset + query.limit]
+    labels = dict(HistoryKind.choices)
+    items = [
+        {
+            "id": row["id"],
+            "at": row["at"],
+            "kind": row["kind"],
+            "label": str(labels.get(row["kind"], row["kind"])),
+            "message": row["message"],
+            "state": row["data"].get("state") if isinstance(row["data"], dict) else None,
+        }
+        for row in page
+    ]
+    return {"items": items, "count": rows.count(), "limit": query.limit, "offset": query.offset}
 
 
 @api.get(

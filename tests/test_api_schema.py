@@ -1,5 +1,5 @@
 """REST API v1 against its own OpenAPI document, with schemathesis: every operation fuzzed (valid and invalid
-input), then create → get → reschedule → cancel chained through links. No answer may be a 5xx, and every answer's
+input), then create → get → patch → reschedule → cancel → events chained through links. No answer may be a 5xx, and every answer's
 status code and body must be one the document declares.
 
 In-process over WSGI (`schemathesis.openapi.from_wsgi`): each request commits on its own connection, so the tests
@@ -58,14 +58,18 @@ def add_links(raw: dict) -> None:
         "Position": _operation(raw, f"GET {CALLBACK}/position")["operationId"],
         "Reschedule": _operation(raw, RESCHEDULE)["operationId"],
         "Cancel": _operation(raw, f"POST {CALLBACK}/cancel")["operationId"],
+        "Patch": _operation(raw, f"PATCH {CALLBACK}")["operationId"],
+        "Events": _operation(raw, f"GET {CALLBACK}/events")["operationId"],
     }
+    every = ("Get", "Position", "Reschedule", "Cancel", "Patch", "Events")
     for label, status, targets in (
-        (CREATE, "201", ("Get", "Position", "Reschedule", "Cancel")),
-        (CREATE, "200", ("Get", "Position", "Reschedule", "Cancel")),
-        (f"GET {CALLBACK}", "200", ("Position", "Reschedule", "Cancel")),
-        (f"GET {CALLBACK}/position", "200", ("Get", "Reschedule", "Cancel")),
-        (RESCHEDULE, "200", ("Get", "Position", "Cancel")),
-        (f"POST {CALLBACK}/cancel", "200", ("Get", "Position")),
+        (CREATE, "201", every),
+        (CREATE, "200", every),
+        (f"GET {CALLBACK}", "200", every[1:]),
+        (f"GET {CALLBACK}/position", "200", ("Get", "Reschedule", "Cancel", "Patch")),
+        (RESCHEDULE, "200", ("Get", "Position", "Cancel", "Events")),
+        (f"PATCH {CALLBACK}", "200", ("Get", "Reschedule", "Cancel", "Events")),
+        (f"POST {CALLBACK}/cancel", "200", ("Get", "Position", "Events")),
     ):
         _operation(raw, label)["responses"][status]["links"] = {
             f"{target}Callback": {"operationId": ids[target], "parameters": {"reference": "$response.body#/reference"}}

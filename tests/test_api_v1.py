@@ -11,7 +11,8 @@ import time_machine
 from django.utils import timezone
 
 from callbacks import lifecycle
-from callbacks.enums import CallbackState
+from callbacks.enums import CallbackState, HistoryKind
+from callbacks.lifecycle.transitions import record
 from callbacks.models import CallbackRequest, Offer
 
 from .factories import make_agent, make_api_client, make_calendar, make_queue, set_ready
@@ -383,3 +384,113 @@ def test_the_document_declares_the_headers_the_prose_names(client):
         if s in op.get("responses", {})
     ]
     assert throttled and all("Retry-After" in answer["headers"] for answer in throttled)
+
+
+# --- Changing a callback: attached data, a cancel's reason, a new window; its events -------------------------------------
+
+
+def test_patch_merges_attached_data_and_renames_the_customer(client, ivr):
+    token = ivr[1]
+    reference = create(client, token, customer_name="Ana", data={"account": "A-1", "order": "77"}).json()["reference"]
+    patched = call(
+        client, "patch", f"/callbacks/{reference}", token, {"data": {"order": None, "basket": 3}, "customer_name": "Ana Lopez"}
+    )
+    assert patched.status_code == 200, patched.content
+    assert patched.json()["data"] == {"account": "A-1", "basket": 3} and patched.json()["customer_name"] == "Ana Lopez"
+    stored = CallbackRequest.objects.get(reference=reference)
+    assert stored.data == {"account": "A-1", "basket": 3} and stored.customer_name == "Ana Lopez"
+    assert stored.history.filter(message__contains="the customer's name, basket, order").exists()
+
+
+@pytest.mark.parametrize(
+    "body, status, field",
+    [
+        ({}, 400, None),
+        ({"state": "completed"}, 422, "state"),
+        ({"customer_name": "x" * 201}, 422, "customer_name"),
+        ({"data": {"big": "x" * 20001}}, 400, "data"),
+        ({"data": {"nul": "a\u0000b"}}, 400, "data"),
+    ],
+)
+def test_a_patch_that_cannot_apply_changes_nothing(client, ivr, body, status, field):
+    token = ivr[1]
+    reference = create(client, token, data={"account": "A-1"}).json()["reference"]
+    response = call(client, "patch", f"/callbacks/{reference}", token, body)
+    assert response.status_code == status and response.json().get("field") == field, response.content
+    assert CallbackRequest.objects.get(reference=reference).data == {"account": "A-1"}
+
+
+def test_a_closed_callback_cannot_be_patched(client, ivr):
+    token = ivr[1]
+    reference = create(client, token).json()["reference"]
+    call(client, "post", f"/callbacks/{reference}/cancel", token)
+    response = call(client, "patch", f"/callbacks/{reference}", token, {"data": {"a": "b"}})
+    assert response.status_code == 409 and response.json()["code"] == "closed"
+
+
+def test_another_clients_callback_cannot_be_patched(client, ivr, web):
+    reference = create(client, web[1]).json()["reference"]
+    response = call(client, "patch", f"/callbacks/{reference}", ivr[1], {"data": {"a": "b"}})
+    assert response.status_code == 404
+    assert CallbackRequest.objects.get(reference=reference).data == {}
+
+
+def test_a_cancel_keeps_its_reason_in_the_outcome_and_history(client, ivr):
+    token = ivr[1]
+    reference = create(client, token).json()["reference"]
+    response = call(client, "post", f"/callbacks/{reference}/cancel", token, {"reason": "Solved in the chat"})
+    assert response.status_code == 200 and response.json()["outcome"] == "Cancelled by IVR: Solved in the chat"
+    assert CallbackRequest.objects.get(reference=reference).history.filter(message__endswith="Solved in the chat").exists()
+    other = create(client, token, "+33612340001").json()["reference"]
+    long = call(client, "post", f"/callbacks/{other}/cancel", token, {"reason": "x" * 201})
+    assert long.status_code == 422 and long.json()["field"] == "reason"
+
+
+@time_machine.travel(datetime(2026, 12, 1, 9, tzinfo=UTC), tick=True)
+def test_a_reschedule_with_a_window_replaces_the_window_and_must_fall_inside_it(client, office, ivr):
+    token = ivr[1]
+    old_start, old_end = datetime(2026, 12, 2, 9, tzinfo=PARIS), datetime(2026, 12, 2, 12, tzinfo=PARIS)
+    reference = create(client, token, window_start=old_start.isoformat(), window_end=old_end.isoformat()).json()["reference"]
+    friday = datetime(2026, 12, 4, 15, tzinfo=PARIS)
+    outside = call(client, "post", f"/callbacks/{reference}/reschedule", token, {"desired_time": friday.isoformat()})
+    assert outside.status_code == 400 and outside.json()["code"] == "window"
+    moved = call(
+        client,
+        "post",
+        f"/callbacks/{reference}/reschedule",
+        token,
+        {"desired_time": friday.isoformat(), "window_start": friday.replace(hour=14).isoformat(), "window_end": None},
+    )
+    assert moved.status_code == 200, moved.content
+    body = moved.json()
+    assert datetime.fromisoformat(body["window_start"]) == friday.replace(hour=14) and body["window_end"] is None
+    stored = CallbackRequest.objects.get(reference=reference)
+    assert stored.desired_time == friday and stored.window_end is None
+    backwards = {"desired_time": friday.isoformat(), "window_start": friday.isoformat(), "window_end": old_start.isoformat()}
+    refused = call(client, "post", f"/callbacks/{reference}/reschedule", token, backwards)
+    assert refused.status_code == 400 and refused.json()["field"] == "window_end"
+    assert CallbackRequest.objects.get(reference=reference).window_start == friday.replace(hour=14)
+
+
+def test_events_list_the_trail_oldest_first_without_the_desks_own_rows(client, queue, ivr):
+    token = ivr[1]
+    alice = make_agent("alice", queue)
+    reference = create(client, token, phone="+33612345001").json()["reference"]
+    callback = CallbackRequest.objects.get(reference=reference)
+    call(client, "patch", f"/callbacks/{reference}", token, {"data": {"account": "A-1"}})
+    record(HistoryKind.NOTE, "Note: customer sounded upset", callback=callback, agent=alice)
+    record(HistoryKind.DTMF, "Sent 4111 1111", callback=callback, agent=alice)
+    call(client, "post", f"/callbacks/{reference}/cancel", token, {"reason": "done elsewhere"})
+    page = call(client, "get", f"/callbacks/{reference}/events", token).json()
+    kinds = [e["kind"] for e in page["items"]]
+    assert kinds == ["created", "contact", "cancelled"] and page["count"] == 3
+    assert page["items"][0]["state"] == "queued" and page["items"][-1]["state"] == "cancelled"
+    assert page["items"][1]["state"] is None and page["items"][1]["label"] == "Contact"
+    assert [e["id"] for e in page["items"]] == sorted(e["id"] for e in page["items"])
+    second = call(client, "get", f"/callbacks/{reference}/events?limit=1&offset=1", token).json()
+    assert [e["kind"] for e in second["items"]] == ["contact"] and second["count"] == 3
+
+
+def test_events_of_another_clients_callback_are_unknown(client, ivr, web):
+    reference = create(client, web[1]).json()["reference"]
+    assert call(client, "get", f"/callbacks/{reference}/events", ivr[1]).status_code == 404

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -98,12 +99,7 @@ def _validate(req: CallbackInput, now: datetime) -> tuple[Queue, str, str]:
         if too_late:
             raise Invalid(gettext("%(name)s is more than a year ahead.") % {"name": name}, field=name)
     if req.data is not None:
-        try:
-            encoded = json.dumps(req.data, allow_nan=False)
-        except (TypeError, ValueError):
-            raise Invalid(gettext("data must be plain JSON (no NaN or Infinity)."), field="data") from None
-        if "\\u0000" in encoded or len(encoded) > 20000:
-            raise Invalid(gettext("data is too large or contains NUL characters."), field="data")
+        check_data(req.data)
     if req.type == CallbackType.SCHEDULED and req.desired_time is None:
         raise Invalid(gettext("A scheduled callback needs a desired_time."), field="desired_time")
     if req.desired_time is not None and req.type == CallbackType.SCHEDULED and req.desired_time < now - timedelta(minutes=1):
@@ -126,6 +122,16 @@ def _validate(req: CallbackInput, now: datetime) -> tuple[Queue, str, str]:
         choices = ", ".join(code for code, _ in settings.LANGUAGES)
         raise Invalid(message % {"value": str(req.language)[:20], "choices": choices}, field="language")
     return queue, phone, zone
+
+
+def check_data(data: dict[str, Any]) -> None:
+    """Attached data is plain JSON, at most 20,000 characters, with no NUL character (PostgreSQL refuses them)."""
+    try:
+        encoded = json.dumps(data, allow_nan=False)
+    except (TypeError, ValueError):
+        raise Invalid(gettext("data must be plain JSON (no NaN or Infinity)."), field="data") from None
+    if "\\u0000" in encoded or len(encoded) > 20000:
+        raise Invalid(gettext("data is too large or contains NUL characters."), field="data")
 
 
 def slot_choices(slots: list[calendars.Slot]) -> list[dict]:
@@ -397,18 +403,52 @@ def locked_open_callback(*, reference: str | None = None, pk: int | None = None)
 
 @action
 def do_move_callback(
-    *, reference: str, when: datetime, actor: AbstractBaseUser | None = None, by: str = "the customer"
+    *,
+    reference: str,
+    when: datetime,
+    actor: AbstractBaseUser | None = None,
+    by: str = "the customer",
+    window: tuple[datetime | None, datetime | None] | None = None,
 ) -> CallbackRequest:
     """The customer (or their integration) moved a waiting callback to another time: it must be an open slot with
-    room, inside their availability window. A ringing offer is withdrawn; the callback is scheduled for `when`."""
+    room, inside their availability window (a new `window`, (start, end), replaces the old one first). A ringing
+    offer is withdrawn; the callback is scheduled for `when`."""
     now = timezone.now()
     callback = locked_open_callback(reference=reference)
-    move_callback(callback, when, now, actor=actor, by=by)
+    fields = []
+    if window is not None:
+        set_window(callback, *window, now)
+        fields = ["window_start", "window_end"]
+    move_callback(callback, when, now, actor=actor, by=by, also=fields)
     return callback
 
 
+def set_window(callback: CallbackRequest, start: datetime | None, end: datetime | None, now: datetime) -> None:
+    """A new availability window for a waiting callback (not yet saved): either end may stay open, it must end after
+    it starts and after now, and the queue must be open somewhere inside it."""
+    for name, value in (("window_start", start), ("window_end", end)):
+        if value is not None and timezone.is_naive(value):
+            message = gettext("%(name)s needs a time zone offset, e.g. 2026-12-01T14:30:00+01:00.")
+            raise Invalid(message % {"name": name}, field=name)
+        if value is not None and not now - timedelta(days=366) < value < now + timedelta(days=366):
+            raise Invalid(gettext("%(name)s must be within a year from now.") % {"name": name}, field=name)
+    if start and end and end <= start:
+        raise Invalid(gettext("The availability window must end after it starts."), field="window_end")
+    if end is not None and end <= now:
+        raise Invalid(gettext("%(name)s is in the past.") % {"name": "window_end"}, field="window_end")
+    check_window_reachable(callback.queue, start, end, now)
+    callback.window_start, callback.window_end = in_utc(start), in_utc(end)
+
+
 def move_callback(
-    callback: CallbackRequest, when: datetime, now: datetime, *, actor: AbstractBaseUser | None, by: str, overbook: bool = False
+    callback: CallbackRequest,
+    when: datetime,
+    now: datetime,
+    *,
+    actor: AbstractBaseUser | None,
+    by: str,
+    overbook: bool = False,
+    also: list[str] | None = None,
 ) -> None:
     """Schedule a waiting callback (locked by `locked_open_callback`) for `when`: an open slot (with room, unless a
     supervisor `overbook`s), inside the customer's availability window. A ringing offer is withdrawn."""
@@ -425,7 +465,7 @@ def move_callback(
         raise Invalid(gettext("The new time is in the past."), field="desired_time", code="past")
     if when > now + timedelta(days=366):
         raise Invalid(gettext("The new time is more than a year ahead."), field="desired_time")
-    if callback.window_start and callback.window_end and not (callback.window_start <= when <= callback.window_end):
+    if (callback.window_start and when < callback.window_start) or (callback.window_end and when > callback.window_end):
         raise Invalid(gettext("The new time is outside the customer's availability window."), field="desired_time", code="window")
     if overbook:
         if calendars.slot_at(callback.queue, when, excluding=callback.pk) is None:
@@ -450,16 +490,22 @@ def move_callback(
         message=f"Moved by {by} to {shown:%a %d %b %Y %H:%M} ({callback.customer_timezone})",
         actor=actor,
         notify=rung,
-        fields=["desired_time", "type", "type_rank", "enqueued_at", "reminded_at"],
+        fields=["desired_time", "type", "type_rank", "enqueued_at", "reminded_at", *(also or [])],
         when=when.isoformat(),
     )
 
 
 @action
 def do_update_callback_data(
-    *, reference: str, changes: dict[str, str], actor: AbstractBaseUser | None = None, by: str = "the customer"
+    *,
+    reference: str,
+    changes: dict[str, Any],
+    customer_name: str | None = None,
+    actor: AbstractBaseUser | None = None,
+    by: str = "the customer",
 ) -> CallbackRequest:
-    """Attached data changed by an integration: a key set to a value is stored, a key set to "" is removed."""
+    """Attached data (or the customer's name) changed by an integration: a key set to a value is stored, a key set
+    to None or "" is removed. Refused once the callback is closed."""
     callback = CallbackRequest.objects.select_for_update().filter(reference=reference).first()
     if callback is None:
         raise DomainError(gettext("No callback %(reference)s.") % {"reference": reference}, status=404, code="not_found")
@@ -467,18 +513,26 @@ def do_update_callback_data(
         raise already_closed(callback)
     data = dict(callback.data)
     for key, value in changes.items():
-        if value == "":
+        if value is None or value == "":
             data.pop(key, None)
         else:
             data[key] = value
-    if len(json.dumps(data)) > 20000:
-        raise Invalid(gettext("data is too large."), field="data")
+    check_data(data)
+    what = sorted(changes)
     callback.data = data
-    callback.save(update_fields=["data", "updated_at"])
+    fields = ["data", "updated_at"]
+    if customer_name is not None and customer_name != callback.customer_name:
+        if "\x00" in customer_name:
+            raise Invalid(gettext("%(name)s contains a NUL character.") % {"name": "customer_name"}, field="customer_name")
+        callback.customer_name = customer_name
+        fields.append("customer_name")
+        what.insert(0, "the customer's name")
+    callback.save(update_fields=fields)
     record(
         HistoryKind.CONTACT,
-        f"Attached data updated by {by}: {', '.join(sorted(changes)) or 'nothing'}",
+        f"Attached data updated by {by}: {', '.join(what) or 'nothing'}",
         callback=callback,
         actor=actor,
+        updated=what,
     )
     return callback
