@@ -2,9 +2,10 @@ from django import forms
 from django.contrib import admin, messages
 from django.db import transaction
 
-from . import lifecycle
+from . import lifecycle, outbound
 from .enums import Channel
 from .models import (
+    WEBHOOK_EVENTS,
     Agent,
     AgentChannelStatus,
     ApiClient,
@@ -38,6 +39,8 @@ from .models import (
     RoutingRule,
     StandardResponse,
     VoiceSession,
+    WebhookDelivery,
+    WebhookSubscription,
 )
 
 
@@ -106,7 +109,7 @@ class QueueAdmin(admin.ModelAdmin):
     autocomplete_fields = ["calendar", "reject_queue", "timeout_queue", "reject_point", "timeout_point"]
     filter_horizontal = ["supervisors"]
     fieldsets = [
-        (None, {"fields": ["name", "slug", "active", "gms_service", "calendar"]}),
+        (None, {"fields": ["name", "slug", "active", "gms_service", "gms_options", "calendar"]}),
         (
             "Offers and work",
             {
@@ -238,12 +241,20 @@ class PreviewFieldAdmin(admin.ModelAdmin):
     autocomplete_fields = ["queue"]
 
 
+class WebhookInline(ReadOnlyInline):
+    model = WebhookSubscription
+    fields = ["url", "events", "active", "created_at"]
+    readonly_fields = fields
+    show_change_link = True
+
+
 @admin.register(ApiClient)
 class ApiClientAdmin(admin.ModelAdmin):
     list_display = ["name", "active", "token_prefix", "created_at", "last_used_at"]
     list_filter = ["active"]
     search_fields = ["name"]
     readonly_fields = ["token_prefix", "created_at", "last_used_at"]
+    inlines = [WebhookInline]
     actions = ["rotate_token"]
 
     def save_model(self, request, obj, form, change):
@@ -258,6 +269,56 @@ class ApiClientAdmin(admin.ModelAdmin):
             token = client.issue_token()
             client.save()
             messages.warning(request, f"New token for {client.name} (shown once): {token}")
+
+
+class WebhookForm(forms.ModelForm):
+    """The same checks as the API's: a public http(s) URL, known events (none: every one)."""
+
+    events = forms.MultipleChoiceField(
+        choices=[(e, e) for e in WEBHOOK_EVENTS], widget=forms.CheckboxSelectMultiple, required=False
+    )
+
+    class Meta:
+        model = WebhookSubscription
+        fields = ["api_client", "url", "events", "active"]
+
+    def clean_url(self):
+        try:
+            return outbound.check(self.cleaned_data["url"])
+        except outbound.Refused as refusal:
+            raise forms.ValidationError(str(refusal)) from None
+
+    def clean_events(self):
+        return lifecycle.webhooks.checked_events(self.cleaned_data["events"])
+
+
+@admin.register(WebhookSubscription)
+class WebhookSubscriptionAdmin(admin.ModelAdmin):
+    """Integrations' webhooks (they manage their own through the API: /api/v1/webhooks)."""
+
+    form = WebhookForm
+    list_display = ["api_client", "url", "active", "created_at"]
+    list_filter = ["active", "api_client"]
+    search_fields = ["url", "api_client__name"]
+    autocomplete_fields = ["api_client"]
+    readonly_fields = ["previous_secret_until", "created_at", "updated_at"]
+
+    def save_model(self, request, obj, form, change):
+        if not change:  # it hears of what happens from now on, not the client's whole past
+            obj.cursor = HistoryEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(RecordAdmin):
+    """Each event sent to a webhook, the answers it got (the effect row holds its tries)."""
+
+    list_display = ["created_at", "subscription", "event_type", "effect", "replay_of"]
+    list_filter = ["event_type"]
+    search_fields = ["subscription__url", "subscription__api_client__name"]
+    list_select_related = ["subscription__api_client", "effect"]
+    raw_id_fields = ["subscription", "effect", "replay_of"]
+    date_hierarchy = "created_at"
 
 
 class AgentStatusInline(ReadOnlyInline):

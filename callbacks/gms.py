@@ -25,10 +25,12 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
 from . import calendars, intake_schema, lifecycle, throttle
-from .enums import CallbackState, CallbackType, CloseReason, Origin
+from .enums import CallbackState, CallbackType, Channel, CloseReason, Origin
 from .errors import DomainError
+from .gms_options import GmsOptions, options_of
 from .models import ApiClient, CallbackRequest, Queue
 from .presenters import schedule
+from .routing import free_agents
 from .throttle import hit
 
 EXC = "com.genesyslab.gsg.services.callback.exceptions."
@@ -163,6 +165,7 @@ def gms_view(*methods: str, admin: bool = False):
             if request.method not in methods:
                 return method_refused(request, methods)
             try:
+                check_contact_center(request)
                 if admin:
                     credentials = _basic(request)
                     user = authenticate(request, username=credentials[0], password=credentials[1]) if credentials else None
@@ -190,6 +193,20 @@ def gms_view(*methods: str, admin: bool = False):
         return view
 
     return decorate
+
+
+def check_contact_center(request: HttpRequest) -> None:
+    """GMS's shared (multi-tenant) mode names the tenant in a `ContactCenterId` header. Where Ringback is given the
+    ids it answers to (`RINGBACK_GMS_CONTACT_CENTER_IDS`), another one is refused with GMS's message; without that
+    list (one contact centre) the header is ignored, as GMS ignores it outside shared mode."""
+    wanted = settings.RINGBACK_GMS_CONTACT_CENTER_IDS
+    given = request.headers.get("ContactCenterId")
+    if wanted and given is not None and given not in wanted:
+        raise GmsError(
+            400,
+            EXC + "CallbackExceptionInvalid",
+            f"Callback Contact Center ID: {given[:64]} is not configured in transaction list.",
+        )
 
 
 # GMS is a Spring application: a path it does not serve, or a method a path does not take, answers in its JSON
@@ -225,7 +242,11 @@ def translate(error: DomainError, service: str, number: str = "", limit: int = 0
         )
         return GmsError(503, EXC + "CallbackExceptionServiceUnavailable", message)
     if error.field == "phone_number" and error.code == "invalid" and number:
-        return GmsError(400, EXC + "CallbackExceptionNumber", f"Customer Number [{number}] is disallowed, because it is invalid.")
+        return GmsError(
+            400,
+            EXC + "CallbackExceptionNumber",
+            f"Customer Number [{number}] is disallowed, because it is invalid. Check option _disallow_impossible_phone_numbers",
+        )
     if error.code in ("outside_hours", "slot_full", "window_closed", "window"):
         suggested = {gms_time(datetime.fromisoformat(s["start"])): s["remaining"] for s in error.extra.get("suggested_slots", [])}
         return GmsError(400, EXC + "CallbackExceptionAvailability", error.message, availability=suggested)
@@ -299,12 +320,17 @@ def service(request: HttpRequest, client: ApiClient, service: str):
 
 def start(request: HttpRequest, client: ApiClient, queue: Queue):
     body = body_of(request)
+    options = options_of(queue.gms_options)
     number = body.get("_customer_number", "").strip()
     if not number:
         raise GmsError(400, EXC + "CallbackExceptionMandatoryParameter", "Mandatory parameter _customer_number is missing.")
+    throttle_service(queue, options)
+    dial_in = user_originated(body, queue)
     desired = parse_gms_time(body["_desired_time"], "_desired_time") if body.get("_desired_time") else None
     data = {k: _clean(v, k, 500) for k, v in body.items() if not k.startswith("_")}
     fields = {f: _clean(body[f"_{f}"], f"_{f}") or None for f in intake_schema.FIELDS if f not in GMS_OWN and f"_{f}" in body}
+    if dial_in:
+        fields["window_end"] = timezone.now() + DIAL_IN_WAIT  # the customer calls within it, or it expires
     try:
         callback, created = lifecycle.do_create_callback(
             request=lifecycle.callback_request(
@@ -319,11 +345,15 @@ def start(request: HttpRequest, client: ApiClient, queue: Queue):
                 data=data,
             ),
             api_client=client,
+            number_as_keyed=not options.disallow_impossible_phone_numbers and not dial_in,
+            customer_dials_in=dial_in is not None,
         )
     except DomainError as error:
         raise translate(error, queue.gms_service, number[:40], queue.daily_requests_per_number) from None
     if not created and callback.api_client_id != client.pk:
         raise GmsError(400, EXC + "CallbackExceptionDuplicate", "A callback for this number is already open for this service.")
+    if dial_in is not None and callback.customer_dials_in:
+        return answer({"_id": callback.reference, "_action": "DialNumber", "_tel_url": f"tel:{dial_in}"})
     text = (
         f"We will call you at {gms_time(callback.desired_time)}"
         if callback.state == CallbackState.SCHEDULED
@@ -332,6 +362,42 @@ def start(request: HttpRequest, client: ApiClient, queue: Queue):
     return answer(
         {"_id": callback.reference, "_action": "ConfirmationDialog", "_text": text, "_ok_title": "Ok", "_dialog_id": "0"}
     )
+
+
+# How long a customer told to call in (DialNumber) has to do it, after which the callback expires.
+DIAL_IN_WAIT = timedelta(minutes=15)
+
+
+def user_originated(body: dict[str, str], queue: Queue) -> str | None:
+    """`_call_direction=USERORIGINATED`: the number the customer is to call (the queue's voice entry number), or None
+    when Ringback is to call them: USERTERMINATED (the default), a scheduled start, or `_wait_for_agent=true` while
+    no agent of the queue is free (then Ringback calls them when one is)."""
+    direction = body.get("_call_direction", "USERTERMINATED").upper()
+    if direction not in ("USERTERMINATED", "USERORIGINATED"):
+        raise GmsError(400, EXC + "CallbackExceptionInvalid", "_call_direction must be USERTERMINATED or USERORIGINATED.")
+    if direction == "USERTERMINATED" or body.get("_desired_time"):
+        return None
+    entry = queue.entry_numbers.filter(active=True).order_by("pk").first()
+    if entry is None:
+        raise GmsError(
+            400,
+            EXC + "CallbackExceptionInvalid",
+            f"Service {queue.gms_service} takes no USERORIGINATED callbacks: its queue has no voice entry number.",
+        )
+    if body.get("_wait_for_agent", "").lower() == "true" and not free_agents(queue.pk, Channel.VOICE, lock=False).exists():
+        return None
+    return entry.number
+
+
+def throttle_service(queue: Queue, options: GmsOptions) -> None:
+    """GMS's per-service rate throttles (`_throttle_callbacks_per_service_N` within `_throttle_ttl_N` seconds)."""
+    for limit, ttl in options.throttles():
+        if hit("gms-service", f"{queue.pk}:{ttl}", limit=limit, window=ttl) is not None:
+            raise GmsError(
+                503,
+                EXC + "CallbackExceptionServiceUnavailable",
+                f"Limit of queued callbacks for {queue.gms_service} is reached for interval {ttl}s.",
+            )
 
 
 def search(request: HttpRequest, client: ApiClient | None, queue: Queue | None) -> list[dict]:
@@ -456,10 +522,31 @@ def admin_queues(request: HttpRequest, _client: None):
     if request.GET.get("states"):
         wanted = [s for name in request.GET["states"].upper().split(",") for s in STATES_OF.get(name.strip(), [])]
         rows = rows.filter(state__in=wanted)
+    keys = filter_keys(request.GET.get("filter-keys"))
     out: dict[str, list] = {}
     for callback in rows.order_by("desired_time")[:limit]:
-        out.setdefault(callback.queue.gms_service, []).append(record_of(callback, request))
+        out.setdefault(callback.queue.gms_service, []).append(projected(record_of(callback, request), keys))
     return answer(out)
+
+
+# What every projected record keeps, whatever `filter-keys` or `exported_properties` name.
+ALWAYS = ("_id", "_service_name", "_callback_state", "_desired_time")
+
+
+def filter_keys(raw: str | None) -> list[str] | None:
+    """`filter-keys=_callback_state,CB_X`: the keys each record shows (beside `ALWAYS`); absent: every key."""
+    if raw is None:
+        return None
+    keys = [key.strip() for key in raw.split(",") if key.strip()][:50]
+    if any(len(key) > 64 or "\x00" in key for key in keys):
+        raise GmsError(400, EXC + "CallbackExceptionInvalid", "filter-keys are names of at most 64 characters.")
+    return keys
+
+
+def projected(record: dict[str, str], keys: list[str] | None) -> dict[str, str]:
+    if keys is None:
+        return record
+    return {key: value for key, value in record.items() if key in ALWAYS or key in keys}
 
 
 @gms_view("GET", admin=True)
@@ -498,3 +585,36 @@ def admin_cancel(request: HttpRequest, _client: None):
         except DomainError as error:
             failed[reference] = error.message
     return answer({"cancelled": cancelled, "failed": failed})
+
+
+@gms_view("POST", admin=True)
+def admin_report_cancelled(request: HttpRequest, _client: None):
+    """The callbacks cancelled in a period, per service: `{"callback_reason": "CANCELLED_BY_ADMIN",
+    "exported_properties": ["_customer_number", "order"], "start_time": …, "end_time": …}`, every key optional
+    (the last 24 hours; both reasons; every property). Each record shows `_callback_reason` and the properties
+    named."""
+    try:
+        body = json.loads(request.body or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        raise GmsError(400, EXC + "CallbackExceptionInvalid", "The body is not valid JSON.") from None
+    if not isinstance(body, dict):
+        raise GmsError(400, EXC + "CallbackExceptionInvalid", "The body must be a JSON object.")
+    reasons = {"CANCELLED": CloseReason.CANCELLED, "CANCELLED_BY_ADMIN": CloseReason.CANCELLED_BY_ADMIN}
+    reason = body.get("callback_reason")
+    if reason is not None and reason not in reasons:
+        raise GmsError(400, EXC + "CallbackExceptionInvalid", "callback_reason must be CANCELLED or CANCELLED_BY_ADMIN.")
+    exported = body.get("exported_properties")
+    if exported is not None and (not isinstance(exported, list) or not all(isinstance(k, str) for k in exported)):
+        raise GmsError(400, EXC + "CallbackExceptionInvalid", "exported_properties must be a list of property names.")
+    now = timezone.now()
+    start = parse_gms_time(str(body["start_time"]), "start_time") if body.get("start_time") else now - timedelta(hours=24)
+    end = parse_gms_time(str(body["end_time"]), "end_time") if body.get("end_time") else now
+    wanted = [reasons[reason]] if reason else list(reasons.values())
+    rows = CallbackRequest.objects.select_related("queue").filter(
+        queue__gms_service__isnull=False, close_reason__in=wanted, closed_at__gte=start, closed_at__lt=end
+    )
+    keys = None if exported is None else filter_keys(",".join(["_callback_reason", *exported]))
+    out: dict[str, list] = {}
+    for callback in rows.order_by("closed_at")[: QUERY_LIMIT * 50]:
+        out.setdefault(callback.queue.gms_service, []).append(projected(record_of(callback, request), keys))
+    return answer(out)

@@ -99,7 +99,9 @@ def server_error(request: HttpRequest):
 API_MAX_BODY = 64 * 1024
 JSON_TYPES = ("application/json",)
 # The REST operations that read a body; the others (cancel) ignore whatever a client sends with the POST.
-API_BODY_PATHS = re.compile(r"^/api/v1/(callbacks/?|callbacks/[^/]+/reschedule/?)$")
+API_BODY_PATHS = re.compile(
+    r"^/api/v1/(callbacks/?|callbacks/[^/]+(/reschedule|/cancel)?/?|webhooks/?|webhooks/[^/]+(/rotate-secret)?/?)$"
+)
 GMS_TYPES = ("application/json", "application/x-www-form-urlencoded")
 
 

@@ -1,5 +1,6 @@
 """Phone numbers and time zones, validated once at the edge."""
 
+import re
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -27,6 +28,19 @@ def normalize_phone(raw: str, *, region: str | None = None) -> str:
             field="phone_number",
         )
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+KEYED = re.compile(r"^\+?[0-9]{2,20}$")
+
+
+def keyed_number(raw: str) -> str:
+    """A number kept as keyed, for a service that takes what cannot be a phone number anywhere (an extension, a short
+    code: GMS's `_disallow_impossible_phone_numbers=false`): its digits, with a leading + if it had one; separators
+    dropped. Anything else (letters, nothing, more than 20 digits) is refused."""
+    digits = re.sub(r"[\s().-]", "", (raw or "").strip())
+    if not KEYED.match(digits):
+        raise Invalid(gettext("“%(number)s” is not a phone number.") % {"number": (raw or "")[:40]}, field="phone_number")
+    return digits
 
 
 def display_phone(e164: str) -> str:

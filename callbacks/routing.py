@@ -107,11 +107,12 @@ def waiting_callbacks(
     """Queued callbacks in routing order: priority, then immediate first, then longest waiting.
     With `now`, only those whose customer is available now (inside their availability window, if any).
     A customer-first queue offers agents only the customers Ringback has on the line (`lifecycle.voice`);
-    `to_dial_first` gives the others, those its voice application is to call."""
+    `to_dial_first` gives the others, those its voice application is to call. A customer who is to call in
+    (`customer_dials_in`: GMS's USERORIGINATED) is offered only once their call is on the line, in any queue."""
     on_line = (
-        Q(on_line_since__isnull=True)
+        Q(on_line_since__isnull=True, customer_dials_in=False)
         if to_dial_first
-        else Q(queue__dial_mode=DialMode.AGENT_FIRST) | Q(on_line_since__isnull=False)
+        else Q(queue__dial_mode=DialMode.AGENT_FIRST, customer_dials_in=False) | Q(on_line_since__isnull=False)
     )
     rows = (
         CallbackRequest.objects.filter(queue_id=queue_id, channel=channel, state=CallbackState.QUEUED)

@@ -66,6 +66,13 @@ def fresh_throttles(settings):
     settings.RINGBACK_THROTTLE_NAMESPACE = uuid.uuid4().hex[:12]
 
 
+@pytest.fixture(autouse=True)
+def local_webhooks(settings):
+    """The tests' webhook receivers listen on 127.0.0.1: a private address production refuses (tests/test_webhooks.py
+    checks the refusal with this off)."""
+    settings.RINGBACK_WEBHOOK_ALLOW_PRIVATE = True
+
+
 @pytest.fixture
 def queue(transactional_db):
     return make_queue("billing", offer_timeout_seconds=30)

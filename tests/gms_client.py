@@ -34,12 +34,21 @@ class GmsFailure(Exception):
 
 
 class GmsClient:
-    def __init__(self, http: httpx.Client, *, user: str | None = None, password: str | None = None) -> None:
+    def __init__(
+        self,
+        http: httpx.Client,
+        *,
+        user: str | None = None,
+        password: str | None = None,
+        contact_center_id: str | None = None,
+    ) -> None:
         self.http = http
         self.auth = (user, password) if user else None
+        # Shared (multi-tenant) mode: every request names its contact centre.
+        self.headers = {"ContactCenterId": contact_center_id} if contact_center_id else {}
 
     def _send(self, method: str, path: str, **kw) -> httpx.Response:
-        response = self.http.request(method, f"/genesys/1{path}", auth=self.auth, **kw)
+        response = self.http.request(method, f"/genesys/1{path}", auth=self.auth, headers=self.headers, **kw)
         if response.status_code >= 400:
             body = response.json() if response.headers.get("content-type", "").startswith("application/json") else {}
             raise GmsFailure(response.status_code, body.get("exception", ""), body.get("message", ""), body)
@@ -79,8 +88,20 @@ class GmsClient:
     def position(self, callback_id: str) -> dict[str, str]:
         return self._send("GET", f"/service/{callback_id}/check-queue-position").json()
 
-    def admin_queues(self, **params) -> dict[str, list[dict[str, str]]]:
+    # A1: target, start_time, end_time, max, states (CSV) and filter-keys (CSV: the keys each record shows).
+    def admin_queues(self, *, filter_keys: list[str] | None = None, **params) -> dict[str, list[dict[str, str]]]:
+        if filter_keys is not None:
+            params["filter-keys"] = ",".join(filter_keys)
         return self._send("GET", "/admin/callback/queues", params=params).json()
+
+    # A3: POST /admin/callback/reportcancelled {"callback_reason", "exported_properties"}.
+    def report_cancelled(self, reason: str | None = None, exported: list[str] | None = None) -> dict:
+        body: dict = {}
+        if reason is not None:
+            body["callback_reason"] = reason
+        if exported is not None:
+            body["exported_properties"] = exported
+        return self._send("POST", "/admin/callback/reportcancelled", json=body).json()
 
     # A4: GET /admin/callback/watermarks, service_name repeatable → {"services": {"<svc>": n}, "total": n}.
     def watermarks(self, *services: str) -> dict:

@@ -1,6 +1,7 @@
-"""Customer-first dialling, the database side: who Ringback calls first, the customer on the line offered to agents,
+"""Customer-first dialling (and customers told to call in), the database side: who Ringback calls first, the customer on the line offered to agents,
 Accept handing the customer over, retries, the apology after the hold limit. On real SIP: tests/sip/test_voice.py."""
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -8,7 +9,7 @@ from django.utils import timezone
 
 from callbacks import lifecycle
 from callbacks.enums import CallbackState, CallOutcome, CallState, DialMode, HistoryKind, OfferOutcome, RetryAction
-from callbacks.models import Call, CallbackRequest, Offer, RetryRule, VoiceOutcome, VoiceSession
+from callbacks.models import Call, CallbackRequest, EntryNumber, Offer, RetryRule, VoiceOutcome, VoiceSession
 from tests.factories import make_agent, make_callback, make_queue, set_ready
 from tests.test_softphone_reports import proxy
 
@@ -139,3 +140,97 @@ def test_the_proxy_learns_the_queues_caller_id_for_a_voice_lines_call_out_and_no
     assert proxy(client, f"x|{session.line}|+33899999999", path="/sip/caller-id").status_code == 403, "another number"
     assert proxy(client, "x|ivr-4|+33612345678", path="/sip/caller-id").status_code == 403, "a line with no call out"
     assert VoiceSession.objects.count() == 1
+
+
+# --- A customer told to call in (GMS's USERORIGINATED) -------------------------------------------------------------------
+
+
+@pytest.fixture
+def agent_first(transactional_db):
+    queue = make_queue("billing-in", name="Billing", gms_service="billing-cb")
+    EntryNumber.objects.create(queue=queue, number="+33184880010", language="en")
+    return queue
+
+
+def start(client, **body) -> dict:
+    response = client.post(
+        "/genesys/1/service/callback/billing-cb",
+        json.dumps({"_customer_number": "+33612345678", **body}),
+        content_type="application/json",
+    )
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def called_in(queue) -> VoiceSession:
+    """The customer's call reached the entry number (the proxy asked Ringback, which opened a session)."""
+    return lifecycle.do_open_voice_session(dialled="+33184880010", caller="+33612345678", call_id="in-1")
+
+
+def test_userorig_answers_dial_number_and_the_callback_waits_for_the_customers_call(client, agent_first):
+    bob = make_agent("bob", agent_first)
+    set_ready(bob)
+    answer = start(client, _call_direction="USERORIGINATED")
+    assert answer["_action"] == "DialNumber" and answer["_tel_url"] == "tel:+33184880010"
+    callback = CallbackRequest.objects.get(reference=answer["_id"])
+    assert callback.customer_dials_in and callback.window_end is not None
+    assert not Offer.objects.exists(), "Bob is not asked to call a customer who is about to call"
+    session = called_in(agent_first)
+    assert lifecycle.do_customer_dialled_in(session_id=session.pk)
+    offer = Offer.objects.get(outcome=OfferOutcome.OPEN)
+    assert (offer.callback, offer.agent) == (callback, bob)
+    interaction = lifecycle.do_accept_offer(user=bob.user, offer_id=offer.pk)
+    assert Call.objects.get(interaction=interaction).state == CallState.CONNECTED
+    assert VoiceSession.objects.get(pk=session.pk).refer_to == f"agent-{bob.pk}"
+
+
+def test_a_customer_who_hangs_up_before_an_agent_may_call_in_again(client, agent_first):
+    bob = make_agent("bob", agent_first)
+    set_ready(bob)
+    reference = start(client, _call_direction="USERORIGINATED")["_id"]
+    session = called_in(agent_first)
+    lifecycle.do_customer_dialled_in(session_id=session.pk)
+    lifecycle.do_customer_left_line(session_id=session.pk)
+    callback = CallbackRequest.objects.get(reference=reference)
+    assert callback.state == CallbackState.QUEUED and callback.on_line_since is None and callback.customer_dials_in
+    assert Offer.objects.get().outcome == OfferOutcome.WITHDRAWN and not Offer.objects.filter(outcome=OfferOutcome.OPEN).exists()
+    assert callback.history.filter(message__startswith="The customer hung up before an agent took them").exists()
+    again = lifecycle.do_open_voice_session(dialled="+33184880010", caller="+33612345678", call_id="in-2")
+    assert lifecycle.do_customer_dialled_in(session_id=again.pk)
+
+
+def test_a_customer_who_never_calls_in_expires_saying_so(client, agent_first):
+    reference = start(client, _call_direction="USERORIGINATED")["_id"]
+    lifecycle.do_expire_windows(now=timezone.now() + timedelta(minutes=16))
+    callback = CallbackRequest.objects.get(reference=reference)
+    assert callback.state == CallbackState.FAILED and callback.outcome == "Expired: the customer did not call in"
+
+
+def test_wait_for_agent_with_nobody_free_is_a_callback_ringback_places(client, agent_first):
+    answer = start(client, _call_direction="USERORIGINATED", _wait_for_agent="true")
+    assert answer["_action"] == "ConfirmationDialog"
+    assert not CallbackRequest.objects.get(reference=answer["_id"]).customer_dials_in
+    lifecycle.do_cancel_callback(reference=answer["_id"])  # or Bob, once Ready, is busy with its offer
+    set_ready(make_agent("bob", agent_first))
+    assert (
+        start(client, _customer_number="+33612345679", _call_direction="USERORIGINATED", _wait_for_agent="true")["_action"]
+        == "DialNumber"
+    )
+
+
+def test_userorig_needs_an_entry_number_and_an_immediate_start(client, agent_first):
+    later = (timezone.now() + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    assert start(client, _call_direction="USERORIGINATED", _desired_time=later)["_action"] == "ConfirmationDialog"
+    EntryNumber.objects.all().delete()
+    refused = client.post(
+        "/genesys/1/service/callback/billing-cb",
+        json.dumps({"_customer_number": "+33612345679", "_call_direction": "USERORIGINATED"}),
+        content_type="application/json",
+    )
+    assert refused.status_code == 400 and "no voice entry number" in refused.json()["message"]
+    wrong = client.post(
+        "/genesys/1/service/callback/billing-cb",
+        json.dumps({"_customer_number": "+33612345679", "_call_direction": "SIDEWAYS"}),
+        content_type="application/json",
+    )
+    assert wrong.status_code == 400

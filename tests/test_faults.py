@@ -26,7 +26,17 @@ from bench.cluster import NGINX, REDIS_SERVER, Cluster
 from bench.floor import Floor, sleepy, until
 from callbacks import lifecycle
 from callbacks.enums import AgentStatus, CallbackState, EffectKind, EffectStatus, InteractionState, OfferOutcome
-from callbacks.models import AgentChannelStatus, ApiClient, CallbackRequest, Effect, HistoryEvent, Interaction, Offer
+from callbacks.lifecycle.webhooks import changes_after
+from callbacks.models import (
+    WEBHOOK_EVENTS,
+    AgentChannelStatus,
+    ApiClient,
+    CallbackRequest,
+    Effect,
+    Interaction,
+    Offer,
+    WebhookSubscription,
+)
 
 from .factories import database_url, make_agent, make_api_client, make_queue, numbers, session_key_for
 
@@ -56,7 +66,13 @@ def cluster_of(transactional_db, tmp_path):
     started: list[Cluster] = []
 
     def build(**options) -> Cluster:
-        env = dict(os.environ, DATABASE_URL=database_url(), DB_POOL_SIZE="10", RINGBACK_LOG_LEVEL="WARNING")
+        env = dict(
+            os.environ,
+            DATABASE_URL=database_url(),
+            DB_POOL_SIZE="10",
+            RINGBACK_LOG_LEVEL="WARNING",
+            RINGBACK_WEBHOOK_ALLOW_PRIVATE="1",  # the receiver is on 127.0.0.1
+        )
         env.update(options.pop("env", {}))
         cluster = Cluster(env, tmp_path, log_name="faults", **options)
         started.append(cluster)
@@ -183,7 +199,7 @@ def test_dispatcher_killed_mid_offer_and_worker_killed_mid_webhook(cluster_of, w
     sessions = floor_for(queue)
     cluster = cluster_of(env={"RINGBACK_EFFECT_LEASE_SECONDS": "6", "RINGBACK_EFFECT_STALE_SECONDS": "1"})
     intake = Intake(cluster, "sales")
-    ApiClient.objects.update(webhook_url=receiver.url)
+    subscribe_every_client(receiver.url)
     phones = numbers(12)
 
     async def scenario():
@@ -270,12 +286,14 @@ def test_redis_stopped_and_started_again(cluster_of):
     assert bystander_status == AgentStatus.NOT_READY, "the click taken while Redis was down was kept"
 
 
+def subscribe_every_client(url: str) -> None:
+    for api_client in ApiClient.objects.all():
+        WebhookSubscription.objects.create(api_client=api_client, url=url, events=list(WEBHOOK_EVENTS))
+
+
 def webhooks_settled() -> bool:
-    """Every client's state changes are queued (its cursor is at the last one) and no effect is still pending."""
-    unqueued = any(
-        HistoryEvent.objects.filter(pk__gt=c.webhook_cursor, callback__api_client=c, data__has_key="state").exists()
-        for c in ApiClient.objects.exclude(webhook_url="")
-    )
+    """Every webhook's changes are queued (its cursor is at the last one) and no effect is still pending."""
+    unqueued = any(changes_after(subscription, 1).exists() for subscription in WebhookSubscription.objects.all())
     return not unqueued and not Effect.objects.filter(status=EffectStatus.PENDING).exists()
 
 
@@ -290,7 +308,7 @@ def test_postgres_unreachable_for_a_few_seconds(cluster_of, webhook_receiver):
     cluster = cluster_of(db_proxy=True, env={"DB_POOL_TIMEOUT": "3"})
     intake = Intake(cluster, "sales")
     receiver = webhook_receiver()
-    ApiClient.objects.update(webhook_url=receiver.url)
+    subscribe_every_client(receiver.url)
     phones = numbers(14)
     during: dict[str, set] = {}
 

@@ -8,6 +8,7 @@ import pytest
 import time_machine
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
 from django.core.wsgi import get_wsgi_application
 from django.test import override_settings
 from django.utils import timezone
@@ -130,11 +131,68 @@ def test_queue_cap_is_503_with_gms_message(gms, billing):
     assert (failure.value.status, failure.value.message) == (503, "Limit of queued callbacks for billing-cb is reached.")
 
 
-def test_an_invalid_number_is_400_callback_exception_number(gms):
+def test_an_impossible_number_is_kept_as_keyed_by_default_as_gms_does(gms):
+    """The tester's first check: {"_customer_number": "5115"} → 200 (GMS's _disallow_impossible_phone_numbers is
+    off unless a service turns it on)."""
+    callback_id = gms.start("billing-cb", "5115")
+    assert gms.query_id(callback_id)[0]["_customer_number"] == "5115"
+    assert gms.query_id(gms.start("billing-cb", "(06) 11-22"))[0]["_customer_number"] == "061122"
+    with pytest.raises(GmsFailure) as failure:
+        gms.start("billing-cb", "call me")
+    assert failure.value.status == 400 and failure.value.exception.endswith("CallbackExceptionNumber")
+
+
+def test_a_service_that_disallows_impossible_numbers_refuses_them_with_gms_message(gms, billing):
+    billing.gms_options = {"_disallow_impossible_phone_numbers": True}
+    billing.save()
     with pytest.raises(GmsFailure) as failure:
         gms.start("billing-cb", "111")
     assert failure.value.status == 400 and failure.value.exception.endswith("CallbackExceptionNumber")
-    assert "Customer Number [111] is disallowed" in failure.value.message
+    assert failure.value.message == (
+        "Customer Number [111] is disallowed, because it is invalid. Check option _disallow_impossible_phone_numbers"
+    )
+    assert gms.query_id(gms.start("billing-cb", "+33612345678"))[0]["_customer_number"] == "+33612345678"
+
+
+def test_the_service_rate_throttles_answer_503_with_gms_message(gms, billing):
+    billing.gms_options = {"_throttle_callbacks_per_service_1": 2, "_throttle_ttl_1": 300}
+    billing.save()
+    gms.start("billing-cb", "+33612345001")
+    gms.start("billing-cb", "+33612345002")
+    with pytest.raises(GmsFailure) as failure:
+        gms.start("billing-cb", "+33612345003")
+    assert failure.value.status == 503 and failure.value.exception.endswith("CallbackExceptionServiceUnavailable")
+    assert failure.value.message == "Limit of queued callbacks for billing-cb is reached for interval 300s."
+    assert CallbackRequest.objects.count() == 2
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"_disallow_impossible_phone_number": True}, "_disallow_impossible_phone_number: Extra inputs"),
+        ({"_throttle_ttl_1": 0}, "_throttle_ttl_1: Input should be greater than or equal to 1"),
+        (["_throttle_ttl_1"], "GMS options are a JSON object"),
+    ],
+)
+def test_a_mistyped_gms_option_is_refused_in_admin(billing, options, message):
+    billing.gms_options = options
+    with pytest.raises(ValidationError, match=message):
+        billing.full_clean()
+
+
+@override_settings(RINGBACK_GMS_CONTACT_CENTER_IDS=["acme"])
+def test_in_shared_mode_an_unknown_contact_center_is_refused(http, billing):
+    assert GmsClient(http, contact_center_id="acme").start("billing-cb", "+33612345678")
+    assert GmsClient(http).query_id("CB-NOTHING") == []  # no header: the one contact centre
+    with pytest.raises(GmsFailure) as failure:
+        GmsClient(http, contact_center_id="globex").start("billing-cb", "+33612345679")
+    assert failure.value.status == 400
+    assert failure.value.message == "Callback Contact Center ID: globex is not configured in transaction list."
+    assert CallbackRequest.objects.count() == 1
+
+
+def test_without_shared_mode_the_contact_center_header_is_ignored(http, billing):
+    assert GmsClient(http, contact_center_id="anything").start("billing-cb", "+33612345678")
 
 
 def test_a_missing_number_is_400(http, billing):
@@ -257,8 +315,6 @@ def test_admin_lists_queues_and_cancels_by_admin(gms, admin_http):
 
 def test_watermarks_count_what_waits_in_each_service(gms, admin_http, billing):
     """A4 of the public contract: {"services": {"<svc>": n}, "total": n}, for the services named or every one."""
-    from .factories import make_queue
-
     make_queue("sales", gms_service="sales-cb")
     gms.start("billing-cb", "+33612345001")
     gms.start("billing-cb", "+33612345002")
@@ -269,6 +325,33 @@ def test_watermarks_count_what_waits_in_each_service(gms, admin_http, billing):
     with pytest.raises(GmsFailure) as failure:
         admin_http.watermarks("nothing-cb")
     assert failure.value.status == 404 and "nothing-cb" in failure.value.message
+
+
+def test_filter_keys_choose_what_each_admin_record_shows(gms, admin_http):
+    gms.start("billing-cb", "+33612345001", CB_ORDER="o-1", CB_OTHER="x")
+    [full] = admin_http.admin_queues()["billing-cb"]
+    assert {"CB_ORDER", "CB_OTHER", "_customer_number", "_url"} <= set(full)
+    [record] = admin_http.admin_queues(filter_keys=["CB_ORDER", "_callback_reason"])["billing-cb"]
+    assert set(record) == {"_id", "_service_name", "_callback_state", "_desired_time", "CB_ORDER"}
+
+
+def test_reportcancelled_lists_the_cancelled_callbacks_with_the_properties_asked(gms, admin_http):
+    """A3 of the public contract: the callbacks cancelled (by the customer's client, by an administrator)."""
+    by_client = gms.start("billing-cb", "+33612345001", CB_ORDER="o-1")
+    by_admin = gms.start("billing-cb", "+33612345002", CB_ORDER="o-2")
+    gms.start("billing-cb", "+33612345003")  # still waiting: not in the report
+    gms.cancel("billing-cb", by_client)
+    admin_http.admin_cancel([by_admin])
+    every = admin_http.report_cancelled()["billing-cb"]
+    assert {(r["_id"], r["_callback_reason"]) for r in every} == {(by_client, "CANCELLED"), (by_admin, "CANCELLED_BY_ADMIN")}
+    [only] = admin_http.report_cancelled("CANCELLED_BY_ADMIN", exported=["CB_ORDER"])["billing-cb"]
+    assert only["_id"] == by_admin and only["CB_ORDER"] == "o-2" and "_customer_number" not in only
+    with pytest.raises(GmsFailure) as failure:
+        admin_http.report_cancelled("EXPIRED")
+    assert failure.value.status == 400
+    with pytest.raises(GmsFailure) as failure:
+        gms.report_cancelled()  # not an administrator
+    assert failure.value.status == 401
 
 
 def test_admin_endpoints_need_a_staff_user(http, gms):

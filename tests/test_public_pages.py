@@ -19,7 +19,7 @@ from django.utils import timezone
 from callbacks import links
 from callbacks.dispatcher import sweep_once
 from callbacks.enums import CallbackState, EffectKind, EffectStatus
-from callbacks.models import CallbackRequest, Effect
+from callbacks.models import WEBHOOK_EVENTS, CallbackRequest, Effect, WebhookSubscription
 
 from .factories import make_api_client, make_calendar, worker
 
@@ -182,8 +182,7 @@ def receiver():
 
 def test_every_state_change_calls_the_clients_webhook_signed_and_retried(client, queue, receiver):
     api_client, token = make_api_client("Website")
-    api_client.webhook_url = receiver
-    api_client.save()
+    subscription = WebhookSubscription.objects.create(api_client=api_client, url=receiver, events=list(WEBHOOK_EVENTS))
     Receiver.fail_first = 1
     body = {"queue": "billing", "phone_number": "+33612345678"}
     reference = client.post(
@@ -194,7 +193,6 @@ def test_every_state_change_calls_the_clients_webhook_signed_and_retried(client,
     )
     sweep_once()
     worker()
-    api_client.refresh_from_db()
     hooks = Effect.objects.filter(kind=EffectKind.WEBHOOK).order_by("id")
     assert hooks.count() == 2
     first = hooks[0]
@@ -206,7 +204,7 @@ def test_every_state_change_calls_the_clients_webhook_signed_and_retried(client,
     assert sorted(e["state"] for e in events) == ["cancelled", "queued"]
     headers, raw = Receiver.calls[0]
     stamp, signature = (part.split("=", 1)[1] for part in headers["X-Ringback-Signature"].split(","))
-    expected = hmac.new(api_client.webhook_secret.encode(), stamp.encode() + b"." + raw, hashlib.sha256).hexdigest()
+    expected = hmac.new(subscription.secret.encode(), stamp.encode() + b"." + raw, hashlib.sha256).hexdigest()
     assert signature == expected
     assert headers["X-Ringback-Delivery"].startswith("webhook:")
     sweep_once()  # nothing new: nothing queued twice

@@ -257,6 +257,18 @@ def test_customer_first_no_key_is_no_answer_and_a_callback_gone_meanwhile_ends_t
     assert menu.key("1").hang_up, "cancelled meanwhile: nothing to hold for"
 
 
+def test_a_caller_told_to_call_in_is_put_through_at_once():
+    """GMS's USERORIGINATED: the caller was answered DialNumber, and calls from their number: no menu, on hold for
+    an agent at once; where their callback is gone meanwhile, the menu as for anyone."""
+    desk = Desk()
+    menu = returning(desk, returning=False, dials_in=True)
+    assert menu.start().parts == ["thanks", "name:Billing", "hold"] and desk.on_line_calls == 1
+    assert menu.key("1") is None and menu.silence() is None, "holding"
+    desk = Desk()
+    menu = returning(desk, on_line=False, returning=False, dials_in=True)
+    assert menu.start().parts[:2] == ["thanks", "name:Billing"] and menu.state == "main"
+
+
 @pytest.mark.parametrize("language", prompts.LANGUAGES)
 def test_every_language_has_every_clip_the_menu_says(language):
     assert set(prompts.CLIPS[language]) == set(prompts.CLIPS["en"])

@@ -251,6 +251,10 @@ RINGBACK_CUSTOMER_REMINDER_MINUTES = int(os.environ.get("RINGBACK_CUSTOMER_REMIN
 # The GMS-compatible API answers anonymous requests as the built-in "GMS" client unless this is true; with
 # Basic authentication (an API client's name and token) a request acts as that client either way.
 RINGBACK_GMS_REQUIRE_AUTH = os.environ.get("RINGBACK_GMS_REQUIRE_AUTH", "false").lower() in ("1", "true", "yes")
+# GMS's shared mode: the ContactCenterId values Ringback answers to (comma-separated). Empty: the header is ignored.
+RINGBACK_GMS_CONTACT_CENTER_IDS = [
+    v.strip() for v in os.environ.get("RINGBACK_GMS_CONTACT_CENTER_IDS", "").split(",") if v.strip()
+]
 # A supervisor's live board re-renders at most this often, however many changes ring it (they fold into one).
 RINGBACK_BOARD_REFRESH_SECONDS = float(os.environ.get("RINGBACK_BOARD_REFRESH_SECONDS", "1"))
 # A ring for some queues re-renders their tiles alone; the charts (across every queue, over the whole day) follow
@@ -262,6 +266,9 @@ RINGBACK_MAX_UNDELIVERED_OFFERS = int(os.environ.get("RINGBACK_MAX_UNDELIVERED_O
 # a webhook's 5 s timeout) and the clock has seen it overdue for RINGBACK_EFFECT_STALE_SECONDS.
 RINGBACK_EFFECT_LEASE_SECONDS = float(os.environ.get("RINGBACK_EFFECT_LEASE_SECONDS", "0")) or None
 RINGBACK_EFFECT_STALE_SECONDS = float(os.environ.get("RINGBACK_EFFECT_STALE_SECONDS", "60"))
+# Webhook URLs that resolve to private, loopback or link-local addresses are refused (callbacks/outbound.py) unless
+# this is on: for a deployment whose integrations live on its own private network.
+RINGBACK_WEBHOOK_ALLOW_PRIVATE = env_bool("RINGBACK_WEBHOOK_ALLOW_PRIVATE", False)
 # Call supervision: a call still Dialing this long after Call ends as failed (the switch never answered).
 RINGBACK_DIAL_LIMIT_SECONDS = int(os.environ.get("RINGBACK_DIAL_LIMIT_SECONDS", "90"))
 # An Instant Call Conference request left unanswered on the asked agent's desk this long ends as not answered

@@ -82,6 +82,7 @@ urlpatterns = [
     path("genesys/1/admin/callback/queues", gms.admin_queues, name="gms_admin_queues"),
     path("genesys/1/admin/callback/cancel", gms.admin_cancel, name="gms_admin_cancel"),
     path("genesys/1/admin/callback/watermarks", gms.admin_watermarks, name="gms_admin_watermarks"),
+    path("genesys/1/admin/callback/reportcancelled", gms.admin_report_cancelled, name="gms_admin_report_cancelled"),
     re_path(r"^genesys/(?P<rest>.*)$", gms.unknown_path, name="gms_unknown"),  # GMS's JSON 404, after every GMS path
     path("i18n/", include("django.conf.urls.i18n")),  # set_language: the language switch
     path("admin/", admin.site.urls),

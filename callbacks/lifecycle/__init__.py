@@ -18,6 +18,7 @@ contract is checked by import-linter in the test command):
 - `repair` — reconciliation: callbacks whose state disagrees with their offers, interactions and calls
 - `supervision` — a supervisor's actions on callbacks (one or in bulk) and on agents' status
 - `voice` — the voice menu on the entry numbers: a call takes a line, books, keeps or cancels a callback, ends
+- `webhooks` — an integrator's subscriptions, their secrets, deliveries and replays
 """
 
 from .calls import (
@@ -112,8 +113,10 @@ from .voice import (
     do_book_from_voice,
     do_cancel_from_voice,
     do_customer_answered,
+    do_customer_dialled_in,
     do_customer_handed_over,
     do_customer_hold_expired,
+    do_customer_left_line,
     do_customer_on_line,
     do_customer_unreached,
     do_dial_next_customer,
@@ -122,6 +125,14 @@ from .voice import (
     do_move_from_voice,
     do_open_voice_session,
     do_settle_voice,
+)
+from .webhooks import (
+    do_delete_subscription,
+    do_queue_webhooks,
+    do_replay_delivery,
+    do_rotate_secret,
+    do_subscribe,
+    do_update_subscription,
 )
 from .wrapup import (
     NOTE_MAX,
@@ -141,6 +152,8 @@ __all__ = [
     "do_customer_unreached",
     "do_dial_next_customer",
     "do_move_from_voice",
+    "do_customer_dialled_in",
+    "do_customer_left_line",
     "do_book_from_voice",
     "do_cancel_from_voice",
     "do_end_voice_session",
@@ -233,4 +246,10 @@ __all__ = [
     "seconds_to_next_deadline",
     "transition",
     "validate_reschedule",
+    "do_delete_subscription",
+    "do_queue_webhooks",
+    "do_replay_delivery",
+    "do_rotate_secret",
+    "do_subscribe",
+    "do_update_subscription",
 ]

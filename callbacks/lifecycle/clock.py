@@ -13,19 +13,16 @@ restart loses none and two dispatchers never fire one twice.
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.utils import timezone
 
-from ..enums import AgentStatus, CallbackEvent, CallbackState, CallState, EffectKind, HistoryKind, OfferOutcome, SystemReason
+from ..enums import AgentStatus, CallbackEvent, CallbackState, CallState, HistoryKind, OfferOutcome, SystemReason
 from ..models import (
     AgentChannelStatus,
-    ApiClient,
     Call,
     CallbackRequest,
-    HistoryEvent,
     LineReport,
     NotReadyReason,
     Offer,
@@ -39,6 +36,7 @@ from .offers import return_offer, route_everything, route_on_commit
 from .presence import change_status, status_of
 from .transfers import do_expire_conference_requests, do_expire_consultation_requests
 from .transitions import action, record, transition
+from .webhooks import do_queue_webhooks
 
 BATCH = 200
 
@@ -100,19 +98,6 @@ def customer_reminders_due(now: datetime):
     )
 
 
-def webhook_clients():
-    return ApiClient.objects.select_for_update(skip_locked=True).filter(active=True).exclude(webhook_url="")
-
-
-def state_changes_for(client: ApiClient, limit: int):
-    """History rows of the client's callbacks written by a state change (they carry the new state), after its cursor."""
-    return (
-        HistoryEvent.objects.filter(pk__gt=client.webhook_cursor, callback__api_client=client, data__has_key="state")
-        .select_related("callback__queue")
-        .order_by("pk")[:limit]
-    )
-
-
 def dialing_calls():
     return Call.objects.filter(state=CallState.DIALING).order_by("started_at").values_list("id", "switch_ref", "started_at")
 
@@ -149,7 +134,11 @@ def do_expire_windows(*, now: datetime | None = None, limit: int = BATCH) -> int
     now = now or timezone.now()
     lapsed = list(lapsed_windows(now)[:limit])
     for callback in lapsed:
-        callback.outcome = "Expired: the customer's availability window ended before an agent could call"
+        callback.outcome = (
+            "Expired: the customer did not call in"
+            if callback.customer_dials_in
+            else "Expired: the customer's availability window ended before an agent could call"
+        )
         transition(callback, CallbackEvent.EXPIRE, now=now, message=callback.outcome, fields=["outcome"])
     return len(lapsed)
 
@@ -164,37 +153,6 @@ def do_remind_customers(*, now: datetime | None = None, limit: int = BATCH) -> i
         callback.customer_reminded_at = now
         callback.save(update_fields=["customer_reminded_at"])
     return len(due)
-
-
-@action
-def do_queue_webhooks(*, now: datetime | None = None, limit: int = BATCH) -> int:
-    """Each state change of a client's callbacks becomes one signed webhook call, in order, exactly once queued:
-    the history row is the outbox and the client's cursor marks what was queued (both in this transaction)."""
-    now = now or timezone.now()
-    queued = 0
-    for client in webhook_clients():
-        if not client.webhook_secret:
-            client.webhook_secret = secrets.token_hex(32)
-        rows = list(state_changes_for(client, limit))
-        for row in rows:
-            callback = row.callback
-            event = {
-                "type": "callback.state_changed",
-                "id": row.pk,
-                "at": row.at.isoformat(),
-                "reference": callback.reference,
-                "queue": callback.queue.slug,
-                "state": row.data["state"],
-                "message": row.message,
-                "desired_time": callback.desired_time.isoformat() if callback.desired_time else None,
-            }
-            payload = {"url": client.webhook_url, "secret": client.webhook_secret, "event": event}
-            effects.enqueue(EffectKind.WEBHOOK, payload=payload, now=now, key=f"webhook:{client.pk}:{row.pk}", callback=callback)
-        if rows:
-            client.webhook_cursor = rows[-1].pk
-        client.save(update_fields=["webhook_cursor", "webhook_secret"])
-        queued += len(rows)
-    return queued
 
 
 @action

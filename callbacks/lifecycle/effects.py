@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import http.client
 import json
 import time
-import urllib.request
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -28,9 +28,11 @@ from django.db import transaction
 from django.tasks import task
 from django.utils import timezone
 
+from .. import outbound
 from ..enums import EffectKind, EffectStatus, HistoryKind
 from ..metrics import EFFECT_FAILURES
-from ..models import Agent, CallbackRequest, Effect
+from ..models import Agent, CallbackRequest, Effect, WebhookDelivery
+from ..models.webhooks import ANSWER_BODY_CHARS, ANSWERS_KEPT
 from ..push import Push, push_on_commit
 from ..telephony import telephony
 from .transitions import record
@@ -119,31 +121,45 @@ def _send_email(effect: Effect) -> None:
 
 
 def webhook_signature(secret: str, timestamp: str, body: bytes) -> str:
-    """HMAC-SHA256 of "<timestamp>.<body>" with the client's secret, hex: what `X-Ringback-Signature` carries."""
+    """HMAC-SHA256 of "<timestamp>.<body>" with a subscription's secret, hex: each `v1=` of `X-Ringback-Signature`."""
     return hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
 
 
+def signature_header(signing: list[str], timestamp: str, body: bytes) -> str:
+    """`t=<unix time>,v1=<hex>`, with one `v1=` per secret signing now (two during a rotation's overlap)."""
+    return ",".join([f"t={timestamp}", *(f"v1={webhook_signature(secret, timestamp, body)}" for secret in signing)])
+
+
 def _send_webhook(effect: Effect) -> None:
-    """POST the event as JSON, signed; anything but a 2xx answer is a failed try (retried with back-off). The
-    effect's key travels as `X-Ringback-Delivery`, so a receiver can drop a repeat."""
-    p = effect.payload
-    body = json.dumps(p["event"], separators=(",", ":")).encode()
+    """POST the delivery's event as JSON to its subscription's URL, signed with the secrets signing now; anything
+    but a 2xx answer is a failed try (retried with back-off). The effect's key travels as `X-Ringback-Delivery`, so
+    a receiver can drop a repeat; each answer is kept on the delivery."""
+    delivery = WebhookDelivery.objects.select_related("subscription").filter(pk=effect.payload.get("delivery")).first()
+    if delivery is None:
+        return  # its subscription was deleted: nobody to tell
+    subscription = delivery.subscription
+    if not subscription.active:
+        raise OSError("The subscription is paused.")
+    body = json.dumps(delivery.event, separators=(",", ":")).encode()
     timestamp = str(int(time.time()))
-    request = urllib.request.Request(
-        p["url"],
-        data=body,
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "User-Agent": "Ringback-Webhooks/1",
-            "X-Ringback-Delivery": effect.key,
-            "X-Ringback-Event": p["event"]["type"],
-            "X-Ringback-Signature": f"t={timestamp},v1={webhook_signature(p['secret'], timestamp, body)}",
-        },
-    )
-    with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT_SECONDS) as response:  # noqa: S310 - admin-set URL
-        if not 200 <= response.status < 300:
-            raise OSError(f"HTTP {response.status}")
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "Ringback-Webhooks/1",
+        "X-Ringback-Delivery": effect.key,
+        "X-Ringback-Event": delivery.event_type,
+        "X-Ringback-Signature": signature_header(subscription.signing_secrets(timezone.now()), timestamp, body),
+    }
+    answer: dict = {"at": timezone.now().isoformat(), "status": None, "body": "", "error": "", "duration_ms": None}
+    try:
+        got = outbound.post(subscription.url, body, headers, timeout=WEBHOOK_TIMEOUT_SECONDS)
+        answer.update(status=got.status, body=got.body[:ANSWER_BODY_CHARS], duration_ms=got.milliseconds)
+    except (outbound.Refused, OSError, http.client.HTTPException) as error:
+        answer["error"] = f"{type(error).__name__}: {error}"[:ANSWER_BODY_CHARS]
+        raise OSError(answer["error"]) from error
+    finally:
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(answers=[*delivery.answers, answer][-ANSWERS_KEPT:])
+    if not 200 <= got.status < 300:
+        raise OSError(f"HTTP {got.status}")
 
 
 def _switch(effect: Effect) -> None:

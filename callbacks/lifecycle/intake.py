@@ -37,7 +37,7 @@ from ..enums import (
 from ..errors import DomainError, Invalid
 from ..intake_schema import CallbackIn, parse
 from ..models import ApiClient, CallbackRequest, Contact, ContactPhone, Offer, Queue
-from ..phone import normalize_phone, validate_timezone, zone_for_number
+from ..phone import keyed_number, normalize_phone, validate_timezone, zone_for_number
 from ..prepared import Prepared
 from . import effects
 from .offers import route_on_commit, withdraw_open_offer
@@ -69,7 +69,7 @@ CONTACT_BY_PHONE = Prepared(
 )
 
 
-def _validate(req: CallbackInput, now: datetime) -> tuple[Queue, str, str]:
+def _validate(req: CallbackInput, now: datetime, *, number_as_keyed: bool = False) -> tuple[Queue, str, str]:
     # Its shape (types, choices, lengths, ranges) is the schema's, checked once already (`intake_schema`).
     # PostgreSQL refuses NUL characters in text: say so before any query sees one.
     for name in ("queue", "customer_name", "instructions", "phone_number", "customer_timezone"):
@@ -78,7 +78,12 @@ def _validate(req: CallbackInput, now: datetime) -> tuple[Queue, str, str]:
     queue = INTAKE_QUEUE.first(slug=req.queue)
     if queue is None:
         raise Invalid(gettext("There is no active queue “%(queue)s”.") % {"queue": req.queue}, field="queue")
-    phone = normalize_phone(req.phone_number)
+    try:
+        phone = normalize_phone(req.phone_number)
+    except Invalid:
+        if not number_as_keyed:
+            raise
+        phone = keyed_number(req.phone_number)
     if (req.customer_timezone or "").strip():
         zone = validate_timezone(req.customer_timezone)
     else:
@@ -221,21 +226,28 @@ def create_callback(
     actor: AbstractBaseUser | None = None,
     api_client: ApiClient | None = None,
     arrived_at: datetime | None = None,
+    number_as_keyed: bool = False,
+    customer_dials_in: bool = False,
 ) -> tuple[CallbackRequest, bool]:
     """A customer asked to be called back. Returns (callback, created).
 
     Refused when the input is invalid. A request for a number that already
     has an open callback in the same queue returns that callback instead.
     `arrived_at` (Ringback's own voice menu only, never an API client's word): the moment the caller's call
-    arrived, which an immediate callback keeps as its place in line.
+    arrived, which an immediate callback keeps as its place in line. `number_as_keyed` (a GMS service that takes
+    impossible numbers): a number that is no valid phone number is kept as keyed, digits only. `customer_dials_in`
+    (GMS's USERORIGINATED): the customer calls the queue's entry number; agents are offered it only once they do.
     """
     now = timezone.now()
-    queue, phone, zone = _validate(request, now)
+    queue, phone, zone = _validate(request, now, number_as_keyed=number_as_keyed)
     # Stored and compared in UTC: an offset PostgreSQL cannot hold (beyond ±15:59, which Python allows) never reaches it.
     request = request.model_copy(
         update={name: in_utc(getattr(request, name)) for name in ("desired_time", "window_start", "window_end")}
     )
-    dialplan.check(queue, phone, field="phone_number")  # a number this queue may never call is refused now, not at Call
+    if not (number_as_keyed and not phone.startswith("+")):
+        dialplan.check(queue, phone, field="phone_number")  # a number this queue may never call is refused now, not at Call
+    # A number kept as keyed (GMS's impossible numbers, by the service's choice) meets the dial plan at Call, which
+    # refuses what is not a full international number: the agent reaches that customer another way.
     check_intake_limits(queue, phone, immediate=request.type in (CallbackType.IMMEDIATE, CallbackType.DELAYED))
     # A duplicate (an IVR retrying, a double submit) is caught by the partial unique constraint on open
     # requests, below: the common case, a new request, pays no extra read for it.
@@ -263,15 +275,17 @@ def create_callback(
         enqueued_at=(min(arrived_at, now) if arrived_at else now) if routable_now else None,
         customer_email=request.email.strip()[:254],
         language=languages.supported(request.language),
+        customer_dials_in=customer_dials_in,
     )
     kind = spec(callback.channel).noun
+    how = "; the customer is to call in" if customer_dials_in else ""
     try:
         with transaction.atomic():
             transition(
                 callback,
                 CallbackEvent.REQUESTED if routable_now else CallbackEvent.REQUESTED_LATER,
                 now=now,
-                message=f"{callback.get_type_display()} {kind} requested via {callback.get_origin_display()}",
+                message=f"{callback.get_type_display()} {kind} requested via {callback.get_origin_display()}{how}",
                 actor=actor,
             )
     except IntegrityError:

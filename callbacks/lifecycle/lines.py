@@ -75,14 +75,13 @@ def place_call(interaction: Interaction, now: datetime, *, actor: AbstractBaseUs
 
 
 def take_customer_on_line(interaction: Interaction, now: datetime, *, actor: AbstractBaseUser | None) -> Call:
-    """Accept of a customer Ringback's voice application holds on the line (customer-first dialling): the call is
+    """Accept of a customer Ringback's voice application holds on the line (customer-first dialling, or a customer
+    who called in as asked): the call is
     the agent's and connected now. The application hands the customer's phone to the agent's (a REFER to their SIP
     user, which it reads from the session); the agent's page answers the call coming from the customer's number."""
     callback = interaction.callback
     call = new_call(interaction, started_at=callback.on_line_since or now, state=CallState.CONNECTED, connected_at=now)
-    VoiceSession.objects.filter(callback=callback, direction="out", ended_at__isnull=True).update(
-        refer_to=f"agent-{interaction.agent_id}"
-    )
+    VoiceSession.objects.filter(callback=callback, ended_at__isnull=True).update(refer_to=f"agent-{interaction.agent_id}")
     callback.on_line_since = None
     callback.save(update_fields=["on_line_since"])
     record(

@@ -38,7 +38,7 @@ from ..routing import free_agents, waiting_callbacks
 from ..telephony import caller_id
 from .calls import retry_rule_for, retry_time
 from .intake import cancel_callback, create_callback, locked_open_callback, move_callback
-from .offers import route_on_commit, withdraw_open_offer
+from .offers import route_on_commit, take_back_offer, withdraw_open_offer
 from .transitions import action, record, transition
 
 # A session still open after this long belongs to a call the application lost (a crash): its line is free again.
@@ -302,6 +302,59 @@ def do_customer_on_line(*, session_id: int) -> bool:
 
 
 @action
+def do_customer_dialled_in(*, session_id: int) -> bool:
+    """A customer told to call in (GMS's USERORIGINATED) called the entry number from their number: their callback
+    joins the session and is offered to agents as "Customer on the line". False when they have no such callback
+    waiting (the menu goes on as for any caller)."""
+    session = _locked(session_id)
+    callback = dial_in_callback_of(session, lock=True)
+    if callback is None:
+        return False
+    session.callback = callback
+    session.save(update_fields=["callback"])
+    callback.on_line_since = timezone.now()
+    callback.save(update_fields=["on_line_since", "updated_at"])
+    record(
+        HistoryKind.CALL,
+        f"{_call_text(session)}: called in as asked, waiting for an agent",
+        callback=callback,
+        call=session.call_id,
+    )
+    route_on_commit(callback.queue_id, callback.channel)
+    return True
+
+
+def dial_in_callback_of(session: VoiceSession, *, lock: bool = False) -> CallbackRequest | None:
+    """The caller's callback in the session's queue that waits for them to call in."""
+    if not session.caller:
+        return None
+    rows = CallbackRequest.objects.select_for_update() if lock else CallbackRequest.objects
+    return (
+        rows.filter(queue=session.queue, phone_number=session.caller, state=CallbackState.QUEUED, customer_dials_in=True)
+        .order_by("pk")
+        .first()
+    )
+
+
+@action
+def do_customer_left_line(*, session_id: int) -> None:
+    """A customer who called in hung up before an agent took them: their callback stops ringing agents and waits
+    for them to call again (until its window ends)."""
+    session, callback = _locked_out(session_id)
+    _end(session, VoiceOutcome.LEFT)
+    if callback.state not in (CallbackState.QUEUED, CallbackState.OFFERED) or callback.on_line_since is None:
+        return
+    callback.on_line_since = None
+    callback.save(update_fields=["on_line_since", "updated_at"])
+    until = f" until {timezone.localtime(callback.window_end):%H:%M}" if callback.window_end else ""
+    said = f"The customer hung up before an agent took them; they may call in again{until}"
+    if callback.state == CallbackState.OFFERED:
+        take_back_offer(callback, timezone.now(), message=said)  # the ringing offer ends; back in line, unoffered
+    else:
+        record(HistoryKind.CALL, said, callback=callback, call=session.call_id)
+
+
+@action
 def do_customer_unreached(*, session_id: int, outcome: str) -> CallbackRequest:
     """Ringback's call did not reach the customer (busy, no answer, no key: an answering machine presses none,
     failed), or the customer hung up before an agent took them: the queue's retry rules apply (the delay of the
@@ -343,7 +396,8 @@ def do_customer_unreached(*, session_id: int, outcome: str) -> CallbackRequest:
 
 def _move(session: VoiceSession, callback: CallbackRequest, when: datetime, now: datetime, by: str) -> None:
     callback.on_line_since = None
-    callback.save(update_fields=["on_line_since"])
+    callback.customer_dials_in = False  # from now on Ringback calls them
+    callback.save(update_fields=["on_line_since", "customer_dials_in"])
     move_callback(callback, when, now, actor=None, by=by)
 
 

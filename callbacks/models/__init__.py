@@ -29,6 +29,7 @@ from .emails import EmailInteraction
 from .responses import ResponseCategory, StandardResponse
 from .routing import RoutingPoint, RoutingRule
 from .voice import EntryNumber, VoiceOutcome, VoiceSession
+from .webhooks import WEBHOOK_EVENTS, WebhookDelivery, WebhookSubscription
 from .work import (
     AppendOnlyError,
     CallbackRequest,
@@ -41,6 +42,9 @@ from .work import (
 )
 
 __all__ = [
+    "WEBHOOK_EVENTS",
+    "WebhookDelivery",
+    "WebhookSubscription",
     "EntryNumber",
     "VoiceOutcome",
     "VoiceSession",

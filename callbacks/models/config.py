@@ -14,6 +14,7 @@ from django.utils.translation import gettext
 from .. import dialplan
 from ..enums import AcceptAction, Channel, DialMode, FieldFormat, PreviewSection, SystemReason
 from ..errors import DomainError, Invalid, Refused
+from ..gms_options import validate_gms_options
 from ..phone import normalize_phone
 from ..prepared import Prepared
 
@@ -49,6 +50,15 @@ class Queue(models.Model):
         null=True,
         blank=True,
         help_text="The GMS service name integrators use at /genesys/1/service/callback/<name>. Empty: not served over GMS.",
+    )
+    gms_options = models.JSONField(
+        "GMS options",
+        default=dict,
+        blank=True,
+        validators=[validate_gms_options],
+        help_text="The GMS service's options Ringback honours, by GMS's names, e.g. "
+        '{"_disallow_impossible_phone_numbers": true, "_throttle_callbacks_per_service_1": 500, "_throttle_ttl_1": 300}. '
+        "Empty: GMS's defaults.",
     )
     max_queued = models.PositiveIntegerField(
         default=1000, help_text="Immediate callbacks waiting at once before new ones are refused (0: no limit)."
@@ -318,14 +328,6 @@ class ApiClient(models.Model):
     requests_per_minute = models.PositiveIntegerField(
         default=120, help_text="Requests this client may make per minute before it is answered 429 (0: no limit)."
     )
-    webhook_url = models.URLField(
-        blank=True, help_text="Called (POST, JSON, HMAC-signed) on every state change of this client's callbacks."
-    )
-    webhook_secret = models.CharField(
-        max_length=64, blank=True, help_text="Signs each webhook call (X-Ringback-Signature). Generated when empty."
-    )
-    # The last history row turned into a webhook call: the history is the webhooks' outbox.
-    webhook_cursor = models.BigIntegerField(default=0, editable=False)
 
     def __str__(self) -> str:
         return self.name

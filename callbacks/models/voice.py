@@ -59,6 +59,7 @@ class VoiceOutcome(models.TextChoices):
     NO_ANSWER = "no_answer", "Not answered (or no key)"
     MOVED = "moved", "Chose another time"
     APOLOGISED = "apologised", "No agent in time: a new time booked"
+    LEFT = "left", "Hung up while waiting for an agent"
 
 
 class Direction(models.TextChoices):

@@ -61,6 +61,9 @@ class CallbackRequest(models.Model):
     enqueued_at = models.DateTimeField(null=True, blank=True)
     # Customer-first dialling: Ringback's voice application has the customer on the line, waiting for an agent.
     on_line_since = models.DateTimeField(null=True, blank=True)
+    # The customer was told to call the queue's entry number (GMS's USERORIGINATED): offered to agents only once
+    # their call is on the line; it expires at `window_end` if they never call.
+    customer_dials_in = models.BooleanField(default=False)
     outcome = models.CharField(max_length=200, blank=True)
     # A personal callback: offered only to its owner until the queue's grace period after its time.
     owner = models.ForeignKey(Agent, null=True, blank=True, on_delete=models.SET_NULL, related_name="personal_callbacks")

@@ -40,7 +40,7 @@ from django.utils import timezone
 from .. import calendars, intake_schema, lifecycle
 from ..enums import ACTIVE_CALL_STATES, CallbackState, CallOutcome, Channel
 from ..errors import DomainError, Invalid
-from ..lifecycle.voice import open_callback_of, open_session, voice_lines
+from ..lifecycle.voice import dial_in_callback_of, open_callback_of, open_session, voice_lines
 from ..models import Call, VoiceSession
 from ..presenters.schedule import line_estimate
 from ..telephony import SwitchEvent
@@ -100,6 +100,7 @@ class Caller:
     hold_until: float = 0.0  # customer first: the customer pressed 1 and waits for an agent until then
     handing_over: bool = False  # the REFER towards the agent is sent
     settled: bool = False  # calling out: the outcome is written
+    dialled_in: bool = False  # a customer told to call in (GMS USERORIGINATED), on the line for an agent
 
 
 def line_of(aor: str) -> str:
@@ -317,6 +318,7 @@ class VoiceApp:
             offers_times=queue_.menu_offers_times,
             region=region,
             returning=session.direction == "out",
+            dials_in=session.direction == "in" and dial_in_callback_of(session) is not None,
             keypad=[(name, info.title or name) for name, info in intake_schema.keypad_fields().items()],
         )
 
@@ -346,7 +348,14 @@ class VoiceApp:
 
     def closed(self, caller: Caller, why: str) -> None:
         self.callers.pop(caller.line, None)
-        if caller.outbound and not caller.settled:
+        if caller.dialled_in and not caller.settled:
+            if caller.handing_over and "transfer" in why.lower():
+                lifecycle.do_customer_handed_over(session_id=caller.session_id)
+            elif caller.handing_over:
+                self.handover_failed(caller, why)
+            else:  # hung up before an agent took them: they may call in again
+                lifecycle.do_customer_left_line(session_id=caller.session_id)
+        elif caller.outbound and not caller.settled:
             if not caller.established:
                 self.unreached(caller, unreached_outcome(why))
             elif caller.handing_over and "transfer" in why.lower():
@@ -434,7 +443,12 @@ class VoiceApp:
         return None
 
     def on_line(self, caller: Caller, hold_seconds: int) -> bool:
-        if not lifecycle.do_customer_on_line(session_id=caller.session_id):
+        if caller.outbound:
+            if not lifecycle.do_customer_on_line(session_id=caller.session_id):
+                return False
+        elif lifecycle.do_customer_dialled_in(session_id=caller.session_id):
+            caller.dialled_in = True
+        else:
             return False
         caller.hold_until = time.monotonic() + hold_seconds
         return True

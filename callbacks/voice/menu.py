@@ -48,6 +48,7 @@ class Facts:
     offers_times: bool = True
     region: str = ""  # where a number keyed without its country code is read (the entry number's country)
     returning: bool = False  # customer first: Ringback called the customer (1: connected now, 2: another time)
+    dials_in: bool = False  # the caller was told to call in (GMS's USERORIGINATED): put through to an agent at once
     keypad: list[tuple[str, str]] = field(default_factory=list)  # fields to key in after the number: (name, title)
 
 
@@ -133,6 +134,9 @@ class Menu:
         if f.returning:
             return self._ask("returning", ["returning_1", f"name:{f.queue_name}", "returning_2", "returning_options"])
         hello = ["thanks", f"name:{f.queue_name}"]
+        if f.dials_in and self.on_line():
+            self.state = "holding"
+            return Say([*hello, "hold"])
         if f.has_existing:
             if f.existing_in_progress:
                 return self._end([*hello, "existing_busy"], VoiceOutcome.KEPT)

@@ -9,6 +9,7 @@ import threading
 import time
 from datetime import timedelta
 
+import httpx
 import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
@@ -231,6 +232,16 @@ def ready_without_a_page(agent) -> None:
     worker.join(10)
 
 
+def handed_over_and_hung_up(session: VoiceSession, line, page) -> None:
+    """The voice line is done with the customer (the REFER was taken); the customer hangs up and Alice is back."""
+    deadline = time.monotonic() + 10
+    while VoiceSession.objects.get(pk=session.pk).outcome != VoiceOutcome.CONNECTED and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert VoiceSession.objects.get(pk=session.pk).outcome == VoiceOutcome.CONNECTED
+    line.command("hangup")
+    expect(status(page)).to_have_text("Ready to Call", timeout=20000)
+
+
 def session_of(callback_pk: int) -> VoiceSession:
     return VoiceSession.objects.get(callback_id=callback_pk)
 
@@ -263,12 +274,36 @@ def test_customer_first_a_customer_who_presses_1_is_connected_to_the_agent_who_a
     call = Call.objects.get()
     assert (call.state, call.number) == (CallState.CONNECTED, "+33612000056")
     assert session.refer_to.startswith("agent-")
-    deadline = time.monotonic() + 10
-    while VoiceSession.objects.get(pk=session.pk).outcome != VoiceOutcome.CONNECTED and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert VoiceSession.objects.get(pk=session.pk).outcome == VoiceOutcome.CONNECTED
-    line.command("hangup")
-    expect(status(page)).to_have_text("Ready to Call", timeout=20000)
+    handed_over_and_hung_up(session, line, page)
+
+
+def test_a_customer_told_to_call_in_is_put_through_to_the_agent_who_accepts(server, sip, voice, entry, said, agent_page):
+    """GMS's USERORIGINATED: the start answers DialNumber with the entry number; the customer calls it from their
+    number and is on hold for an agent at once, offered to Alice as "Customer on the line"; Accept hands the
+    customer's phone to Alice's (a REFER), and RTP flows both ways."""
+    queue = entry.queue
+    queue.gms_service = "billing-cb"
+    queue.save()
+    make_agent("alice", queue)
+    page = agent_page("alice")
+    ready(page)
+    answer = httpx.post(
+        f"{server.url}/genesys/1/service/callback/billing-cb",
+        json={"_customer_number": "+33612000061", "_call_direction": "USERORIGINATED"},
+        timeout=10,
+    ).json()
+    assert (answer["_action"], answer["_tel_url"]) == ("DialNumber", f"tel:{ENTRY}")
+    line = caller(sip, "+33612000061")
+    said("thanks name:Billing hold")
+    expect(page.get_by_role("alertdialog").get_by_test_id("on-line")).to_contain_text("Customer on the line")
+    accept(page)
+    expect(status(page)).to_have_text("Connected")
+    line.wait_for_count("CALL_ESTABLISHED", 2, timeout=30)  # the customer's phone called Alice's
+    wait_js(page, RTP_BOTH_WAYS)
+    callback = CallbackRequest.objects.get(reference=answer["_id"])
+    assert Call.objects.get(callback=callback).state == CallState.CONNECTED
+    session = VoiceSession.objects.get(callback=callback)
+    handed_over_and_hung_up(session, line, page)
 
 
 def test_customer_first_no_key_counts_as_no_answer_and_the_retry_is_scheduled(server, sip, voice, customer_first, said):

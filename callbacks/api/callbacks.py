@@ -24,18 +24,18 @@ from ninja import Field, NinjaAPI, Query, Schema, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
 
-from . import calendars, intake_schema, throttle
-from .enums import CallbackState, CallbackType, Channel, HistoryKind, Origin
-from .errors import DomainError
-from .lifecycle import (
+from .. import calendars, intake_schema, throttle
+from ..enums import CallbackState, CallbackType, Channel, HistoryKind, Origin
+from ..errors import DomainError
+from ..lifecycle import (
     do_cancel_callback,
     do_create_callback,
     do_move_callback,
     do_update_callback_data,
 )
-from .models import ApiClient, CallbackRequest, HistoryEvent, IdempotencyRecord, Interaction, Queue
-from .phone import validate_timezone
-from .presenters import schedule
+from ..models import ApiClient, CallbackRequest, HistoryEvent, IdempotencyRecord, Interaction, Queue
+from ..phone import validate_timezone
+from ..presenters import schedule
 
 # How long an Idempotency-Key's answer is kept, and how long a first request may run before a retry takes over.
 IDEMPOTENCY_TTL = timedelta(hours=24)
@@ -91,9 +91,17 @@ IDEMPOTENCY_KEY = {
 
 
 class RingbackAPI(NinjaAPI):
+    # The `webhooks` section (OpenAPI 3.1) and the schemas it names, set by the package that adds the webhooks.
+    webhooks: tuple[dict, dict] = ({}, {})
+
     def get_openapi_schema(self, *args, **kwargs):
-        """The document, with `Retry-After` declared on every 429 and 503 the operations declare."""
+        """The document, with `Retry-After` declared on every 429 and 503 the operations declare, and the events
+        Ringback sends to webhooks."""
         schema = super().get_openapi_schema(*args, **kwargs)
+        section, components = self.webhooks
+        if section:
+            schema["webhooks"] = section
+            schema.setdefault("components", {}).setdefault("schemas", {}).update(components)
         for operations in schema["paths"].values():
             for operation in operations.values():
                 for status, answer in operation.get("responses", {}).items():
