@@ -100,6 +100,8 @@ class HistoryKind(models.TextChoices):
     WEBHOOK = "webhook", _("Webhook")
     REASSIGNED = "reassigned", _("Reassigned")
     PRIORITY = "priority", _("Priority changed")
+    PAUSED = "paused", _("Paused")
+    RESUMED = "resumed", _("Resumed")
     ROUTED = "routed", _("Sent on by a routing rule")
     CONFIG = "config", _("Configuration change")
     RECONCILED = "reconciled", _("Repaired by reconciliation")

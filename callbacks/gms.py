@@ -43,6 +43,7 @@ GMS_STATE = {
     CallbackState.CANCELLED: "COMPLETED",
     CallbackState.FAILED: "COMPLETED",
 }
+WAITING = (CallbackState.SCHEDULED, CallbackState.QUEUED)  # what a supervisor may pause
 STATES_OF: dict[str, list[str]] = {}
 for _internal, _gms in GMS_STATE.items():
     STATES_OF.setdefault(_gms, []).append(_internal)
@@ -92,13 +93,30 @@ def parse_gms_time(raw: str, field: str) -> datetime:
         raise GmsError(400, EXC + "CallbackExceptionInvalid", f"{field} is out of range.") from None
 
 
+def gms_state(callback: CallbackRequest) -> str:
+    """GMS's state: a waiting callback a supervisor paused is PAUSED."""
+    if callback.paused_at is not None and callback.state in WAITING:
+        return "PAUSED"
+    return GMS_STATE[callback.state]
+
+
+def in_gms_state(name: str) -> Q:
+    """The callbacks GMS would show in state `name` (PAUSED included: waiting, and paused)."""
+    if name == "PAUSED":
+        return Q(paused_at__isnull=False, state__in=WAITING)
+    states = STATES_OF.get(name, [])
+    if name in ("SCHEDULED", "QUEUED", "ROUTING"):
+        return Q(state__in=states, paused_at__isnull=True)
+    return Q(state__in=states)
+
+
 def record_of(callback: CallbackRequest, request: HttpRequest) -> dict[str, str]:
     """A callback as GMS shows it: every value a string."""
     service = callback.queue.gms_service or callback.queue.slug
     record = {
         "_id": callback.reference,
         "_service_name": service,
-        "_callback_state": GMS_STATE[callback.state],
+        "_callback_state": gms_state(callback),
         "_customer_number": callback.phone_number,
         "_desired_time": gms_time(callback.desired_time),
         "_expiration_time": gms_time(callback.window_end),
@@ -416,7 +434,7 @@ def search(request: HttpRequest, client: ApiClient | None, queue: Queue | None) 
         elif key == "_customer_number":
             condition = Q(phone_number=value.replace(" ", ""))
         elif key == "_callback_state":
-            condition = Q(state__in=STATES_OF.get(value.upper(), []))
+            condition = in_gms_state(value.upper())
         elif key == "_service_name":
             condition = Q(queue__gms_service=value)
         elif key.startswith("_"):
@@ -495,7 +513,7 @@ def queue_position(request: HttpRequest, client: ApiClient, reference: str):
     return answer(
         {
             "_id": callback.reference,
-            "_callback_state": GMS_STATE[callback.state],
+            "_callback_state": gms_state(callback),
             "position": "" if where.position is None else str(where.position),
             "ewt": "" if where.ewt_seconds is None else str(where.ewt_seconds),
         }
@@ -520,8 +538,10 @@ def admin_queues(request: HttpRequest, _client: None):
     if request.GET.get("target"):
         rows = rows.filter(queue__gms_service=request.GET["target"][:64])
     if request.GET.get("states"):
-        wanted = [s for name in request.GET["states"].upper().split(",") for s in STATES_OF.get(name.strip(), [])]
-        rows = rows.filter(state__in=wanted)
+        wanted = Q(pk__in=[])
+        for name in request.GET["states"].upper().split(",")[:10]:
+            wanted |= in_gms_state(name.strip())
+        rows = rows.filter(wanted)
     keys = filter_keys(request.GET.get("filter-keys"))
     out: dict[str, list] = {}
     for callback in rows.order_by("desired_time")[:limit]:
@@ -557,7 +577,7 @@ def admin_watermarks(request: HttpRequest, _client: None):
     services = Queue.objects.filter(gms_service__isnull=False).exclude(gms_service="")
     if names:
         services = services.filter(gms_service__in=names)
-    waiting = Count("callbacks", filter=Q(callbacks__state=CallbackState.QUEUED))
+    waiting = Count("callbacks", filter=Q(callbacks__state=CallbackState.QUEUED, callbacks__paused_at__isnull=True))
     counts = {name: n for name, n in services.annotate(n=waiting).values_list("gms_service", "n")}
     for name in names:
         if name not in counts:

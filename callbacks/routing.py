@@ -108,14 +108,15 @@ def waiting_callbacks(
     With `now`, only those whose customer is available now (inside their availability window, if any).
     A customer-first queue offers agents only the customers Ringback has on the line (`lifecycle.voice`);
     `to_dial_first` gives the others, those its voice application is to call. A customer who is to call in
-    (`customer_dials_in`: GMS's USERORIGINATED) is offered only once their call is on the line, in any queue."""
+    (`customer_dials_in`: GMS's USERORIGINATED) is offered only once their call is on the line, in any queue; a
+    paused one (a supervisor's Pause) to nobody."""
     on_line = (
         Q(on_line_since__isnull=True, customer_dials_in=False)
         if to_dial_first
         else Q(queue__dial_mode=DialMode.AGENT_FIRST, customer_dials_in=False) | Q(on_line_since__isnull=False)
     )
     rows = (
-        CallbackRequest.objects.filter(queue_id=queue_id, channel=channel, state=CallbackState.QUEUED)
+        CallbackRequest.objects.filter(queue_id=queue_id, channel=channel, state=CallbackState.QUEUED, paused_at__isnull=True)
         .filter(on_line)
         .select_related("queue")
         .order_by("-priority", "type_rank", "enqueued_at", "id")

@@ -18,6 +18,7 @@ from django.utils import timezone
 from callbacks import lifecycle, roles
 from callbacks.consumers import CLOSE_NOT_A_SUPERVISOR, CLOSE_NOT_AN_AGENT, AgentConsumer, BoardConsumer, board_groups
 from callbacks.enums import AgentStatus, CallbackState, Channel, CloseReason, HistoryKind
+from callbacks.errors import DomainError
 from callbacks.models import AgentChannelStatus, AppendOnlyError, CallbackRequest, HistoryEvent, NotReadyReason
 
 from .factories import PASSWORD, make_agent, make_api_client, make_callback, make_queue, set_ready
@@ -357,6 +358,56 @@ def test_a_ringing_callback_moved_to_another_queue_stops_ringing(client, floor):
     cb.refresh_from_db()
     assert cb.queue == floor["support"]
     assert not cb.offers.filter(outcome="open", agent=alice).exists()
+
+
+def test_a_paused_callback_keeps_its_place_is_offered_to_nobody_and_comes_back_on_resume(client, floor):
+    """Pause (GMS's PAUSED): the ringing offer ends, a Ready agent is not offered it, the work list says Paused, GMS
+    and the REST API show it paused; Resume offers it again."""
+    alice, sam, cb = floor["alice"], floor["sam"], floor["billing_cb"]
+    set_ready(alice)
+    assert CallbackRequest.objects.get(pk=cb.pk).state == CallbackState.OFFERED
+    client_for(client, sam)
+    assert b"1 done" in _bulk(client, [cb.pk], action="pause").content
+    cb.refresh_from_db()
+    assert cb.state == CallbackState.QUEUED and cb.paused_at is not None
+    assert not cb.offers.filter(outcome="open").exists(), "the ringing offer ended"
+    assert cb.history.filter(kind=HistoryKind.PAUSED, actor=sam).exists()
+    lifecycle.route_queue(floor["billing"].pk, Channel.VOICE)
+    assert not cb.offers.filter(outcome="open").exists(), "paused: offered to nobody"
+    assert '<span class="state state-paused">Paused</span>' in client.get("/board/callbacks/").content.decode()
+    again = _bulk(client, [cb.pk], action="pause")
+    assert "Already paused." in again.content.decode()
+    assert b"1 done" in _bulk(client, [cb.pk], action="resume").content
+    cb.refresh_from_db()
+    assert cb.paused_at is None and cb.state == CallbackState.OFFERED, "offered again"
+    assert cb.history.filter(kind=HistoryKind.RESUMED, actor=sam).exists()
+
+
+def test_gms_and_the_api_show_a_paused_callback(client, floor):
+    billing, sam = floor["billing"], floor["sam"]
+    billing.gms_service = "billing-cb"
+    billing.save()
+    api_client, token = make_api_client("Website")
+    created = client.post(
+        "/api/v1/callbacks",
+        json.dumps({"queue": "billing", "phone_number": "+33612345088"}),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    ).json()
+    lifecycle.do_pause_callback(user=sam, callback_id=CallbackRequest.objects.get(reference=created["reference"]).pk)
+    shown = client.get(f"/api/v1/callbacks/{created['reference']}", HTTP_AUTHORIZATION=f"Bearer {token}").json()
+    assert shown["state"] == "queued" and shown["paused"] is True
+    gms_client_cb = client.post(
+        "/genesys/1/service/callback/billing-cb",
+        json.dumps({"_customer_number": "+33612345089"}),
+        content_type="application/json",
+    ).json()["_id"]
+    lifecycle.do_pause_callback(user=sam, callback_id=CallbackRequest.objects.get(reference=gms_client_cb).pk)
+    [paused] = client.get("/genesys/1/service/callback/billing-cb", {"_callback_state": "PAUSED"}).json()
+    assert paused["_id"] == gms_client_cb and paused["_callback_state"] == "PAUSED"
+    assert client.get("/genesys/1/service/callback/billing-cb", {"_callback_state": "QUEUED"}).json() == []
+    with pytest.raises(DomainError, match="Not paused"):
+        lifecycle.do_resume_callback(user=sam, callback_id=floor["billing_cb"].pk)
 
 
 # --- Forcing an agent's status --------------------------------------------------------------------------------------

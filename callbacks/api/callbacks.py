@@ -161,6 +161,7 @@ class CallbackOut(Schema):
     last_disposition: str | None = Field(
         None, description="The code of the last disposition an agent set on it (admin → Disposition codes); null: none yet"
     )
+    paused: bool = Field(..., description="A supervisor paused it: it keeps its place in line but is offered to nobody")
     created_at: datetime
     updated_at: datetime
     created: bool = Field(False, description="True when this request created it")
@@ -242,13 +243,15 @@ READ_ERRORS = {400: Error, 401: Error, 404: Error, 422: Error, 429: Error}
 LIST_ERRORS = {400: Error, 401: Error, 422: Error, 429: Error}
 
 
-COMPUTED = ("queue", "created", "last_disposition")
+COMPUTED = ("queue", "created", "last_disposition", "paused")
 
 
 def out(callback: CallbackRequest, *, created: bool = False, disposition: str | None = None) -> dict:
     """The callback as the API shows it, as plain JSON data (also what an Idempotency-Key replays)."""
     fields = {name: getattr(callback, name) for name in CallbackOut.model_fields if name not in COMPUTED}
-    return CallbackOut(**fields, queue=callback.queue.slug, created=created, last_disposition=disposition).model_dump()
+    return CallbackOut(
+        **fields, queue=callback.queue.slug, created=created, last_disposition=disposition, paused=callback.paused_at is not None
+    ).model_dump()
 
 
 def last_dispositions(callback_ids: list[int]) -> dict[int, str]:

@@ -1,7 +1,7 @@
 """Supervision: what a supervisor does to the callbacks and agents of the queues they supervise.
 
 Owns: the work list's actions (reschedule, cancel, reassign to a queue or an
-agent, change priority), each on one callback in its own transaction and
+agent, change priority, pause and resume), each on one callback in its own transaction and
 recorded with the supervisor as actor; `bulk`, which runs one of them on many
 callbacks and reports what it could not do (a callback an agent took meanwhile
 is skipped, never half-changed); and forcing an agent Not Ready or logging
@@ -48,6 +48,8 @@ class BulkAction(models.TextChoices):
     REASSIGN_QUEUE = "reassign_queue", "Move to a queue"
     REASSIGN_AGENT = "reassign_agent", "Assign to an agent"
     PRIORITY = "priority", "Set priority"
+    PAUSE = "pause", "Pause"
+    RESUME = "resume", "Resume"
 
 
 def _name(user: AbstractBaseUser) -> str:
@@ -144,6 +146,38 @@ def do_set_priority(*, user: AbstractBaseUser, callback_id: int, priority: int) 
     return callback
 
 
+@action
+def do_pause_callback(*, user: AbstractBaseUser, callback_id: int) -> CallbackRequest:
+    """Hold a waiting callback back (GMS's PAUSED): it keeps its place in line and its times, and is offered to
+    nobody until resumed; a ringing offer ends."""
+    callback = supervised_callback(user, callback_id)
+    if callback.paused_at is not None:
+        raise DomainError(gettext("Already paused."), code="unchanged")
+    now = timezone.now()
+    if callback.state == CallbackState.OFFERED:
+        take_back_offer(callback, now, message=f"Offer withdrawn: paused by {_name(user)}", actor=user)
+    callback.paused_at = now
+    callback.save(update_fields=["paused_at", "updated_at"])
+    record(HistoryKind.PAUSED, f"Paused by supervisor {_name(user)}", callback=callback, actor=user, at=now)
+    push_board_on_commit([callback.queue_id])
+    return callback
+
+
+@action
+def do_resume_callback(*, user: AbstractBaseUser, callback_id: int) -> CallbackRequest:
+    """A paused callback is offered again, in its place in line."""
+    callback = supervised_callback(user, callback_id)
+    if callback.paused_at is None:
+        raise DomainError(gettext("Not paused."), code="unchanged")
+    now = timezone.now()
+    callback.paused_at = None
+    callback.save(update_fields=["paused_at", "updated_at"])
+    record(HistoryKind.RESUMED, f"Resumed by supervisor {_name(user)}", callback=callback, actor=user, at=now)
+    push_board_on_commit([callback.queue_id])
+    route_on_commit(callback.queue_id, callback.channel)
+    return callback
+
+
 @dataclass
 class BulkResult:
     done: list[str] = field(default_factory=list)
@@ -160,6 +194,8 @@ def bulk(user: AbstractBaseUser, verb: BulkAction, callback_ids: list[int], **pa
         BulkAction.REASSIGN_QUEUE: do_reassign_queue,
         BulkAction.REASSIGN_AGENT: do_reassign_agent,
         BulkAction.PRIORITY: do_set_priority,
+        BulkAction.PAUSE: do_pause_callback,
+        BulkAction.RESUME: do_resume_callback,
     }[verb]
     references = dict(callbacks_for(user, MANAGE).filter(pk__in=callback_ids).values_list("pk", "reference"))
     result = BulkResult()

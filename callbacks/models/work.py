@@ -64,6 +64,8 @@ class CallbackRequest(models.Model):
     # The customer was told to call the queue's entry number (GMS's USERORIGINATED): offered to agents only once
     # their call is on the line; it expires at `window_end` if they never call.
     customer_dials_in = models.BooleanField(default=False)
+    # A supervisor paused it (GMS's PAUSED): still in line, offered to nobody, until resumed.
+    paused_at = models.DateTimeField(null=True, blank=True)
     outcome = models.CharField(max_length=200, blank=True)
     # A personal callback: offered only to its owner until the queue's grace period after its time.
     owner = models.ForeignKey(Agent, null=True, blank=True, on_delete=models.SET_NULL, related_name="personal_callbacks")

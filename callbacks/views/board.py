@@ -42,6 +42,8 @@ BULK_LABELS = {
     lifecycle.BulkAction.REASSIGN_QUEUE: gettext_lazy("Move to a queue"),
     lifecycle.BulkAction.REASSIGN_AGENT: gettext_lazy("Assign to an agent"),
     lifecycle.BulkAction.PRIORITY: gettext_lazy("Set priority"),
+    lifecycle.BulkAction.PAUSE: pgettext_lazy("a bulk action", "Pause"),
+    lifecycle.BulkAction.RESUME: pgettext_lazy("a bulk action", "Resume"),
 }
 # Words the board's charts draw (static/js/board.js), in the supervisor's language.
 CHART_WORDS = {
@@ -214,6 +216,8 @@ class BulkForm(forms.Form):
             "reassign_queue": {"queue_id": d["queue"]},
             "reassign_agent": {"agent_id": d["agent"]},
             "priority": {"priority": d["priority"]},
+            "pause": {},
+            "resume": {},
         }[d["action"]]
 
     def describe(self, user) -> str:
@@ -229,6 +233,8 @@ class BulkForm(forms.Form):
             return gettext("Assign to %(agent)s") % {"agent": agent or gettext("an unknown agent")}
         if d["action"] == "priority":
             return gettext("Set priority %(priority)s") % {"priority": d["priority"]}
+        if d["action"] in ("pause", "resume"):
+            return str(BULK_LABELS[lifecycle.BulkAction(d["action"])])
         if d["reason"]:
             return gettext("Cancel (“%(reason)s”)") % {"reason": d["reason"]}
         return str(BULK_LABELS[lifecycle.BulkAction.CANCEL])

@@ -94,6 +94,18 @@ def test_the_board_follows_the_floor_live_and_a_bulk_reschedule_takes_effect(ser
     for ref in (first["reference"], second["reference"]):
         cb = CallbackRequest.objects.get(reference=ref)
         assert (cb.state, cb.desired_time) == (CallbackState.SCHEDULED, when)
+
+    # Oliver asked to wait for a letter first: the supervisor pauses his callback (kept, offered to nobody).
+    board.get_by_role("link", name="Back to the work list").click()
+    board.get_by_label(f"Select {first['reference']}").check()
+    board.get_by_label("Action").select_option("pause")
+    board.get_by_role("button", name="Review…").click()
+    board.get_by_role("button", name=re.compile("^Confirm")).click()
+    expect(board.get_by_role("heading", name=re.compile("1 done"))).to_be_visible()
+    board.get_by_role("link", name="Back to the work list").click()
+    expect(board.get_by_role("row", name=re.compile(first["reference"]))).to_contain_text("Paused")
+    shot(board, "supervisor-worklist-paused")
+    assert CallbackRequest.objects.get(reference=first["reference"]).paused_at is not None
     board.get_by_role("link", name="Live board").click()
     expect(figure(board, "waiting")).to_have_text("0")
 
