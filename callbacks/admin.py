@@ -37,7 +37,9 @@ from .models import (
     RetryRule,
     RoutingPoint,
     RoutingRule,
+    SmsOptOut,
     StandardResponse,
+    TextMessage,
     VoiceSession,
     WebhookDelivery,
     WebhookSubscription,
@@ -126,6 +128,14 @@ class QueueAdmin(admin.ModelAdmin):
             },
         ),
         ("Intake limits", {"fields": ["max_queued", "daily_requests_per_number"]}),
+        (
+            "The customer's confirmation and reminder",
+            {
+                "fields": ["customer_notices"],
+                "description": "In the customer's language. A text fits one SMS where the language allows, and names a "
+                "short link to the customer's page; a number that texted STOP gets no more texts.",
+            },
+        ),
         (
             "Dial plan and caller ID",
             {
@@ -307,6 +317,31 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
         if not change:  # it hears of what happens from now on, not the client's whole past
             obj.cursor = HistoryEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
         super().save_model(request, obj, form, change)
+
+
+@admin.register(TextMessage)
+class TextMessageAdmin(RecordAdmin):
+    """Texts sent to customers (confirmations, reminders) and received from them (replies, STOP)."""
+
+    list_display = ["created_at", "direction", "number", "kind", "status", "callback"]
+    list_filter = ["direction", "status", "kind"]
+    search_fields = ["number", "body", "callback__reference", "provider_id"]
+    list_select_related = ["callback"]
+    raw_id_fields = ["callback", "contact"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(SmsOptOut)
+class SmsOptOutAdmin(admin.ModelAdmin):
+    """Numbers that texted STOP: no text goes to them until they text START (or an admin removes them here, on the
+    customer's word)."""
+
+    list_display = ["number", "opted_out_at", "keyword"]
+    search_fields = ["number"]
+    readonly_fields = ["opted_out_at", "keyword"]
+
+    def has_add_permission(self, request):
+        return False
 
 
 @admin.register(WebhookDelivery)

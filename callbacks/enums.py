@@ -102,6 +102,7 @@ class HistoryKind(models.TextChoices):
     PRIORITY = "priority", _("Priority changed")
     PAUSED = "paused", _("Paused")
     RESUMED = "resumed", _("Resumed")
+    TEXT = "text", _("Text message")
     ROUTED = "routed", _("Sent on by a routing rule")
     CONFIG = "config", _("Configuration change")
     RECONCILED = "reconciled", _("Repaired by reconciliation")
@@ -262,9 +263,10 @@ class EffectKind(models.TextChoices):
     END_CONSULT = "end_consult", "End consultation"
     EMAIL = "email", "E-mail"
     WEBHOOK = "webhook", "Webhook"
+    SMS = "sms", "Text message"
 
 
-SWITCH_COMMANDS = tuple(k for k in EffectKind if k not in (EffectKind.EMAIL, EffectKind.WEBHOOK))
+SWITCH_COMMANDS = tuple(k for k in EffectKind if k not in (EffectKind.EMAIL, EffectKind.WEBHOOK, EffectKind.SMS))
 
 
 class EffectStatus(models.TextChoices):

@@ -1,10 +1,13 @@
 """Real server processes for tests: a free port, a Daphne on the test database, and a clean stop."""
 
+import base64
 import http.server
+import json
 import socket
 import subprocess
 import sys
 import threading
+import urllib.parse
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -66,6 +69,50 @@ class WebhookEndpoint:
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class SmsGateway:
+    """A Twilio-compatible SMS gateway on 127.0.0.1: `POST /Accounts/<account>/Messages.json` with HTTP Basic and a
+    form (To, From, Body, StatusCallback), answered 201 `{"sid": "SM…"}`; a wrong password is a 401, as the real one
+    answers. Each accepted text is kept as its form; `fail_next` answers 500 that many times first."""
+
+    def __init__(self, account: str = "AC-test", token: str = "gateway-token") -> None:
+        self.account, self.token = account, token
+        self.texts: list[dict[str, str]] = []
+        self.fail_next = 0
+        gateway = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 - http.server's name
+                raw = self.rfile.read(int(self.headers["Content-Length"]))
+                expected = "Basic " + base64.b64encode(f"{gateway.account}:{gateway.token}".encode()).decode()
+                if self.headers.get("Authorization") != expected:
+                    return self.answer(401, {"code": 20003, "message": "Authenticate"})
+                if gateway.fail_next > 0:
+                    gateway.fail_next -= 1
+                    return self.answer(500, {"message": "gateway busy"})
+                form = {k: v[0] for k, v in urllib.parse.parse_qs(raw.decode()).items()}
+                gateway.texts.append(form)
+                return self.answer(201, {"sid": f"SM{len(gateway.texts):032d}", "status": "queued"})
+
+            def answer(self, status: int, body: dict) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_port}/2010-04-01/Accounts/{account}/Messages.json"
 
     def close(self) -> None:
         self.server.shutdown()

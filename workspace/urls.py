@@ -5,7 +5,7 @@ from django.views.i18n import JavaScriptCatalog
 
 from callbacks import gms
 from callbacks.api import api
-from callbacks.views import board, calls, directory, emails, health, metrics, public, reports, softphone
+from callbacks.views import board, calls, directory, emails, health, metrics, public, reports, softphone, texts
 from callbacks.views import workspace as views
 
 urlpatterns = [
@@ -56,6 +56,8 @@ urlpatterns = [
     path("sip/events", softphone.proxy_event, name="sip_events"),
     path("sip/caller-id", softphone.proxy_caller_id, name="sip_caller_id"),
     path("sip/entry", softphone.proxy_entry, name="sip_entry"),
+    path("sms/inbound", texts.inbound, name="sms_inbound"),
+    path("sms/status", texts.status, name="sms_status"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics.metrics, name="metrics"),
@@ -72,6 +74,7 @@ urlpatterns = [
     path("request/<slug:slug>/", public.request_callback, name="public_request"),
     path("request/done/<str:token>/", public.done, name="public_done"),
     path("my/<str:token>/", public.manage, name="public_manage"),
+    path("m/<str:code>", public.short_link, name="public_short_link"),
     path("my/<str:token>/move/", public.manage_move, name="public_move"),
     path("my/<str:token>/cancel/", public.manage_cancel, name="public_cancel"),
     path("genesys/1/service/callback", gms.query_by_id, name="gms_query"),

@@ -19,6 +19,7 @@ contract is checked by import-linter in the test command):
 - `supervision` — a supervisor's actions on callbacks (one or in bulk) and on agents' status
 - `voice` — the voice menu on the entry numbers: a call takes a line, books, keeps or cancels a callback, ends
 - `webhooks` — an integrator's subscriptions, their secrets, deliveries and replays
+- `texts` — text messages to customers (confirmations, reminders) and from them (replies, STOP)
 """
 
 from .calls import (
@@ -93,6 +94,7 @@ from .supervision import (
     do_supervisor_cancel,
     do_supervisor_reschedule,
 )
+from .texts import do_receive_text, do_text_status
 from .transfers import (
     do_accept_conference,
     do_accept_consultation,
@@ -174,6 +176,8 @@ __all__ = [
     "do_reassign_queue",
     "do_set_priority",
     "do_pause_callback",
+    "do_receive_text",
+    "do_text_status",
     "do_resume_callback",
     "do_supervisor_cancel",
     "do_supervisor_reschedule",

@@ -16,6 +16,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 
 from ..enums import AgentStatus, CallbackEvent, CallbackState, CallState, HistoryKind, OfferOutcome, SystemReason
@@ -88,12 +89,15 @@ def lapsed_windows(now: datetime):
 
 
 def customer_reminders_due(now: datetime):
-    """Scheduled callbacks whose customer gave an address and is due a reminder (partial index cb_customer_reminder_due)."""
+    """Scheduled callbacks due a reminder soon, whose customer hears by e-mail (and gave an address) or by text
+    (partial index cb_customer_reminder_due)."""
     soon = now + timedelta(minutes=settings.RINGBACK_CUSTOMER_REMINDER_MINUTES)
+    told = Q(queue__customer_notices__in=("sms", "both")) | (~Q(customer_email="") & ~Q(queue__customer_notices="sms"))
     return (
-        CallbackRequest.objects.select_for_update(skip_locked=True)
+        CallbackRequest.objects.select_for_update(skip_locked=True, of=("self",))
         .filter(state=CallbackState.SCHEDULED, customer_reminded_at__isnull=True, desired_time__lte=soon, desired_time__gt=now)
-        .exclude(customer_email="")
+        .filter(told)
+        .select_related("queue")
         .order_by("desired_time")
     )
 

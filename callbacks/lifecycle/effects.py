@@ -28,10 +28,10 @@ from django.db import transaction
 from django.tasks import task
 from django.utils import timezone
 
-from .. import outbound
+from .. import messaging, outbound
 from ..enums import EffectKind, EffectStatus, HistoryKind
 from ..metrics import EFFECT_FAILURES
-from ..models import Agent, CallbackRequest, Effect, WebhookDelivery
+from ..models import Agent, CallbackRequest, Effect, SmsOptOut, TextMessage, WebhookDelivery
 from ..models.webhooks import ANSWER_BODY_CHARS, ANSWERS_KEPT
 from ..push import Push, push_on_commit
 from ..telephony import telephony
@@ -39,7 +39,11 @@ from .transitions import record
 
 # Per kind: (tries, first back-off in seconds, lease in seconds). A switch command is
 # worth little after a few seconds; an e-mail is worth retrying for minutes.
-POLICY: dict[str, tuple[int, float, float]] = {EffectKind.EMAIL: (5, 5.0, 120.0), EffectKind.WEBHOOK: (6, 5.0, 60.0)}
+POLICY: dict[str, tuple[int, float, float]] = {
+    EffectKind.EMAIL: (5, 5.0, 120.0),
+    EffectKind.WEBHOOK: (6, 5.0, 60.0),
+    EffectKind.SMS: (5, 10.0, 60.0),
+}
 WEBHOOK_TIMEOUT_SECONDS = 5
 SWITCH_POLICY = (3, 1.0, 20.0)
 MAX_BACKOFF_SECONDS = 300.0
@@ -162,13 +166,31 @@ def _send_webhook(effect: Effect) -> None:
         raise OSError(f"HTTP {got.status}")
 
 
+def _send_sms(effect: Effect) -> None:
+    """Send the text through the configured gateway, unless its number opted out meanwhile (then it is suppressed,
+    and that is the effect's outcome). A gateway failure is a failed try (retried with back-off)."""
+    text = TextMessage.objects.filter(pk=effect.payload.get("text")).first()
+    if text is None:
+        return
+    if SmsOptOut.objects.filter(number=text.number).exists():
+        TextMessage.objects.filter(pk=text.pk).update(status=TextMessage.Status.SUPPRESSED)
+        return
+    try:
+        sent = messaging.sms_backend().send(
+            to=text.number, body=text.body, sender=settings.RINGBACK_SMS_FROM, reference=str(text.pk)
+        )
+    except messaging.SmsError as error:
+        raise OSError(str(error)) from None
+    TextMessage.objects.filter(pk=text.pk).update(status=TextMessage.Status.SENT, provider_id=sent.provider_id)
+
+
 def _switch(effect: Effect) -> None:
     arguments = dict(effect.payload)
     getattr(telephony(), effect.kind)(**arguments)
 
 
 def _handler(kind: str) -> Callable[[Effect], None]:
-    return {EffectKind.EMAIL: _send_email, EffectKind.WEBHOOK: _send_webhook}.get(kind, _switch)
+    return {EffectKind.EMAIL: _send_email, EffectKind.WEBHOOK: _send_webhook, EffectKind.SMS: _send_sms}.get(kind, _switch)
 
 
 def _claim(effect_id: int, now: datetime) -> Effect | None:
@@ -228,6 +250,16 @@ def _succeeded(effect: Effect) -> None:
                 at=now,
                 effect=effect.key,
             )
+        if effect.kind == EffectKind.SMS:
+            text = TextMessage.objects.filter(pk=effect.payload.get("text")).first()
+            if text is not None:
+                tries = f" (try {effect.attempts})" if effect.attempts > 1 else ""
+                said = (
+                    f"Text sent to {text.number}{tries}: {text.body[:120]}"
+                    if text.status != TextMessage.Status.SUPPRESSED
+                    else f"No text sent to {text.number}: the number opted out of texts"
+                )
+                record(HistoryKind.TEXT, said, callback=effect.callback, at=now, effect=effect.key)
         # The agent's window shows what the effect changed (the e-mail in the history, the dialled line's link).
         push_on_commit(Push.INTERACTION_CHANGED, agent_ids=_who(effect))
         _push_email_window(effect)
@@ -253,6 +285,9 @@ def _failed_try(effect: Effect, error: str) -> str:
             return "failed"
         if effect.kind == EffectKind.EMAIL:
             kind, message = HistoryKind.EMAIL, f"E-mail to {effect.payload['to']} failed after {tries}: {error}"
+        elif effect.kind == EffectKind.SMS:
+            TextMessage.objects.filter(pk=effect.payload.get("text")).update(status=TextMessage.Status.FAILED)
+            kind, message = HistoryKind.TEXT, f"Text to the customer failed after {tries}: {error}"
         else:
             kind, message = HistoryKind.SWITCH, f"The switch did not take “{effect.get_kind_display()}” after {tries}: {error}"
         record(kind, message, callback=effect.callback, agent=effect.agent, at=now, effect=effect.key)

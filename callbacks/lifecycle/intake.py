@@ -39,7 +39,7 @@ from ..intake_schema import CallbackIn, parse
 from ..models import ApiClient, CallbackRequest, Contact, ContactPhone, Offer, Queue
 from ..phone import keyed_number, normalize_phone, validate_timezone, zone_for_number
 from ..prepared import Prepared
-from . import effects
+from . import effects, texts
 from .offers import route_on_commit, withdraw_open_offer
 from .transitions import action, record, transition
 
@@ -294,8 +294,7 @@ def create_callback(
         if existing is None:
             raise
         return existing, False
-    if callback.customer_email:
-        confirm_to_customer(callback, now)
+    confirm_to_customer(callback, now)
     if routable_now:
         route_on_commit(queue.pk, callback.channel)
     return callback, True
@@ -324,7 +323,35 @@ def when_text(callback: CallbackRequest) -> str:
     return gettext("as soon as an agent is free")
 
 
+def text_when(callback: CallbackRequest) -> str:
+    """When we call, as a text says it (short: a text has 160 characters)."""
+    if callback.state == CallbackState.SCHEDULED and callback.desired_time:
+        return gettext("on %(when)s") % {"when": customer_time(callback, gettext("D j M, H:i"))}
+    return gettext("as soon as an agent is free")
+
+
 def confirm_to_customer(callback: CallbackRequest, now: datetime) -> None:
+    """The customer hears their callback is booked, in their language, as the queue says (an e-mail to the address
+    they gave, a text, or both): their reference, when we call, and their link to change or cancel."""
+    by_mail, by_text = texts.notice_channels(callback)
+    if by_text:
+        with translation.override(customer_language(callback)):
+            texts.text_customer(callback, texts.confirmation_text(callback, text_when(callback)), now, kind="confirmation")
+    if by_mail:
+        mail_confirmation(callback, now)
+
+
+def remind_customer(callback: CallbackRequest, now: datetime) -> None:
+    """Shortly before a scheduled callback, the customer is reminded as the queue says (e-mail, text or both)."""
+    by_mail, by_text = texts.notice_channels(callback)
+    if by_text:
+        with translation.override(customer_language(callback)):
+            texts.text_customer(callback, texts.reminder_text(callback, customer_time(callback, "H:i")), now, kind="reminder")
+    if by_mail:
+        mail_reminder(callback, now)
+
+
+def mail_confirmation(callback: CallbackRequest, now: datetime) -> None:
     """A durable e-mail to the customer, in their language: their reference, when we call, and their link to change
     or cancel."""
     with translation.override(customer_language(callback)):
@@ -344,7 +371,7 @@ def confirm_to_customer(callback: CallbackRequest, now: datetime) -> None:
     )
 
 
-def remind_customer(callback: CallbackRequest, now: datetime) -> None:
+def mail_reminder(callback: CallbackRequest, now: datetime) -> None:
     """A durable e-mail to the customer before a scheduled callback, in their language: when we call and their link."""
     with translation.override(customer_language(callback)):
         subject = gettext("We call you at %(time)s (%(reference)s)") % {

@@ -28,6 +28,7 @@ from .effects import Effect
 from .emails import EmailInteraction
 from .responses import ResponseCategory, StandardResponse
 from .routing import RoutingPoint, RoutingRule
+from .texts import SmsOptOut, TextMessage
 from .voice import EntryNumber, VoiceOutcome, VoiceSession
 from .webhooks import WEBHOOK_EVENTS, WebhookDelivery, WebhookSubscription
 from .work import (
@@ -42,6 +43,8 @@ from .work import (
 )
 
 __all__ = [
+    "SmsOptOut",
+    "TextMessage",
     "WEBHOOK_EVENTS",
     "WebhookDelivery",
     "WebhookSubscription",

@@ -15,6 +15,7 @@ from .. import dialplan
 from ..enums import AcceptAction, Channel, DialMode, FieldFormat, PreviewSection, SystemReason
 from ..errors import DomainError, Invalid, Refused
 from ..gms_options import validate_gms_options
+from ..messaging import can_text
 from ..phone import normalize_phone
 from ..prepared import Prepared
 
@@ -59,6 +60,14 @@ class Queue(models.Model):
         help_text="The GMS service's options Ringback honours, by GMS's names, e.g. "
         '{"_disallow_impossible_phone_numbers": true, "_throttle_callbacks_per_service_1": 500, "_throttle_ttl_1": 300}. '
         "Empty: GMS's defaults.",
+    )
+    customer_notices = models.CharField(
+        "confirmations and reminders by",
+        max_length=5,
+        choices=[("email", "E-mail"), ("sms", "Text message"), ("both", "E-mail and text message")],
+        default="email",
+        help_text="How the customer hears that their callback is booked, and of a scheduled one shortly before: an "
+        "e-mail needs the address they gave; a text needs an SMS gateway (RINGBACK_SMS_BACKEND).",
     )
     max_queued = models.PositiveIntegerField(
         default=1000, help_text="Immediate callbacks waiting at once before new ones are refused (0: no limit)."
@@ -202,6 +211,10 @@ class Queue(models.Model):
                 setattr(self, name, dialplan.clean_prefixes(getattr(self, name)))
             except ValueError as error:
                 raise ValidationError({name: str(error)}) from None
+        if self.customer_notices in ("sms", "both") and not can_text():
+            raise ValidationError(
+                {"customer_notices": gettext("No SMS gateway is configured (RINGBACK_SMS_BACKEND): texts cannot be sent.")}
+            )
         for event in ("reject", "timeout"):
             if getattr(self, f"{event}_queue_id") and getattr(self, f"{event}_point_id"):
                 raise ValidationError({f"{event}_point": "Choose a queue or a routing point, not both."})

@@ -109,7 +109,7 @@ class CallbackRequest(models.Model):
             ),
             models.Index(
                 fields=["desired_time"],
-                condition=Q(state="scheduled", customer_reminded_at__isnull=True) & ~Q(customer_email=""),
+                condition=Q(state="scheduled", customer_reminded_at__isnull=True),
                 name="cb_customer_reminder_due",
             ),
             models.Index(

@@ -19,7 +19,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext, gettext_lazy, pgettext_lazy
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from .. import calendars, intake_schema, lifecycle, links, throttle
 from ..enums import CallbackState, CallbackType, Origin
@@ -183,6 +183,21 @@ def _callback_for(token: str) -> CallbackRequest:
     if callback is None:
         raise Http404(gettext("This link is not valid or has expired."))
     return callback
+
+
+@require_GET
+def short_link(request: HttpRequest, code: str) -> HttpResponse:
+    """The short link a text message carries: to the customer's page, by its long signed link. A wrong code counts
+    against the address, as a wrong API token does."""
+    address = request.META.get("REMOTE_ADDR", "")
+    if throttle.bad_token_wait(address) is not None:
+        return HttpResponse(gettext("Too many wrong links from this address: try again later."), status=429)
+    reference = links.reference_from_short(code)
+    callback = CallbackRequest.objects.filter(reference=reference).only("created_at").first() if reference else None
+    if callback is None or callback.created_at < timezone.now() - timedelta(days=settings.RINGBACK_CUSTOMER_LINK_DAYS):
+        throttle.bad_token(address)
+        raise Http404(gettext("This link is not valid or has expired."))
+    return redirect("public_manage", token=links.manage_token(reference))
 
 
 def _manage_context(request: HttpRequest, callback: CallbackRequest, token: str, error: str = "", notice: str = "") -> dict:

@@ -1,0 +1,54 @@
+"""Text messages (SMS) to and from customers, and the numbers that asked for no more."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class TextMessage(models.Model):
+    """One text: sent to a customer (a confirmation, a reminder) or received from one (a reply, STOP)."""
+
+    class Direction(models.TextChoices):
+        OUT = "out", "To the customer"
+        IN = "in", "From the customer"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SENT = "sent", "Sent"
+        DELIVERED = "delivered", "Delivered"
+        FAILED = "failed", "Not delivered"
+        SUPPRESSED = "suppressed", "Not sent: the number opted out"
+        RECEIVED = "received", "Received"
+
+    direction = models.CharField(max_length=3, choices=Direction.choices)
+    number = models.CharField(max_length=20, db_index=True, help_text="The customer's number")
+    body = models.TextField()
+    kind = models.CharField(max_length=20, help_text="confirmation, reminder, reply …")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    provider_id = models.CharField(max_length=64, blank=True, db_index=True, help_text="The gateway's id for it")
+    callback = models.ForeignKey(
+        "callbacks.CallbackRequest", null=True, blank=True, on_delete=models.SET_NULL, related_name="texts"
+    )
+    contact = models.ForeignKey("callbacks.Contact", null=True, blank=True, on_delete=models.SET_NULL, related_name="texts")
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_direction_display()} {self.number}: {self.body[:40]}"
+
+
+class SmsOptOut(models.Model):
+    """A number that texted STOP: Ringback sends it no text until it texts START."""
+
+    number = models.CharField(max_length=20, unique=True)
+    opted_out_at = models.DateTimeField()
+    keyword = models.CharField(max_length=20, blank=True)
+
+    class Meta:
+        verbose_name = "SMS opt-out"
+        ordering = ["-opted_out_at"]
+
+    def __str__(self) -> str:
+        return self.number

@@ -1,0 +1,241 @@
+"""Text messages through a real Twilio-compatible gateway started by the test (tests/servers.py): confirmations and
+reminders as each queue chooses, in the customer's language and in one segment, the short link they carry, STOP and
+START, replies in the history, delivery reports; and the attacks on the gateway's way in (forged, unsigned,
+replayed)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from callbacks import lifecycle, links, messaging
+from callbacks.dispatcher import sweep_once
+from callbacks.enums import EffectKind, EffectStatus, HistoryKind
+from callbacks.models import CallbackRequest, Effect, SmsOptOut, TextMessage
+from callbacks.views.texts import gateway_signature
+
+from .factories import make_api_client, make_queue, worker
+from .servers import SmsGateway
+
+
+@pytest.fixture
+def gateway(settings):
+    server = SmsGateway()
+    settings.RINGBACK_SMS_BACKEND = "http"
+    settings.RINGBACK_SMS_GATEWAY_URL = server.url
+    settings.RINGBACK_SMS_GATEWAY_ACCOUNT = server.account
+    settings.RINGBACK_SMS_GATEWAY_TOKEN = server.token
+    settings.RINGBACK_SMS_FROM = "+33184880099"
+    settings.RINGBACK_SMS_CALLBACK_BASE = "http://testserver"
+    settings.RINGBACK_PUBLIC_URL = "https://rb.example.com"
+    messaging.sms_backend.cache_clear()
+    yield server
+    server.close()
+    messaging.sms_backend.cache_clear()
+
+
+@pytest.fixture
+def texting(transactional_db):
+    return make_queue("billing", name="Billing", customer_notices="sms")
+
+
+def request_callback(client, token, **body):
+    body = {"queue": "billing", "phone_number": "+33612345678", **body}
+    response = client.post(
+        "/api/v1/callbacks", json.dumps(body), content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}"
+    )
+    assert response.status_code == 201, response.content
+    return CallbackRequest.objects.get(reference=response.json()["reference"])
+
+
+def from_gateway(client, path: str, form: dict, *, signature: str | None = None):
+    """The gateway calls Ringback, signing the URL and the form with its token (or with `signature`)."""
+    url = f"http://testserver{path}"
+    signed = gateway_signature(url, form) if signature is None else signature
+    return client.post(path, form, HTTP_X_TWILIO_SIGNATURE=signed)
+
+
+def test_a_queue_that_texts_confirms_by_sms_through_the_gateway(client, gateway, texting):
+    _, token = make_api_client("Website")
+    callback = request_callback(client, token, customer_name="Léa")
+    worker()
+    [sent] = gateway.texts
+    assert (sent["To"], sent["From"]) == ("+33612345678", "+33184880099")
+    assert f"Ref {callback.reference}" in sent["Body"] and sent["Body"].startswith("Billing: we will call you as soon as")
+    assert links.short_manage_url(callback.reference) in sent["Body"]
+    assert sent["StatusCallback"].startswith("http://testserver/sms/status?ref=")
+    assert messaging.segments(sent["Body"]) == 1
+    text = TextMessage.objects.get()
+    assert (text.status, text.provider_id, text.kind) == (TextMessage.Status.SENT, f"SM{1:032d}", "confirmation")
+    assert callback.history.filter(kind=HistoryKind.TEXT, message__startswith="Text sent to +33612345678").exists()
+
+
+def test_the_short_link_opens_the_customers_page_and_a_forged_one_does_not(client, gateway, texting):
+    _, token = make_api_client("Website")
+    callback = request_callback(client, token)
+    page = client.get(f"/m/{links.short_code(callback.reference)}", follow=True)
+    assert page.status_code == 200 and callback.reference in page.content.decode()
+    forged = links.short_code(callback.reference)[:-1] + "a"
+    assert client.get(f"/m/{forged if forged != links.short_code(callback.reference) else forged + 'b'}").status_code == 404
+    assert client.get(f"/m/{callback.reference}").status_code == 404
+
+
+@pytest.mark.parametrize("language", ["en", "fr", "es"])
+@time_machine.travel(datetime(2026, 12, 7, 9, tzinfo=UTC), tick=True)
+def test_texts_are_in_the_customers_language_and_fit_one_segment(client, gateway, texting, language):
+    _, token = make_api_client("Website")
+    when = datetime(2026, 12, 9, 14, 30, tzinfo=UTC).isoformat()
+    request_callback(client, token, type="scheduled", desired_time=when, language=language, customer_timezone="Europe/Paris")
+    worker()
+    body = gateway.texts[0]["Body"]
+    word = {"en": "we will call you", "fr": "nous vous appelons", "es": "le llamaremos"}[language]
+    assert word in body and "15:30" in body, body
+    assert messaging.segments(body) == 1, (len(body), body)
+
+
+def test_both_sends_an_email_and_a_text_and_email_alone_sends_no_text(client, gateway, texting, mailoutbox):
+    _, token = make_api_client("Website")
+    texting.customer_notices = "both"
+    texting.save()
+    request_callback(client, token, email="lea@example.com")
+    worker()
+    assert len(gateway.texts) == 1 and len(mailoutbox) == 1
+    texting.customer_notices = "email"
+    texting.save()
+    request_callback(client, token, phone_number="+33612345679", email="max@example.com")
+    worker()
+    assert len(gateway.texts) == 1 and len(mailoutbox) == 2
+
+
+@time_machine.travel(datetime(2026, 12, 7, 9, tzinfo=UTC), tick=True)
+def test_a_scheduled_callback_is_reminded_by_text(client, gateway, texting):
+    _, token = make_api_client("Website")
+    request_callback(client, token, type="scheduled", desired_time=datetime(2026, 12, 7, 11, tzinfo=UTC).isoformat())
+    worker()
+    with time_machine.travel(datetime(2026, 12, 7, 10, 30, tzinfo=UTC), tick=True):
+        sweep_once()
+        worker()
+        sweep_once()  # once only
+        worker()
+    # 11:00 UTC is noon in Paris, the zone of a +33 number.
+    assert [t["Body"].split(":")[1].strip() for t in gateway.texts] == [
+        "we will call you on Mon 7 Dec, 12",
+        "a reminder, we call you at 12",
+    ]
+
+
+def test_stop_opts_the_number_out_and_start_back_in(client, gateway, texting):
+    _, token = make_api_client("Website")
+    callback = request_callback(client, token)
+    worker()
+    assert (
+        from_gateway(client, "/sms/inbound", {"From": "+33612345678", "Body": "Stop", "MessageSid": "SMin1"}).status_code == 200
+    )
+    assert SmsOptOut.objects.filter(number="+33612345678", keyword="STOP").exists()
+    assert callback.history.filter(kind=HistoryKind.TEXT, message__contains="texted STOP").exists()
+    lifecycle.do_cancel_callback(reference=callback.reference)
+    again = request_callback(client, token)
+    worker()
+    assert len(gateway.texts) == 1, "no text after STOP"
+    assert again.history.filter(kind=HistoryKind.TEXT, message__contains="opted out").exists()
+    from_gateway(client, "/sms/inbound", {"From": "+33612345678", "Body": "START", "MessageSid": "SMin2"})
+    assert not SmsOptOut.objects.exists()
+
+
+def test_a_number_that_opts_out_after_a_text_was_queued_is_not_texted(client, gateway, texting):
+    _, token = make_api_client("Website")
+    request_callback(client, token)
+    SmsOptOut.objects.create(number="+33612345678", opted_out_at=timezone.now(), keyword="STOP")
+    worker()
+    assert gateway.texts == [] and TextMessage.objects.get().status == TextMessage.Status.SUPPRESSED
+
+
+def test_a_reply_lands_in_the_callbacks_history(client, gateway, texting):
+    _, token = make_api_client("Website")
+    callback = request_callback(client, token)
+    from_gateway(client, "/sms/inbound", {"From": "+33612345678", "Body": "Please call after 5pm", "MessageSid": "SMin3"})
+    assert callback.history.filter(kind=HistoryKind.TEXT, message="Text from the customer: Please call after 5pm").exists()
+    assert TextMessage.objects.filter(direction="in", callback=callback).count() == 1
+
+
+def test_delivery_reports_mark_the_text_and_a_failure_is_in_the_history(client, gateway, texting):
+    _, token = make_api_client("Website")
+    callback = request_callback(client, token)
+    worker()
+    text = TextMessage.objects.get()
+    path = f"/sms/status?ref={text.pk}"
+    assert from_gateway(client, path, {"MessageSid": text.provider_id, "MessageStatus": "delivered"}).status_code == 204
+    assert TextMessage.objects.get().status == TextMessage.Status.DELIVERED
+    from_gateway(client, path, {"MessageSid": text.provider_id, "MessageStatus": "undelivered"})
+    assert TextMessage.objects.get().status == TextMessage.Status.FAILED
+    assert callback.history.filter(message__startswith="Text to +33612345678 not delivered").exists()
+    from_gateway(client, path, {"MessageSid": "SMsomeoneelse", "MessageStatus": "delivered"})
+    assert TextMessage.objects.get().status == TextMessage.Status.FAILED, "another text's report changes nothing"
+
+
+def test_a_gateway_that_fails_is_retried_then_the_failure_is_recorded(client, gateway, texting):
+    _, token = make_api_client("Website")
+    callback = request_callback(client, token)
+    gateway.fail_next = 1
+    worker()
+    effect = Effect.objects.get(kind=EffectKind.SMS)
+    assert effect.status == EffectStatus.PENDING and "500" in effect.last_error
+    with time_machine.travel(timezone.now() + timedelta(minutes=1), tick=True):
+        worker()
+    assert len(gateway.texts) == 1 and Effect.objects.get(kind=EffectKind.SMS).status == EffectStatus.DONE
+    gateway.fail_next = 99
+    lifecycle.do_cancel_callback(reference=callback.reference)
+    request_callback(client, token)
+    for minutes in range(1, 40, 3):
+        with time_machine.travel(timezone.now() + timedelta(minutes=minutes), tick=True):
+            worker()
+    failed = Effect.objects.filter(kind=EffectKind.SMS, status=EffectStatus.FAILED).get()
+    assert failed.attempts == 5 and TextMessage.objects.get(pk=failed.payload["text"]).status == TextMessage.Status.FAILED
+
+
+# --- Attacks on the gateway's way in ---------------------------------------------------------------------------------
+
+
+def test_a_forged_or_unsigned_inbound_text_is_refused_and_changes_nothing(client, gateway, texting):
+    form = {"From": "+33612345678", "Body": "STOP", "MessageSid": "SMforged"}
+    assert from_gateway(client, "/sms/inbound", form, signature="bm90IHRoZSBzaWduYXR1cmU=").status_code == 403
+    assert client.post("/sms/inbound", form).status_code == 403
+    tampered = gateway_signature("http://testserver/sms/inbound", {**form, "Body": "Hello"})
+    assert from_gateway(client, "/sms/inbound", form, signature=tampered).status_code == 403
+    assert not SmsOptOut.objects.exists() and not TextMessage.objects.exists()
+    assert client.get("/sms/inbound").status_code == 405
+
+
+def test_a_replayed_inbound_text_is_taken_once(client, gateway, texting):
+    form = {"From": "+33612345678", "Body": "Hello?", "MessageSid": "SMonce"}
+    for _ in range(3):
+        assert from_gateway(client, "/sms/inbound", form).status_code == 200
+    assert TextMessage.objects.filter(direction="in").count() == 1
+
+
+def test_without_a_gateway_a_queue_cannot_choose_texts(texting, settings):
+    settings.RINGBACK_SMS_BACKEND = "none"
+    texting.customer_notices = "sms"
+    with pytest.raises(ValidationError, match="No SMS gateway is configured"):
+        texting.full_clean()
+
+
+@pytest.mark.parametrize(
+    "text, parts",
+    [("a" * 160, 1), ("a" * 161, 2), ("é" * 160, 1), ("€" * 80, 1), ("€" * 81, 2), ("á" * 70, 1), ("á" * 71, 2), ("😀" * 35, 1)],
+)
+def test_segments_count_the_gsm_alphabet_and_ucs2(text, parts):
+    assert messaging.segments(text) == parts
+
+
+def test_accents_the_gsm_alphabet_lacks_are_folded_so_a_text_stays_one_segment():
+    spanish = "Facturación: le llamaremos el sáb 12 dic, 15:30. Cambiar o cancelar: https://rb.example.com/m/CB-A.b"
+    assert messaging.segments(spanish) > 1 and messaging.fit(spanish).startswith("Facturacion: le llamaremos el sab")
+    assert messaging.segments(messaging.fit(spanish)) == 1
+    assert messaging.fit("dès qu’un conseiller est libre") == "dès qu'un conseiller est libre"  # è is GSM; ’ is not
+    assert messaging.fit("Звоним вам в 15:30") == "Звоним вам в 15:30", "another script stays as it is"
