@@ -29,6 +29,7 @@ from .models import (
     LineReport,
     Note,
     NotReadyReason,
+    NumberCheck,
     Offer,
     OpeningHours,
     PreviewField,
@@ -131,7 +132,7 @@ class QueueAdmin(admin.ModelAdmin):
         (
             "The customer's confirmation and reminder",
             {
-                "fields": ["customer_notices"],
+                "fields": ["customer_notices", "verify_numbers"],
                 "description": "In the customer's language. A text fits one SMS where the language allows, and names a "
                 "short link to the customer's page; a number that texted STOP gets no more texts.",
             },
@@ -328,6 +329,17 @@ class TextMessageAdmin(RecordAdmin):
     search_fields = ["number", "body", "callback__reference", "provider_id"]
     list_select_related = ["callback"]
     raw_id_fields = ["callback", "contact"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(NumberCheck)
+class NumberCheckAdmin(RecordAdmin):
+    """Codes texted to numbers typed on the customer's page (the code itself is never stored)."""
+
+    list_display = ["created_at", "number", "queue", "tries", "expires_at", "confirmed_at"]
+    list_filter = ["queue"]
+    search_fields = ["number"]
+    exclude = ["token_hash", "code_hash"]
     date_hierarchy = "created_at"
 
 

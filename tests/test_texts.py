@@ -16,7 +16,7 @@ from django.utils import timezone
 from callbacks import lifecycle, links, messaging
 from callbacks.dispatcher import sweep_once
 from callbacks.enums import EffectKind, EffectStatus, HistoryKind
-from callbacks.models import CallbackRequest, Effect, SmsOptOut, TextMessage
+from callbacks.models import CallbackRequest, Effect, NumberCheck, SmsOptOut, TextMessage
 from callbacks.views.texts import gateway_signature
 
 from .factories import make_api_client, make_queue, worker
@@ -239,3 +239,90 @@ def test_accents_the_gsm_alphabet_lacks_are_folded_so_a_text_stays_one_segment()
     assert messaging.segments(messaging.fit(spanish)) == 1
     assert messaging.fit("dès qu’un conseiller est libre") == "dès qu'un conseiller est libre"  # è is GSM; ’ is not
     assert messaging.fit("Звоним вам в 15:30") == "Звоним вам в 15:30", "another script stays as it is"
+
+
+# --- Checking the number a visitor typed (the customer's page) ----------------------------------------------------------
+
+
+@pytest.fixture
+def checking(gateway, texting):
+    texting.verify_numbers = True
+    texting.customer_notices = "email"
+    texting.save()
+    return texting
+
+
+def ask(client, **extra):
+    form = {
+        "when": "now",
+        "phone": "+33612345678",
+        "name": "Léa Moreau",
+        "email": "",
+        "reason": "",
+        "tz": "Europe/Paris",
+        **extra,
+    }
+    return client.post("/request/billing/", form)
+
+
+def the_code(gateway) -> str:
+    return gateway.texts[-1]["Body"].split("your code is ")[1][:6]
+
+
+def test_the_request_is_taken_once_the_texted_code_is_keyed(client, checking, gateway):
+    page = ask(client)
+    assert page.status_code == 302 and "/request/check/" in page["Location"]
+    assert not CallbackRequest.objects.exists(), "nothing is taken before the code"
+    worker()
+    code = the_code(gateway)
+    assert gateway.texts[-1]["To"] == "+33612345678" and messaging.segments(gateway.texts[-1]["Body"]) == 1
+    check = NumberCheck.objects.get()
+    assert code not in json.dumps([check.code_hash, check.token_hash, check.request]), "no plain code kept"
+    assert "+33 6 12 34 56 78" in client.get(page["Location"]).content.decode()
+    done = client.post(page["Location"], {"code": code})
+    assert done.status_code == 302 and "/request/done/" in done["Location"]
+    callback = CallbackRequest.objects.get()
+    assert (callback.phone_number, callback.customer_name, callback.origin) == ("+33612345678", "Léa Moreau", "web")
+    again = client.post(page["Location"], {"code": code})
+    assert again.status_code == 409 and CallbackRequest.objects.count() == 1, "a code serves once"
+
+
+def test_a_wrong_code_uses_a_try_and_five_end_the_check(client, checking, gateway):
+    page = ask(client)
+    worker()
+    code = the_code(gateway)
+    wrong = f"{(int(code) + 1) % 1_000_000:06d}"
+    first = client.post(page["Location"], {"code": wrong})
+    assert first.status_code == 400 and "4 tries left" in first.content.decode()
+    for _ in range(4):
+        client.post(page["Location"], {"code": wrong})
+    late = client.post(page["Location"], {"code": code})
+    assert late.status_code == 400 and "Too many wrong codes" in late.content.decode()
+    assert not CallbackRequest.objects.exists()
+
+
+def test_a_code_expires_after_ten_minutes_and_a_new_one_can_be_sent(client, checking, gateway):
+    page = ask(client)
+    worker()
+    code = the_code(gateway)
+    with time_machine.travel(timezone.now() + timedelta(minutes=11), tick=True):
+        assert "expired" in client.post(page["Location"], {"code": code}).content.decode()
+        fresh = client.post(page["Location"], {"resend": "1"})
+        worker()
+        assert client.post(fresh["Location"], {"code": the_code(gateway)}).status_code == 302
+    assert CallbackRequest.objects.count() == 1
+
+
+def test_codes_are_throttled_per_number_and_an_opted_out_number_gets_none(client, checking, gateway):
+    for _ in range(3):
+        assert ask(client).status_code == 302
+    refused = ask(client)
+    assert refused.status_code == 429 and "Too many codes" in refused.content.decode()
+    SmsOptOut.objects.create(number="+33612345679", opted_out_at=timezone.now(), keyword="STOP")
+    stopped = ask(client, phone="+33612345679")
+    assert stopped.status_code == 400 and "Text START" in stopped.content.decode()
+
+
+def test_an_unknown_check_is_404(client, checking):
+    assert client.get("/request/check/not-a-token/").status_code == 404
+    assert client.post("/request/check/not-a-token/", {"code": "123456"}).status_code == 404

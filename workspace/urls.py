@@ -73,6 +73,7 @@ urlpatterns = [
     path("reports/agents.csv", reports.agents_csv, name="report_agents_csv"),
     path("request/<slug:slug>/", public.request_callback, name="public_request"),
     path("request/done/<str:token>/", public.done, name="public_done"),
+    path("request/check/<str:token>/", public.verify_number, name="public_verify"),
     path("my/<str:token>/", public.manage, name="public_manage"),
     path("m/<str:code>", public.short_link, name="public_short_link"),
     path("my/<str:token>/move/", public.manage_move, name="public_move"),

@@ -94,7 +94,7 @@ from .supervision import (
     do_supervisor_cancel,
     do_supervisor_reschedule,
 )
-from .texts import do_receive_text, do_text_status
+from .texts import do_confirm_number, do_receive_text, do_start_number_check, do_text_status, number_check
 from .transfers import (
     do_accept_conference,
     do_accept_consultation,
@@ -177,6 +177,9 @@ __all__ = [
     "do_set_priority",
     "do_pause_callback",
     "do_receive_text",
+    "do_confirm_number",
+    "do_start_number_check",
+    "number_check",
     "do_text_status",
     "do_resume_callback",
     "do_supervisor_cancel",

@@ -1,23 +1,28 @@
 """Text messages to and from customers: confirmations and reminders by SMS (per queue, beside or instead of
 e-mail), the replies customers send, and STOP.
 
-Owns: queueing a text (a `TextMessage` row and its durable effect, in the action's transaction), never to a
+Owns: checking the number a visitor typed with a texted code (kept as an HMAC, 10 minutes, 5 tries, hourly
+budgets per number and address); queueing a text (a `TextMessage` row and its durable effect, in the action's transaction), never to a
 number that opted out; a text received (a reply lands in the contact's history; STOP and its usual synonyms opt the
 number out of every text, START opts it back in); and the gateway's delivery reports.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+import hashlib
+import hmac
+import secrets
+from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from .. import links, messaging
+from .. import links, messaging, throttle
 from ..enums import EffectKind, HistoryKind
-from ..errors import Invalid
-from ..models import CallbackRequest, ContactPhone, SmsOptOut, TextMessage
+from ..errors import DomainError, Invalid
+from ..models import CallbackRequest, ContactPhone, NumberCheck, Queue, SmsOptOut, TextMessage
 from ..phone import normalize_phone
 from . import effects
 from .transitions import action, record
@@ -41,17 +46,104 @@ def text_customer(callback: CallbackRequest, body: str, now: datetime, *, kind: 
     if opted_out(callback.phone_number):
         record(HistoryKind.TEXT, f"No text sent ({kind}): the number opted out of texts", callback=callback, at=now)
         return None
+    return text_number(callback.phone_number, body, now, kind=kind, callback=callback)
+
+
+def text_number(number: str, body: str, now: datetime, *, kind: str, callback: CallbackRequest | None = None) -> TextMessage:
+    """Queue a text to a number: a row, and its durable effect in this transaction."""
     text = TextMessage.objects.create(
         direction=TextMessage.Direction.OUT,
-        number=callback.phone_number,
+        number=number,
         body=messaging.fit(body),
         kind=kind,
         callback=callback,
-        contact_id=callback.contact_id,
+        contact_id=callback.contact_id if callback else None,
         created_at=now,
     )
     effects.enqueue(EffectKind.SMS, payload={"text": text.pk}, now=now, key=f"sms:{text.pk}", callback=callback)
     return text
+
+
+# Checking the number a visitor typed: a 6-digit code, 10 minutes, 5 tries; at most 3 codes an hour to a number and
+# 10 from an address.
+CODE_TTL = timedelta(minutes=10)
+CODE_TRIES = 5
+CODES_PER_NUMBER = 3
+CODES_PER_ADDRESS = 10
+
+
+def _digest(value: str) -> str:
+    return hmac.new(settings.SECRET_KEY.encode(), value.encode(), hashlib.sha256).hexdigest()
+
+
+@action
+def do_start_number_check(*, queue: Queue, number: str, request: dict, address: str) -> str:
+    """Text a code to `number` for a request on the customer's page; the request waits in the check. Returns the
+    page's token for the check. Refused: a number that is no phone number, one that opted out of texts, and past
+    the hourly budgets of the number and the address."""
+    phone = normalize_phone(number)
+    if opted_out(phone):
+        raise Invalid(
+            gettext("This number asked for no texts (STOP). Text START to %(sender)s, or call us.") % {"sender": sender()},
+            field="phone_number",
+        )
+    for scope, key, limit in (("code-number", phone, CODES_PER_NUMBER), ("code-address", address, CODES_PER_ADDRESS)):
+        wait = throttle.hit(scope, key, limit=limit, window=3600)
+        if wait is not None:
+            raise DomainError(
+                gettext("Too many codes asked for; please try again in %(minutes)s minutes.") % {"minutes": max(1, wait // 60)},
+                status=429,
+                code="too_many_codes",
+            )
+    now = timezone.now()
+    token, code = secrets.token_urlsafe(24), f"{secrets.randbelow(1_000_000):06d}"
+    check = NumberCheck.objects.create(
+        token_hash=hashlib.sha256(token.encode()).hexdigest(),
+        queue=queue,
+        number=phone,
+        code_hash="",
+        request=request,
+        address=address or None,
+        created_at=now,
+        expires_at=now + CODE_TTL,
+    )
+    check.code_hash = _digest(f"{check.pk}:{code}")
+    check.save(update_fields=["code_hash"])
+    body = gettext("%(queue)s: your code is %(code)s. It expires in 10 minutes.") % {"queue": queue.name, "code": code}
+    text_number(phone, body, now, kind="code")
+    return token
+
+
+def number_check(token: str, *, lock: bool = False) -> NumberCheck:
+    rows = NumberCheck.objects.select_for_update() if lock else NumberCheck.objects
+    check = rows.select_related("queue").filter(token_hash=hashlib.sha256(token.encode()).hexdigest()).first()
+    if check is None:
+        raise DomainError(gettext("This code request is not known; please start again."), status=404, code="not_found")
+    return check
+
+
+@action
+def do_confirm_number(*, token: str, code: str) -> tuple[NumberCheck | None, str]:
+    """The visitor keyed the code: right, and the check is confirmed (once): (check, ""); wrong, and a try is used,
+    kept (this action commits it): (None, why). An expired or spent check is refused (Invalid)."""
+    check = number_check(token, lock=True)
+    now = timezone.now()
+    if check.confirmed_at is not None:
+        raise DomainError(gettext("This number is already confirmed."), code="confirmed")
+    if check.expires_at <= now:
+        raise Invalid(gettext("The code has expired; ask for a new one."), field="code", code="expired")
+    if check.tries >= CODE_TRIES:
+        raise Invalid(gettext("Too many wrong codes; ask for a new one."), field="code", code="too_many_tries")
+    given = "".join(ch for ch in code if ch.isdigit())[:6]
+    if not hmac.compare_digest(_digest(f"{check.pk}:{given}"), check.code_hash):
+        NumberCheck.objects.filter(pk=check.pk).update(tries=F("tries") + 1)
+        left = CODE_TRIES - check.tries - 1
+        if not left:
+            return None, gettext("Too many wrong codes; ask for a new one.")
+        return None, gettext("That is not the code (%(left)s tries left).") % {"left": left}
+    check.confirmed_at = now
+    check.save(update_fields=["confirmed_at"])
+    return check, ""
 
 
 def confirmation_text(callback: CallbackRequest, when: str) -> str:

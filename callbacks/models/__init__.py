@@ -28,7 +28,7 @@ from .effects import Effect
 from .emails import EmailInteraction
 from .responses import ResponseCategory, StandardResponse
 from .routing import RoutingPoint, RoutingRule
-from .texts import SmsOptOut, TextMessage
+from .texts import NumberCheck, SmsOptOut, TextMessage
 from .voice import EntryNumber, VoiceOutcome, VoiceSession
 from .webhooks import WEBHOOK_EVENTS, WebhookDelivery, WebhookSubscription
 from .work import (
@@ -43,6 +43,7 @@ from .work import (
 )
 
 __all__ = [
+    "NumberCheck",
     "SmsOptOut",
     "TextMessage",
     "WEBHOOK_EVENTS",

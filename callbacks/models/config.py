@@ -69,6 +69,12 @@ class Queue(models.Model):
         help_text="How the customer hears that their callback is booked, and of a scheduled one shortly before: an "
         "e-mail needs the address they gave; a text needs an SMS gateway (RINGBACK_SMS_BACKEND).",
     )
+    verify_numbers = models.BooleanField(
+        "check numbers by text",
+        default=False,
+        help_text="On the customer's page, a 6-digit code is texted to the number typed, and the request is taken once "
+        "the visitor keys it in (it expires after 10 minutes and allows 5 tries). Needs an SMS gateway.",
+    )
     max_queued = models.PositiveIntegerField(
         default=1000, help_text="Immediate callbacks waiting at once before new ones are refused (0: no limit)."
     )
@@ -211,6 +217,10 @@ class Queue(models.Model):
                 setattr(self, name, dialplan.clean_prefixes(getattr(self, name)))
             except ValueError as error:
                 raise ValidationError({name: str(error)}) from None
+        if self.verify_numbers and not can_text():
+            raise ValidationError(
+                {"verify_numbers": gettext("No SMS gateway is configured (RINGBACK_SMS_BACKEND): texts cannot be sent.")}
+            )
         if self.customer_notices in ("sms", "both") and not can_text():
             raise ValidationError(
                 {"customer_notices": gettext("No SMS gateway is configured (RINGBACK_SMS_BACKEND): texts cannot be sent.")}

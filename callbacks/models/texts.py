@@ -52,3 +52,26 @@ class SmsOptOut(models.Model):
 
     def __str__(self) -> str:
         return self.number
+
+
+class NumberCheck(models.Model):
+    """A code texted to the number a visitor typed on the customer's page, before their request is taken: the code
+    itself is never stored (only an HMAC of it), it expires after 10 minutes and allows 5 tries. The request waits
+    here, as it was submitted, until the code is right."""
+
+    token_hash = models.CharField(max_length=64, unique=True, help_text="SHA-256 of the page's token for this check")
+    queue = models.ForeignKey("callbacks.Queue", on_delete=models.CASCADE, related_name="+")
+    number = models.CharField(max_length=20)
+    code_hash = models.CharField(max_length=64)
+    request = models.JSONField(help_text="The request as submitted, taken once the code is right")
+    tries = models.PositiveSmallIntegerField(default=0)
+    address = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.number} ({self.created_at:%Y-%m-%d %H:%M})"

@@ -151,30 +151,67 @@ def request_callback(request: HttpRequest, slug: str) -> HttpResponse:
                 request, "public/request.html", _context(request, queue, form, gettext("Please pick a time.")), status=400
             )
     zone = visitor_zone(request, queue)
+    fields = {
+        **form.extra_values(),
+        "queue": queue.slug,
+        "phone_number": data["phone"],
+        "type": CallbackType.SCHEDULED if desired else CallbackType.IMMEDIATE,
+        "origin": Origin.WEB,
+        "customer_name": data["name"],
+        "desired_time": desired.isoformat() if desired else None,
+        "customer_timezone": str(zone),
+        "data": {"reason": data["reason"]} if data["reason"] else {},
+        "email": data["email"],
+        "language": translation.get_language() or "",  # the page's: the customer's e-mails are written in it
+    }
     try:
-        callback, created = lifecycle.do_create_callback(
-            request=lifecycle.callback_request(
-                **form.extra_values(),
-                queue=queue.slug,
-                phone_number=data["phone"],
-                type=CallbackType.SCHEDULED if desired else CallbackType.IMMEDIATE,
-                origin=Origin.WEB,
-                customer_name=data["name"],
-                desired_time=desired,
-                customer_timezone=str(zone),
-                data={"reason": data["reason"]} if data["reason"] else {},
-                email=data["email"],
-                language=translation.get_language() or "",  # the page's: the customer's e-mails are written in it
-            )
-        )
+        if queue.verify_numbers:  # the request waits for the code texted to the number
+            address = request.META.get("REMOTE_ADDR", "")
+            token = lifecycle.do_start_number_check(queue=queue, number=data["phone"], request=fields, address=address)
+            return redirect("public_verify", token=token)
+        return booked(request, queue, form, fields)
     except DomainError as error:
         status = error.status if error.status < 500 else 503
         return render(request, "public/request.html", _context(request, queue, form, error.message), status=status)
+
+
+def booked(request: HttpRequest, queue: Queue, form: RequestForm | None, fields: dict) -> HttpResponse:
+    """Take the request (as the form gave it, or as a number check kept it) and show the customer their link."""
+    desired = datetime.fromisoformat(fields["desired_time"]) if fields.get("desired_time") else None
+    callback, created = lifecycle.do_create_callback(request=lifecycle.callback_request(**{**fields, "desired_time": desired}))
     if not created:
+        form = form or RequestForm(initial={"when": "now"})
         # Someone's open request for this number: say so, but show nothing of it (whoever typed the number).
         message = gettext("This number already has a callback request with us. Use the link we gave you to change or cancel it.")
         return render(request, "public/request.html", _context(request, queue, form, message), status=409)
     return redirect("public_done", token=links.manage_token(callback.reference))
+
+
+@require_http_methods(["GET", "POST"])
+def verify_number(request: HttpRequest, token: str) -> HttpResponse:
+    """The code texted to the number typed: right, and the request is taken; wrong, and the visitor tries again
+    (5 tries, 10 minutes); "Send a new code" starts a new check with the same request."""
+    try:
+        check = lifecycle.number_check(token)
+    except DomainError as error:
+        raise Http404(error.message) from None
+    context = {"queue": check.queue, "phone": display_phone(check.number), "error": ""}
+    if request.method == "GET":
+        return render(request, "public/verify.html", context)
+    try:
+        if request.POST.get("resend"):
+            address = request.META.get("REMOTE_ADDR", "")
+            fresh = lifecycle.do_start_number_check(
+                queue=check.queue, number=check.number, request=check.request, address=address
+            )
+            return redirect("public_verify", token=fresh)
+        confirmed, wrong = lifecycle.do_confirm_number(token=token, code=request.POST.get("code", "")[:20])
+        if confirmed is None:
+            return render(request, "public/verify.html", {**context, "error": wrong}, status=400)
+        return booked(request, confirmed.queue, None, confirmed.request)
+    except DomainError as error:
+        status = error.status if error.status < 500 else 503
+        return render(request, "public/verify.html", {**context, "error": error.message}, status=status)
 
 
 def _callback_for(token: str) -> CallbackRequest:

@@ -1,6 +1,8 @@
-"""The customer's page on a 360 × 740 phone: book a free slot, then move it and cancel it through the signed link."""
+"""The customer's page on a 360 × 740 phone: book a free slot, then move it and cancel it through the signed link;
+confirm the number typed with a texted code."""
 
 import re
+import time
 
 import pytest
 from playwright.sync_api import expect
@@ -9,7 +11,8 @@ from callbacks.enums import CallbackState
 from callbacks.models import CallbackRequest
 
 from ..factories import make_calendar, make_queue
-from .conftest import new_context, watch_csp
+from ..servers import SmsGateway
+from .conftest import Server, new_context, watch_csp
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -170,3 +173,54 @@ def test_the_page_speaks_the_phones_language_and_the_switch_changes_it(sales, fr
     expect(page.get_by_test_id("when")).to_have_text(re.compile(r"^\w+ \d{1,2} de \w+, \d\d:\d\d$"))
     callback = CallbackRequest.objects.get(reference=page.get_by_test_id("reference").inner_text())
     assert callback.desired_time.isoformat() == chosen
+
+
+@pytest.fixture(scope="module")
+def texting_server(django_db_setup, django_db_blocker):
+    """A Ringback of its own, sending texts through a Twilio-compatible gateway this test runs on localhost."""
+    gateway = SmsGateway()
+    server = Server(
+        RINGBACK_SMS_BACKEND="http",
+        RINGBACK_SMS_GATEWAY_URL=gateway.url,
+        RINGBACK_SMS_GATEWAY_ACCOUNT=gateway.account,
+        RINGBACK_SMS_GATEWAY_TOKEN=gateway.token,
+        RINGBACK_SMS_FROM="+33184880099",
+    )
+    server.start()
+    yield server, gateway
+    server.stop()
+    gateway.close()
+
+
+@pytest.fixture
+def texting_phone(chromium, texting_server, csp_violations, axe):
+    yield from visitor(chromium, texting_server[0], csp_violations, axe)
+
+
+def test_a_visitor_confirms_their_number_with_the_texted_code(texting_server, texting_phone, shot, sales):
+    gateway = texting_server[1]
+    sales.verify_numbers = True
+    sales.save()
+    page = texting_phone
+    page.goto("/request/sales/")
+    page.get_by_label("Phone number").fill("+33 6 12 34 56 78")
+    page.get_by_label("Your name").fill("Nina Rossi")
+    page.get_by_role("button", name="Request my callback").click()
+    expect(page.get_by_role("heading", name="Check your number")).to_be_visible()
+    expect(page.get_by_text("+33 6 12 34 56 78")).to_be_visible()
+    assert not CallbackRequest.objects.exists()
+    deadline = time.monotonic() + 20
+    while not gateway.texts and time.monotonic() < deadline:  # the server's task runner sends it
+        time.sleep(0.1)
+    text = gateway.texts[-1]
+    assert text["To"] == "+33612345678" and "Sales: your code is" in text["Body"]
+    code = text["Body"].split("your code is ")[1][:6]
+    page.get_by_label("Code").fill(f"{(int(code) + 1) % 1_000_000:06d}")
+    page.get_by_role("button", name="Send my request").click()
+    expect(page.get_by_role("alert")).to_contain_text("4 tries left")
+    no_sideways_scroll(page)
+    page.get_by_label("Code").fill(code)
+    shot(page, "public-verify-number")
+    page.get_by_role("button", name="Send my request").click()
+    expect(page.get_by_role("heading", name="Thank you, we will call you")).to_be_visible()
+    assert CallbackRequest.objects.get().phone_number == "+33612345678"
