@@ -368,12 +368,6 @@ def consulting(sip, server, token, agent_page, number: str, browser=None):
     call_customer(page, server, token, number)
     expect(status(page)).to_have_text("Connected")
     line.wait_for("CALL_ESTABLISHED")
-    consult_bob(page, bob)
-    return page, bob, line
-
-
-def consult_bob(page, bob) -> None:
-    """Alice starts a consultation with Bob from the Team Communicator and Bob accepts: RTP flows between them."""
     page.get_by_label("Search the Team Communicator").fill("bob")
     page.get_by_role("button", name="Start Consultation with Bob").click()
     expect(status(page)).to_have_text("On Hold")
@@ -382,6 +376,7 @@ def consult_bob(page, bob) -> None:
     expect(bob.get_by_role("article", name="Consultation")).to_be_visible()
     wait_js(page, LEG_RTP)
     wait_js(bob, LEG_RTP)
+    return page, bob, line
 
 
 def test_a_consultation_completed_as_a_transfer(server, sip, floor, agent_page):
@@ -544,17 +539,15 @@ def test_a_busy_number_consulted_ends_the_consultation_and_the_customer_waits_on
     assert not line.seen("CALL_CLOSED"), "the customer is still with Alice"
 
 
-def test_a_consultation_ended_by_either_side_hangs_up_the_call_between_them(server, sip, floor, agent_page):
-    """End Consultation, from either window (Alice's first, then, consulting again, Bob's): the call between the two
-    browsers ends on both pages, and the customer stays on hold with Alice until she resumes."""
-    page, bob, line = consulting(sip, server, floor, agent_page, "+33612000025")
-    for ender in (page, bob):
-        if ender is bob:  # a second consultation on the same call
-            consult_bob(page, bob)
-        ender.get_by_role("button", name="End Consultation").click()
-        for agent in (page, bob):
-            wait_js(agent, "() => Object.values(window.ringbackSoftphone.legs).every(s => s.isEnded())")
-        expect(status(page)).to_have_text("On Hold")
-        assert not line.seen("CALL_CLOSED"), "the customer is still on the line"
-        toolbar(page).get_by_role("button", name="Resume Call").click()
-        expect(status(page)).to_have_text("Connected")
+@pytest.mark.parametrize("ender", ["alice", "bob"])
+def test_a_consultation_ended_by_either_side_hangs_up_the_call_between_them(server, sip, floor, agent_page, ender):
+    """End Consultation, from either window: the call between the two browsers ends on both pages, and the customer
+    stays on hold with Alice until she resumes."""
+    page, bob, line = consulting(sip, server, floor, agent_page, f"+3361200002{5 if ender == 'alice' else 6}")
+    (page if ender == "alice" else bob).get_by_role("button", name="End Consultation").click()
+    for agent in (page, bob):
+        wait_js(agent, "() => Object.values(window.ringbackSoftphone.legs).every(s => s.isEnded())")
+    expect(status(page)).to_have_text("On Hold")
+    assert not line.seen("CALL_CLOSED"), "the customer is still on the line"
+    toolbar(page).get_by_role("button", name="Resume Call").click()
+    expect(status(page)).to_have_text("Connected")
