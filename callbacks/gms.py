@@ -543,10 +543,15 @@ def admin_queues(request: HttpRequest, _client: None):
             wanted |= in_gms_state(name.strip())
         rows = rows.filter(wanted)
     keys = filter_keys(request.GET.get("filter-keys"))
+    return answer(per_service(rows.order_by("desired_time")[:limit], request, keys))
+
+
+def per_service(rows, request: HttpRequest, keys: list[str] | None) -> dict[str, list[dict[str, str]]]:
+    """The admin endpoints' answer: `{"<service>": [record, …]}`, each record showing `keys` (None: every key)."""
     out: dict[str, list] = {}
-    for callback in rows.order_by("desired_time")[:limit]:
+    for callback in rows:
         out.setdefault(callback.queue.gms_service, []).append(projected(record_of(callback, request), keys))
-    return answer(out)
+    return out
 
 
 # What every projected record keeps, whatever `filter-keys` or `exported_properties` name.
@@ -634,7 +639,4 @@ def admin_report_cancelled(request: HttpRequest, _client: None):
         queue__gms_service__isnull=False, close_reason__in=wanted, closed_at__gte=start, closed_at__lt=end
     )
     keys = None if exported is None else filter_keys(",".join(["_callback_reason", *exported]))
-    out: dict[str, list] = {}
-    for callback in rows.order_by("closed_at")[: QUERY_LIMIT * 50]:
-        out.setdefault(callback.queue.gms_service, []).append(projected(record_of(callback, request), keys))
-    return answer(out)
+    return answer(per_service(rows.order_by("closed_at")[: QUERY_LIMIT * 50], request, keys))

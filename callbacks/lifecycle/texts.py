@@ -165,9 +165,11 @@ def reminder_text(callback: CallbackRequest, time: str) -> str:
 
 
 @action
-def do_receive_text(*, sender: str, body: str, provider_id: str = "") -> TextMessage:
+def do_receive_text(*, sender: str, body: str, provider_id: str = "") -> TextMessage | None:
     """A text from a customer: STOP opts the number out, START back in; anything else is a reply, kept in the
-    history of the number's latest callback."""
+    history of the number's latest callback. The same text reported again (its gateway id) is taken once: None."""
+    if provider_id and TextMessage.objects.filter(provider_id=provider_id[:64], direction=TextMessage.Direction.IN).exists():
+        return None
     try:
         number = normalize_phone(sender)
     except Invalid:

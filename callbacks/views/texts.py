@@ -15,7 +15,6 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from .. import lifecycle
-from ..models import TextMessage
 
 EMPTY_ANSWER = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 
@@ -51,8 +50,7 @@ def inbound(request: HttpRequest) -> HttpResponse:
     sender, body, sid = request.POST.get("From", ""), request.POST.get("Body", ""), request.POST.get("MessageSid", "")
     if not sender or len(sender) > 40 or len(body) > 1600 or "\x00" in body + sender + sid:
         return HttpResponse("From and Body are required (Body at most 1,600 characters).", status=400, content_type="text/plain")
-    if not (sid and TextMessage.objects.filter(provider_id=sid[:64], direction=TextMessage.Direction.IN).exists()):
-        lifecycle.do_receive_text(sender=sender, body=body, provider_id=sid)
+    lifecycle.do_receive_text(sender=sender, body=body, provider_id=sid)
     return HttpResponse(EMPTY_ANSWER, content_type="text/xml")
 
 
