@@ -17,7 +17,7 @@ from django.core.management.base import CommandError
 from django.core.management.commands import flush
 
 from tests.factories import database_url
-from tests.servers import daphne, free_port, stop
+from tests.servers import SmsGateway, daphne, free_port, stop
 
 from .a11y import Axe
 
@@ -105,8 +105,24 @@ def flush_retries_past_the_running_server():
 
 
 @pytest.fixture(scope="session")
-def server(django_db_setup, django_db_blocker):
-    srv = Server()
+def sms_gateway():
+    """A Twilio-compatible SMS gateway on localhost (tests/servers.py), the one the server under test texts through."""
+    gateway = SmsGateway()
+    yield gateway
+    gateway.close()
+
+
+@pytest.fixture(scope="session")
+def server(django_db_setup, django_db_blocker, sms_gateway):
+    # One server texts through the gateway: a second one on the same database would run the same task rows, and
+    # whichever took a text first would decide where it went.
+    srv = Server(
+        RINGBACK_SMS_BACKEND="http",
+        RINGBACK_SMS_GATEWAY_URL=sms_gateway.url,
+        RINGBACK_SMS_GATEWAY_ACCOUNT=sms_gateway.account,
+        RINGBACK_SMS_GATEWAY_TOKEN=sms_gateway.token,
+        RINGBACK_SMS_FROM="+33184880099",
+    )
     srv.start()
     yield srv
     srv.stop()
