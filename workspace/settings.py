@@ -6,6 +6,7 @@ scaled set-up (PostgreSQL, channels-redis, several web processes).
 """
 
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -244,17 +245,21 @@ RINGBACK_OFFER_ACK_GRACE_SECONDS = int(os.environ.get("RINGBACK_OFFER_ACK_GRACE_
 # The customer's page: where links in e-mails point, how long a customer's signed link works, and how many
 # requests one address may send from the public form per hour.
 RINGBACK_PUBLIC_URL = os.environ.get("RINGBACK_PUBLIC_URL", "http://127.0.0.1:8000")
-# Text messages (callbacks/messaging): "none", or "http" for a Twilio-compatible gateway (its Messages URL, account
-# and token; texts come from RINGBACK_SMS_FROM). The gateway calls back RINGBACK_SMS_CALLBACK_BASE + /sms/inbound and
-# /sms/status, signed with the token.
+# Text messages (callbacks/messaging): "none", "http" for a Twilio-compatible gateway (its Messages URL, account
+# and token; texts come from RINGBACK_SMS_FROM; the gateway calls back RINGBACK_SMS_CALLBACK_BASE + /sms/inbound and
+# /sms/status, signed with the token), or "sip" for SIP MESSAGE through Ringback's kamailio (from RINGBACK_SMS_FROM,
+# whose texts kamailio hands back to Ringback).
 RINGBACK_SMS_BACKEND = os.environ.get("RINGBACK_SMS_BACKEND", "none")
 RINGBACK_SMS_GATEWAY_URL = os.environ.get("RINGBACK_SMS_GATEWAY_URL", "")
 RINGBACK_SMS_GATEWAY_ACCOUNT = os.environ.get("RINGBACK_SMS_GATEWAY_ACCOUNT", "")
 RINGBACK_SMS_GATEWAY_TOKEN = os.environ.get("RINGBACK_SMS_GATEWAY_TOKEN", "")
 RINGBACK_SMS_FROM = os.environ.get("RINGBACK_SMS_FROM", "")
 RINGBACK_SMS_CALLBACK_BASE = os.environ.get("RINGBACK_SMS_CALLBACK_BASE", RINGBACK_PUBLIC_URL)
-if RINGBACK_SMS_BACKEND not in ("none", "http"):
-    raise ImproperlyConfigured("RINGBACK_SMS_BACKEND is none or http.")
+if RINGBACK_SMS_BACKEND not in ("none", "http", "sip"):
+    raise ImproperlyConfigured("RINGBACK_SMS_BACKEND is none, http or sip.")
+if RINGBACK_SMS_BACKEND == "sip" and not re.fullmatch(r"\+[1-9][0-9]{5,14}", RINGBACK_SMS_FROM):
+    # The number texts come from, which customers reply to: kamailio hands texts to it to Ringback.
+    raise ImproperlyConfigured("RINGBACK_SMS_BACKEND=sip needs RINGBACK_SMS_FROM, an E.164 number (+33184880099).")
 if RINGBACK_SMS_BACKEND == "http" and not (RINGBACK_SMS_GATEWAY_URL and RINGBACK_SMS_GATEWAY_TOKEN and RINGBACK_SMS_FROM):
     # Without its token Ringback could neither send nor tell the gateway's calls from forged ones.
     raise ImproperlyConfigured("RINGBACK_SMS_BACKEND=http needs RINGBACK_SMS_GATEWAY_URL, _TOKEN and RINGBACK_SMS_FROM.")

@@ -56,6 +56,7 @@ urlpatterns = [
     path("sip/events", softphone.proxy_event, name="sip_events"),
     path("sip/caller-id", softphone.proxy_caller_id, name="sip_caller_id"),
     path("sip/entry", softphone.proxy_entry, name="sip_entry"),
+    path("sip/message", softphone.proxy_message, name="sip_message"),
     path("sms/inbound", texts.inbound, name="sms_inbound"),
     path("sms/status", texts.status, name="sms_status"),
     path("healthz", health.healthz, name="healthz"),

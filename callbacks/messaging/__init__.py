@@ -2,6 +2,7 @@
 provider's id for it. Chosen in settings (`RINGBACK_SMS_BACKEND`):
 
 - `http`: a Twilio-compatible gateway (a form POST of To, From and Body with HTTP Basic), `messaging.http`;
+- `sip`: SIP MESSAGE through Ringback's kamailio to a registered phone or the trunk's carrier, `messaging.sip`;
 - `none` (the embedded default): texts are refused at the edge, and queues keep to e-mail.
 
 Sending is a durable effect (`lifecycle.effects`), so a text is sent once the action that asked for it commits, and
@@ -49,7 +50,11 @@ class NoSms:
         raise SmsError("No SMS gateway is configured (RINGBACK_SMS_BACKEND).")
 
 
-BACKENDS = {"none": "callbacks.messaging.NoSms", "http": "callbacks.messaging.http.HttpGateway"}
+BACKENDS = {
+    "none": "callbacks.messaging.NoSms",
+    "http": "callbacks.messaging.http.HttpGateway",
+    "sip": "callbacks.messaging.sip.SipMessage",
+}
 
 
 @cache

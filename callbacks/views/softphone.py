@@ -29,6 +29,7 @@ TRANSFER_EVENTS = ("transferred", "transfer_failed")  # the NOTIFYs' verdict on 
 PROXY_EVENTS = ("started", "ended", "hungup", "failed")  # hungup: the BYE came from the agent's browser
 BLOCK_REASONS = ("flood", "auth")  # kamailio blocked a source: too many requests, or too many failed authentications
 MAX_REPORT = 1000
+MAX_TEXT = 7000  # a text of 1,600 characters, in UTF-8, and its sender and Call-ID
 security = logging.getLogger("callbacks.security")
 
 
@@ -151,9 +152,10 @@ def _dialog_mismatch(placed: tuple | None, sip_user: str, dialled: str) -> str |
     return None
 
 
-def _proxy_refusal(request: HttpRequest) -> HttpResponse | None:
+def _proxy_refusal(request: HttpRequest, limit: int = MAX_REPORT) -> HttpResponse | None:
     """Why a request on kamailio's private channel is refused (None: it is kamailio's): an address outside
-    RINGBACK_SIP_PROXY_ADDRESSES, too many wrong tokens, a wrong bearer token, or a body longer than a line."""
+    RINGBACK_SIP_PROXY_ADDRESSES, too many wrong tokens, a wrong bearer token, or a body longer than `limit`
+    bytes (a line, for a report)."""
     address = request.META.get("REMOTE_ADDR", "")
     if not _from_proxy(address):
         return _security_refusal("address", "Reports come from the SIP proxy's own address only.", address)
@@ -163,8 +165,8 @@ def _proxy_refusal(request: HttpRequest) -> HttpResponse | None:
     if scheme.lower() != "bearer" or not proxy_token_valid(token.strip()):
         throttle.bad_token(address)
         return _security_refusal("token", "Bad token.", address)
-    if len(request.body) > MAX_REPORT:
-        return _refuse(400, "A report is one line.")
+    if len(request.body) > limit:
+        return _refuse(400, "A report is one line." if limit == MAX_REPORT else f"At most {limit} bytes.")
     return None
 
 
@@ -293,3 +295,24 @@ def _blocked(body: str, address: str) -> HttpResponse:
     security.warning("ringback: security: kamailio blocked %s (%s)", parts[1][:64], parts[2])
     metrics.SIP_BLOCKED.labels(parts[2]).inc()
     return HttpResponse(status=204)
+
+
+@csrf_exempt
+@require_POST
+def proxy_message(request: HttpRequest) -> HttpResponse:
+    """kamailio hands over a text (SIP MESSAGE) sent to Ringback's number (RINGBACK_SMS_BACKEND=sip): the body
+    "<sender>|<Call-ID>", a newline, then the text, on the private channel. The text is a customer's reply, STOP or
+    START (`lifecycle.do_receive_text`); the same MESSAGE resent (its Call-ID) is taken once."""
+    refusal = _proxy_refusal(request, limit=MAX_TEXT)
+    if refusal is not None:
+        return refusal
+    try:
+        head, _, text = request.body.decode().partition("\n")
+        sender, call_id = head.split("|")
+    except (UnicodeDecodeError, ValueError):
+        return _refuse(400, "A text reads <sender>|<Call-ID>, a newline, then the text.")
+    text = text.strip()
+    if not CALL_ID.match(call_id) or not sender or len(sender) > 64 or not text or len(text) > 1600 or "\x00" in text:
+        return _refuse(400, "A text reads <sender>|<Call-ID>, a newline, then 1 to 1,600 characters.")
+    lifecycle.do_receive_text(sender=sender, body=text, provider_id=f"sip:{call_id}")
+    return HttpResponse("taken", content_type="text/plain")

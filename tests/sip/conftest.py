@@ -19,10 +19,8 @@ from bench.cluster import Service
 from bench.sipstack import KAMAILIO, SipStack, sip_available
 from callbacks.lifecycle.voice import voice_lines
 from callbacks.telephony.sip import health as sip_health
-from tests.browser.conftest import ARGS, CHROMIUM, new_context, server
+from tests.browser.conftest import ARGS, CHROMIUM, Server, new_context
 from tests.factories import PASSWORD, database_url, make_agent, make_api_client, make_queue
-
-__all__ = ["server"]  # the browser journeys' Daphne on the test database, with this run's settings
 
 ROTATING = {"RINGBACK_SIP_SECRET_PREVIOUS": "previous-sip-secret-being-rotated-out-000"}  # kamailio takes both
 RING_SECONDS = 6  # kamailio gives up on an unanswered call (408) after this
@@ -63,6 +61,19 @@ TRUNK = {
 }
 
 
+# Texts go as SIP MESSAGE through the suite's kamailio, from this number; texts to it come back to Ringback.
+TEXTS = {"RINGBACK_SMS_BACKEND": "sip", "RINGBACK_SMS_FROM": "+33184880099"}
+
+
+@pytest.fixture(scope="session")
+def server(django_db_setup, django_db_blocker):
+    """The browser journeys' Daphne on the test database, with this run's settings, texting by SIP."""
+    srv = Server(**TEXTS)
+    srv.start()
+    yield srv
+    srv.stop()
+
+
 @pytest.fixture(scope="session")
 def carrier(tmp_path_factory):
     """The carrier behind the trunk, running until it answers an OPTIONS."""
@@ -97,7 +108,7 @@ def running_stack(server, folder, env: dict, **options):
 
 @pytest.fixture(scope="session")
 def sip(server, carrier, tmp_path_factory):
-    yield from running_stack(server, tmp_path_factory.mktemp("sip"), dict(os.environ) | ROTATING | TRUNK)
+    yield from running_stack(server, tmp_path_factory.mktemp("sip"), dict(os.environ) | ROTATING | TRUNK | TEXTS)
 
 
 @pytest.fixture(scope="session")

@@ -110,6 +110,9 @@ class Command(BaseCommand):
             "events_url": events_url,
             "caller_id_url": events_url.rsplit("/", 1)[0] + "/caller-id",  # beside it, on the same private channel
             "entry_url": events_url.rsplit("/", 1)[0] + "/entry",
+            "message_url": events_url.rsplit("/", 1)[0] + "/message",
+            # Texts to this number are customers' replies (RINGBACK_SMS_BACKEND=sip sends from it).
+            "sms_number": settings.RINGBACK_SMS_FROM if settings.RINGBACK_SMS_BACKEND == "sip" else "",
         }
         _write_private(dir / "kamailio.cfg", render_to_string("sip/kamailio.cfg", context))
         _write_private(
