@@ -192,6 +192,7 @@ class SipStack:
 
     def start(self) -> SipStack:
         self.rtpengine.start()
+        self._wait_for_rtpengine(15)  # kamailio pings it once at start, and leaves a silent one out for a minute
         self.kamailio.start()
         if self.coturn:
             self.coturn.start()
@@ -199,6 +200,20 @@ class SipStack:
         if self.wss_port:
             wait_port(self.wss_port, 15)
         return self
+
+    def _wait_for_rtpengine(self, timeout: float) -> None:
+        from callbacks.telephony.sip import health
+
+        port = int(self.env.get("RINGBACK_RTPENGINE_PORT", "2223"))
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                health.rtpengine_at("127.0.0.1", port, timeout=0.3)
+                return
+            except (OSError, RuntimeError):
+                if time.monotonic() > deadline:
+                    raise RuntimeError("rtpengine did not answer its ping") from None
+                time.sleep(0.1)
 
     def line(
         self, number: str, credentials: dict, answer_mode: str = "manual", registrar: str = "", record: bool = False

@@ -55,9 +55,13 @@ def kamailio(timeout: float = TIMEOUT) -> int:
 
 def rtpengine(timeout: float = TIMEOUT) -> str:
     """rtpengine's answer to a ping on its control port ("pong"); raises otherwise."""
+    return rtpengine_at(settings.RINGBACK_RTPENGINE_HOST, settings.RINGBACK_RTPENGINE_PORT, timeout)
+
+
+def rtpengine_at(host: str, port: int, timeout: float = TIMEOUT) -> str:
     cookie = secrets.token_hex(4).encode()
     ping = cookie + b" d7:command4:pinge"
-    answer = _round_trip(settings.RINGBACK_RTPENGINE_HOST, settings.RINGBACK_RTPENGINE_PORT, lambda *_: ping, timeout)
+    answer = _round_trip(host, port, lambda *_: ping, timeout)
     if answer != cookie + b" d6:result4:ponge":
         raise RuntimeError(f"rtpengine answered {answer[:60]!r}")
     return "pong"
