@@ -199,6 +199,7 @@ def do_receive_text(*, sender: str, body: str, provider_id: str = "") -> TextMes
     else:
         message = f"Text from the customer: {body.strip()[:400]}"
     record(HistoryKind.TEXT, message, callback=callback, contact=contact, at=now, text=text.pk)
+    effects.push_text_windows(number)  # the reply appears in the conversation windows open on the number
     return text
 
 
@@ -215,6 +216,7 @@ def do_text_status(*, reference: str, provider_id: str, status: str) -> TextMess
     text.save(update_fields=["status"])
     if new == TextMessage.Status.FAILED:
         record(HistoryKind.TEXT, f"Text to {text.number} not delivered ({status[:40]})", callback=text.callback)
+    effects.push_text_windows(text.number)  # Delivered / Not delivered in the conversation windows open on the number
     return text
 
 
