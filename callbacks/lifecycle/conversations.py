@@ -150,7 +150,7 @@ def do_send_text(*, user: AbstractBaseUser, text_id: int, body: str, sent: int) 
             code="opted_out",
         )
     now = timezone.now()
-    text = text_number(window.number, body, now, kind=effects.AGENT_TEXT, callback=window.callback)
+    text = text_number(window.number, body, now, kind=effects.AGENT_TEXT, callback=window.callback, agent=window.agent)
     window.body, window.sent, window.updated_at = "", window.sent + 1, now
     window.save(update_fields=["body", "sent", "updated_at"])
     record(

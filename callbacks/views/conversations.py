@@ -18,7 +18,7 @@ TEMPLATE = "callbacks/_text.html"
 
 
 class TextToForm(forms.Form):
-    number = forms.CharField(max_length=40)
+    number = forms.CharField(max_length=40, required=False)
 
 
 class DraftForm(forms.Form):

@@ -99,6 +99,7 @@
     var elt = e.detail.requestConfig && e.detail.requestConfig.elt;
     var form = elt && elt.closest && elt.closest("form[data-clear]");
     if (!form || !e.detail.xhr || e.detail.xhr.status >= 300) return;
+    if (elt !== form && !elt.matches("button")) return;  // a field's own request (a draft kept as typed) is no send
     var field = document.getElementById(form.dataset.clear);
     if (field) field.value = "";
     var pop = field && field.closest("details.pop");
