@@ -40,6 +40,7 @@ from .models import (
     RoutingRule,
     SmsOptOut,
     StandardResponse,
+    TextInteraction,
     TextMessage,
     VoiceSession,
     WebhookDelivery,
@@ -329,6 +330,18 @@ class TextMessageAdmin(RecordAdmin):
     search_fields = ["number", "body", "callback__reference", "provider_id"]
     list_select_related = ["callback"]
     raw_id_fields = ["callback", "contact"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(TextInteraction)
+class TextInteractionAdmin(RecordAdmin):
+    """Text conversations agents opened from the Party Action Menu (the texts themselves are Text messages)."""
+
+    list_display = ["created_at", "agent", "number", "sent", "closed_at", "callback"]
+    list_filter = ["agent"]
+    search_fields = ["number", "callback__reference", "agent__display_name"]
+    list_select_related = ["agent", "callback"]
+    raw_id_fields = ["callback", "contact", "interaction"]
     date_hierarchy = "created_at"
 
 

@@ -4,6 +4,7 @@ Messages are written with `gettext` where they are raised: in the agent's langua
 machine endpoints (the locale middleware activates English there).
 """
 
+from django.utils.formats import number_format
 from django.utils.translation import gettext
 
 
@@ -49,3 +50,10 @@ class Invalid(DomainError):
 
     def __init__(self, message: str, *, field: str | None = None, code: str = "", extra: dict | None = None) -> None:
         super().__init__(message, status=400, field=field, code=code or "invalid", extra=extra)
+
+
+def too_long(message: str, *, limit: int, count: int, field: str) -> Invalid:
+    """The refusal of a text over its limit: `message` (translated) names them as %(max)s and %(count)s, written as
+    the agent's language writes numbers ("10,000", "10 000")."""
+    figures = {"max": number_format(limit, force_grouping=True), "count": number_format(count, force_grouping=True)}
+    return Invalid(message % figures, field=field)

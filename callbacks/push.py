@@ -60,6 +60,7 @@ class Push(StrEnum):
     INTERACTION_OPENED = "interaction.opened"  # Accept: the new window, and the notices it ends (not the other notifications)
     INTERACTION_CLOSED = "interaction.closed"  # Mark Done: the window goes; nothing else on the desk changes
     EMAIL_CHANGED = "email.changed"  # the agent's e-mail interaction windows (a draft opened, sent, delivered …)
+    TEXT_CHANGED = "text.changed"  # the agent's text conversation windows (opened, a text sent, a reply, a delivery report)
     SESSION_ENDED = "session.ended"  # the agent logged out or was deactivated: their sockets close at once
     BOARD_CHANGED = "board.changed"  # to supervisors' boards: re-read the figures (coalesced by the board's consumer)
 
@@ -87,8 +88,9 @@ REGIONS: dict[Push, tuple[str, ...]] = {
     Push.INTERACTION_OPENED: ("notices", "interaction"),
     Push.INTERACTION_CLOSED: ("interaction",),
     Push.EMAIL_CHANGED: ("emails",),
+    Push.TEXT_CHANGED: ("texts",),
 }
-REGION_ORDER = ("status", "notifications", "notices", "quiet", "interaction", "emails")
+REGION_ORDER = ("status", "notifications", "notices", "quiet", "interaction", "emails", "texts")
 # Regions inside another one: rendered whole, the outer one carries them.
 INSIDE = {"notices": "notifications", "quiet": "notifications"}
 

@@ -31,7 +31,7 @@ from callbacks.models import Agent
 from callbacks.push import INSIDE, agent_group, regions_for
 from callbacks.views.render import render_push, render_regions
 
-PAGE_REGIONS = ("status", "notifications", "interaction", "emails")
+PAGE_REGIONS = ("status", "notifications", "interaction", "emails", "texts")
 
 
 def _version(html: str) -> str | None:
@@ -142,6 +142,7 @@ def verify_action(agents: list[Agent], fn: Callable[[], Any]) -> dict[int, set[s
             fresh_agent = Agent.objects.get(pk=agent.pk)
             carded = False
             windowed = False
+            names: list[str] = []
             for message in messages[agent.pk]:
                 names = regions_for(message)  # the consumer's own mapping
                 pushed[agent.pk].update(names)

@@ -5,7 +5,7 @@ from django.views.i18n import JavaScriptCatalog
 
 from callbacks import gms
 from callbacks.api import api
-from callbacks.views import board, calls, directory, emails, health, metrics, public, reports, softphone, texts
+from callbacks.views import board, calls, conversations, directory, emails, health, metrics, public, reports, softphone, texts
 from callbacks.views import workspace as views
 
 urlpatterns = [
@@ -33,6 +33,11 @@ urlpatterns = [
     path("emails/<int:email_id>/send/", emails.email_action, {"verb": "send"}, name="send_email"),
     path("emails/<int:email_id>/discard/", emails.email_action, {"verb": "discard"}, name="discard_email"),
     path("emails/<int:email_id>/done/", emails.email_action, {"verb": "done"}, name="close_email"),
+    path("interactions/<int:interaction_id>/text/", conversations.open_text, name="open_text"),
+    path("texts/<int:text_id>/", conversations.text_window, name="text_window"),
+    path("texts/<int:text_id>/draft/", conversations.save_draft, name="save_text_draft"),
+    path("texts/<int:text_id>/send/", conversations.send, name="send_text"),
+    path("texts/<int:text_id>/done/", conversations.close, name="close_text"),
     re_path(
         r"^interactions/(?P<interaction_id>\d+)/(?P<mode>transfer|conference|consult)/$", calls.team_action, name="team_action"
     ),

@@ -20,6 +20,7 @@ contract is checked by import-linter in the test command):
 - `voice` — the voice menu on the entry numbers: a call takes a line, books, keeps or cancels a callback, ends
 - `webhooks` — an integrator's subscriptions, their secrets, deliveries and replays
 - `texts` — text messages to customers (confirmations, reminders) and from them (replies, STOP)
+- `conversations` — the text interaction from the Party Action Menu: the thread with a number, a draft, Send, Done
 """
 
 from .calls import (
@@ -44,6 +45,7 @@ from .clock import (
     sweep,
     sweep_deadlines,
 )
+from .conversations import do_close_text, do_open_text, do_save_text_draft, do_send_text, locked_text_for
 from .directory import ContactInput, do_create_contact, do_link_contact, do_update_contact
 from .effects import perform as perform_effect
 from .emails import (
@@ -234,6 +236,11 @@ __all__ = [
     "do_discard_email",
     "do_close_email",
     "locked_email_for",
+    "do_open_text",
+    "do_save_text_draft",
+    "do_send_text",
+    "do_close_text",
+    "locked_text_for",
     "do_set_disposition",
     "do_set_language",
     "do_set_status",

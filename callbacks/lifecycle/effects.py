@@ -29,9 +29,9 @@ from django.tasks import task
 from django.utils import timezone
 
 from .. import messaging, outbound
-from ..enums import EffectKind, EffectStatus, HistoryKind
+from ..enums import EffectKind, EffectStatus, HistoryKind, InteractionState
 from ..metrics import EFFECT_FAILURES
-from ..models import Agent, CallbackRequest, Effect, SmsOptOut, TextMessage, WebhookDelivery
+from ..models import Agent, CallbackRequest, Effect, Interaction, SmsOptOut, TextInteraction, TextMessage, WebhookDelivery
 from ..models.webhooks import ANSWER_BODY_CHARS, ANSWERS_KEPT
 from ..push import Push, push_on_commit
 from ..telephony import telephony
@@ -235,6 +235,21 @@ def _push_email_window(effect: Effect) -> None:
         push_on_commit(Push.EMAIL_CHANGED, agent_ids=_who(effect))
 
 
+# What an agent's text from a conversation window is (`TextMessage.kind`).
+AGENT_TEXT = "agent"
+
+
+def push_text_windows(number: str, *, history_of: int | None = None) -> None:
+    """A text to or from `number` changed (queued, sent, delivered, a reply): the agents with a conversation open on
+    that number see it (their texts region is rung; nobody else's). One indexed read; with `history_of` (a callback
+    whose history the change wrote to), a second: the agents with that callback's window open see its Case history."""
+    agents = TextInteraction.objects.filter(number=number, closed_at__isnull=True).values_list("agent_id", flat=True)
+    push_on_commit(Push.TEXT_CHANGED, agent_ids=sorted(set(agents)))
+    if history_of:
+        open_windows = Interaction.objects.filter(callback_id=history_of, state=InteractionState.OPEN)
+        push_on_commit(Push.INTERACTION_CHANGED, agent_ids=sorted(set(open_windows.values_list("agent_id", flat=True))))
+
+
 def _succeeded(effect: Effect) -> None:
     now = timezone.now()
     with transaction.atomic():
@@ -254,12 +269,15 @@ def _succeeded(effect: Effect) -> None:
             text = TextMessage.objects.filter(pk=effect.payload.get("text")).first()
             if text is not None:
                 tries = f" (try {effect.attempts})" if effect.attempts > 1 else ""
-                said = (
-                    f"Text sent to {text.number}{tries}: {text.body[:120]}"
-                    if text.status != TextMessage.Status.SUPPRESSED
-                    else f"No text sent to {text.number}: the number opted out of texts"
-                )
+                if text.status == TextMessage.Status.SUPPRESSED:
+                    said = f"No text sent to {text.number}: the number opted out of texts"
+                elif text.kind == AGENT_TEXT:  # the agent's Send wrote "Text sent to … by …" with the words already
+                    said = f"Text to {text.number} taken by the SMS gateway{tries}"
+                else:
+                    said = f"Text sent to {text.number}{tries}: {text.body[:120]}"
                 record(HistoryKind.TEXT, said, callback=effect.callback, at=now, effect=effect.key)
+                # Queued → Sent (or Not sent: opted out) in open conversations; an agent's own text rings them below.
+                push_text_windows(text.number, history_of=None if effect.agent_id else effect.callback_id)
         # The agent's window shows what the effect changed (the e-mail in the history, the dialled line's link).
         push_on_commit(Push.INTERACTION_CHANGED, agent_ids=_who(effect))
         _push_email_window(effect)
@@ -286,7 +304,10 @@ def _failed_try(effect: Effect, error: str) -> str:
         if effect.kind == EffectKind.EMAIL:
             kind, message = HistoryKind.EMAIL, f"E-mail to {effect.payload['to']} failed after {tries}: {error}"
         elif effect.kind == EffectKind.SMS:
-            TextMessage.objects.filter(pk=effect.payload.get("text")).update(status=TextMessage.Status.FAILED)
+            text = TextMessage.objects.filter(pk=effect.payload.get("text")).first()
+            if text is not None:
+                TextMessage.objects.filter(pk=text.pk).update(status=TextMessage.Status.FAILED)
+                push_text_windows(text.number, history_of=None if effect.agent_id else effect.callback_id)
             kind, message = HistoryKind.TEXT, f"Text to the customer failed after {tries}: {error}"
         else:
             kind, message = HistoryKind.SWITCH, f"The switch did not take “{effect.get_kind_display()}” after {tries}: {error}"

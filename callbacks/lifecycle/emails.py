@@ -20,16 +20,15 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
-from django.utils.formats import number_format
 from django.utils.translation import gettext
 
 from .. import emailstate
 from ..enums import EffectKind, EmailState, HistoryKind
-from ..errors import DomainError, Invalid
+from ..errors import DomainError, Invalid, too_long
 from ..models import ContactEmail, EmailInteraction
 from ..push import Push, push_on_commit
 from . import effects
-from .transitions import action, locked_interaction_for, record
+from .transitions import action, locked_interaction_for, locked_own, record
 
 SUBJECT_MAX = 200
 BODY_MAX = 10000
@@ -71,17 +70,11 @@ def checked_message(subject: str, body: str, *, complete: bool) -> tuple[str, st
     if "\n" in subject or "\r" in subject:
         raise Invalid(gettext("The subject must be a single line."), field="subject")
     if len(subject) > SUBJECT_MAX:
-        raise Invalid(
-            gettext("The subject is too long: at most %(max)s characters (it has %(count)s).")
-            % {"max": number_format(SUBJECT_MAX, force_grouping=True), "count": number_format(len(subject), force_grouping=True)},
-            field="subject",
-        )
+        message = gettext("The subject is too long: at most %(max)s characters (it has %(count)s).")
+        raise too_long(message, limit=SUBJECT_MAX, count=len(subject), field="subject")
     if len(body) > BODY_MAX:
-        raise Invalid(
-            gettext("The message is too long: at most %(max)s characters (it has %(count)s).")
-            % {"max": number_format(BODY_MAX, force_grouping=True), "count": number_format(len(body), force_grouping=True)},
-            field="body",
-        )
+        message = gettext("The message is too long: at most %(max)s characters (it has %(count)s).")
+        raise too_long(message, limit=BODY_MAX, count=len(body), field="body")
     if complete:
         body = body.strip()
         if not subject:
@@ -93,15 +86,8 @@ def checked_message(subject: str, body: str, *, complete: bool) -> tuple[str, st
 
 def locked_email_for(user: AbstractBaseUser, email_id: int) -> EmailInteraction:
     """The user's own e-mail interaction, locked. Another agent's is a 404, as if it did not exist."""
-    email = (
-        EmailInteraction.objects.select_for_update(of=("self",))
-        .select_related("agent", "callback", "effect")
-        .filter(pk=email_id)
-        .first()
-    )
-    if email is None or email.agent.user_id != user.pk:
-        raise DomainError(gettext("That e-mail does not exist."), status=404)
-    return email
+    rows = EmailInteraction.objects.select_related("callback", "effect")
+    return locked_own(rows, user, email_id, missing=gettext("That e-mail does not exist."))
 
 
 def _open_window(email: EmailInteraction) -> None:

@@ -22,7 +22,7 @@ from django.utils.translation import gettext
 from .. import links, messaging, throttle
 from ..enums import EffectKind, HistoryKind
 from ..errors import DomainError, Invalid
-from ..models import CallbackRequest, ContactPhone, NumberCheck, Queue, SmsOptOut, TextMessage
+from ..models import Agent, CallbackRequest, ContactPhone, NumberCheck, Queue, SmsOptOut, TextMessage
 from ..phone import normalize_phone
 from . import effects
 from .transitions import action, record
@@ -49,8 +49,11 @@ def text_customer(callback: CallbackRequest, body: str, now: datetime, *, kind: 
     return text_number(callback.phone_number, body, now, kind=kind, callback=callback)
 
 
-def text_number(number: str, body: str, now: datetime, *, kind: str, callback: CallbackRequest | None = None) -> TextMessage:
-    """Queue a text to a number: a row, and its durable effect in this transaction."""
+def text_number(
+    number: str, body: str, now: datetime, *, kind: str, callback: CallbackRequest | None = None, agent: Agent | None = None
+) -> TextMessage:
+    """Queue a text to a number: a row, and its durable effect in this transaction (`agent`: who wrote it, whose desk
+    hears what the gateway did)."""
     text = TextMessage.objects.create(
         direction=TextMessage.Direction.OUT,
         number=number,
@@ -60,7 +63,7 @@ def text_number(number: str, body: str, now: datetime, *, kind: str, callback: C
         contact_id=callback.contact_id if callback else None,
         created_at=now,
     )
-    effects.enqueue(EffectKind.SMS, payload={"text": text.pk}, now=now, key=f"sms:{text.pk}", callback=callback)
+    effects.enqueue(EffectKind.SMS, payload={"text": text.pk}, now=now, key=f"sms:{text.pk}", callback=callback, agent=agent)
     return text
 
 
@@ -199,6 +202,8 @@ def do_receive_text(*, sender: str, body: str, provider_id: str = "") -> TextMes
     else:
         message = f"Text from the customer: {body.strip()[:400]}"
     record(HistoryKind.TEXT, message, callback=callback, contact=contact, at=now, text=text.pk)
+    # The reply appears in the conversation windows open on the number, and in the Case history of the callback's window.
+    effects.push_text_windows(number, history_of=callback.pk if callback else None)
     return text
 
 
@@ -215,6 +220,8 @@ def do_text_status(*, reference: str, provider_id: str, status: str) -> TextMess
     text.save(update_fields=["status"])
     if new == TextMessage.Status.FAILED:
         record(HistoryKind.TEXT, f"Text to {text.number} not delivered ({status[:40]})", callback=text.callback)
+    # Delivered / Not delivered in the conversation windows open on the number (and a failure in the Case history).
+    effects.push_text_windows(text.number, history_of=text.callback_id if new == TextMessage.Status.FAILED else None)
     return text
 
 

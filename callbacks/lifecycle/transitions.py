@@ -15,6 +15,7 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -128,6 +129,15 @@ def acting_agent(user: AbstractBaseUser) -> Agent:
 
 
 LOCKED_INTERACTION = Prepared.locked_row(Interaction, "callback__queue", "agent")  # every action on a window reads it so
+
+
+def locked_own(rows: QuerySet, user: AbstractBaseUser, pk: int, *, missing: str):
+    """The user's own row among an agent's `rows` (an e-mail, a text conversation), locked with its `agent`.
+    Another agent's is a 404 saying `missing`, as if it did not exist."""
+    row = rows.select_for_update(of=("self",)).select_related("agent").filter(pk=pk).first()
+    if row is None or row.agent.user_id != user.pk:
+        raise DomainError(missing, status=404)
+    return row
 
 
 def locked_interaction_for(user: AbstractBaseUser, interaction_id: int) -> Interaction:

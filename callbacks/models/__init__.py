@@ -28,7 +28,7 @@ from .effects import Effect
 from .emails import EmailInteraction
 from .responses import ResponseCategory, StandardResponse
 from .routing import RoutingPoint, RoutingRule
-from .texts import NumberCheck, SmsOptOut, TextMessage
+from .texts import NumberCheck, SmsOptOut, TextInteraction, TextMessage
 from .voice import EntryNumber, VoiceOutcome, VoiceSession
 from .webhooks import WEBHOOK_EVENTS, WebhookDelivery, WebhookSubscription
 from .work import (
@@ -45,6 +45,7 @@ from .work import (
 __all__ = [
     "NumberCheck",
     "SmsOptOut",
+    "TextInteraction",
     "TextMessage",
     "WEBHOOK_EVENTS",
     "WebhookDelivery",

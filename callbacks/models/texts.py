@@ -75,3 +75,47 @@ class NumberCheck(models.Model):
 
     def __str__(self) -> str:
         return f"{self.number} ({self.created_at:%Y-%m-%d %H:%M})"
+
+
+class TextInteraction(models.Model):
+    """A text conversation window on the agent's desk, opened from a call window's Party Action Menu: the thread
+    with one number (every `TextMessage` to and from it) and the agent's draft of the next text.
+
+    The draft is kept here as the agent types, so it survives a reload. Each Send queues one `TextMessage` (through
+    the outbox) and empties the draft; `sent` counts them, so a Send posted twice for the same draft sends once.
+    `closed_at` is when the agent clicked Done.
+    """
+
+    agent = models.ForeignKey("callbacks.Agent", on_delete=models.CASCADE, related_name="text_interactions")
+    callback = models.ForeignKey("callbacks.CallbackRequest", on_delete=models.CASCADE, related_name="text_interactions")
+    contact = models.ForeignKey(
+        "callbacks.Contact", null=True, blank=True, on_delete=models.SET_NULL, related_name="text_interactions"
+    )
+    # The call window it was started from (its Party Action Menu).
+    interaction = models.ForeignKey(
+        "callbacks.Interaction", null=True, blank=True, on_delete=models.SET_NULL, related_name="text_interactions"
+    )
+    number = models.CharField(max_length=20, help_text="The customer's number (E.164)")
+    body = models.TextField(blank=True, help_text="The draft of the next text")
+    sent = models.PositiveIntegerField(default=0, help_text="Texts sent from this window")
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            # A second "Text message" to the same number returns the open window instead of starting another.
+            models.UniqueConstraint(
+                fields=["agent", "number"],
+                condition=models.Q(closed_at__isnull=True),
+                name="one_text_window_per_agent_and_number",
+            ),
+        ]
+        indexes = [
+            # Who to push to when a text to or from a number changes: the open windows on that number.
+            models.Index(fields=["number"], condition=models.Q(closed_at__isnull=True), name="text_open_by_number"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Text conversation with {self.number}{' (closed)' if self.closed_at else ''}"

@@ -1,6 +1,7 @@
 """The agent's desk as a read model per region (`Workspace`): each region loads its own parts on first use, with
 bounded reads; a push or an answer that renders one region touches only that region's parts. The interaction
-windows and the e-mail windows have presenters of their own (`windows`, `emails`)."""
+windows, the e-mail windows and the text conversations have presenters of their own (`windows`, `emails`,
+`conversations`)."""
 
 from __future__ import annotations
 
@@ -38,6 +39,7 @@ from ..models import (
     channels_of,
 )
 from ..telephony import sip
+from .conversations import TextWindow, open_texts
 from .emails import EmailWindow, open_emails
 from .fields import CallbackView, callback_view
 from .status import ChannelState, channel_states, engaged_as, engagement
@@ -186,6 +188,11 @@ class Workspace:
     @cached_property
     def emails(self) -> list[EmailWindow]:
         return open_emails(self.agent)
+
+    # --- text conversation windows --------------------------------------------------------------------------------
+    @cached_property
+    def texts(self) -> list[TextWindow]:
+        return open_texts(self.agent)
 
     @cached_property
     def joined(self) -> list:

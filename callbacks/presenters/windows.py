@@ -10,7 +10,7 @@ from typing import Any
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
-from .. import callstate, configuration
+from .. import callstate, configuration, messaging
 from ..channels import spec
 from ..enums import OPEN_CONSULT_STATES, CallbackState, CallState, ConsultState, InteractionState, PartyState
 from ..models import Agent, Call, CallParty, Consultation, ContactEmail, Interaction
@@ -53,6 +53,16 @@ class InteractionView:
             return []
         phones = [display_phone(p.number) for p in cb.contact.phones.all() if p.number != cb.phone_number]
         return phones + list(self.emails)
+
+    @property
+    def text_numbers(self) -> list[tuple[str, str]]:
+        """(number, as shown) for each number the Party Action Menu offers to text: the callback's, then the contact's
+        others; none when no SMS gateway is configured."""
+        if not messaging.can_text():
+            return []
+        cb = self.interaction.callback
+        numbers = [cb.phone_number] + ([p.number for p in cb.contact.phones.all()] if cb.contact_id else [])
+        return [(n, display_phone(n)) for n in dict.fromkeys(n for n in numbers if n)]
 
     @property
     def in_preview(self) -> bool:

@@ -13,6 +13,7 @@ from .. import lifecycle
 from ..errors import DomainError, Invalid, Refused, clean_text, is_id
 from ..models import Contact, Interaction
 from ..models.config import TIMEZONE_CHOICES
+from ..presenters.conversations import text_window_for
 from ..presenters.directory import contact_history, contact_search, response_search, response_values
 from ..presenters.emails import contact_emails, email_window_for, newest_email_draft
 from .render import action_response
@@ -148,11 +149,14 @@ def responses(request: HttpRequest) -> HttpResponse:
     """Search standard responses, filled in for the contact of the interaction (or of the e-mail) they are for.
 
     From a call window they go into its Note, or into the newest e-mail draft started from it; from an e-mail
-    window, into that e-mail's body. Only the agent's own interaction or e-mail fills anything in."""
+    window, into that e-mail's body; from a text conversation, into its compose box. Only the agent's own interaction or e-mail fills anything in."""
     agent = agent_or_refuse(request)
-    ix, email = request.GET.get("interaction", ""), request.GET.get("email", "")
-    values, email_id = {}, None
-    if is_id(email):
+    ix, email, text = request.GET.get("interaction", ""), request.GET.get("email", ""), request.GET.get("text", "")
+    values, email_id, text_id = {}, None, None
+    if is_id(text):
+        conversation = text_window_for(agent, int(text)).window
+        values, text_id, ix = response_values(conversation.callback, agent), conversation.pk, ""
+    elif is_id(email):
         mail = email_window_for(agent, int(email)).email
         values, email_id, ix = response_values(mail.callback, agent), mail.pk, ""
     elif is_id(ix):
@@ -166,5 +170,6 @@ def responses(request: HttpRequest) -> HttpResponse:
         "responses": response_search(clean_text(request.GET.get("q", "")), values),
         "ix": ix if is_id(ix) else "",
         "email": email_id or "",
+        "conversation": text_id or "",
     }
     return render(request, "callbacks/responses.html", context)

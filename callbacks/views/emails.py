@@ -3,17 +3,12 @@
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
-from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
-from django_htmx.http import trigger_client_event
 
 from .. import lifecycle
-from ..errors import Invalid
 from ..presenters.emails import email_window_for
-from .render import action_response
-from .workspace import agent_or_refuse, first_error
+from .render import action_response, render_window, window_opened
+from .workspace import agent_or_refuse, posted
 
 # The page focuses the window named by this event (a new draft, or the open draft a second "E-mail" found).
 FOCUS_EVENT = "ringback:email-focus"
@@ -31,25 +26,14 @@ class EmailForm(forms.Form):
     body = forms.CharField(required=False, strip=False)
 
 
-def _email_input(request: HttpRequest) -> dict:
-    form = EmailForm(request.POST)
-    if not form.is_valid():
-        raise Invalid(first_error(form))
-    return form.cleaned_data
-
-
 @require_POST
 @login_required
 def open_email(request: HttpRequest, interaction_id: int) -> HttpResponse:
     """Party Action Menu → "E-mail <address>"."""
     agent_or_refuse(request)
-    form = EmailToForm(request.POST)
-    if not form.is_valid():
-        raise Invalid(first_error(form), field="to")
-    email = lifecycle.do_open_email(user=request.user, interaction_id=interaction_id, to=form.cleaned_data["to"])
-    if not request.htmx:
-        return redirect(reverse("workspace") + f"#email-{email.pk}")
-    return trigger_client_event(action_response(request), FOCUS_EVENT, {"id": email.pk})
+    to = posted(request, EmailToForm, field="to")["to"]
+    email = lifecycle.do_open_email(user=request.user, interaction_id=interaction_id, to=to)
+    return window_opened(request, f"email-{email.pk}", FOCUS_EVENT)
 
 
 @require_GET
@@ -57,9 +41,7 @@ def open_email(request: HttpRequest, interaction_id: int) -> HttpResponse:
 def email_window(request: HttpRequest, email_id: int) -> HttpResponse:
     """One of the agent's e-mail windows on its own (404 for anyone else's)."""
     agent = agent_or_refuse(request)
-    mail = email_window_for(agent, email_id)
-    with timezone.override(agent.zone):
-        return render(request, "callbacks/_email.html", {"mail": mail})
+    return render_window(request, agent, "callbacks/_email.html", {"mail": email_window_for(agent, email_id)})
 
 
 # What the compose form posts to: keeping the draft as the agent types, and Send (both take the form's fields).
@@ -72,6 +54,6 @@ CLOSE = {"discard": lifecycle.do_discard_email, "done": lifecycle.do_close_email
 @login_required
 def email_action(request: HttpRequest, email_id: int, verb: str) -> HttpResponse:
     agent_or_refuse(request)
-    fields = _email_input(request) if verb in COMPOSE else {}
+    fields = posted(request, EmailForm) if verb in COMPOSE else {}
     (COMPOSE | CLOSE)[verb](user=request.user, email_id=email_id, **fields)
     return action_response(request)

@@ -12,9 +12,10 @@ from contextlib import contextmanager, nullcontext
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.safestring import SafeString, mark_safe
-from django_htmx.http import reswap, retarget
+from django_htmx.http import reswap, retarget, trigger_client_event
 
 from ..models import Agent
 from ..presenters.desk import workspace_context_for
@@ -47,7 +48,7 @@ def render_regions(agent: Agent, regions: list[str] | None = None, *, error: str
     """The named partials of the workspace as out-of-band swaps (for the websocket)."""
     at = time.time()
     context = {"ws": workspace_context_for(agent), "oob": True, "error": error}
-    names = regions or ["status", "notifications", "interaction", "emails", "flash"]
+    names = regions or ["status", "notifications", "interaction", "emails", "texts", "flash"]
     with as_agent(agent, language):
         return "".join(render_to_string(f"{WORKSPACE}#{name}", context) for name in names) + synced_marker(at)
 
@@ -113,6 +114,20 @@ def action_response(request: HttpRequest) -> HttpResponse:
     if request.htmx:
         return HttpResponse(status=204)
     return redirect("workspace")
+
+
+def window_opened(request: HttpRequest, anchor: str, focus_event: str) -> HttpResponse:
+    """A window beside the call was opened from the Party Action Menu (or the open one found): the page focuses it
+    once the push renders it (htmx), or goes to it (a plain form). `anchor` is its element's id ("email-7")."""
+    if not request.htmx:
+        return redirect(reverse("workspace") + f"#{anchor}")
+    return trigger_client_event(action_response(request), focus_event, {"id": int(anchor.rpartition("-")[2])})
+
+
+def render_window(request: HttpRequest, agent: Agent, template: str, context: dict) -> HttpResponse:
+    """One window of the desk on its own, times in the agent's zone."""
+    with timezone.override(agent.zone):
+        return render(request, template, context)
 
 
 def refusal_response(request: HttpRequest, agent: Agent, message: str, status: int) -> HttpResponse:

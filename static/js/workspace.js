@@ -99,6 +99,7 @@
     var elt = e.detail.requestConfig && e.detail.requestConfig.elt;
     var form = elt && elt.closest && elt.closest("form[data-clear]");
     if (!form || !e.detail.xhr || e.detail.xhr.status >= 300) return;
+    if (elt !== form && !elt.matches("button")) return;  // a field's own request (a draft kept as typed) is no send
     var field = document.getElementById(form.dataset.clear);
     if (field) field.value = "";
     var pop = field && field.closest("details.pop");
@@ -117,35 +118,40 @@
   document.addEventListener("click", function (e) {
     var copy = e.target.closest("[data-copy]");
     if (copy && navigator.clipboard) { navigator.clipboard.writeText(copy.dataset.copy); copy.textContent = _("Copied"); return; }
-    var into = e.target.closest("[data-insert-note], [data-insert-email]");
+    var into = e.target.closest("[data-insert-note], [data-insert-email], [data-insert-text]");
     if (!into) return;
     var field = into.dataset.insertNote
       ? document.querySelector('[data-note-for="' + into.dataset.insertNote + '"]')
-      : document.querySelector('[data-email-for="' + into.dataset.insertEmail + '"]');
+      : into.dataset.insertText
+        ? document.querySelector('[data-text-for="' + into.dataset.insertText + '"]')
+        : document.querySelector('[data-email-for="' + into.dataset.insertEmail + '"]');
     if (!field) return;
     field.value = (field.value ? field.value + "\n" : "") + into.dataset.text;
     field.focus();
-    // Typed or inserted, it is the same edit: the e-mail draft keeps it on the server.
+    // Typed or inserted, it is the same edit: the e-mail or text draft keeps it on the server.
     field.dispatchEvent(new Event("input", { bubbles: true }));
   });
-  // E-mail interaction windows. Opening one (or finding the open draft to that contact) focuses its body as soon
-  // as the window is on the page: the answer to the click and the push that renders the window come in any order.
-  var focusEmail = null;
-  function focusPendingEmail() {
-    if (!focusEmail) return;
-    var win = document.getElementById("email-" + focusEmail);
+  // E-mail and text windows. Opening one (or finding the open one to that contact or number) focuses its compose box
+  // as soon as the window is on the page: the answer to the click and the push that renders the window come in any
+  // order.
+  var focusWindow = null;  // the element id of the window to focus ("email-7", "text-3")
+  function focusPendingWindow() {
+    if (!focusWindow) return;
+    var win = document.getElementById(focusWindow);
     if (!win) return;
-    focusEmail = null;
-    var body = win.querySelector("textarea[data-email-for]");
+    focusWindow = null;
+    var box = win.querySelector("textarea[data-email-for], textarea[data-text-for]");
     win.scrollIntoView({ block: "nearest" });
-    (body || win).focus();
+    (box || win).focus();
   }
-  document.addEventListener("ringback:email-focus", function (e) {
-    focusEmail = String(e.detail.id);
-    focusPendingEmail();
+  ["email", "text"].forEach(function (kind) {
+    document.addEventListener("ringback:" + kind + "-focus", function (e) {
+      focusWindow = kind + "-" + e.detail.id;
+      focusPendingWindow();
+    });
   });
-  document.addEventListener("htmx:oobAfterSwap", focusPendingEmail);
-  document.addEventListener("htmx:afterSettle", focusPendingEmail);
+  document.addEventListener("htmx:oobAfterSwap", focusPendingWindow);
+  document.addEventListener("htmx:afterSettle", focusPendingWindow);
   // The Party Action Menu folds away once an interaction is chosen.
   document.addEventListener("submit", function (e) {
     var menu = e.target.closest && e.target.closest("details.party-menu");
