@@ -210,3 +210,18 @@ def shot(axe):
         page.screenshot(path=str(SHOTS / f"{name}.png"))
 
     return take
+
+
+@pytest.fixture
+def billing_with_responses(transactional_db) -> str:
+    """Billing with Alice, a standard response to insert ("Refund on its way"), and a website's API token."""
+    from callbacks.models import ResponseCategory, StandardResponse
+    from tests.factories import make_agent, make_api_client, make_queue
+
+    queue = make_queue("billing", name="Billing", offer_timeout_seconds=30)
+    make_agent("alice", queue)
+    refunds = ResponseCategory.objects.create(name="Refunds")
+    StandardResponse.objects.create(
+        category=refunds, title="Refund on its way", body="Dear {first_name}, your refund for {reference} is on its way."
+    )
+    return make_api_client("Website")[1]

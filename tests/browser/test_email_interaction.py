@@ -6,9 +6,9 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from callbacks.models import CallbackRequest, ContactEmail, ResponseCategory, StandardResponse
+from callbacks.models import CallbackRequest, ContactEmail
 
-from ..factories import PASSWORD, make_agent, make_api_client, make_queue
+from ..factories import PASSWORD
 from .test_core_journeys import create, notification, ready
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -20,27 +20,15 @@ OTHER = "emma@example.com"
 NOTE = "Wants the refund confirmed in writing"
 
 
-@pytest.fixture
-def setup(transactional_db):
-    queue = make_queue("billing", name="Billing", offer_timeout_seconds=30)
-    make_agent("alice", queue)
-    refunds = ResponseCategory.objects.create(name="Refunds")
-    StandardResponse.objects.create(
-        category=refunds, title="Refund on its way", body="Dear {first_name}, your refund for {reference} is on its way."
-    )
-    _, token = make_api_client("Website")
-    return {"token": token}
-
-
 def is_draft_save(response) -> bool:
     return "/draft/" in response.url and response.status == 204
 
 
-def test_the_email_interaction(server, setup, open_page, shot):
+def test_the_email_interaction(server, billing_with_responses, open_page, shot):
     page = open_page("alice", PASSWORD)
     page.set_viewport_size({"width": 1366, "height": 768})
     ready(page)
-    reference = create(server, setup["token"], phone_number="+33612345671", customer_name="Emma Petit")["reference"]
+    reference = create(server, billing_with_responses, phone_number="+33612345671", customer_name="Emma Petit")["reference"]
     callback = CallbackRequest.objects.get(reference=reference)
     ContactEmail.objects.create(contact=callback.contact, address=ADDRESS)
     ContactEmail.objects.create(contact=callback.contact, address=OTHER)

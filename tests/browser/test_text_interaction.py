@@ -11,27 +11,15 @@ import urllib.request
 import pytest
 from playwright.sync_api import expect
 
-from callbacks.models import ResponseCategory, StandardResponse, TextMessage
+from callbacks.models import TextMessage
 
-from ..factories import PASSWORD, make_agent, make_api_client, make_queue
+from ..factories import PASSWORD
 from .test_core_journeys import create, notification, ready
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 NUMBER = "+33612345673"
 SHOWN = "+33 6 12 34 56 73"
-
-
-@pytest.fixture
-def setup(transactional_db):
-    queue = make_queue("billing", name="Billing", offer_timeout_seconds=30)
-    make_agent("alice", queue)
-    refunds = ResponseCategory.objects.create(name="Refunds")
-    StandardResponse.objects.create(
-        category=refunds, title="Refund on its way", body="Dear {first_name}, your refund for {reference} is on its way."
-    )
-    _, token = make_api_client("Website")
-    return {"token": token}
 
 
 def from_gateway(server, gateway, path: str, form: dict[str, str]) -> int:
@@ -51,11 +39,11 @@ def is_draft_save(response) -> bool:
     return "/texts/" in response.url and "/draft/" in response.url and response.status == 200
 
 
-def test_the_text_message_interaction(server, sms_gateway, setup, open_page, shot):
+def test_the_text_message_interaction(server, sms_gateway, billing_with_responses, open_page, shot):
     page = open_page("alice", PASSWORD)
     page.set_viewport_size({"width": 1366, "height": 768})
     ready(page)
-    reference = create(server, setup["token"], phone_number=NUMBER, customer_name="Emma Petit")["reference"]
+    reference = create(server, billing_with_responses, phone_number=NUMBER, customer_name="Emma Petit")["reference"]
     notification(page).get_by_role("button", name="Accept").click()
     call = page.get_by_role("region", name="Interactions").locator("article.window")
     expect(call.get_by_test_id("call-status")).to_have_text("Ready to Call")

@@ -10,12 +10,14 @@ import secrets
 import socket
 
 import pytest
+from playwright.sync_api import expect
 
 from callbacks.enums import HistoryKind
 from callbacks.models import CallbackRequest, SmsOptOut, TextMessage
 from callbacks.telephony.sip import credentials
 from tests.factories import make_api_client, make_queue
 
+from ..browser.test_core_journeys import create, notification, ready
 from .conftest import TEXTS
 from .test_attacks import _wait_for
 
@@ -87,3 +89,28 @@ def test_a_forged_text_to_ringbacks_number_is_challenged_and_lands_nowhere(serve
     answer = text_from_handset(number, "STOP", to=("127.0.0.1", settings.RINGBACK_SIP_PORT), source="127.0.0.4")
     assert answer.startswith("SIP/2.0 407")
     assert not SmsOptOut.objects.exists() and not TextMessage.objects.exists()
+
+
+def test_an_agents_text_reaches_the_phone_and_the_reply_lands_in_the_same_window(server, sip, carrier, floor, agent_page):
+    """The SMS interaction over real SIP: Alice texts from the Party Action Menu, the MESSAGE reaches the customer's
+    phone through the carrier, and the customer's answer, sent back through the carrier, appears in her window."""
+    number, shown = "+33612000097", "+33 6 12 00 00 97"
+    phone = sip.line(number, credentials(number), registrar="127.0.0.2")
+    _wait_for(lambda: "SIP/2.0 200 OK" in phone.sip_trace(), timeout=15)
+    page = agent_page("alice")
+    ready(page)
+    create(server, floor, phone_number=number, customer_name="Emma Petit")
+    notification(page).get_by_role("button", name="Accept").click()
+    call = page.get_by_role("region", name="Interactions").locator("article.window")
+    call.get_by_label("Party Action Menu").click()
+    call.get_by_role("button", name=f"Text message {shown}").click()
+    window = page.get_by_role("region", name="Text message interactions").locator("article.text-window")
+    window.get_by_label("Text", exact=True).fill("Emma, we call you at 17:30: is that still fine?")
+    window.get_by_role("button", name="Send").click()
+    sent = window.get_by_test_id("text-message").filter(has_text="is that still fine?")
+    expect(sent.get_by_test_id("text-status")).to_have_text("Sent", timeout=20000)
+    assert "Emma, we call you at 17:30: is that still fine?" in phone.sip_trace()
+
+    assert text_from_handset(number, "Yes, 17:30 is perfect", to=("127.0.0.2", 5060)) == "SIP/2.0 200 OK"
+    expect(window.get_by_test_id("text-message").filter(has_text="Yes, 17:30 is perfect")).to_have_count(1)
+    expect(call.get_by_role("list", name="Case history")).to_contain_text("Text from the customer: Yes, 17:30 is perfect")
