@@ -21,6 +21,7 @@ import time
 
 from django.conf import settings
 
+from ..telephony.sip import credentials
 from . import Sent, SmsError
 
 TIMEOUT_SECONDS = 8.0
@@ -60,8 +61,6 @@ class SipMessage:
     """The `sip` SMS backend."""
 
     def send(self, *, to: str, body: str, sender: str, reference: str) -> Sent:
-        from ..telephony.sip import credentials  # the SIP adapter's secrets; imported when a text is sent
-
         host, port, domain = settings.RINGBACK_SIP_ADDRESS, settings.RINGBACK_SIP_PORT, settings.RINGBACK_SIP_DOMAIN
         uri, call_id, tag = f"sip:{to}@{domain}", f"sms-{reference}-{secrets.token_hex(8)}", secrets.token_hex(6)
         payload = body.encode()
