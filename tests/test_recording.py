@@ -134,3 +134,20 @@ def test_no_finished_segment_is_an_error_not_an_empty_file(tmp_path):
     (tmp_path / "metadata").mkdir()
     with pytest.raises(recording.RecordingError, match="no finished recording of x@y"):
         recording.convert(tmp_path, "x@y", tmp_path / "x.wav")
+
+
+def later(frame: bytes, seconds: int) -> bytes:
+    """An RTP packet (behind its 28-byte IPv4/UDP header) whose timestamp is `seconds` further on."""
+    (timestamp,) = struct.unpack("!I", frame[32:36])
+    return frame[:32] + struct.pack("!I", (timestamp + RATE * seconds) & 0xFFFFFFFF) + frame[36:]
+
+
+def test_a_sender_whose_timestamps_jump_is_placed_where_its_packets_arrived(tmp_path):
+    """RTP lets a sender's timestamps jump (after a silence, a re-INVITE): laid out by timestamp alone, the rest of
+    its audio would land ten minutes away; it starts again where it arrived."""
+    customer = stream(440, 1, 40000, CUSTOMER_PORT, 0, 50, rtcp=False)
+    customer = customer[:25] + [(time, later(frame, 600)) for time, frame in customer[25:]]
+    write_pcap(tmp_path / "jump.pcap", customer + stream(1000, 2, 40002, AGENT_PORT, 0, 50, rtcp=False))
+    rec = recording.assemble([(list(recording.read_pcap(tmp_path / "jump.pcap")), PORTS)])
+    assert rec.duration == pytest.approx(1.0, abs=0.03)
+    assert tone(channel(rec, Party.CUSTOMER, 0.55, 0.95), 440) > 7000

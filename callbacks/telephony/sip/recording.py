@@ -17,10 +17,12 @@ Two halves:
 
 from __future__ import annotations
 
+import array
 import json
 import secrets
 import socket
 import struct
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -329,7 +331,7 @@ class Recording:
     the stretches (seconds from the start) when it was paused."""
 
     started: float
-    channels: dict[Party, list[int]]
+    channels: dict[Party, array.array]  # signed 16-bit ('h')
     paused: list[tuple[float, float]] = field(default_factory=list)
     codecs: set[str] = field(default_factory=set)
 
@@ -339,18 +341,19 @@ class Recording:
 
 
 CODEC_NAMES = {0: "PCMU", 8: "PCMA"}
+JUMP = RATE // 2  # timestamps moving 0.5 s more (or less) than the arrivals between two packets: a jump, not jitter
 
 
 def assemble(parts: Iterable[tuple[list[Packet], dict[int, Party]]]) -> Recording:
     """The segments' packets (each with its ports→party map) on one timeline. Each RTP stream (party, SSRC) is
-    placed from its first packet's arrival, and every later packet at its RTP timestamp from there; the paused
-    stretches are the gaps between one segment's last packet and the next one's first."""
+    placed from its first packet's arrival, and every later packet by its RTP timestamp from the one before; the
+    paused stretches are the gaps between one segment's last packet and the next one's first."""
     parts = sorted(((packets, ports) for packets, ports in parts if packets), key=lambda part: min(p.time for p in part[0]))
     if not parts:
         raise RecordingError("nothing was recorded")
     started = min(p.time for packets, _ in parts for p in packets)
-    channels: dict[Party, list[int]] = {party: [] for party in CHANNELS}
-    anchors: dict[tuple[Party, int], tuple[int, int]] = {}  # (party, ssrc) → (sample, RTP timestamp)
+    channels = {party: array.array("h") for party in CHANNELS}
+    anchors: dict[tuple[Party, int], tuple[int, int, int]] = {}  # (party, SSRC) → its last packet's place, timestamp, arrival
     codecs: set[str] = set()
     paused = []
     previous_end = None
@@ -366,21 +369,30 @@ def assemble(parts: Iterable[tuple[list[Packet], dict[int, Party]]]) -> Recordin
                 continue
             codecs.add(CODEC_NAMES[packet.payload_type])
             key = (party, packet.ssrc)
-            if key not in anchors:
-                anchors[key] = (round((packet.time - started) * RATE), packet.timestamp)
-            sample, timestamp = anchors[key]
-            delta = (packet.timestamp - timestamp) & 0xFFFFFFFF
-            if delta >= 0x80000000:  # a packet older than the anchor (reordered)
-                delta -= 0x100000000
-            position = sample + delta
+            arrival = round((packet.time - started) * RATE)
+            position = arrival
+            if key in anchors:
+                before, timestamp, arrived = anchors[key]
+                moved = _delta(timestamp, packet.timestamp)
+                # A sudden jump of the sender's clock (RTP allows one after a silence) starts again where the packet
+                # arrived; a slow drift between its clock and rtpengine's is left alone (the timestamps are right).
+                if abs(moved - (arrival - arrived)) <= JUMP:
+                    position = before + moved
+            anchors[key] = (position, packet.timestamp, arrival)
             if position < 0:
                 continue
             channel = channels[party]
-            audio = [decoder[b] for b in packet.payload]
+            audio = array.array("h", (decoder[b] for b in packet.payload))
             if len(channel) < position + len(audio):
-                channel.extend([0] * (position + len(audio) - len(channel)))
+                channel.frombytes(bytes(2 * (position + len(audio) - len(channel))))  # silence up to here
             channel[position : position + len(audio)] = audio
     return Recording(started, channels, paused, codecs)
+
+
+def _delta(before: int, after: int) -> int:
+    """Samples from one RTP timestamp to another, through the 32-bit wrap (negative for a reordered packet)."""
+    delta = (after - before) & 0xFFFFFFFF
+    return delta - 0x100000000 if delta >= 0x80000000 else delta
 
 
 def convert(recording_dir: Path, call_id: str, wav: Path) -> Recording:
@@ -409,14 +421,16 @@ def write_wav(path: Path, recording: Recording, call: str = "") -> None:
     """A 2-channel 8 kHz 16-bit PCM WAV (left: customer, right: agent) whose LIST/INFO chunk carries, in ICMT, the
     recording's metadata as JSON: when it started, its channels, codec and paused stretches."""
     length = max(len(c) for c in recording.channels.values())
-    left, right = (recording.channels[p] + [0] * (length - len(recording.channels[p])) for p in CHANNELS)
-    frames = bytearray(4 * length)
-    for i, (a, b) in enumerate(zip(left, right, strict=True)):
-        struct.pack_into("<hh", frames, 4 * i, a, b)
+    frames = array.array("h", bytes(4 * length))
+    for offset, party in enumerate(CHANNELS):  # interleaved: left, right, left, right …
+        samples = recording.channels[party]
+        frames[offset : 2 * len(samples) : 2] = samples
+    if sys.byteorder == "big":
+        frames.byteswap()  # WAV is little-endian
     comment = json.dumps(metadata_of(recording, call)).encode() + b"\0"
     info = _chunk(b"LIST", b"INFO" + _chunk(b"ICMT", comment) + _chunk(b"ISFT", b"Ringback\0"))
     fmt = _chunk(b"fmt ", struct.pack("<HHIIHH", 1, 2, RATE, RATE * 4, 4, 16))
-    body = b"WAVE" + fmt + info + _chunk(b"data", bytes(frames))
+    body = b"WAVE" + fmt + info + _chunk(b"data", frames.tobytes())
     path.write_bytes(b"RIFF" + struct.pack("<I", len(body)) + body)
 
 
