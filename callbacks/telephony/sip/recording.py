@@ -94,7 +94,7 @@ def _bdecode(data: bytes, i: int):
 
 def ng(command: str, timeout: float = TIMEOUT, **params) -> dict:
     """One ng request to rtpengine (`command` plus `params`, underscores as dashes) and its answer; raises
-    RecordingError when rtpengine answers an error."""
+    RecordingError when rtpengine answers an error, OSError (a timeout) when it does not answer."""
     cookie = secrets.token_hex(6).encode()
     message = {"command": command} | {k.replace("_", "-"): v for k, v in params.items() if v is not None}
     host, port = settings.RINGBACK_RTPENGINE_HOST, settings.RINGBACK_RTPENGINE_PORT
