@@ -115,3 +115,13 @@ def test_the_customer_sees_the_company_number_not_the_agents_address(tmp_path, s
     assert '$var(cli) = "+33144556677";' in cfg
     assert 'uac_replace_from("", "sip:$var(cli)@127.0.0.1");' in cfg
     assert 'append_hf("P-Asserted-Identity: <sip:$var(cli)@127.0.0.1>\\r\\n");' in cfg
+
+
+def test_rtpengine_records_to_pcap_in_userspace_only_when_a_recording_directory_is_set(tmp_path, settings):
+    generate(tmp_path)
+    assert "recording" not in (tmp_path / "rtpengine.conf").read_text()
+    settings.RINGBACK_RTPENGINE_RECORDING_DIR = "/var/spool/ringback-recordings"
+    generate(tmp_path)
+    conf = (tmp_path / "rtpengine.conf").read_text()
+    assert "table = -1\n" in conf  # still no kernel module: the pcap method records in userspace
+    assert "recording-dir = /var/spool/ringback-recordings\nrecording-method = pcap\nrecording-format = raw\n" in conf

@@ -229,6 +229,9 @@ RINGBACK_RTPENGINE_PORT = int(os.environ.get("RINGBACK_RTPENGINE_PORT", "2223"))
 # Where /readyz pings rtpengine's control port (kamailio's host: `sip_config` has it listen on loopback there).
 RINGBACK_RTPENGINE_HOST = os.environ.get("RINGBACK_RTPENGINE_HOST", "127.0.0.1")
 RINGBACK_RTP_PORTS = os.environ.get("RINGBACK_RTP_PORTS", "10200-10999")  # rtpengine: four per call
+# Where rtpengine writes the calls Ringback records (pcap segments and their metadata: docs/recording.md); empty: no
+# recording. A directory on rtpengine's host that Ringback reads (the same host, or a shared mount).
+RINGBACK_RTPENGINE_RECORDING_DIR = os.environ.get("RINGBACK_RTPENGINE_RECORDING_DIR", "")
 if RINGBACK_SIMULATOR:
     INSTALLED_APPS.append("callbacks.telephony.simulator")
 SIM_NO_ANSWER_SECONDS = int(os.environ.get("SIM_NO_ANSWER_SECONDS", "30"))

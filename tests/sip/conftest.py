@@ -108,7 +108,10 @@ def running_stack(server, folder, env: dict, **options):
 
 @pytest.fixture(scope="session")
 def sip(server, carrier, tmp_path_factory):
-    yield from running_stack(server, tmp_path_factory.mktemp("sip"), dict(os.environ) | ROTATING | TRUNK | TEXTS)
+    folder = tmp_path_factory.mktemp("sip")
+    # rtpengine may record (pcap, in userspace): nothing is written until a test starts recording a call.
+    recordings = {"RINGBACK_RTPENGINE_RECORDING_DIR": str(folder / "recordings")}
+    yield from running_stack(server, folder, dict(os.environ) | ROTATING | TRUNK | TEXTS | recordings)
 
 
 @pytest.fixture(scope="session")

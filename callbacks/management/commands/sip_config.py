@@ -8,7 +8,7 @@ The settings: RINGBACK_SIP_DOMAIN, RINGBACK_SIP_ADDRESS, RINGBACK_SIP_PORT, RING
 kamailio's WebSocket port), RINGBACK_SIP_SECRET (shared: agents' credentials, the reports' token) and
 RINGBACK_SIP_SECRET_PREVIOUS (still valid during a rotation), RINGBACK_SIP_ORIGINS (the pages that may open the
 SIP websocket: RINGBACK_PUBLIC_URL's origin by default), RINGBACK_SIP_TRUNK, RINGBACK_RTPENGINE_PORT,
-RINGBACK_RTP_PORTS; the reports go to RINGBACK_PUBLIC_URL's /sip/events unless --events-url says otherwise, and
+RINGBACK_RTP_PORTS, RINGBACK_RTPENGINE_RECORDING_DIR (where rtpengine writes recorded calls; none without it); the reports go to RINGBACK_PUBLIC_URL's /sip/events unless --events-url says otherwise, and
 kamailio asks /sip/caller-id beside it which number each call shows (kamailio must reach both from an address in
 RINGBACK_SIP_PROXY_ADDRESSES).
 
@@ -42,6 +42,15 @@ port-min = {port_min}
 port-max = {port_max}
 log-level = 5
 log-stderr = true
+{recording}"""
+
+# Recording (docs/recording.md): rtpengine writes, in userspace, each recorded call's decrypted RTP as pcap segments
+# (pcaps/) and a metadata file per segment (metadata/, once the segment is closed); Ringback starts and stops it per
+# call over the control port, and converts the segments to WAV. "proc" needs the kernel module: not with table -1.
+RECORDING = """\
+recording-dir = {dir}
+recording-method = pcap
+recording-format = raw
 """
 
 
@@ -123,6 +132,9 @@ class Command(BaseCommand):
                 port=settings.RINGBACK_RTPENGINE_PORT,
                 port_min=port_min,
                 port_max=port_max,
+                recording=RECORDING.format(dir=settings.RINGBACK_RTPENGINE_RECORDING_DIR)
+                if settings.RINGBACK_RTPENGINE_RECORDING_DIR
+                else "",
             ),
         )
         written = ["kamailio.cfg", "rtpengine.conf"]
