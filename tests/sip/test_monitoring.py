@@ -22,9 +22,8 @@ from callbacks.telephony.sip import credentials
 from ..browser.a11y import Axe
 from ..browser.conftest import SHOTS
 from ..browser.test_call_handling import status
-from ..factories import PASSWORD
 from ..test_monitoring import supervisor
-from .conftest import CHROMIUM, SIP_ARGS
+from .conftest import CHROMIUM, SIP_ARGS, signed_in
 from .test_softphone import RTP_BOTH_WAYS, call_customer, wait_js
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
@@ -139,16 +138,7 @@ def heard_by_customer(line, spans: dict[str, tuple[float, float]]) -> dict[str, 
 
 
 def board_login(browser, server, axe, username: str):
-    from ..browser.conftest import new_context
-
-    context = new_context(browser, axe, username, base_url=server.url, continuous=False)
-    page = context.new_page()
-    page.set_default_timeout(20000)
-    page.on("console", lambda m: print(f"[{username} console] {m.text}"))
-    page.goto("/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    context, page = signed_in(browser, server, axe, username)
     page.goto("/board/")
     expect(page.locator("#softphone")).to_have_attribute("data-state", "registered")
     return context, page
