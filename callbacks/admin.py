@@ -27,6 +27,7 @@ from .models import (
     IdempotencyRecord,
     Interaction,
     LineReport,
+    MonitoringSession,
     Note,
     NotReadyReason,
     NumberCheck,
@@ -121,6 +122,7 @@ class QueueAdmin(admin.ModelAdmin):
                     "offer_timeout_seconds",
                     "on_accept",
                     "ring_seconds",
+                    "monitoring_shown",
                     "default_max_attempts",
                     "require_disposition",
                     "after_call_work_seconds",
@@ -651,6 +653,16 @@ class ConsultationAdmin(RecordAdmin):
     list_filter = ["state"]
     search_fields = ["from_agent__display_name", "to_agent__display_name", "number", "call__switch_ref", "line_ref"]
     list_select_related = ["call", "from_agent", "to_agent"]
+
+
+@admin.register(MonitoringSession)
+class MonitoringSessionAdmin(RecordAdmin):
+    list_display = ["supervisor", "agent", "call", "mode", "started_at", "ended_at", "end_reason"]
+    list_filter = ["mode", "end_reason"]
+    search_fields = ["supervisor__username", "agent__display_name", "call__switch_ref"]
+    list_select_related = ["supervisor", "agent", "call"]
+    autocomplete_fields = ["agent"]
+    exclude = ["token"]  # the one-time secret of the monitoring call: never shown
 
 
 @admin.register(FavoriteTarget)

@@ -106,6 +106,7 @@ class HistoryKind(models.TextChoices):
     ROUTED = "routed", _("Sent on by a routing rule")
     CONFIG = "config", _("Configuration change")
     RECONCILED = "reconciled", _("Repaired by reconciliation")
+    MONITOR = "monitor", _("Monitoring")
 
 
 class PreviewSection(models.TextChoices):
@@ -163,6 +164,21 @@ class ConsultState(models.TextChoices):
 
 
 OPEN_CONSULT_STATES = (ConsultState.REQUESTED, ConsultState.ACTIVE)
+
+
+class MonitorMode(models.TextChoices):
+    """What a supervisor on an agent's call hears and who hears them (the agent's page mixes it)."""
+
+    LISTEN = "listen", _("Listen")  # hears the customer and the agent; nobody hears them
+    WHISPER = "whisper", _("Whisper")  # the agent hears them too; the customer does not
+    BARGE = "barge", _("Barge")  # all three hear each other
+
+
+class MonitorEnd(models.TextChoices):
+    """Why a monitoring session ended."""
+
+    LEFT = "left", _("The supervisor left")
+    CALL_ENDED = "call_ended", _("The call ended")
 
 
 class PartyState(models.TextChoices):
@@ -264,6 +280,8 @@ class EffectKind(models.TextChoices):
     EMAIL = "email", "E-mail"
     WEBHOOK = "webhook", "Webhook"
     SMS = "sms", "Text message"
+    MONITOR = "monitor", "Monitor"
+    END_MONITOR = "end_monitor", "End monitoring"
 
 
 SWITCH_COMMANDS = tuple(k for k in EffectKind if k not in (EffectKind.EMAIL, EffectKind.WEBHOOK, EffectKind.SMS))

@@ -5,7 +5,20 @@ from django.views.i18n import JavaScriptCatalog
 
 from callbacks import gms
 from callbacks.api import api
-from callbacks.views import board, calls, conversations, directory, emails, health, metrics, public, reports, softphone, texts
+from callbacks.views import (
+    board,
+    calls,
+    conversations,
+    directory,
+    emails,
+    health,
+    metrics,
+    monitoring,
+    public,
+    reports,
+    softphone,
+    texts,
+)
 from callbacks.views import workspace as views
 
 urlpatterns = [
@@ -74,6 +87,10 @@ urlpatterns = [
     path("board/callbacks/bulk/", board.bulk_action, name="bulk_action"),
     path("board/callbacks/<int:callback_id>/", board.callback_detail, name="callback_detail"),
     path("board/agents/<int:agent_id>/status/", board.force_status, name="force_status"),
+    path("board/agents/<int:agent_id>/monitor/", monitoring.start, name="monitor_start"),
+    path("board/monitor/", monitoring.panel, name="monitor_panel"),
+    path("board/monitor/<int:session_id>/mode/", monitoring.switch, name="monitor_mode"),
+    path("board/monitor/<int:session_id>/leave/", monitoring.leave, name="monitor_leave"),
     path("reports/", reports.reports, name="reports"),
     path("reports/callbacks.csv", reports.callbacks_csv, name="report_callbacks_csv"),
     path("reports/agents.csv", reports.agents_csv, name="report_agents_csv"),

@@ -17,6 +17,7 @@ contract is checked by import-linter in the test command):
 - `clock` — timers: due callbacks, offer expiry, After Call Work, reminders, call supervision
 - `repair` — reconciliation: callbacks whose state disagrees with their offers, interactions and calls
 - `supervision` — a supervisor's actions on callbacks (one or in bulk) and on agents' status
+- `monitoring` — a supervisor on an agent's call: Listen, Whisper, Barge, Leave
 - `voice` — the voice menu on the entry numbers: a call takes a line, books, keeps or cancels a callback, ends
 - `webhooks` — an integrator's subscriptions, their secrets, deliveries and replays
 - `texts` — text messages to customers (confirmations, reminders) and from them (replies, STOP)
@@ -64,6 +65,7 @@ from .intake import (
     do_move_callback,
     do_update_callback_data,
 )
+from .monitoring import do_leave_monitoring, do_monitor, do_monitor_mode, open_monitoring
 from .offers import (
     do_accept_offer,
     do_acknowledge_offer,
@@ -151,6 +153,10 @@ from .wrapup import (
 )
 
 __all__ = [
+    "do_leave_monitoring",
+    "do_monitor",
+    "do_monitor_mode",
+    "open_monitoring",
     "do_customer_answered",
     "do_customer_handed_over",
     "do_customer_hold_expired",

@@ -5,8 +5,8 @@ the hold time), `place_call` (a new call to the customer: Call, or Accept on a
 queue that dials at once), `end_call` (the call ends, its conference parties
 leave and its consultations end, their numbers hung up), `live_call`, a
 conference party's arrival and departure (`join_party`, `party_gone`,
-`locked_party`), a consultation ending unfinished (`consult_gone`), and the
-switch commands that go with them.
+`locked_party`), a consultation ending unfinished (`consult_gone`), a supervisor's monitoring ending with the call
+(`stop_monitoring`), and the switch commands that go with them.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from datetime import datetime
 from django.contrib.auth.models import AbstractBaseUser
 
 from .. import dialplan, linestate
-from ..enums import OPEN_CONSULT_STATES, CallState, EffectKind, HistoryKind
+from ..enums import OPEN_CONSULT_STATES, CallState, EffectKind, HistoryKind, MonitorEnd, MonitorMode
 from ..linestate import ConsultEvent, PartyEvent, consult_state_after, party_state_after
-from ..models import Call, CallParty, Consultation, Interaction, VoiceSession
+from ..models import Call, CallParty, Consultation, Interaction, MonitoringSession, VoiceSession
 from ..phone import display_phone
 from ..push import Push, push_board_on_commit, push_on_commit
 from ..telephony import caller_id, telephony
@@ -156,6 +156,49 @@ def release_extras(call: Call, now: datetime) -> None:
         agents.append(consult.to_agent_id)
         hang_up_line(consult.line_ref, now, call.callback)
     engagement_changed(agents)
+    stop_monitoring(call, now, MonitorEnd.CALL_ENDED)
+
+
+def supervisor_name(user) -> str:
+    return user.get_full_name() or user.get_username()
+
+
+def monitoring_changed(call: Call, agent_id: int) -> None:
+    """A monitoring session began, changed mode or ended: the agent's window (their indicator, and what their page
+    mixes) and the boards of the call's queue (the supervisor's panel re-reads with them)."""
+    push_on_commit(Push.INTERACTION_CHANGED, agent_ids=[agent_id])
+    push_board_on_commit([call.callback.queue_id])
+
+
+def stop_monitoring(call: Call, now: datetime, reason: MonitorEnd, *, actor=None) -> None:
+    """The call's (locked) monitoring session ends: Leave, or the call ended or moved. Recorded, and the switch told."""
+    if call.monitoring_id is None:
+        return
+    session = (
+        MonitoringSession.objects.select_for_update(of=("self",)).select_related("supervisor", "agent").get(pk=call.monitoring_id)
+    )
+    session.ended_at, session.end_reason = now, reason
+    session.save(update_fields=["ended_at", "end_reason"])
+    call.monitoring = None
+    call.save(update_fields=["monitoring"])
+    why = "left" if reason == MonitorEnd.LEFT else "the call ended"
+    record(
+        HistoryKind.MONITOR,
+        f"Supervisor {supervisor_name(session.supervisor)} stopped monitoring {session.agent} "
+        f"({MonitorMode(session.mode).label}): {why}",
+        callback=call.callback,
+        agent=session.agent,
+        actor=actor,
+        at=now,
+        session=session.pk,
+        mode=session.mode,
+        change="end",
+        reason=reason.value,
+    )
+    effects.switch_command(
+        EffectKind.END_MONITOR, call_ref=call.switch_ref, now=now, callback=call.callback, supervisor=str(session.supervisor_id)
+    )
+    monitoring_changed(call, session.agent_id)
 
 
 def end_call(call: Call, outcome: str, now: datetime, *, hang_up: bool = False) -> None:

@@ -10,7 +10,7 @@ from .agents import (
     may_work,
 )
 from .calendars import BusinessCalendar, CalendarException, OpeningHours
-from .calls import Call, CallParty, Consultation, FavoriteTarget, LineReport, RetryRule
+from .calls import Call, CallParty, Consultation, FavoriteTarget, LineReport, MonitoringSession, RetryRule
 from .config import (
     ApiClient,
     DispositionCode,
@@ -43,6 +43,7 @@ from .work import (
 )
 
 __all__ = [
+    "MonitoringSession",
     "NumberCheck",
     "SmsOptOut",
     "TextInteraction",

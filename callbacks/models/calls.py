@@ -1,9 +1,20 @@
 """Voice calls of an interaction, their parties, consultations; retry rules and team targets."""
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from ..enums import ACTIVE_CALL_STATES, OPEN_CONSULT_STATES, CallOutcome, CallState, ConsultState, PartyState, RetryAction
+from ..enums import (
+    ACTIVE_CALL_STATES,
+    OPEN_CONSULT_STATES,
+    CallOutcome,
+    CallState,
+    ConsultState,
+    MonitorEnd,
+    MonitorMode,
+    PartyState,
+    RetryAction,
+)
 from .agents import Agent
 from .config import Queue
 from .work import CallbackRequest, Interaction
@@ -27,6 +38,8 @@ class Call(models.Model):
     transfer_key = models.CharField(max_length=120, blank=True)  # the Team Communicator target
     transfer_number = models.CharField(max_length=20, blank=True)
     transfer_label = models.CharField(max_length=200, blank=True)
+    # The supervisor listening in now (their open session), read with the call so a window's render costs no query.
+    monitoring = models.ForeignKey("MonitoringSession", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
         ordering = ["-started_at"]
@@ -179,3 +192,31 @@ class LineReport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.call_ref} {self.event} ({self.get_source_display()})"
+
+
+class MonitoringSession(models.Model):
+    """A supervisor listening to (whispering to, barging in on) an agent's call, from Listen to Leave or the call's
+    end. The agent's page answers the supervisor's SIP call only with `token` (pushed to both pages, never reused)
+    and mixes the audio for `mode`."""
+
+    call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="monitoring_sessions")
+    agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="monitored")
+    supervisor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="monitoring")
+    mode = models.CharField(max_length=10, choices=MonitorMode.choices, default=MonitorMode.LISTEN)
+    token = models.CharField(max_length=64, unique=True)
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    end_reason = models.CharField(max_length=12, choices=MonitorEnd.choices, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        constraints = [
+            # One supervisor on a call at a time, and a supervisor on one call at a time.
+            models.UniqueConstraint(fields=["call"], condition=Q(ended_at__isnull=True), name="one_monitor_per_call"),
+            models.UniqueConstraint(
+                fields=["supervisor"], condition=Q(ended_at__isnull=True), name="one_call_monitored_per_supervisor"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.supervisor} on {self.agent} ({self.get_mode_display()})"

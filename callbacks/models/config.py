@@ -96,6 +96,11 @@ class Queue(models.Model):
         validators=[MinValueValidator(5), MaxValueValidator(120)],
         help_text="How long the customer's phone rings before Ringback hangs up and records No answer (the softphone).",
     )
+    monitoring_shown = models.BooleanField(
+        "agents see monitoring",
+        default=True,
+        help_text="Agents of this queue see when a supervisor listens to, whispers to or barges in on their call.",
+    )
     on_accept = models.CharField(
         max_length=10,
         choices=AcceptAction.choices,

@@ -146,7 +146,9 @@ def _interaction_views(interactions, zone, configured, histories) -> list[Intera
     if not interactions:
         return []
     ids = [i.pk for i in interactions]
-    every_call = list(Call.objects.filter(interaction_id__in=ids))  # a few per window: the live one, and any before
+    every_call = list(
+        Call.objects.filter(interaction_id__in=ids).select_related("monitoring__supervisor")
+    )  # a few per window: the live one, and any before
     calls = {c.interaction_id: c for c in every_call if c.state != CallState.ENDED}
     called = {c.interaction_id for c in every_call}
     call_ids = [c.pk for c in calls.values()]

@@ -66,6 +66,13 @@ class Telephony(Protocol):
 
     def end_consult(self, *, call_ref: str) -> None: ...
 
+    def monitor(self, *, call_ref: str, supervisor: str, mode: str) -> None:
+        """A supervisor (a user id) listens to the call, whispers to its agent or barges in (`mode`); a new mode on a
+        monitored call switches it, on the same connection."""
+
+    def end_monitor(self, *, call_ref: str, supervisor: str) -> None:
+        """The supervisor is off the call; the call goes on as it was."""
+
     def tick(self) -> None:
         """Called by the dispatcher's clock; a real connector may do nothing."""
 

@@ -31,6 +31,8 @@ from ..models import (
     supervises,
 )
 from ..phone import display_phone
+from ..telephony import sip
+from .monitoring import monitor_context
 from .workspace import first_error
 
 BOARD = "supervisor/board.html"
@@ -111,7 +113,10 @@ def render_figures(user, language: str | None = None, *, fresh_since: float | No
 @login_required
 def board(request: HttpRequest) -> HttpResponse:
     require_supervisor(request.user)
-    return render(request, BOARD, {**board_context(request.user), "ws_url": "/ws/board/", "nav": "board"})
+    context = {**board_context(request.user), **monitor_context(request.user), "ws_url": "/ws/board/", "nav": "board"}
+    # The board's softphone: it calls an agent's page to listen in (Listen, Whisper, Barge).
+    context["softphone"] = sip.user_page_config(sip.supervisor_user(request.user.pk))
+    return render(request, BOARD, context)
 
 
 @require_GET

@@ -5,7 +5,9 @@
 // to a number; data-handover-* (a call transferred to another agent) → a REFER to their phone, whose page answers
 // the customer once the call shows there; data-leg (a consultation) → a call between the agents' browsers, mixed
 // with the customer's through Web Audio in a conference; data-leg-line (a number consulted or conferenced) → a
-// call to it, mixed the same way once it answers. It reports what each line did (ringing, answered, failed with
+// call to it, mixed the same way once it answers; data-monitor-* (a supervisor on the call: Listen, Whisper, Barge)
+// → the supervisor's board calls this page with the session's one-time token, which this page answers only when
+// its window shows that token, and mixes for the mode (see `monitorMix`). It reports what each line did (ringing, answered, failed with
 // its SIP code, ended by the far end, a transfer's verdict) to /softphone/events/.
 (function () {
   var cfgEl = document.getElementById("softphone-config");
@@ -19,6 +21,9 @@
   var incoming = [];   // calls ringing this phone (a customer handed over by another agent), not yet claimed
   var legs = {};       // second calls between agents ("consult-<id>": a consultation, then maybe a conference)
   var legsStarted = {}, legsRinging = {}, legsGone = {}, mixed = {};
+  var monitorsRinging = {};  // a supervisor's board calling this page, by the token in its X-Ringback-Monitor
+  var monitor = null;        // the monitoring call this page answered, and its Web Audio graph
+  var watching = null, watched = {};  // on a supervisor's board: its call to an agent's page (tokens dialled once)
   var state = "connecting", detail = "";
   var MEDIA = { audio: true, video: false };
   var audio = new Audio();
@@ -89,7 +94,16 @@
   // accepts the transfer in Ringback (the call then shows here, and the session is answered), or gives up.
   ua.on("newRTCSession", function (e) {
     if (e.originator !== "remote") return;
-    var s = e.session, leg = e.request.getHeader("X-Ringback-Leg");
+    var s = e.session, leg = e.request.getHeader("X-Ringback-Leg"), token = e.request.getHeader("X-Ringback-Monitor");
+    if (token) {  // a supervisor's board: answered only if this page's window shows the same token
+      monitorsRinging[token] = s;
+      var forget = function () { if (monitorsRinging[token] === s) delete monitorsRinging[token]; };
+      s.on("ended", forget);
+      s.on("failed", forget);
+      setTimeout(function () { if (monitorsRinging[token] === s && !s.isEstablished() && !s.isEnded()) s.terminate({ status_code: 403 }); }, 15000);
+      reconcile();
+      return;
+    }
     if (leg) {  // another agent's page calling about a consultation: answered once this page shows it
       legsRinging[leg] = s;
       s.on("ended", function () { delete legsRinging[leg]; });
@@ -110,7 +124,10 @@
     reconcile();
   });
   ua.start();
-  window.ringbackSoftphone = { ua: ua, sessions: sessions, legs: legs, mixed: mixed, state: function () { return state; } };
+  window.ringbackSoftphone = {
+    ua: ua, sessions: sessions, legs: legs, mixed: mixed, state: function () { return state; },
+    monitor: function () { return monitor; }, watching: function () { return watching; },
+  };
 
   // The microphone is asked for once, when the page opens, not in the middle of a customer's call.
   if (navigator.mediaDevices && navigator.mediaDevices.getUserMedia) {
@@ -272,6 +289,104 @@
     [m.a, m.b].forEach(function (s) { if (!s.isEnded()) sender(s).replaceTrack(m.mic); });
   }
 
+  // A supervisor on this agent's call, mixed here like a conference (nothing in the stack mixes). The supervisor
+  // always hears the customer and this agent; what else each one hears is the mode's:
+  //   to the supervisor: customer + agent's microphone                       (every mode)
+  //   to the customer:   agent's microphone (+ the supervisor in Barge)
+  //   agent's ears:      customer (+ the supervisor in Whisper and Barge)
+  // Switching modes only moves two gains: the same SIP calls, never a new one.
+  function monitorMix(m, customer) {
+    mixer = mixer || new AudioContext();
+    if (mixer.state === "suspended") mixer.resume();
+    var mic = sender(m.s).track, fromSupervisor = new MediaStream([remote(m.s)]);
+    m.customerTrack = sender(customer).track;  // given back when the monitoring ends
+    m.customer = customer;
+    m.sink = new Audio();  // a remote stream reaches Web Audio only while a media element plays it (Chromium)
+    m.sink.muted = true;
+    m.sink.srcObject = fromSupervisor;
+    var supervisor = mixer.createMediaStreamSource(fromSupervisor);
+    var toSupervisor = mixer.createMediaStreamDestination();
+    mixer.createMediaStreamSource(new MediaStream([mic])).connect(toSupervisor);
+    mixer.createMediaStreamSource(new MediaStream([remote(customer)])).connect(toSupervisor);
+    var toCustomer = mixer.createMediaStreamDestination();
+    mixer.createMediaStreamSource(new MediaStream([mic])).connect(toCustomer);
+    m.barge = mixer.createGain();
+    supervisor.connect(m.barge).connect(toCustomer);
+    m.whisper = mixer.createGain();
+    m.ears = mixer.createMediaStreamDestination();  // what this agent hears of the supervisor
+    supervisor.connect(m.whisper).connect(m.ears);
+    m.player = new Audio();
+    m.player.autoplay = true;
+    m.player.srcObject = m.ears.stream;
+    sender(m.s).replaceTrack(toSupervisor.stream.getAudioTracks()[0]);
+    sender(customer).replaceTrack(toCustomer.stream.getAudioTracks()[0]);
+  }
+  function monitorMode(m, mode) {
+    m.mode = mode;
+    m.barge.gain.value = mode === "barge" ? 1 : 0;
+    m.whisper.gain.value = mode === "listen" ? 0 : 1;
+  }
+  function unmonitor() {
+    var m = monitor;
+    monitor = null;
+    if (m.customer && !m.customer.isEnded()) sender(m.customer).replaceTrack(m.customerTrack);
+    if (m.player) { m.player.srcObject = null; m.sink.srcObject = null; }
+    if (!m.s.isEnded()) m.s.terminate();
+  }
+  function reconcileMonitor() {
+    var el = document.querySelector("[data-monitor-token][data-call-ref]");
+    var token = el && el.dataset.monitorToken, customer = el && sessions[el.dataset.callRef];
+    if (monitor && (monitor.token !== token || monitor.s.isEnded())) unmonitor();
+    if (!el) return;
+    if (!monitor && monitorsRinging[token] && customer && customer.isEstablished()) {
+      var s = monitorsRinging[token];
+      delete monitorsRinging[token];
+      if (s.remote_identity.uri.user !== el.dataset.monitorFrom) { s.terminate({ status_code: 403 }); return; }
+      monitor = { token: token, s: s, mode: null };
+      s.on("confirmed", function () { setTimeout(reconcile, 0); });
+      s.on("ended", function () { setTimeout(reconcile, 0); });
+      pickUp(s);
+    }
+    if (monitor && monitor.s.isEstablished() && customer && customer.isEstablished()) {
+      if (!monitor.ears) monitorMix(monitor, customer);
+      if (monitor.mode !== el.dataset.monitorMode) monitorMode(monitor, el.dataset.monitorMode);
+    }
+  }
+
+  // On a supervisor's board: the monitoring panel names the agent's SIP user and the session's token; this page
+  // calls theirs once with it, and its microphone is live only in Whisper and Barge.
+  function reconcileWatch() {
+    var el = document.querySelector("[data-monitor-to][data-monitor-token]");
+    var token = el && el.dataset.monitorToken;
+    if (watching && watching.token !== token) {
+      if (!watching.s.isEnded()) watching.s.terminate();
+      watching = null;
+    }
+    if (!el) return;
+    if (!watching && !watched[token] && ua.isRegistered()) {
+      watched[token] = true;
+      var s = place(el.dataset.monitorTo, "X-Ringback-Monitor: " + token), w = { token: token, s: s };
+      watching = w;
+      var player = new Audio();
+      player.autoplay = true;
+      var play = function (e) { player.srcObject = e.streams[0]; };
+      s.connection.addEventListener("track", play);
+      var gone = function () {
+        player.srcObject = null;
+        if (watching === w) watching = null;
+        var panel = document.getElementById("monitor");  // the agent's page hung up: the panel says why
+        if (panel && window.htmx) window.htmx.trigger(panel, "refresh");
+      };
+      s.on("ended", gone);
+      s.on("failed", gone);
+      s.on("confirmed", function () { setTimeout(reconcile, 0); });
+    }
+    if (watching && watching.s.connection) {
+      var out = sender(watching.s);
+      if (out) out.track.enabled = el.dataset.monitorMode !== "listen";
+    }
+  }
+
   function dial(ref, number, ringSeconds) {
     started[ref] = true;
     var s = place(number, "X-Ringback-Call: " + ref);
@@ -329,6 +444,8 @@
       if (el.hasAttribute("data-leg-mix") && !mixed[leg] && customer && customer.isEstablished() && legs[leg]
           && legs[leg].isEstablished() && !customer.isOnHold().local) mix(customer, legs[leg], leg);
     });
+    reconcileMonitor();
+    reconcileWatch();
     // A call the page no longer shows (its interaction is done or gone) must not stay up.
     Object.keys(sessions).forEach(function (ref) {
       if (!shown[ref] && !handing[ref] && !sessions[ref].isEnded()) sessions[ref].terminate();
@@ -360,6 +477,8 @@
   window.addEventListener("pagehide", function () {
     Object.keys(sessions).forEach(function (ref) { if (!sessions[ref].isEnded()) sessions[ref].terminate(); });
     Object.keys(legs).forEach(function (leg) { if (!legs[leg].isEnded()) legs[leg].terminate(); });
+    if (monitor && !monitor.s.isEnded()) monitor.s.terminate();
+    if (watching && !watching.s.isEnded()) watching.s.terminate();
     ua.stop();
   });
 

@@ -36,5 +36,23 @@
     if (found) found.focus({ preventScroll: true });
   }
   document.addEventListener("htmx:afterSettle", refocus);
+
+  // Listen, Whisper, Barge: the panel re-reads itself after each push to the board (its call may have ended), and
+  // a refusal (403, 409 …) is said above it rather than lost.
+  document.addEventListener("htmx:wsAfterMessage", function () {
+    var panel = document.getElementById("monitor");
+    if (panel && panel.dataset.session && window.htmx) window.htmx.trigger(panel, "refresh");
+  });
+  document.addEventListener("htmx:beforeRequest", function (e) {
+    var box = document.getElementById("monitor-error");
+    if (box && e.detail.elt.closest && e.detail.elt.closest("[data-monitoring]")) box.hidden = true;
+  });
+  document.addEventListener("htmx:responseError", function (e) {
+    var box = document.getElementById("monitor-error");
+    if (!box || !e.detail.elt.closest || !e.detail.elt.closest("[data-monitoring]")) return;
+    var said = new DOMParser().parseFromString(e.detail.xhr.responseText, "text/html").querySelector("[role=alert]");
+    box.textContent = said ? said.textContent : e.detail.xhr.statusText;
+    box.hidden = false;
+  });
   document.addEventListener("htmx:wsAfterMessage", function () { setTimeout(refocus, 0); });
 })();

@@ -149,20 +149,26 @@ def floor(transactional_db):
     return token
 
 
+def signed_in(browser, server, axe, username: str):
+    """A new context of `browser` (checked by axe-core on demand) signed in as `username`: (context, page)."""
+    context = new_context(browser, axe, username, base_url=server.url, continuous=False)
+    page = context.new_page()
+    page.set_default_timeout(20000)
+    page.on("console", lambda m: print(f"[{username} console] {m.text}"))
+    page.goto("/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    return context, page
+
+
 @pytest.fixture
 def agent_page(chromium, server, axe):
     contexts = []
 
     def login(username: str, browser=None):
-        context = new_context(browser or chromium, axe, username, base_url=server.url, continuous=False)
+        context, page = signed_in(browser or chromium, server, axe, username)
         contexts.append(context)
-        page = context.new_page()
-        page.set_default_timeout(20000)
-        page.on("console", lambda m: print(f"[{username} console] {m.text}"))
-        page.goto("/login/")
-        page.get_by_label("Username").fill(username)
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
         page.wait_for_selector("body[data-ws=open]")
         expect(page.locator("#softphone")).to_have_attribute("data-state", "registered")
         expect(page.locator("#softphone")).to_have_text("Phone: ready")

@@ -106,6 +106,19 @@ class SimulatedSwitch:
     def end_consult(self, *, call_ref: str) -> None:
         self._update(call_ref, note="consultation ended")
 
+    def monitor(self, *, call_ref: str, supervisor: str, mode: str) -> None:
+        """The simulated line carries the supervisor too: what each party would hear is written in the call's log
+        (the customer's phone page shows it)."""
+        hears = {
+            "listen": "supervisor hears customer and agent; nobody hears the supervisor",
+            "whisper": "supervisor hears customer and agent; the agent hears the supervisor, the customer does not",
+            "barge": "supervisor, agent and customer all hear each other",
+        }[mode]
+        self._update(call_ref, note=f"supervisor {supervisor} {mode}: {hears}")
+
+    def end_monitor(self, *, call_ref: str, supervisor: str) -> None:
+        self._update(call_ref, note=f"supervisor {supervisor} left the call")
+
     def tick(self) -> None:
         """Fire the events whose time has come."""
         with transaction.atomic():

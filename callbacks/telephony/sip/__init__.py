@@ -74,6 +74,11 @@ def agent_user(agent_id: int) -> str:
     return f"agent-{agent_id}"
 
 
+def supervisor_user(user_id: int) -> str:
+    """A supervisor's SIP user: their board's softphone, which only calls agents' pages (monitoring)."""
+    return f"supervisor-{user_id}"
+
+
 def enabled() -> bool:
     return settings.RINGBACK_TELEPHONY.endswith(".BrowserSoftphone")
 
@@ -81,9 +86,13 @@ def enabled() -> bool:
 def page_config(agent_id: int) -> dict | None:
     """What the agent's page needs to register its softphone (None with another adapter): the WebSocket address,
     the SIP URI, and credentials good for RINGBACK_SIP_CREDENTIAL_HOURS (a shift), renewed with every full page."""
+    return user_page_config(agent_user(agent_id))
+
+
+def user_page_config(user: str) -> dict | None:
+    """A softphone's page configuration for the SIP user `user` (an agent's, or a supervisor's board)."""
     if not enabled():
         return None
-    user = agent_user(agent_id)
     c = credentials(user)
     return {
         "ws": settings.RINGBACK_SIP_WS_URL,

@@ -79,6 +79,12 @@ class BrowserSoftphone:
     def end_consult(self, *, call_ref: str) -> None:
         pass
 
+    def monitor(self, *, call_ref: str, supervisor: str, mode: str) -> None:
+        pass  # the supervisor's page calls the agent's with the session's token; the agent's page mixes for `mode`
+
+    def end_monitor(self, *, call_ref: str, supervisor: str) -> None:
+        pass  # the supervisor's page hangs its call up (or the agent's page, once its window no longer shows it)
+
     def tick(self) -> None:
         pass
 

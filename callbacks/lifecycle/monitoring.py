@@ -1,0 +1,172 @@
+"""Monitoring: a supervisor on an agent's call — Listen, Whisper, Barge — from the live board.
+
+Owns: `do_monitor` (the supervisor clicked Listen, Whisper or Barge on an agent's row: a monitoring session on that
+agent's live call), `do_monitor_mode` (switching between the three: the same session, the same SIP call, only the
+mix changes), `do_leave_monitoring` (Leave: the call goes on as it was), and `open_monitoring` (the supervisor's
+session now, for their board). The call's end ends its session (`lines.stop_monitoring`).
+
+Who may: a supervisor of the queue of the agent's call (403 otherwise). One supervisor on a call at a time, and a
+supervisor on one call at a time (409, with who is on it), both also held by the database's constraints. Every
+start, switch and end is a history row (the audit trail: who, whom, when, which mode). The switch is told as a
+durable effect (`monitor` / `end_monitor`); with the browser softphone the agent's page mixes the audio, told by the
+render of its window (the session's one-time token and mode), which each of these actions pushes.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.utils import timezone
+from django.utils.translation import gettext
+
+from ..enums import ACTIVE_CALL_STATES, CallState, EffectKind, HistoryKind, MonitorEnd, MonitorMode
+from ..errors import DomainError, Invalid, Refused
+from ..models import Agent, Call, MonitoringSession, queues_for, require_supervisor
+from . import effects
+from .lines import monitoring_changed, stop_monitoring, supervisor_name
+from .transitions import action, record
+
+MONITORED_STATES = (CallState.CONNECTED, CallState.ON_HOLD)
+
+
+def parse_mode(mode: str) -> MonitorMode:
+    if mode not in MonitorMode.values:
+        raise Invalid(gettext("Choose Listen, Whisper or Barge."), field="mode")
+    return MonitorMode(mode)
+
+
+def open_monitoring(user: AbstractBaseUser) -> MonitoringSession | None:
+    """The session `user` has open now, with the agent and the call's callback (one read)."""
+    return (
+        MonitoringSession.objects.filter(supervisor_id=user.pk, ended_at__isnull=True)
+        .select_related("agent", "call__callback__queue")
+        .first()
+    )
+
+
+def _locked_live_call(agent: Agent) -> Call:
+    call = (
+        Call.objects.select_for_update(of=("self",))
+        .filter(interaction__agent=agent, state__in=[s.value for s in ACTIVE_CALL_STATES])
+        .select_related("callback__queue")
+        .first()
+    )
+    if call is None or call.state not in MONITORED_STATES:
+        raise DomainError(gettext("%(agent)s has no call to listen to.") % {"agent": agent}, code="no_call")
+    return call
+
+
+def _check_queue(user: AbstractBaseUser, call: Call) -> None:
+    if not queues_for(user).filter(pk=call.callback.queue_id).exists():
+        raise Refused(gettext("You do not supervise the queue of this call."))
+
+
+@action
+def do_monitor(*, user: AbstractBaseUser, agent_id: int, mode: str = MonitorMode.LISTEN) -> MonitoringSession:
+    """The supervisor clicked Listen (or Whisper, or Barge) on an agent's row. Refused to anyone but a supervisor
+    of the queue of the agent's call (403), when the agent has no connected call, when another supervisor is on it,
+    or when this supervisor is on another call (409)."""
+    require_supervisor(user)
+    mode = parse_mode(mode)
+    agent = Agent.objects.filter(pk=agent_id).first()
+    if agent is None:
+        raise DomainError(gettext("That agent does not exist."), status=404, code="not_found")
+    call = _locked_live_call(agent)
+    _check_queue(user, call)
+    if call.monitoring_id is not None:
+        current = MonitoringSession.objects.select_related("supervisor").get(pk=call.monitoring_id)
+        if current.supervisor_id != user.pk:
+            raise DomainError(
+                gettext("%(supervisor)s is already on this call.") % {"supervisor": supervisor_name(current.supervisor)},
+                code="monitored",
+            )
+        raise DomainError(gettext("You are already on this call."), code="unchanged")
+    elsewhere = MonitoringSession.objects.filter(supervisor_id=user.pk, ended_at__isnull=True).select_related("agent").first()
+    if elsewhere is not None:
+        raise DomainError(gettext("Leave %(agent)s's call first.") % {"agent": elsewhere.agent}, code="monitoring_elsewhere")
+    now = timezone.now()
+    session = MonitoringSession.objects.create(
+        call=call, agent=agent, supervisor=user, mode=mode, token=secrets.token_urlsafe(24), started_at=now
+    )
+    call.monitoring = session
+    call.save(update_fields=["monitoring"])
+    record(
+        HistoryKind.MONITOR,
+        f"Supervisor {supervisor_name(user)} started monitoring {agent} ({mode.label})",
+        callback=call.callback,
+        agent=agent,
+        actor=user,
+        at=now,
+        session=session.pk,
+        mode=mode.value,
+        change="start",
+    )
+    effects.switch_command(
+        EffectKind.MONITOR, call_ref=call.switch_ref, now=now, callback=call.callback, supervisor=str(user.pk), mode=mode.value
+    )
+    monitoring_changed(call, agent.pk)
+    return session
+
+
+def _locked_session(user: AbstractBaseUser, session_id: int) -> MonitoringSession:
+    require_supervisor(user)
+    session = (
+        MonitoringSession.objects.select_for_update(of=("self",))
+        .select_related("agent", "call__callback__queue")
+        .filter(pk=session_id)
+        .first()
+    )
+    if session is None:
+        raise DomainError(gettext("That monitoring session does not exist."), status=404, code="not_found")
+    if session.supervisor_id != user.pk:
+        raise Refused(gettext("Another supervisor is on this call."))
+    if session.ended_at is not None:
+        raise DomainError(gettext("This monitoring session has ended."), code="ended")
+    return session
+
+
+@action
+def do_monitor_mode(*, user: AbstractBaseUser, session_id: int, mode: str) -> MonitoringSession:
+    """The supervisor switched between Listen, Whisper and Barge: the same call, another mix. Refused on someone
+    else's session (403), an ended one or the mode it is already in (409)."""
+    mode = parse_mode(mode)
+    session = _locked_session(user, session_id)
+    _check_queue(user, session.call)
+    if session.mode == mode:
+        raise DomainError(gettext("Already in %(mode)s.") % {"mode": mode.label}, code="unchanged")
+    now = timezone.now()
+    before, session.mode = session.mode, mode
+    session.save(update_fields=["mode"])
+    record(
+        HistoryKind.MONITOR,
+        f"Supervisor {supervisor_name(user)} switched from {MonitorMode(before).label} to {mode.label} on {session.agent}",
+        callback=session.call.callback,
+        agent=session.agent,
+        actor=user,
+        at=now,
+        session=session.pk,
+        mode=mode.value,
+        before=before,
+        change="mode",
+    )
+    effects.switch_command(
+        EffectKind.MONITOR,
+        call_ref=session.call.switch_ref,
+        now=now,
+        callback=session.call.callback,
+        supervisor=str(user.pk),
+        mode=mode.value,
+    )
+    monitoring_changed(session.call, session.agent_id)
+    return session
+
+
+@action
+def do_leave_monitoring(*, user: AbstractBaseUser, session_id: int) -> MonitoringSession:
+    """The supervisor clicked Leave: their call to the agent's page ends, the customer's call goes on as it was."""
+    session = _locked_session(user, session_id)
+    call = Call.objects.select_for_update(of=("self",)).select_related("callback").get(pk=session.call_id)
+    stop_monitoring(call, timezone.now(), MonitorEnd.LEFT, actor=user)
+    session.refresh_from_db()
+    return session
