@@ -14,6 +14,7 @@ from .models import (
     Call,
     CallbackRequest,
     CallParty,
+    CallRecording,
     Consultation,
     Contact,
     ContactEmail,
@@ -131,6 +132,7 @@ class QueueAdmin(admin.ModelAdmin):
                 ]
             },
         ),
+        ("Call recording", {"fields": ["recording_policy", "recording_retention_days"]}),
         ("Intake limits", {"fields": ["max_queued", "daily_requests_per_number"]}),
         (
             "The customer's confirmation and reminder",
@@ -717,3 +719,21 @@ class EntryNumberAdmin(admin.ModelAdmin):
     list_filter = ["active", "language", "queue"]
     search_fields = ["number", "queue__name"]
     autocomplete_fields = ["queue"]
+
+
+@admin.register(CallRecording)
+class CallRecordingAdmin(admin.ModelAdmin):
+    """Recorded calls: read-only (the desk and the switch write them; retention deletes their audio). Played and
+    downloaded from the callback's page on the board, where each time is in the trail."""
+
+    list_display = ["started_at", "callback", "agent", "state", "seconds", "ended_at", "deleted_at"]
+    list_filter = ["state", "callback__queue"]
+    search_fields = ["callback__reference"]
+    date_hierarchy = "started_at"
+    exclude = ["audio", "switch_state"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

@@ -27,6 +27,7 @@ ACTIONS: dict[str, tuple[frozenset[str], str]] = {
     "hold": (frozenset({CallState.CONNECTED}), _("Only a connected call can be put on hold.")),
     "resume": (frozenset({CallState.ON_HOLD}), _("Only a call on hold can be resumed.")),
     "dtmf": (frozenset({CallState.CONNECTED}), _("DTMF needs a connected call.")),
+    "record": (frozenset({CallState.CONNECTED, CallState.ON_HOLD}), _("Recording needs a connected call.")),
     "transfer": (frozenset({CallState.CONNECTED, CallState.ON_HOLD}), _("Transfer needs a connected call.")),
     "conference": (frozenset({CallState.CONNECTED, CallState.ON_HOLD}), _("Conference needs a connected call.")),
     "consult": (frozenset({CallState.CONNECTED, CallState.ON_HOLD}), _("A consultation needs a connected call.")),

@@ -107,6 +107,7 @@ class HistoryKind(models.TextChoices):
     CONFIG = "config", _("Configuration change")
     RECONCILED = "reconciled", _("Repaired by reconciliation")
     MONITOR = "monitor", _("Monitoring")
+    RECORDING = "recording", _("Recording")
 
 
 class PreviewSection(models.TextChoices):
@@ -282,9 +283,29 @@ class EffectKind(models.TextChoices):
     SMS = "sms", "Text message"
     MONITOR = "monitor", "Monitor"
     END_MONITOR = "end_monitor", "End monitoring"
+    RECORD = "record", "Recording"  # bring the switch's recording of a call to what the desk asked (then store it)
 
 
-SWITCH_COMMANDS = tuple(k for k in EffectKind if k not in (EffectKind.EMAIL, EffectKind.WEBHOOK, EffectKind.SMS))
+SWITCH_COMMANDS = tuple(
+    k for k in EffectKind if k not in (EffectKind.EMAIL, EffectKind.WEBHOOK, EffectKind.SMS, EffectKind.RECORD)
+)
+
+
+class RecordingPolicy(models.TextChoices):
+    NEVER = "never", _("Never")
+    ALWAYS = "always", _("Always")
+    AGENT = "agent", _("Started by the agent")
+
+
+class RecordingState(models.TextChoices):
+    """A call's recording as the desk shows it (on the call), and a recording's life (on the recording)."""
+
+    RECORDING = "recording", _("Recording")
+    PAUSED = "paused", _("Recording paused")
+    STORING = "storing", _("Being stored")
+    READY = "ready", _("Ready")
+    FAILED = "failed", _("Failed")
+    DELETED = "deleted", _("Deleted")
 
 
 class EffectStatus(models.TextChoices):

@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 import urllib.parse
 from pathlib import Path
 
@@ -117,3 +118,38 @@ class SmsGateway:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+class S3Server:
+    """An S3-compatible object store on 127.0.0.1 (moto's server, a real HTTP S3 API in a process of its own), with
+    one bucket; `objects()` lists what it holds."""
+
+    def __init__(self, bucket: str = "ringback-recordings") -> None:
+        import boto3
+
+        self.port, self.bucket = free_port(), bucket
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        self.client = boto3.client(
+            "s3", endpoint_url=self.url, aws_access_key_id="ringback", aws_secret_access_key="s3-secret", region_name="eu-west-1"
+        )
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                self.client.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+                break
+            except Exception:
+                if time.monotonic() > deadline or self.proc.poll() is not None:
+                    self.close()
+                    raise RuntimeError("the S3 server did not start") from None
+                time.sleep(0.2)
+
+    def objects(self) -> list[str]:
+        return [o["Key"] for o in self.client.list_objects_v2(Bucket=self.bucket).get("Contents", [])]
+
+    def close(self) -> None:
+        stop(self.proc)

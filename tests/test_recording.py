@@ -9,8 +9,8 @@ import wave
 
 import pytest
 
+from callbacks.telephony.audio import Party, read_wav_metadata
 from callbacks.telephony.sip import recording
-from callbacks.telephony.sip.recording import Party
 
 from .audio import RATE, sine, tone
 
@@ -112,7 +112,7 @@ def test_a_paused_call_is_two_channels_with_each_party_on_its_own_and_the_pause_
         assert tone(agent, 1000) > 7000 and tone(agent, 440) < 200
     for party in Party:  # the pause: nothing at all
         assert not any(channel(rec, party, 1.0, 2.0))
-    meta = recording.read_wav_metadata(wav)
+    meta = read_wav_metadata(wav)
     assert meta["call"] == "call-7" and meta["channels"] == ["customer", "agent"] and meta["paused"] == [[1.0, 2.0]]
     with wave.open(str(wav)) as w:  # an ordinary WAV to any player, the LIST chunk skipped
         assert (w.getnchannels(), w.getframerate(), w.getsampwidth()) == (2, 8000, 2)

@@ -326,6 +326,44 @@ LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
 LANGUAGE_COOKIE_HTTPONLY = True
 LANGUAGE_COOKIE_SAMESITE = "Lax"
 
+# --- Call recordings (docs/recording.md) -------------------------------------
+# Finished recordings are kept on their own storage: local files (readable by their owner only) under
+# RINGBACK_RECORDINGS_DIR by default, or an S3-compatible bucket through django-storages when
+# RINGBACK_RECORDINGS_S3_BUCKET is set (for several machines): _ENDPOINT (empty: AWS itself), _REGION,
+# _ACCESS_KEY and _SECRET_KEY. Ringback serves them itself, to supervisors of the queue and admins only.
+RINGBACK_RECORDINGS_DIR = os.environ.get("RINGBACK_RECORDINGS_DIR", str(VAR_DIR / "recordings"))
+RINGBACK_RECORDINGS_S3_BUCKET = os.environ.get("RINGBACK_RECORDINGS_S3_BUCKET", "")
+if RINGBACK_RECORDINGS_S3_BUCKET:
+    _RECORDINGS = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": RINGBACK_RECORDINGS_S3_BUCKET,
+            "endpoint_url": os.environ.get("RINGBACK_RECORDINGS_S3_ENDPOINT") or None,
+            "region_name": os.environ.get("RINGBACK_RECORDINGS_S3_REGION") or None,
+            "access_key": os.environ.get("RINGBACK_RECORDINGS_S3_ACCESS_KEY") or None,
+            "secret_key": os.environ.get("RINGBACK_RECORDINGS_S3_SECRET_KEY") or None,
+            "location": "recordings",
+            "file_overwrite": False,
+            "default_acl": None,  # the bucket's own (private); nothing is ever public
+            "querystring_auth": True,
+        },
+    }
+else:
+    _RECORDINGS = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {
+            "location": RINGBACK_RECORDINGS_DIR,
+            "base_url": None,
+            "file_permissions_mode": 0o600,
+            "directory_permissions_mode": 0o700,
+        },
+    }
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "recordings": _RECORDINGS,
+}
+
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "static"

@@ -6,6 +6,7 @@ contract is checked by import-linter in the test command):
 - `transitions` — the durable transaction, history rows, the callback transition helper
 - `effects` — durable side effects (switch commands, e-mail) run by the task worker
 - `lines` — call state changes, hold accounting, ending a call
+- `recordings` — a call's recording: started, paused, resumed, stopped and stored; played; deleted when expired
 - `offers` — routing, offers, Accept and Reject, returning a callback to its queue
 - `presence` — agent status per channel, login and logout
 - `wrapup` — dispositions, notes, reschedule, Mark Done, closing the window
@@ -29,7 +30,10 @@ from .calls import (
     do_end_call,
     do_hold_call,
     do_line_report,
+    do_pause_recording,
+    do_record_call,
     do_resume_call,
+    do_resume_recording,
     do_send_dtmf,
     do_switch_event,
     end_unreached_call,
@@ -84,6 +88,7 @@ from .presence import (
     do_set_language,
     do_set_status,
 )
+from .recordings import do_open_recording
 from .repair import do_reconcile_callback, inconsistent_callbacks
 from .supervision import (
     BulkAction,
@@ -224,6 +229,10 @@ __all__ = [
     "do_expire_offers",
     "do_expire_windows",
     "do_hold_call",
+    "do_open_recording",
+    "do_pause_recording",
+    "do_record_call",
+    "do_resume_recording",
     "do_leave_conference",
     "do_link_contact",
     "do_log_in",

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 
 from .. import calendars, callstate
 from ..enums import (
@@ -30,6 +30,8 @@ from ..enums import (
     HistoryKind,
     InteractionState,
     PartyState,
+    RecordingPolicy,
+    RecordingState,
     RetryAction,
 )
 from ..errors import DomainError, Invalid
@@ -38,7 +40,7 @@ from ..models import Call, CallbackRequest, Consultation, Interaction, LineRepor
 from ..phone import in_both_zones
 from ..push import Push, push_on_commit
 from ..telephony import SwitchEvent
-from . import effects
+from . import effects, recordings
 from .lines import (
     consult_gone,
     end_call,
@@ -126,6 +128,45 @@ def do_resume_call(*, user: AbstractBaseUser, interaction_id: int) -> Call:
     command(EffectKind.RESUME, call, now)
     interaction_changed(interaction)
     return call
+
+
+@action
+def do_record_call(*, user: AbstractBaseUser, interaction_id: int) -> Call:
+    """The agent pressed Record: for a queue whose recordings the agent starts, on a connected call."""
+    now = timezone.now()
+    interaction, call = locked_call(user, interaction_id, "record")
+    if interaction.callback.queue.recording_policy != RecordingPolicy.AGENT:
+        raise DomainError(gettext("This queue's calls are not recorded by the agent."))
+    if call.recording:
+        raise DomainError(gettext("This call is already being recorded."))
+    recordings.begin(call, now, actor=user)
+    interaction_changed(interaction)
+    return call
+
+
+def _switch_recording(user: AbstractBaseUser, interaction_id: int, current: RecordingState, refused: str, change) -> Call:
+    now = timezone.now()
+    interaction, call = locked_call(user, interaction_id, "record")
+    if call.recording != current:
+        raise DomainError(gettext(refused))
+    change(call, now)
+    interaction_changed(interaction)
+    return call
+
+
+@action
+def do_pause_recording(*, user: AbstractBaseUser, interaction_id: int) -> Call:
+    """The agent pressed Pause recording (a card number is coming): nothing is recorded until Resume recording."""
+    return _switch_recording(
+        user, interaction_id, RecordingState.RECORDING, gettext_noop("This call is not being recorded."), recordings.pause
+    )
+
+
+@action
+def do_resume_recording(*, user: AbstractBaseUser, interaction_id: int) -> Call:
+    return _switch_recording(
+        user, interaction_id, RecordingState.PAUSED, gettext_noop("The recording is not paused."), recordings.resume
+    )
 
 
 @action
@@ -220,6 +261,7 @@ def switch_event(*, call_ref: str, event: str, digits: str = "") -> Call | None:
     if new_state == CallState.CONNECTED:
         set_call_state(call, CallState.CONNECTED, now)
         record(HistoryKind.CALL, "Customer answered: connected", callback=call.callback, agent=interaction.agent, at=now)
+        recordings.answered(call, now)
         interaction_changed(interaction)
     elif event == SwitchEvent.AGENT_PHONE_HANGUP:
         _call_ended(call, outcome, now, "Call ended: the agent's phone hung up (their page was closed)")

@@ -30,7 +30,7 @@ from ..models import (
 )
 from ..push import Push, push_on_commit
 from ..telephony import telephony
-from . import effects
+from . import effects, recordings
 from .calls import end_unreached_call
 from .intake import remind_customer
 from .offers import return_offer, route_everything, route_on_commit
@@ -265,6 +265,21 @@ def _prune_line_reports(*, before: datetime, limit: int) -> int:
     return LineReport.objects.filter(pk__in=list(old)).delete()[0]
 
 
+RETENTION_EVERY = timedelta(minutes=10)
+_next_retention: datetime | None = None
+
+
+def do_expire_recordings(*, now: datetime | None = None) -> int:
+    """Delete recordings past their queue's retention (`recordings.expire`), at most once every ten minutes per
+    process: in between, not a statement."""
+    global _next_retention
+    now = now or timezone.now()
+    if _next_retention is not None and now < _next_retention:
+        return 0
+    _next_retention = now + RETENTION_EVERY
+    return recordings.expire(now)
+
+
 def sweep_deadlines(now: datetime | None = None) -> dict[str, int]:
     """The part of the sweep whose lateness customers and agents feel: due callbacks and offer time-outs."""
     return {"due": do_enqueue_due(now=now), "expired": do_expire_offers(now=now)}
@@ -296,5 +311,6 @@ def sweep(now: datetime | None = None) -> dict[str, int]:
         "consultation_requests": do_expire_consultation_requests(now=now),
         "effects": do_requeue_stale_effects(now=now),
         "line_reports": do_prune_line_reports(now=now),
+        "recordings": do_expire_recordings(now=now),
         "routed": route_everything(),
     }

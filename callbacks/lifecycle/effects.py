@@ -43,7 +43,12 @@ POLICY: dict[str, tuple[int, float, float]] = {
     EffectKind.EMAIL: (5, 5.0, 120.0),
     EffectKind.WEBHOOK: (6, 5.0, 60.0),
     EffectKind.SMS: (5, 10.0, 60.0),
+    EffectKind.RECORD: (8, 1.0, 60.0),  # waits for the switch to know the call; storing may take a few seconds
 }
+# Effects handled above this layer (the kind's module registers them when it is imported): what performs one, and
+# what its last failed try does.
+HANDLERS: dict[str, Callable[[Effect], None]] = {}
+GIVEN_UP: dict[str, Callable[[Effect, str, datetime], None]] = {}
 WEBHOOK_TIMEOUT_SECONDS = 5
 SWITCH_POLICY = (3, 1.0, 20.0)
 MAX_BACKOFF_SECONDS = 300.0
@@ -190,6 +195,8 @@ def _switch(effect: Effect) -> None:
 
 
 def _handler(kind: str) -> Callable[[Effect], None]:
+    if kind in HANDLERS:
+        return HANDLERS[kind]
     return {EffectKind.EMAIL: _send_email, EffectKind.WEBHOOK: _send_webhook, EffectKind.SMS: _send_sms}.get(kind, _switch)
 
 
@@ -300,6 +307,9 @@ def _failed_try(effect: Effect, error: str) -> str:
         effect.save(update_fields=["last_error", "claimed_until", "status", "finished_at"])
         tries = f"{effect.attempts} tr{'ies' if effect.attempts != 1 else 'y'}"
         if effect.kind == EffectKind.WEBHOOK:  # the integration's own affair: its log is the Effect row (admin)
+            return "failed"
+        if effect.kind in GIVEN_UP:
+            GIVEN_UP[effect.kind](effect, error, now)
             return "failed"
         if effect.kind == EffectKind.EMAIL:
             kind, message = HistoryKind.EMAIL, f"E-mail to {effect.payload['to']} failed after {tries}: {error}"

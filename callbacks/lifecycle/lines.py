@@ -23,7 +23,7 @@ from ..models import Call, CallParty, Consultation, Interaction, MonitoringSessi
 from ..phone import display_phone
 from ..push import Push, push_board_on_commit, push_on_commit
 from ..telephony import caller_id, telephony
-from . import effects
+from . import effects, recordings
 from .transitions import record
 
 
@@ -208,6 +208,7 @@ def end_call(call: Call, outcome: str, now: datetime, *, hang_up: bool = False) 
     call.ended_at = now
     call.transfer_id = ""  # a transfer still asked of the line has nothing left to move
     call.save(update_fields=["state", "hold_started_at", "hold_seconds", "connected_at", "outcome", "ended_at", "transfer_id"])
+    recordings.finish(call, now)
     release_extras(call, now)
     if hang_up:
         effects.switch_command(EffectKind.HANG_UP, call_ref=call.switch_ref, now=now, callback=call.callback)

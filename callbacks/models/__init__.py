@@ -26,6 +26,7 @@ from .config import (
 from .contacts import Contact, ContactEmail, ContactPhone
 from .effects import Effect
 from .emails import EmailInteraction
+from .recordings import CallRecording, recordings_storage
 from .responses import ResponseCategory, StandardResponse
 from .routing import RoutingPoint, RoutingRule
 from .texts import NumberCheck, SmsOptOut, TextInteraction, TextMessage
@@ -43,6 +44,8 @@ from .work import (
 )
 
 __all__ = [
+    "CallRecording",
+    "recordings_storage",
     "MonitoringSession",
     "NumberCheck",
     "SmsOptOut",

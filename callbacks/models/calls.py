@@ -40,6 +40,8 @@ class Call(models.Model):
     transfer_label = models.CharField(max_length=200, blank=True)
     # The supervisor listening in now (their open session), read with the call so a window's render costs no query.
     monitoring = models.ForeignKey("MonitoringSession", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # The call's recording as the desk shows it ("" none, recording, paused): read with the call, no other query.
+    recording = models.CharField(max_length=10, blank=True)
 
     class Meta:
         ordering = ["-started_at"]

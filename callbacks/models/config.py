@@ -12,7 +12,7 @@ from django.db import models
 from django.utils.translation import gettext
 
 from .. import dialplan
-from ..enums import AcceptAction, Channel, DialMode, FieldFormat, PreviewSection, SystemReason
+from ..enums import AcceptAction, Channel, DialMode, FieldFormat, PreviewSection, RecordingPolicy, SystemReason
 from ..errors import DomainError, Invalid, Refused
 from ..gms_options import validate_gms_options
 from ..messaging import can_text
@@ -100,6 +100,20 @@ class Queue(models.Model):
         "agents see monitoring",
         default=True,
         help_text="Agents of this queue see when a supervisor listens to, whispers to or barges in on their call.",
+    )
+    recording_policy = models.CharField(
+        "call recording",
+        max_length=6,
+        choices=RecordingPolicy.choices,
+        default=RecordingPolicy.NEVER,
+        help_text="Never; always, from the moment the customer answers; or when the agent presses Record. The agent "
+        "may pause a recording while the customer reads out a card number.",
+    )
+    recording_retention_days = models.PositiveIntegerField(
+        "keep recordings for (days)",
+        default=90,
+        validators=[MinValueValidator(1), MaxValueValidator(3650)],
+        help_text="Recordings are deleted this many days after their call, by the scheduled retention task.",
     )
     on_accept = models.CharField(
         max_length=10,

@@ -12,7 +12,15 @@ from django.utils.translation import gettext_noop
 
 from .. import callstate, configuration, messaging
 from ..channels import spec
-from ..enums import OPEN_CONSULT_STATES, CallbackState, CallState, ConsultState, InteractionState, PartyState
+from ..enums import (
+    OPEN_CONSULT_STATES,
+    CallbackState,
+    CallState,
+    ConsultState,
+    InteractionState,
+    PartyState,
+    RecordingPolicy,
+)
 from ..models import Agent, Call, CallParty, Consultation, ContactEmail, Interaction
 from ..phone import display_phone
 from ..prepared import Prepared
@@ -100,6 +108,16 @@ class InteractionView:
     can_dtmf = _allowed("dtmf")
     can_transfer = _allowed("transfer")
     can_mark_done = _allowed("mark_done")
+
+    # The call's recording (`Call.recording`, read with the call): the indicator, and Record / Pause / Resume.
+    @property
+    def recording(self) -> str:
+        return self.call.recording if self.call is not None and self.can("record") else ""
+
+    @property
+    def can_record(self) -> bool:
+        queue = self.interaction.callback.queue
+        return self.can("record") and not self.recording and queue.recording_policy == RecordingPolicy.AGENT
 
     @property
     def reschedule_min(self) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from functools import cache
+from pathlib import Path
 from typing import Protocol
 
 from django.conf import settings
@@ -72,6 +73,20 @@ class Telephony(Protocol):
 
     def end_monitor(self, *, call_ref: str, supervisor: str) -> None:
         """The supervisor is off the call; the call goes on as it was."""
+
+    # Recording both parties of a call (docs/recording.md). Each command gets, and returns, what the switch needs to
+    # go on with that call's recording (Ringback keeps it on the recording between commands).
+    def start_recording(self, *, call_ref: str, state: dict) -> dict: ...
+
+    def pause_recording(self, *, call_ref: str, state: dict) -> dict:
+        """Nothing of what follows is recorded (the customer reads out a card number) until resumed."""
+
+    def resume_recording(self, *, call_ref: str, state: dict) -> dict: ...
+
+    def stop_recording(self, *, call_ref: str, state: dict, into: Path, paused: list, seconds: float) -> dict:
+        """Stop, and write the call's recording into `into`: a two-channel WAV (`telephony.audio`). `paused` (the
+        stretches the agent paused, in seconds from the start) and `seconds` are what Ringback saw. Returns
+        {"seconds": its length, "paused": [[from, to], …] as the audio has them}."""
 
     def tick(self) -> None:
         """Called by the dispatcher's clock; a real connector may do nothing."""

@@ -10,7 +10,7 @@ from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils import formats, timezone, translation
@@ -23,6 +23,7 @@ from ..enums import OPEN_CALLBACK_STATES, AgentStatus
 from ..errors import Invalid
 from ..models import (
     Agent,
+    CallRecording,
     agents_for,
     callbacks_for,
     get_callback_for_supervisor,
@@ -291,6 +292,26 @@ def callback_detail(request: HttpRequest, callback_id: int) -> HttpResponse:
             "trail": trail,
             "offers": callback.offers.select_related("agent").order_by("created_at"),
             "interactions": callback.interactions.select_related("agent", "disposition").order_by("created_at"),
+            "recordings": callback.recordings.select_related("agent").order_by("started_at"),
             "nav": "worklist",
         },
     )
+
+
+@require_GET
+@login_required
+def recording_audio(request: HttpRequest, recording_id: int, how: str) -> HttpResponse:
+    """A call's recording, played in the trail or downloaded: for supervisors of its queue and admins (403 for anyone
+    else), each time in the callback's trail."""
+    if how not in RECORDING_ACCESS:
+        raise Http404
+    recording = CallRecording.objects.select_related("callback").filter(pk=recording_id).first()
+    if recording is None:
+        raise Http404
+    get_callback_for_supervisor(request.user, recording.callback_id)
+    lifecycle.do_open_recording(user=request.user, recording=recording, how=RECORDING_ACCESS[how])
+    name = f"{recording.callback.reference}-recording-{recording.pk}.wav"
+    return FileResponse(recording.audio.open("rb"), as_attachment=how == "download", filename=name, content_type="audio/wav")
+
+
+RECORDING_ACCESS = {"play": "played", "download": "downloaded"}

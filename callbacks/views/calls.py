@@ -37,6 +37,9 @@ SIMPLE = {
     "hold": lifecycle.do_hold_call,
     "resume": lifecycle.do_resume_call,
     "done": lifecycle.do_mark_done,
+    "record": lifecycle.do_record_call,
+    "pause_recording": lifecycle.do_pause_recording,
+    "resume_recording": lifecycle.do_resume_recording,
 }
 
 

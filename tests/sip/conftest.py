@@ -66,9 +66,17 @@ TEXTS = {"RINGBACK_SMS_BACKEND": "sip", "RINGBACK_SMS_FROM": "+33184880099"}
 
 
 @pytest.fixture(scope="session")
-def server(django_db_setup, django_db_blocker):
+def recording_folders(tmp_path_factory) -> dict[str, str]:
+    """Where rtpengine spools recorded calls (pcap, in userspace: nothing until a call is recorded), and where
+    Ringback keeps the recordings it made of them."""
+    folder = tmp_path_factory.mktemp("recordings")
+    return {"RINGBACK_RTPENGINE_RECORDING_DIR": str(folder / "spool"), "RINGBACK_RECORDINGS_DIR": str(folder / "kept")}
+
+
+@pytest.fixture(scope="session")
+def server(django_db_setup, django_db_blocker, recording_folders):
     """The browser journeys' Daphne on the test database, with this run's settings, texting by SIP."""
-    srv = Server(**TEXTS)
+    srv = Server(**TEXTS, **recording_folders)
     srv.start()
     yield srv
     srv.stop()
@@ -107,11 +115,9 @@ def running_stack(server, folder, env: dict, **options):
 
 
 @pytest.fixture(scope="session")
-def sip(server, carrier, tmp_path_factory):
+def sip(server, carrier, tmp_path_factory, recording_folders):
     folder = tmp_path_factory.mktemp("sip")
-    # rtpengine may record (pcap, in userspace): nothing is written until a test starts recording a call.
-    recordings = {"RINGBACK_RTPENGINE_RECORDING_DIR": str(folder / "recordings")}
-    yield from running_stack(server, folder, dict(os.environ) | ROTATING | TRUNK | TEXTS | recordings)
+    yield from running_stack(server, folder, dict(os.environ) | ROTATING | TRUNK | TEXTS | recording_folders)
 
 
 @pytest.fixture(scope="session")

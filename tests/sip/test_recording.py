@@ -4,20 +4,21 @@ for a second (a card number), resumes, and the call ends. rtpengine's pcap segme
 customer's tone on the left, the agent's on the right, the pause silent and marked in the file's metadata."""
 
 import array
-import time
 import wave
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
-from callbacks.models import Call
+from callbacks.enums import RecordingPolicy, RecordingState
+from callbacks.models import Call, CallRecording, Queue
+from callbacks.telephony.audio import Party, read_wav_metadata
 from callbacks.telephony.sip import credentials, recording
-from callbacks.telephony.sip.recording import Party
 
 from ..audio import RATE, sine, tone
 from ..browser.test_call_handling import status
 from .conftest import CHROMIUM, SIP_ARGS
+from .test_attacks import _wait_for
 from .test_softphone import RTP_BOTH_WAYS, call_customer, wait_js
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
@@ -59,49 +60,48 @@ def a_second_of_talk(page) -> None:
     )
 
 
-def finished_segments(folder: Path, call_id: str, count: int, timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while len(recording.segments(folder, call_id)) < count:
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{len(recording.segments(folder, call_id))} finished segments of {call_id}, not {count}")
-        time.sleep(0.1)
-
-
 def test_a_recorded_call_holds_both_parties_and_its_pause_is_silent_and_marked(
-    server, sip, floor, agent_page, humming_chromium, tmp_path
+    server, sip, floor, agent_page, humming_chromium, recording_folders
 ):
+    """Billing records every call: from the customer's answer, rtpengine records; Alice pauses while a card number is
+    read out and resumes; the customer hangs up, and Ringback stores the call as one two-channel WAV."""
+    Queue.objects.filter(slug="billing").update(recording_policy=RecordingPolicy.ALWAYS)
     number = "+33612000071"
     line = sip.line(number, credentials(number), answer_mode="auto")
     page = agent_page("alice", browser=humming_chromium)
     call_customer(page, server, floor, number)
     expect(status(page)).to_have_text("Connected")
-    call_id = line.wait_for("CALL_ESTABLISHED")["id"]  # kamailio proxies: the Call-ID rtpengine knows the call by
+    expect(page.get_by_test_id("recording")).to_have_text("Recording")
     wait_js(page, RTP_BOTH_WAYS)
-    ref = Call.objects.get().switch_ref
-
-    ports = recording.start(call_id, ref)
-    assert set(ports.values()) == set(Party)  # rtpengine's ports that hear each side: the SAVPF one is the browser
+    _wait_for(lambda: CallRecording.objects.filter(switch_state__applied="recording").exists(), timeout=15)
     a_second_of_talk(page)
-    recording.pause(call_id, ref, ports)  # the customer reads out a card number
+    page.get_by_role("button", name="Pause recording").click()  # the customer reads out a card number
+    expect(page.get_by_test_id("recording")).to_have_text("Recording paused")
+    _wait_for(lambda: CallRecording.objects.filter(switch_state__applied="paused").exists(), timeout=15)
     a_second_of_talk(page)
-    recording.resume(call_id, ref, ports)
+    page.get_by_role("button", name="Resume recording").click()
+    _wait_for(lambda: CallRecording.objects.filter(switch_state__applied="recording").exists(), timeout=15)
     a_second_of_talk(page)
     line.command("hangup")
     expect(status(page)).to_have_text("Ready to Call")
-    recording.stop(call_id, ref, ports)  # rtpengine still knows the call (its delete delay) or closed it itself
-    folder = sip.workdir / "recordings"
-    finished_segments(folder, call_id, 2)
+    _wait_for(lambda: CallRecording.objects.filter(state__in=["ready", "failed"]).exists(), timeout=30)
+    stored = CallRecording.objects.get()
+    assert stored.state == RecordingState.READY, stored.problem
+    wav = Path(recording_folders["RINGBACK_RECORDINGS_DIR"]) / stored.audio.name
+    spool = Path(recording_folders["RINGBACK_RTPENGINE_RECORDING_DIR"])
+    assert not recording.segments(spool, stored.switch_state["call_id"]), "the spool keeps no decrypted audio"
 
-    wav = tmp_path / "call.wav"
-    rec = recording.convert(folder, call_id, wav)
-
-    assert rec.codecs == {"PCMU"}  # what the browser and a G.711-only phone agree on
-    [(paused, resumed)] = rec.paused
-    assert resumed - paused >= 0.8, rec.paused
-    talking = [(0.1, paused - 0.1), (resumed + 0.1, rec.duration - 0.1)]
+    channels = read_channels(wav)
+    meta = read_wav_metadata(wav)
+    assert meta["call"] == Call.objects.get().switch_ref and meta["channels"] == ["customer", "agent"]
+    assert meta["codec"] == ["PCMU"]  # what the browser and a G.711-only phone agree on
+    [(paused, resumed)] = meta["paused"]
+    assert resumed - paused >= 0.8, meta["paused"]
+    duration = len(channels[Party.CUSTOMER]) / RATE
+    talking = [(0.1, paused - 0.1), (resumed + 0.1, duration - 0.1)]
     for start, end in talking:
-        customer = rec.channels[Party.CUSTOMER][int(start * RATE) : int(end * RATE)]
-        agent = rec.channels[Party.AGENT][int(start * RATE) : int(end * RATE)]
+        customer = channels[Party.CUSTOMER][int(start * RATE) : int(end * RATE)]
+        agent = channels[Party.AGENT][int(start * RATE) : int(end * RATE)]
         energies = {
             "customer": (tone(customer, CUSTOMER_TONE), tone(customer, AGENT_TONE)),
             "agent": (tone(agent, AGENT_TONE), tone(agent, CUSTOMER_TONE)),
@@ -111,7 +111,17 @@ def test_a_recorded_call_holds_both_parties_and_its_pause_is_silent_and_marked(
             # Chromium's noise suppression turns a steady tone down (about 4800 to 1200 within two seconds).
             assert own > 300 and own > 10 * other, energies
     for party in Party:  # the card number: not a sample of it
-        assert not any(rec.channels[party][int((paused + 0.04) * RATE) : int((resumed - 0.04) * RATE)]), party
-    meta = recording.read_wav_metadata(wav)
-    assert meta["call"] == ref and meta["channels"] == ["customer", "agent"]
-    assert meta["paused"] == [[paused, resumed]]
+        assert not any(channels[party][int((paused + 0.04) * RATE) : int((resumed - 0.04) * RATE)]), party
+    messages = list(stored.callback.history.filter(kind="recording").order_by("id").values_list("message", flat=True))
+    assert messages[:3] == [
+        "Recording started (the queue records its calls)",
+        "Recording paused by Alice",
+        "Recording resumed by Alice",
+    ]
+
+
+def read_channels(path: Path) -> dict:
+    with wave.open(str(path)) as w:
+        assert (w.getnchannels(), w.getframerate()) == (2, RATE)
+        frames = array.array("h", w.readframes(w.getnframes()))
+    return {Party.CUSTOMER: frames[0::2], Party.AGENT: frames[1::2]}

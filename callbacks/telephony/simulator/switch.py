@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import timedelta
+from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
@@ -25,7 +26,7 @@ from django.utils import timezone
 
 from callbacks.lifecycle.calls import do_switch_event
 
-from .. import SwitchEvent
+from .. import SwitchEvent, audio
 from .models import Line, SimCall
 
 
@@ -118,6 +119,24 @@ class SimulatedSwitch:
 
     def end_monitor(self, *, call_ref: str, supervisor: str) -> None:
         self._update(call_ref, note=f"supervisor {supervisor} left the call")
+
+    def start_recording(self, *, call_ref: str, state: dict) -> dict:
+        self._update(call_ref, note="recording")
+        return state
+
+    def pause_recording(self, *, call_ref: str, state: dict) -> dict:
+        self._update(call_ref, note="recording paused")
+        return state
+
+    def resume_recording(self, *, call_ref: str, state: dict) -> dict:
+        self._update(call_ref, note="recording resumed")
+        return state
+
+    def stop_recording(self, *, call_ref: str, state: dict, into: Path, paused: list, seconds: float) -> dict:
+        """Tones for the call's length (at most SIM_RECORDING_SECONDS), silent where the agent paused."""
+        recording = audio.synthetic(min(seconds, getattr(settings, "SIM_RECORDING_SECONDS", 120)), paused)
+        audio.write_wav(into, recording, call=call_ref)
+        return {"seconds": recording.duration, "paused": [list(p) for p in recording.paused]}
 
     def tick(self) -> None:
         """Fire the events whose time has come."""

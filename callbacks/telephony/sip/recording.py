@@ -22,18 +22,17 @@ import json
 import secrets
 import socket
 import struct
-import sys
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import StrEnum
 from pathlib import Path
 from urllib.parse import quote
 
 from django.conf import settings
 
+from ..audio import CHANNELS, RATE, Party, Recording, write_wav
+
 TIMEOUT = 2.0
-RATE = 8000  # G.711's clock, and the WAV's sample rate
 MARK = "ringback"  # the key of Ringback's own metadata, in rtpengine's metadata file
 
 
@@ -116,14 +115,6 @@ def ng(command: str, timeout: float = TIMEOUT, **params) -> dict:
 # ---- control: start, pause, resume, stop --------------------------------------------------------------------------
 
 
-class Party(StrEnum):
-    CUSTOMER = "customer"
-    AGENT = "agent"
-
-
-CHANNELS = (Party.CUSTOMER, Party.AGENT)  # the WAV's left and right
-
-
 def parties(call_id: str) -> dict[int, Party]:
     """Which of rtpengine's own ports hears whom in this call: the browser's side (the agent) is the one that
     speaks DTLS-SRTP (UDP/TLS/RTP/SAVPF), the other side is the customer's phone (plain RTP). A recorded packet's
@@ -189,6 +180,7 @@ class Segment:
 
     pcap: Path
     metadata: dict  # Ringback's line (empty if rtpengine's file has none)
+    file: Path | None = None  # rtpengine's metadata file
 
 
 def segments(recording_dir: Path, call_id: str) -> list[Segment]:
@@ -206,8 +198,19 @@ def segments(recording_dir: Path, call_id: str) -> list[Segment]:
             if line.startswith("{") and f'"{MARK}"' in line:
                 ours = json.loads(line)
                 break
-        found.append(Segment(pcap, ours))
+        found.append(Segment(pcap, ours, meta))
     return found
+
+
+def discard(recording_dir: Path, call_id: str) -> int:
+    """Remove the call's finished segments from the spool (decrypted audio: it stays no longer than it takes to
+    store the recording); how many."""
+    found = segments(recording_dir, call_id)
+    for segment in found:
+        segment.pcap.unlink(missing_ok=True)
+        if segment.file is not None:
+            segment.file.unlink(missing_ok=True)
+    return len(found)
 
 
 # ---- pcap → packets -------------------------------------------------------------------------------------------------
@@ -325,21 +328,6 @@ def encode_ulaw(sample: int) -> int:
 # ---- packets → a two-channel timeline -------------------------------------------------------------------------------
 
 
-@dataclass
-class Recording:
-    """A call's recording: 8 kHz 16-bit samples per channel (customer, agent), from `started` (epoch seconds), and
-    the stretches (seconds from the start) when it was paused."""
-
-    started: float
-    channels: dict[Party, array.array]  # signed 16-bit ('h')
-    paused: list[tuple[float, float]] = field(default_factory=list)
-    codecs: set[str] = field(default_factory=set)
-
-    @property
-    def duration(self) -> float:
-        return max(len(c) for c in self.channels.values()) / RATE
-
-
 CODEC_NAMES = {0: "PCMU", 8: "PCMA"}
 JUMP = RATE // 2  # timestamps moving 0.5 s more (or less) than the arrivals between two packets: a jump, not jitter
 
@@ -408,55 +396,3 @@ def convert(recording_dir: Path, call_id: str, wav: Path) -> Recording:
     recording = assemble(parts)
     write_wav(wav, recording, call=found[0].metadata.get(MARK, ""))
     return recording
-
-
-# ---- WAV with its metadata -----------------------------------------------------------------------------------------
-
-
-def _chunk(name: bytes, body: bytes) -> bytes:
-    return name + struct.pack("<I", len(body)) + body + (b"\0" if len(body) % 2 else b"")
-
-
-def write_wav(path: Path, recording: Recording, call: str = "") -> None:
-    """A 2-channel 8 kHz 16-bit PCM WAV (left: customer, right: agent) whose LIST/INFO chunk carries, in ICMT, the
-    recording's metadata as JSON: when it started, its channels, codec and paused stretches."""
-    length = max(len(c) for c in recording.channels.values())
-    frames = array.array("h", bytes(4 * length))
-    for offset, party in enumerate(CHANNELS):  # interleaved: left, right, left, right …
-        samples = recording.channels[party]
-        frames[offset : 2 * len(samples) : 2] = samples
-    if sys.byteorder == "big":
-        frames.byteswap()  # WAV is little-endian
-    comment = json.dumps(metadata_of(recording, call)).encode() + b"\0"
-    info = _chunk(b"LIST", b"INFO" + _chunk(b"ICMT", comment) + _chunk(b"ISFT", b"Ringback\0"))
-    fmt = _chunk(b"fmt ", struct.pack("<HHIIHH", 1, 2, RATE, RATE * 4, 4, 16))
-    body = b"WAVE" + fmt + info + _chunk(b"data", frames.tobytes())
-    path.write_bytes(b"RIFF" + struct.pack("<I", len(body)) + body)
-
-
-def metadata_of(recording: Recording, call: str = "") -> dict:
-    return {
-        "call": call,
-        "started": datetime.fromtimestamp(recording.started, UTC).isoformat(),
-        "channels": [party.value for party in CHANNELS],
-        "codec": sorted(recording.codecs),
-        "paused": [list(stretch) for stretch in recording.paused],
-    }
-
-
-def read_wav_metadata(path: Path) -> dict:
-    """The JSON metadata `write_wav` put in the WAV's LIST/INFO ICMT ({} if none)."""
-    data = path.read_bytes()
-    offset = 12
-    while offset + 8 <= len(data):
-        name, size = data[offset : offset + 4], struct.unpack("<I", data[offset + 4 : offset + 8])[0]
-        body = data[offset + 8 : offset + 8 + size]
-        if name == b"LIST" and body[:4] == b"INFO":
-            inner = 4
-            while inner + 8 <= len(body):
-                sub, sub_size = body[inner : inner + 4], struct.unpack("<I", body[inner + 4 : inner + 8])[0]
-                if sub == b"ICMT":
-                    return json.loads(body[inner + 8 : inner + 8 + sub_size].rstrip(b"\0"))
-                inner += 8 + sub_size + sub_size % 2
-        offset += 8 + size + size % 2
-    return {}

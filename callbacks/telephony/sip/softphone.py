@@ -17,7 +17,14 @@ ignores what it already knows.
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+
+from django.conf import settings
+
+from ...models import LineReport
 from .. import SwitchEvent
+from . import recording
 
 BUSY_CODES = frozenset({486, 600, 603})
 NO_ANSWER_CODES = frozenset({408, 480, 487})
@@ -45,6 +52,21 @@ def outcome_of(event: str, code: int | None = None) -> SwitchEvent | None:
             return SwitchEvent.NO_ANSWER
         return SwitchEvent.FAILED
     return None
+
+
+SPOOL_WAIT_SECONDS = 5.0  # for rtpengine to close a recording's last segment
+
+
+def dialog_of(call_ref: str) -> str:
+    """The SIP Call-ID of the call's dialog, from kamailio's report that it started ("proxy:<Call-ID>:started")."""
+    report = LineReport.objects.filter(call_ref=call_ref, source=LineReport.Source.PROXY, event="started").first()
+    if report is None:
+        return ""
+    return report.report_id.removeprefix("proxy:").removesuffix(":started")
+
+
+def _ports(state: dict) -> dict:
+    return {int(port): recording.Party(party) for port, party in state["ports"].items()}
 
 
 class BrowserSoftphone:
@@ -84,6 +106,37 @@ class BrowserSoftphone:
 
     def end_monitor(self, *, call_ref: str, supervisor: str) -> None:
         pass  # the supervisor's page hangs its call up (or the agent's page, once its window no longer shows it)
+
+    # Recording happens in rtpengine, which carries every call of the browser softphone (`sip.recording`); it knows
+    # the call by the SIP Call-ID of the agent's INVITE, which kamailio's report of the dialog named.
+    def start_recording(self, *, call_ref: str, state: dict) -> dict:
+        call_id = state.get("call_id") or dialog_of(call_ref)
+        if not call_id:
+            raise OSError("kamailio has not reported this call's dialog yet")  # the effect tries again shortly
+        ports = recording.start(call_id, call_ref)
+        return {"call_id": call_id, "ports": {str(p): party.value for p, party in ports.items()}}
+
+    def pause_recording(self, *, call_ref: str, state: dict) -> dict:
+        recording.pause(state["call_id"], call_ref, _ports(state))
+        return state
+
+    def resume_recording(self, *, call_ref: str, state: dict) -> dict:
+        recording.resume(state["call_id"], call_ref, _ports(state))
+        return state
+
+    def stop_recording(self, *, call_ref: str, state: dict, into: Path, paused: list, seconds: float) -> dict:
+        """Close the last segment, wait for rtpengine to finish every segment's file, convert them into one WAV and
+        take them out of the spool."""
+        folder = Path(settings.RINGBACK_RTPENGINE_RECORDING_DIR)
+        call_id = state["call_id"]
+        recording.stop(call_id, call_ref, _ports(state))
+        expected = 1 + len(paused)  # a pause closed a segment, a resume opened the next
+        deadline = time.monotonic() + SPOOL_WAIT_SECONDS
+        while len(recording.segments(folder, call_id)) < expected and time.monotonic() < deadline:
+            time.sleep(0.1)
+        made = recording.convert(folder, call_id, into)
+        recording.discard(folder, call_id)
+        return {"seconds": made.duration, "paused": [list(p) for p in made.paused]}
 
     def tick(self) -> None:
         pass
