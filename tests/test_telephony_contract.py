@@ -45,6 +45,7 @@ def test_each_adapter_has_the_protocols_methods_keyword_for_keyword(path, settin
     assert PROTOCOL_METHODS == sorted(
         ["dial", "hang_up", "hold", "resume", "send_dtmf", "transfer", "conference", "consult", "end_consult"]
         + ["monitor", "end_monitor"]
+        + ["start_recording", "pause_recording", "resume_recording", "stop_recording"]
         + ["tick", "customer_link"]
     )
     for name in PROTOCOL_METHODS:

@@ -46,19 +46,26 @@ def _sync(recording: CallRecording, now: datetime) -> None:
 def begin(call: Call, now: datetime, *, actor: AbstractBaseUser | None = None) -> CallRecording:
     """Start recording the (locked) call: the queue records every call, or the agent pressed Record."""
     recording = CallRecording.objects.create(
-        call=call, callback=call.callback, agent_id=call.interaction.agent_id, started_at=now
+        call=call, callback=call.interaction.callback, agent_id=call.interaction.agent_id, started_at=now
     )
     call.recording = RecordingState.RECORDING
     call.save(update_fields=["recording"])
     why = f"by {call.interaction.agent}" if actor is not None else "(the queue records its calls)"
-    record(HistoryKind.RECORDING, f"Recording started {why}", callback=call.callback, actor=actor, at=now, recording=recording.pk)
+    record(
+        HistoryKind.RECORDING,
+        f"Recording started {why}",
+        callback=call.interaction.callback,
+        actor=actor,
+        at=now,
+        recording=recording.pk,
+    )
     _sync(recording, now)
     return recording
 
 
 def answered(call: Call, now: datetime) -> None:
     """The customer answered: a queue that records every call starts now (before the agent says a word)."""
-    if call.callback.queue.recording_policy == RecordingPolicy.ALWAYS and not call.recording:
+    if call.interaction.callback.queue.recording_policy == RecordingPolicy.ALWAYS and not call.recording:
         begin(call, now)
 
 
@@ -77,7 +84,7 @@ def _set(call: Call, state: RecordingState, now: datetime, verb: str) -> None:
     recording.save(update_fields=["pauses", "state"])
     call.save(update_fields=["recording"])
     agent = call.interaction.agent
-    record(HistoryKind.RECORDING, f"Recording {verb} by {agent}", callback=call.callback, agent=agent, at=now)
+    record(HistoryKind.RECORDING, f"Recording {verb} by {agent}", callback=call.interaction.callback, agent=agent, at=now)
     _sync(recording, now)
 
 
@@ -104,7 +111,7 @@ def finish(call: Call, now: datetime) -> None:
     recording.save(update_fields=["pauses", "state", "ended_at"])
     call.recording = ""
     call.save(update_fields=["recording"])
-    record(HistoryKind.RECORDING, "Recording stopped: the call ended", callback=call.callback, at=now)
+    record(HistoryKind.RECORDING, "Recording stopped: the call ended", callback=call.interaction.callback, at=now)
     _sync(recording, now)
 
 
@@ -162,9 +169,11 @@ def _store(recording: CallRecording, switch) -> None:
     recording.state = RecordingState.READY
     recording.save(update_fields=["audio", "size", "sha256", "seconds", "state"])
     minutes, seconds = divmod(round(recording.seconds), 60)
+    paused = len(recording.pauses)
+    pauses = "" if not paused else f", {paused} paused stretch" + ("es" if paused > 1 else "")
     record(
         HistoryKind.RECORDING,
-        f"Recording stored ({minutes}:{seconds:02d}, {len(recording.pauses)} paused stretch(es))",
+        f"Recording stored ({minutes}:{seconds:02d}{pauses})",
         callback=recording.callback,
         recording=recording.pk,
     )
