@@ -132,7 +132,7 @@ class QueueAdmin(admin.ModelAdmin):
                 ]
             },
         ),
-        ("Call recording", {"fields": ["recording_policy", "recording_retention_days"]}),
+        ("Call recording", {"fields": ["recording_policy", "recording_notice", "recording_retention_days"]}),
         ("Intake limits", {"fields": ["max_queued", "daily_requests_per_number"]}),
         (
             "The customer's confirmation and reminder",

@@ -6,6 +6,7 @@ same on a real call through rtpengine: tests/sip/test_recording.py."""
 
 import array
 import io
+import shutil
 import wave
 from datetime import timedelta
 from pathlib import Path
@@ -272,3 +273,27 @@ def test_on_an_s3_compatible_store_the_audio_is_kept_served_and_deleted_there(cl
     with time_machine.travel(timezone.now() + timedelta(days=31)):
         assert clock.do_expire_recordings() == 1
     assert s3.objects() == [], "retention deleted it from the bucket"
+
+
+def test_a_queue_that_announces_recording_has_the_softphone_tell_the_customer_in_their_language(client, floor):
+    floor["billing"].recording_notice = True
+    floor["billing"].save()
+    interaction, _ = connected(floor["alice"], floor["billing"], language="fr")
+    assert "The customer is told: this call may be recorded" in trail(interaction.callback)
+    client.force_login(floor["alice"].user)
+    html = client.get("/").content.decode()
+    assert 'data-notice="/softphone/notice/fr.wav"' in html and 'data-testid="recording-notice"' in html
+    assert client.get("/softphone/notice/de.wav").status_code == 404
+    if shutil.which("espeak-ng"):  # the clip is spoken by espeak-ng (installed with the SIP packages)
+        clip = client.get("/softphone/notice/fr.wav")
+        assert clip.status_code == 200 and clip["Content-Type"] == "audio/wav"
+        assert b"".join(clip.streaming_content)[:4] == b"RIFF"
+    client.logout()
+    assert client.get("/softphone/notice/fr.wav").status_code == 302, "for signed-in agents only"
+
+
+def test_a_queue_that_does_not_announce_says_nothing(client, floor):
+    interaction, _ = connected(floor["alice"], floor["billing"])
+    client.force_login(floor["alice"].user)
+    assert "data-notice=" not in client.get("/").content.decode()
+    assert "The customer is told: this call may be recorded" not in trail(interaction.callback)

@@ -85,6 +85,7 @@ urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("softphone/events/", softphone.page_event, name="softphone_event"),
+    path("softphone/notice/<slug:language>.wav", softphone.recording_notice, name="recording_notice"),
     path("sip/events", softphone.proxy_event, name="sip_events"),
     path("sip/caller-id", softphone.proxy_caller_id, name="sip_caller_id"),
     path("sip/entry", softphone.proxy_entry, name="sip_entry"),

@@ -64,9 +64,15 @@ def begin(call: Call, now: datetime, *, actor: AbstractBaseUser | None = None) -
 
 
 def answered(call: Call, now: datetime) -> None:
-    """The customer answered: a queue that records every call starts now (before the agent says a word)."""
-    if call.interaction.callback.queue.recording_policy == RecordingPolicy.ALWAYS and not call.recording:
+    """The customer answered: a queue that records every call starts now (before the agent says a word), and a queue
+    that announces it has the customer told first (the softphone plays the notice into the call)."""
+    queue = call.interaction.callback.queue
+    if queue.recording_policy == RecordingPolicy.ALWAYS and not call.recording:
         begin(call, now)
+    if queue.recording_notice:
+        record(
+            HistoryKind.RECORDING, "The customer is told: this call may be recorded", callback=call.interaction.callback, at=now
+        )
 
 
 def _live(call: Call) -> CallRecording:

@@ -109,6 +109,12 @@ class Queue(models.Model):
         help_text="Never; always, from the moment the customer answers; or when the agent presses Record. The agent "
         "may pause a recording while the customer reads out a card number.",
     )
+    recording_notice = models.BooleanField(
+        "announce recording",
+        default=False,
+        help_text="When the customer answers, they hear “This call may be recorded” in their language before the "
+        "agent speaks (the browser softphone plays it into the call; the agent hears it too).",
+    )
     recording_retention_days = models.PositiveIntegerField(
         "keep recordings for (days)",
         default=90,

@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
@@ -25,6 +27,7 @@ from ..models import Agent, Call, CallParty, Consultation, ContactEmail, Interac
 from ..phone import display_phone
 from ..prepared import Prepared
 from ..telephony import telephony
+from ..voice import prompts
 from .fields import HISTORY_LIMIT, CallbackView, callback_view, case_history
 
 
@@ -113,6 +116,18 @@ class InteractionView:
     @property
     def recording(self) -> str:
         return self.call.recording if self.call is not None and self.can("record") else ""
+
+    LIVE_CALL = (CallState.DIALING, CallState.CONNECTED, CallState.ON_HOLD)
+
+    @property
+    def recording_notice_url(self) -> str:
+        """Where the softphone finds "This call may be recorded" in the customer's language, for a queue that
+        announces it (played once, when the customer answers)."""
+        cb = self.interaction.callback
+        if not cb.queue.recording_notice or self.call is None or self.call.state not in self.LIVE_CALL:
+            return ""
+        language = cb.language if cb.language in prompts.VOICES else settings.LANGUAGE_CODE[:2]
+        return reverse("recording_notice", args=[language if language in prompts.VOICES else "en"])
 
     @property
     def can_record(self) -> bool:

@@ -12,9 +12,9 @@ from functools import cache
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from .. import lifecycle, metrics, throttle
 from ..lifecycle.voice import AllLinesBusy
@@ -22,6 +22,7 @@ from ..models import Call, CallParty, Consultation, LineReport, VoiceSession
 from ..telephony import caller_id_text
 from ..telephony.sip import agent_user, proxy_token_valid
 from ..telephony.sip.softphone import outcome_of
+from ..voice import prompts
 from .workspace import agent_or_refuse
 
 PAGE_EVENTS = ("ringing", "answered", "failed", "ended")
@@ -316,3 +317,16 @@ def proxy_message(request: HttpRequest) -> HttpResponse:
         return _refuse(400, "A text reads <sender>|<Call-ID>, a newline, then 1 to 1,600 characters.")
     lifecycle.do_receive_text(sender=sender, body=text, provider_id=f"sip:{call_id}")
     return HttpResponse("taken", content_type="text/plain")
+
+
+@require_GET
+@login_required
+def recording_notice(request: HttpRequest, language: str) -> HttpResponse:
+    """ "This call may be recorded", spoken in `language`: the agent's softphone plays it into a call whose queue
+    announces recording, when the customer answers (generated once with espeak-ng, as the voice menu's clips)."""
+    agent_or_refuse(request)
+    if language not in prompts.VOICES:
+        raise Http404
+    response = FileResponse(prompts.clip_path(language, "recording_notice").open("rb"), content_type="audio/wav")
+    response["Cache-Control"] = "private, max-age=86400"
+    return response

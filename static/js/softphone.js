@@ -387,11 +387,42 @@
     }
   }
 
-  function dial(ref, number, ringSeconds) {
+  // A queue that announces recording: when the customer answers, they hear "This call may be recorded" (in their
+  // language) before the agent speaks. The clip goes into the call in place of the microphone until it ends; the
+  // agent hears it too, and knows when to speak.
+  function announce(s, url) {
+    var shown = function (on) {
+      document.body.dataset.notice = on ? "playing" : "done";
+      document.querySelectorAll("[data-notice-playing]").forEach(function (x) { x.hidden = !on; });
+    };
+    fetch(url, { credentials: "same-origin" }).then(function (r) {
+      if (!r.ok) throw new Error(r.status);
+      return r.arrayBuffer();
+    }).then(function (bytes) {
+      mixer = mixer || new AudioContext();
+      if (mixer.state === "suspended") mixer.resume();
+      return mixer.decodeAudioData(bytes);
+    }).then(function (clip) {
+      if (s.isEnded()) return;
+      var out = sender(s), mic = out.track, into = mixer.createMediaStreamDestination();
+      var source = mixer.createBufferSource();
+      source.buffer = clip;
+      source.connect(into);
+      source.connect(mixer.destination);
+      source.onended = function () {
+        if (!s.isEnded() && out.track !== mic) out.replaceTrack(mic);
+        shown(false);
+      };
+      out.replaceTrack(into.stream.getAudioTracks()[0]).then(function () { shown(true); source.start(); });
+    }).catch(function () { shown(false); });
+  }
+
+  function dial(ref, number, ringSeconds, notice) {
     started[ref] = true;
     var s = place(number, "X-Ringback-Call: " + ref);
     wire(ref, s);
     track(ref, s);
+    if (notice) s.on("accepted", function () { announce(s, notice); });
     // The queue's ring time: Ringback's own CANCEL, recorded as No answer (487 Request Terminated).
     if (ringSeconds > 0) {
       setTimeout(function () {
@@ -402,6 +433,7 @@
 
   function reconcile() {
     settleRequests();
+    document.querySelectorAll("[data-notice-playing]").forEach(function (x) { x.hidden = document.body.dataset.notice !== "playing"; });
     var shown = {};
     var legsShown = {};
     document.querySelectorAll("[data-handover-ref]").forEach(function (el) {
@@ -415,7 +447,7 @@
       if ((want === "connected" || want === "on_hold") && !s && !started[ref]) {
         adopt(ref, el.dataset.dial);
       } else if (want === "dialing" && !s && !started[ref] && ua.isRegistered()) {
-        dial(ref, el.dataset.dial, parseInt(el.dataset.ringSeconds || "0", 10));
+        dial(ref, el.dataset.dial, parseInt(el.dataset.ringSeconds || "0", 10), el.dataset.notice);
       } else if (want === "ended" && s && !s.isEnded()) {
         s.terminate();
       } else if (s && s.isEstablished()) {

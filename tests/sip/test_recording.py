@@ -14,8 +14,9 @@ from callbacks.enums import RecordingPolicy, RecordingState
 from callbacks.models import Call, CallRecording, Queue
 from callbacks.telephony.audio import Party, read_wav_metadata
 from callbacks.telephony.sip import credentials, recording
+from callbacks.voice import prompts
 
-from ..audio import RATE, sine, tone
+from ..audio import RATE, rms, sine, tone
 from ..browser.test_call_handling import status
 from .conftest import CHROMIUM, SIP_ARGS
 from .test_attacks import _wait_for
@@ -125,3 +126,34 @@ def read_channels(path: Path) -> dict:
         assert (w.getnchannels(), w.getframerate()) == (2, RATE)
         frames = array.array("h", w.readframes(w.getnframes()))
     return {Party.CUSTOMER: frames[0::2], Party.AGENT: frames[1::2]}
+
+
+def test_a_queue_that_announces_recording_has_the_customer_hear_it_before_the_agent(
+    server, sip, floor, agent_page, humming_chromium, recording_folders
+):
+    """Billing records and announces it: when the customer answers, the agent's page plays "This call may be
+    recorded" into the call in place of the microphone, then the agent's voice follows. The recording of the customer's
+    side of the line (what rtpengine received from the agent's browser) holds the words first, the agent's tone after."""
+    Queue.objects.filter(slug="billing").update(recording_policy=RecordingPolicy.ALWAYS, recording_notice=True)
+    clip = prompts.clip_path("en", "recording_notice")
+    with wave.open(str(clip)) as w:
+        spoken = w.getnframes() / w.getframerate()
+    number = "+33612000072"
+    line = sip.line(number, credentials(number), answer_mode="auto")
+    page = agent_page("alice", browser=humming_chromium)
+    call_customer(page, server, floor, number)
+    expect(status(page)).to_have_text("Connected")
+    wait_js(page, "() => document.body.dataset.notice === 'done'", timeout=spoken + 15)
+    a_second_of_talk(page)
+    line.command("hangup")
+    expect(status(page)).to_have_text("Ready to Call")
+    _wait_for(lambda: CallRecording.objects.filter(state__in=["ready", "failed"]).exists(), timeout=30)
+    stored = CallRecording.objects.get()
+    assert stored.state == RecordingState.READY, stored.problem
+    agent = read_channels(Path(recording_folders["RINGBACK_RECORDINGS_DIR"]) / stored.audio.name)[Party.AGENT]
+    words = agent[int(0.2 * RATE) : int((spoken - 0.3) * RATE)]
+    after = agent[int((spoken + 0.5) * RATE) :]
+    print(f"notice: rms {rms(words):.0f}, {AGENT_TONE} Hz {tone(words, AGENT_TONE):.0f}; after: {tone(after, AGENT_TONE):.0f}")
+    assert rms(words) > 300 and tone(words, AGENT_TONE) < 0.1 * rms(words), "words, not the agent's microphone"
+    assert tone(after, AGENT_TONE) > 300, "then the agent"
+    assert "The customer is told: this call may be recorded" in stored.callback.history.values_list("message", flat=True)
