@@ -23,11 +23,11 @@ from ..enums import (
     PartyState,
     RecordingPolicy,
 )
+from ..languages import supported
 from ..models import Agent, Call, CallParty, Consultation, ContactEmail, Interaction
 from ..phone import display_phone
 from ..prepared import Prepared
 from ..telephony import telephony
-from ..voice import prompts
 from .fields import HISTORY_LIMIT, CallbackView, callback_view, case_history
 
 
@@ -126,8 +126,8 @@ class InteractionView:
         cb = self.interaction.callback
         if not cb.queue.recording_notice or self.call is None or self.call.state not in self.LIVE_CALL:
             return ""
-        language = cb.language if cb.language in prompts.VOICES else settings.LANGUAGE_CODE[:2]
-        return reverse("recording_notice", args=[language if language in prompts.VOICES else "en"])
+        # The customer's language, else the centre's (the languages Ringback speaks: the voice menu's too).
+        return reverse("recording_notice", args=[supported(cb.language) or supported(settings.LANGUAGE_CODE) or "en"])
 
     @property
     def can_record(self) -> bool:

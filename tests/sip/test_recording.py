@@ -85,9 +85,7 @@ def test_a_recorded_call_holds_both_parties_and_its_pause_is_silent_and_marked(
     a_second_of_talk(page)
     line.command("hangup")
     expect(status(page)).to_have_text("Ready to Call")
-    _wait_for(lambda: CallRecording.objects.filter(state__in=["ready", "failed"]).exists(), timeout=30)
-    stored = CallRecording.objects.get()
-    assert stored.state == RecordingState.READY, stored.problem
+    stored = stored_recording()
     wav = Path(recording_folders["RINGBACK_RECORDINGS_DIR"]) / stored.audio.name
     spool = Path(recording_folders["RINGBACK_RTPENGINE_RECORDING_DIR"])
     assert not recording.segments(spool, stored.switch_state["call_id"]), "the spool keeps no decrypted audio"
@@ -121,6 +119,14 @@ def test_a_recorded_call_holds_both_parties_and_its_pause_is_silent_and_marked(
     ]
 
 
+def stored_recording() -> CallRecording:
+    """The call's recording, once the server's task worker stored it."""
+    _wait_for(lambda: CallRecording.objects.filter(state__in=["ready", "failed"]).exists(), timeout=30)
+    stored = CallRecording.objects.get()
+    assert stored.state == RecordingState.READY, stored.problem
+    return stored
+
+
 def read_channels(path: Path) -> dict:
     with wave.open(str(path)) as w:
         assert (w.getnchannels(), w.getframerate()) == (2, RATE)
@@ -147,9 +153,7 @@ def test_a_queue_that_announces_recording_has_the_customer_hear_it_before_the_ag
     a_second_of_talk(page)
     line.command("hangup")
     expect(status(page)).to_have_text("Ready to Call")
-    _wait_for(lambda: CallRecording.objects.filter(state__in=["ready", "failed"]).exists(), timeout=30)
-    stored = CallRecording.objects.get()
-    assert stored.state == RecordingState.READY, stored.problem
+    stored = stored_recording()
     agent = read_channels(Path(recording_folders["RINGBACK_RECORDINGS_DIR"]) / stored.audio.name)[Party.AGENT]
     words = agent[int(0.2 * RATE) : int((spoken - 0.3) * RATE)]
     after = agent[int((spoken + 0.5) * RATE) :]
