@@ -122,6 +122,18 @@ def test_an_agent_cannot_call_or_refer_as_another_agent_over_the_websocket(sip, 
     assert f"security: INVITE from sip:{agent_user(6)}@127.0.0.1 with the credentials of" in _log(sip)
 
 
+def test_the_monitoring_header_passes_only_from_a_supervisors_browser_to_an_agent(sip, server):
+    """The header that lets a supervisor's call into an agent's page (Listen, Whisper, Barge) is kamailio's to keep or
+    drop: an agent's browser sending it to another agent (with its own valid credentials), or a supervisor's browser
+    sending it to a number, has it removed and logged; the agent's page then sees an ordinary call, never a monitor."""
+    agent = credentials(agent_user(5))
+    _ws_request("INVITE", agent_user(5), agent_user(6), agent, origin=server.url, headers=("X-Ringback-Monitor: forged",))
+    assert f"security: X-Ringback-Monitor from sip:{agent_user(5)}@" in _log(sip)
+    supervisor = credentials("supervisor-7")
+    _ws_request("INVITE", "supervisor-7", "+33612000079", supervisor, origin=server.url, headers=("X-Ringback-Monitor: t",))
+    assert "security: X-Ringback-Monitor from sip:supervisor-7@" in _log(sip)
+
+
 def test_an_agent_cannot_borrow_a_call_reference_to_reach_a_number(sip, server):
     """An agent's browser, with its own valid credentials, names a call reference Ringback never gave it (the
     forged outcome and the toll fraud of issue #22 in one): kamailio asks Ringback whose call that is before the
