@@ -1,8 +1,11 @@
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext
 
-from . import lifecycle, outbound
+from . import lifecycle, outbound, twofactor
 from .enums import Channel
 from .models import (
     WEBHOOK_EVENTS,
@@ -737,3 +740,19 @@ class CallRecordingAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+
+class PasswordOnlyAdminLoginForm(AdminAuthenticationForm):
+    """Django admin's own sign-in asks for a password only: an account that signs in with a second factor (or must
+    set one up first) is sent to Ringback's sign-in page, which asks for it. Wrong passwords still count (django-axes)."""
+
+    def confirm_login_allowed(self, user) -> None:
+        super().confirm_login_allowed(user)
+        if twofactor.has_second_factor(user) or twofactor.must_enrol(user):
+            raise ValidationError(
+                gettext("This account signs in with a second factor: sign in on Ringback's sign-in page (/login/)."),
+                code="second_factor",
+            )
+
+
+admin.site.login_form = PasswordOnlyAdminLoginForm

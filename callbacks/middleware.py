@@ -7,16 +7,19 @@ import sys
 import time
 
 from django.conf import settings
-from django.contrib.auth import SESSION_KEY
+from django.contrib.auth import SESSION_KEY, logout
+from django.contrib.auth.views import redirect_to_login
 from django.db import InterfaceError, OperationalError, connection
 from django.http import HttpRequest, JsonResponse
 from django.middleware.locale import LocaleMiddleware as DjangoLocaleMiddleware
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import translation
 from django.utils.deprecation import MiddlewareMixin
 from django.utils.translation import gettext
 from django.views.defaults import server_error as default_server_error
 
+from . import twofactor
 from .errors import DomainError
 from .languages import activate_for_user, is_machine_path
 from .metrics import REQUESTS
@@ -186,6 +189,34 @@ class AgentLanguageMiddleware(MiddlewareMixin):
             return None
         activate_for_user(request)
         return None
+
+
+class SecondFactorMiddleware(MiddlewareMixin):
+    """Where a second factor is required (RINGBACK_ADMIN_TWO_FACTOR, always on in production), an Admin-role account
+    signed in without one may only set it up, or sign out: any other page, Django admin's included, sends it to the
+    set-up page. Off, it costs nothing; on, a session found not to be an Admin's is remembered as such, so agents' pages
+    pay one query per session (a role given later counts from the next sign-in)."""
+
+    def process_request(self, request: HttpRequest):
+        if not settings.RINGBACK_ADMIN_TWO_FACTOR or SESSION_KEY not in request.session or is_machine_path(request.path):
+            return None
+        user = request.user
+        if not user.is_authenticated or user.is_verified() or request.session.get(NOT_ADMIN) == user.pk:
+            return None
+        if not twofactor.is_admin_role(user):
+            request.session[NOT_ADMIN] = user.pk
+            return None
+        if request.path in {reverse(name) for name in SETUP_PAGES} or request.path.startswith(settings.STATIC_URL):
+            return None
+        if twofactor.has_second_factor(user):
+            # Signed in before the second factor was asked for (a session older than it): sign in again, with it.
+            logout(request)
+            return redirect_to_login(request.get_full_path())
+        return redirect("two_factor")
+
+
+NOT_ADMIN = "ringback_not_admin_role"
+SETUP_PAGES = ("two_factor", "logout", "javascript-catalog", "set_language")
 
 
 class OneThreadMiddleware:

@@ -50,6 +50,9 @@ INSTALLED_APPS = [
     "channels",
     "django_tasks_db",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "callbacks",
 ]
 
@@ -66,6 +69,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Which second factor, if any, this session signed in with (request.user.is_verified()); then, where one is
+    # required, an Admin-role account without it may only set it up.
+    "django_otp.middleware.OTPMiddleware",
+    "callbacks.middleware.SecondFactorMiddleware",
     # An agent's own language (their profile's `language`, once it exists) wins over the browser's.
     "callbacks.middleware.AgentLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -432,6 +439,11 @@ AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked.html"
 AXES_HTTP_RESPONSE_CODE = 429
+# --- A second factor for local accounts (django-otp: an authenticator app, TOTP, and one-time recovery codes) ----------
+# Any user may set one up at /account/two-factor/; it is then asked after the password. Admin-role accounts (superusers
+# and the Admin group) must have one where RINGBACK_ADMIN_TWO_FACTOR is on, and always in the production profile.
+RINGBACK_ADMIN_TWO_FACTOR = PRODUCTION or env_bool("RINGBACK_ADMIN_TWO_FACTOR", False)
+OTP_TOTP_ISSUER = os.environ.get("RINGBACK_TOTP_ISSUER", "Ringback")  # the name authenticator apps list the account by
 # /metrics: the Prometheus scraper's bearer token (empty: only signed-in Admin-role users may read it).
 RINGBACK_METRICS_TOKEN = os.environ.get("RINGBACK_METRICS_TOKEN", "")
 # Wrong API tokens (REST and GMS) one address may send in 10 minutes before it is refused outright.

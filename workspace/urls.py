@@ -6,6 +6,7 @@ from django.views.i18n import JavaScriptCatalog
 from callbacks import gms
 from callbacks.api import api
 from callbacks.views import (
+    accounts,
     board,
     calls,
     conversations,
@@ -82,8 +83,10 @@ urlpatterns = [
     path("interactions/<int:interaction_id>/contact/", directory.link_contact, name="link_contact"),
     path("responses/", directory.responses, name="responses"),
     path("team/favorite/", calls.toggle_favorite, name="toggle_favorite"),
-    path("login/", views.LoginView.as_view(), name="login"),
-    path("logout/", views.LogoutView.as_view(), name="logout"),
+    path("login/", accounts.LoginView.as_view(), name="login"),
+    path("login/code/", accounts.login_code, name="login_code"),
+    path("logout/", accounts.LogoutView.as_view(), name="logout"),
+    path("account/two-factor/", accounts.two_factor, name="two_factor"),
     path("softphone/events/", softphone.page_event, name="softphone_event"),
     path("softphone/notice/<slug:language>.wav", softphone.recording_notice, name="recording_notice"),
     path("sip/events", softphone.proxy_event, name="sip_events"),

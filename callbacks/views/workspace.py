@@ -1,7 +1,6 @@
 """The agent workspace: thin views, each one action and one answer."""
 
 from django import forms
-from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -122,19 +121,3 @@ def offer_action(request: HttpRequest, offer_id: int, verb: str) -> HttpResponse
     agent_or_refuse(request)
     OFFER_ACTIONS[verb](user=request.user, offer_id=offer_id)
     return action_response(request)
-
-
-class LoginView(auth_views.LoginView):
-    redirect_authenticated_user = True
-
-    def form_valid(self, form):
-        response = super().form_valid(form)
-        lifecycle.do_log_in(user=form.get_user())
-        return response
-
-
-class LogoutView(auth_views.LogoutView):
-    def post(self, request, *args, **kwargs):
-        if request.user.is_authenticated:
-            lifecycle.do_log_out(user=request.user)
-        return super().post(request, *args, **kwargs)
