@@ -19,6 +19,7 @@ from django.contrib.auth import get_user_model
 from django.db import InterfaceError, OperationalError
 from redis.exceptions import RedisError
 
+from . import twofactor
 from .configuration import agent_profile
 from .errors import is_id
 from .languages import browser_language, language_for_socket, supported
@@ -39,6 +40,14 @@ CLOSE_UNAUTHENTICATED = 4401
 CLOSE_NOT_AN_AGENT = 4403
 CLOSE_NOT_A_SUPERVISOR = 4403
 CLOSE_TRY_AGAIN = 4013  # "try again later" (1013, which a server may not send): the page reconnects after a while
+
+
+async def second_factor_missing(user) -> bool:
+    """Where Admin-role accounts must have a second factor, one signed in without it gets no socket (every page but
+    the set-up page is closed to it too: callbacks.middleware.SecondFactorMiddleware). Off, no query."""
+    if not settings.RINGBACK_ADMIN_TWO_FACTOR:
+        return False
+    return await database_sync_to_async(twofactor.must_enrol, thread_sensitive=False)(user)
 
 
 def _render_for(agent_id: int, regions: list[str] | None, language: str | None = None) -> str:
@@ -103,7 +112,7 @@ class AgentConsumer(GroupConsumer):
 
     async def connect(self):
         user = self.scope.get("user")
-        if user is None or not user.is_authenticated:
+        if user is None or not user.is_authenticated or await second_factor_missing(user):
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         if User.agent.is_cached(user):  # loaded with the user (callbacks.auth.AgentBackend): no thread hop
@@ -221,7 +230,7 @@ class BoardConsumer(GroupConsumer):
 
     async def connect(self):
         user = self.scope.get("user")
-        if user is None or not user.is_authenticated:
+        if user is None or not user.is_authenticated or await second_factor_missing(user):
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         groups = await board_groups(user)

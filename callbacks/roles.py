@@ -5,7 +5,7 @@
 - **Supervisor**: the live board, the work list and its bulk actions, forcing agents Not Ready or out, and the
   reports, for the queues that name them as supervisors (`Queue.supervisors`).
 - **Admin**: everything a Supervisor can, on every queue (`callbacks.all_queues`), plus configuration in Django
-  admin (every model permission of Ringback, users and groups). Admin users also need "staff status" to open admin.
+  admin (every model permission of Ringback, users and groups, and users' second-factor devices). Admin users also need "staff status" to open admin.
 
 The permission checks themselves are getters next to the models (`queues_for`, `get_callback_for_supervisor`,
 `get_agent_for_supervisor`, `may_work`). Permissions added to a group by hand are kept; missing ones are added back.
@@ -32,7 +32,8 @@ def role_permissions() -> dict[str, Q]:
     return {
         AGENT: ringback & Q(codename="work_callbacks"),
         SUPERVISOR: ringback & Q(codename__in=SUPERVISOR_PERMISSIONS),
-        ADMIN: (ringback & ~Q(codename="work_callbacks")) | Q(content_type__app_label="auth"),
+        # Users and groups, and the users' second factors (an admin resets the app of someone who lost their phone).
+        ADMIN: (ringback & ~Q(codename="work_callbacks")) | Q(content_type__app_label__in=["auth", "otp_totp", "otp_static"]),
     }
 
 

@@ -8,12 +8,15 @@ from datetime import UTC, datetime
 
 import pytest
 import time_machine
+from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django_otp.oath import totp
 from django_otp.plugins.otp_static.models import StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from callbacks.consumers import CLOSE_UNAUTHENTICATED, BoardConsumer
 from callbacks.roles import ADMIN
 
 from .factories import PASSWORD
@@ -220,6 +223,13 @@ def test_where_required_an_admin_without_a_second_factor_can_only_set_one_up(cli
     device = TOTPDevice.objects.get(user=boss)
     assert recovery_codes(client.post(SETUP, {"action": "confirm", "code": code_for(device)}))
     assert client.get("/admin/").status_code == 200  # this session signed in with its new second factor
+
+
+async def test_where_required_an_admin_without_a_second_factor_gets_no_board_socket(required):
+    boss = await sync_to_async(get_user_model().objects.create_superuser)("boss", "b@example.com", PASSWORD)
+    socket = WebsocketCommunicator(BoardConsumer.as_asgi(), "/ws/board/", headers=[(b"origin", b"http://127.0.0.1:8000")])
+    socket.scope["user"] = boss
+    assert await socket.connect(timeout=10) == (False, CLOSE_UNAUTHENTICATED)
 
 
 def test_where_required_an_agent_is_not_asked_for_one(client, alice, required):
