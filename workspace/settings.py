@@ -444,6 +444,8 @@ AXES_HTTP_RESPONSE_CODE = 429
 # and the Admin group) must have one where RINGBACK_ADMIN_TWO_FACTOR is on, and always in the production profile.
 RINGBACK_ADMIN_TWO_FACTOR = PRODUCTION or env_bool("RINGBACK_ADMIN_TWO_FACTOR", False)
 OTP_TOTP_ISSUER = os.environ.get("RINGBACK_TOTP_ISSUER", "Ringback")  # the name authenticator apps list the account by
+# Django admin lists and deletes users' devices (a lost phone), never shows their secrets or recovery codes.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 # /metrics: the Prometheus scraper's bearer token (empty: only signed-in Admin-role users may read it).
 RINGBACK_METRICS_TOKEN = os.environ.get("RINGBACK_METRICS_TOKEN", "")
 # Wrong API tokens (REST and GMS) one address may send in 10 minutes before it is refused outright.
