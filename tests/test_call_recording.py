@@ -183,6 +183,66 @@ def test_supervisors_of_the_queue_and_admins_play_and_download_it_each_time_in_t
     ]
 
 
+def test_the_player_seeks_by_byte_ranges_and_a_seek_is_the_same_listening_in_the_trail(client, floor, stored):
+    """Chromium's <audio> asks for `bytes=0-`, then `bytes=N-` on each seek: 206 answers with the right bytes; the
+    seeks of a play already in the trail add nothing, and a ranged request without one is written like a play."""
+    whole = stored.audio.open("rb").read()
+    size = len(whole)
+    sam = supervisor("sam", floor["billing"])
+    client.force_login(sam)
+    url = f"/board/recordings/{stored.pk}/play/"
+    opened = client.get(url, HTTP_RANGE="bytes=0-")
+    assert opened.status_code == 206 and opened["Accept-Ranges"] == "bytes"
+    assert opened["Content-Range"] == f"bytes 0-{size - 1}/{size}" and b"".join(opened.streaming_content) == whole
+    assert size > 400
+    seek = client.get(url, HTTP_RANGE="bytes=100-299")
+    assert seek.status_code == 206 and seek["Content-Range"] == f"bytes 100-299/{size}"
+    assert seek["Content-Length"] == "200" and b"".join(seek.streaming_content) == whole[100:300]
+    tail = client.get(url, HTTP_RANGE="bytes=-44")
+    assert tail.status_code == 206 and b"".join(tail.streaming_content) == whole[-44:]
+    beyond = client.get(url, HTTP_RANGE=f"bytes={size}-")
+    assert beyond.status_code == 416 and beyond["Content-Range"] == f"bytes */{size}"
+    several = client.get(url, HTTP_RANGE="bytes=0-10,20-30")
+    assert several.status_code == 200 and b"".join(several.streaming_content) == whole, "several ranges: the whole file"
+    root = User.objects.create_superuser("root", "root@example.com", PASSWORD)
+    client.force_login(root)
+    assert client.get(url, HTTP_RANGE="bytes=300-").status_code == 206  # no play of root's before: written
+    rows = HistoryEvent.objects.filter(callback=stored.callback, kind=HistoryKind.RECORDING, data__access__isnull=False)
+    assert [(r.actor.username, r.data["access"]) for r in rows.order_by("id")] == [
+        ("sam", "played"),  # bytes=0-: the play; its seeks (the end, a part, past the end) are the same listening
+        ("sam", "played"),  # two ranges are answered with the whole file: an opening
+        ("root", "played"),
+    ]
+    with time_machine.travel(timezone.now() + timedelta(hours=2)):
+        client.force_login(sam)
+        assert client.get(url, HTTP_RANGE="bytes=200-").status_code == 206
+    assert rows.count() == 4, "a seek long after the last play is a new listening"
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("", None),
+        ("bytes=0-", (0, 99)),
+        ("bytes=10-19", (10, 19)),
+        ("bytes=90-500", (90, 99)),
+        ("bytes=-10", (90, 99)),
+        ("bytes=-500", (0, 99)),
+        ("bytes=100-", False),
+        ("bytes=20-10", False),
+        ("bytes=-0", False),
+        ("bytes=-", None),
+        ("bytes=0-1,5-6", None),
+        ("items=0-5", None),
+        ("bytes=abc", None),
+    ],
+)
+def test_a_range_header_is_read_as_rfc_9110_says(header, expected):
+    from callbacks.views.ranges import requested_range
+
+    assert requested_range(header, 100) == expected
+
+
 @pytest.mark.parametrize("who", ["agent", "other supervisor"])
 def test_an_agent_and_a_supervisor_of_another_queue_get_403(client, floor, stored, who):
     user = floor["alice"].user if who == "agent" else supervisor("tom", floor["support"])

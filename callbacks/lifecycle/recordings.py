@@ -24,7 +24,7 @@ from django.utils.translation import gettext
 
 from ..enums import EffectKind, HistoryKind, RecordingPolicy, RecordingState
 from ..errors import DomainError
-from ..models import Call, CallRecording, Queue
+from ..models import Call, CallRecording, HistoryEvent, Queue
 from ..telephony import telephony
 from . import effects
 from .transitions import action, record
@@ -250,10 +250,29 @@ effects.GIVEN_UP[EffectKind.RECORD] = _given_up
 
 
 @action
-def do_open_recording(*, user: AbstractBaseUser, recording: CallRecording, how: str) -> CallRecording:
+def do_open_recording(*, user: AbstractBaseUser, recording: CallRecording, how: str, seeking: bool = False) -> CallRecording:
     """A supervisor of the queue or an admin plays ("played") or downloads ("downloaded") the recording: refused
-    when it has no audio (not stored yet, failed, or deleted); recorded in the trail either way it is opened."""
+    when it has no audio (not stored yet, failed, or deleted); recorded in the trail either way it is opened.
+
+    `seeking`: the player asks for a later part of the file (a seek, or a resumed download). That is the same
+    listening as the opening it follows, and is not written again when this user opened it so within the last
+    `SEEK_WINDOW`; asked for without such an opening, it is recorded like one."""
     if recording.state != RecordingState.READY or not recording.audio:
         raise DomainError(gettext("This recording has no audio: it is not stored yet, it failed, or it was deleted."), status=404)
-    heard(recording, user, how)
+    if not (seeking and _opened_lately(recording, user, how)):
+        heard(recording, user, how)
     return recording
+
+
+SEEK_WINDOW = timedelta(hours=1)
+
+
+def _opened_lately(recording: CallRecording, user: AbstractBaseUser, how: str) -> bool:
+    return HistoryEvent.objects.filter(
+        callback_id=recording.callback_id,
+        kind=HistoryKind.RECORDING,
+        actor=user,
+        data__recording=recording.pk,
+        data__access=how,
+        at__gte=timezone.now() - SEEK_WINDOW,
+    ).exists()

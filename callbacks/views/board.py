@@ -10,7 +10,7 @@ from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils import formats, timezone, translation
@@ -34,6 +34,7 @@ from ..models import (
 from ..phone import display_phone
 from ..telephony import sip
 from .monitoring import monitor_context
+from .ranges import ranged_file_response, starts_inside
 from .workspace import first_error
 
 BOARD = "supervisor/board.html"
@@ -309,9 +310,12 @@ def recording_audio(request: HttpRequest, recording_id: int, how: str) -> HttpRe
     if recording is None:
         raise Http404
     get_callback_for_supervisor(request.user, recording.callback_id)
-    lifecycle.do_open_recording(user=request.user, recording=recording, how=RECORDING_ACCESS[how])
+    lifecycle.do_open_recording(user=request.user, recording=recording, how=RECORDING_ACCESS[how], seeking=starts_inside(request))
     name = f"{recording.callback.reference}-recording-{recording.pk}.wav"
-    return FileResponse(recording.audio.open("rb"), as_attachment=how == "download", filename=name, content_type="audio/wav")
+    audio = recording.audio.open("rb")
+    return ranged_file_response(
+        request, audio, recording.audio.size, content_type="audio/wav", filename=name, as_attachment=how == "download"
+    )
 
 
 RECORDING_ACCESS = {"play": "played", "download": "downloaded"}
