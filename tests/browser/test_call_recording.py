@@ -62,9 +62,15 @@ def test_a_recorded_call_paused_for_a_card_number_then_played_by_a_supervisor(se
     expect(row.get_by_role("link", name="Download")).to_be_visible()
     expect(row).to_contain_text("1 paused stretch")
     player = row.locator("audio")
-    with board.expect_response(lambda r: f"/board/recordings/{stored.pk}/play/" in r.url and r.status == 200):
-        player.evaluate("audio => audio.play()")
+    with board.expect_response(lambda r: f"/board/recordings/{stored.pk}/play/" in r.url and r.status == 206):
+        player.evaluate("audio => audio.play()")  # Chromium asks for bytes=0-: a server that answers ranges
     board.wait_for_function("audio => audio.currentTime > 0 || audio.ended", arg=player.element_handle())
+    # The player can seek anywhere in the recording (a server without ranges leaves nothing seekable).
+    board.wait_for_function(
+        "audio => audio.seekable.length === 1 && audio.seekable.end(0) >= audio.duration - 0.1", arg=player.element_handle()
+    )
+    player.evaluate("audio => { audio.currentTime = audio.duration / 2; }")
+    board.wait_for_function("audio => !audio.seeking && audio.currentTime > 0", arg=player.element_handle())
     board.reload()
     expect(board.get_by_role("table")).to_contain_text("Recording played by Sam Rivera")
     shot(board, "supervisor-callback-recording")
