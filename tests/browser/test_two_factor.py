@@ -17,8 +17,11 @@ def test_an_agent_sets_up_an_authenticator_then_signs_in_with_a_recovery_code(
     server, chromium, axe, csp_violations, open_page, shot
 ):
     make_agent("alice", make_queue("billing", name="Billing"))
-    page = open_page("alice", PASSWORD)
-    page.goto("/account/two-factor/")
+    desk = open_page("alice", PASSWORD)
+    with desk.context.expect_page() as opened:  # the desk's header: the agent's name opens it in a new tab
+        desk.get_by_role("link", name="Alice").click()
+    page = opened.value
+    expect(page).to_have_url(f"{server.url}/account/two-factor/")
     expect(page.get_by_role("img", name="QR code of the secret for an authenticator app")).to_be_visible()
     shot(page, "two-factor-setup")
 
