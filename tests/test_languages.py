@@ -114,7 +114,7 @@ def test_the_signed_link_moves_a_callback_in_the_customers_language(client, offi
     html = client.get(moved["Location"], **BROWSERS[language]).content.decode()
     title, state, when, notice, cancel = MANAGE_PAGE[language]
     assert lang_of(html) == language and f"<h1>{title}</h1>" in html
-    assert f'<dd data-testid="state">{state}</dd>' in html and when in html
+    assert f'<p class="standing-state" data-testid="state">{state}</p>' in html and when in html
     assert f'<p class="notice" role="status">{notice}</p>' in html and cancel in html
 
 

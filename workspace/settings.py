@@ -274,6 +274,8 @@ if RINGBACK_SMS_BACKEND == "http" and not (RINGBACK_SMS_GATEWAY_URL and RINGBACK
     # Without its token Ringback could neither send nor tell the gateway's calls from forged ones.
     raise ImproperlyConfigured("RINGBACK_SMS_BACKEND=http needs RINGBACK_SMS_GATEWAY_URL, _TOKEN and RINGBACK_SMS_FROM.")
 RINGBACK_CUSTOMER_LINK_DAYS = int(os.environ.get("RINGBACK_CUSTOMER_LINK_DAYS", "30"))
+# How often the customer's page asks where their request stands (seconds; a 304 when nothing they see changed).
+RINGBACK_CUSTOMER_POLL_SECONDS = max(2, int(os.environ.get("RINGBACK_CUSTOMER_POLL_SECONDS", "20")))
 RINGBACK_PUBLIC_FORM_PER_HOUR = int(os.environ.get("RINGBACK_PUBLIC_FORM_PER_HOUR", "10"))
 # Minutes before a scheduled callback that the customer is reminded by e-mail (when they gave an address).
 RINGBACK_CUSTOMER_REMINDER_MINUTES = int(os.environ.get("RINGBACK_CUSTOMER_REMINDER_MINUTES", "60"))

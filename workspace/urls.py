@@ -116,6 +116,7 @@ urlpatterns = [
     path("request/done/<str:token>/", public.done, name="public_done"),
     path("request/check/<str:token>/", public.verify_number, name="public_verify"),
     path("my/<str:token>/", public.manage, name="public_manage"),
+    path("my/<str:token>/standing/", public.standing, name="public_standing"),
     path("m/<str:code>", public.short_link, name="public_short_link"),
     path("my/<str:token>/move/", public.manage_move, name="public_move"),
     path("my/<str:token>/cancel/", public.manage_cancel, name="public_cancel"),

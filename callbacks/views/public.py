@@ -27,6 +27,7 @@ from ..errors import DomainError
 from ..models import CallbackRequest, Queue
 from ..phone import display_phone, validate_timezone
 from ..presenters import schedule
+from ..presenters.standing import customer_standing
 
 DAYS_SHOWN = 7
 SLOTS_SHOWN = 150
@@ -237,13 +238,21 @@ def short_link(request: HttpRequest, code: str) -> HttpResponse:
     return redirect("public_manage", token=links.manage_token(reference))
 
 
-def _manage_context(request: HttpRequest, callback: CallbackRequest, token: str, error: str = "", notice: str = "") -> dict:
-    zone = callback.customer_zone
-    waiting = callback.state in (CallbackState.SCHEDULED, CallbackState.QUEUED, CallbackState.OFFERED)
+def _standing_context(callback: CallbackRequest, token: str) -> dict:
     return {
         "cb": callback,
         "token": token,
         "state_words": STATE_WORDS[callback.state],
+        "standing": customer_standing(callback, timezone.now()),
+        "poll_seconds": settings.RINGBACK_CUSTOMER_POLL_SECONDS,
+    }
+
+
+def _manage_context(request: HttpRequest, callback: CallbackRequest, token: str, error: str = "", notice: str = "") -> dict:
+    zone = callback.customer_zone
+    waiting = callback.state in (CallbackState.SCHEDULED, CallbackState.QUEUED, CallbackState.OFFERED)
+    return {
+        **_standing_context(callback, token),
         "when": callback.desired_time.astimezone(zone)
         if callback.desired_time and callback.state == CallbackState.SCHEDULED
         else None,
@@ -267,6 +276,22 @@ def manage(request: HttpRequest, token: str) -> HttpResponse:
     notices = {"moved": gettext("Your new time is booked."), "cancelled": gettext("Your request is cancelled.")}
     notice = notices.get(request.GET.get("done", ""), "")
     return render(request, "public/manage.html", _manage_context(request, callback, token, notice=notice))
+
+
+@require_GET
+def standing(request: HttpRequest, token: str) -> HttpResponse:
+    """Where the request stands, for the customer's page to poll: the same words give the same entity tag, and a
+    poll that names it (If-None-Match) is answered 304 with no body."""
+    callback = _callback_for(token)
+    context = _standing_context(callback, token)
+    etag = context["standing"].etag
+    if etag in (tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")):
+        response = HttpResponse(status=304)
+    else:
+        response = render(request, "public/_standing.html", context)
+    response["ETag"] = etag
+    response["Cache-Control"] = "private, no-cache"
+    return response
 
 
 @require_POST

@@ -26,6 +26,31 @@
     });
     // Not on focus: a keyboard user tabbing past the picker has not chosen a time (the journey found it).
   }
+  // Where the request stands: asked again every few seconds while the page is in view, naming what it shows
+  // (If-None-Match), so an unchanged answer is a bodyless 304. A final state ends the asking.
+  function standing() { return document.getElementById("standing"); }
+  function poll() {
+    var region = standing();
+    if (!region || !region.hasAttribute("data-standing")) { return; }
+    var every = Math.max(2, parseInt(region.getAttribute("data-every"), 10) || 20) * 1000;
+    setTimeout(function () {
+      if (document.visibilityState !== "visible") { document.addEventListener("visibilitychange", poll, { once: true }); return; }
+      var headers = { "Accept": "text/html", "If-None-Match": region.getAttribute("data-etag") };
+      fetch(region.getAttribute("data-standing"), { headers: headers, cache: "no-store", credentials: "same-origin" })
+        .then(function (response) {
+          if (response.status === 200) {
+            return response.text().then(function (html) {
+              var next = new DOMParser().parseFromString(html, "text/html").getElementById("standing");
+              var now = standing();
+              if (next && now) { now.replaceWith(document.importNode(next, true)); }
+            });
+          }
+        })
+        .catch(function () { /* offline for a moment: the next round asks again */ })
+        .then(poll);
+    }, every);
+  }
+  poll();
   document.querySelectorAll("form[data-confirm]").forEach(function (form) {
     form.addEventListener("submit", function (event) {
       if (!window.confirm(form.getAttribute("data-confirm"))) { event.preventDefault(); }

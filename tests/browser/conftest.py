@@ -50,6 +50,7 @@ class Server:
                 DATABASE_URL=database_url(),
                 RINGBACK_DISPATCHER="inprocess",
                 RINGBACK_SWEEP_SECONDS="0.3",
+                RINGBACK_CUSTOMER_POLL_SECONDS="2",  # the customer's page asks where it stands every 2 s, not 20
                 EMAIL_BACKEND="tests.backends.GreylistingMailBackend",  # delivers, after a retry to a greylist. domain
                 PYTHONUNBUFFERED="1",
             )

@@ -7,10 +7,11 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from callbacks.enums import CallbackState
+from callbacks import lifecycle, links
+from callbacks.enums import CallbackState, Channel
 from callbacks.models import CallbackRequest
 
-from ..factories import make_calendar, make_queue
+from ..factories import make_agent, make_calendar, make_callback, make_queue, numbers, set_ready
 from .conftest import new_context, watch_csp
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -202,3 +203,24 @@ def test_a_visitor_confirms_their_number_with_the_texted_code(phone, sms_gateway
     page.get_by_role("button", name="Send my request").click()
     expect(page.get_by_role("heading", name="Thank you, we will call you")).to_be_visible()
     assert CallbackRequest.objects.get().phone_number == "+33612345678"
+
+
+def test_the_customers_page_shows_their_place_and_follows_it_without_a_reload(phone, server, shot):
+    """Three customers wait; the third watches their page. As the callbacks ahead are taken (offered to an agent who
+    became Ready, then one cancelled), the place moves 3 → 2 → next, in the same page (polled, never reloaded)."""
+    queue = make_queue("support", name="Support")
+    alice = make_agent("alice", queue)
+    waiting = [make_callback(queue, number, channel=Channel.WEB_CALLBACK) for number in numbers(3)]
+    phone.goto(f"/my/{links.manage_token(waiting[2].reference)}/?tz=Europe/Paris")
+    place = phone.get_by_test_id("place")
+    expect(place).to_have_text("You are number 3 in line.")
+    expect(phone.get_by_test_id("wait")).to_contain_text("Estimated wait:")
+    phone.evaluate("window.sameDocument = true")
+    no_sideways_scroll(phone)
+    shot(phone, "public-standing")
+
+    set_ready(alice, Channel.WEB_CALLBACK)  # the first one is offered to Alice: no longer in line
+    expect(place).to_have_text("You are number 2 in line.", timeout=15000)
+    lifecycle.do_cancel_callback(reference=waiting[1].reference, reason="Solved by e-mail")
+    expect(place).to_have_text("You are next in line.", timeout=15000)
+    assert phone.evaluate("window.sameDocument") is True, "updated in place, not reloaded"
