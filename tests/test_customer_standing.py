@@ -110,3 +110,13 @@ def test_a_long_wait_gives_only_the_earliest_time():
     now = timezone.make_aware(timezone.datetime(2026, 12, 7, 9, 0), PARIS)
     with translation.override("en"):
         assert wait_words(4 * 3600, now, PARIS) == "not before 12:12"  # 80 % of four hours from 9:00
+
+
+def test_wrong_links_count_against_the_address_then_it_waits(client, line, settings):
+    settings.RINGBACK_BAD_TOKEN_LIMIT = 3
+    for attempt in range(3):
+        assert client.get(f"/my/forged-{attempt}/standing/").status_code == 404
+    refused = client.get(standing_url(line[0]))
+    assert refused.status_code == 429 and "Too many wrong links" in refused.content.decode()
+    assert client.get("/my/forged/", REMOTE_ADDR="10.0.0.9").status_code == 404, "another address is not held up"
+    assert client.get(standing_url(line[0]), REMOTE_ADDR="10.0.0.9").status_code == 200

@@ -215,10 +215,16 @@ def verify_number(request: HttpRequest, token: str) -> HttpResponse:
         return render(request, "public/verify.html", {**context, "error": error.message}, status=status)
 
 
-def _callback_for(token: str) -> CallbackRequest:
+def _callback_for(request: HttpRequest, token: str) -> CallbackRequest:
+    """The callback a customer's signed link names. Wrong links count against the address, as wrong short links
+    and API tokens do: past the limit, the address waits (429) before any link of it is looked at again."""
+    address = request.META.get("REMOTE_ADDR", "")
+    if throttle.bad_token_wait(address) is not None:
+        raise DomainError(gettext("Too many wrong links from this address: try again later."), status=429)
     reference = links.reference_from(token)
     callback = CallbackRequest.objects.select_related("queue").filter(reference=reference).first() if reference else None
     if callback is None:
+        throttle.bad_token(address)
         raise Http404(gettext("This link is not valid or has expired."))
     return callback
 
@@ -266,13 +272,13 @@ def _manage_context(request: HttpRequest, callback: CallbackRequest, token: str,
 
 
 def done(request: HttpRequest, token: str) -> HttpResponse:
-    callback = _callback_for(token)
+    callback = _callback_for(request, token)
     return render(request, "public/done.html", _manage_context(request, callback, token))
 
 
 @require_http_methods(["GET"])
 def manage(request: HttpRequest, token: str) -> HttpResponse:
-    callback = _callback_for(token)
+    callback = _callback_for(request, token)
     notices = {"moved": gettext("Your new time is booked."), "cancelled": gettext("Your request is cancelled.")}
     notice = notices.get(request.GET.get("done", ""), "")
     return render(request, "public/manage.html", _manage_context(request, callback, token, notice=notice))
@@ -282,7 +288,7 @@ def manage(request: HttpRequest, token: str) -> HttpResponse:
 def standing(request: HttpRequest, token: str) -> HttpResponse:
     """Where the request stands, for the customer's page to poll: the same words give the same entity tag, and a
     poll that names it (If-None-Match) is answered 304 with no body."""
-    callback = _callback_for(token)
+    callback = _callback_for(request, token)
     context = _standing_context(callback, token)
     etag = context["standing"].etag
     if etag in (tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")):
@@ -296,7 +302,7 @@ def standing(request: HttpRequest, token: str) -> HttpResponse:
 
 @require_POST
 def manage_move(request: HttpRequest, token: str) -> HttpResponse:
-    callback = _callback_for(token)
+    callback = _callback_for(request, token)
     try:
         when = datetime.fromisoformat(request.POST.get("slot", ""))
     except ValueError:
@@ -317,7 +323,7 @@ def manage_move(request: HttpRequest, token: str) -> HttpResponse:
 
 @require_POST
 def manage_cancel(request: HttpRequest, token: str) -> HttpResponse:
-    callback = _callback_for(token)
+    callback = _callback_for(request, token)
     try:
         lifecycle.do_cancel_callback(reference=callback.reference, reason="Cancelled by the customer on the web page")
     except DomainError as error:
