@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
+from .. import analytics
 from ..enums import AgentStatus, CallbackEvent, CallbackState, CallState, HistoryKind, OfferOutcome, SystemReason
 from ..models import (
     AgentChannelStatus,
@@ -280,6 +281,21 @@ def do_expire_recordings(*, now: datetime | None = None) -> int:
     return recordings.expire(now)
 
 
+ROLLUP_EVERY = timedelta(minutes=5)
+_next_rollup: datetime | None = None
+
+
+def do_roll_up_analytics(*, now: datetime | None = None) -> int:
+    """Settle the analytics hours that are an hour old (`analytics.roll_up`), at most once every five minutes per
+    process: in between, not a statement."""
+    global _next_rollup
+    now = now or timezone.now()
+    if _next_rollup is not None and now < _next_rollup:
+        return 0
+    _next_rollup = now + ROLLUP_EVERY
+    return analytics.roll_up(now)
+
+
 def sweep_deadlines(now: datetime | None = None) -> dict[str, int]:
     """The part of the sweep whose lateness customers and agents feel: due callbacks and offer time-outs."""
     return {"due": do_enqueue_due(now=now), "expired": do_expire_offers(now=now)}
@@ -312,5 +328,6 @@ def sweep(now: datetime | None = None) -> dict[str, int]:
         "effects": do_requeue_stale_effects(now=now),
         "line_reports": do_prune_line_reports(now=now),
         "recordings": do_expire_recordings(now=now),
+        "analytics": do_roll_up_analytics(now=now),
         "routed": route_everything(),
     }

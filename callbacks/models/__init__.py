@@ -9,6 +9,7 @@ from .agents import (
     get_agent_for_supervisor,
     may_work,
 )
+from .analytics import QueueHour, RollupMark
 from .calendars import BusinessCalendar, CalendarException, OpeningHours
 from .calls import Call, CallParty, Consultation, FavoriteTarget, LineReport, MonitoringSession, RetryRule
 from .config import (
@@ -44,6 +45,8 @@ from .work import (
 )
 
 __all__ = [
+    "QueueHour",
+    "RollupMark",
     "CallRecording",
     "recordings_storage",
     "MonitoringSession",

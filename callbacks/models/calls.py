@@ -52,7 +52,14 @@ class Call(models.Model):
                 name="one_active_call_per_interaction",
             ),
         ]
-        indexes = [models.Index(fields=["state", "started_at"], name="call_state_started")]
+        indexes = [
+            models.Index(fields=["state", "started_at"], name="call_state_started"),
+            # The analytics rollup counts dials by the hour they started, connected and ended in.
+            models.Index(fields=["started_at"], name="call_started"),
+            models.Index(fields=["callback", "started_at"], name="call_callback_started"),
+            models.Index(fields=["ended_at"], condition=Q(ended_at__isnull=False), name="call_ended"),
+            models.Index(fields=["connected_at"], condition=Q(connected_at__isnull=False), name="call_connected"),
+        ]
 
     def __str__(self) -> str:
         return f"Call {self.switch_ref} to {self.number} ({self.state})"

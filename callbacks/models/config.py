@@ -180,6 +180,12 @@ class Queue(models.Model):
         default=True,
         help_text="The voice menu offers “press 3 to choose a time” from the queue's free slots in its calendar.",
     )
+    promise_minutes = models.PositiveIntegerField(
+        default=15,
+        validators=[MinValueValidator(1), MaxValueValidator(24 * 60)],
+        help_text="The callback promise: a callback is on time when its first dial comes within this many minutes of "
+        "its time (the booked time, or when it was asked for as soon as possible).",
+    )
     service_level_seconds = models.PositiveIntegerField(
         default=300,
         validators=[MinValueValidator(10)],

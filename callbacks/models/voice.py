@@ -89,6 +89,7 @@ class VoiceSession(models.Model):
 
     class Meta:
         ordering = ["-arrived_at"]
+        indexes = [models.Index(fields=["ended_at"], condition=Q(ended_at__isnull=False), name="voice_session_ended")]
         constraints = [
             # A line answers one call at a time: two questions at once cannot give both calls the same line.
             models.UniqueConstraint(fields=["line"], condition=Q(ended_at__isnull=True), name="voice_line_one_call"),

@@ -104,6 +104,8 @@ class CallbackRequest(models.Model):
             models.Index(fields=["queue", "channel", "state", "-priority", "type_rank", "enqueued_at"], name="cb_routing"),
             models.Index(fields=["state", "desired_time"], name="cb_due"),
             models.Index(fields=["phone_number"], name="cb_phone"),
+            models.Index(fields=["created_at"], name="cb_created"),  # reports and the analytics rollup, by period
+            models.Index(fields=["closed_at"], condition=Q(closed_at__isnull=False), name="cb_closed"),
             models.Index(
                 fields=["desired_time"], condition=Q(owner__isnull=False, reminded_at__isnull=True), name="cb_reminder_due"
             ),
@@ -222,6 +224,7 @@ class Interaction(models.Model):
         indexes = [
             models.Index(fields=["agent", "state"], name="interaction_agent_state"),
             models.Index(fields=["agent", "ended_at"], name="interaction_agent_ended"),
+            models.Index(fields=["ended_at"], condition=Q(ended_at__isnull=False), name="interaction_ended"),
         ]
 
     def __str__(self) -> str:
