@@ -188,3 +188,59 @@ def test_a_second_process_skips_while_one_settles_and_a_rebuild_counts_the_same(
 )
 def test_lateness_buckets(minutes, bucket):
     assert analytics.lateness_bucket(minutes) == bucket
+
+
+# --- The page and the CSV a supervisor opens ---
+
+
+def page_of(client, user, query: str = "from=2026-12-01&to=2026-12-01"):
+    client.force_login(user)
+    return client.get(f"/reports/analytics/?{query}")
+
+
+def test_a_supervisor_sees_their_queues_figures_and_the_same_in_the_csv(client, history, django_assert_num_queries):
+    from callbacks import roles
+
+    from .test_monitoring import supervisor
+
+    roles.ensure_roles()
+    sam = supervisor("sam", history.billing)  # Billing only: Support's callback is not his
+    client.force_login(sam)
+    client.get("/reports/analytics/")  # signed in: the session and the login's bookkeeping are behind us
+    # The user and their permissions, their queues, the rollup's mark and 7 live counts (nothing settled yet), the
+    # queues of the filter: whatever the volume, a page is these statements.
+    with django_assert_num_queries(14):
+        page = client.get("/reports/analytics/?from=2026-12-01&to=2026-12-01")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert 'data-testid="on-time-rate">50' in html and 'data-testid="requested">5<' in html
+    assert 'data-testid="dials-per-success">1.5<' in html and 'data-testid="wait-to-dial">5:00<' in html
+
+    client.force_login(sam)
+    csv = client.get("/reports/analytics.csv?from=2026-12-01&to=2026-12-01&by=queue")
+    assert csv.status_code == 200 and csv["Content-Type"].startswith("text/csv")
+    lines = b"".join(csv.streaming_content).decode().splitlines()
+    header, row = lines[0].split(","), lines[1].split(",")
+    cells = dict(zip(header, row, strict=True))
+    assert len(lines) == 2 and cells["queue"] == "Billing"
+    assert (cells["requested"], cells["on_time"], cells["late"], cells["missed"], cells["on_time_pct"]) == ("5", "2", "1", "1", "50.0")
+    assert (cells["dials_connected"], cells["dials_busy"], cells["lateness_15-30"], cells["origin_web"]) == ("2", "1", "1", "1")
+    by_hour = b"".join(client.get("/reports/analytics.csv?from=2026-12-01&to=2026-12-01&by=hour").streaming_content)
+    assert len(by_hour.decode().splitlines()) == 25, "a row for each hour of the day"
+
+
+def test_the_page_refuses_what_it_cannot_show(client, history):
+    from callbacks import roles
+
+    from .test_monitoring import supervisor
+
+    roles.ensure_roles()
+    sam = supervisor("sam", history.billing)
+    assert page_of(client, sam, f"queue={history.support.pk}").status_code == 400, "not his queue"
+    assert page_of(client, sam, "from=yesterday").status_code == 400
+    assert page_of(client, sam, "from=2020-01-01&to=2026-01-01").status_code == 400, "over 400 days"
+    client.force_login(sam)
+    assert client.get("/reports/analytics.csv?by=week").status_code == 400
+    assert page_of(client, history.agent.user).status_code == 403, "an agent"
+    client.logout()
+    assert client.get("/reports/analytics/").status_code == 302, "to the sign-in page"

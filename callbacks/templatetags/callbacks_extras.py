@@ -9,6 +9,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 
 from callbacks import channels
+from callbacks.enums import CallOutcome
 from callbacks.errors import DomainError
 from callbacks.lifecycle import resolve_target
 from callbacks.phone import display_phone, zone_city
@@ -172,3 +173,21 @@ def do_versioned(parser, token):
     nodelist = parser.parse(("endversioned",))
     parser.delete_first_token()
     return VersionedNode(nodelist)
+
+
+@register.filter
+def percent(rate) -> str:
+    """A share (0…1) as a whole percentage in the page's language; an empty value as —."""
+    if rate is None or rate == "":
+        return "—"
+    return gettext("%(n)s %%") % {"n": formats.number_format(round(100 * float(rate)), 0, use_l10n=True)}
+
+
+@register.filter
+def dial_outcome(key: str) -> str:
+    """A dial outcome as the analytics count it (`analytics.dial_outcome`), in the page's language."""
+    if key == "connected":
+        return gettext("Connected")
+    if key == "other":
+        return gettext("Other")
+    return gettext(CallOutcome(key).label)

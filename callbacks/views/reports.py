@@ -13,13 +13,14 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_GET
 
+from .. import analytics as figures_of
 from ..board import agent_activity, day_start, outcome_summary
-from ..enums import AgentStatus
+from ..enums import AgentStatus, CallOutcome, Origin
 from ..errors import Invalid
-from ..models import agents_for, queues_for, require_supervisor
+from ..models import Queue, agents_for, queues_for, require_supervisor
 from ..presenters import reports as report_rows
 from ..spreadsheet import csv_response
 
@@ -138,3 +139,140 @@ def reports(request: HttpRequest) -> HttpResponse:
             "nav": "reports",
         },
     )
+
+
+# --- Callback analytics (definitions: callbacks/analytics.py and docs/analytics.md) ---
+
+# One row of figures, the same in the page's tables and the CSV: (CSV column, header, cell).
+ANALYTICS_COLUMNS = [
+    ("requested", gettext_lazy("Requested"), lambda f: f.requested),
+    ("on_time", gettext_lazy("On time"), lambda f: f.on_time),
+    ("late", gettext_lazy("Late"), lambda f: f.late),
+    ("missed", gettext_lazy("Missed"), lambda f: f.missed),
+    ("on_time_pct", gettext_lazy("On-time rate"), lambda f: _percent(f.on_time_rate)),
+    ("wait_to_dial_s", gettext_lazy("Wait to first dial"), lambda f: _rounded(f.average_wait_to_dial)),
+    ("wait_to_connect_s", gettext_lazy("Wait to connect"), lambda f: _rounded(f.average_wait_to_connect)),
+    ("attempts_per_success", gettext_lazy("Dials per success"), lambda f: _rounded(f.attempts_per_success, 2)),
+    ("expired", gettext_lazy("Expired"), lambda f: f.expired),
+    ("cancelled", pgettext_lazy("callbacks", "Cancelled"), lambda f: f.cancelled),
+    ("menu_abandoned", gettext_lazy("Left the voice menu"), lambda f: f.menu_abandoned),
+    ("handled", gettext_lazy("Handled"), lambda f: f.handled),
+    ("avg_handle_s", gettext_lazy("Avg handle"), lambda f: _rounded(f.average_handle_seconds)),
+]
+# The CSV has these too; the page shows them as their own tables.
+DIAL_OUTCOMES = [
+    "connected",
+    *(o.value for o in (CallOutcome.BUSY, CallOutcome.NO_ANSWER, CallOutcome.ANSWERING_MACHINE, CallOutcome.FAILED)),
+    "other",
+]
+BREAKDOWNS = {"hour": gettext_lazy("Hour of the day"), "day": gettext_lazy("Day"), "queue": gettext_lazy("Queue")}
+
+
+def _percent(rate: float | None) -> float | None:
+    return None if rate is None else round(100 * rate, 1)
+
+
+def _rounded(value: float | None, digits: int = 0) -> float | int | None:
+    if value is None:
+        return None
+    return round(value, digits) if digits else int(round(value))
+
+
+def _analytics(request: HttpRequest):
+    start, end = _range(request)
+    if end - start > timedelta(days=400):
+        raise Invalid(gettext("Choose a period of at most 400 days."), field="to")
+    queues = list(Queue.objects.filter(pk__in=_queue_ids(request)).order_by("name"))
+    return figures_of.analytics(queues, start, end, timezone.get_current_timezone()), queues
+
+
+def _breakdown(result, queues: list[Queue], by: str) -> list[tuple[str, figures_of.Figures]]:
+    if by == "hour":
+        return [(f"{hour:02d}:00", f) for hour, f in enumerate(result.by_hour_of_day)]
+    if by == "day":
+        return [(day.isoformat(), f) for day, f in result.by_day]
+    return [(q.name, result.by_queue[q.pk]) for q in queues]
+
+
+@require_GET
+@login_required
+def analytics_csv(request: HttpRequest) -> StreamingHttpResponse:
+    """The analytics of the period, by hour of the day, day or queue (`by`): every figure of the page, one row each."""
+    require_supervisor(request.user)
+    by = request.GET.get("by", "day")
+    if by not in BREAKDOWNS:
+        raise Invalid(gettext("by: use hour, day or queue."), field="by")
+    result, queues = _analytics(request)
+    header = [by, *(key for key, _, _ in ANALYTICS_COLUMNS), *(f"dials_{o}" for o in DIAL_OUTCOMES)]
+    header += [f"lateness_{label}" for label, _ in figures_of.LATENESS]
+    header += [f"origin_{o.value}" for o in Origin]
+    rows = (
+        [label, *(cell(f) for _, _, cell in ANALYTICS_COLUMNS), *(f.dials[o] for o in DIAL_OUTCOMES)]
+        + [f.lateness[label] for label, _ in figures_of.LATENESS]
+        + [f.by_origin[o.value] for o in Origin]
+        for label, f in _breakdown(result, queues, by)
+    )
+    return csv_response(request, f"analytics-by-{by}", header, rows)
+
+
+@require_GET
+@login_required
+def analytics_page(request: HttpRequest) -> HttpResponse:
+    require_supervisor(request.user)
+    result, queues = _analytics(request)
+    total = result.total
+    by_hour = [(label, f) for label, f in _breakdown(result, queues, "hour") if f.requested or f.promised or f.handled]
+    chart = {
+        "hours": [label for label, _ in _breakdown(result, queues, "hour")],
+        "hour_requested": [f.requested for f in result.by_hour_of_day],
+        "hour_on_time": [_percent(f.on_time_rate) for f in result.by_hour_of_day],
+        "days": [day.isoformat() for day, _ in result.by_day],
+        "day_requested": [f.requested for _, f in result.by_day],
+        "day_on_time": [_percent(f.on_time_rate) for _, f in result.by_day],
+        "lateness": [label for label, _ in figures_of.LATENESS],
+        "lateness_counts": [total.lateness[label] for label, _ in figures_of.LATENESS],
+        "words": {
+            "requested": gettext("Requested"),
+            "on_time": gettext("On-time rate"),
+            "dials": gettext("First dials"),
+            "percent": "%",
+        },
+    }
+    return render(
+        request,
+        "supervisor/analytics.html",
+        {
+            "start": result.start,
+            "end": result.end,
+            "last_day": result.end - timedelta(days=1),
+            "zone": result.zone,
+            "total": total,
+            "columns": [(key, header) for key, header, _ in ANALYTICS_COLUMNS],
+            "tables": {
+                "hour": [(label, [cell(f) for _, _, cell in ANALYTICS_COLUMNS]) for label, f in by_hour],
+                "day": [(label, [cell(f) for _, _, cell in ANALYTICS_COLUMNS]) for label, f in _breakdown(result, queues, "day")],
+                "queue": [
+                    (label, [cell(f) for _, _, cell in ANALYTICS_COLUMNS]) for label, f in _breakdown(result, queues, "queue")
+                ],
+            },
+            "lateness": [(label, total.lateness[label]) for label, _ in figures_of.LATENESS],
+            "dials": [(o, total.dials[o]) for o in DIAL_OUTCOMES],
+            "origins": [(Origin(o).label, n) for o, n in total.by_origin.most_common()],
+            "chart": chart,
+            "queues": queues_for(request.user),
+            "queue": request.GET.get("queue", ""),
+            "query": request.GET.urlencode(),
+            "presets": _presets(),
+            "nav": "analytics",
+        },
+    )
+
+
+def _presets() -> list[tuple[str, str, str]]:
+    """Today, the last 7 and 30 days: (label, from, to) as the filters write them."""
+    today = timezone.localdate()
+    return [
+        (gettext("Today"), today.isoformat(), today.isoformat()),
+        (gettext("Last 7 days"), (today - timedelta(days=6)).isoformat(), today.isoformat()),
+        (gettext("Last 30 days"), (today - timedelta(days=29)).isoformat(), today.isoformat()),
+    ]
