@@ -60,8 +60,24 @@ MISSED_REASONS = (CloseReason.EXPIRED, CloseReason.FAILED)
 COUNTERS = ("by_origin", "lateness", "dials", "closed")
 
 
+class HandleTime:
+    """Handled interactions and their total time, from Accept to the end: the one definition of handle time, for
+    the analytics, the live board, the agents' activity report and My day."""
+
+    handled: int
+    handle_seconds: float
+
+    def count_handled(self, accepted: datetime, ended: datetime) -> None:
+        self.handled += 1
+        self.handle_seconds += (ended - accepted).total_seconds()
+
+    @property
+    def average_handle_seconds(self) -> float | None:
+        return None if not self.handled else self.handle_seconds / self.handled
+
+
 @dataclass
-class Figures:
+class Figures(HandleTime):
     """The figures of one queue over some hours: sums, so any hours add up (`add`)."""
 
     requested: int = 0
@@ -115,10 +131,6 @@ class Figures:
     @property
     def attempts_per_success(self) -> float | None:
         return None if not self.successes else self.success_attempts / self.successes
-
-    @property
-    def average_handle_seconds(self) -> float | None:
-        return None if not self.handled else self.handle_seconds / self.handled
 
     @property
     def expired(self) -> int:
@@ -208,9 +220,7 @@ def recount(start: datetime, end: datetime, queue_ids: Iterable[int] | None = No
 
     handled = within(Interaction.objects.filter(ended_at__isnull=False), "ended_at")
     for queue_id, created_at, ended_at in handled.values_list("callback__queue_id", "created_at", "ended_at"):
-        figures = at(queue_id, ended_at)
-        figures.handled += 1
-        figures.handle_seconds += (ended_at - created_at).total_seconds()
+        at(queue_id, ended_at).count_handled(created_at, ended_at)
     return out
 
 

@@ -30,6 +30,7 @@ from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy
 
 from . import calendars
+from .analytics import HandleTime
 from .enums import OPEN_CALLBACK_STATES, AgentStatus, CallbackState, Channel, CloseReason, DialMode, HistoryKind, Origin
 from .models import (
     Agent,
@@ -59,17 +60,6 @@ class AgentLine:
     name: str
     channels: list[ChannelState]
     engaged: str = ""  # in another agent's conference or consultation: busy whatever the statuses say
-
-
-class HandleTime:
-    """Handled interactions and their total time, from Accept to the end: one definition of the average."""
-
-    handled: int
-    handle_seconds: float
-
-    @property
-    def average_handle_seconds(self) -> float | None:
-        return None if not self.handled else self.handle_seconds / self.handled
 
 
 @dataclass
@@ -176,8 +166,7 @@ def _interactions(figures: dict[int, QueueFigures], ids: list[int], start: datet
             if (created - enqueued).total_seconds() <= f.queue.service_level_seconds:
                 f.within_target += 1
         if ended is not None and ended >= start:
-            f.handled += 1
-            f.handle_seconds += (ended - created).total_seconds()
+            f.count_handled(created, ended)
             outcomes[disposition or gettext("No disposition")] += 1
     return sorted(outcomes.items(), key=lambda item: (-item[1], item[0]))
 
@@ -323,8 +312,7 @@ def agent_activity(agents: list[Agent], start: datetime, end: datetime, *, now: 
     for agent_id, channel, created, ended in handled:
         line = lines.get((agent_id, channel))
         if line is not None:
-            line.handled += 1
-            line.handle_seconds += (ended - created).total_seconds()
+            line.count_handled(created, ended)
     return sorted(lines.values(), key=lambda x: (x.name, x.channel))
 
 

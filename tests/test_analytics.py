@@ -223,7 +223,13 @@ def test_a_supervisor_sees_their_queues_figures_and_the_same_in_the_csv(client, 
     header, row = lines[0].split(","), lines[1].split(",")
     cells = dict(zip(header, row, strict=True))
     assert len(lines) == 2 and cells["queue"] == "Billing"
-    assert (cells["requested"], cells["on_time"], cells["late"], cells["missed"], cells["on_time_pct"]) == ("5", "2", "1", "1", "50.0")
+    assert (cells["requested"], cells["on_time"], cells["late"], cells["missed"], cells["on_time_pct"]) == (
+        "5",
+        "2",
+        "1",
+        "1",
+        "50.0",
+    )
     assert (cells["dials_connected"], cells["dials_busy"], cells["lateness_15-30"], cells["origin_web"]) == ("2", "1", "1", "1")
     by_hour = b"".join(client.get("/reports/analytics.csv?from=2026-12-01&to=2026-12-01&by=hour").streaming_content)
     assert len(by_hour.decode().splitlines()) == 25, "a row for each hour of the day"
