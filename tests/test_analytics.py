@@ -1,6 +1,8 @@
 """Callback analytics (issue #29): a known history, every figure counted by hand, and the rollup the clock keeps
 agreeing with a recount after a clock-driven day."""
 
+import email
+import email.policy
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -13,6 +15,7 @@ from callbacks.lifecycle import clock
 from callbacks.models import Call, CallbackRequest, Interaction, QueueHour, RollupMark, VoiceOutcome, VoiceSession
 
 from .factories import make_agent, make_queue
+from .test_smtp import smtp_server  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.django_db
 DAY = datetime(2026, 12, 1, tzinfo=UTC)
@@ -208,8 +211,8 @@ def test_a_supervisor_sees_their_queues_figures_and_the_same_in_the_csv(client, 
     client.force_login(sam)
     client.get("/reports/analytics/")  # signed in: the session and the login's bookkeeping are behind us
     # The user and their permissions, their queues, the rollup's mark and 7 live counts (nothing settled yet), the
-    # queues of the filter: whatever the volume, a page is these statements.
-    with django_assert_num_queries(14):
+    # queues of the filter, their report subscriptions: whatever the volume, a page is these statements.
+    with django_assert_num_queries(15):
         page = client.get("/reports/analytics/?from=2026-12-01&to=2026-12-01")
     assert page.status_code == 200
     html = page.content.decode()
@@ -250,3 +253,99 @@ def test_the_page_refuses_what_it_cannot_show(client, history):
     assert page_of(client, history.agent.user).status_code == 403, "an agent"
     client.logout()
     assert client.get("/reports/analytics/").status_code == 302, "to the sign-in page"
+
+
+# --- Scheduled reports, sent over real SMTP ---
+
+
+def test_a_supervisor_subscribes_and_gets_yesterdays_figures_by_email_once_in_their_language(
+    client, history, settings, smtp_server
+):
+    from callbacks import roles
+    from callbacks.lifecycle import reports
+    from callbacks.models import Effect, HistoryEvent, ReportSubscription
+
+    from .factories import worker
+    from .test_monitoring import supervisor
+
+    host, port = smtp_server.server_address
+    settings.MAILERS = {
+        "default": {"BACKEND": "django.core.mail.backends.smtp.EmailBackend", "OPTIONS": {"host": host, "port": port}}
+    }
+    settings.TIME_ZONE = "UTC"
+    roles.ensure_roles()
+    sam = supervisor("sam", history.billing)
+    client.force_login(sam)
+    with time_machine.travel(t("15:00"), tick=False):  # the afternoon of the history's day, in French
+        answer = client.post("/reports/subscriptions/", {"frequency": "daily"}, HTTP_ACCEPT_LANGUAGE="fr")
+    assert answer.status_code == 302 and answer["Location"].endswith("#reports-by-email")
+    subscription = ReportSubscription.objects.get(user=sam)
+    assert subscription.language == "fr" and subscription.next_send_at == t("07:00", DAY + timedelta(days=1))
+    assert HistoryEvent.objects.filter(actor=sam, message__contains="subscribed to the daily report").exists()
+
+    clock._next_reports = None
+    assert clock.do_send_due_reports(now=t("06:59", DAY + timedelta(days=1))) == 0, "not before 07:00"
+    clock._next_reports = None
+    assert clock.do_send_due_reports(now=t("07:00", DAY + timedelta(days=1))) == 1
+    clock._next_reports = None
+    assert reports.do_send_reports(now=t("07:30", DAY + timedelta(days=1))) == 0, "once a day"
+    worker()
+    assert Effect.objects.get().key == f"report:{subscription.pk}:20261201"
+    assert len(smtp_server.messages) == 1
+    mail = email.message_from_string(smtp_server.messages[0], policy=email.policy.default)
+    assert mail["To"] == "sam@example.com"
+    assert mail["Subject"] == "Ringback : vos chiffres de rappel du mardi 1 décembre"
+    text = mail.get_content()
+    assert "À l'heure : 50 % (2 à l'heure, 1 en retard, 1 manqués)" in text, text
+    assert "Demandés : 5" in text and "Appels par succès : 1,5" in text
+    assert "- Billing : 5 demandés, 50 % à l'heure, 4 traités" in text and "Support" not in text, "Sam's queue only"
+    assert "http://127.0.0.1:8000/reports/analytics/?from=2026-12-01&to=2026-12-01" in text
+    subscription.refresh_from_db()
+    assert subscription.next_send_at == t("07:00", DAY + timedelta(days=2)) and subscription.last_sent_at is not None
+
+
+def test_reports_are_for_supervisors_with_an_address_and_only_their_own_can_be_stopped(client, history):
+    from callbacks import roles
+    from callbacks.models import ReportSubscription
+
+    from .test_monitoring import supervisor
+
+    roles.ensure_roles()
+    client.force_login(history.agent.user)
+    assert client.post("/reports/subscriptions/", {"frequency": "daily"}).status_code == 403
+    nobody = supervisor("nina", history.billing)
+    nobody.email = ""
+    nobody.save()
+    client.force_login(nobody)
+    refused = client.post("/reports/subscriptions/", {"frequency": "daily"})
+    assert refused.status_code == 400 and "no e-mail address" in refused.content.decode()
+    sam = supervisor("sam", history.billing)
+    client.force_login(sam)
+    assert client.post("/reports/subscriptions/", {"frequency": "monthly"}).status_code == 400
+    assert client.post("/reports/subscriptions/", {"frequency": "weekly"}).status_code == 302
+    assert client.post("/reports/subscriptions/", {"frequency": "weekly"}).status_code == 302, "again: still one"
+    weekly = ReportSubscription.objects.get(user=sam)
+    assert weekly.next_send_at.astimezone(ZoneInfo("Europe/Paris")).weekday() == 0, "on Mondays"
+    tom = supervisor("tom", history.support)
+    client.force_login(tom)
+    assert client.post(f"/reports/subscriptions/{weekly.pk}/stop/").status_code == 404, "not Tom's"
+    client.force_login(sam)
+    page = client.get("/reports/analytics/").content.decode()
+    assert 'data-testid="subscriptions"' in page and "Weekly" in page
+    assert client.post(f"/reports/subscriptions/{weekly.pk}/stop/").status_code == 302
+    assert not ReportSubscription.objects.exists()
+
+
+def test_the_period_of_a_report_is_the_day_or_the_week_before(settings):
+    from callbacks.lifecycle import reports
+
+    settings.TIME_ZONE = "Europe/Paris"
+    paris = ZoneInfo("Europe/Paris")
+    wednesday = datetime(2026, 12, 2, 7, 0, tzinfo=paris)
+    assert reports.period_before("daily", wednesday) == (datetime(2026, 12, 1, tzinfo=paris), datetime(2026, 12, 2, tzinfo=paris))
+    assert reports.period_before("weekly", wednesday) == (
+        datetime(2026, 11, 23, tzinfo=paris),
+        datetime(2026, 11, 30, tzinfo=paris),
+    )
+    assert reports.next_send("daily", wednesday) == datetime(2026, 12, 3, 7, 0, tzinfo=paris)
+    assert reports.next_send("weekly", wednesday) == datetime(2026, 12, 7, 7, 0, tzinfo=paris)

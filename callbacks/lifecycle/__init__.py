@@ -90,6 +90,7 @@ from .presence import (
 )
 from .recordings import do_open_recording
 from .repair import do_reconcile_callback, inconsistent_callbacks
+from .reports import do_send_reports, do_subscribe_report, do_unsubscribe_report
 from .supervision import (
     BulkAction,
     BulkResult,
@@ -158,6 +159,9 @@ from .wrapup import (
 )
 
 __all__ = [
+    "do_send_reports",
+    "do_subscribe_report",
+    "do_unsubscribe_report",
     "do_leave_monitoring",
     "do_monitor",
     "do_monitor_mode",

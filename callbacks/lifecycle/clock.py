@@ -31,7 +31,7 @@ from ..models import (
 )
 from ..push import Push, push_on_commit
 from ..telephony import telephony
-from . import effects, recordings
+from . import effects, recordings, reports
 from .calls import end_unreached_call
 from .intake import remind_customer
 from .offers import return_offer, route_everything, route_on_commit
@@ -296,6 +296,20 @@ def do_roll_up_analytics(*, now: datetime | None = None) -> int:
     return analytics.roll_up(now)
 
 
+REPORTS_EVERY = timedelta(minutes=1)
+_next_reports: datetime | None = None
+
+
+def do_send_due_reports(*, now: datetime | None = None) -> int:
+    """Send the supervisors' reports that are due (`reports.do_send_reports`), at most once a minute per process."""
+    global _next_reports
+    now = now or timezone.now()
+    if _next_reports is not None and now < _next_reports:
+        return 0
+    _next_reports = now + REPORTS_EVERY
+    return reports.do_send_reports(now=now)
+
+
 def sweep_deadlines(now: datetime | None = None) -> dict[str, int]:
     """The part of the sweep whose lateness customers and agents feel: due callbacks and offer time-outs."""
     return {"due": do_enqueue_due(now=now), "expired": do_expire_offers(now=now)}
@@ -329,5 +343,6 @@ def sweep(now: datetime | None = None) -> dict[str, int]:
         "line_reports": do_prune_line_reports(now=now),
         "recordings": do_expire_recordings(now=now),
         "analytics": do_roll_up_analytics(now=now),
+        "reports": do_send_due_reports(now=now),
         "routed": route_everything(),
     }

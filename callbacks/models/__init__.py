@@ -9,7 +9,7 @@ from .agents import (
     get_agent_for_supervisor,
     may_work,
 )
-from .analytics import QueueHour, RollupMark
+from .analytics import QueueHour, ReportSubscription, RollupMark
 from .calendars import BusinessCalendar, CalendarException, OpeningHours
 from .calls import Call, CallParty, Consultation, FavoriteTarget, LineReport, MonitoringSession, RetryRule
 from .config import (
@@ -47,6 +47,7 @@ from .work import (
 __all__ = [
     "QueueHour",
     "RollupMark",
+    "ReportSubscription",
     "CallRecording",
     "recordings_storage",
     "MonitoringSession",

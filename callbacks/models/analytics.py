@@ -5,7 +5,11 @@ Each figure is attributed to the hour of the event that settles it (a callback t
 first dial to the hour it was dialled, a close to the hour it closed), so an hour that has passed does not change
 again, and the clock only recounts the last ones. The definitions are in docs/analytics.md."""
 
+from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from ..enums import Language
 
 
 class QueueHour(models.Model):
@@ -51,3 +55,26 @@ class RollupMark(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}: {self.settled_to}"
+
+
+class ReportSubscription(models.Model):
+    """A supervisor's daily or weekly e-mail of their queues' figures (the analytics of the day or week before),
+    sent by the clock through the durable e-mail effect, in the language they chose."""
+
+    class Frequency(models.TextChoices):
+        DAILY = "daily", _("Daily")
+        WEEKLY = "weekly", _("Weekly")
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="report_subscriptions")
+    frequency = models.CharField(max_length=6, choices=Frequency.choices)
+    language = models.CharField(max_length=8, choices=Language.choices, default=Language.ENGLISH)
+    next_send_at = models.DateTimeField()
+    last_sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "frequency"], name="one_report_subscription_per_frequency")]
+        indexes = [models.Index(fields=["next_send_at"], name="report_subscription_due")]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.frequency}"

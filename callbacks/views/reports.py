@@ -11,16 +11,18 @@ from datetime import datetime, timedelta
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
-from django.shortcuts import render
-from django.utils import timezone
-from django.utils.translation import gettext, gettext_lazy, pgettext_lazy
-from django.views.decorators.http import require_GET
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext, gettext_lazy, pgettext, pgettext_lazy
+from django.views.decorators.http import require_GET, require_POST
 
 from .. import analytics as figures_of
+from .. import lifecycle
 from ..board import agent_activity, day_start, outcome_summary
 from ..enums import AgentStatus, CallOutcome, Origin
 from ..errors import Invalid
-from ..models import Queue, agents_for, queues_for, require_supervisor
+from ..models import Queue, ReportSubscription, agents_for, queues_for, require_supervisor
 from ..presenters import reports as report_rows
 from ..spreadsheet import csv_response
 
@@ -145,7 +147,7 @@ def reports(request: HttpRequest) -> HttpResponse:
 
 # One row of figures, the same in the page's tables and the CSV: (CSV column, header, cell).
 ANALYTICS_COLUMNS = [
-    ("requested", gettext_lazy("Requested"), lambda f: f.requested),
+    ("requested", pgettext_lazy("callbacks asked for", "Requested"), lambda f: f.requested),
     ("on_time", gettext_lazy("On time"), lambda f: f.on_time),
     ("late", gettext_lazy("Late"), lambda f: f.late),
     ("missed", gettext_lazy("Missed"), lambda f: f.missed),
@@ -232,7 +234,7 @@ def analytics_page(request: HttpRequest) -> HttpResponse:
         "lateness": [label for label, _ in figures_of.LATENESS],
         "lateness_counts": [total.lateness[label] for label, _ in figures_of.LATENESS],
         "words": {
-            "requested": gettext("Requested"),
+            "requested": pgettext("callbacks asked for", "Requested"),
             "on_time": gettext("On-time rate"),
             "dials": gettext("First dials"),
             "percent": "%",
@@ -263,6 +265,8 @@ def analytics_page(request: HttpRequest) -> HttpResponse:
             "queue": request.GET.get("queue", ""),
             "query": request.GET.urlencode(),
             "presets": _presets(),
+            "subscriptions": ReportSubscription.objects.filter(user=request.user).order_by("frequency"),
+            "frequencies": ReportSubscription.Frequency.choices,
             "nav": "analytics",
         },
     )
@@ -276,3 +280,20 @@ def _presets() -> list[tuple[str, str, str]]:
         (gettext("Last 7 days"), (today - timedelta(days=6)).isoformat(), today.isoformat()),
         (gettext("Last 30 days"), (today - timedelta(days=29)).isoformat(), today.isoformat()),
     ]
+
+
+@require_POST
+@login_required
+def subscribe_report(request: HttpRequest) -> HttpResponse:
+    """Subscribe to the daily or weekly e-mail of one's queues' figures, in the page's language."""
+    lifecycle.do_subscribe_report(
+        user=request.user, frequency=request.POST.get("frequency", ""), language=translation.get_language() or "en"
+    )
+    return redirect(reverse("analytics") + "#reports-by-email")
+
+
+@require_POST
+@login_required
+def unsubscribe_report(request: HttpRequest, subscription_id: int) -> HttpResponse:
+    lifecycle.do_unsubscribe_report(user=request.user, subscription_id=subscription_id)
+    return redirect(reverse("analytics") + "#reports-by-email")
