@@ -1,5 +1,7 @@
 import asyncio
 import os
+import socketserver
+import threading
 import uuid
 
 import pytest
@@ -15,6 +17,7 @@ from callbacks import configuration
 from callbacks.enums import OfferOutcome
 from callbacks.models import Offer
 
+from . import servers
 from .browser.a11y import Axe
 from .factories import make_agent, make_callback, make_queue, set_ready
 
@@ -166,3 +169,15 @@ def axe():
     yield checker
     found = checker.finish()
     assert not found, "axe-core found accessibility violations:\n" + "\n".join(found)
+
+
+@pytest.fixture
+def smtp_server():
+    """A real SMTP server on 127.0.0.1 (`servers.SMTPHandler`): what it accepted is in `.messages`."""
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), servers.SMTPHandler)
+    server.messages = []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()

@@ -4,6 +4,7 @@ import base64
 import http.server
 import json
 import socket
+import socketserver
 import subprocess
 import sys
 import threading
@@ -153,3 +154,29 @@ class S3Server:
 
     def close(self) -> None:
         stop(self.proc)
+
+
+class SMTPHandler(socketserver.StreamRequestHandler):
+    """Just enough SMTP (RFC 5321) to accept a message."""
+
+    def reply(self, line: str) -> None:
+        self.wfile.write(f"{line}\r\n".encode())
+
+    def handle(self):
+        self.reply("220 test ESMTP")
+        while line := self.rfile.readline():
+            verb = line.decode().strip().split(" ")[0].upper()
+            if verb in ("EHLO", "HELO"):
+                self.reply("250 test")
+            elif verb == "DATA":
+                self.reply("354 go ahead")
+                body = b""
+                while (chunk := self.rfile.readline()) not in (b".\r\n", b""):
+                    body += chunk
+                self.server.messages.append(body.decode())
+                self.reply("250 queued")
+            elif verb == "QUIT":
+                self.reply("221 bye")
+                return
+            else:
+                self.reply("250 ok")

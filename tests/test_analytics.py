@@ -15,7 +15,6 @@ from callbacks.lifecycle import clock
 from callbacks.models import Call, CallbackRequest, Interaction, QueueHour, RollupMark, VoiceOutcome, VoiceSession
 
 from .factories import make_agent, make_queue
-from .test_smtp import smtp_server  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.django_db
 DAY = datetime(2026, 12, 1, tzinfo=UTC)

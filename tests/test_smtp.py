@@ -1,13 +1,9 @@
 """E-mail over real SMTP, configured from the environment, sent by the worker with its idempotency key."""
 
 import os
-import socketserver
 import subprocess
 import sys
-import threading
 from pathlib import Path
-
-import pytest
 
 from callbacks import lifecycle
 from callbacks.enums import EffectStatus, OfferOutcome
@@ -16,43 +12,6 @@ from callbacks.models import ContactEmail, Effect, Offer
 from .factories import email_contact, make_callback, set_ready, worker
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-class SMTPHandler(socketserver.StreamRequestHandler):
-    """Just enough SMTP (RFC 5321) to accept a message."""
-
-    def reply(self, line: str) -> None:
-        self.wfile.write(f"{line}\r\n".encode())
-
-    def handle(self):
-        self.reply("220 test ESMTP")
-        while line := self.rfile.readline():
-            verb = line.decode().strip().split(" ")[0].upper()
-            if verb in ("EHLO", "HELO"):
-                self.reply("250 test")
-            elif verb == "DATA":
-                self.reply("354 go ahead")
-                body = b""
-                while (chunk := self.rfile.readline()) not in (b".\r\n", b""):
-                    body += chunk
-                self.server.messages.append(body.decode())
-                self.reply("250 queued")
-            elif verb == "QUIT":
-                self.reply("221 bye")
-                return
-            else:
-                self.reply("250 ok")
-
-
-@pytest.fixture
-def smtp_server():
-    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), SMTPHandler)
-    server.messages = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
 
 
 def _settings_with(**env) -> subprocess.CompletedProcess:
