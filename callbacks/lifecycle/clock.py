@@ -5,8 +5,8 @@ callbacks), callbacks whose availability window lapsed, offer expiry (also offer
 down), the end of timed After Call Work, reminders for personal callbacks,
 call supervision (a dial the switch never answered or never took ends as
 failed), Conference requests nobody answered, re-queueing effects whose worker died, reminder e-mails to customers,
-webhook calls for integrations' callbacks, the routing safety net, and pruning the line reports kept against
-repeats.
+webhook calls for integrations' callbacks, the routing safety net, pruning the line reports kept against
+repeats, and retention (recordings' audio; callbacks, history, e-mails, notes and texts: `privacy`).
 Each timer is an indexed sweep with SKIP LOCKED and a state check, so a
 restart loses none and two dispatchers never fire one twice.
 """
@@ -30,7 +30,7 @@ from ..models import (
 )
 from ..push import Push, push_on_commit
 from ..telephony import telephony
-from . import effects, recordings
+from . import effects, privacy, recordings
 from .calls import end_unreached_call
 from .intake import remind_customer
 from .offers import return_offer, route_everything, route_on_commit
@@ -280,6 +280,21 @@ def do_expire_recordings(*, now: datetime | None = None) -> int:
     return recordings.expire(now)
 
 
+ERASURE_EVERY = timedelta(minutes=10)
+_next_erasure: datetime | None = None
+
+
+def do_apply_retention(*, now: datetime | None = None) -> int:
+    """Erase what each queue's retention keeps no longer (`privacy.do_apply_retention`, a batch a run), at most once
+    every ten minutes per process: in between, not a statement. Returns how many rows it removed or emptied."""
+    global _next_erasure
+    now = now or timezone.now()
+    if _next_erasure is not None and now < _next_erasure:
+        return 0
+    _next_erasure = now + ERASURE_EVERY
+    return sum(privacy.do_apply_retention(now=now).values())
+
+
 def sweep_deadlines(now: datetime | None = None) -> dict[str, int]:
     """The part of the sweep whose lateness customers and agents feel: due callbacks and offer time-outs."""
     return {"due": do_enqueue_due(now=now), "expired": do_expire_offers(now=now)}
@@ -312,5 +327,6 @@ def sweep(now: datetime | None = None) -> dict[str, int]:
         "effects": do_requeue_stale_effects(now=now),
         "line_reports": do_prune_line_reports(now=now),
         "recordings": do_expire_recordings(now=now),
+        "retention": do_apply_retention(now=now),
         "routed": route_everything(),
     }

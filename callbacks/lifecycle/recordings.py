@@ -207,6 +207,18 @@ def heard(recording: CallRecording, user: AbstractBaseUser, how: str) -> None:
     )
 
 
+def delete_audio(recording: CallRecording, now: datetime) -> bool:
+    """Delete the (locked) recording's audio from the recordings storage; the row stays, marked deleted, so the trail
+    still says a recording existed. False when it was already deleted. Retention and a person's erasure both use it."""
+    if recording.deleted_at is not None:
+        return False
+    if recording.audio:
+        recording.audio.delete(save=False)
+    recording.state, recording.deleted_at, recording.audio = RecordingState.DELETED, now, ""
+    recording.save(update_fields=["state", "deleted_at", "audio"])
+    return True
+
+
 def expire(now: datetime) -> int:
     """Delete the audio of recordings older than their queue's retention (at most a batch a run); each deletion is
     in the trail. The row stays, without its audio: the trail still says a recording existed. A queue's retention
@@ -218,12 +230,8 @@ def expire(now: datetime) -> int:
         for recording_id in due.exclude(state__in=LIVE).order_by("ended_at").values_list("pk", flat=True)[: EXPIRE_BATCH - done]:
             with transaction.atomic():
                 recording = CallRecording.objects.select_for_update().select_related("callback").get(pk=recording_id)
-                if recording.deleted_at is not None:
+                if not delete_audio(recording, now):
                     continue
-                if recording.audio:
-                    recording.audio.delete(save=False)
-                recording.state, recording.deleted_at, recording.audio = RecordingState.DELETED, now, ""
-                recording.save(update_fields=["state", "deleted_at", "audio"])
                 record(
                     HistoryKind.RECORDING,
                     f"Recording deleted: kept {queue.recording_retention_days} days (the queue's retention)",

@@ -28,6 +28,7 @@ from .effects import Effect
 from .emails import EmailInteraction
 from .recordings import CallRecording, recordings_storage
 from .responses import ResponseCategory, StandardResponse
+from .retention import RetentionPolicy
 from .routing import RoutingPoint, RoutingRule
 from .texts import NumberCheck, SmsOptOut, TextInteraction, TextMessage
 from .voice import EntryNumber, VoiceOutcome, VoiceSession
@@ -44,6 +45,7 @@ from .work import (
 )
 
 __all__ = [
+    "RetentionPolicy",
     "CallRecording",
     "recordings_storage",
     "MonitoringSession",

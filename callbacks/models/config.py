@@ -376,9 +376,19 @@ class ApiClient(models.Model):
     requests_per_minute = models.PositiveIntegerField(
         default=120, help_text="Requests this client may make per minute before it is answered 429 (0: no limit)."
     )
+    role = models.CharField(
+        max_length=12,
+        choices=[("integration", "Integration"), ("admin", "Admin")],
+        default="integration",
+        help_text="Admin: may also export and erase a person's data (/api/v1/privacy/…). Give it to few clients.",
+    )
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
 
     def issue_token(self) -> str:
         """Set a new token and return it; only its hash is kept."""
