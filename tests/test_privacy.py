@@ -10,6 +10,8 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
@@ -32,10 +34,21 @@ from callbacks.models import (
     SmsOptOut,
     recordings_storage,
 )
+from callbacks.models.retention import retention_days
 from callbacks.models.texts import opted_out
-from callbacks.presenters.reports import callbacks_report
+from callbacks.presenters.reports import REPORT_COLUMNS, callbacks_report
 
-from .factories import PASSWORD, email_contact, make_agent, make_callback, make_queue, refreshed, worker
+from .factories import (
+    PASSWORD,
+    email_contact,
+    make_agent,
+    make_api_client,
+    make_callback,
+    make_queue,
+    refreshed,
+    set_ready,
+    worker,
+)
 from .test_calls import connected
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -69,8 +82,6 @@ def floor(transactional_db):
     support = make_queue("support", name="Support")
     DispositionCode.objects.create(queue=billing, code="solved", label="Solved")
     admin = User.objects.create_user("ada", "ada@example.com", PASSWORD, is_staff=True)
-    from django.contrib.auth.models import Group
-
     admin.groups.add(Group.objects.get(name=roles.ADMIN))
     return {"billing": billing, "support": support, "alice": make_agent("alice", billing, support), "ada": admin}
 
@@ -160,8 +171,6 @@ def totals(queues, start, end) -> tuple:
         "last_agent",
         "disposition",
     ]
-    from callbacks.presenters.reports import REPORT_COLUMNS
-
     picked = sorted(tuple(str(row[REPORT_COLUMNS.index(c)]) for c in columns) for row in rows)
     return summary, picked
 
@@ -243,8 +252,6 @@ def test_a_second_erasure_is_a_no_op_that_says_so(zelda, floor):
 def test_export_and_erasure_are_refused_while_a_callback_of_theirs_is_worked(floor, stage):
     alice = floor["alice"]
     if stage == "offered":
-        from .factories import set_ready
-
         set_ready(alice)
         callback = make_callback(floor["billing"], phone=NUMBER, customer_name=NAME)
         assert refreshed(callback).state == CallbackState.OFFERED
@@ -342,3 +349,116 @@ def test_the_trigger_lets_only_the_erasing_core_delete_history(floor):
     assert HistoryEvent.objects.filter(pk=row.pk).exists()
     removed = privacy.do_apply_retention(now=timezone.now() + timedelta(days=2))
     assert removed["history"] >= 2 and not HistoryEvent.objects.filter(callback=callback).exists()
+
+
+# --- From admin, the command line and the API ------------------------------------------------------------------------
+
+
+def test_the_api_exports_and_erases_for_an_admin_client_only(client, zelda, floor):
+    integration, plain = make_api_client("Website")
+    admin_client, token = make_api_client("DPO desk")
+    admin_client.role = "admin"
+    admin_client.save()
+    body = {"number": NUMBER}
+    for path in ("export", "erase"):
+        refused = client.post(
+            f"/api/v1/privacy/{path}", body, content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {plain}"
+        )
+        assert (refused.status_code, refused.json()["code"]) == (403, "forbidden")
+    exported = client.post("/api/v1/privacy/export", body, content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert exported.status_code == 200 and exported["Content-Type"] == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(exported.content)) as bundle:
+        assert len(json.loads(bundle.read("person.json"))["callbacks"]) == 3
+        assert any(n.startswith("recordings/") for n in bundle.namelist())
+    erased = client.post("/api/v1/privacy/erase", body, content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert erased.status_code == 200 and erased.json()["erased"] and erased.json()["cancelled"] == 1
+    again = client.post("/api/v1/privacy/erase", body, content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert again.status_code == 200 and again.json() == {
+        "erased": False,
+        "detail": "Nothing to erase: already erased, or never known.",
+        "cancelled": 0,
+        "counts": {},
+    }
+    gone = client.post("/api/v1/privacy/export", body, content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert gone.status_code == 404
+    messages = list(HistoryEvent.objects.filter(kind=HistoryKind.PRIVACY).order_by("id").values_list("message", flat=True))
+    assert [m.split(":")[0] for m in messages] == [
+        "A person's data was exported by DPO desk (API)",
+        "A person's data was erased by DPO desk (API)",
+        "Erasure asked by DPO desk (API)",
+    ]
+
+
+def test_the_api_refuses_an_erasure_while_a_callback_is_being_worked(client, floor):
+    admin_client, token = make_api_client("DPO desk")
+    admin_client.role = "admin"
+    admin_client.save()
+    connected(floor["alice"], floor["billing"], phone=NUMBER, customer_name=NAME)
+    answer = client.post(
+        "/api/v1/privacy/erase",
+        {"email": "", "number": NUMBER},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
+    assert (answer.status_code, answer.json()["code"]) == (409, "in_progress")
+
+
+def test_the_openapi_document_declares_the_privacy_operations(client):
+    paths = client.get("/api/v1/openapi.json").json()["paths"]
+    export = paths["/api/v1/privacy/export"]["post"]
+    assert "application/zip" in export["responses"]["200"]["content"] and "403" in export["responses"]
+    assert {"200", "403", "409"} <= set(paths["/api/v1/privacy/erase"]["post"]["responses"])
+
+
+def test_the_command_exports_and_erases(zelda, floor, tmp_path):
+    out = io.StringIO()
+    call_command("person_data", "export", "--email", EMAIL, "--out", str(tmp_path / "z.zip"), stdout=out)
+    with zipfile.ZipFile(tmp_path / "z.zip") as bundle:
+        assert len(json.loads(bundle.read("person.json"))["callbacks"]) == 3
+    call_command("person_data", "erase", "--email", EMAIL, stdout=out)
+    call_command("person_data", "erase", "--email", EMAIL, stdout=out)
+    lines = out.getvalue().splitlines()
+    assert lines[1].startswith("Erased: ") and lines[2] == "Nothing to erase: already erased, or never known."
+    assert found(dump()) == []
+
+
+def test_admin_page_exports_and_erases_for_the_admin_role_only(client, zelda, floor):
+    client.force_login(floor["ada"])
+    page = client.get("/admin/callbacks/contact/person-data/")
+    assert page.status_code == 200 and "Export" in page.content.decode()
+    assert "person-data/" in client.get("/admin/callbacks/contact/").content.decode(), "linked from the contacts"
+    exported = client.post("/admin/callbacks/contact/person-data/", {"number": NUMBER, "export": "Export"})
+    assert exported.status_code == 200 and exported["Content-Type"] == "application/zip"
+    unconfirmed = client.post("/admin/callbacks/contact/person-data/", {"number": NUMBER, "erase": "Erase"})
+    assert "Tick the box to confirm the erasure." in unconfirmed.content.decode() and Contact.objects.exists()
+    erased = client.post(
+        "/admin/callbacks/contact/person-data/", {"number": NUMBER, "erase": "Erase", "confirm": "on"}, follow=True
+    )
+    assert "Erased: " in erased.content.decode() and not Contact.objects.exists()
+    # The contact list's action exports one contact (Admin role), and a supervisor gets neither.
+    sam = User.objects.create_user("sam", "sam@example.com", PASSWORD, is_staff=True)
+    sam.groups.add(Group.objects.get(name=roles.SUPERVISOR))
+    client.force_login(sam)
+    assert client.get("/admin/callbacks/contact/person-data/").status_code == 403
+
+
+def test_the_contact_list_action_exports_the_selected_contact(client, zelda, floor):
+    client.force_login(floor["ada"])
+    contact = refreshed(zelda["first"]).contact
+    answer = client.post("/admin/callbacks/contact/", {"action": "export_data", "_selected_action": [contact.pk]})
+    assert answer.status_code == 200 and answer["Content-Type"] == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(answer.content)) as bundle:
+        assert len(json.loads(bundle.read("person.json"))["callbacks"]) == 3
+
+
+def test_retention_is_set_in_admin(client, floor):
+    client.force_login(floor["ada"])
+    answer = client.post("/admin/callbacks/retentionpolicy/add/", {"callbacks_days": "365", "notes_days": "30"})
+    assert answer.status_code == 302
+    answer = client.post("/admin/callbacks/retentionpolicy/add/", {"queue": floor["billing"].pk, "notes_days": "7"})
+    assert answer.status_code == 302
+    days = retention_days([floor["billing"].pk, floor["support"].pk])
+    assert days[floor["billing"].pk] == {"callbacks": 365, "history": None, "emails": None, "notes": 7, "texts": None}
+    assert days[floor["support"].pk]["notes"] == 30
+    duplicate = client.post("/admin/callbacks/retentionpolicy/add/", {"notes_days": "5"})
+    assert duplicate.status_code == 200, "one global row"

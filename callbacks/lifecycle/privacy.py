@@ -1,6 +1,11 @@
 """A person's data: retention (the clock erases what expired, in batches) and a person's request to see their data
 (export) or to have it erased. One erasing core, `erase`, serves both (docs/privacy.md says what goes and why).
 
+Owns: finding a person by number or e-mail (`find_person`) and refusing while their work is in progress
+(`refuse_if_worked`), the erasing core (`erase`, `erase_contacts`, `erase_identifiers`), the retention run
+(`do_apply_retention`, called by the clock), and a person's erasure and export (`do_erase_person`,
+`do_export_person`), each with its row in the trail.
+
 What stays after an erasure is what the reports count: the callback row (its queue, channel, type, origin, state,
 close reason, times, attempts), its offers, interactions (agent, disposition, times) and calls (times, outcome),
 without the customer. What goes: the customer's name, number, address, attached data and instructions, the
@@ -148,9 +153,9 @@ def refuse_if_worked(person: Person) -> None:
 def _admin_log(model, ids: Iterable[int]) -> tuple[Q, Q]:
     """Admin's log lines about these objects, and the trail's rows copied from them (`callbacks.audit`)."""
     ids = [str(i) for i in ids]
-    meta = model._meta
-    logs = Q(content_type=ContentType.objects.get_for_model(model), object_id__in=ids)
-    trail = Q(kind=HistoryKind.CONFIG, data__model=f"{meta.app_label}.{meta.model_name}", data__object_id__in=ids)
+    kind = ContentType.objects.get_for_model(model)
+    logs = Q(content_type=kind, object_id__in=ids)
+    trail = Q(kind=HistoryKind.CONFIG, data__model=f"{kind.app_label}.{kind.model}", data__object_id__in=ids)
     return logs, trail
 
 
@@ -369,10 +374,11 @@ def person_data(person: Person) -> dict:
     """Everything Ringback holds about the person, as JSON data (GDPR articles 15 and 20)."""
     ids = person.callback_ids
     callbacks = []
-    for callback in CallbackRequest.objects.filter(pk__in=ids).select_related("queue").order_by("created_at", "id"):
+    rows = CallbackRequest.objects.filter(pk__in=ids).order_by("created_at", "id")
+    for columns, callback in zip(rows.values(), rows.select_related("queue"), strict=True):
         callbacks.append(
             {
-                **{f.attname: getattr(callback, f.attname) for f in CallbackRequest._meta.concrete_fields},
+                **columns,  # every column of the callback, as stored
                 "queue": callback.queue.name,
                 "history": _rows(callback.history.order_by("at", "id"), "at", "kind", "message", "data"),
                 "notes": _rows(callback.notes.order_by("created_at", "id"), "created_at", "text"),
