@@ -49,6 +49,7 @@ from .factories import (
     set_ready,
     worker,
 )
+from .test_call_recording import s3  # noqa: F401 - the S3-compatible store on localhost, as a fixture
 from .test_calls import connected
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -265,6 +266,17 @@ def test_export_and_erasure_are_refused_while_a_callback_of_theirs_is_worked(flo
             act(number=NUMBER, by="Ada")
         assert refused.value.status == 409
     assert refreshed(callback).customer_name == NAME and refreshed(callback).erased_at is None
+
+
+def test_on_an_s3_store_the_export_carries_the_audio_and_the_erasure_deletes_it_there(floor, s3):  # noqa: F811
+    worked_callback(floor)
+    [key] = s3.objects()
+    stored = s3.client.get_object(Bucket=s3.bucket, Key=key)["Body"].read()
+    with zipfile.ZipFile(io.BytesIO(privacy.do_export_person(number=NUMBER, by="Ada"))) as bundle:
+        [name] = [n for n in bundle.namelist() if n.startswith("recordings/")]
+        assert bundle.read(name) == stored
+    privacy.do_erase_person(number=NUMBER, by="Ada")
+    assert s3.objects() == [] and found(dump()) == []
 
 
 # --- Retention -------------------------------------------------------------------------------------------------------
