@@ -106,9 +106,18 @@ class EntryNumberInline(admin.TabularInline):
     verbose_name_plural = "Voice entry numbers: callers ask for a callback on the phone"
 
 
+class RetentionInline(admin.StackedInline):
+    """The queue's own retention, where it differs from the global defaults (Retention policies)."""
+
+    model = RetentionPolicy
+    max_num = 1
+    extra = 0
+    verbose_name = "retention (where it differs from the global defaults)"
+
+
 @admin.register(Queue)
 class QueueAdmin(admin.ModelAdmin):
-    inlines = [RetryRuleInline, EntryNumberInline]
+    inlines = [RetryRuleInline, EntryNumberInline, RetentionInline]
     list_display = [
         "name",
         "slug",
@@ -142,7 +151,7 @@ class QueueAdmin(admin.ModelAdmin):
                 ]
             },
         ),
-        ("Call recording", {"fields": ["recording_policy", "recording_notice", "recording_retention_days"]}),
+        ("Call recording", {"fields": ["recording_policy", "recording_notice"]}),
         ("Intake limits", {"fields": ["max_queued", "daily_requests_per_number"]}),
         (
             "The customer's confirmation and reminder",
@@ -560,7 +569,16 @@ def zip_response(archive: bytes) -> HttpResponse:
 class RetentionPolicyAdmin(admin.ModelAdmin):
     """The global defaults (the row without a queue) and each queue's own, where it differs."""
 
-    list_display = ["__str__", "callbacks_days", "history_days", "emails_days", "notes_days", "texts_days", "updated_at"]
+    list_display = [
+        "__str__",
+        "callbacks_days",
+        "history_days",
+        "emails_days",
+        "notes_days",
+        "texts_days",
+        "recordings_days",
+        "updated_at",
+    ]
     autocomplete_fields = ["queue"]
     search_fields = ["queue__name"]
 

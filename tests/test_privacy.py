@@ -13,6 +13,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
+from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
 from callbacks import lifecycle, roles
@@ -324,6 +325,25 @@ def test_retention_runs_in_batches_and_at_most_every_ten_minutes(floor):
     assert HistoryEvent.objects.filter(kind=HistoryKind.PRIVACY).count() == 3, "a run that removed nothing says nothing"
 
 
+def test_recordings_follow_the_queues_own_retention_else_the_global_else_90_days(zelda, floor):
+    recording = CallRecording.objects.get()
+    with time_machine.travel(timezone.now() + timedelta(days=89)):
+        assert clock.do_expire_recordings() == 0
+    RetentionPolicy.objects.create(recordings_days=60)
+    clock._next_retention = None
+    with time_machine.travel(timezone.now() + timedelta(days=59)):
+        assert clock.do_expire_recordings() == 0, "the global 60 days"
+    RetentionPolicy.objects.create(queue=floor["billing"], recordings_days=120)
+    clock._next_retention = None
+    with time_machine.travel(timezone.now() + timedelta(days=100)):
+        assert clock.do_expire_recordings() == 0, "the queue's own 120 days win"
+    clock._next_retention = None
+    with time_machine.travel(timezone.now() + timedelta(days=121)):
+        assert clock.do_expire_recordings() == 1
+    assert refreshed(recording).state == RecordingState.DELETED
+    assert refreshed(zelda["first"]).customer_name == NAME, "the callback is kept: only its audio went"
+
+
 def test_open_callbacks_are_never_erased_by_retention(floor):
     RetentionPolicy.objects.create(callbacks_days=1, history_days=1)
     waiting = make_callback(floor["support"], phone=NUMBER, customer_name=NAME)
@@ -470,7 +490,31 @@ def test_retention_is_set_in_admin(client, floor):
     answer = client.post("/admin/callbacks/retentionpolicy/add/", {"queue": floor["billing"].pk, "notes_days": "7"})
     assert answer.status_code == 302
     days = retention_days([floor["billing"].pk, floor["support"].pk])
-    assert days[floor["billing"].pk] == {"callbacks": 365, "history": None, "emails": None, "notes": 7, "texts": None}
+    assert days[floor["billing"].pk] == {
+        "callbacks": 365,
+        "history": None,
+        "emails": None,
+        "notes": 7,
+        "texts": None,
+        "recordings": 90,
+    }
     assert days[floor["support"].pk]["notes"] == 30
+    # A queue's own, from the queue's page.
+    form = client.get(f"/admin/callbacks/queue/{floor['support'].pk}/change/").content.decode()
+    assert "retention-__prefix__-recordings_days" in form, "the queue's own retention, one row at most"
     duplicate = client.post("/admin/callbacks/retentionpolicy/add/", {"notes_days": "5"})
     assert duplicate.status_code == 200, "one global row"
+
+
+def test_a_queues_own_recording_retention_moves_to_its_retention_policy():
+    """Migration 0040: a queue's "keep recordings for" other than 90 days becomes its policy's."""
+    before = [("callbacks", "0039_privacy_retention")]
+    executor = MigrationExecutor(connection)
+    after = executor.loader.graph.leaf_nodes()  # and back to the latest, for the tests that follow
+    executor.migrate(before)
+    old = executor.loader.project_state(before).apps.get_model("callbacks", "Queue")
+    kept = old.objects.create(name="Billing", slug="billing", recording_retention_days=30)
+    old.objects.create(name="Support", slug="support", recording_retention_days=90)
+    executor = MigrationExecutor(connection)
+    executor.migrate(after)
+    assert list(RetentionPolicy.objects.values_list("queue_id", "recordings_days")) == [(kept.pk, 30)]

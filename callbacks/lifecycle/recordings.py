@@ -24,7 +24,8 @@ from django.utils.translation import gettext
 
 from ..enums import EffectKind, HistoryKind, RecordingPolicy, RecordingState
 from ..errors import DomainError
-from ..models import Call, CallRecording, Queue
+from ..models import Call, CallRecording
+from ..models.retention import retention_days
 from ..telephony import telephony
 from . import effects
 from .transitions import action, record
@@ -220,13 +221,15 @@ def delete_audio(recording: CallRecording, now: datetime) -> bool:
 
 
 def expire(now: datetime) -> int:
-    """Delete the audio of recordings older than their queue's retention (at most a batch a run); each deletion is
-    in the trail. The row stays, without its audio: the trail still says a recording existed. A queue's retention
+    """Delete the audio of recordings older than their queue's retention (Retention policies: the queue's own, else
+    the global, else 90 days; at most a batch a run); each deletion is in the trail. The row stays, without its audio: the trail still says a recording existed. A queue's retention
     applies as it is now, to recordings made before it changed too."""
     done = 0
-    for queue in Queue.objects.filter(pk__in=CallRecording.objects.filter(deleted_at__isnull=True).values("callback__queue")):
-        cutoff = now - timedelta(days=queue.recording_retention_days)
-        due = CallRecording.objects.filter(callback__queue=queue, ended_at__lte=cutoff, deleted_at__isnull=True)
+    queues = list(CallRecording.objects.filter(deleted_at__isnull=True).values_list("callback__queue", flat=True).distinct())
+    for queue_id, days in retention_days(queues).items():
+        kept = days["recordings"]
+        cutoff = now - timedelta(days=kept)
+        due = CallRecording.objects.filter(callback__queue_id=queue_id, ended_at__lte=cutoff, deleted_at__isnull=True)
         for recording_id in due.exclude(state__in=LIVE).order_by("ended_at").values_list("pk", flat=True)[: EXPIRE_BATCH - done]:
             with transaction.atomic():
                 recording = CallRecording.objects.select_for_update().select_related("callback").get(pk=recording_id)
@@ -234,7 +237,7 @@ def expire(now: datetime) -> int:
                     continue
                 record(
                     HistoryKind.RECORDING,
-                    f"Recording deleted: kept {queue.recording_retention_days} days (the queue's retention)",
+                    f"Recording deleted: kept {kept} days (the queue's retention)",
                     callback=recording.callback,
                     at=now,
                     recording=recording.pk,

@@ -115,12 +115,6 @@ class Queue(models.Model):
         help_text="When the customer answers, they hear “This call may be recorded” in their language before the "
         "agent speaks (the browser softphone plays it into the call; the agent hears it too).",
     )
-    recording_retention_days = models.PositiveIntegerField(
-        "keep recordings for (days)",
-        default=90,
-        validators=[MinValueValidator(1), MaxValueValidator(3650)],
-        help_text="Recordings are deleted this many days after their call, by the scheduled retention task.",
-    )
     on_accept = models.CharField(
         max_length=10,
         choices=AcceptAction.choices,

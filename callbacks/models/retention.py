@@ -1,6 +1,6 @@
-"""How long the customers' data is kept after a callback closes: global defaults, and a queue's own where it differs.
-Applied by the clock (`lifecycle.privacy.apply_retention`); recordings keep their queue's own setting
-(`Queue.recording_retention_days`)."""
+"""How long the customers' data is kept: global defaults, and a queue's own where it differs. Applied by the clock
+(`lifecycle.privacy.do_apply_retention` after a callback closes; `lifecycle.recordings.expire` after a recorded
+call ends)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,9 @@ from .config import Queue
 # What retention erases, each on its own schedule: the callback itself (its customer pseudonymised, and with it
 # everything below), its history, its e-mails, its notes, its texts.
 PARTS = ("callbacks", "history", "emails", "notes", "texts")
+# Recordings' audio, counted from the end of their call; kept 90 days where nothing says otherwise.
+RECORDINGS_DEFAULT_DAYS = 90
+SETTINGS = (*PARTS, "recordings")
 
 
 def days_field(what: str):
@@ -37,6 +40,14 @@ class RetentionPolicy(models.Model):
     emails_days = days_field("e-mails")
     notes_days = days_field("notes")
     texts_days = days_field("texts")
+    recordings_days = models.PositiveIntegerField(
+        "keep recordings for (days)",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(3650)],
+        help_text=f"Days after the call ended: the audio is deleted. Empty: the global setting (empty there too: "
+        f"{RECORDINGS_DEFAULT_DAYS} days).",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -50,7 +61,8 @@ class RetentionPolicy(models.Model):
 
 
 def retention_days(queue_ids) -> dict[int, dict[str, int | None]]:
-    """Each queue's days per part (None: kept forever): its own where set, else the global default."""
+    """Each queue's days per setting (None: kept forever): its own where set, else the global default (else 90 days
+    for recordings)."""
     rows = {
         p.queue_id: p for p in RetentionPolicy.objects.filter(models.Q(queue__isnull=True) | models.Q(queue_id__in=queue_ids))
     }
@@ -61,8 +73,8 @@ def retention_days(queue_ids) -> dict[int, dict[str, int | None]]:
         result[queue_id] = {
             part: next(
                 (getattr(p, f"{part}_days") for p in (own, default) if p is not None and getattr(p, f"{part}_days") is not None),
-                None,
+                RECORDINGS_DEFAULT_DAYS if part == "recordings" else None,
             )
-            for part in PARTS
+            for part in SETTINGS
         }
     return result
