@@ -17,11 +17,12 @@ from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
 from callbacks import lifecycle, roles
-from callbacks.board import outcome_summary
+from callbacks.board import agent_activity, outcome_summary
 from callbacks.enums import CallbackState, CloseReason, HistoryKind, RecordingPolicy, RecordingState
 from callbacks.errors import DomainError
 from callbacks.lifecycle import clock, privacy
 from callbacks.models import (
+    Agent,
     CallbackRequest,
     CallRecording,
     Contact,
@@ -38,6 +39,7 @@ from callbacks.models import (
 from callbacks.models.retention import retention_days
 from callbacks.models.texts import opted_out
 from callbacks.presenters.reports import REPORT_COLUMNS, callbacks_report
+from callbacks.push import board_group
 
 from .factories import (
     PASSWORD,
@@ -174,7 +176,8 @@ def totals(queues, start, end) -> tuple:
         "disposition",
     ]
     picked = sorted(tuple(str(row[REPORT_COLUMNS.index(c)]) for c in columns) for row in rows)
-    return summary, picked
+    agents = [(a.name, a.channel, a.handled, a.handle_seconds) for a in agent_activity(list(Agent.objects.all()), start, end)]
+    return summary, picked, agents
 
 
 # --- The erasing core ------------------------------------------------------------------------------------------------
@@ -226,7 +229,7 @@ def test_after_erasure_no_table_and_no_file_holds_the_name_number_or_address(zel
     assert (waiting.state, waiting.close_reason) == (CallbackState.CANCELLED, CloseReason.CANCELLED_BY_ADMIN)
     after = totals([floor["billing"], floor["support"]], start, end)
     assert after[0]["by_disposition"] == before[0]["by_disposition"] and after[0]["by_origin"] == before[0]["by_origin"]
-    assert len(after[1]) == len(before[1]) == 3
+    assert len(after[1]) == len(before[1]) == 3 and after[2] == before[2], "the same callbacks, the agents' same work"
     assert CallbackRequest.objects.filter(erased_at__isnull=False).count() == 3
     assert Interaction.objects.count() == 1 and not Contact.objects.exists() and not Note.objects.exists()
     assert refreshed(CallRecording.objects.get()).state == RecordingState.DELETED
@@ -236,6 +239,12 @@ def test_after_erasure_no_table_and_no_file_holds_the_name_number_or_address(zel
     assert row.message.startswith("A person's data was erased by Ada: ") and row.actor == floor["ada"]
     assert row.data["erasure"]["callbacks"] == 3 and row.data["erasure"]["recordings"] == 1
     assert row.callback_id is None and row.contact_id is None
+
+
+def test_the_cancellation_an_erasure_makes_reaches_the_board_after_commit(zelda, floor, pushes):
+    pushes.listen(board_group(floor["support"].pk))
+    privacy.do_erase_person(number=NUMBER, by="Ada")
+    assert (board_group(floor["support"].pk), "board.changed") in pushes.received()
 
 
 def test_a_second_erasure_is_a_no_op_that_says_so(zelda, floor):
