@@ -37,6 +37,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from datetime import date
 from pathlib import Path
 
 from . import connect, history, latency, scheduled
@@ -45,6 +46,15 @@ from .report import table
 
 PHASES = ("cpu", "latency", "ramp", "connect", "scheduled", "history")
 SUSTAINED_P95_MS = 1000
+
+
+def history_page_name(path: str) -> str:
+    if path.startswith("/reports/analytics.csv"):
+        return "analytics CSV, a year by day"
+    if path.startswith("/reports/analytics/"):
+        days = (date.fromisoformat(path.split("to=")[1][:10]) - date.fromisoformat(path.split("from=")[1][:10])).days + 1
+        return f"analytics page, {days} days"
+    return {"/": "workspace page", "/team/?q=": "Team Communicator"}.get(path, "contact page")
 
 
 def main() -> None:
@@ -196,9 +206,10 @@ def main() -> None:
     if "history" in phases:
         r = history.run(env, args.scaled, args.history_rows)
         rows.append(("history: rows", f"{r['rows']:,} (written in {r['seed_seconds']:.0f} s)"))
-        for path, (p50, p99, queries) in r["pages"].items():
-            name = {"/": "workspace page", "/team/?q=": "Team Communicator"}.get(path, "contact page")
-            rows.append((f"history: {name} p50 / p99, queries", f"{p50:.1f} / {p99:.1f} ms, {queries} queries"))
+        rows.append(("history: callbacks, rollup settled in", f"{r['callbacks']:,}, {r['settle_seconds']:.0f} s"))
+        for path, (p50, p95, p99, queries) in r["pages"].items():
+            name = history_page_name(path)
+            rows.append((f"history: {name} p50 / p95 / p99, queries", f"{p50:.1f} / {p95:.1f} / {p99:.1f} ms, {queries} queries"))
 
     rows.append(("refused or failed requests", ", ".join(f"{k}: {n}" for k, n in sorted(refused.items())) or "none"))
     results = {"meta": meta, "rows": rows, "refused": dict(refused), "raw": raw}

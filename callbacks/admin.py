@@ -1,12 +1,18 @@
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.forms import AdminAuthenticationForm
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.http import HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import path
 from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from . import lifecycle, outbound, twofactor
 from .enums import Channel
+from .errors import DomainError
+from .lifecycle.privacy import do_erase_person, do_export_person, summary
 from .models import (
     WEBHOOK_EVENTS,
     Agent,
@@ -39,8 +45,12 @@ from .models import (
     OpeningHours,
     PreviewField,
     Queue,
+    QueueHour,
+    ReportSubscription,
     ResponseCategory,
+    RetentionPolicy,
     RetryRule,
+    RollupMark,
     RoutingPoint,
     RoutingRule,
     SmsOptOut,
@@ -99,9 +109,18 @@ class EntryNumberInline(admin.TabularInline):
     verbose_name_plural = "Voice entry numbers: callers ask for a callback on the phone"
 
 
+class RetentionInline(admin.StackedInline):
+    """The queue's own retention, where it differs from the global defaults (Retention policies)."""
+
+    model = RetentionPolicy
+    max_num = 1
+    extra = 0
+    verbose_name = "retention (where it differs from the global defaults)"
+
+
 @admin.register(Queue)
 class QueueAdmin(admin.ModelAdmin):
-    inlines = [RetryRuleInline, EntryNumberInline]
+    inlines = [RetryRuleInline, EntryNumberInline, RetentionInline]
     list_display = [
         "name",
         "slug",
@@ -135,7 +154,7 @@ class QueueAdmin(admin.ModelAdmin):
                 ]
             },
         ),
-        ("Call recording", {"fields": ["recording_policy", "recording_notice", "recording_retention_days"]}),
+        ("Call recording", {"fields": ["recording_policy", "recording_notice"]}),
         ("Intake limits", {"fields": ["max_queued", "daily_requests_per_number"]}),
         (
             "The customer's confirmation and reminder",
@@ -269,8 +288,8 @@ class WebhookInline(ReadOnlyInline):
 
 @admin.register(ApiClient)
 class ApiClientAdmin(admin.ModelAdmin):
-    list_display = ["name", "active", "token_prefix", "created_at", "last_used_at"]
-    list_filter = ["active"]
+    list_display = ["name", "active", "role", "token_prefix", "created_at", "last_used_at"]
+    list_filter = ["active", "role"]
     search_fields = ["name"]
     readonly_fields = ["token_prefix", "created_at", "last_used_at"]
     inlines = [WebhookInline]
@@ -468,11 +487,103 @@ class EmailInline(admin.TabularInline):
     extra = 0
 
 
+class PersonForm(forms.Form):
+    number = forms.CharField(label=_("Phone number"), required=False, max_length=40)
+    email = forms.EmailField(label=_("E-mail address"), required=False)
+    confirm = forms.BooleanField(
+        label=_("Erase: I understand this cannot be undone"), required=False, help_text=_("Needed to erase, not to export.")
+    )
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("number") and not data.get("email"):
+            raise ValidationError(gettext("Give a phone number or an e-mail address."))
+        return data
+
+
+def who(user) -> str:
+    return user.get_full_name() or user.get_username()
+
+
 @admin.register(Contact)
 class ContactAdmin(admin.ModelAdmin):
     list_display = ["__str__", "timezone", "created_at"]
     search_fields = ["first_name", "last_name", "phones__number", "emails__address"]
     inlines = [PhoneInline, EmailInline]
+    actions = ["export_data"]
+
+    def get_urls(self):
+        page = path("person-data/", self.admin_site.admin_view(self.person_data), name="callbacks_person_data")
+        return [page, *super().get_urls()]
+
+    def person_data(self, request):
+        """A person's data on request (Admin role): export it as a zip, or erase it, found by number or e-mail."""
+        if not request.user.has_perm("callbacks.personal_data"):
+            raise PermissionDenied
+        form = PersonForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            number, email = form.cleaned_data["number"], form.cleaned_data["email"]
+            try:
+                if "erase" in request.POST:
+                    if not form.cleaned_data["confirm"]:
+                        raise DomainError(gettext("Tick the box to confirm the erasure."), status=400)
+                    erasure = do_erase_person(number=number, email=email, by=who(request.user), actor=request.user)
+                    if erasure.erased:
+                        messages.success(request, gettext("Erased: %(what)s.") % {"what": summary(erasure.counts)})
+                    else:
+                        messages.info(request, gettext("Nothing to erase: already erased, or never known."))
+                else:
+                    return zip_response(do_export_person(number=number, email=email, by=who(request.user), actor=request.user))
+            except DomainError as error:
+                messages.error(request, error.message)
+        context = {**self.admin_site.each_context(request), "title": gettext("A person's data"), "form": form, "opts": self.opts}
+        return TemplateResponse(request, "admin/callbacks/person_data.html", context)
+
+    @admin.action(description=_("Export the selected contact's data (a zip)"), permissions=["personal_data"])
+    def export_data(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, gettext("Select one contact to export."), messages.WARNING)
+            return None
+        contact = queryset.get()
+        phone, address = contact.phones.first(), contact.emails.first()
+        try:
+            archive = do_export_person(
+                number=phone.number if phone else "",
+                email=address.address if address and not phone else "",
+                by=who(request.user),
+                actor=request.user,
+            )
+        except DomainError as error:
+            self.message_user(request, error.message, messages.ERROR)
+            return None
+        return zip_response(archive)
+
+    def has_personal_data_permission(self, request) -> bool:
+        return request.user.has_perm("callbacks.personal_data")
+
+
+def zip_response(archive: bytes) -> HttpResponse:
+    response = HttpResponse(archive, content_type="application/zip")
+    response["Content-Disposition"] = 'attachment; filename="person-data.zip"'
+    return response
+
+
+@admin.register(RetentionPolicy)
+class RetentionPolicyAdmin(admin.ModelAdmin):
+    """The global defaults (the row without a queue) and each queue's own, where it differs."""
+
+    list_display = [
+        "__str__",
+        "callbacks_days",
+        "history_days",
+        "emails_days",
+        "notes_days",
+        "texts_days",
+        "recordings_days",
+        "updated_at",
+    ]
+    autocomplete_fields = ["queue"]
+    search_fields = ["queue__name"]
 
 
 @admin.register(CallbackRequest)
@@ -756,3 +867,35 @@ class PasswordOnlyAdminLoginForm(AdminAuthenticationForm):
 
 
 admin.site.login_form = PasswordOnlyAdminLoginForm
+
+
+@admin.register(QueueHour)
+class QueueHourAdmin(RecordAdmin):
+    """The analytics rollup, one row per queue and hour (docs/analytics.md): settled by the clock, never edited;
+    `manage.py rollup_analytics --rebuild` counts it again."""
+
+    list_display = ["queue", "hour", "requested", "on_time", "late", "missed", "handled"]
+    list_filter = ["queue"]
+    date_hierarchy = "hour"
+    search_fields = ["queue__name"]
+
+
+@admin.register(RollupMark)
+class RollupMarkAdmin(RecordAdmin):
+    """How far the analytics rollup is settled."""
+
+    list_display = ["name", "settled_to", "updated_at"]
+    search_fields = ["name"]
+
+
+@admin.register(ReportSubscription)
+class ReportSubscriptionAdmin(admin.ModelAdmin):
+    """Supervisors' daily and weekly e-mails of their queues' figures: an admin sees them and can stop one."""
+
+    list_display = ["user", "frequency", "language", "next_send_at", "last_sent_at"]
+    list_filter = ["frequency", "language"]
+    search_fields = ["user__username", "user__email"]
+    readonly_fields = ["next_send_at", "last_sent_at", "created_at"]
+
+    def has_add_permission(self, request):
+        return False

@@ -108,6 +108,7 @@ class HistoryKind(models.TextChoices):
     RECONCILED = "reconciled", _("Repaired by reconciliation")
     MONITOR = "monitor", _("Monitoring")
     RECORDING = "recording", _("Recording")
+    PRIVACY = "privacy", _("Personal data")
 
 
 class PreviewSection(models.TextChoices):

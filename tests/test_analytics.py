@@ -153,14 +153,14 @@ def test_the_period_and_the_viewers_zone_decide_the_hours_and_days(history):
 
 
 def test_the_clocks_rollup_agrees_with_a_recount_after_a_day(history):
-    clock._next_rollup = None
+    clock.ROLLUP.reset()
     moment = t("08:00")
     with time_machine.travel(moment, tick=False) as traveller:
         while moment < t("08:00", DAY + timedelta(days=1)):
             clock.do_roll_up_analytics(now=moment)
             moment += timedelta(minutes=5)
             traveller.move_to(moment)
-    clock._next_rollup = None
+    clock.ROLLUP.reset()
     mark = RollupMark.objects.get(name=analytics.MARK)
     assert mark.settled_to == t("06:00", DAY + timedelta(days=1)), "settled up to the hour that ended an hour ago"
     settled = {(r.queue_id, r.hour): analytics.Figures().add(r).as_row() for r in QueueHour.objects.all()}
@@ -282,11 +282,11 @@ def test_a_supervisor_subscribes_and_gets_yesterdays_figures_by_email_once_in_th
     assert subscription.language == "fr" and subscription.next_send_at == t("07:00", DAY + timedelta(days=1))
     assert HistoryEvent.objects.filter(actor=sam, message__contains="subscribed to the daily report").exists()
 
-    clock._next_reports = None
+    clock.REPORTS.reset()
     assert clock.do_send_due_reports(now=t("06:59", DAY + timedelta(days=1))) == 0, "not before 07:00"
-    clock._next_reports = None
+    clock.REPORTS.reset()
     assert clock.do_send_due_reports(now=t("07:00", DAY + timedelta(days=1))) == 1
-    clock._next_reports = None
+    clock.REPORTS.reset()
     assert reports.do_send_reports(now=t("07:30", DAY + timedelta(days=1))) == 0, "once a day"
     worker()
     assert Effect.objects.get().key == f"report:{subscription.pk}:20261201"

@@ -19,7 +19,7 @@ from django.utils import timezone
 from callbacks import lifecycle, roles
 from callbacks.enums import EffectKind, HistoryKind, RecordingPolicy, RecordingState
 from callbacks.lifecycle import clock
-from callbacks.models import CallRecording, Effect, HistoryEvent, recordings_storage
+from callbacks.models import CallRecording, Effect, HistoryEvent, RetentionPolicy, recordings_storage
 from callbacks.telephony.audio import RATE, read_wav_metadata
 
 from .audio import tone
@@ -34,9 +34,9 @@ HTMX = {"HTTP_HX_REQUEST": "true"}
 
 @pytest.fixture(autouse=True)
 def fresh_retention_clock():
-    clock._next_retention = None
+    clock.RECORDINGS_EXPIRY.reset()
     yield
-    clock._next_retention = None
+    clock.RECORDINGS_EXPIRY.reset()
 
 
 @pytest.fixture(autouse=True)
@@ -49,7 +49,8 @@ def own_storage(settings, tmp_path):
 @pytest.fixture
 def floor(transactional_db):
     roles.ensure_roles()
-    billing = make_queue("billing", name="Billing", recording_policy=RecordingPolicy.ALWAYS, recording_retention_days=30)
+    billing = make_queue("billing", name="Billing", recording_policy=RecordingPolicy.ALWAYS)
+    RetentionPolicy.objects.create(queue=billing, recordings_days=30)
     support = make_queue("support", name="Support")
     return {"billing": billing, "support": support, "alice": make_agent("alice", billing, support)}
 

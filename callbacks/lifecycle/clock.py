@@ -5,8 +5,8 @@ callbacks), callbacks whose availability window lapsed, offer expiry (also offer
 down), the end of timed After Call Work, reminders for personal callbacks,
 call supervision (a dial the switch never answered or never took ends as
 failed), Conference requests nobody answered, re-queueing effects whose worker died, reminder e-mails to customers,
-webhook calls for integrations' callbacks, the routing safety net, and pruning the line reports kept against
-repeats.
+webhook calls for integrations' callbacks, the routing safety net, pruning the line reports kept against
+repeats, and retention (recordings' audio; callbacks, history, e-mails, notes and texts: `privacy`).
 Each timer is an indexed sweep with SKIP LOCKED and a state check, so a
 restart loses none and two dispatchers never fire one twice.
 """
@@ -31,7 +31,7 @@ from ..models import (
 )
 from ..push import Push, push_on_commit
 from ..telephony import telephony
-from . import effects, recordings, reports
+from . import effects, privacy, recordings, reports
 from .calls import end_unreached_call
 from .intake import remind_customer
 from .offers import return_offer, route_everything, route_on_commit
@@ -266,48 +266,53 @@ def _prune_line_reports(*, before: datetime, limit: int) -> int:
     return LineReport.objects.filter(pk__in=list(old)).delete()[0]
 
 
-RETENTION_EVERY = timedelta(minutes=10)
-_next_retention: datetime | None = None
+class Every:
+    """A housekeeping job that runs at most once every `period` per process: in between, not a statement (each run
+    is safe from any number of processes by itself)."""
+
+    def __init__(self, period: timedelta):
+        self.period = period
+        self.next: datetime | None = None
+
+    def due(self, now: datetime) -> bool:
+        if self.next is not None and now < self.next:
+            return False
+        self.next = now + self.period
+        return True
+
+    def reset(self) -> None:
+        self.next = None
+
+
+RECORDINGS_EXPIRY = Every(timedelta(minutes=10))
+ROLLUP = Every(timedelta(minutes=5))
+REPORTS = Every(timedelta(minutes=1))
+RETENTION = Every(timedelta(minutes=10))
 
 
 def do_expire_recordings(*, now: datetime | None = None) -> int:
-    """Delete recordings past their queue's retention (`recordings.expire`), at most once every ten minutes per
-    process: in between, not a statement."""
-    global _next_retention
+    """Delete recordings past their retention (`recordings.expire`), every ten minutes."""
     now = now or timezone.now()
-    if _next_retention is not None and now < _next_retention:
-        return 0
-    _next_retention = now + RETENTION_EVERY
-    return recordings.expire(now)
-
-
-ROLLUP_EVERY = timedelta(minutes=5)
-_next_rollup: datetime | None = None
+    return recordings.expire(now) if RECORDINGS_EXPIRY.due(now) else 0
 
 
 def do_roll_up_analytics(*, now: datetime | None = None) -> int:
-    """Settle the analytics hours that are an hour old (`analytics.roll_up`), at most once every five minutes per
-    process: in between, not a statement."""
-    global _next_rollup
+    """Settle the analytics hours that are an hour old (`analytics.roll_up`), every five minutes."""
     now = now or timezone.now()
-    if _next_rollup is not None and now < _next_rollup:
-        return 0
-    _next_rollup = now + ROLLUP_EVERY
-    return analytics.roll_up(now)
-
-
-REPORTS_EVERY = timedelta(minutes=1)
-_next_reports: datetime | None = None
+    return analytics.roll_up(now) if ROLLUP.due(now) else 0
 
 
 def do_send_due_reports(*, now: datetime | None = None) -> int:
-    """Send the supervisors' reports that are due (`reports.do_send_reports`), at most once a minute per process."""
-    global _next_reports
+    """Send the supervisors' reports that are due (`reports.do_send_reports`), every minute."""
     now = now or timezone.now()
-    if _next_reports is not None and now < _next_reports:
-        return 0
-    _next_reports = now + REPORTS_EVERY
-    return reports.do_send_reports(now=now)
+    return reports.do_send_reports(now=now) if REPORTS.due(now) else 0
+
+
+def do_apply_retention(*, now: datetime | None = None) -> int:
+    """Erase what each queue's retention keeps no longer (`privacy.do_apply_retention`, a batch a run), every ten
+    minutes. Returns how many rows it removed or emptied."""
+    now = now or timezone.now()
+    return sum(privacy.do_apply_retention(now=now).values()) if RETENTION.due(now) else 0
 
 
 def sweep_deadlines(now: datetime | None = None) -> dict[str, int]:
@@ -344,5 +349,6 @@ def sweep(now: datetime | None = None) -> dict[str, int]:
         "recordings": do_expire_recordings(now=now),
         "analytics": do_roll_up_analytics(now=now),
         "reports": do_send_due_reports(now=now),
+        "retention": do_apply_retention(now=now),
         "routed": route_everything(),
     }

@@ -31,7 +31,8 @@ from django.utils import timezone
 from .. import messaging, outbound
 from ..enums import EffectKind, EffectStatus, HistoryKind, InteractionState
 from ..metrics import EFFECT_FAILURES
-from ..models import Agent, CallbackRequest, Effect, Interaction, SmsOptOut, TextInteraction, TextMessage, WebhookDelivery
+from ..models import Agent, CallbackRequest, Effect, Interaction, TextInteraction, TextMessage, WebhookDelivery
+from ..models.texts import opted_out
 from ..models.webhooks import ANSWER_BODY_CHARS, ANSWERS_KEPT
 from ..push import Push, push_on_commit
 from ..telephony import telephony
@@ -177,7 +178,7 @@ def _send_sms(effect: Effect) -> None:
     text = TextMessage.objects.filter(pk=effect.payload.get("text")).first()
     if text is None:
         return
-    if SmsOptOut.objects.filter(number=text.number).exists():
+    if opted_out([text.number]):
         TextMessage.objects.filter(pk=text.pk).update(status=TextMessage.Status.SUPPRESSED)
         return
     try:

@@ -24,7 +24,8 @@ from django.utils.translation import gettext
 
 from ..enums import EffectKind, HistoryKind, RecordingPolicy, RecordingState
 from ..errors import DomainError
-from ..models import Call, CallRecording, HistoryEvent, Queue
+from ..models import Call, CallRecording, HistoryEvent
+from ..models.retention import retention_days
 from ..telephony import telephony
 from . import effects
 from .transitions import action, record
@@ -207,26 +208,36 @@ def heard(recording: CallRecording, user: AbstractBaseUser, how: str) -> None:
     )
 
 
+def delete_audio(recording: CallRecording, now: datetime) -> bool:
+    """Delete the (locked) recording's audio from the recordings storage; the row stays, marked deleted, so the trail
+    still says a recording existed. False when it was already deleted. Retention and a person's erasure both use it."""
+    if recording.deleted_at is not None:
+        return False
+    if recording.audio:
+        recording.audio.delete(save=False)
+    recording.state, recording.deleted_at, recording.audio = RecordingState.DELETED, now, ""
+    recording.save(update_fields=["state", "deleted_at", "audio"])
+    return True
+
+
 def expire(now: datetime) -> int:
-    """Delete the audio of recordings older than their queue's retention (at most a batch a run); each deletion is
-    in the trail. The row stays, without its audio: the trail still says a recording existed. A queue's retention
+    """Delete the audio of recordings older than their queue's retention (Retention policies: the queue's own, else
+    the global, else 90 days; at most a batch a run); each deletion is in the trail. The row stays, without its audio: the trail still says a recording existed. A queue's retention
     applies as it is now, to recordings made before it changed too."""
     done = 0
-    for queue in Queue.objects.filter(pk__in=CallRecording.objects.filter(deleted_at__isnull=True).values("callback__queue")):
-        cutoff = now - timedelta(days=queue.recording_retention_days)
-        due = CallRecording.objects.filter(callback__queue=queue, ended_at__lte=cutoff, deleted_at__isnull=True)
+    queues = list(CallRecording.objects.filter(deleted_at__isnull=True).values_list("callback__queue", flat=True).distinct())
+    for queue_id, days in retention_days(queues).items():
+        kept = days["recordings"]
+        cutoff = now - timedelta(days=kept)
+        due = CallRecording.objects.filter(callback__queue_id=queue_id, ended_at__lte=cutoff, deleted_at__isnull=True)
         for recording_id in due.exclude(state__in=LIVE).order_by("ended_at").values_list("pk", flat=True)[: EXPIRE_BATCH - done]:
             with transaction.atomic():
                 recording = CallRecording.objects.select_for_update().select_related("callback").get(pk=recording_id)
-                if recording.deleted_at is not None:
+                if not delete_audio(recording, now):
                     continue
-                if recording.audio:
-                    recording.audio.delete(save=False)
-                recording.state, recording.deleted_at, recording.audio = RecordingState.DELETED, now, ""
-                recording.save(update_fields=["state", "deleted_at", "audio"])
                 record(
                     HistoryKind.RECORDING,
-                    f"Recording deleted: kept {queue.recording_retention_days} days (the queue's retention)",
+                    f"Recording deleted: kept {kept} days (the queue's retention)",
                     callback=recording.callback,
                     at=now,
                     recording=recording.pk,

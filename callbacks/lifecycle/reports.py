@@ -1,6 +1,10 @@
 """Scheduled reports: a supervisor subscribes to a daily or weekly e-mail of their queues' figures (the analytics of
 the day or week before), sent at 07:00 in the centre's zone on the durable e-mail effect, in the language they
-chose. The queues are the ones they supervise when it is sent."""
+chose. The queues are the ones they supervise when it is sent.
+
+Owns: subscribing and stopping (`do_subscribe_report`, `do_unsubscribe_report`), when a report is due and which
+period it covers (`next_send`, `period_before`), and sending the due ones, each once (`do_send_reports`, called by
+the clock)."""
 
 from __future__ import annotations
 

@@ -23,6 +23,8 @@ from .. import links, messaging, throttle
 from ..enums import EffectKind, HistoryKind
 from ..errors import DomainError, Invalid
 from ..models import Agent, CallbackRequest, ContactPhone, NumberCheck, Queue, SmsOptOut, TextMessage
+from ..models.texts import opt_out_keys
+from ..models.texts import opted_out as opted_out_numbers
 from ..phone import normalize_phone
 from . import effects
 from .transitions import action, record
@@ -38,7 +40,7 @@ DELIVERY = {
 
 
 def opted_out(number: str) -> bool:
-    return SmsOptOut.objects.filter(number=number).exists()
+    return bool(opted_out_numbers([number]))
 
 
 def text_customer(callback: CallbackRequest, body: str, now: datetime, *, kind: str) -> TextMessage | None:
@@ -197,7 +199,7 @@ def do_receive_text(*, sender: str, body: str, provider_id: str = "") -> TextMes
         SmsOptOut.objects.get_or_create(number=number, defaults={"opted_out_at": now, "keyword": word[:20]})
         message = f"The customer texted {word}: no more texts to {number}"
     elif word in START_WORDS:
-        SmsOptOut.objects.filter(number=number).delete()
+        SmsOptOut.objects.filter(number__in=opt_out_keys([number])).delete()
         message = f"The customer texted {word}: texts to {number} allowed again"
     else:
         message = f"Text from the customer: {body.strip()[:400]}"

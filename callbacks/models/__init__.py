@@ -29,6 +29,7 @@ from .effects import Effect
 from .emails import EmailInteraction
 from .recordings import CallRecording, recordings_storage
 from .responses import ResponseCategory, StandardResponse
+from .retention import RetentionPolicy
 from .routing import RoutingPoint, RoutingRule
 from .texts import NumberCheck, SmsOptOut, TextInteraction, TextMessage
 from .voice import EntryNumber, VoiceOutcome, VoiceSession
@@ -48,6 +49,7 @@ __all__ = [
     "QueueHour",
     "RollupMark",
     "ReportSubscription",
+    "RetentionPolicy",
     "CallRecording",
     "recordings_storage",
     "MonitoringSession",

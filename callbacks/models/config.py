@@ -115,12 +115,6 @@ class Queue(models.Model):
         help_text="When the customer answers, they hear “This call may be recorded” in their language before the "
         "agent speaks (the browser softphone plays it into the call; the agent hears it too).",
     )
-    recording_retention_days = models.PositiveIntegerField(
-        "keep recordings for (days)",
-        default=90,
-        validators=[MinValueValidator(1), MaxValueValidator(3650)],
-        help_text="Recordings are deleted this many days after their call, by the scheduled retention task.",
-    )
     on_accept = models.CharField(
         max_length=10,
         choices=AcceptAction.choices,
@@ -382,9 +376,19 @@ class ApiClient(models.Model):
     requests_per_minute = models.PositiveIntegerField(
         default=120, help_text="Requests this client may make per minute before it is answered 429 (0: no limit)."
     )
+    role = models.CharField(
+        max_length=12,
+        choices=[("integration", "Integration"), ("admin", "Admin")],
+        default="integration",
+        help_text="Admin: may also export and erase a person's data (/api/v1/privacy/…). Give it to few clients.",
+    )
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
 
     def issue_token(self) -> str:
         """Set a new token and return it; only its hash is kept."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.utils.crypto import salted_hmac
 
 
 class TextMessage(models.Model):
@@ -39,10 +40,29 @@ class TextMessage(models.Model):
         return f"{self.get_direction_display()} {self.number}: {self.body[:40]}"
 
 
-class SmsOptOut(models.Model):
-    """A number that texted STOP: Ringback sends it no text until it texts START."""
+def opt_out_key(number: str) -> str:
+    """What an erased person's opt-out keeps instead of their number: a keyed hash (HMAC with SECRET_KEY), so the
+    number stays opted out without being stored."""
+    return "hmac:" + salted_hmac("ringback.sms-opt-out", number, algorithm="sha256").hexdigest()[:48]
 
-    number = models.CharField(max_length=20, unique=True)
+
+def opt_out_keys(numbers) -> list[str]:
+    """The rows that say these numbers opted out: each number as it is, and as its keyed hash."""
+    return [key for n in numbers for key in (n, opt_out_key(n))]
+
+
+def opted_out(numbers) -> set[str]:
+    """Those of `numbers` that texted STOP (before or after an erasure)."""
+    numbers = list(numbers)
+    found = set(SmsOptOut.objects.filter(number__in=opt_out_keys(numbers)).values_list("number", flat=True))
+    return {n for n in numbers if n in found or opt_out_key(n) in found}
+
+
+class SmsOptOut(models.Model):
+    """A number that texted STOP: Ringback sends it no text until it texts START. After the person's erasure, the
+    number is kept only as its keyed hash (`opt_out_key`)."""
+
+    number = models.CharField(max_length=60, unique=True)
     opted_out_at = models.DateTimeField()
     keyword = models.CharField(max_length=20, blank=True)
 

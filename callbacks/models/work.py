@@ -81,6 +81,8 @@ class CallbackRequest(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     close_reason = models.CharField(max_length=20, choices=CloseReason.choices, blank=True)
+    # The customer's personal data was erased (retention or a request): the row stays, without them, for the reports.
+    erased_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at"]
@@ -88,6 +90,7 @@ class CallbackRequest(models.Model):
             ("supervise", "Can see the live board, the work list and the reports of supervised queues"),
             ("manage_callbacks", "Can reschedule, cancel, reassign and reprioritise callbacks of supervised queues"),
             ("all_queues", "Supervises every queue (the Admin role)"),
+            ("personal_data", "Can export and erase a person's data (the Admin role)"),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -118,6 +121,10 @@ class CallbackRequest(models.Model):
                 fields=["window_end"],
                 condition=Q(window_end__isnull=False, state__in=["scheduled", "queued"]),
                 name="cb_window_end",
+            ),
+            # Retention's sweep: closed callbacks not erased yet, oldest first.
+            models.Index(
+                fields=["closed_at"], condition=Q(erased_at__isnull=True, closed_at__isnull=False), name="cb_not_erased"
             ),
         ]
 
@@ -250,12 +257,13 @@ class HistoryQuerySet(models.QuerySet):
         raise AppendOnlyError("History rows cannot be deleted (see HistoryEvent.objects.purge for data retention).")
 
     def purge(self) -> int:
-        """Delete these rows for data retention: the one way past the append-only rule (on PostgreSQL, for this
-        transaction only)."""
+        """Delete these rows for retention or a person's erasure (`lifecycle.privacy`, the only caller): the one way
+        past the append-only rule. On PostgreSQL it sets `ringback.erasure` for this transaction only (SET LOCAL), and
+        the trigger (migration 0039) lets a DELETE through with it, never an UPDATE."""
         with transaction.atomic():
             if connection.vendor == "postgresql":
                 with connection.cursor() as cursor:
-                    cursor.execute("SET LOCAL ringback.purge = 'on'")
+                    cursor.execute("SET LOCAL ringback.erasure = 'on'")
             return self._raw_delete(self.db)
 
 

@@ -11,7 +11,8 @@ from django.utils.translation import gettext_noop as _
 
 from .. import messaging
 from ..errors import DomainError
-from ..models import Agent, SmsOptOut, TextInteraction, TextMessage
+from ..models import Agent, TextInteraction, TextMessage
+from ..models.texts import opted_out
 from ..phone import display_phone
 
 # The newest texts a window shows of its thread (oldest first); the contact's page has the whole history.
@@ -87,7 +88,7 @@ def _threads(numbers: list[str]) -> dict[str, list[ThreadItem]]:
 def _windows(rows: list[TextInteraction]) -> list[TextWindow]:
     numbers = sorted({w.number for w in rows})
     threads = _threads(numbers)
-    stopped = set(SmsOptOut.objects.filter(number__in=numbers).values_list("number", flat=True)) if numbers else set()
+    stopped = opted_out(numbers) if numbers else set()
     return [TextWindow(w, threads.get(w.number, []), w.number in stopped) for w in rows]
 
 

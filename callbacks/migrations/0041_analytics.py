@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('callbacks', '0038_recording_notice'),
+        ('callbacks', '0040_recordings_retention'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
