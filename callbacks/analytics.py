@@ -19,8 +19,8 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
-from django.db.models import Count, Exists, Min, OuterRef, Subquery
-from django.db.models.functions import Coalesce, TruncHour
+from django.db.models import Count, Exists, Min, OuterRef, Subquery, Sum
+from django.db.models.functions import Coalesce, ExtractHour, TruncDate, TruncHour
 from django.utils import timezone
 
 from . import calendars
@@ -35,6 +35,7 @@ from .models import (
     VoiceOutcome,
     VoiceSession,
 )
+from .models.analytics import COUNTER_COLUMNS, LATENESS_LABELS
 
 HOUR = timedelta(hours=1)
 # How recent an hour is still counted live by the pages rather than read from the rollup: events are written as
@@ -43,21 +44,13 @@ SETTLE_AFTER = timedelta(hours=1)
 CATCH_UP = timedelta(days=7)  # the most one run of the clock adds to the rollup (a first run on old data)
 MARK = "analytics"
 
-# First dials by how late they came after the callback's time, in minutes: (label, upper bound, inclusive).
-LATENESS = (
-    ("early", 0),
-    ("0-5", 5),
-    ("5-15", 15),
-    ("15-30", 30),
-    ("30-60", 60),
-    ("60-120", 120),
-    ("120+", None),
-)
+# First dials by how late they came after the callback's time: (label, upper bound in minutes, inclusive).
+LATENESS = tuple(zip(LATENESS_LABELS, (0, 5, 15, 30, 60, 120, None), strict=True))
 MENU_ABANDONED = (VoiceOutcome.HUNG_UP, VoiceOutcome.NO_INPUT, VoiceOutcome.INVALID)
 # Closed without a single dial, for a reason that means we did not get to them (cancellations are the customer's).
 MISSED_REASONS = (CloseReason.EXPIRED, CloseReason.FAILED)
 
-COUNTERS = ("by_origin", "lateness", "dials", "closed")
+COUNTERS = tuple(COUNTER_COLUMNS)
 
 
 class HandleTime:
@@ -100,14 +93,31 @@ class Figures(HandleTime):
     handled: int = 0
     handle_seconds: float = 0.0
 
-    def add(self, other: Figures | QueueHour) -> Figures:
+    def add(self, other: Figures) -> Figures:
         for f in fields(self):
-            mine, theirs = getattr(self, f.name), getattr(other, f.name)
+            mine = getattr(self, f.name)
             if f.name in COUNTERS:
-                mine.update({k: v for k, v in (theirs or {}).items() if v})
+                mine.update(+getattr(other, f.name))
             else:
-                setattr(self, f.name, mine + theirs)
+                setattr(self, f.name, mine + getattr(other, f.name))
         return self
+
+    def columns(self) -> dict:
+        """The figures as the rollup's columns (each counter's keys as columns of their own)."""
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in COUNTERS}
+        for counter, keys in COUNTER_COLUMNS.items():
+            counted = getattr(self, counter)
+            out.update({column: counted[key] for key, column in keys.items()})
+        return out
+
+    @classmethod
+    def from_columns(cls, row) -> Figures:
+        """From the rollup's columns: a row (`QueueHour`), or a dict of sums (None where nothing was summed)."""
+        get = row.get if isinstance(row, dict) else lambda name: getattr(row, name)
+        figures = cls(**{f.name: get(f.name) or 0 for f in fields(cls) if f.name not in COUNTERS})
+        for counter, keys in COUNTER_COLUMNS.items():
+            getattr(figures, counter).update({key: get(column) for key, column in keys.items() if get(column)})
+        return figures
 
     # --- What the pages show, each defined once ---
 
@@ -139,9 +149,6 @@ class Figures(HandleTime):
     @property
     def cancelled(self) -> int:
         return self.closed[CloseReason.CANCELLED.value] + self.closed[CloseReason.CANCELLED_BY_ADMIN.value]
-
-    def as_row(self) -> dict:
-        return {f.name: dict(getattr(self, f.name)) if f.name in COUNTERS else getattr(self, f.name) for f in fields(self)}
 
 
 def hour_of(at: datetime) -> datetime:
@@ -298,7 +305,7 @@ def roll_up(now: datetime | None = None) -> int:
         counted = recount(start, end)
         QueueHour.objects.filter(hour__gte=start, hour__lt=end).delete()
         QueueHour.objects.bulk_create(
-            QueueHour(queue_id=queue_id, hour=hour, **figures.as_row()) for (queue_id, hour), figures in counted.items()
+            QueueHour(queue_id=queue_id, hour=hour, **figures.columns()) for (queue_id, hour), figures in counted.items()
         )
         mark.settled_to = end
         mark.save(update_fields=["settled_to", "updated_at"])
@@ -326,22 +333,7 @@ def rebuild() -> int:
     return hours
 
 
-# --- Reading: settled rows plus a live recount of what is not settled yet ---
-
-
-def hours(queue_ids: list[int], start: datetime, end: datetime) -> dict[tuple[int, datetime], Figures]:
-    """The figures of each queue and hour in [start, end) (hours aligned to UTC hours): from the rollup where it is
-    settled, recounted live after the mark."""
-    start, end = hour_of(start), hour_of(end - timedelta(microseconds=1)) + HOUR
-    settled_to = RollupMark.objects.filter(name=MARK).values_list("settled_to", flat=True).first()
-    live_from = max(start, settled_to) if settled_to else start
-    out: dict[tuple[int, datetime], Figures] = {}
-    if settled_to and settled_to > start:
-        for row in QueueHour.objects.filter(queue_id__in=queue_ids, hour__gte=start, hour__lt=min(end, settled_to)):
-            out[(row.queue_id, row.hour)] = Figures().add(row)
-    if live_from < end:
-        out.update(recount(live_from, end, queue_ids))
-    return out
+# --- Reading: sums of the settled hours, plus a live recount of what is not settled yet ---
 
 
 @dataclass
@@ -358,19 +350,43 @@ class Analytics:
     by_day: list[tuple[date, Figures]]
 
 
+SUMS = {f"sum_{column}": Sum(column) for column in Figures().columns()}
+
+
+def _summed(row: dict) -> Figures:
+    return Figures.from_columns({name[4:]: value for name, value in row.items() if name.startswith("sum_")})
+
+
 def analytics(queues: list[Queue], start: datetime, end: datetime, zone: ZoneInfo) -> Analytics:
+    """The figures of these queues over [start, end) (hours aligned to UTC hours). Settled hours are summed by the
+    database from the rollup, by queue, by hour of the day and by day in `zone` (three statements, whatever the
+    period's length); the hours after the mark are recounted live and added."""
     ids = [q.pk for q in queues]
-    total, by_queue = Figures(), {q.pk: Figures() for q in queues}
+    start, end = hour_of(start), hour_of(end - timedelta(microseconds=1)) + HOUR
+    by_queue = {q.pk: Figures() for q in queues}
     by_hour = [Figures() for _ in range(24)]
     days: dict[date, Figures] = {}
     day = start.astimezone(zone).date()
     while datetime.combine(day, datetime.min.time(), zone) < end:
         days[day] = Figures()
         day += timedelta(days=1)
-    for (queue_id, hour), figures in sorted(hours(ids, start, end).items(), key=lambda item: item[0][1]):
-        local = hour.astimezone(zone)
+    settled_to = RollupMark.objects.filter(name=MARK).values_list("settled_to", flat=True).first()
+    live_from = max(start, settled_to) if settled_to else start
+    if settled_to and settled_to > start:
+        rows = QueueHour.objects.filter(queue_id__in=ids, hour__gte=start, hour__lt=min(end, settled_to)).order_by()
+        for row in rows.values("queue_id").annotate(**SUMS):
+            by_queue[row["queue_id"]].add(_summed(row))
+        for row in rows.annotate(local_hour=ExtractHour("hour", tzinfo=zone)).values("local_hour").annotate(**SUMS):
+            by_hour[row["local_hour"]].add(_summed(row))
+        for row in rows.annotate(local_day=TruncDate("hour", tzinfo=zone)).values("local_day").annotate(**SUMS):
+            days.setdefault(row["local_day"], Figures()).add(_summed(row))
+    if live_from < end:
+        for (queue_id, hour), figures in recount(live_from, end, ids).items():
+            local = hour.astimezone(zone)
+            by_queue[queue_id].add(figures)
+            by_hour[local.hour].add(figures)
+            days.setdefault(local.date(), Figures()).add(figures)
+    total = Figures()
+    for figures in by_queue.values():
         total.add(figures)
-        by_queue[queue_id].add(figures)
-        by_hour[local.hour].add(figures)
-        days.setdefault(local.date(), Figures()).add(figures)
     return Analytics(start, end, zone, total, by_queue, by_hour, sorted(days.items()))

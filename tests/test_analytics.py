@@ -163,15 +163,20 @@ def test_the_clocks_rollup_agrees_with_a_recount_after_a_day(history):
     clock.ROLLUP.reset()
     mark = RollupMark.objects.get(name=analytics.MARK)
     assert mark.settled_to == t("06:00", DAY + timedelta(days=1)), "settled up to the hour that ended an hour ago"
-    settled = {(r.queue_id, r.hour): analytics.Figures().add(r).as_row() for r in QueueHour.objects.all()}
-    recounted = {key: f.as_row() for key, f in analytics.recount(t("00:00"), t("00:00", DAY + timedelta(days=1))).items()}
+    settled = {(r.queue_id, r.hour): analytics.Figures.from_columns(r).columns() for r in QueueHour.objects.all()}
+    recounted = {key: f.columns() for key, f in analytics.recount(t("00:00"), t("00:00", DAY + timedelta(days=1))).items()}
     assert settled == recounted and len(settled) == 7  # billing 8h–12h, support 9h–10h
     # The page reads the rollup: the same figures as a recount, and no recount of settled hours.
     result = analytics.analytics([history.billing, history.support], DAY, DAY + timedelta(days=1), ZoneInfo("UTC"))
     assert (
-        result.total.as_row()
-        == analytics.Figures().add(result.by_queue[history.billing.pk]).add(result.by_queue[history.support.pk]).as_row()
+        result.total.columns()
+        == analytics.Figures().add(result.by_queue[history.billing.pk]).add(result.by_queue[history.support.pk]).columns()
     )
+    assert sum(f.requested for f in result.by_hour_of_day) == sum(f.requested for _, f in result.by_day) == 6
+    assert result.by_hour_of_day[9].requested == 4 and result.by_hour_of_day[10].late == 1, "summed by the database"
+    midnight = datetime(2026, 12, 1, tzinfo=ZoneInfo("Europe/Paris"))
+    paris = analytics.analytics([history.billing], midnight, midnight + timedelta(days=1), ZoneInfo("Europe/Paris"))
+    assert paris.by_hour_of_day[10].requested == 3 and [d.isoformat() for d, _ in paris.by_day] == ["2026-12-01"]
     assert result.by_queue[history.billing.pk].on_time_rate == 0.5
 
 

@@ -1,36 +1,54 @@
 """The analytics rollup: one row per queue and hour, kept up to date by the clock (`callbacks.analytics`), so the
-analytics pages read a few hundred rows instead of scanning callbacks, calls and history.
+analytics pages sum a few columns in the database instead of scanning callbacks, calls and history.
 
 Each figure is attributed to the hour of the event that settles it (a callback to the hour it was asked for, a
 first dial to the hour it was dialled, a close to the hour it closed), so an hour that has passed does not change
-again, and the clock only recounts the last ones. The definitions are in docs/analytics.md."""
+again, and the clock only recounts the last ones. The definitions are in docs/analytics.md.
+
+Every figure is a column, counters too (one column per key: `origin_web`, `lateness_0_5`, `dial_busy`,
+`closed_expired` …), so a period, a day or an hour of the day is one SUM … GROUP BY whatever its length."""
+
+import re
 
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from ..enums import Language
+from ..enums import DIAL_FAILURES, CloseReason, Language, Origin
+
+# The keys of each counter of the figures, each stored as a column of its own.
+LATENESS_LABELS = ("early", "0-5", "5-15", "15-30", "30-60", "60-120", "120+")
+COUNTER_KEYS = {
+    "by_origin": tuple(o.value for o in Origin),
+    "lateness": LATENESS_LABELS,
+    "dials": ("connected", *(o.value for o in DIAL_FAILURES), "other"),
+    "closed": (*(r.value for r in CloseReason), "other"),
+}
+PREFIX = {"by_origin": "origin", "lateness": "lateness", "dials": "dial", "closed": "closed"}
+
+
+def counter_column(counter: str, key: str) -> str:
+    return f"{PREFIX[counter]}_{re.sub(r'[^a-z0-9]+', '_', key.lower()).strip('_')}"
+
+
+COUNTER_COLUMNS = {counter: {key: counter_column(counter, key) for key in keys} for counter, keys in COUNTER_KEYS.items()}
 
 
 class QueueHour(models.Model):
     queue = models.ForeignKey("callbacks.Queue", on_delete=models.CASCADE, related_name="+")
     hour = models.DateTimeField(help_text="The start of the hour (UTC).")
     requested = models.PositiveIntegerField(default=0)
-    by_origin = models.JSONField(default=dict, blank=True)  # origin → callbacks asked for
     # Callbacks asked for "as soon as possible": their first dial and first connected call.
     asap_dialled = models.PositiveIntegerField(default=0)
     asap_wait_seconds = models.FloatField(default=0)
     asap_connected = models.PositiveIntegerField(default=0)
     asap_connect_seconds = models.FloatField(default=0)
-    # Against the queue's promise: first dials on time and late (with their lateness), and callbacks closed undialled.
+    # Against the queue's promise: first dials on time and late, and callbacks closed undialled.
     on_time = models.PositiveIntegerField(default=0)
     late = models.PositiveIntegerField(default=0)
     missed = models.PositiveIntegerField(default=0)
-    lateness = models.JSONField(default=dict, blank=True)  # bucket → first dials
     successes = models.PositiveIntegerField(default=0)
     success_attempts = models.PositiveIntegerField(default=0)
-    dials = models.JSONField(default=dict, blank=True)  # dial outcome → dials ended
-    closed = models.JSONField(default=dict, blank=True)  # close reason → callbacks closed
     menu_abandoned = models.PositiveIntegerField(default=0)
     menu_left = models.PositiveIntegerField(default=0)
     menu_booked = models.PositiveIntegerField(default=0)
@@ -43,6 +61,11 @@ class QueueHour(models.Model):
 
     def __str__(self) -> str:
         return f"{self.queue_id} @ {self.hour:%Y-%m-%d %H:00}"
+
+
+for _columns in COUNTER_COLUMNS.values():
+    for _name in _columns.values():
+        QueueHour.add_to_class(_name, models.PositiveIntegerField(default=0))
 
 
 class RollupMark(models.Model):
