@@ -14,6 +14,8 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
+from workspace import oidc
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("RINGBACK_VAR_DIR", BASE_DIR / "var"))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -426,6 +428,14 @@ CACHES = {
 # The session's user comes with its agent profile in one query.
 # django-axes first: it refuses a locked-out login before any password is checked.
 AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "callbacks.auth.AgentBackend"]
+
+# --- Single sign-on (OpenID Connect, mozilla-django-oidc; docs/accounts.md "Single sign-on") -------------------------
+# Off unless RINGBACK_OIDC_CLIENT_ID is set; then the issuer, the endpoints and the secret are required (checked here).
+# RINGBACK_LOCAL_PASSWORDS=admins keeps passwords for break-glass admins only.
+_sso = oidc.from_environment(os.environ, production=PRODUCTION)
+globals().update(_sso)  # RINGBACK_SSO, RINGBACK_LOCAL_PASSWORDS, RINGBACK_OIDC_* and mozilla-django-oidc's OIDC_*
+if _sso["RINGBACK_SSO"]:
+    AUTHENTICATION_BACKENDS.append(oidc.BACKEND)
 
 # --- Login throttling (django-axes) ------------------------------------------------------------------------------------
 # After RINGBACK_LOGIN_FAILURE_LIMIT wrong passwords, the username is locked (from any address) and so is the address
