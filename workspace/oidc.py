@@ -95,3 +95,9 @@ def from_environment(env: Mapping[str, str], *, production: bool = False) -> dic
         "OIDC_REDIRECT_REQUIRE_HTTPS": production,
         **{ENDPOINTS.get(name, name): checked_url(name, env[name].strip(), production) for name in names},
     }
+
+
+def logout_origins(sso: Mapping[str, Any]) -> list[str]:
+    """The provider's origin, where its end_session_endpoint is (the CSP's form-action must allow it), if any."""
+    url = urlparse(sso.get("RINGBACK_OIDC_END_SESSION_ENDPOINT") or "")
+    return [f"{url.scheme}://{url.netloc}"] if url.netloc else []

@@ -477,7 +477,9 @@ SECURE_CSP = {
     "connect-src": [CSP.SELF, *([RINGBACK_SIP_WS_URL] if RINGBACK_TELEPHONY.endswith(".BrowserSoftphone") else [])],
     "object-src": [CSP.NONE],
     "base-uri": [CSP.NONE],
-    "form-action": [CSP.SELF],
+    # Logging out through the identity provider (RP-initiated logout): the logout form's answer redirects there, and
+    # browsers hold a form's redirects to form-action too.
+    "form-action": [CSP.SELF, *oidc.logout_origins(_sso)],
     "frame-ancestors": [CSP.NONE],
 }
 

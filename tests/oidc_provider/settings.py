@@ -54,3 +54,6 @@ OAUTH2_PROVIDER = {
     "OAUTH2_VALIDATOR_CLASS": "tests.oidc_provider.validators.ClaimsValidator",
     "SCOPES": {"openid": "OpenID Connect", "profile": "Profile", "email": "E-mail"},
 }
+# Cookies belong to a host, whatever its port: on 127.0.0.1 beside Ringback, the provider's must not overwrite its.
+SESSION_COOKIE_NAME = "provider_session"
+CSRF_COOKIE_NAME = "provider_csrftoken"
