@@ -108,7 +108,7 @@ class ProviderCallbackView(OIDCAuthenticationCallbackView):
             )
         try:
             return super().get(request)
-        except SuspiciousOperation as error:
+        except (SuspiciousOperation, requests.HTTPError) as error:  # a forged answer; a code the provider refuses
             log.warning("single sign-on refused: %s", error)
             return refused(
                 request,
