@@ -28,6 +28,7 @@ from callbacks.roles import ADMIN, AGENT, SUPERVISOR
 from workspace import oidc
 
 from .factories import PASSWORD, make_agent, make_queue
+from .test_production import PRODUCTION, manage
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -347,3 +348,28 @@ def test_a_role_map_naming_an_unknown_role_is_refused(oidc_provider):
 def test_production_needs_https_endpoints(oidc_provider):
     with pytest.raises(ImproperlyConfigured, match="must be https"):
         oidc.from_environment(oidc_provider.environment(), production=True)
+
+
+def test_the_production_profile_starts_with_single_sign_on_and_lets_the_logout_reach_the_provider():
+    """A deployment's environment: https endpoints, passwords for admins only; `check --deploy` stays clean and the
+    Content-Security-Policy lets the logout form's answer redirect to the provider's end_session_endpoint."""
+    idp = "https://login.example.com/realms/staff/protocol/openid-connect"
+    env = PRODUCTION | {
+        "RINGBACK_OIDC_CLIENT_ID": "ringback",
+        "RINGBACK_OIDC_CLIENT_SECRET": "s3cret",
+        "RINGBACK_OIDC_ISSUER": "https://login.example.com/realms/staff",
+        "RINGBACK_OIDC_AUTHORIZATION_ENDPOINT": f"{idp}/auth",
+        "RINGBACK_OIDC_TOKEN_ENDPOINT": f"{idp}/token",
+        "RINGBACK_OIDC_USERINFO_ENDPOINT": f"{idp}/userinfo",
+        "RINGBACK_OIDC_JWKS_ENDPOINT": f"{idp}/certs",
+        "RINGBACK_OIDC_END_SESSION_ENDPOINT": f"{idp}/logout",
+        "RINGBACK_LOCAL_PASSWORDS": "admins",
+    }
+    assert manage("check", "--deploy", "--fail-level", "WARNING", **env).returncode == 0
+    shown = manage(
+        "shell",
+        "-c",
+        "from django.conf import settings as s; print(*s.SECURE_CSP['form-action'], s.AUTHENTICATION_BACKENDS[-1])",
+        **env,
+    )
+    assert shown.stdout.strip().splitlines()[-1] == "'self' https://login.example.com callbacks.identity.ProviderBackend"
