@@ -21,9 +21,9 @@ from django.core.exceptions import ImproperlyConfigured, SuspiciousOperation
 from django.db import connections
 
 from callbacks.consumers import CLOSE_UNAUTHENTICATED, AgentConsumer
-from callbacks.enums import AgentStatus
+from callbacks.enums import AgentStatus, HistoryKind
 from callbacks.identity import ProviderBackend
-from callbacks.models import Agent, AgentChannelStatus
+from callbacks.models import Agent, AgentChannelStatus, HistoryEvent
 from callbacks.roles import ADMIN, AGENT, SUPERVISOR
 from workspace import oidc
 
@@ -148,6 +148,12 @@ def test_a_changed_claim_changes_the_role(client, sso, queues):
     assert roles_of(ann) == {SUPERVISOR, ADMIN} and ann.is_staff
     assert list(ann.supervised_queues.values_list("slug", flat=True)) == ["billing"]
     assert client.get("/")["Location"] == "/board/"  # no longer an agent: the board, not the workspace
+    trail = HistoryEvent.objects.filter(kind=HistoryKind.CONFIG, actor=ann).order_by("pk")
+    assert [e.message for e in trail] == [
+        "Single sign-on: ann's roles are now Agent",
+        "Single sign-on: ann's roles are now Supervisor, Admin",
+    ]
+    assert trail.last().data["before"] == [AGENT]
 
     client.logout()
     sso.user("ann", PASSWORD, [AGENTS], ["billing"])

@@ -10,10 +10,10 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import Group
 
-from ..enums import Role
+from ..enums import HistoryKind, Role
 from ..models import Agent, Queue, agent_of
 from .presence import end_session
-from .transitions import action
+from .transitions import action, record
 
 
 @action
@@ -31,7 +31,8 @@ def do_apply_provider_roles(
     groups = {name: Group.objects.get_or_create(name=name)[0] for name in Role.values}
     held = set(user.groups.filter(name__in=Role.values).values_list("name", flat=True))
     agent = agent_of(user)
-    if Role.AGENT in roles and agent is None:
+    created = Role.AGENT in roles and agent is None
+    if created:
         agent = Agent.objects.create(user=user, display_name=display_name or user.get_username())
     for name, group in groups.items():
         (user.groups.add if name in roles else user.groups.remove)(group)
@@ -45,4 +46,16 @@ def do_apply_provider_roles(
         user.supervised_queues.set(claimed if Role.SUPERVISOR in roles else [])
     if agent is not None and Role.AGENT in held and Role.AGENT not in roles:
         end_session(agent, actor=user, why="lost the Agent role at the identity provider")
+    if held != set(roles) or created:
+        # The audit trail keeps who gained or lost a role through the provider, as it keeps admin's changes.
+        now = ", ".join(r for r in Role.values if r in roles) or "none"
+        record(
+            HistoryKind.CONFIG,
+            f"Single sign-on: {user.get_username()}'s roles are now {now}",
+            agent=agent,
+            actor=user,
+            roles=sorted(roles),
+            before=sorted(held),
+            queues=queues,
+        )
     return user
