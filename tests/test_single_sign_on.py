@@ -228,6 +228,15 @@ def test_a_bad_state_or_nonce_is_refused(client, sso, queues, changed, message):
     assert not signed_in(client) and not get_user_model().objects.filter(username="ann").exists()
 
 
+def test_a_sign_in_the_provider_answers_with_an_error_signs_nobody_in(client, sso, queues):
+    start = client.get("/oidc/authenticate/")
+    state = parse_qs(urlparse(start["Location"]).query)["state"][0]
+    answer = client.get("/oidc/callback/?" + urlencode({"error": "access_denied", "state": state}))  # the person said no
+    assert answer.status_code == 403 and "Test ID did not sign you in" in answer.content.decode()
+    assert not signed_in(client)
+    assert state not in client.session.get("oidc_states", {})  # that sign-in cannot be finished later
+
+
 def test_a_token_from_another_issuer_is_refused(client, sso, queues, settings):
     settings.RINGBACK_OIDC_ISSUER = "https://login.other.example/"
     sso.user("ann", PASSWORD, [AGENTS])
