@@ -20,7 +20,7 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import ImproperlyConfigured, SuspiciousOperation
 from django.db import connections
 
-from callbacks.consumers import CLOSE_UNAUTHENTICATED, AgentConsumer
+from callbacks.consumers import CLOSE_UNAUTHENTICATED, AgentConsumer, BoardConsumer
 from callbacks.enums import AgentStatus, HistoryKind
 from callbacks.identity import ProviderBackend
 from callbacks.models import Agent, AgentChannelStatus, HistoryEvent
@@ -187,6 +187,28 @@ async def test_a_removed_role_closes_that_users_sockets(client, sso, queues):
         assert statuses == {AgentStatus.LOGGED_OUT}
     finally:
         await socket.disconnect()
+        await sync_to_async(connections.close_all)()
+
+
+async def test_a_removed_supervisor_role_closes_that_users_board(client, sso, queues):
+    await sync_to_async(sso.user)("sue", PASSWORD, [LEADS], ["billing"])
+    await sync_to_async(sign_in)(client, sso, "sue")
+    sue = await sync_to_async(get_user_model().objects.get)(username="sue")
+    board = WebsocketCommunicator(BoardConsumer.as_asgi(), "/ws/board/", headers=[(b"origin", b"http://127.0.0.1:8000")])
+    board.scope["user"] = sue
+    assert (await board.connect(timeout=10))[0]
+    try:
+
+        def back_to_the_floor():
+            sso.user("sue", PASSWORD, [AGENTS], ["billing"])
+            assert sign_in(type(client)(), sso, "sue").answer["Location"] == "/"
+
+        await sync_to_async(back_to_the_floor)()
+        while (output := await board.receive_output(timeout=10))["type"] != "websocket.close":
+            pass
+        assert output["code"] == CLOSE_UNAUTHENTICATED  # the page reloads, and shows what Sue may see now
+    finally:
+        await board.disconnect()
         await sync_to_async(connections.close_all)()
 
 

@@ -12,6 +12,7 @@ from django.contrib.auth.models import Group
 
 from ..enums import HistoryKind, Role
 from ..models import Agent, Queue, agent_of
+from ..push import end_boards_on_commit
 from .presence import end_session
 from .transitions import action, record
 
@@ -25,8 +26,8 @@ def do_apply_provider_roles(
     names it); the Admin role with staff status for Django admin (never superuser). `queues` (the queues claim's
     slugs; None when the provider sent none) become the Agent's queues and the queues the user supervises; without
     the claim they stay as an admin set them. A role taken away ends what it gave at once: without the Agent role the
-    agent's channels are Logged Out, their offers go to someone else and their pages' sockets close, as at logout.
-    Returns the user."""
+    agent's channels are Logged Out, their offers go to someone else and their pages' sockets close, as at logout;
+    without the Supervisor or Admin role their open boards close. Returns the user."""
     user = get_user_model()._default_manager.select_for_update().get(pk=user_id)
     groups = {name: Group.objects.get_or_create(name=name)[0] for name in Role.values}
     held = set(user.groups.filter(name__in=Role.values).values_list("name", flat=True))
@@ -46,6 +47,8 @@ def do_apply_provider_roles(
         user.supervised_queues.set(claimed if Role.SUPERVISOR in roles else [])
     if agent is not None and Role.AGENT in held and Role.AGENT not in roles:
         end_session(agent, actor=user, why="lost the Agent role at the identity provider")
+    if (held & {Role.SUPERVISOR, Role.ADMIN}) - roles:
+        end_boards_on_commit(user.pk)  # their open boards close, and reload showing what they may see now
     if held != set(roles) or created:
         # The audit trail keeps who gained or lost a role through the provider, as it keeps admin's changes.
         now = ", ".join(r for r in Role.values if r in roles) or "none"
