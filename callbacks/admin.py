@@ -9,7 +9,7 @@ from django.urls import path
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from . import lifecycle, outbound, twofactor
+from . import identity, lifecycle, outbound, twofactor
 from .enums import Channel
 from .errors import DomainError
 from .lifecycle.privacy import do_erase_person, do_export_person, summary
@@ -859,6 +859,8 @@ class PasswordOnlyAdminLoginForm(AdminAuthenticationForm):
 
     def confirm_login_allowed(self, user) -> None:
         super().confirm_login_allowed(user)
+        if not identity.may_use_password(user):
+            raise ValidationError(identity.password_refusal(), code="single_sign_on")
         if twofactor.has_second_factor(user) or twofactor.must_enrol(user):
             raise ValidationError(
                 gettext("This account signs in with a second factor: sign in on Ringback's sign-in page (/login/)."),

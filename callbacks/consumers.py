@@ -28,7 +28,16 @@ from .lifecycle import do_acknowledge_offer
 from .metrics import SOCKETS
 from .models import agent_for_user, queues_for, supervises
 from .presenters.offers import shown_at
-from .push import BOARD_AGENTS_GROUP, Push, agent_group, board_group, changed_since, entities_for, regions_for
+from .push import (
+    BOARD_AGENTS_GROUP,
+    Push,
+    agent_group,
+    board_group,
+    changed_since,
+    entities_for,
+    regions_for,
+    session_group,
+)
 from .views.board import render_figures
 from .views.render import render_push, render_regions, synced_marker
 
@@ -242,7 +251,7 @@ class BoardConsumer(GroupConsumer):
         self.rung_tiles = set()
         SOCKETS.labels(kind="board").inc()
         self.counted = True
-        for group in groups:
+        for group in [*groups, session_group(user.pk)]:  # the last: rung when the role this board needs is taken
             await self.channel_layer.group_add(group, self.channel_name)
             self.groups_joined.append(group)
         await self.accept()
@@ -273,6 +282,9 @@ class BoardConsumer(GroupConsumer):
 
     async def ringback_event(self, message):
         """Coalesced: one render per refresh interval at most; rings in between fold into it."""
+        if Push.SESSION_ENDED in message.get("events", ()):
+            await self.close(code=CLOSE_UNAUTHENTICATED)  # the role was taken away: the page reloads what it may see
+            return
         self.rung_at = time.monotonic()  # the render that answers must begin after the latest ring (`render_figures`)
         named = message.get("entities", {}).get(Push.BOARD_CHANGED.value, [])
         if message.get("bare") or not named:

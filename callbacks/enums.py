@@ -15,6 +15,14 @@ from .channels import ROUTED
 Channel = models.TextChoices("Channel", [(c.key.upper(), (c.key, c.label)) for c in ROUTED])
 
 
+class Role(models.TextChoices):
+    """The three roles (Django groups of these names: callbacks.roles)."""
+
+    AGENT = "Agent", _("Agent")
+    SUPERVISOR = "Supervisor", _("Supervisor")
+    ADMIN = "Admin", _("Admin")
+
+
 class AgentStatus(models.TextChoices):
     READY = "ready", _("Ready")
     NOT_READY = "not_ready", _("Not Ready")

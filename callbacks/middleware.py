@@ -203,7 +203,7 @@ class SecondFactorMiddleware(MiddlewareMixin):
         user = request.user
         if not user.is_authenticated or user.is_verified() or request.session.get(NOT_ADMIN) == user.pk:
             return None
-        if not twofactor.is_admin_role(user):
+        if not twofactor.is_required(user):
             request.session[NOT_ADMIN] = user.pk
             return None
         if request.path in {reverse(name) for name in SETUP_PAGES} or request.path.startswith(settings.STATIC_URL):

@@ -61,7 +61,7 @@ class Push(StrEnum):
     INTERACTION_CLOSED = "interaction.closed"  # Mark Done: the window goes; nothing else on the desk changes
     EMAIL_CHANGED = "email.changed"  # the agent's e-mail interaction windows (a draft opened, sent, delivered …)
     TEXT_CHANGED = "text.changed"  # the agent's text conversation windows (opened, a text sent, a reply, a delivery report)
-    SESSION_ENDED = "session.ended"  # the agent logged out or was deactivated: their sockets close at once
+    SESSION_ENDED = "session.ended"  # the agent logged out or was deactivated, a board's role taken: sockets close at once
     BOARD_CHANGED = "board.changed"  # to supervisors' boards: re-read the figures (coalesced by the board's consumer)
 
 
@@ -108,6 +108,18 @@ def board_group(queue_id: int) -> str:
 
 # Boards of every queue: rung when an agent's status changes (which queues they work in is the board's to read).
 BOARD_AGENTS_GROUP = "board.agents"
+
+
+def session_group(user_id: int) -> str:
+    """A user's open boards: rung when the role a board needs was taken away (their sockets close)."""
+    return f"session.{user_id}"
+
+
+def end_boards_on_commit(user_id: int) -> None:
+    """Once the transaction commits, the user's open boards close (the page reloads with what they may see now)."""
+    transaction.on_commit(
+        lambda: doorbell.ring_changes({session_group(user_id): {Push.SESSION_ENDED.value: {None}}}, record=False)
+    )
 
 
 def board_ring_of(group: str) -> int | None:

@@ -20,9 +20,10 @@ from django.db.models import Q
 from django.db.models.signals import post_migrate, post_save
 
 from . import lifecycle
+from .enums import Role
 from .models import Agent
 
-AGENT, SUPERVISOR, ADMIN = "Agent", "Supervisor", "Admin"
+AGENT, SUPERVISOR, ADMIN = Role.AGENT.value, Role.SUPERVISOR.value, Role.ADMIN.value
 
 SUPERVISOR_PERMISSIONS = ("supervise", "manage_callbacks", "manage_agents")
 

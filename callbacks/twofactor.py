@@ -1,7 +1,8 @@
 """A second factor for local accounts: a TOTP authenticator app, with one-time recovery codes (django-otp's devices).
 
 A user with a confirmed TOTP device signs in in two steps (password, then a code); `RINGBACK_ADMIN_TWO_FACTOR` (always
-on in the production profile) makes it compulsory for Admin-role accounts. Wrong codes are throttled per user by
+on in the production profile) makes it compulsory for local Admin-role accounts (single sign-on's accounts rely on the
+identity provider's own second factor). Wrong codes are throttled per user by
 django-otp itself: every failure doubles the wait before the device will check another code (1 s, 2 s, 4 s …), kept in
 the database and reset only by a right code, so a correct password does not buy new guesses.
 """
@@ -41,9 +42,20 @@ def has_second_factor(user: AbstractBaseUser) -> bool:
     return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
 
 
+def is_local_account(user: AbstractBaseUser) -> bool:
+    """An account that signs in with a password. Accounts made by single sign-on have none (an unusable one): their
+    second factor is the identity provider's business (callbacks.identity)."""
+    return user.has_usable_password()
+
+
+def is_required(user: AbstractBaseUser) -> bool:
+    """Whether this account must sign in with a second factor: a local Admin-role account, where it is required."""
+    return settings.RINGBACK_ADMIN_TWO_FACTOR and is_admin_role(user) and is_local_account(user)
+
+
 def must_enrol(user: AbstractBaseUser) -> bool:
     """Whether this account may do nothing until it sets up a second factor (Admin role, where it is required)."""
-    return settings.RINGBACK_ADMIN_TWO_FACTOR and is_admin_role(user) and not has_second_factor(user)
+    return is_required(user) and not has_second_factor(user)
 
 
 def pending_enrolment(user: AbstractBaseUser) -> TOTPDevice:

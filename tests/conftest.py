@@ -16,10 +16,12 @@ from django.utils import translation
 from callbacks import configuration
 from callbacks.enums import OfferOutcome
 from callbacks.models import Offer
+from workspace import oidc
 
 from . import servers
 from .browser.a11y import Axe
 from .factories import make_agent, make_callback, make_queue, set_ready
+from .servers import OidcProvider
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
@@ -181,3 +183,22 @@ def smtp_server():
     yield server
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture(scope="session")
+def oidc_provider(tmp_path_factory):
+    """A real OpenID Connect provider in a second process (tests/oidc_provider), for this whole run; Ringback's
+    callback at the test client's host may come back to it (a browser run's server adds its own)."""
+    provider = OidcProvider(tmp_path_factory.mktemp("oidc-provider"))
+    provider.allow("http://testserver")
+    yield provider
+    provider.close()
+
+
+@pytest.fixture
+def sso(settings, oidc_provider):
+    """Ringback configured from the environment a deployment would set, to sign in with the test provider."""
+    for name, value in oidc.from_environment(oidc_provider.environment()).items():
+        setattr(settings, name, value)
+    settings.AUTHENTICATION_BACKENDS = [*settings.AUTHENTICATION_BACKENDS, oidc.BACKEND]
+    return oidc_provider

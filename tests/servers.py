@@ -3,6 +3,8 @@
 import base64
 import http.server
 import json
+import os
+import secrets
 import socket
 import socketserver
 import subprocess
@@ -10,6 +12,7 @@ import sys
 import threading
 import time
 import urllib.parse
+import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -180,3 +183,98 @@ class SMTPHandler(socketserver.StreamRequestHandler):
                 return
             else:
                 self.reply("250 ok")
+
+
+class OidcProvider:
+    """A real OpenID Connect provider on 127.0.0.1 (tests/oidc_provider: django-oauth-toolkit, in a process of its
+    own, its SQLite file and RSA key in a temporary directory). `client()` registers a client and `user()` a person
+    with their groups and queues claims (both through its /fixture/ page); `environment()` is the RINGBACK_OIDC_* a
+    Ringback needs to sign in with it, its endpoints read from the provider's discovery document."""
+
+    CLIENT_ID, CLIENT_SECRET = "ringback", "ringback-client-secret"
+
+    def __init__(self, directory: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.issuer = f"{self.url}/o"
+        self.ringback_urls: list[str] = []
+        self.token = secrets.token_urlsafe(16)
+        self.env = dict(
+            os.environ,
+            DJANGO_SETTINGS_MODULE="tests.oidc_provider.settings",
+            OIDC_PROVIDER_DIR=str(directory),
+            OIDC_PROVIDER_ISSUER=self.issuer,
+            OIDC_PROVIDER_FIXTURE_TOKEN=self.token,
+            PYTHONUNBUFFERED="1",
+        )
+        for name in [n for n in self.env if n.startswith(("DATABASE_URL", "RINGBACK_"))]:
+            del self.env[name]
+        subprocess.run([sys.executable, "-m", "django", "migrate", "--run-syncdb", "-v0"], cwd=ROOT, env=self.env, check=True)
+        log = open(ROOT / "var" / f"oidc-provider-{self.port}.log", "ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "django", "runserver", "--noreload", f"127.0.0.1:{self.port}"],
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"{self.issuer}/.well-known/openid-configuration", timeout=2) as answer:
+                    self.discovery = json.loads(answer.read())
+                break
+            except OSError:
+                if time.monotonic() > deadline or self.proc.poll() is not None:
+                    self.close()
+                    raise RuntimeError("the OpenID Connect provider did not start; see var/oidc-provider-*.log") from None
+                time.sleep(0.2)
+
+    def setup(self, **body) -> None:
+        request = urllib.request.Request(
+            f"{self.url}/fixture/",
+            data=json.dumps(body).encode(),
+            headers={"X-Fixture-Token": self.token, "Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=10):
+            pass
+
+    def allow(self, ringback_url: str) -> None:
+        """Ringback's client may come back to this Ringback (its callback, and its sign-in page after logout)."""
+        self.ringback_urls.append(ringback_url)
+        self.client(self.ringback_urls)
+
+    def client(self, ringback_urls: list[str], client_id: str = CLIENT_ID, secret: str = CLIENT_SECRET) -> None:
+        """A client whose redirect URIs are each Ringback's callback, and whose logout may return to its sign-in page."""
+        self.setup(
+            clients=[
+                {
+                    "client_id": client_id,
+                    "client_secret": secret,
+                    "redirect_uris": [f"{url}/oidc/callback/" for url in ringback_urls],
+                    "post_logout_redirect_uris": [f"{url}/login/" for url in ringback_urls],
+                }
+            ]
+        )
+
+    def user(self, username: str, password: str, groups: list[str], queues: list[str] | None = None, **extra) -> None:
+        self.setup(users=[{"username": username, "password": password, "groups": groups, "queues": queues, **extra}])
+
+    def environment(self, **overrides: str) -> dict[str, str]:
+        found = self.discovery
+        return {
+            "RINGBACK_OIDC_PROVIDER_NAME": "Test ID",
+            "RINGBACK_OIDC_ISSUER": found["issuer"],
+            "RINGBACK_OIDC_CLIENT_ID": self.CLIENT_ID,
+            "RINGBACK_OIDC_CLIENT_SECRET": self.CLIENT_SECRET,
+            "RINGBACK_OIDC_AUTHORIZATION_ENDPOINT": found["authorization_endpoint"],
+            "RINGBACK_OIDC_TOKEN_ENDPOINT": found["token_endpoint"],
+            "RINGBACK_OIDC_USERINFO_ENDPOINT": found["userinfo_endpoint"],
+            "RINGBACK_OIDC_JWKS_ENDPOINT": found["jwks_uri"],
+            "RINGBACK_OIDC_END_SESSION_ENDPOINT": found.get("end_session_endpoint", ""),
+            "RINGBACK_OIDC_ROLES": "callback-agents=Agent,callback-leads=Supervisor,it-admins=Admin",
+            **overrides,
+        }
+
+    def close(self) -> None:
+        stop(self.proc)

@@ -14,6 +14,8 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
+from workspace import oidc
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("RINGBACK_VAR_DIR", BASE_DIR / "var"))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -429,6 +431,14 @@ CACHES = {
 # django-axes first: it refuses a locked-out login before any password is checked.
 AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "callbacks.auth.AgentBackend"]
 
+# --- Single sign-on (OpenID Connect, mozilla-django-oidc; docs/accounts.md "Single sign-on") -------------------------
+# Off unless RINGBACK_OIDC_CLIENT_ID is set; then the issuer, the endpoints and the secret are required (checked here).
+# RINGBACK_LOCAL_PASSWORDS=admins keeps passwords for break-glass admins only.
+_sso = oidc.from_environment(os.environ, production=PRODUCTION)
+globals().update(_sso)  # RINGBACK_SSO, RINGBACK_LOCAL_PASSWORDS, RINGBACK_OIDC_* and mozilla-django-oidc's OIDC_*
+if _sso["RINGBACK_SSO"]:
+    AUTHENTICATION_BACKENDS.append(oidc.BACKEND)
+
 # --- Login throttling (django-axes) ------------------------------------------------------------------------------------
 # After RINGBACK_LOGIN_FAILURE_LIMIT wrong passwords, the username is locked (from any address) and so is the address
 # (for any username), for RINGBACK_LOGIN_LOCKOUT_MINUTES; a right password then is refused too. An admin unlocks
@@ -469,7 +479,9 @@ SECURE_CSP = {
     "connect-src": [CSP.SELF, *([RINGBACK_SIP_WS_URL] if RINGBACK_TELEPHONY.endswith(".BrowserSoftphone") else [])],
     "object-src": [CSP.NONE],
     "base-uri": [CSP.NONE],
-    "form-action": [CSP.SELF],
+    # Logging out through the identity provider (RP-initiated logout): the logout form's answer redirects there, and
+    # browsers hold a form's redirects to form-action too.
+    "form-action": [CSP.SELF, *oidc.logout_origins(_sso)],
     "frame-ancestors": [CSP.NONE],
 }
 

@@ -86,6 +86,9 @@ urlpatterns = [
     path("login/", accounts.LoginView.as_view(), name="login"),
     path("login/code/", accounts.login_code, name="login_code"),
     path("logout/", accounts.LogoutView.as_view(), name="logout"),
+    # Single sign-on (404 unless configured); the names are mozilla-django-oidc's.
+    path("oidc/authenticate/", accounts.provider_sign_in, name="oidc_authentication_init"),
+    path("oidc/callback/", accounts.provider_callback, name="oidc_authentication_callback"),
     path("account/two-factor/", accounts.two_factor, name="two_factor"),
     path("softphone/events/", softphone.page_event, name="softphone_event"),
     path("softphone/notice/<slug:language>.wav", softphone.recording_notice, name="recording_notice"),

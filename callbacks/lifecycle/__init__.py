@@ -23,8 +23,10 @@ contract is checked by import-linter in the test command):
 - `webhooks` — an integrator's subscriptions, their secrets, deliveries and replays
 - `texts` — text messages to customers (confirmations, reminders) and from them (replies, STOP)
 - `conversations` — the text interaction from the Party Action Menu: the thread with a number, a draft, Send, Done
+- `accounts` — the roles and queues the identity provider gives a user at single sign-on
 """
 
+from .accounts import do_apply_provider_roles
 from .calls import (
     do_call,
     do_end_call,
@@ -87,6 +89,7 @@ from .presence import (
     do_set_channels_worked,
     do_set_language,
     do_set_status,
+    end_session,
 )
 from .recordings import do_open_recording
 from .repair import do_reconcile_callback, inconsistent_callbacks
@@ -241,6 +244,8 @@ __all__ = [
     "do_link_contact",
     "do_log_in",
     "do_log_out",
+    "end_session",
+    "do_apply_provider_roles",
     "do_set_channels_worked",
     "do_mark_done",
     "do_offer_next",

@@ -16,7 +16,7 @@ from django.utils.translation import gettext
 from .. import configuration
 from ..enums import AgentStatus, Channel, HistoryKind, Language
 from ..errors import Invalid
-from ..models import Agent, AgentChannelStatus, NotReadyReason, agent_of, channels_of
+from ..models import Agent, AgentChannelStatus, NotReadyReason, agent_for_user, agent_of, channels_of
 from ..push import Push, push_board_on_commit, push_on_commit
 from .offers import route_agent_on_commit, withdraw_agent_offers
 from .transitions import acting_agent, action, record
@@ -111,8 +111,9 @@ def do_set_language(*, user: AbstractBaseUser, language: str) -> Agent:
 
 @action
 def do_log_in(*, user: AbstractBaseUser) -> None:
-    """The agent logged in: logged-out channels become Not Ready, never Ready by surprise."""
-    agent = agent_of(user)
+    """The agent logged in: logged-out channels become Not Ready, never Ready by surprise. A user whose Agent role
+    was taken away (their profile stays) is no agent: their channels stay Logged Out."""
+    agent = agent_for_user(user)
     if agent is None:
         return
     now = timezone.now()
@@ -154,10 +155,14 @@ def do_log_out(*, user: AbstractBaseUser, actor: AbstractBaseUser | None = None,
     """The agent logged out (or was deactivated): every channel is Logged Out, ringing offers go to someone else,
     and their open pages' sockets close at once."""
     agent = agent_of(user)
-    if agent is None:
-        return
+    if agent is not None:
+        end_session(agent, actor=actor or user, why=why)
+
+
+def end_session(agent: Agent, *, actor: AbstractBaseUser | None, why: str) -> None:
+    """Every channel Logged Out, the agent's offers to someone else, their pages' sockets closed (after commit)."""
     now = timezone.now()
     withdraw_agent_offers(agent, now, message=f"{agent} {why}")
     for channel in Channel.values:
-        change_status(agent, channel, AgentStatus.LOGGED_OUT, reason=None, actor=actor or user, now=now)
+        change_status(agent, channel, AgentStatus.LOGGED_OUT, reason=None, actor=actor, now=now)
     push_on_commit(Push.SESSION_ENDED, agent_ids=[agent.pk])

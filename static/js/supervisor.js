@@ -55,4 +55,13 @@
     box.hidden = false;
   });
   document.addEventListener("htmx:wsAfterMessage", function () { setTimeout(refocus, 0); });
+  // 4401: the role this page needs was taken away (single sign-on): reload, and see what the account may see now.
+  var leaving = false;
+  document.addEventListener("submit", function (e) {
+    if (e.target.matches && e.target.matches("form[action$='/logout/']")) leaving = true;
+  });
+  document.addEventListener("htmx:wsClose", function (e) {
+    var code = e.detail && e.detail.event && e.detail.event.code;
+    if (code === 4401 && !leaving) window.location.reload();
+  });
 })();

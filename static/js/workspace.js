@@ -183,11 +183,17 @@
     var at = synced && Number(synced.dataset.at);
     e.detail.socketWrapper.send(JSON.stringify({ hello: at || 0 }));
   });
+  // The agent's own Log out: the logout answer decides where the page goes (with single sign-on, through the
+  // identity provider's logout first), not the socket its logout closes.
+  var leaving = false;
+  document.addEventListener("submit", function (e) {
+    if (e.target.matches && e.target.matches("form[action$='/logout/']")) leaving = true;
+  });
   document.addEventListener("htmx:wsClose", function (e) {
     conn(false);
     // 4401: the session ended (logged out elsewhere, deactivated, expired): go to the login page.
     var code = e.detail && e.detail.event && e.detail.event.code;
-    if (code === 4401) window.location.assign("/login/");
+    if (code === 4401 && !leaving) window.location.assign("/login/");
     // 4013: the server's channel layer (Redis) went away or restarted empty: try again later, with jitter,
     // so a whole floor does not come back in the same instant (htmx retries 1006/1011/1012/1013 by itself;
     // a server may only send 1000 or 3000-4999).

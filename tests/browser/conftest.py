@@ -114,16 +114,19 @@ def sms_gateway():
 
 
 @pytest.fixture(scope="session")
-def server(django_db_setup, django_db_blocker, sms_gateway):
+def server(django_db_setup, django_db_blocker, sms_gateway, oidc_provider):
     # One server texts through the gateway: a second one on the same database would run the same task rows, and
-    # whichever took a text first would decide where it went.
+    # whichever took a text first would decide where it went. The same one signs in with the test OpenID Connect
+    # provider (local passwords stay on for everyone, as the other journeys sign in with them).
     srv = Server(
         RINGBACK_SMS_BACKEND="http",
         RINGBACK_SMS_GATEWAY_URL=sms_gateway.url,
         RINGBACK_SMS_GATEWAY_ACCOUNT=sms_gateway.account,
         RINGBACK_SMS_GATEWAY_TOKEN=sms_gateway.token,
         RINGBACK_SMS_FROM="+33184880099",
+        **oidc_provider.environment(),
     )
+    oidc_provider.allow(srv.url)
     srv.start()
     yield srv
     srv.stop()
