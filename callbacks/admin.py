@@ -60,6 +60,7 @@ from .models import (
     VoiceSession,
     WebhookDelivery,
     WebhookSubscription,
+    person_name,
 )
 
 
@@ -501,10 +502,6 @@ class PersonForm(forms.Form):
         return data
 
 
-def who(user) -> str:
-    return user.get_full_name() or user.get_username()
-
-
 @admin.register(Contact)
 class ContactAdmin(admin.ModelAdmin):
     list_display = ["__str__", "timezone", "created_at"]
@@ -527,13 +524,15 @@ class ContactAdmin(admin.ModelAdmin):
                 if "erase" in request.POST:
                     if not form.cleaned_data["confirm"]:
                         raise DomainError(gettext("Tick the box to confirm the erasure."), status=400)
-                    erasure = do_erase_person(number=number, email=email, by=who(request.user), actor=request.user)
+                    erasure = do_erase_person(number=number, email=email, by=person_name(request.user), actor=request.user)
                     if erasure.erased:
                         messages.success(request, gettext("Erased: %(what)s.") % {"what": summary(erasure.counts)})
                     else:
                         messages.info(request, gettext("Nothing to erase: already erased, or never known."))
                 else:
-                    return zip_response(do_export_person(number=number, email=email, by=who(request.user), actor=request.user))
+                    return zip_response(
+                        do_export_person(number=number, email=email, by=person_name(request.user), actor=request.user)
+                    )
             except DomainError as error:
                 messages.error(request, error.message)
         context = {**self.admin_site.each_context(request), "title": gettext("A person's data"), "form": form, "opts": self.opts}
@@ -550,7 +549,7 @@ class ContactAdmin(admin.ModelAdmin):
             archive = do_export_person(
                 number=phone.number if phone else "",
                 email=address.address if address and not phone else "",
-                by=who(request.user),
+                by=person_name(request.user),
                 actor=request.user,
             )
         except DomainError as error:

@@ -19,7 +19,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from .. import dialplan, linestate
 from ..enums import OPEN_CONSULT_STATES, CallState, EffectKind, HistoryKind, MonitorEnd, MonitorMode
 from ..linestate import ConsultEvent, PartyEvent, consult_state_after, party_state_after
-from ..models import Call, CallParty, Consultation, Interaction, MonitoringSession, VoiceSession
+from ..models import Call, CallParty, Consultation, Interaction, MonitoringSession, VoiceSession, person_name
 from ..phone import display_phone
 from ..push import Push, push_board_on_commit, push_on_commit
 from ..telephony import caller_id, telephony
@@ -159,10 +159,6 @@ def release_extras(call: Call, now: datetime) -> None:
     stop_monitoring(call, now, MonitorEnd.CALL_ENDED)
 
 
-def supervisor_name(user) -> str:
-    return user.get_full_name() or user.get_username()
-
-
 def monitoring_changed(call: Call, agent_id: int) -> None:
     """A monitoring session began, changed mode or ended: the agent's window (their indicator, and what their page
     mixes) and the boards of the call's queue (the supervisor's panel re-reads with them)."""
@@ -184,7 +180,7 @@ def stop_monitoring(call: Call, now: datetime, reason: MonitorEnd, *, actor=None
     why = "left" if reason == MonitorEnd.LEFT else "the call ended"
     record(
         HistoryKind.MONITOR,
-        f"Supervisor {supervisor_name(session.supervisor)} stopped monitoring {session.agent} "
+        f"Supervisor {person_name(session.supervisor)} stopped monitoring {session.agent} "
         f"({MonitorMode(session.mode).label}): {why}",
         callback=call.callback,
         agent=session.agent,

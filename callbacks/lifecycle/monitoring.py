@@ -22,9 +22,9 @@ from django.utils.translation import gettext
 
 from ..enums import ACTIVE_CALL_STATES, CallState, EffectKind, HistoryKind, MonitorEnd, MonitorMode
 from ..errors import DomainError, Invalid, Refused
-from ..models import Agent, Call, MonitoringSession, queues_for, require_supervisor
+from ..models import Agent, Call, MonitoringSession, person_name, queues_for, require_supervisor
 from . import effects
-from .lines import monitoring_changed, stop_monitoring, supervisor_name
+from .lines import monitoring_changed, stop_monitoring
 from .transitions import action, record
 
 MONITORED_STATES = (CallState.CONNECTED, CallState.ON_HOLD)
@@ -78,7 +78,7 @@ def do_monitor(*, user: AbstractBaseUser, agent_id: int, mode: str = MonitorMode
         current = MonitoringSession.objects.select_related("supervisor").get(pk=call.monitoring_id)
         if current.supervisor_id != user.pk:
             raise DomainError(
-                gettext("%(supervisor)s is already on this call.") % {"supervisor": supervisor_name(current.supervisor)},
+                gettext("%(supervisor)s is already on this call.") % {"supervisor": person_name(current.supervisor)},
                 code="monitored",
             )
         raise DomainError(gettext("You are already on this call."), code="unchanged")
@@ -93,7 +93,7 @@ def do_monitor(*, user: AbstractBaseUser, agent_id: int, mode: str = MonitorMode
     call.save(update_fields=["monitoring"])
     record(
         HistoryKind.MONITOR,
-        f"Supervisor {supervisor_name(user)} started monitoring {agent} ({mode.label})",
+        f"Supervisor {person_name(user)} started monitoring {agent} ({mode.label})",
         callback=call.callback,
         agent=agent,
         actor=user,
@@ -140,7 +140,7 @@ def do_monitor_mode(*, user: AbstractBaseUser, session_id: int, mode: str) -> Mo
     session.save(update_fields=["mode"])
     record(
         HistoryKind.MONITOR,
-        f"Supervisor {supervisor_name(user)} switched from {MonitorMode(before).label} to {mode.label} on {session.agent}",
+        f"Supervisor {person_name(user)} switched from {MonitorMode(before).label} to {mode.label} on {session.agent}",
         callback=session.call.callback,
         agent=session.agent,
         actor=user,

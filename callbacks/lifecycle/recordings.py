@@ -24,7 +24,7 @@ from django.utils.translation import gettext
 
 from ..enums import EffectKind, HistoryKind, RecordingPolicy, RecordingState
 from ..errors import DomainError
-from ..models import Call, CallRecording, HistoryEvent
+from ..models import Call, CallRecording, HistoryEvent, person_name
 from ..models.retention import retention_days
 from ..telephony import telephony
 from . import effects
@@ -32,10 +32,6 @@ from .transitions import action, record
 
 LIVE = (RecordingState.RECORDING, RecordingState.PAUSED)
 EXPIRE_BATCH = 200
-
-
-def _who(user: AbstractBaseUser) -> str:
-    return user.get_full_name() or user.get_username()
 
 
 def _sync(recording: CallRecording, now: datetime) -> None:
@@ -200,7 +196,7 @@ def heard(recording: CallRecording, user: AbstractBaseUser, how: str) -> None:
     """A supervisor or admin played or downloaded the recording: the trail says who, which, when."""
     record(
         HistoryKind.RECORDING,
-        f"Recording {how} by {_who(user)}",
+        f"Recording {how} by {person_name(user)}",
         callback=recording.callback,
         actor=user,
         recording=recording.pk,

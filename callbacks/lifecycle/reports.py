@@ -21,7 +21,7 @@ from django.utils.translation import gettext
 from .. import analytics
 from ..enums import EffectKind, HistoryKind, Language
 from ..errors import DomainError, Invalid
-from ..models import ReportSubscription, queues_for, require_supervisor
+from ..models import ReportSubscription, person_name, queues_for, require_supervisor
 from . import effects
 from .transitions import action, record
 
@@ -55,10 +55,6 @@ def next_send(frequency: str, after: datetime) -> datetime:
         day += timedelta(days=1)
 
 
-def _who(user: AbstractBaseUser) -> str:
-    return user.get_full_name() or user.get_username()
-
-
 @action
 def do_subscribe_report(*, user: AbstractBaseUser, frequency: str, language: str, now: datetime | None = None):
     """Subscribe (or change the language of) the supervisor's daily or weekly report. Refused without the
@@ -79,7 +75,7 @@ def do_subscribe_report(*, user: AbstractBaseUser, frequency: str, language: str
         subscription.save(update_fields=["language"])
     record(
         HistoryKind.CONFIG,
-        f"{_who(user)} subscribed to the {frequency} report ({language})",
+        f"{person_name(user)} subscribed to the {frequency} report ({language})",
         actor=user,
         subscription=subscription.pk,
     )
@@ -92,7 +88,7 @@ def do_unsubscribe_report(*, user: AbstractBaseUser, subscription_id: int) -> No
     deleted, _ = ReportSubscription.objects.filter(pk=subscription_id, user=user).delete()
     if not deleted:
         raise DomainError(gettext("That report is not one of yours."), status=404)
-    record(HistoryKind.CONFIG, f"{_who(user)} stopped a report", actor=user, subscription=subscription_id)
+    record(HistoryKind.CONFIG, f"{person_name(user)} stopped a report", actor=user, subscription=subscription_id)
 
 
 def do_send_reports(*, now: datetime | None = None, limit: int = BATCH) -> int:
@@ -128,7 +124,7 @@ def _mail(subscription: ReportSubscription, queues: list, now: datetime) -> None
     with translation.override(subscription.language):
         context = {
             "subscription": subscription,
-            "name": _who(subscription.user),
+            "name": person_name(subscription.user),
             "start": start,
             "last_day": end - timedelta(days=1),
             "daily": subscription.frequency == Frequency.DAILY,

@@ -31,6 +31,7 @@ from ..models import (
     get_agent_for_supervisor,
     get_callback_for_supervisor,
     get_queue_for_supervisor,
+    person_name,
 )
 from ..push import push_board_on_commit
 from .intake import cancel_callback, locked_open_callback, move_callback
@@ -52,10 +53,6 @@ class BulkAction(models.TextChoices):
     RESUME = "resume", "Resume"
 
 
-def _name(user: AbstractBaseUser) -> str:
-    return user.get_full_name() or user.get_username()
-
-
 def supervised_callback(user: AbstractBaseUser, callback_id: int) -> CallbackRequest:
     """The callback, when `user` may manage it, locked and still waiting (not yet worked by an agent, not closed)."""
     get_callback_for_supervisor(user, callback_id, MANAGE)
@@ -66,14 +63,14 @@ def supervised_callback(user: AbstractBaseUser, callback_id: int) -> CallbackReq
 def do_supervisor_reschedule(*, user: AbstractBaseUser, callback_id: int, when: datetime) -> CallbackRequest:
     """Schedule a waiting callback for `when`: an open time of its queue; a supervisor may overbook a full slot."""
     callback = supervised_callback(user, callback_id)
-    move_callback(callback, when, timezone.now(), actor=user, by=f"supervisor {_name(user)}", overbook=True)
+    move_callback(callback, when, timezone.now(), actor=user, by=f"supervisor {person_name(user)}", overbook=True)
     return callback
 
 
 @action
 def do_supervisor_cancel(*, user: AbstractBaseUser, callback_id: int, reason: str = "") -> CallbackRequest:
     callback = supervised_callback(user, callback_id)
-    reason = reason.strip()[:200] or f"Cancelled by supervisor {_name(user)}"
+    reason = reason.strip()[:200] or f"Cancelled by supervisor {person_name(user)}"
     cancel_callback(callback, timezone.now(), actor=user, reason=reason, by_admin=True)
     return callback
 
@@ -89,9 +86,14 @@ def do_reassign_queue(*, user: AbstractBaseUser, callback_id: int, queue_id: int
         raise DomainError(gettext("Already in %(queue)s.") % {"queue": target}, code="unchanged")
     now = timezone.now()
     if callback.state == CallbackState.OFFERED:
-        take_back_offer(callback, now, message=f"Offer withdrawn: moved to {target} by {_name(user)}", actor=user)
+        take_back_offer(callback, now, message=f"Offer withdrawn: moved to {target} by {person_name(user)}", actor=user)
     moved = move_to_queue(
-        callback, target, now, message=f"Moved to {target} by supervisor {_name(user)}", kind=HistoryKind.REASSIGNED, actor=user
+        callback,
+        target,
+        now,
+        message=f"Moved to {target} by supervisor {person_name(user)}",
+        kind=HistoryKind.REASSIGNED,
+        actor=user,
     )
     if not moved:
         raise DomainError(
@@ -110,13 +112,15 @@ def do_reassign_agent(*, user: AbstractBaseUser, callback_id: int, agent_id: int
         raise Invalid(gettext("%(agent)s does not work in %(queue)s.") % {"agent": agent, "queue": callback.queue}, field="agent")
     now = timezone.now()
     if callback.state == CallbackState.OFFERED:
-        take_back_offer(callback, now, message=f"Offer withdrawn: assigned to {agent} by {_name(user)}", actor=user)
+        take_back_offer(callback, now, message=f"Offer withdrawn: assigned to {agent} by {person_name(user)}", actor=user)
     callback.owner = agent
     if callback.desired_time is None or callback.desired_time < now:
         callback.desired_time = now  # the owner's grace period runs from now
     callback.reminded_at = None
     callback.save(update_fields=["owner", "desired_time", "reminded_at", "updated_at"])
-    record(HistoryKind.REASSIGNED, f"Assigned to {agent} by supervisor {_name(user)}", callback=callback, actor=user, at=now)
+    record(
+        HistoryKind.REASSIGNED, f"Assigned to {agent} by supervisor {person_name(user)}", callback=callback, actor=user, at=now
+    )
     push_board_on_commit([callback.queue_id])
     route_on_commit(callback.queue_id, callback.channel)
     return callback
@@ -134,7 +138,7 @@ def do_set_priority(*, user: AbstractBaseUser, callback_id: int, priority: int) 
     callback.save(update_fields=["priority", "updated_at"])
     record(
         HistoryKind.PRIORITY,
-        f"Priority {before} → {priority} by supervisor {_name(user)}",
+        f"Priority {before} → {priority} by supervisor {person_name(user)}",
         callback=callback,
         actor=user,
         at=now,
@@ -155,10 +159,10 @@ def do_pause_callback(*, user: AbstractBaseUser, callback_id: int) -> CallbackRe
         raise DomainError(gettext("Already paused."), code="unchanged")
     now = timezone.now()
     if callback.state == CallbackState.OFFERED:
-        take_back_offer(callback, now, message=f"Offer withdrawn: paused by {_name(user)}", actor=user)
+        take_back_offer(callback, now, message=f"Offer withdrawn: paused by {person_name(user)}", actor=user)
     callback.paused_at = now
     callback.save(update_fields=["paused_at", "updated_at"])
-    record(HistoryKind.PAUSED, f"Paused by supervisor {_name(user)}", callback=callback, actor=user, at=now)
+    record(HistoryKind.PAUSED, f"Paused by supervisor {person_name(user)}", callback=callback, actor=user, at=now)
     push_board_on_commit([callback.queue_id])
     return callback
 
@@ -172,7 +176,7 @@ def do_resume_callback(*, user: AbstractBaseUser, callback_id: int) -> CallbackR
     now = timezone.now()
     callback.paused_at = None
     callback.save(update_fields=["paused_at", "updated_at"])
-    record(HistoryKind.RESUMED, f"Resumed by supervisor {_name(user)}", callback=callback, actor=user, at=now)
+    record(HistoryKind.RESUMED, f"Resumed by supervisor {person_name(user)}", callback=callback, actor=user, at=now)
     push_board_on_commit([callback.queue_id])
     route_on_commit(callback.queue_id, callback.channel)
     return callback
@@ -221,7 +225,7 @@ def do_force_status(*, user: AbstractBaseUser, agent_id: int, status: str) -> No
     if status not in (AgentStatus.NOT_READY, AgentStatus.LOGGED_OUT):
         raise Invalid(gettext("Choose Not Ready or Logged Out."), field="status")
     now = timezone.now()
-    withdraw_agent_offers(agent, now, message=f"{agent} set {AgentStatus(status).label} by supervisor {_name(user)}")
+    withdraw_agent_offers(agent, now, message=f"{agent} set {AgentStatus(status).label} by supervisor {person_name(user)}")
     reason = None
     if status == AgentStatus.NOT_READY:
         reason, _ = NotReadyReason.objects.get_or_create(

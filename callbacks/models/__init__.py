@@ -8,6 +8,7 @@ from .agents import (
     channels_worked,
     get_agent_for_supervisor,
     may_work,
+    person_name,
 )
 from .analytics import QueueHour, ReportSubscription, RollupMark
 from .calendars import BusinessCalendar, CalendarException, OpeningHours
@@ -84,6 +85,7 @@ __all__ = [
     "get_callback_for_supervisor",
     "get_queue_for_supervisor",
     "may_work",
+    "person_name",
     "queues_for",
     "require_supervisor",
     "supervises",

@@ -61,6 +61,11 @@ def may_work(user) -> bool:
     return user.has_perm("callbacks.work_callbacks")
 
 
+def person_name(user) -> str:
+    """A user as the trail and messages name them: their full name, else their username."""
+    return user.get_full_name() or user.get_username()
+
+
 def agents_for(user, perm: str = "callbacks.manage_agents"):
     """The agents of the queues `user` supervises with `perm`."""
     return Agent.objects.filter(queues__in=queues_for(user, perm)).distinct()

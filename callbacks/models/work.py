@@ -23,7 +23,7 @@ from ..enums import (
     Origin,
 )
 from ..errors import DomainError, Refused
-from .agents import Agent
+from .agents import Agent, person_name
 from .config import ApiClient, Queue, queues_for, require_supervisor
 from .contacts import Contact
 
@@ -306,7 +306,7 @@ class HistoryEvent(models.Model):
         """Who or what did it: the user, else the agent, else the integration that sent the request, else Ringback
         itself (the clock, the switch)."""
         if self.actor_id:
-            return self.actor.get_full_name() or self.actor.get_username()
+            return person_name(self.actor)
         if self.agent_id:
             return str(self.agent)
         if self.kind == HistoryKind.CREATED and self.callback_id and self.callback.api_client_id:

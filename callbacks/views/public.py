@@ -215,12 +215,18 @@ def verify_number(request: HttpRequest, token: str) -> HttpResponse:
         return render(request, "public/verify.html", {**context, "error": error.message}, status=status)
 
 
-def _callback_for(request: HttpRequest, token: str) -> CallbackRequest:
-    """The callback a customer's signed link names. Wrong links count against the address, as wrong short links
-    and API tokens do: past the limit, the address waits (429) before any link of it is looked at again."""
+def _link_address(request: HttpRequest) -> str:
+    """The address asking with a customer's link, refused (429) while its wrong links are over the limit."""
     address = request.META.get("REMOTE_ADDR", "")
     if throttle.bad_token_wait(address) is not None:
         raise DomainError(gettext("Too many wrong links from this address: try again later."), status=429)
+    return address
+
+
+def _callback_for(request: HttpRequest, token: str) -> CallbackRequest:
+    """The callback a customer's signed link names. Wrong links count against the address, as wrong short links
+    and API tokens do: past the limit, the address waits (429) before any link of it is looked at again."""
+    address = _link_address(request)
     reference = links.reference_from(token)
     callback = CallbackRequest.objects.select_related("queue").filter(reference=reference).first() if reference else None
     if callback is None:
@@ -233,9 +239,7 @@ def _callback_for(request: HttpRequest, token: str) -> CallbackRequest:
 def short_link(request: HttpRequest, code: str) -> HttpResponse:
     """The short link a text message carries: to the customer's page, by its long signed link. A wrong code counts
     against the address, as a wrong API token does."""
-    address = request.META.get("REMOTE_ADDR", "")
-    if throttle.bad_token_wait(address) is not None:
-        return HttpResponse(gettext("Too many wrong links from this address: try again later."), status=429)
+    address = _link_address(request)
     reference = links.reference_from_short(code)
     callback = CallbackRequest.objects.filter(reference=reference).only("created_at").first() if reference else None
     if callback is None or callback.created_at < timezone.now() - timedelta(days=settings.RINGBACK_CUSTOMER_LINK_DAYS):

@@ -17,10 +17,10 @@ def requested_range(header: str, size: int) -> tuple[int, int] | None | bool:
     """The first and last byte asked for by a `Range` header, for a file of `size` bytes: None to answer the whole
     file (no header, or a form this server does not split: several ranges, another unit), False when the range
     cannot be satisfied (416)."""
-    match = SINGLE_RANGE.fullmatch(header.strip().replace(" ", ""))
-    if not match or match.groups() == ("", ""):
+    asked = _single_range(header)
+    if asked is None:
         return None
-    first, last = match.groups()
+    first, last = asked
     if first == "":  # the last N bytes
         length = int(last)
         return (max(size - length, 0), size - 1) if length and size else False
@@ -71,8 +71,13 @@ def _read(file: IO[bytes], start: int, end: int) -> Iterator[bytes]:
 def starts_inside(request: HttpRequest) -> bool:
     """Whether the request asks for one part of the file that does not begin at its first byte (its end, or from
     byte N on): a player seeking in a file it has already opened, or a download resumed."""
-    match = SINGLE_RANGE.fullmatch(request.headers.get("Range", "").strip().replace(" ", ""))
+    asked = _single_range(request.headers.get("Range", ""))
+    return asked is not None and asked[0] != "0"
+
+
+def _single_range(header: str) -> tuple[str, str] | None:
+    """The first and last positions of a one-range `bytes=` header, as written (either may be empty), or None."""
+    match = SINGLE_RANGE.fullmatch(header.strip().replace(" ", ""))
     if not match or match.groups() == ("", ""):
-        return False
-    first, _ = match.groups()
-    return first != "0"
+        return None
+    return match.groups()

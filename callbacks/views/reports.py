@@ -223,9 +223,10 @@ def analytics_page(request: HttpRequest) -> HttpResponse:
     require_supervisor(request.user)
     result, queues = _analytics(request)
     total = result.total
-    by_hour = [(label, f) for label, f in _breakdown(result, queues, "hour") if f.requested or f.promised or f.handled]
+    hourly = _breakdown(result, queues, "hour")
+    by_hour = [(label, f) for label, f in hourly if f.requested or f.promised or f.handled]
     chart = {
-        "hours": [label for label, _ in _breakdown(result, queues, "hour")],
+        "hours": [label for label, _ in hourly],
         "hour_requested": [f.requested for f in result.by_hour_of_day],
         "hour_on_time": [_percent(f.on_time_rate) for f in result.by_hour_of_day],
         "days": [day.isoformat() for day, _ in result.by_day],
