@@ -10,13 +10,14 @@ from django.conf import settings
 from django.contrib.auth import SESSION_KEY, logout
 from django.contrib.auth.views import redirect_to_login
 from django.db import InterfaceError, OperationalError, connection
-from django.http import HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, JsonResponse
 from django.middleware.locale import LocaleMiddleware as DjangoLocaleMiddleware
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import translation
 from django.utils.deprecation import MiddlewareMixin
 from django.utils.translation import gettext
+from django.views.defaults import page_not_found
 from django.views.defaults import server_error as default_server_error
 
 from . import twofactor
@@ -155,6 +156,9 @@ class DomainErrorMiddleware(MiddlewareMixin):
             if exception.field:
                 body["field"] = exception.field
             return JsonResponse(body, status=exception.status)
+        if is_customer_path(request.path):  # a customer's page: no workspace to go back to
+            context = {"title": gettext("Not possible"), "message": exception.message}
+            return render(request, "public/message.html", context, status=exception.status)
         agent = agent_for_user(request.user)
         if agent is not None:
             return refusal_response(request, agent, exception.message, exception.status)
@@ -234,3 +238,21 @@ class OneThreadMiddleware:
 
     def __call__(self, request):
         return self.get_response(request)
+
+
+CUSTOMER_PATHS = ("/my/", "/m/", "/request/")
+
+
+def is_customer_path(path: str) -> bool:
+    """The customer's own pages (the request form, their signed and short links)."""
+    return path.startswith(CUSTOMER_PATHS)
+
+
+def not_found(request: HttpRequest, exception: Exception):
+    """handler404: on a customer's pages, the reason in their language on the customer's own layout ("This link is
+    not valid or has expired."); elsewhere Django's own page."""
+    if not is_customer_path(request.path):
+        return page_not_found(request, exception)
+    reason = exception.args[0] if isinstance(exception, Http404) and exception.args and isinstance(exception.args[0], str) else ""
+    context = {"title": gettext("Page not found"), "message": reason or gettext("This page does not exist.")}
+    return render(request, "public/message.html", context, status=404)

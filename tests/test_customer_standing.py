@@ -2,6 +2,7 @@
 estimate while it waits, the booked time when scheduled, refreshed by polling with an entity tag (304 when nothing
 they see changed), and no more polling once the request is closed."""
 
+import html
 import re
 from datetime import timedelta
 from zoneinfo import ZoneInfo
@@ -120,3 +121,17 @@ def test_wrong_links_count_against_the_address_then_it_waits(client, line, setti
     assert refused.status_code == 429 and "Too many wrong links" in refused.content.decode()
     assert client.get("/my/forged/", REMOTE_ADDR="10.0.0.9").status_code == 404, "another address is not held up"
     assert client.get(standing_url(line[0]), REMOTE_ADDR="10.0.0.9").status_code == 200
+
+
+def test_a_wrong_or_expired_link_says_so_on_the_customers_own_page(client, line, settings):
+    """Not Django's bare "Not Found", nor a page pointing to an agent's workspace: the reason, on the customer's
+    layout, in their language; and the wait after too many wrong links, the same way."""
+    wrong = client.get("/my/forged-token/", HTTP_ACCEPT_LANGUAGE="fr")
+    page = html.unescape(wrong.content.decode())
+    assert wrong.status_code == 404 and "public.css" in page and "workspace" not in page
+    assert "Ce lien n'est pas valide ou a expiré." in page
+    settings.RINGBACK_BAD_TOKEN_LIMIT = 1
+    waited = client.get(standing_url(line[0]))
+    assert waited.status_code == 429 and "public.css" in waited.content.decode()
+    assert "Too many wrong links" in waited.content.decode()
+    assert client.get("/no-such-page/").status_code == 404, "elsewhere, Django's own page"

@@ -145,3 +145,4 @@ if settings.RINGBACK_SIMULATOR:
 
 # A database error outside a view (a middleware, the session) is a 503 with Retry-After too, not a 500.
 handler500 = "callbacks.middleware.server_error"
+handler404 = "callbacks.middleware.not_found"
