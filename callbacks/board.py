@@ -26,15 +26,28 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.db.models import Count, Exists, Min, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy
 
 from . import calendars
 from .analytics import HandleTime
-from .enums import OPEN_CALLBACK_STATES, AgentStatus, CallbackState, Channel, CloseReason, DialMode, HistoryKind, Origin
+from .enums import (
+    ACTIVE_CALL_STATES,
+    OPEN_CALLBACK_STATES,
+    AgentStatus,
+    CallbackState,
+    CallState,
+    Channel,
+    CloseReason,
+    DialMode,
+    HistoryKind,
+    Origin,
+)
 from .models import (
     Agent,
     AgentChannelStatus,
+    Call,
     CallbackRequest,
     HistoryEvent,
     Interaction,
@@ -60,6 +73,25 @@ class AgentLine:
     name: str
     channels: list[ChannelState]
     engaged: str = ""  # in another agent's conference or consultation: busy whatever the statuses say
+    call_state: str = ""  # their own call's state (dialing, connected, on_hold), "" with none
+    call_since: datetime | None = None  # when that call connected (or was dialled)
+
+    @property
+    def call_label(self) -> str:
+        return CALL_PILLS.get(self.call_state, "")
+
+    @property
+    def can_monitor(self) -> bool:
+        """A supervisor may listen in: the agent's call is connected or on hold (`lifecycle.monitoring`)."""
+        return self.call_state in (CallState.CONNECTED, CallState.ON_HOLD)
+
+
+# How an agent row names the state of the agent's own call.
+CALL_PILLS = {
+    CallState.DIALING: gettext_lazy("Dialling"),
+    CallState.CONNECTED: gettext_lazy("On a call"),
+    CallState.ON_HOLD: gettext_lazy("Customer on hold"),
+}
 
 
 @dataclass
@@ -180,8 +212,17 @@ def _agents(figures: dict[int, QueueFigures], ids: list[int]) -> None:
     for agent in Agent.objects.filter(pk__in=agent_ids).only("display_name"):
         names[agent.pk] = agent.display_name
     rows = AgentChannelStatus.objects.filter(agent_id__in=agent_ids).select_related("reason")
-    for row in rows.annotate(**engagement(OuterRef("agent_id"))):
+    # The agent's own call, in the same statement: what the row shows and whether Listen is offered.
+    own_call = Call.objects.filter(interaction__agent_id=OuterRef("agent_id"), state__in=ACTIVE_CALL_STATES).order_by("-pk")
+    calls: dict[int, tuple[str, datetime | None]] = {}
+    for row in rows.annotate(
+        **engagement(OuterRef("agent_id")),
+        call_state=Subquery(own_call.values("state")[:1]),
+        call_since=Subquery(own_call.annotate(since=Coalesce("connected_at", "started_at")).values("since")[:1]),
+    ):
         statuses[row.agent_id][row.channel] = row
+        if row.call_state:
+            calls[row.agent_id] = (row.call_state, row.call_since)
     for agent_id in names:
         enabled[agent_id] = channels_of(statuses[agent_id])
     lines = {
@@ -190,6 +231,7 @@ def _agents(figures: dict[int, QueueFigures], ids: list[int]) -> None:
             names.get(agent_id, "?"),
             channel_states(enabled.get(agent_id, []), statuses[agent_id]),
             engaged_as(statuses[agent_id].values()),
+            *calls.get(agent_id, ("", None)),
         )
         for agent_id in agent_ids
     }

@@ -30,6 +30,7 @@ from .transitions import record
 def new_call(interaction: Interaction, **fields) -> Call:
     """A call of the interaction's callback to the customer's number, as its latest attempt, under a new reference."""
     callback = interaction.callback
+    push_board_on_commit(agents=True)  # the agent's row shows the call
     return Call.objects.create(
         interaction=interaction,
         callback=callback,
@@ -128,6 +129,8 @@ def set_call_state(call: Call, state: CallState, now: datetime, *, save: bool = 
         call.hold_started_at = now
     if state == CallState.CONNECTED and call.connected_at is None:
         call.connected_at = now
+    if state != call.state:
+        push_board_on_commit(agents=True)  # the agent's row shows the call's state (and offers Listen)
     call.state = state
     if save:
         call.save(update_fields=["state", "hold_started_at", "hold_seconds", "connected_at"])

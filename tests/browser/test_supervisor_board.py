@@ -49,7 +49,7 @@ def test_the_board_follows_the_floor_live_and_a_bulk_reschedule_takes_effect(ser
     expect(figure(board, "waiting")).to_have_text("0")
     alice = open_page("alice", PASSWORD)
 
-    create(server, setup["token"], "+33612345678", "Camille Laurent")  # nobody is Ready: it waits
+    create(server, setup["token"], "+33612340012", "Camille Laurent")  # nobody is Ready: it waits (answers in 2 s)
     expect(figure(board, "waiting")).to_have_text("1")
     expect(board.get_by_test_id("oldest-billing")).to_have_text(re.compile(r"^\d+:\d\d$"))
 
@@ -62,6 +62,18 @@ def test_the_board_follows_the_floor_live_and_a_bulk_reschedule_takes_effect(ser
     alice.get_by_role("alertdialog").get_by_role("button", name="Accept").click()
     expect(figure(board, "in-progress")).to_have_text("1")
     expect(figure(board, "ringing")).to_have_text("0")
+    expect(agent_row.get_by_role("button", name="Listen to Alice")).to_have_count(0)  # no call to hear yet
+
+    # Alice calls; the row follows the call (Dialling, then On a call with its time) and offers Listen.
+    alice.get_by_role("button", name="Call", exact=True).click()
+    call_pill = board.get_by_test_id(f"call-{setup['alice'].pk}")
+    expect(call_pill).to_contain_text(re.compile(r"Dialling|On a call"))
+    expect(call_pill).to_contain_text(re.compile(r"On a call \d+:\d\d"), timeout=15_000)
+    expect(agent_row.get_by_role("button", name="Listen to Alice")).to_be_visible()
+    shot(board, "supervisor-board-on-a-call")
+    alice.get_by_role("button", name="End Call").click()
+    expect(call_pill).to_have_count(0)
+    expect(agent_row.get_by_role("button", name="Listen to Alice")).to_have_count(0)
 
     alice.get_by_role("button", name="Mark Done").click()
     expect(figure(board, "in-progress")).to_have_text("0")
