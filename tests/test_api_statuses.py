@@ -14,6 +14,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from unittest import mock
 
 import pytest
 from django.db import OperationalError
@@ -203,10 +204,10 @@ def idempotency_record(world: World, url: str, body, key: str, **fields) -> None
 
 
 def worked(world: World) -> None:
-    """An agent is offered the person's callback: it is being worked."""
+    """An agent becomes ready and is offered the oldest waiting callback, the person's: it is being worked."""
     set_ready(make_agent("alice", world.callback.queue))
-    lifecycle.do_create_callback(request=CallbackInput(queue="billing", phone_number="+33699999999"), api_client=world.client)
-    CallbackRequest.objects.filter(phone_number="+33699999999").update(state=CallbackState.OFFERED)
+    world.callback.refresh_from_db()
+    assert world.callback.state == CallbackState.OFFERED
 
 
 def produce_409(world: World, client: Client, method: str, path: str):
@@ -290,7 +291,7 @@ PRODUCE: dict[tuple[str, str, int], Produce] = {
     ("POST", f"{V1}/privacy/export", 403): lambda w, c: send(c, "post", f"{V1}/privacy/export", w.plain, {"number": NUMBER}),
     ("POST", f"{V1}/privacy/export", 409): lambda w, c: (
         worked(w),
-        send(c, "post", f"{V1}/privacy/export", w.token, {"number": "+33699999999"}),
+        send(c, "post", f"{V1}/privacy/export", w.token, {"number": NUMBER}),
     )[1],
     ("POST", f"{V1}/privacy/erase", 403): lambda w, c: send(c, "post", f"{V1}/privacy/erase", w.plain, {"number": NUMBER}),
 }
@@ -346,15 +347,9 @@ def concrete(world: World, path: str) -> str:
 
 
 def database_down(client: Client, method: str, url: str, token: str, body):
-    def unreachable(token):
-        raise OperationalError("connection refused")
-
-    original = ApiClient.for_token
-    ApiClient.for_token = staticmethod(unreachable)
-    try:
+    """The database stops answering as the token is looked up (the first statement of every request)."""
+    with mock.patch.object(ApiClient, "for_token", side_effect=OperationalError("connection refused")):
         return send(client, method, url, token, body)
-    finally:
-        ApiClient.for_token = original
 
 
 def test_every_listed_request_is_for_a_declared_status():
