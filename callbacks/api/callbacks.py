@@ -2,7 +2,8 @@
 for free slots, with a bearer token per client (Django admin → API clients).
 
 Every answer and refusal is in the OpenAPI document (`/api/v1/openapi.json`); refusals are JSON with a
-machine-readable `code`. A client sees and learns only its own callbacks. Creates honour `Idempotency-Key`.
+machine-readable `code`. A client sees and learns only its own callbacks. Every unsafe operation honours
+`Idempotency-Key` (but a person's export, see `privacy`).
 Each client has a per-minute request budget and each number a daily one per queue, counted in Django's cache
 (`callbacks.throttle`); both answer 429 with `Retry-After`.
 """
