@@ -102,9 +102,10 @@ def server_error(request: HttpRequest):
 # The largest body either API reads; a callback request is a few hundred bytes.
 API_MAX_BODY = 64 * 1024
 JSON_TYPES = ("application/json",)
-# The REST operations that read a body; the others (cancel) ignore whatever a client sends with the POST.
+# The REST operations that read a body; the others (a delivery's replay) ignore whatever a client sends with it.
 API_BODY_PATHS = re.compile(
-    r"^/api/v1/(callbacks/?|callbacks/[^/]+(/reschedule|/cancel)?/?|webhooks/?|webhooks/[^/]+(/rotate-secret)?/?)$"
+    r"^/api/v1/(callbacks/?|callbacks/[^/]+(/reschedule|/cancel)?/?|webhooks/?|webhooks/[^/]+(/rotate-secret)?/?"
+    r"|privacy/(export|erase)/?)$"
 )
 GMS_TYPES = ("application/json", "application/x-www-form-urlencoded")
 
@@ -143,6 +144,21 @@ class ApiBodyMiddleware(MiddlewareMixin):
                 "unsupported_media_type",
             )
         return None
+
+
+class ApiMethodMiddleware(MiddlewareMixin):
+    """A method the REST API does not offer on a path is a 405 in the API's JSON error shape, with `Allow` (ninja's
+    own is plain text)."""
+
+    def process_response(self, request: HttpRequest, response):
+        if response.status_code != 405 or not request.path.startswith("/api/") or not response.has_header("Allow"):
+            return response
+        allowed = ", ".join(sorted(method.strip() for method in response["Allow"].split(",")))
+        refusal = JsonResponse(
+            {"detail": f"{request.method} is not allowed here: use {allowed}.", "code": "method_not_allowed"}, status=405
+        )
+        refusal["Allow"] = allowed
+        return refusal
 
 
 class DomainErrorMiddleware(MiddlewareMixin):

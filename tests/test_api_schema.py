@@ -1,6 +1,7 @@
 """REST API v1 against its own OpenAPI document, with schemathesis: every operation fuzzed (valid and invalid
-input), then create → get → patch → reschedule → cancel → events chained through links. No answer may be a 5xx, and every answer's
-status code and body must be one the document declares.
+input), then create → get → patch → reschedule → cancel → events, and subscribe → get → patch → rotate →
+deliveries → delete, chained through links. No answer may be a 5xx, and every answer's status code and body must
+be one the document declares.
 
 In-process over WSGI (`schemathesis.openapi.from_wsgi`): each request commits on its own connection, so the tests
 are transactional, on the file-based SQLite test database that workspace.settings configures. Bounded and
@@ -22,7 +23,7 @@ from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error, response_schema_conformance, status_code_conformance
 
-from callbacks.models import CallbackRequest, Effect, HistoryEvent, IdempotencyRecord
+from callbacks.models import CallbackRequest, Effect, HistoryEvent, IdempotencyRecord, WebhookSubscription
 
 from .factories import make_api_client, make_queue, numbers
 
@@ -77,9 +78,38 @@ def add_links(raw: dict) -> None:
         }
 
 
+WEBHOOKS = "/api/v1/webhooks"
+WEBHOOK = f"{WEBHOOKS}/{{subscription_id}}"
+SUBSCRIBE = f"POST {WEBHOOKS}"
+
+
+def add_webhook_links(raw: dict) -> None:
+    """Subscribe (201) chained to get, patch, rotate, deliveries and delete by the subscription's `id`, and those
+    onward while it exists."""
+    ids = {
+        "Get": _operation(raw, f"GET {WEBHOOK}")["operationId"],
+        "Patch": _operation(raw, f"PATCH {WEBHOOK}")["operationId"],
+        "Rotate": _operation(raw, f"POST {WEBHOOK}/rotate-secret")["operationId"],
+        "Deliveries": _operation(raw, f"GET {WEBHOOK}/deliveries")["operationId"],
+        "Delete": _operation(raw, f"DELETE {WEBHOOK}")["operationId"],
+    }
+    every = tuple(ids)
+    for label, status, targets in (
+        (SUBSCRIBE, "201", every),
+        (f"GET {WEBHOOK}", "200", ("Patch", "Rotate", "Deliveries", "Delete")),
+        (f"PATCH {WEBHOOK}", "200", ("Get", "Rotate", "Deliveries", "Delete")),
+        (f"POST {WEBHOOK}/rotate-secret", "200", ("Get", "Patch", "Deliveries", "Delete")),
+    ):
+        _operation(raw, label)["responses"][status]["links"] = {
+            f"{target}Webhook": {"operationId": ids[target], "parameters": {"subscription_id": "$response.body#/id"}}
+            for target in targets
+        }
+
+
 def load_schema():
     schema = schemathesis.openapi.from_wsgi(SCHEMA_PATH, get_wsgi_application(), config=schemathesis.Config())
     add_links(schema.raw_schema)  # before any operation is read from it
+    add_webhook_links(schema.raw_schema)
 
     @schema.hook("flatmap_body")
     def realistic_bodies(context, body: Any):
@@ -87,8 +117,12 @@ def load_schema():
         for a time in the next two days, so that enough are accepted to feed the links and reach the later states;
         the rest go out as generated."""
         label = context.operation.label if context.operation is not None else None
-        if not isinstance(body, dict) or label not in (CREATE, RESCHEDULE):
+        if not isinstance(body, dict) or label not in (CREATE, RESCHEDULE, SUBSCRIBE, f"PATCH {WEBHOOK}"):
             return st.just(body)
+        if label in (SUBSCRIBE, f"PATCH {WEBHOOK}"):
+            # A receiver's address Ringback may call (the tests allow 127.0.0.1); generated ones are mostly refused.
+            hooks = st.sampled_from([f"http://127.0.0.1:9/hook/{n}" for n in range(5)])
+            return st.one_of(st.just(body), hooks.map(lambda url: {**body, "url": url}))
         if label == RESCHEDULE:
             soon = st.integers(1, 48 * 4).map(lambda quarters: (now() + timedelta(minutes=15 * quarters)).isoformat())
             return st.one_of(st.just(body), soon.map(lambda when: {**body, "desired_time": when}))
@@ -157,3 +191,23 @@ def test_create_get_reschedule_cancel(token, settings):
             case.validate_response(response, checks=CHECKS, headers=headers, transport_kwargs=kwargs)
 
     Lifecycle.run(settings=hypothesis.settings(max_examples=40, stateful_step_count=8, phases=[Phase.generate], **HYPOTHESIS))
+
+
+def test_subscribe_get_patch_rotate_deliveries_delete(token, settings):
+    """Scenarios over the webhook operations, chained by the subscription's id. The receivers are on 127.0.0.1,
+    which the tests allow (tests/conftest.py, local_webhooks); a generated public-looking URL is refused 400
+    (`url_refused`) when its name does not resolve, an answer the document declares."""
+    headers = {"Authorization": f"Bearer {token}"}
+
+    class Webhooks(SCHEMA.include(path_regex="^/api/v1/webhooks").as_state_machine()):
+        def setup(self):
+            WebhookSubscription.objects.all().delete()
+            IdempotencyRecord.objects.all().delete()
+
+        def get_call_kwargs(self, case):
+            return {"headers": headers}
+
+        def validate_response(self, response, case, additional_checks=None, **kwargs):
+            case.validate_response(response, checks=CHECKS, headers=headers, transport_kwargs=kwargs)
+
+    Webhooks.run(settings=hypothesis.settings(max_examples=30, stateful_step_count=6, phases=[Phase.generate], **HYPOTHESIS))

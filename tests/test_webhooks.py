@@ -170,6 +170,53 @@ def test_a_subscription_hears_only_the_events_it_asked_for(client, crm, endpoint
     assert [(e["type"], e["changed"]) for e in events] == [("callback.updated", ["the customer's name", "order"])]
 
 
+def test_a_subscription_moves_to_another_url_and_other_events(client, crm, endpoint):
+    old = WebhookEndpoint()
+    try:
+        hook = subscribe(client, crm[1], old.url)
+        changed = api(client, "patch", f"/webhooks/{hook['id']}", crm[1], {"url": endpoint.url, "events": ["callback.updated"]})
+        assert changed.status_code == 200, changed.content
+        assert (changed.json()["url"], changed.json()["events"]) == (endpoint.url, ["callback.updated"])
+        shown = api(client, "get", f"/webhooks/{hook['id']}", crm[1]).json()
+        assert (shown["url"], shown["events"], shown["active"]) == (endpoint.url, ["callback.updated"], True)
+        reference = new_callback(client, crm[1])
+        api(client, "patch", f"/callbacks/{reference}", crm[1], {"data": {"order": "A-8"}})
+        deliver_all()
+        assert old.calls == []
+        assert [json.loads(body)["type"] for _, body in endpoint.calls] == ["callback.updated"]
+    finally:
+        old.close()
+
+
+def test_a_client_lists_its_own_subscriptions_oldest_first_without_secrets(client, crm, endpoint):
+    first = subscribe(client, crm[1], endpoint.url)
+    second = subscribe(client, crm[1], endpoint.url + "/second", events=["callback.updated"])
+    _, other = make_api_client("Other")
+    subscribe(client, other, endpoint.url + "/other")
+    listed = api(client, "get", "/webhooks", crm[1])
+    assert listed.status_code == 200
+    assert [(h["id"], h["url"], h["events"]) for h in listed.json()] == [
+        (first["id"], endpoint.url, ["callback.state_changed", "callback.updated"]),
+        (second["id"], endpoint.url + "/second", ["callback.updated"]),
+    ]
+    assert all("secret" not in h for h in listed.json())
+
+
+def test_the_openapi_document_describes_the_events_their_payload_and_signature(client):
+    document = client.get("/api/v1/openapi.json").json()
+    assert set(document["webhooks"]) == {"callback.state_changed", "callback.updated"}
+    for event in document["webhooks"].values():
+        call = event["post"]
+        assert call["requestBody"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/WebhookEvent"}
+        headers = {h["name"]: h for h in call["parameters"] if h["in"] == "header"}
+        assert set(headers) == {"X-Ringback-Signature", "X-Ringback-Delivery", "X-Ringback-Event"}
+        assert headers["X-Ringback-Signature"]["required"] and "HMAC-SHA256" in headers["X-Ringback-Signature"]["description"]
+        assert "X-Ringback-Signature" in call["description"] and "five minutes" in call["description"]
+    payload = document["components"]["schemas"]["WebhookEvent"]
+    assert {"type", "id", "at", "reference", "queue", "state", "message", "desired_time", "changed"} <= set(payload["properties"])
+    assert {"type", "id", "reference", "state"} <= set(payload["required"])
+
+
 def test_a_new_subscription_hears_nothing_of_the_past(client, crm, endpoint):
     new_callback(client, crm[1])
     subscribe(client, crm[1], endpoint.url)

@@ -63,6 +63,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "callbacks.middleware.ApiBodyMiddleware",
+    "callbacks.middleware.ApiMethodMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     # The page's language: the visitor's choice (the language switch's cookie), else the browser's Accept-Language;

@@ -2,7 +2,8 @@
 for free slots, with a bearer token per client (Django admin → API clients).
 
 Every answer and refusal is in the OpenAPI document (`/api/v1/openapi.json`); refusals are JSON with a
-machine-readable `code`. A client sees and learns only its own callbacks. Creates honour `Idempotency-Key`.
+machine-readable `code`. A client sees and learns only its own callbacks. Every unsafe operation honours
+`Idempotency-Key` (but a person's export, see `privacy`).
 Each client has a per-minute request budget and each number a daily one per queue, counted in Django's cache
 (`callbacks.throttle`); both answer 429 with `Retry-After`.
 """
@@ -18,7 +19,7 @@ from zoneinfo import ZoneInfo
 from django.core.exceptions import RequestDataTooBig
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from ninja import Field, NinjaAPI, Query, Schema, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -88,6 +89,19 @@ IDEMPOTENCY_KEY = {
     "description": "Any string you choose per request (a UUID): a retry with the same key and body gets the first "
     "answer again, with `Idempotent-Replayed: true`; the same key with another body is a 422. Kept 24 hours.",
 }
+# The header's declaration, for an operation's `openapi_extra`; `Idempotent-Replayed` is added to its answers
+# centrally (RingbackAPI).
+IDEMPOTENT = {"parameters": [IDEMPOTENCY_KEY]}
+
+
+# The statuses whose answer `idempotent` keeps and replays: what the operation itself answered or refused with.
+# Refusals made before it runs (401, 413, 415, 422 for the schema) or that nothing decided (429, 503) are not kept.
+REPLAYABLE = {200, 201, 202, 204, 400, 404, 409}
+UNAVAILABLE = {
+    "description": "The database did not answer (a restart, a fail-over): nothing was done; try again after "
+    "`Retry-After` seconds (`code`: unavailable). A create also answers it for a full queue (`queue_full`).",
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+}
 
 
 class RingbackAPI(NinjaAPI):
@@ -95,7 +109,9 @@ class RingbackAPI(NinjaAPI):
     webhooks: tuple[dict, dict] = ({}, {})
 
     def get_openapi_schema(self, *args, **kwargs):
-        """The document, with `Retry-After` declared on every 429 and 503 the operations declare, and the events
+        """The document, with what every operation shares declared once: the database-outage 503
+        (`callbacks.middleware.DatabaseUnavailableMiddleware`), `Retry-After` on every 429 and 503,
+        `Idempotent-Replayed` on every answer an operation taking `Idempotency-Key` may replay; and the events
         Ringback sends to webhooks."""
         schema = super().get_openapi_schema(*args, **kwargs)
         section, components = self.webhooks
@@ -104,9 +120,15 @@ class RingbackAPI(NinjaAPI):
             schema.setdefault("components", {}).setdefault("schemas", {}).update(components)
         for operations in schema["paths"].values():
             for operation in operations.values():
-                for status, answer in operation.get("responses", {}).items():
+                responses = operation.setdefault("responses", {})
+                if not any(str(status) == "503" for status in responses):
+                    responses[503] = dict(UNAVAILABLE)
+                idempotent = any(p.get("name") == "Idempotency-Key" for p in operation.get("parameters", []))
+                for status, answer in responses.items():
                     if str(status) in ("429", "503"):
                         answer.setdefault("headers", {}).update(RETRY_AFTER)
+                    if idempotent and int(status) in REPLAYABLE:
+                        answer.setdefault("headers", {}).update(REPLAYED)
         return schema
 
 
@@ -237,10 +259,19 @@ class AvailabilityOut(Schema):
     slots: list[SlotOut]
 
 
-ERRORS = {400: Error, 401: Error, 404: Error, 409: Error, 413: Error, 415: Error, 422: Error, 429: Error}
-# A read has no body (no 413 or 415) and changes nothing (no 409); a list names nothing that could be missing.
-READ_ERRORS = {400: Error, 401: Error, 404: Error, 422: Error, 429: Error}
-LIST_ERRORS = {400: Error, 401: Error, 422: Error, 429: Error}
+# Only answers that can happen (tests/test_api_statuses.py produces each). Every operation: 401 (no or a wrong
+# token), 429 (the client's budget, or an address's wrong tokens) and 503 (added to the document centrally).
+# An unsafe operation with a JSON body: 400 (unparsable JSON, an Idempotency-Key over 200 characters, the action's
+# own refusals), 409 (a first request with its Idempotency-Key still running, the state), 413, 415 and 422 (the
+# schema, or the key reused on another request).
+ALWAYS = {401: Error, 429: Error}
+ERRORS = {**ALWAYS, 400: Error, 404: Error, 409: Error, 413: Error, 415: Error, 422: Error}
+# A create names nothing in its path that could be missing (an unknown queue in the body is a 400).
+CREATE_ERRORS = {k: v for k, v in ERRORS.items() if k != 404}
+# A read of one thing by its name in the path: the name can be unknown; nothing else can be wrong.
+READ_ERRORS = {**ALWAYS, 404: Error}
+# … and with a query (paging) or a typed id in the path, which the schema checks (422).
+CHECKED_ERRORS = {**READ_ERRORS, 422: Error}
 
 
 COMPUTED = ("queue", "created", "last_disposition", "paused")
@@ -351,12 +382,9 @@ def _create(request: HttpRequest, payload: CallbackIn) -> tuple[int, dict]:
 
 @api.post(
     "/callbacks",
-    response={200: CallbackOut, 201: CallbackOut, **ERRORS, 503: Error},
+    response={200: CallbackOut, 201: CallbackOut, **CREATE_ERRORS, 503: Error},
     summary="Create a callback",
-    openapi_extra={
-        "parameters": [IDEMPOTENCY_KEY],
-        "responses": {200: {"headers": REPLAYED}, 201: {"headers": REPLAYED}},
-    },
+    openapi_extra=IDEMPOTENT,
 )
 def create_callback(request: HttpRequest, payload: CallbackIn):
     """Create a callback request (201). The client's own open request for the same number and queue is returned
@@ -390,7 +418,7 @@ def idempotent(request: HttpRequest, run) -> Status:
                 "This Idempotency-Key was used with another request (path or body).", status=422, code="idempotency_mismatch"
             )
         if record.status:
-            response = api.create_response(request, record.body, status=record.status)
+            response = replayed(request, record.status, record.body)
             response["Idempotent-Replayed"] = "true"
             return response
         if record.created_at > now - IDEMPOTENCY_STALE:
@@ -406,11 +434,15 @@ def idempotent(request: HttpRequest, run) -> Status:
                 body["field"] = error.field
             IdempotencyRecord.objects.filter(pk=record.pk).update(status=error.status, body=as_json(body))
         raise
-    IdempotencyRecord.objects.filter(pk=record.pk).update(status=status, body=as_json(body))
+    IdempotencyRecord.objects.filter(pk=record.pk).update(status=status, body=as_json(body) if body is not None else {})
     return Status(status, body)
 
 
-IDEMPOTENT = {"parameters": [IDEMPOTENCY_KEY], "responses": {200: {"headers": REPLAYED}}}
+def replayed(request: HttpRequest, status: int, body: dict) -> HttpResponse:
+    """A kept answer, as it was first given: JSON, or nothing at all for a 204."""
+    if status == 204:
+        return HttpResponse(status=204, content_type=api.get_content_type())
+    return api.create_response(request, body, status=status)
 
 
 class ListFilters(Schema):
@@ -425,7 +457,9 @@ class ListFilters(Schema):
     offset: int = Field(0, ge=0, le=1_000_000)
 
 
-@api.get("/callbacks", response={200: CallbackPage, **LIST_ERRORS}, summary="List and filter the client's callbacks")
+@api.get(
+    "/callbacks", response={200: CallbackPage, **ALWAYS, 400: Error, 422: Error}, summary="List and filter the client's callbacks"
+)
 def list_callbacks(request: HttpRequest, filters: Query[ListFilters]):
     """Newest first. Filters combine with AND; times are ISO 8601 with an offset."""
     rows = CallbackRequest.objects.select_related("queue").filter(api_client=request.auth)
@@ -474,8 +508,12 @@ def cancel_callback(request: HttpRequest, reference: str, payload: CancelIn | No
 def change(request: HttpRequest, reference: str, act) -> Status:
     """An unsafe operation on one of the client's callbacks: `act()` changes it, once per Idempotency-Key; the
     answer is the callback as it is now."""
-    own_callback(request, reference)
-    return idempotent(request, lambda: (200, shown(act())))
+
+    def run():
+        own_callback(request, reference)
+        return 200, shown(act())
+
+    return idempotent(request, run)
 
 
 @api.post(
@@ -531,7 +569,7 @@ class EventQuery(Schema):
 
 @api.get(
     "/callbacks/{reference}/events",
-    response={200: EventPage, **READ_ERRORS},
+    response={200: EventPage, **CHECKED_ERRORS},
     summary="A callback's history, oldest first",
 )
 def callback_events(request: HttpRequest, reference: str, query: Query[EventQuery]):
@@ -575,7 +613,7 @@ def callback_position(request: HttpRequest, reference: str):
 # --- Queues and free slots ------------------------------------------------------------------------------------------
 
 
-@api.get("/queues", response={200: list[QueueOut], **LIST_ERRORS}, summary="Active queues, their hours and slots")
+@api.get("/queues", response={200: list[QueueOut], **ALWAYS}, summary="Active queues, their hours and slots")
 def list_queues(request: HttpRequest):
     now = timezone.now()
     rows = []
@@ -635,7 +673,7 @@ def availability_window(start: datetime | None, end: datetime | None, now: datet
 
 @api.get(
     "/queues/{slug}/availability",
-    response={200: AvailabilityOut, **READ_ERRORS},
+    response={200: AvailabilityOut, **CHECKED_ERRORS, 400: Error},
     summary="Free slots with their remaining capacity",
 )
 def availability(request: HttpRequest, slug: str, query: Query[AvailabilityQuery]):

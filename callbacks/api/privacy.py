@@ -10,13 +10,14 @@ from ninja import Field, Router, Schema
 
 from ..errors import DomainError
 from ..lifecycle.privacy import do_erase_person, do_export_person
-from .callbacks import Error
+from .callbacks import ERRORS, IDEMPOTENT, Error, idempotent
 
 router = Router(tags=["privacy"])
 
-# A body, a state conflict (being worked), no 404 for an erasure (nothing to erase is a 200 that says so).
-EXPORT_ERRORS = {400: Error, 401: Error, 403: Error, 404: Error, 409: Error, 413: Error, 415: Error, 422: Error, 429: Error}
-ERASE_ERRORS = {k: v for k, v in EXPORT_ERRORS.items() if k != 404}
+# A body, a state conflict (being worked), another client than an Admin (403); no 404 for an erasure (nothing to
+# erase is a 200 that says so), and no Idempotency-Key for an export (so no 409 for a key still running).
+ERASE_ERRORS = {**{k: v for k, v in ERRORS.items() if k != 404}, 403: Error}
+EXPORT_ERRORS = {**ERRORS, 403: Error}
 
 
 class PersonIn(Schema):
@@ -51,7 +52,11 @@ def export_person(request: HttpRequest, payload: PersonIn):
     """Everything Ringback holds about the person with this number or address: their contacts, callbacks with
     history, notes, calls, e-mails, recordings' metadata and webhook deliveries, texts, number checks and opt-out,
     in `person.json`, with each recording's audio beside it. Read-only (but for its row in the trail); 404 for a
-    person Ringback does not know."""
+    person Ringback does not know.
+
+    The one unsafe method without `Idempotency-Key`: it changes nothing, so a retry is safe as it is, and each
+    answer that is served is a disclosure the trail must count. Keeping the zip to replay it would hold a copy of
+    the person's data, audio included, for a day beyond the reach of their erasure."""
     client = admin_client(request)
     archive = do_export_person(number=payload.number, email=payload.email, by=f"{client} (API)")
     response = HttpResponse(archive, content_type="application/zip")
@@ -59,11 +64,21 @@ def export_person(request: HttpRequest, payload: PersonIn):
     return response
 
 
-@router.post("/erase", response={200: ErasureOut, **ERASE_ERRORS}, summary="Erase a person's data (Admin clients)")
+@router.post(
+    "/erase",
+    response={200: ErasureOut, **ERASE_ERRORS},
+    summary="Erase a person's data (Admin clients)",
+    openapi_extra=IDEMPOTENT,
+)
 def erase_person(request: HttpRequest, payload: PersonIn):
     """The person's waiting callbacks are cancelled, then their personal data is erased everywhere (callbacks stay
-    for the reports, without them). Calling it again erases nothing and says so (`erased`: false)."""
+    for the reports, without them). Calling it again erases nothing and says so (`erased`: false); with the same
+    `Idempotency-Key`, it gets the first answer again (the counts of what was erased)."""
     client = admin_client(request)
-    erasure = do_erase_person(number=payload.number, email=payload.email, by=f"{client} (API)")
-    detail = "Erased." if erasure.erased else "Nothing to erase: already erased, or never known."
-    return {"erased": erasure.erased, "detail": detail, "cancelled": erasure.cancelled, "counts": erasure.counts}
+
+    def run():
+        erasure = do_erase_person(number=payload.number, email=payload.email, by=f"{client} (API)")
+        detail = "Erased." if erasure.erased else "Nothing to erase: already erased, or never known."
+        return 200, {"erased": erasure.erased, "detail": detail, "cancelled": erasure.cancelled, "counts": erasure.counts}
+
+    return idempotent(request, run)

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from django.http import HttpRequest
-from ninja import Field, Query, Router, Schema, Status
+from ninja import Field, Query, Router, Schema
 from pydantic import BaseModel
 
 from ..enums import CallbackState, EffectStatus
@@ -23,7 +23,7 @@ from ..lifecycle import (
 from ..lifecycle.webhooks import subscription_of
 from ..models import WebhookDelivery, WebhookSubscription
 from ..models.webhooks import WEBHOOK_EVENTS
-from .callbacks import ERRORS, IDEMPOTENCY_KEY, LIST_ERRORS, READ_ERRORS, REPLAYED, idempotent
+from .callbacks import ALWAYS, CHECKED_ERRORS, CREATE_ERRORS, ERRORS, IDEMPOTENT, idempotent
 
 router = Router(tags=["webhooks"])
 
@@ -112,7 +112,8 @@ def shown(subscription: WebhookSubscription, *, secret: bool = False) -> dict:
         "updated_at": subscription.updated_at,
     }
     model = WebhookWithSecret if secret else WebhookOut
-    return model(**body, **({"secret": subscription.secret} if secret else {})).model_dump(mode="json")
+    # Python values, not JSON: `as_json` then writes the times as the answer does, and a replay matches it.
+    return model(**body, **({"secret": subscription.secret} if secret else {})).model_dump()
 
 
 STATUS = {EffectStatus.PENDING: "pending", EffectStatus.DONE: "delivered", EffectStatus.FAILED: "failed"}
@@ -145,11 +146,13 @@ def an_id(value: int) -> int:
 
 # --- Operations ----------------------------------------------------------------------------------------------------
 
-IDEMPOTENT_CREATE = {"parameters": [IDEMPOTENCY_KEY], "responses": {201: {"headers": REPLAYED}}}
-IDEMPOTENT = {"parameters": [IDEMPOTENCY_KEY], "responses": {200: {"headers": REPLAYED}}}
+# A replay reads no body (no 415).
+REPLAY_ERRORS = {k: v for k, v in ERRORS.items() if k != 415}
+# A DELETE has no body to mistype (no 415); its path's id and its Idempotency-Key can be wrong (422).
+DELETE_ERRORS = {k: v for k, v in ERRORS.items() if k != 415}
 
 
-@router.post("", response={201: WebhookWithSecret, **ERRORS}, summary="Subscribe a URL", openapi_extra=IDEMPOTENT_CREATE)
+@router.post("", response={201: WebhookWithSecret, **CREATE_ERRORS}, summary="Subscribe a URL", openapi_extra=IDEMPOTENT)
 def subscribe(request: HttpRequest, payload: WebhookIn):
     """From now on (not the past), each change of the client's callbacks that the subscription asks for is POSTed
     to the URL, signed. The answer holds the secret; only a rotation shows a secret again. A URL whose host
@@ -160,33 +163,46 @@ def subscribe(request: HttpRequest, payload: WebhookIn):
     )
 
 
-@router.get("", response={200: list[WebhookOut], **LIST_ERRORS}, summary="The client's webhooks")
+@router.get("", response={200: list[WebhookOut], **ALWAYS}, summary="The client's webhooks")
 def subscriptions(request: HttpRequest):
     return [shown(s) for s in WebhookSubscription.objects.filter(api_client=request.auth).order_by("id")]
 
 
-@router.get("/{subscription_id}", response={200: WebhookOut, **READ_ERRORS}, summary="One webhook")
+@router.get("/{subscription_id}", response={200: WebhookOut, **CHECKED_ERRORS}, summary="One webhook")
 def subscription(request: HttpRequest, subscription_id: int):
     return shown(subscription_of(request.auth, an_id(subscription_id)))
 
 
-@router.patch("/{subscription_id}", response={200: WebhookOut, **ERRORS}, summary="Change a webhook's URL, events or pause it")
+@router.patch(
+    "/{subscription_id}",
+    response={200: WebhookOut, **ERRORS},
+    summary="Change a webhook's URL, events or pause it",
+    openapi_extra=IDEMPOTENT,
+)
 def update(request: HttpRequest, subscription_id: int, payload: WebhookPatch):
-    changed = do_update_subscription(
-        client=request.auth,
-        subscription_id=an_id(subscription_id),
-        url=payload.url,
-        events=payload.events,
-        active=payload.active,
-    )
-    return shown(changed)
+    """Only what is sent changes: `url` (checked as on subscribing), `events`, `active` (false: paused)."""
+    sid = an_id(subscription_id)
+
+    def run():
+        changed = do_update_subscription(
+            client=request.auth, subscription_id=sid, url=payload.url, events=payload.events, active=payload.active
+        )
+        return 200, shown(changed)
+
+    return idempotent(request, run)
 
 
-@router.delete("/{subscription_id}", response={204: None, **READ_ERRORS}, summary="Delete a webhook")
+@router.delete("/{subscription_id}", response={204: None, **DELETE_ERRORS}, summary="Delete a webhook", openapi_extra=IDEMPOTENT)
 def delete(request: HttpRequest, subscription_id: int):
-    """Its deliveries go with it; calls still queued for it are dropped."""
-    do_delete_subscription(client=request.auth, subscription_id=an_id(subscription_id))
-    return Status(204, None)
+    """Its deliveries go with it; calls still queued for it are dropped. With an `Idempotency-Key`, a retry after a
+    lost answer gets the 204 again, not a 404."""
+    sid = an_id(subscription_id)
+
+    def run():
+        do_delete_subscription(client=request.auth, subscription_id=sid)
+        return 204, None
+
+    return idempotent(request, run)
 
 
 @router.post(
@@ -209,7 +225,7 @@ def rotate(request: HttpRequest, subscription_id: int, payload: RotateIn | None 
 
 @router.get(
     "/{subscription_id}/deliveries",
-    response={200: DeliveryPage, **READ_ERRORS},
+    response={200: DeliveryPage, **CHECKED_ERRORS},
     summary="A webhook's deliveries, newest first, with the answers they got",
 )
 def deliveries(request: HttpRequest, subscription_id: int, query: Query[DeliveryQuery]):
@@ -224,9 +240,9 @@ def deliveries(request: HttpRequest, subscription_id: int, query: Query[Delivery
 
 @router.post(
     "/{subscription_id}/deliveries/{delivery_id}/replay",
-    response={202: DeliveryOut, **ERRORS},
+    response={202: DeliveryOut, **REPLAY_ERRORS},
     summary="Send a delivery's event again",
-    openapi_extra={"parameters": [IDEMPOTENCY_KEY], "responses": {202: {"headers": REPLAYED}}},
+    openapi_extra=IDEMPOTENT,
 )
 def replay(request: HttpRequest, subscription_id: int, delivery_id: int):
     """The same event (same `id`) as a new delivery, with a new `X-Ringback-Delivery`, to the URL and secrets as they

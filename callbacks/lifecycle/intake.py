@@ -166,6 +166,10 @@ def check_promised_time(queue: Queue, when: datetime, now: datetime, *, excludin
     )
 
 
+# When a full queue is worth asking again: about one call's handling, the time a place usually takes to free up.
+QUEUE_FULL_RETRY_SECONDS = 300
+
+
 def check_intake_limits(queue: Queue, phone: str, *, immediate: bool) -> None:
     """A queue takes at most `max_queued` waiting callbacks for now (scheduled ones have their slots), and a number
     at most `daily_requests_per_number` requests a day in a queue (counted in the shared cache)."""
@@ -175,6 +179,7 @@ def check_intake_limits(queue: Queue, phone: str, *, immediate: bool) -> None:
             % {"queue": queue.name, "count": queue.max_queued},
             status=503,
             code="queue_full",
+            extra={"retry_after": QUEUE_FULL_RETRY_SECONDS},
         )
     limit = queue.daily_requests_per_number
     wait = throttle.hit("number", f"{queue.pk}:{phone}", limit=limit, window=throttle.DAY)
