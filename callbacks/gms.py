@@ -194,16 +194,23 @@ def gms_view(*methods: str, admin: bool = False):
                 client = client_of(request)
                 wait = hit("client", str(client.pk), limit=client.requests_per_minute, window=60)
                 if wait is not None:
+                    # GMS has no budget per client: the refusal is shaped as GMS's own throttles (503, its class, its
+                    # sentence with the client for the service), so a GMS client handles it as it does those; the
+                    # Retry-After (HTTP's, for a 503) is Ringback's addition.
                     raise GmsError(
                         503,
                         EXC + "CallbackExceptionServiceUnavailable",
                         f"Limit of requests for {client} is reached for interval 60s.",
+                        retry_after=wait,
                     )
                 return fn(request, client, *args, **kwargs)
             except GmsError as error:
+                retry_after = error.extra.pop("retry_after", None)
                 response = refusal(error)
                 if error.status == 401:
                     response["WWW-Authenticate"] = 'Basic realm="GMS"'
+                if retry_after is not None:
+                    response["Retry-After"] = str(retry_after)
                 return response
             except DomainError as error:
                 return refusal(translate(error, kwargs.get("service", "")))

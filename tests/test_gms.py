@@ -268,6 +268,32 @@ def test_basic_auth_scopes_a_client_and_bad_credentials_are_401(http, billing):
     assert CallbackRequest.objects.get(reference=mine).api_client == client
 
 
+def test_a_clients_request_budget_is_refused_in_gmss_own_error_shape(http, billing):
+    client, token = make_api_client("Mobile app")
+    client.requests_per_minute = 2
+    client.save()
+    mobile = GmsClient(http, user="Mobile app", password=token)
+    with time_machine.travel(datetime(2026, 3, 2, 9, 0, 15, tzinfo=UTC), tick=False):  # one minute's window
+        mobile.start("billing-cb", "+33612345001")
+        mobile.query("billing-cb")
+        with pytest.raises(GmsFailure) as failure:
+            mobile.start("billing-cb", "+33612345002")
+        # As GMS's throttles: 503, CallbackExceptionServiceUnavailable, {"exception", "message"} and nothing else.
+        refused = failure.value
+        assert (refused.status, refused.exception) == (
+            503,
+            "com.genesyslab.gsg.services.callback.exceptions.CallbackExceptionServiceUnavailable",
+        )
+        assert refused.body == {
+            "exception": refused.exception,
+            "message": "Limit of requests for Mobile app is reached for interval 60s.",
+        }
+        raw = http.get("/genesys/1/service/callback/billing-cb", auth=("Mobile app", token))
+        assert raw.status_code == 503 and raw.headers["Retry-After"] == "46"
+        assert GmsClient(http).query("billing-cb") == [], "another client has its own budget"
+    assert CallbackRequest.objects.count() == 1
+
+
 @override_settings(RINGBACK_GMS_REQUIRE_AUTH=True)
 def test_anonymous_requests_are_refused_when_auth_is_required(http, billing):
     assert http.post("/genesys/1/service/callback/billing-cb", json={"_customer_number": "+33612345678"}).status_code == 401
