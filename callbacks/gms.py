@@ -194,16 +194,23 @@ def gms_view(*methods: str, admin: bool = False):
                 client = client_of(request)
                 wait = hit("client", str(client.pk), limit=client.requests_per_minute, window=60)
                 if wait is not None:
+                    # GMS has no budget per client: the refusal is shaped as GMS's own throttles (503, its class, its
+                    # sentence with the client for the service), so a GMS client handles it as it does those; the
+                    # Retry-After (HTTP's, for a 503) is Ringback's addition.
                     raise GmsError(
                         503,
                         EXC + "CallbackExceptionServiceUnavailable",
                         f"Limit of requests for {client} is reached for interval 60s.",
+                        retry_after=wait,
                     )
                 return fn(request, client, *args, **kwargs)
             except GmsError as error:
+                retry_after = error.extra.pop("retry_after", None)
                 response = refusal(error)
                 if error.status == 401:
                     response["WWW-Authenticate"] = 'Basic realm="GMS"'
+                if retry_after is not None:
+                    response["Retry-After"] = str(retry_after)
                 return response
             except DomainError as error:
                 return refusal(translate(error, kwargs.get("service", "")))
@@ -542,24 +549,45 @@ def admin_queues(request: HttpRequest, _client: None):
         for name in request.GET["states"].upper().split(",")[:10]:
             wanted |= in_gms_state(name.strip())
         rows = rows.filter(wanted)
-    keys = filter_keys(request.GET.get("filter-keys"))
+    raw = request.GET.get("filter-keys")
+    keys = list(DEFAULT_FILTER_KEYS) if raw is None else filter_keys(raw)
     return answer(per_service(rows.order_by("desired_time")[:limit], request, keys))
 
 
-def per_service(rows, request: HttpRequest, keys: list[str] | None) -> dict[str, list[dict[str, str]]]:
-    """The admin endpoints' answer: `{"<service>": [record, …]}`, each record showing `keys` (None: every key)."""
+def per_service(
+    rows, request: HttpRequest, keys: list[str] | None, always: tuple[str, ...] | None = None
+) -> dict[str, list[dict[str, str]]]:
+    """The admin endpoints' answer: `{"<service>": [record, …]}`, each record showing `always` and `keys` (None:
+    every key)."""
     out: dict[str, list] = {}
     for callback in rows:
-        out.setdefault(callback.queue.gms_service, []).append(projected(record_of(callback, request), keys))
+        out.setdefault(callback.queue.gms_service, []).append(projected(record_of(callback, request), keys, always or ALWAYS))
     return out
 
 
-# What every projected record keeps, whatever `filter-keys` or `exported_properties` name.
-ALWAYS = ("_id", "_service_name", "_callback_state", "_desired_time")
+# What every projected record keeps, whatever `filter-keys` or `exported_properties` name: the keys GMS always
+# returns (GMS.md §3, "Callback record"), the customer lookup key `_customer_number` among them.
+ALWAYS = (
+    "_id",
+    "_desired_time",
+    "_service_name",
+    "_callback_state",
+    "_expiration_time",
+    "_customer_number",
+    "_url",
+    "_callback_reason",
+)
+# GMS's default `filter-keys` (GMS.md §3, [D]): what admin/callback/queues shows beside `ALWAYS` when the request
+# names none. Ringback keeps no ORS statistics, so the last three never appear: the default shows no attached data.
+DEFAULT_FILTER_KEYS = ("_callback_state", "_callback_reason", "_request_queue_time_stat", "_request_ewt_service", "_vq")
+# reportcancelled's records (the contract names its request only; the answer is Ringback's): who and when, and the
+# `exported_properties` named.
+REPORTED_ALWAYS = ("_id", "_service_name", "_callback_state", "_desired_time")
 
 
 def filter_keys(raw: str | None) -> list[str] | None:
-    """`filter-keys=_callback_state,CB_X`: the keys each record shows (beside `ALWAYS`); absent: every key."""
+    """`filter-keys=_callback_state,CB_X` (or `exported_properties`): the keys each record shows (beside `ALWAYS`);
+    None when absent (the caller chooses: GMS's default for the queues, every key for reportcancelled)."""
     if raw is None:
         return None
     keys = [key.strip() for key in raw.split(",") if key.strip()][:50]
@@ -568,10 +596,10 @@ def filter_keys(raw: str | None) -> list[str] | None:
     return keys
 
 
-def projected(record: dict[str, str], keys: list[str] | None) -> dict[str, str]:
+def projected(record: dict[str, str], keys: list[str] | None, always: tuple[str, ...] = ALWAYS) -> dict[str, str]:
     if keys is None:
         return record
-    return {key: value for key, value in record.items() if key in ALWAYS or key in keys}
+    return {key: value for key, value in record.items() if key in always or key in keys}
 
 
 @gms_view("GET", admin=True)
@@ -639,4 +667,4 @@ def admin_report_cancelled(request: HttpRequest, _client: None):
         queue__gms_service__isnull=False, close_reason__in=wanted, closed_at__gte=start, closed_at__lt=end
     )
     keys = None if exported is None else filter_keys(",".join(["_callback_reason", *exported]))
-    return answer(per_service(rows.order_by("closed_at")[: QUERY_LIMIT * 50], request, keys))
+    return answer(per_service(rows.order_by("closed_at")[: QUERY_LIMIT * 50], request, keys, REPORTED_ALWAYS))

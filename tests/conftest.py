@@ -4,11 +4,13 @@ import socketserver
 import threading
 import uuid
 
+import httpx
 import pytest
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
+from django.core.wsgi import get_wsgi_application
 from django.db.backends.postgresql.operations import DatabaseOperations as PostgresOperations
 from django.urls import reverse
 from django.utils import translation
@@ -202,3 +204,10 @@ def sso(settings, oidc_provider):
         setattr(settings, name, value)
     settings.AUTHENTICATION_BACKENDS = [*settings.AUTHENTICATION_BACKENDS, oidc.BACKEND]
     return oidc_provider
+
+
+@pytest.fixture
+def gms_http():
+    """HTTP to Ringback in process (a WSGI transport), for the GMS client (tests/gms_client.py)."""
+    with httpx.Client(transport=httpx.WSGITransport(app=get_wsgi_application()), base_url="http://testserver") as client:
+        yield client

@@ -115,3 +115,18 @@ def session_key_for(user) -> str:
     session["_auth_user_backend"] = "callbacks.auth.AgentBackend"
     session.create()
     return session.session_key
+
+
+def database_text() -> str:
+    """The whole database as text, but the simulated switch's own tables (they stand for the telephone switch,
+    outside Ringback)."""
+    connection.ensure_connection()  # the task worker may have closed it
+    if connection.vendor == "sqlite":
+        return "\n".join(line for line in connection.connection.iterdump() if "switchsim_" not in line)
+    lines = []
+    with connection.cursor() as cursor:
+        for table in connection.introspection.table_names(cursor):
+            if not table.startswith("switchsim_"):
+                cursor.execute(f'SELECT t::text FROM "{table}" t')
+                lines += [row[0] for row in cursor.fetchall()]
+    return "\n".join(lines)

@@ -55,18 +55,43 @@ class GmsClient:
         return response
 
     # Start: POST /service/callback/{service}, form-encoded (the documentation's examples) or JSON (the mobile SDKs).
-    def start(self, service: str, number: str, *, desired_time: datetime | None = None, form: bool = False, **props) -> str:
+    # The answer is the whole object (GMS.md §3): `_id`, and `_action` with its fields: `ConfirmationDialog`
+    # (`_text`, `_ok_title`, `_dialog_id`), `DialNumber` (`_tel_url`: the app dials it), `DisplayMenu` (`_label`,
+    # `_content`) or `StartChat` [A legacy]. Public clients read only `_id` [S][T]; this one hands back everything.
+    def start(
+        self,
+        service: str,
+        number: str,
+        *,
+        desired_time: datetime | None = None,
+        form: bool = False,
+        call_direction: str | None = None,
+        wait_for_agent: bool | None = None,
+        **props,
+    ) -> dict[str, str]:
         fields = {"_customer_number": number, **props}
         if desired_time is not None:
             fields["_desired_time"] = to_gms(desired_time)
+        # `_call_direction`: USERORIGINATED (the customer calls in; GMS answers DialNumber) or USERTERMINATED (GMS
+        # calls the customer) [A legacy]. The contract names `_wait_for_agent` but not how its value is written; the
+        # legacy client's booleans, like every GMS value, travel as strings, so "true" / "false".
+        if call_direction is not None:
+            fields["_call_direction"] = call_direction
+        if wait_for_agent is not None:
+            fields["_wait_for_agent"] = "true" if wait_for_agent else "false"
         kw = {"data": fields} if form else {"json": fields}
-        return self._send("POST", f"/service/callback/{service}", **kw).json()["_id"]
+        return self._send("POST", f"/service/callback/{service}", **kw).json()
 
     def query_id(self, callback_id: str) -> list[dict[str, str]]:
         return self._send("GET", "/service/callback", params={"_id": callback_id}).json()
 
     def query(self, service: str, operand: str = "AND", **props) -> list[dict[str, str]]:
         return self._send("GET", f"/service/callback/{service}", params={**props, "operand": operand}).json()
+
+    # `_callback_state=PAUSED`: a callback held back (GMS.md §3 lists PAUSED among the states seen [T]; how one is
+    # paused is not in the contract, and no public client queries it by name: this is the plain property query).
+    def paused(self, service: str) -> list[dict[str, str]]:
+        return self.query(service, _callback_state="PAUSED")
 
     def reschedule(self, service: str, callback_id: str, when: datetime, **props) -> None:
         self._send("PUT", f"/service/callback/{service}/{callback_id}", json={"_new_desired_time": to_gms(when), **props})

@@ -1,7 +1,6 @@
 """Customer-first dialling (and customers told to call in), the database side: who Ringback calls first, the customer on the line offered to agents,
 Accept handing the customer over, retries, the apology after the hold limit. On real SIP: tests/sip/test_voice.py."""
 
-import json
 from datetime import timedelta
 
 import pytest
@@ -11,6 +10,7 @@ from callbacks import lifecycle
 from callbacks.enums import CallbackState, CallOutcome, CallState, DialMode, HistoryKind, OfferOutcome, RetryAction
 from callbacks.models import Call, CallbackRequest, EntryNumber, Offer, RetryRule, VoiceOutcome, VoiceSession
 from tests.factories import make_agent, make_callback, make_queue, set_ready
+from tests.gms_client import GmsClient, GmsFailure
 from tests.test_softphone_reports import proxy
 
 
@@ -152,14 +152,10 @@ def agent_first(transactional_db):
     return queue
 
 
-def start(client, **body) -> dict:
-    response = client.post(
-        "/genesys/1/service/callback/billing-cb",
-        json.dumps({"_customer_number": "+33612345678", **body}),
-        content_type="application/json",
-    )
-    assert response.status_code == 200, response.content
-    return response.json()
+@pytest.fixture
+def gms(gms_http):
+    """A GMS client written from the public contract (tests/gms_client.py), as a customer's app would use it."""
+    return GmsClient(gms_http)
 
 
 def called_in(queue) -> VoiceSession:
@@ -167,10 +163,10 @@ def called_in(queue) -> VoiceSession:
     return lifecycle.do_open_voice_session(dialled="+33184880010", caller="+33612345678", call_id="in-1")
 
 
-def test_userorig_answers_dial_number_and_the_callback_waits_for_the_customers_call(client, agent_first):
+def test_userorig_answers_dial_number_and_the_callback_waits_for_the_customers_call(gms, agent_first):
     bob = make_agent("bob", agent_first)
     set_ready(bob)
-    answer = start(client, _call_direction="USERORIGINATED")
+    answer = gms.start("billing-cb", "+33612345678", call_direction="USERORIGINATED")
     assert answer["_action"] == "DialNumber" and answer["_tel_url"] == "tel:+33184880010"
     callback = CallbackRequest.objects.get(reference=answer["_id"])
     assert callback.customer_dials_in and callback.window_end is not None
@@ -184,10 +180,10 @@ def test_userorig_answers_dial_number_and_the_callback_waits_for_the_customers_c
     assert VoiceSession.objects.get(pk=session.pk).refer_to == f"agent-{bob.pk}"
 
 
-def test_a_customer_who_hangs_up_before_an_agent_may_call_in_again(client, agent_first):
+def test_a_customer_who_hangs_up_before_an_agent_may_call_in_again(gms, agent_first):
     bob = make_agent("bob", agent_first)
     set_ready(bob)
-    reference = start(client, _call_direction="USERORIGINATED")["_id"]
+    reference = gms.start("billing-cb", "+33612345678", call_direction="USERORIGINATED")["_id"]
     session = called_in(agent_first)
     lifecycle.do_customer_dialled_in(session_id=session.pk)
     lifecycle.do_customer_left_line(session_id=session.pk)
@@ -199,38 +195,32 @@ def test_a_customer_who_hangs_up_before_an_agent_may_call_in_again(client, agent
     assert lifecycle.do_customer_dialled_in(session_id=again.pk)
 
 
-def test_a_customer_who_never_calls_in_expires_saying_so(client, agent_first):
-    reference = start(client, _call_direction="USERORIGINATED")["_id"]
+def test_a_customer_who_never_calls_in_expires_saying_so(gms, agent_first):
+    reference = gms.start("billing-cb", "+33612345678", call_direction="USERORIGINATED")["_id"]
     lifecycle.do_expire_windows(now=timezone.now() + timedelta(minutes=16))
     callback = CallbackRequest.objects.get(reference=reference)
     assert callback.state == CallbackState.FAILED and callback.outcome == "Expired: the customer did not call in"
 
 
-def test_wait_for_agent_with_nobody_free_is_a_callback_ringback_places(client, agent_first):
-    answer = start(client, _call_direction="USERORIGINATED", _wait_for_agent="true")
+def test_wait_for_agent_with_nobody_free_is_a_callback_ringback_places(gms, agent_first):
+    answer = gms.start("billing-cb", "+33612345678", call_direction="USERORIGINATED", wait_for_agent=True)
     assert answer["_action"] == "ConfirmationDialog"
     assert not CallbackRequest.objects.get(reference=answer["_id"]).customer_dials_in
     lifecycle.do_cancel_callback(reference=answer["_id"])  # or Bob, once Ready, is busy with its offer
     set_ready(make_agent("bob", agent_first))
-    assert (
-        start(client, _customer_number="+33612345679", _call_direction="USERORIGINATED", _wait_for_agent="true")["_action"]
-        == "DialNumber"
-    )
+    dial = gms.start("billing-cb", "+33612345679", call_direction="USERORIGINATED", wait_for_agent=True)
+    assert (dial["_action"], dial["_tel_url"]) == ("DialNumber", "tel:+33184880010")
 
 
-def test_userorig_needs_an_entry_number_and_an_immediate_start(client, agent_first):
-    later = (timezone.now() + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
-    assert start(client, _call_direction="USERORIGINATED", _desired_time=later)["_action"] == "ConfirmationDialog"
+def test_userorig_needs_an_entry_number_and_an_immediate_start(gms, agent_first):
+    later = timezone.now() + timedelta(days=1)
+    scheduled = gms.start("billing-cb", "+33612345678", call_direction="USERORIGINATED", desired_time=later)
+    assert scheduled["_action"] == "ConfirmationDialog", "a scheduled start is always USERTERMINATED"
     EntryNumber.objects.all().delete()
-    refused = client.post(
-        "/genesys/1/service/callback/billing-cb",
-        json.dumps({"_customer_number": "+33612345679", "_call_direction": "USERORIGINATED"}),
-        content_type="application/json",
-    )
-    assert refused.status_code == 400 and "no voice entry number" in refused.json()["message"]
-    wrong = client.post(
-        "/genesys/1/service/callback/billing-cb",
-        json.dumps({"_customer_number": "+33612345679", "_call_direction": "SIDEWAYS"}),
-        content_type="application/json",
-    )
-    assert wrong.status_code == 400
+    with pytest.raises(GmsFailure) as refused:
+        gms.start("billing-cb", "+33612345679", call_direction="USERORIGINATED")
+    assert (refused.value.status, refused.value.exception.rsplit(".", 1)[-1]) == (400, "CallbackExceptionInvalid")
+    assert "no voice entry number" in refused.value.message
+    with pytest.raises(GmsFailure) as wrong:
+        gms.start("billing-cb", "+33612345679", call_direction="SIDEWAYS")
+    assert wrong.value.status == 400

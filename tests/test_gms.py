@@ -3,13 +3,11 @@ every endpoint and every refusal, over real HTTP semantics (an in-process WSGI t
 
 from datetime import UTC, datetime, timedelta
 
-import httpx
 import pytest
 import time_machine
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
-from django.core.wsgi import get_wsgi_application
 from django.test import override_settings
 from django.utils import timezone
 
@@ -29,9 +27,8 @@ def billing(queue):
 
 
 @pytest.fixture
-def http():
-    with httpx.Client(transport=httpx.WSGITransport(app=get_wsgi_application()), base_url="http://testserver") as client:
-        yield client
+def http(gms_http):
+    return gms_http
 
 
 @pytest.fixture
@@ -43,7 +40,10 @@ def gms(http, billing):
 
 
 def test_start_and_query_by_id(gms, billing):
-    callback_id = gms.start("billing-cb", "+33612345678", CB_SUBSCRIPTION_ID="sub-1")
+    answer = gms.start("billing-cb", "+33612345678", CB_SUBSCRIPTION_ID="sub-1")
+    callback_id = answer["_id"]
+    # GMS.md §3: a USERTERMINATED immediate start, without waiting.
+    assert answer["_action"] == "ConfirmationDialog" and {"_text", "_ok_title", "_dialog_id"} <= set(answer)
     records = gms.query_id(callback_id)
     assert len(records) == 1
     record = records[0]
@@ -58,19 +58,19 @@ def test_start_and_query_by_id(gms, billing):
 
 def test_a_desired_time_makes_it_scheduled(gms):
     tomorrow = (timezone.now() + timedelta(days=1)).replace(microsecond=0)
-    record = gms.query_id(gms.start("billing-cb", "+33612345678", desired_time=tomorrow))[0]
+    record = gms.query_id(gms.start("billing-cb", "+33612345678", desired_time=tomorrow)["_id"])[0]
     assert record["_callback_state"] == "SCHEDULED"
     assert from_gms(record["_desired_time"]) == tomorrow
     assert record["_desired_time"].endswith(".000Z")
 
 
 def test_form_encoded_start_works_like_json(gms):
-    callback_id = gms.start("billing-cb", "+33612345678", form=True, order="A-1")
+    callback_id = gms.start("billing-cb", "+33612345678", form=True, order="A-1")["_id"]
     assert gms.query_id(callback_id)[0]["order"] == "A-1"
 
 
 def test_reschedule_and_remove_a_property(gms):
-    callback_id = gms.start("billing-cb", "+33612345678", CB_X="1", keep="yes")
+    callback_id = gms.start("billing-cb", "+33612345678", CB_X="1", keep="yes")["_id"]
     when = (timezone.now() + timedelta(hours=5)).replace(microsecond=0)
     gms.reschedule("billing-cb", callback_id, when)
     gms.update("billing-cb", callback_id, CB_X="")
@@ -80,7 +80,7 @@ def test_reschedule_and_remove_a_property(gms):
 
 
 def test_cancel_keeps_the_record_as_completed_cancelled(gms):
-    callback_id = gms.start("billing-cb", "+33612345678")
+    callback_id = gms.start("billing-cb", "+33612345678")["_id"]
     gms.cancel("billing-cb", callback_id)
     record = gms.query_id(callback_id)[0]
     assert (record["_callback_state"], record["_callback_reason"]) == ("COMPLETED", "CANCELLED")
@@ -109,7 +109,7 @@ def test_availability_maps_slot_starts_to_remaining_capacity(http, billing):
 def test_same_number_limit_is_503_with_gms_message(gms, billing):
     billing.daily_requests_per_number = 2
     billing.save()
-    first = gms.start("billing-cb", "+33612345678")
+    first = gms.start("billing-cb", "+33612345678")["_id"]
     gms.cancel("billing-cb", first)
     gms.start("billing-cb", "+33612345678")
     with pytest.raises(GmsFailure) as failure:
@@ -134,9 +134,9 @@ def test_queue_cap_is_503_with_gms_message(gms, billing):
 def test_an_impossible_number_is_kept_as_keyed_by_default_as_gms_does(gms):
     """The tester's first check: {"_customer_number": "5115"} → 200 (GMS's _disallow_impossible_phone_numbers is
     off unless a service turns it on)."""
-    callback_id = gms.start("billing-cb", "5115")
+    callback_id = gms.start("billing-cb", "5115")["_id"]
     assert gms.query_id(callback_id)[0]["_customer_number"] == "5115"
-    assert gms.query_id(gms.start("billing-cb", "(06) 11-22"))[0]["_customer_number"] == "061122"
+    assert gms.query_id(gms.start("billing-cb", "(06) 11-22")["_id"])[0]["_customer_number"] == "061122"
     with pytest.raises(GmsFailure) as failure:
         gms.start("billing-cb", "call me")
     assert failure.value.status == 400 and failure.value.exception.endswith("CallbackExceptionNumber")
@@ -151,7 +151,7 @@ def test_a_service_that_disallows_impossible_numbers_refuses_them_with_gms_messa
     assert failure.value.message == (
         "Customer Number [111] is disallowed, because it is invalid. Check option _disallow_impossible_phone_numbers"
     )
-    assert gms.query_id(gms.start("billing-cb", "+33612345678"))[0]["_customer_number"] == "+33612345678"
+    assert gms.query_id(gms.start("billing-cb", "+33612345678")["_id"])[0]["_customer_number"] == "+33612345678"
 
 
 def test_the_service_rate_throttles_answer_503_with_gms_message(gms, billing):
@@ -220,9 +220,9 @@ def test_an_unknown_service_is_refused(gms):
 
 
 def test_query_by_properties_with_and_or_and_negation(gms):
-    a = gms.start("billing-cb", "+33612345001", segment="gold")
-    b = gms.start("billing-cb", "+33612345002", segment="silver")
-    c = gms.start("billing-cb", "+33612345003", segment="gold")
+    a = gms.start("billing-cb", "+33612345001", segment="gold")["_id"]
+    b = gms.start("billing-cb", "+33612345002", segment="silver")["_id"]
+    c = gms.start("billing-cb", "+33612345003", segment="gold")["_id"]
     gms.cancel("billing-cb", c)
     ids = lambda rows: {r["_id"] for r in rows}  # noqa: E731
     assert ids(gms.query("billing-cb", segment="gold")) == {a, c}
@@ -233,7 +233,7 @@ def test_query_by_properties_with_and_or_and_negation(gms):
 
 def test_states_follow_the_callback(gms, billing):
     alice = make_agent("alice", billing)
-    callback_id = gms.start("billing-cb", "+33612345678")
+    callback_id = gms.start("billing-cb", "+33612345678")["_id"]
     set_ready(alice)
     assert gms.query_id(callback_id)[0]["_callback_state"] == "ROUTING"
     offer = Offer.objects.get(callback__reference=callback_id)
@@ -245,8 +245,8 @@ def test_states_follow_the_callback(gms, billing):
 
 
 def test_queue_position_includes_ewt(gms):
-    first = gms.start("billing-cb", "+33612345001")
-    second = gms.start("billing-cb", "+33612345002")
+    first = gms.start("billing-cb", "+33612345001")["_id"]
+    second = gms.start("billing-cb", "+33612345002")["_id"]
     assert gms.position(first)["position"] == "1"
     answer = gms.position(second)
     assert answer["position"] == "2" and int(answer["ewt"]) > 0
@@ -259,13 +259,39 @@ def test_basic_auth_scopes_a_client_and_bad_credentials_are_401(http, billing):
     client, token = make_api_client("Mobile app")
     mobile = GmsClient(http, user="Mobile app", password=token)
     anonymous = GmsClient(http)
-    mine = mobile.start("billing-cb", "+33612345001")
+    mine = mobile.start("billing-cb", "+33612345001")["_id"]
     assert anonymous.query_id(mine) == []  # another client's callback is not found
     assert mobile.query_id(mine)[0]["_id"] == mine
     with pytest.raises(GmsFailure) as failure:
         GmsClient(http, user="Mobile app", password="wrong").start("billing-cb", "+33612345002")
     assert failure.value.status == 401
     assert CallbackRequest.objects.get(reference=mine).api_client == client
+
+
+def test_a_clients_request_budget_is_refused_in_gmss_own_error_shape(http, billing):
+    client, token = make_api_client("Mobile app")
+    client.requests_per_minute = 2
+    client.save()
+    mobile = GmsClient(http, user="Mobile app", password=token)
+    with time_machine.travel(datetime(2026, 3, 2, 9, 0, 15, tzinfo=UTC), tick=False):  # one minute's window
+        mobile.start("billing-cb", "+33612345001")
+        mobile.query("billing-cb")
+        with pytest.raises(GmsFailure) as failure:
+            mobile.start("billing-cb", "+33612345002")
+        # As GMS's throttles: 503, CallbackExceptionServiceUnavailable, {"exception", "message"} and nothing else.
+        refused = failure.value
+        assert (refused.status, refused.exception) == (
+            503,
+            "com.genesyslab.gsg.services.callback.exceptions.CallbackExceptionServiceUnavailable",
+        )
+        assert refused.body == {
+            "exception": refused.exception,
+            "message": "Limit of requests for Mobile app is reached for interval 60s.",
+        }
+        raw = http.get("/genesys/1/service/callback/billing-cb", auth=("Mobile app", token))
+        assert raw.status_code == 503 and raw.headers["Retry-After"] == "46"
+        assert GmsClient(http).query("billing-cb") == [], "another client has its own budget"
+    assert CallbackRequest.objects.count() == 1
 
 
 @override_settings(RINGBACK_GMS_REQUIRE_AUTH=True)
@@ -299,8 +325,8 @@ def admin_http(http):
 
 
 def test_admin_lists_queues_and_cancels_by_admin(gms, admin_http):
-    a = gms.start("billing-cb", "+33612345001")
-    b = gms.start("billing-cb", "+33612345002", desired_time=timezone.now() + timedelta(hours=3))
+    a = gms.start("billing-cb", "+33612345001")["_id"]
+    b = gms.start("billing-cb", "+33612345002", desired_time=timezone.now() + timedelta(hours=3))["_id"]
     listed = admin_http.admin_queues(target="billing-cb", states="QUEUED,SCHEDULED")
     assert {r["_id"] for r in listed["billing-cb"]} == {a, b}
     only_queued = admin_http.admin_queues(states="QUEUED")
@@ -329,16 +355,20 @@ def test_watermarks_count_what_waits_in_each_service(gms, admin_http, billing):
 
 def test_filter_keys_choose_what_each_admin_record_shows(gms, admin_http):
     gms.start("billing-cb", "+33612345001", CB_ORDER="o-1", CB_OTHER="x")
-    [full] = admin_http.admin_queues()["billing-cb"]
-    assert {"CB_ORDER", "CB_OTHER", "_customer_number", "_url"} <= set(full)
+    always = {"_id", "_desired_time", "_service_name", "_callback_state", "_expiration_time", "_customer_number", "_url"}
+    # Without filter-keys, GMS's default (_callback_state, _callback_reason and ORS statistics): no attached data.
+    [default] = admin_http.admin_queues()["billing-cb"]
+    assert set(default) == always
     [record] = admin_http.admin_queues(filter_keys=["CB_ORDER", "_callback_reason"])["billing-cb"]
-    assert set(record) == {"_id", "_service_name", "_callback_state", "_desired_time", "CB_ORDER"}
+    assert set(record) == always | {"CB_ORDER"} and record["CB_ORDER"] == "o-1"
+    [everything] = admin_http.admin_queues(filter_keys=["CB_ORDER", "CB_OTHER"])["billing-cb"]
+    assert {"CB_ORDER", "CB_OTHER"} <= set(everything)
 
 
 def test_reportcancelled_lists_the_cancelled_callbacks_with_the_properties_asked(gms, admin_http):
     """A3 of the public contract: the callbacks cancelled (by the customer's client, by an administrator)."""
-    by_client = gms.start("billing-cb", "+33612345001", CB_ORDER="o-1")
-    by_admin = gms.start("billing-cb", "+33612345002", CB_ORDER="o-2")
+    by_client = gms.start("billing-cb", "+33612345001", CB_ORDER="o-1")["_id"]
+    by_admin = gms.start("billing-cb", "+33612345002", CB_ORDER="o-2")["_id"]
     gms.start("billing-cb", "+33612345003")  # still waiting: not in the report
     gms.cancel("billing-cb", by_client)
     admin_http.admin_cancel([by_admin])
@@ -380,7 +410,7 @@ def test_every_other_field_of_the_request_is_its_underscore_property(gms):
         _instructions="After 5 pm",
         _window_end=to_gms(ends),
         _max_attempts="",
-    )
+    )["_id"]
     callback = CallbackRequest.objects.get(reference=ref)
     assert (callback.customer_email, callback.language, callback.priority, callback.instructions) == (
         "nina@example.com",
@@ -409,7 +439,7 @@ def test_a_gms_client_cannot_set_what_gms_decides_through_underscore_fields(gms,
         _channel="web_callback",
         _customer_timezone="Asia/Tokyo",
         _data='{"injected": true}',
-    )
+    )["_id"]
     callback = CallbackRequest.objects.get(reference=ref)
     assert (callback.queue_id, callback.type, callback.origin, callback.channel) == (queue.pk, "immediate", "api", "voice")
     assert callback.customer_timezone == "Europe/Paris" and "injected" not in callback.data

@@ -43,6 +43,7 @@ from callbacks.push import board_group
 
 from .factories import (
     PASSWORD,
+    database_text,
     email_contact,
     make_agent,
     make_api_client,
@@ -135,20 +136,6 @@ def zelda(floor):
     return {"first": first, "cancelled": refreshed(cancelled), "waiting": refreshed(waiting)}
 
 
-def dump() -> str:
-    """The whole database as text, but the simulated switch's own tables (they stand for the telephone switch,
-    outside Ringback)."""
-    if connection.vendor == "sqlite":
-        return "\n".join(line for line in connection.connection.iterdump() if "switchsim_" not in line)
-    lines = []
-    with connection.cursor() as cursor:
-        for table in connection.introspection.table_names(cursor):
-            if not table.startswith("switchsim_"):
-                cursor.execute(f'SELECT t::text FROM "{table}" t')
-                lines += [row[0] for row in cursor.fetchall()]
-    return "\n".join(lines)
-
-
 def storage_text(folder) -> str:
     return "\n".join(f"{p}\n{p.read_bytes().decode('latin-1')}" for p in folder.rglob("*") if p.is_file())
 
@@ -218,13 +205,13 @@ def lifecycle_export(**who) -> bytes:
 
 
 def test_after_erasure_no_table_and_no_file_holds_the_name_number_or_address(zelda, floor, own_storage):
-    assert set(found(dump())) >= {"Zelda", NUMBER, EMAIL.lower()}, "the search finds what is there"
+    assert set(found(database_text())) >= {"Zelda", NUMBER, EMAIL.lower()}, "the search finds what is there"
     assert found(storage_text(own_storage)) == [], "the file names carry the reference, not the person"
     start, end = timezone.now() - timedelta(days=1), timezone.now() + timedelta(days=1)
     before = totals([floor["billing"], floor["support"]], start, end)
     erasure = privacy.do_erase_person(number=NUMBER, by="Ada", actor=floor["ada"])
     assert erasure.erased and erasure.cancelled == 1
-    assert found(dump()) == []
+    assert found(database_text()) == []
     assert list(own_storage.rglob("*.wav")) == [], "the audio is gone from the storage"
     # The reports count what they counted: the callbacks stay, closed, without the customer.
     waiting = refreshed(zelda["waiting"])
@@ -288,7 +275,7 @@ def test_on_an_s3_store_the_export_carries_the_audio_and_the_erasure_deletes_it_
         [name] = [n for n in bundle.namelist() if n.startswith("recordings/")]
         assert bundle.read(name) == stored
     privacy.do_erase_person(number=NUMBER, by="Ada")
-    assert s3.objects() == [] and found(dump()) == []
+    assert s3.objects() == [] and found(database_text()) == []
 
 
 # --- Retention -------------------------------------------------------------------------------------------------------
@@ -462,7 +449,7 @@ def test_the_command_exports_and_erases(zelda, floor, tmp_path):
     call_command("person_data", "erase", "--email", EMAIL, stdout=out)
     lines = out.getvalue().splitlines()
     assert lines[1].startswith("Erased: ") and lines[2] == "Nothing to erase: already erased, or never known."
-    assert found(dump()) == []
+    assert found(database_text()) == []
 
 
 def test_admin_page_exports_and_erases_for_the_admin_role_only(client, zelda, floor):

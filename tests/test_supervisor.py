@@ -22,6 +22,7 @@ from callbacks.errors import DomainError
 from callbacks.models import AgentChannelStatus, AppendOnlyError, CallbackRequest, HistoryEvent, NotReadyReason
 
 from .factories import PASSWORD, make_agent, make_api_client, make_callback, make_queue, set_ready
+from .gms_client import GmsClient
 
 pytestmark = pytest.mark.django_db(transaction=True)
 User = get_user_model()
@@ -383,7 +384,7 @@ def test_a_paused_callback_keeps_its_place_is_offered_to_nobody_and_comes_back_o
     assert cb.history.filter(kind=HistoryKind.RESUMED, actor=sam).exists()
 
 
-def test_gms_and_the_api_show_a_paused_callback(client, floor):
+def test_gms_and_the_api_show_a_paused_callback(client, gms_http, floor):
     billing, sam = floor["billing"], floor["sam"]
     billing.gms_service = "billing-cb"
     billing.save()
@@ -397,15 +398,17 @@ def test_gms_and_the_api_show_a_paused_callback(client, floor):
     lifecycle.do_pause_callback(user=sam, callback_id=CallbackRequest.objects.get(reference=created["reference"]).pk)
     shown = client.get(f"/api/v1/callbacks/{created['reference']}", HTTP_AUTHORIZATION=f"Bearer {token}").json()
     assert shown["state"] == "queued" and shown["paused"] is True
-    gms_client_cb = client.post(
-        "/genesys/1/service/callback/billing-cb",
-        json.dumps({"_customer_number": "+33612345089"}),
-        content_type="application/json",
-    ).json()["_id"]
+    # A GMS client written from the public contract (tests/gms_client.py) sees it PAUSED, not QUEUED; on Resume it
+    # waits again (and is offered at once to a Ready agent).
+    gms = GmsClient(gms_http)
+    gms_client_cb = gms.start("billing-cb", "+33612345089")["_id"]
     lifecycle.do_pause_callback(user=sam, callback_id=CallbackRequest.objects.get(reference=gms_client_cb).pk)
-    [paused] = client.get("/genesys/1/service/callback/billing-cb", {"_callback_state": "PAUSED"}).json()
+    [paused] = gms.paused("billing-cb")
     assert paused["_id"] == gms_client_cb and paused["_callback_state"] == "PAUSED"
-    assert client.get("/genesys/1/service/callback/billing-cb", {"_callback_state": "QUEUED"}).json() == []
+    assert gms.query_id(gms_client_cb)[0]["_callback_state"] == "PAUSED"
+    assert [r["_id"] for r in gms.query("billing-cb", _callback_state="QUEUED")] == []
+    lifecycle.do_resume_callback(user=sam, callback_id=CallbackRequest.objects.get(reference=gms_client_cb).pk)
+    assert gms.paused("billing-cb") == [] and gms.query_id(gms_client_cb)[0]["_callback_state"] in ("QUEUED", "ROUTING")
     with pytest.raises(DomainError, match="Not paused"):
         lifecycle.do_resume_callback(user=sam, callback_id=floor["billing_cb"].pk)
 

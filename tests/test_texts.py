@@ -11,15 +11,17 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.utils import timezone
 
 from callbacks import lifecycle, links, messaging
 from callbacks.dispatcher import sweep_once
 from callbacks.enums import EffectKind, EffectStatus, HistoryKind
+from callbacks.lifecycle import effects
 from callbacks.models import CallbackRequest, Effect, NumberCheck, SmsOptOut, TextMessage
 from callbacks.views.texts import gateway_signature
 
-from .factories import make_api_client, make_queue, worker
+from .factories import database_text, make_api_client, make_queue, worker
 from .servers import SmsGateway
 
 
@@ -287,6 +289,37 @@ def test_the_request_is_taken_once_the_texted_code_is_keyed(client, checking, ga
     assert again.status_code == 409 and CallbackRequest.objects.count() == 1, "a code serves once"
 
 
+def test_no_plain_code_is_at_rest_yet_the_gateway_gets_it_and_it_confirms_the_number(client, checking, gateway):
+    # Time stands still, so no timestamp's microseconds can look like the code.
+    with time_machine.travel(datetime(2026, 3, 2, 9, 0, tzinfo=UTC), tick=False):
+        page = ask(client)
+        worker()
+        code = the_code(gateway)
+        assert gateway.texts[-1]["Body"] == f"Billing: your code is {code}. It expires in 10 minutes."
+        assert code not in database_text(), "the code is nowhere in the database: texts, history, effects, tasks …"
+        assert TextMessage.objects.get(kind="code").body == "Billing: your code is ••••••. It expires in 10 minutes."
+        assert client.post(page["Location"], {"code": code}).status_code == 302
+    assert CallbackRequest.objects.get().phone_number == "+33612345678"
+
+
+def test_a_code_text_resent_after_the_worker_died_carries_the_same_valid_code(client, checking, gateway):
+    page = ask(client)
+    worker()
+    first = the_code(gateway)
+    # The worker died after the gateway took the text, before it wrote so: the effect is still pending, its lease held.
+    effect = Effect.objects.get(kind=EffectKind.SMS)
+    Effect.objects.filter(pk=effect.pk).update(
+        status=EffectStatus.PENDING, finished_at=None, claimed_until=timezone.now() + timedelta(seconds=60)
+    )
+    later = timezone.now() + timedelta(minutes=5)
+    with time_machine.travel(later, tick=True):
+        with transaction.atomic():  # as the clock's sweep runs it
+            assert effects.requeue_stale(now=later) == 1
+        worker()
+    assert len(gateway.texts) == 2 and the_code(gateway) == first, "the same code, not a new one"
+    assert client.post(page["Location"], {"code": first}).status_code == 302
+
+
 def test_a_wrong_code_uses_a_try_and_five_end_the_check(client, checking, gateway):
     page = ask(client)
     worker()
@@ -321,6 +354,22 @@ def test_codes_are_throttled_per_number_and_an_opted_out_number_gets_none(client
     SmsOptOut.objects.create(number="+33612345679", opted_out_at=timezone.now(), keyword="STOP")
     stopped = ask(client, phone="+33612345679")
     assert stopped.status_code == 400 and "Text START" in stopped.content.decode()
+
+
+def test_codes_are_throttled_per_address_across_numbers(client, checking, gateway, settings):
+    settings.RINGBACK_PUBLIC_FORM_PER_HOUR = 100  # the page's own budget per address (10) would answer first
+    form = {"when": "now", "name": "Léa Moreau", "email": "", "reason": "", "tz": "Europe/Paris"}
+    # Within one hour's window (the budget counts per clock hour).
+    with time_machine.travel(datetime(2026, 3, 2, 9, 10, tzinfo=UTC), tick=False):
+        for n in range(10):
+            asked = client.post("/request/billing/", {**form, "phone": f"+336123456{n:02d}"})
+            assert asked.status_code == 302, "3 an hour to each number, 10 from one address"
+        refused = client.post("/request/billing/", {**form, "phone": "+33612345699"})
+        assert refused.status_code == 429
+        assert "Too many codes asked for; please try again in 50 minutes." in refused.content.decode()
+        assert NumberCheck.objects.count() == 10
+        elsewhere = client.post("/request/billing/", {**form, "phone": "+33612345699"}, REMOTE_ADDR="192.0.2.7")
+        assert elsewhere.status_code == 302, "another address is served"
 
 
 def test_an_unknown_check_is_404(client, checking):

@@ -23,7 +23,7 @@ from .. import links, messaging, throttle
 from ..enums import EffectKind, HistoryKind
 from ..errors import DomainError, Invalid
 from ..models import Agent, CallbackRequest, ContactPhone, NumberCheck, Queue, SmsOptOut, TextMessage
-from ..models.texts import opt_out_keys
+from ..models.texts import CODE_MASK, number_check_code, opt_out_keys
 from ..models.texts import opted_out as opted_out_numbers
 from ..phone import normalize_phone
 from . import effects
@@ -52,20 +52,29 @@ def text_customer(callback: CallbackRequest, body: str, now: datetime, *, kind: 
 
 
 def text_number(
-    number: str, body: str, now: datetime, *, kind: str, callback: CallbackRequest | None = None, agent: Agent | None = None
+    number: str,
+    body: str,
+    now: datetime,
+    *,
+    kind: str,
+    callback: CallbackRequest | None = None,
+    agent: Agent | None = None,
+    code_of: dict | None = None,
 ) -> TextMessage:
     """Queue a text to a number: a row, and its durable effect in this transaction (`agent`: who wrote it, whose desk
-    hears what the gateway did)."""
+    hears what the gateway did). `code_of` ({"check", "nonce"}): the body carries `CODE_MASK` where the sender puts
+    the number check's code, which is stored nowhere."""
     text = TextMessage.objects.create(
         direction=TextMessage.Direction.OUT,
         number=number,
-        body=messaging.fit(body),
+        body=CODE_MASK.join(messaging.fit(part) for part in body.split(CODE_MASK)),
         kind=kind,
         callback=callback,
         contact_id=callback.contact_id if callback else None,
         created_at=now,
     )
-    effects.enqueue(EffectKind.SMS, payload={"text": text.pk}, now=now, key=f"sms:{text.pk}", callback=callback, agent=agent)
+    payload = {"text": text.pk, **({"code_of": code_of} if code_of else {})}
+    effects.enqueue(EffectKind.SMS, payload=payload, now=now, key=f"sms:{text.pk}", callback=callback, agent=agent)
     return text
 
 
@@ -101,7 +110,7 @@ def do_start_number_check(*, queue: Queue, number: str, request: dict, address: 
                 code="too_many_codes",
             )
     now = timezone.now()
-    token, code = secrets.token_urlsafe(24), f"{secrets.randbelow(1_000_000):06d}"
+    token, nonce = secrets.token_urlsafe(24), secrets.token_hex(16)
     check = NumberCheck.objects.create(
         token_hash=hashlib.sha256(token.encode()).hexdigest(),
         queue=queue,
@@ -112,10 +121,12 @@ def do_start_number_check(*, queue: Queue, number: str, request: dict, address: 
         created_at=now,
         expires_at=now + CODE_TTL,
     )
-    check.code_hash = _digest(f"{check.pk}:{code}")
+    # No plain code at rest: the check keeps its HMAC, the text "… your code is ••••••", its effect the nonce the
+    # sender derives the code from.
+    check.code_hash = _digest(f"{check.pk}:{number_check_code(check.pk, nonce)}")
     check.save(update_fields=["code_hash"])
-    body = gettext("%(queue)s: your code is %(code)s. It expires in 10 minutes.") % {"queue": queue.name, "code": code}
-    text_number(phone, body, now, kind="code")
+    body = gettext("%(queue)s: your code is %(code)s. It expires in 10 minutes.") % {"queue": queue.name, "code": CODE_MASK}
+    text_number(phone, body, now, kind="code", code_of={"check": check.pk, "nonce": nonce})
     return token
 
 
