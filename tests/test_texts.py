@@ -375,3 +375,43 @@ def test_codes_are_throttled_per_address_across_numbers(client, checking, gatewa
 def test_an_unknown_check_is_404(client, checking):
     assert client.get("/request/check/not-a-token/").status_code == 404
     assert client.post("/request/check/not-a-token/", {"code": "123456"}).status_code == 404
+
+
+@pytest.mark.django_db(transaction=True)
+def test_migration_0042_masks_codes_sent_before_and_the_history_stays_append_only():
+    """Texts of number checks sent before codes were masked, and their history lines, lose the code; other texts and
+    lines keep their digits. On PostgreSQL the append-only trigger is lifted for the migration only: afterwards an
+    UPDATE of a history row is refused again."""
+    from django.db import DatabaseError, connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    before = [("callbacks", "0041_analytics")]
+    executor = MigrationExecutor(connection)
+    after = executor.loader.graph.leaf_nodes()  # and back to the latest, for the tests that follow
+    executor.migrate(before)
+    apps = executor.loader.project_state(before).apps
+    text, history = apps.get_model("callbacks", "TextMessage"), apps.get_model("callbacks", "HistoryEvent")
+    now = timezone.now()
+    code = text.objects.create(
+        direction="out", number="+33612345678", body="Sales: your code is 496671.", kind="code", created_at=now
+    )
+    other = text.objects.create(
+        direction="out", number="+33612345678", body="Ref 123456 at 14:30", kind="confirmation", created_at=now
+    )
+    history.objects.create(
+        kind="text", message="Text sent to +33612345678: Sales: your code is 496671.", data={"effect": f"sms:{code.pk}"}, at=now
+    )
+    history.objects.create(
+        kind="text", message="Text sent to +33612345678: Ref 123456", data={"effect": f"sms:{other.pk}"}, at=now
+    )
+    MigrationExecutor(connection).migrate(after)
+
+    assert TextMessage.objects.get(pk=code.pk).body == "Sales: your code is ••••••."
+    assert TextMessage.objects.get(pk=other.pk).body == "Ref 123456 at 14:30"
+    from callbacks.models import HistoryEvent
+
+    messages = sorted(HistoryEvent.objects.values_list("message", flat=True))
+    assert messages == ["Text sent to +33612345678: Ref 123456", "Text sent to +33612345678: Sales: your code is ••••••."]
+    if connection.vendor == "postgresql":
+        with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("UPDATE callbacks_historyevent SET message = 'changed'")
