@@ -151,7 +151,7 @@ def test_the_agent_pressing_end_call_ends_the_monitoring_and_the_end_row_names_t
     session = MonitoringSession.objects.get()
     assert session.ended_at is not None and session.end_reason == MonitorEnd.CALL_ENDED
     row = end_row(floor["call"].callback)
-    assert (row.actor, row.subject, row.agent, row.data["reason"]) == (None, floor["sam"], floor["alice"], "call_ended")
+    assert (row.actor, row.about, row.agent, row.data["reason"]) == (None, floor["sam"], floor["alice"], "call_ended")
     assert row.message == "Supervisor Sam stopped monitoring Alice (Barge): the call ended"
     client.force_login(floor["sam"])
     assert "data-monitor-token" not in client.get("/board/monitor/", **HTMX).content.decode()
@@ -165,17 +165,17 @@ def test_the_customer_hanging_up_ends_the_monitoring(client, floor):
     assert client.post(f"/sim/phone/{sim.token}/hangup/").status_code == 302  # the customer's phone page
     session = MonitoringSession.objects.get()
     assert session.end_reason == MonitorEnd.CALL_ENDED and refreshed(floor["call"]).state == CallState.ENDED
-    assert end_row(floor["call"].callback).subject == floor["sam"]
+    assert end_row(floor["call"].callback).about == floor["sam"]
     assert "Monitored by" not in desk(client, floor["alice"])
 
 
-def test_every_monitoring_row_names_the_supervisor_as_its_subject(client, floor):
+def test_every_monitoring_row_names_the_supervisor_as_who_it_is_about(client, floor):
     listen(client, floor["sam"], floor["alice"])
     session = MonitoringSession.objects.get()
     client.post(f"/board/monitor/{session.pk}/mode/", {"mode": "whisper"}, **HTMX)
     client.post(f"/board/monitor/{session.pk}/leave/", **HTMX)
     rows = HistoryEvent.objects.filter(kind=HistoryKind.MONITOR).order_by("id")
-    assert [(r.data["change"], r.actor, r.subject) for r in rows] == [
+    assert [(r.data["change"], r.actor, r.about) for r in rows] == [
         ("start", floor["sam"], floor["sam"]),
         ("mode", floor["sam"], floor["sam"]),
         ("end", floor["sam"], floor["sam"]),
@@ -191,7 +191,7 @@ def test_the_supervisor_logging_out_ends_their_session(client, floor):
     session = MonitoringSession.objects.get()
     assert session.end_reason == MonitorEnd.LOGGED_OUT and refreshed(floor["call"]).monitoring is None
     row = end_row(floor["call"].callback)
-    assert (row.actor, row.subject, row.data["reason"]) == (floor["sam"], floor["sam"], "logged_out")
+    assert (row.actor, row.about, row.data["reason"]) == (floor["sam"], floor["sam"], "logged_out")
     assert row.message == "Supervisor Sam stopped monitoring Alice (Listen): the supervisor logged out"
     assert listen(client, floor["sue"], floor["alice"]).status_code == 200  # nobody is kept off the call
     worker()
@@ -206,7 +206,7 @@ def test_the_supervisors_line_ending_reported_by_their_board_ends_the_session(cl
     session.refresh_from_db()
     assert session.end_reason == MonitorEnd.LINE_ENDED
     row = end_row(floor["call"].callback)
-    assert (row.actor, row.subject, row.data["reason"], row.data["code"]) == (None, floor["sam"], "line_ended", 403)
+    assert (row.actor, row.about, row.data["reason"], row.data["code"]) == (None, floor["sam"], "line_ended", 403)
     assert "Monitored by" not in desk(client, floor["alice"])
     assert refreshed(floor["call"]).state == CallState.CONNECTED  # the customer's call goes on
 
@@ -250,7 +250,7 @@ async def test_the_supervisors_last_board_closing_ends_the_session_after_the_gra
     session = await sync_to_async(MonitoringSession.objects.get)()
     assert session.end_reason == MonitorEnd.BOARD_CLOSED
     row = await sync_to_async(lambda: end_row(floor["call"].callback))()
-    assert (row.actor_id, row.subject_id, row.data["reason"]) == (None, sam.pk, "board_closed")
+    assert (row.actor_id, row.about_id, row.data["reason"]) == (None, sam.pk, "board_closed")
     assert row.message == "Supervisor Sam stopped monitoring Alice (Listen): the supervisor's board closed"
 
 

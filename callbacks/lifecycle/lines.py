@@ -178,8 +178,8 @@ MONITOR_END_WHY = {
 
 def stop_monitoring(call: Call, now: datetime, reason: MonitorEnd, *, actor=None, **data) -> None:
     """The call's (locked) monitoring session ends: Leave, the call ended or moved, the supervisor logged out, their
-    line or their board went away. Recorded (`actor`: who did it, if anyone did; the supervisor is the row's
-    subject either way), and the switch told."""
+    line or their board went away. Recorded (`actor`: who did it, if anyone did; the row is `about`
+    the supervisor either way), and the switch told."""
     if call.monitoring_id is None:
         return
     session = (
@@ -196,7 +196,7 @@ def stop_monitoring(call: Call, now: datetime, reason: MonitorEnd, *, actor=None
         callback=call.callback,
         agent=session.agent,
         actor=actor,
-        subject=session.supervisor,
+        about=session.supervisor,
         at=now,
         session=session.pk,
         mode=session.mode,

@@ -278,7 +278,7 @@ class HistoryEvent(models.Model):
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     # Who the event is about, besides the agent, when that is not (only) who did it: the supervisor of a monitoring
     # session, also on the row written when the call's end, their logout or their board closing ended it.
-    subject = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    about = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     kind = models.CharField(max_length=20, choices=HistoryKind.choices)
     message = models.CharField(max_length=500)
     data = models.JSONField(default=dict, blank=True)

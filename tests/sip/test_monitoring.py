@@ -264,7 +264,7 @@ def test_listen_whisper_barge_leave_mixed_in_the_agents_page(server, sip, floor,
     again.refresh_from_db()
     assert again.end_reason == MonitorEnd.CALL_ENDED
     end = HistoryEvent.objects.filter(kind=HistoryKind.MONITOR, data__session=again.pk, data__change="end").get()
-    assert (end.actor, end.subject.username, end.data["reason"]) == (None, "sam", "call_ended")
+    assert (end.actor, end.about.username, end.data["reason"]) == (None, "sam", "call_ended")
 
     heard = heard_by_customer(line, spans)
     print("measured in the pages (dB over the median):", measured)
