@@ -380,7 +380,8 @@
         if (watching === w) watching = null;
         var panel = document.getElementById("monitor");
         var refresh = function () { if (panel && window.htmx) window.htmx.trigger(panel, "refresh"); };
-        if (e && e.originator === "local") { refresh(); return; }
+        var open = document.querySelector('[data-monitor-to][data-monitor-token="' + token + '"]');
+        if ((e && e.originator === "local") || !open) { refresh(); return; }  // this page ended it, or it has ended
         var code = e && e.message && e.message.status_code;
         fetch("/board/monitor/line-gone/", {
           method: "POST",
