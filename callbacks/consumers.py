@@ -16,6 +16,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.db import InterfaceError, OperationalError
 from redis.exceptions import RedisError
 
@@ -24,7 +25,7 @@ from .configuration import agent_profile
 from .errors import is_id
 from .languages import browser_language, language_for_socket, supported
 from .layerwatch import watch
-from .lifecycle import do_acknowledge_offer
+from .lifecycle import do_acknowledge_offer, do_board_back, do_board_gone
 from .metrics import SOCKETS
 from .models import agent_for_user, queues_for, supervises
 from .presenters.offers import shown_at
@@ -213,6 +214,35 @@ def _board_groups(user) -> list[str] | None:
 
 
 board_groups = database_sync_to_async(_board_groups, thread_sensitive=False)
+
+
+def boards_open(user_id: int, step: int) -> int | None:
+    """How many of the user's boards are open once one opened (`step` 1) or closed (-1), counted in the shared
+    cache (every web process's sockets). None when the count was lost (the cache emptied): nothing is then marked."""
+    key = f"boards-open:{user_id}"
+    try:
+        if step > 0:
+            cache.add(key, 0, timeout=None)
+        return cache.incr(key, step)
+    except ValueError:
+        return None
+
+
+def _board_opened(user_id: int) -> None:
+    if boards_open(user_id, 1) in (1, None):  # the first board again: a monitoring session marked as left is not
+        do_board_back(user_id=user_id)
+
+
+def _board_closed(user_id: int) -> None:
+    left = boards_open(user_id, -1)
+    if left is not None and left <= 0:
+        if left < 0:  # a count that drifted (a process died with sockets open) starts again
+            cache.set(f"boards-open:{user_id}", 0, timeout=None)
+        do_board_gone(user_id=user_id)  # the clock ends the supervisor's monitoring if no board is back in time
+
+
+board_opened = database_sync_to_async(_board_opened, thread_sensitive=False)
+board_closed = database_sync_to_async(_board_closed, thread_sensitive=False)
 render_board = database_sync_to_async(render_figures, thread_sensitive=False)
 socket_language = database_sync_to_async(language_for_socket, thread_sensitive=False)
 
@@ -236,6 +266,7 @@ class BoardConsumer(GroupConsumer):
     last_whole = 0.0  # loop time of the last whole render (its charts)
     charts_due: asyncio.TimerHandle | None = None
     gone = False  # the socket left: a render under way neither sends nor schedules another
+    board_of: int | None = None  # the supervisor whose open boards this socket counts in (`boards_open`)
 
     async def connect(self):
         user = self.scope.get("user")
@@ -254,6 +285,8 @@ class BoardConsumer(GroupConsumer):
         for group in [*groups, session_group(user.pk)]:  # the last: rung when the role this board needs is taken
             await self.channel_layer.group_add(group, self.channel_name)
             self.groups_joined.append(group)
+        self.board_of = user.pk
+        await board_opened(user.pk)  # before the accept: the page's socket is open once it is counted
         await self.accept()
         watch.add(self)
         # The page says hello when its socket opens: the figures are rendered then (see `receive`).
@@ -270,6 +303,12 @@ class BoardConsumer(GroupConsumer):
             if handle is not None:
                 handle.cancel()
         self.pending = self.charts_due = None
+        if self.board_of is not None:
+            user_id, self.board_of = self.board_of, None
+            try:
+                await board_closed(user_id)
+            except Exception as exc:  # the database away: the socket still leaves its groups
+                log.warning("a board's close was not recorded (%s)", type(exc).__name__)
         groups, self.groups_joined = self.groups_joined, []
         for group in groups:
             try:

@@ -189,6 +189,9 @@ class MonitorEnd(models.TextChoices):
 
     LEFT = "left", _("The supervisor left")
     CALL_ENDED = "call_ended", _("The call ended")
+    LOGGED_OUT = "logged_out", _("The supervisor logged out")
+    LINE_ENDED = "line_ended", _("The supervisor's line ended")  # their board's call to the agent's page ended or failed
+    BOARD_CLOSED = "board_closed", _("The supervisor's board closed")  # and did not come back within the grace
 
 
 class PartyState(models.TextChoices):

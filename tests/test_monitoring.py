@@ -2,11 +2,18 @@
 who may, the modes and their audit rows, Leave, the agent's call ending, two supervisors at once, bad input, what
 the agent's window and the supervisor's panel show. (tests/sip/test_monitoring.py proves the audio.)"""
 
+from datetime import timedelta
+
 import pytest
+from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.core.cache import cache
+from django.utils import timezone
 
 from callbacks import lifecycle, roles
+from callbacks.consumers import BoardConsumer
 from callbacks.enums import CallState, EffectKind, HistoryKind, MonitorEnd, MonitorMode
 from callbacks.models import Call, Effect, HistoryEvent, MonitoringSession, Queue
 from callbacks.telephony.simulator.models import SimCall
@@ -31,6 +38,7 @@ def supervisor(username: str, *queues: Queue):
 def floor(transactional_db):
     """Alice talks to a customer of Billing; Sam and Sue supervise Billing, Tom supervises Support only."""
     roles.ensure_roles()
+    cache.clear()  # the count of each supervisor's open boards
     billing, support = make_queue("billing"), make_queue("support")
     alice = make_agent("alice", billing)
     interaction, call = connected(alice, billing)
@@ -132,14 +140,132 @@ def test_leave_ends_the_session_and_leaves_the_call_as_it_was(client, floor):
     assert Effect.objects.filter(kind=EffectKind.END_MONITOR).count() == 1
 
 
-def test_the_agent_ending_the_call_ends_the_monitoring(client, floor):
+def end_row(callback):
+    return HistoryEvent.objects.filter(callback=callback, kind=HistoryKind.MONITOR, data__change="end").get()
+
+
+def test_the_agent_pressing_end_call_ends_the_monitoring_and_the_end_row_names_the_supervisor(client, floor):
     listen(client, floor["sam"], floor["alice"], mode="barge")
-    lifecycle.do_end_call(user=floor["alice"].user, interaction_id=floor["interaction"].pk)
+    client.force_login(floor["alice"].user)
+    assert client.post(f"/interactions/{floor['interaction'].pk}/end/", **HTMX).status_code == 204  # the push redraws
     session = MonitoringSession.objects.get()
     assert session.ended_at is not None and session.end_reason == MonitorEnd.CALL_ENDED
-    assert monitor_rows(floor["call"].callback)[-1] == (None, "alice", "end", "barge")
+    row = end_row(floor["call"].callback)
+    assert (row.actor, row.about, row.agent, row.data["reason"]) == (None, floor["sam"], floor["alice"], "call_ended")
+    assert row.message == "Supervisor Sam stopped monitoring Alice (Barge): the call ended"
     client.force_login(floor["sam"])
     assert "data-monitor-token" not in client.get("/board/monitor/", **HTMX).content.decode()
+
+
+def test_the_customer_hanging_up_ends_the_monitoring(client, floor):
+    listen(client, floor["sam"], floor["alice"])
+    worker()
+    sim = SimCall.objects.get(call_ref=floor["call"].switch_ref)
+    client.logout()
+    assert client.post(f"/sim/phone/{sim.token}/hangup/").status_code == 302  # the customer's phone page
+    session = MonitoringSession.objects.get()
+    assert session.end_reason == MonitorEnd.CALL_ENDED and refreshed(floor["call"]).state == CallState.ENDED
+    assert end_row(floor["call"].callback).about == floor["sam"]
+    assert "Monitored by" not in desk(client, floor["alice"])
+
+
+def test_every_monitoring_row_names_the_supervisor_as_who_it_is_about(client, floor):
+    listen(client, floor["sam"], floor["alice"])
+    session = MonitoringSession.objects.get()
+    client.post(f"/board/monitor/{session.pk}/mode/", {"mode": "whisper"}, **HTMX)
+    client.post(f"/board/monitor/{session.pk}/leave/", **HTMX)
+    rows = HistoryEvent.objects.filter(kind=HistoryKind.MONITOR).order_by("id")
+    assert [(r.data["change"], r.actor, r.about) for r in rows] == [
+        ("start", floor["sam"], floor["sam"]),
+        ("mode", floor["sam"], floor["sam"]),
+        ("end", floor["sam"], floor["sam"]),
+    ]
+
+
+# --- The supervisor gone: logout, their line, their board --------------------------------------------------------
+
+
+def test_the_supervisor_logging_out_ends_their_session(client, floor):
+    listen(client, floor["sam"], floor["alice"])
+    assert client.post("/logout/").status_code == 302
+    session = MonitoringSession.objects.get()
+    assert session.end_reason == MonitorEnd.LOGGED_OUT and refreshed(floor["call"]).monitoring is None
+    row = end_row(floor["call"].callback)
+    assert (row.actor, row.about, row.data["reason"]) == (floor["sam"], floor["sam"], "logged_out")
+    assert row.message == "Supervisor Sam stopped monitoring Alice (Listen): the supervisor logged out"
+    assert listen(client, floor["sue"], floor["alice"]).status_code == 200  # nobody is kept off the call
+    worker()
+    assert Effect.objects.filter(kind=EffectKind.END_MONITOR).count() == 1
+
+
+def test_the_supervisors_line_ending_reported_by_their_board_ends_the_session(client, floor):
+    listen(client, floor["sam"], floor["alice"], mode="whisper")
+    session = MonitoringSession.objects.get()
+    response = client.post("/board/monitor/line-gone/", {"token": session.token, "code": "403"}, **HTMX)
+    assert response.status_code == 200 and "data-monitor-token" not in response.content.decode()
+    session.refresh_from_db()
+    assert session.end_reason == MonitorEnd.LINE_ENDED
+    row = end_row(floor["call"].callback)
+    assert (row.actor, row.about, row.data["reason"], row.data["code"]) == (None, floor["sam"], "line_ended", 403)
+    assert "Monitored by" not in desk(client, floor["alice"])
+    assert refreshed(floor["call"]).state == CallState.CONNECTED  # the customer's call goes on
+
+
+def test_a_line_report_for_a_token_not_ones_own_or_already_ended_is_refused(client, floor):
+    listen(client, floor["sam"], floor["alice"])
+    session = MonitoringSession.objects.get()
+    client.force_login(floor["sue"])
+    assert client.post("/board/monitor/line-gone/", {"token": session.token}, **HTMX).status_code == 404
+    client.force_login(floor["alice"].user)
+    assert client.post("/board/monitor/line-gone/", {"token": session.token}, **HTMX).status_code == 403
+    client.force_login(floor["sam"])
+    assert client.post("/board/monitor/line-gone/", {"token": "x" * 5000, "code": "9" * 50}, **HTMX).status_code == 404
+    assert refreshed(session).ended_at is None
+    client.post(f"/board/monitor/{session.pk}/leave/", **HTMX)
+    assert client.post("/board/monitor/line-gone/", {"token": session.token}, **HTMX).status_code == 409
+    assert client.get("/board/monitor/line-gone/").status_code == 405
+
+
+def board_socket(user):
+    socket = WebsocketCommunicator(BoardConsumer.as_asgi(), "/ws/board/", headers=[(b"origin", b"http://127.0.0.1:8000")])
+    socket.scope["user"] = user
+    return socket
+
+
+def sweep_after(seconds: float) -> int:
+    return lifecycle.sweep(now=timezone.now() + timedelta(seconds=seconds))["monitoring"]
+
+
+async def test_the_supervisors_last_board_closing_ends_the_session_after_the_grace(client, floor):
+    sam = floor["sam"]
+    first, second = board_socket(sam), board_socket(sam)
+    assert (await first.connect(timeout=10))[0] and (await second.connect(timeout=10))[0]
+    await sync_to_async(listen)(client, sam, floor["alice"])
+    await first.disconnect()  # another board of Sam's is still open
+    assert await sync_to_async(lambda: MonitoringSession.objects.get().board_left_at)() is None
+    await second.disconnect()
+    assert await sync_to_async(lambda: MonitoringSession.objects.get().board_left_at)() is not None
+    assert await sync_to_async(sweep_after)(20) == 0  # within the grace (30 s): a reload comes back in time
+    assert await sync_to_async(sweep_after)(31) == 1
+    session = await sync_to_async(MonitoringSession.objects.get)()
+    assert session.end_reason == MonitorEnd.BOARD_CLOSED
+    row = await sync_to_async(lambda: end_row(floor["call"].callback))()
+    assert (row.actor_id, row.about_id, row.data["reason"]) == (None, sam.pk, "board_closed")
+    assert row.message == "Supervisor Sam stopped monitoring Alice (Listen): the supervisor's board closed"
+
+
+async def test_a_board_back_within_the_grace_keeps_the_session(client, floor):
+    sam = floor["sam"]
+    board = board_socket(sam)
+    assert (await board.connect(timeout=10))[0]
+    await sync_to_async(listen)(client, sam, floor["alice"])
+    await board.disconnect()
+    again = board_socket(sam)  # the page reloaded
+    assert (await again.connect(timeout=10))[0]
+    assert await sync_to_async(sweep_after)(60) == 0
+    session = await sync_to_async(MonitoringSession.objects.get)()
+    assert session.ended_at is None and session.board_left_at is None
+    await again.disconnect()
 
 
 def test_an_agent_and_a_supervisor_of_another_queue_get_403(client, floor):

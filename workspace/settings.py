@@ -291,6 +291,10 @@ RINGBACK_GMS_CONTACT_CENTER_IDS = [
 ]
 # A supervisor's live board re-renders at most this often, however many changes ring it (they fold into one).
 RINGBACK_BOARD_REFRESH_SECONDS = float(os.environ.get("RINGBACK_BOARD_REFRESH_SECONDS", "1"))
+# A supervisor's monitoring session ends when none of their boards has been open for this long: longer than a reload
+# or a reconnect after a network blip (the board retries within seconds), short enough that nobody else is kept off
+# the call, or the agent told they are monitored, for long after the supervisor has gone.
+RINGBACK_MONITOR_BOARD_GRACE_SECONDS = float(os.environ.get("RINGBACK_MONITOR_BOARD_GRACE_SECONDS", "30"))
 # A ring for some queues re-renders their tiles alone; the charts (across every queue, over the whole day) follow
 # at most this often.
 RINGBACK_BOARD_CHART_SECONDS = float(os.environ.get("RINGBACK_BOARD_CHART_SECONDS", "5"))

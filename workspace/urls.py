@@ -112,6 +112,7 @@ urlpatterns = [
     path("board/monitor/", monitoring.panel, name="monitor_panel"),
     path("board/monitor/<int:session_id>/mode/", monitoring.switch, name="monitor_mode"),
     path("board/monitor/<int:session_id>/leave/", monitoring.leave, name="monitor_leave"),
+    path("board/monitor/line-gone/", monitoring.line_gone, name="monitor_line_gone"),
     path("reports/", reports.reports, name="reports"),
     path("reports/callbacks.csv", reports.callbacks_csv, name="report_callbacks_csv"),
     path("reports/agents.csv", reports.agents_csv, name="report_agents_csv"),

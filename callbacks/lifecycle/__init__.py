@@ -71,7 +71,16 @@ from .intake import (
     do_move_callback,
     do_update_callback_data,
 )
-from .monitoring import do_leave_monitoring, do_monitor, do_monitor_mode, open_monitoring
+from .monitoring import (
+    do_board_back,
+    do_board_gone,
+    do_end_unwatched_monitoring,
+    do_leave_monitoring,
+    do_monitor,
+    do_monitor_mode,
+    do_monitoring_line_gone,
+    open_monitoring,
+)
 from .offers import (
     do_accept_offer,
     do_acknowledge_offer,
@@ -168,6 +177,10 @@ __all__ = [
     "do_leave_monitoring",
     "do_monitor",
     "do_monitor_mode",
+    "do_monitoring_line_gone",
+    "do_board_back",
+    "do_board_gone",
+    "do_end_unwatched_monitoring",
     "open_monitoring",
     "do_customer_answered",
     "do_customer_handed_over",

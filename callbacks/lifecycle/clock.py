@@ -2,7 +2,7 @@
 
 Owns: due scheduled callbacks (also automatic retries, which are scheduled
 callbacks), callbacks whose availability window lapsed, offer expiry (also offers that expired while everything was
-down), the end of timed After Call Work, reminders for personal callbacks,
+down), the end of timed After Call Work, monitoring sessions whose supervisor's board is gone, reminders for personal callbacks,
 call supervision (a dial the switch never answered or never took ends as
 failed), Conference requests nobody answered, re-queueing effects whose worker died, reminder e-mails to customers,
 webhook calls for integrations' callbacks, the routing safety net, pruning the line reports kept against
@@ -34,6 +34,7 @@ from ..telephony import telephony
 from . import effects, privacy, recordings, reports
 from .calls import end_unreached_call
 from .intake import remind_customer
+from .monitoring import do_end_unwatched_monitoring
 from .offers import return_offer, route_everything, route_on_commit
 from .presence import change_status, status_of
 from .transfers import do_expire_conference_requests, do_expire_consultation_requests
@@ -344,6 +345,7 @@ def sweep(now: datetime | None = None) -> dict[str, int]:
         "supervised": supervise_calls(now=now),
         "conference_requests": do_expire_conference_requests(now=now),
         "consultation_requests": do_expire_consultation_requests(now=now),
+        "monitoring": do_end_unwatched_monitoring(now=now),
         "effects": do_requeue_stale_effects(now=now),
         "line_reports": do_prune_line_reports(now=now),
         "recordings": do_expire_recordings(now=now),

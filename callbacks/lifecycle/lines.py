@@ -6,7 +6,7 @@ queue that dials at once), `end_call` (the call ends, its conference parties
 leave and its consultations end, their numbers hung up), `live_call`, a
 conference party's arrival and departure (`join_party`, `party_gone`,
 `locked_party`), a consultation ending unfinished (`consult_gone`), a supervisor's monitoring ending with the call
-(`stop_monitoring`), and the switch commands that go with them.
+or for another reason (`stop_monitoring`, `end_monitoring_by`), and the switch commands that go with them.
 """
 
 from __future__ import annotations
@@ -169,8 +169,20 @@ def monitoring_changed(call: Call, agent_id: int) -> None:
     push_board_on_commit([call.callback.queue_id])
 
 
-def stop_monitoring(call: Call, now: datetime, reason: MonitorEnd, *, actor=None) -> None:
-    """The call's (locked) monitoring session ends: Leave, or the call ended or moved. Recorded, and the switch told."""
+# Why a monitoring session ended, as the audit trail's message says it (history is kept in English).
+MONITOR_END_WHY = {
+    MonitorEnd.LEFT: "left",
+    MonitorEnd.CALL_ENDED: "the call ended",
+    MonitorEnd.LOGGED_OUT: "the supervisor logged out",
+    MonitorEnd.LINE_ENDED: "the supervisor's line to the agent ended",
+    MonitorEnd.BOARD_CLOSED: "the supervisor's board closed",
+}
+
+
+def stop_monitoring(call: Call, now: datetime, reason: MonitorEnd, *, actor=None, **data) -> None:
+    """The call's (locked) monitoring session ends: Leave, the call ended or moved, the supervisor logged out, their
+    line or their board went away. Recorded (`actor`: who did it, if anyone did; the row is `about`
+    the supervisor either way), and the switch told."""
     if call.monitoring_id is None:
         return
     session = (
@@ -180,24 +192,38 @@ def stop_monitoring(call: Call, now: datetime, reason: MonitorEnd, *, actor=None
     session.save(update_fields=["ended_at", "end_reason"])
     call.monitoring = None
     call.save(update_fields=["monitoring"])
-    why = "left" if reason == MonitorEnd.LEFT else "the call ended"
     record(
         HistoryKind.MONITOR,
         f"Supervisor {person_name(session.supervisor)} stopped monitoring {session.agent} "
-        f"({MonitorMode(session.mode).label}): {why}",
+        f"({MonitorMode(session.mode).label}): {MONITOR_END_WHY[reason]}",
         callback=call.callback,
         agent=session.agent,
         actor=actor,
+        about=session.supervisor,
         at=now,
         session=session.pk,
         mode=session.mode,
         change="end",
         reason=reason.value,
+        **data,
     )
     effects.switch_command(
         EffectKind.END_MONITOR, call_ref=call.switch_ref, now=now, callback=call.callback, supervisor=str(session.supervisor_id)
     )
     monitoring_changed(call, session.agent_id)
+
+
+def end_monitoring_by(supervisor_id: int, now: datetime, reason: MonitorEnd, *, actor=None, **data) -> bool:
+    """The supervisor's open monitoring session, if any, ends for `reason` (they logged out, their board closed).
+    The call is locked first, as when it ends. Whether a session ended."""
+    session = MonitoringSession.objects.filter(supervisor_id=supervisor_id, ended_at__isnull=True).first()
+    if session is None:
+        return False
+    call = Call.objects.select_for_update(of=("self",)).select_related("callback").get(pk=session.call_id)
+    if call.monitoring_id != session.pk:  # ended meanwhile
+        return False
+    stop_monitoring(call, now, reason, actor=actor, **data)
+    return True
 
 
 def end_call(call: Call, outcome: str, now: datetime, *, hang_up: bool = False) -> None:

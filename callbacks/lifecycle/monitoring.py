@@ -3,7 +3,10 @@
 Owns: `do_monitor` (the supervisor clicked Listen, Whisper or Barge on an agent's row: a monitoring session on that
 agent's live call), `do_monitor_mode` (switching between the three: the same session, the same SIP call, only the
 mix changes), `do_leave_monitoring` (Leave: the call goes on as it was), and `open_monitoring` (the supervisor's
-session now, for their board). The call's end ends its session (`lines.stop_monitoring`).
+session now, for their board). The call's end ends its session (`lines.stop_monitoring`), and so does the supervisor
+going away: their board's call to the agent's page ending or failing (`do_monitoring_line_gone`, which that board
+reports), their last board closing for longer than a grace (`do_board_gone` / `do_board_back`, from the board's
+socket, then `do_end_unwatched_monitoring`, the clock's sweep), and their logout (`presence.do_log_out`).
 
 Who may: a supervisor of the queue of the agent's call (403 otherwise). One supervisor on a call at a time, and a
 supervisor on one call at a time (409, with who is on it), both also held by the database's constraints. Every
@@ -15,7 +18,9 @@ render of its window (the session's one-time token and mode), which each of thes
 from __future__ import annotations
 
 import secrets
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -97,6 +102,7 @@ def do_monitor(*, user: AbstractBaseUser, agent_id: int, mode: str = MonitorMode
         callback=call.callback,
         agent=agent,
         actor=user,
+        about=user,
         at=now,
         session=session.pk,
         mode=mode.value,
@@ -144,6 +150,7 @@ def do_monitor_mode(*, user: AbstractBaseUser, session_id: int, mode: str) -> Mo
         callback=session.call.callback,
         agent=session.agent,
         actor=user,
+        about=user,
         at=now,
         session=session.pk,
         mode=mode.value,
@@ -170,3 +177,63 @@ def do_leave_monitoring(*, user: AbstractBaseUser, session_id: int) -> Monitorin
     stop_monitoring(call, timezone.now(), MonitorEnd.LEFT, actor=user)
     session.refresh_from_db()
     return session
+
+
+@action
+def do_monitoring_line_gone(*, user: AbstractBaseUser, token: str, code: int | None = None) -> MonitoringSession:
+    """The supervisor's board reports that its call to the agent's page (the session with `token`) ended from the
+    far end or failed (`code`: the SIP status, if any): the agent's page hung up or refused, their browser or the
+    network went away. Without that call the supervisor hears nothing, so the session ends (the audit row says
+    why). Refused for a token that is not this supervisor's open session (404), or a session already ended (409)."""
+    require_supervisor(user)
+    found = MonitoringSession.objects.filter(token=token, supervisor_id=user.pk).values_list("pk", flat=True).first()
+    if not token or found is None:
+        raise DomainError(gettext("That monitoring session does not exist."), status=404, code="not_found")
+    session = _locked_session(user, found)
+    call = Call.objects.select_for_update(of=("self",)).select_related("callback").get(pk=session.call_id)
+    stop_monitoring(call, timezone.now(), MonitorEnd.LINE_ENDED, code=code)
+    session.refresh_from_db()
+    return session
+
+
+@action
+def do_board_gone(*, user_id: int, now: datetime | None = None) -> bool:
+    """The supervisor's last open board closed (its socket went: the tab closed, the network or the server went
+    away). Their open session, if any, is marked; the clock ends it if no board comes back within the grace."""
+    return bool(
+        MonitoringSession.objects.filter(supervisor_id=user_id, ended_at__isnull=True, board_left_at__isnull=True).update(
+            board_left_at=now or timezone.now()
+        )
+    )
+
+
+@action
+def do_board_back(*, user_id: int) -> bool:
+    """A board of the supervisor's is open again (a reload, a reconnect): their session is no longer marked."""
+    return bool(
+        MonitoringSession.objects.filter(supervisor_id=user_id, ended_at__isnull=True, board_left_at__isnull=False).update(
+            board_left_at=None
+        )
+    )
+
+
+@action
+def do_end_unwatched_monitoring(*, now: datetime | None = None) -> int:
+    """The clock: sessions whose supervisor has had no board open for RINGBACK_MONITOR_BOARD_GRACE_SECONDS end (the
+    supervisor is gone; the session would otherwise last until the call ends, refusing other supervisors, with the
+    agent still told they are monitored). Returns how many ended."""
+    now = now or timezone.now()
+    before = now - timedelta(seconds=settings.RINGBACK_MONITOR_BOARD_GRACE_SECONDS)
+    gone = list(
+        MonitoringSession.objects.filter(ended_at__isnull=True, board_left_at__lte=before).values_list("pk", "call_id")[:200]
+    )
+    ended = 0
+    for session_id, call_id in gone:
+        call = Call.objects.select_for_update(of=("self",)).select_related("callback").get(pk=call_id)
+        still = MonitoringSession.objects.select_for_update().filter(
+            pk=session_id, ended_at__isnull=True, board_left_at__lte=before
+        )
+        if call.monitoring_id == session_id and still.exists():  # no board came back meanwhile (the call is locked)
+            stop_monitoring(call, now, MonitorEnd.BOARD_CLOSED)
+            ended += 1
+    return ended

@@ -14,10 +14,11 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from .. import configuration
-from ..enums import AgentStatus, Channel, HistoryKind, Language
+from ..enums import AgentStatus, Channel, HistoryKind, Language, MonitorEnd
 from ..errors import Invalid
 from ..models import Agent, AgentChannelStatus, NotReadyReason, agent_for_user, agent_of, channels_of
 from ..push import Push, push_board_on_commit, push_on_commit
+from .lines import end_monitoring_by
 from .offers import route_agent_on_commit, withdraw_agent_offers
 from .transitions import acting_agent, action, record
 
@@ -153,7 +154,9 @@ def do_set_channels_worked(*, agent_id: int, channels: list[str], actor: Abstrac
 @action
 def do_log_out(*, user: AbstractBaseUser, actor: AbstractBaseUser | None = None, why: str = "logged out") -> None:
     """The agent logged out (or was deactivated): every channel is Logged Out, ringing offers go to someone else,
-    and their open pages' sockets close at once."""
+    and their open pages' sockets close at once. A supervisor's monitoring session ends (their board's call to the
+    agent's page goes with their page)."""
+    end_monitoring_by(user.pk, timezone.now(), MonitorEnd.LOGGED_OUT, actor=actor or user)
     agent = agent_of(user)
     if agent is not None:
         end_session(agent, actor=actor or user, why=why)

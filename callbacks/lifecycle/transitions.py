@@ -46,15 +46,18 @@ def record(
     contact: Contact | None = None,
     agent: Agent | None = None,
     actor: AbstractBaseUser | None = None,
+    about: AbstractBaseUser | None = None,
     at: datetime | None = None,
     **data: Any,
 ) -> HistoryEvent:
-    """Append one history row: what happened, to which callback or contact, by whom."""
+    """Append one history row: what happened, to which callback or contact, by whom (`actor`), and about which
+    user besides the agent (`about`: a monitoring session's supervisor)."""
     return HistoryEvent.objects.create(
         callback=callback,
         contact_id=callback.contact_id if callback else (contact.pk if contact else None),
         agent=agent,
         actor=actor if actor is not None and actor.is_authenticated else None,
+        about=about,
         kind=kind,
         message=message[:500],
         data=data,

@@ -216,6 +216,9 @@ class MonitoringSession(models.Model):
     started_at = models.DateTimeField()
     ended_at = models.DateTimeField(null=True, blank=True)
     end_reason = models.CharField(max_length=12, choices=MonitorEnd.choices, blank=True)
+    board_left_at = models.DateTimeField(
+        null=True, blank=True, help_text="when the supervisor's last board closed (the clock ends the session after a grace)"
+    )
 
     class Meta:
         ordering = ["-started_at"]
@@ -225,6 +228,13 @@ class MonitoringSession(models.Model):
             models.UniqueConstraint(
                 fields=["supervisor"], condition=Q(ended_at__isnull=True), name="one_call_monitored_per_supervisor"
             ),
+        ]
+        indexes = [  # the clock's sweep: open sessions whose supervisor's board is gone
+            models.Index(
+                fields=["board_left_at"],
+                condition=Q(ended_at__isnull=True, board_left_at__isnull=False),
+                name="monitor_board_left",
+            )
         ]
 
     def __str__(self) -> str:

@@ -276,6 +276,9 @@ class HistoryEvent(models.Model):
     contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="history")
     agent = models.ForeignKey(Agent, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # Who the event is about, besides the agent, when that is not (only) who did it: the supervisor of a monitoring
+    # session, also on the row written when the call's end, their logout or their board closing ended it.
+    about = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     kind = models.CharField(max_length=20, choices=HistoryKind.choices)
     message = models.CharField(max_length=500)
     data = models.JSONField(default=dict, blank=True)

@@ -61,3 +61,15 @@ def switch(request: HttpRequest, session_id: int) -> HttpResponse:
 def leave(request: HttpRequest, session_id: int) -> HttpResponse:
     lifecycle.do_leave_monitoring(user=request.user, session_id=session_id)
     return _panel(request)
+
+
+@require_POST
+@login_required
+def line_gone(request: HttpRequest) -> HttpResponse:
+    """The board's softphone: its call to the agent's page (the session with `token`) ended from the far end or
+    failed, with the SIP `code` if any. The session ends; the panel as it is now."""
+    code = request.POST.get("code", "")
+    lifecycle.do_monitoring_line_gone(
+        user=request.user, token=request.POST.get("token", "")[:64], code=int(code) if code.isdigit() and len(code) == 3 else None
+    )
+    return _panel(request)

@@ -347,7 +347,9 @@
       s.on("ended", function () { setTimeout(reconcile, 0); });
       pickUp(s);
     }
-    if (monitor && monitor.s.isEstablished() && customer && customer.isEstablished()) {
+    // window.ringbackNoMonitorMix is for tests only (nothing in Ringback sets it): the call is answered but not
+    // mixed, to show that the monitoring tests fail without the mix (docs/monitoring.md).
+    if (monitor && monitor.s.isEstablished() && customer && customer.isEstablished() && !window.ringbackNoMonitorMix) {
       if (!monitor.ears) monitorMix(monitor, customer);
       if (monitor.mode !== el.dataset.monitorMode) monitorMode(monitor, el.dataset.monitorMode);
     }
@@ -371,11 +373,22 @@
       player.autoplay = true;
       var play = function (e) { player.srcObject = e.streams[0]; };
       s.connection.addEventListener("track", play);
-      var gone = function () {
+      // This call ended without this page hanging it up (the agent's page hung up or refused it, the network or
+      // a browser went away): Ringback ends the session, then the panel re-reads and says so.
+      var gone = function (e) {
         player.srcObject = null;
         if (watching === w) watching = null;
-        var panel = document.getElementById("monitor");  // the agent's page hung up: the panel says why
-        if (panel && window.htmx) window.htmx.trigger(panel, "refresh");
+        var panel = document.getElementById("monitor");
+        var refresh = function () { if (panel && window.htmx) window.htmx.trigger(panel, "refresh"); };
+        var open = document.querySelector('[data-monitor-to][data-monitor-token="' + token + '"]');
+        if ((e && e.originator === "local") || !open) { refresh(); return; }  // this page ended it, or it has ended
+        var code = e && e.message && e.message.status_code;
+        fetch("/board/monitor/line-gone/", {
+          method: "POST",
+          credentials: "same-origin",
+          headers: { "X-CSRFToken": csrf() },
+          body: new URLSearchParams({ token: token, code: code ? String(code) : "" }),
+        }).then(refresh, refresh);
       };
       s.on("ended", gone);
       s.on("failed", gone);

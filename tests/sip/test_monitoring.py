@@ -2,11 +2,15 @@
 Alice's browser (its microphone a 1000 Hz tone) and Sam's board (its microphone 1600 Hz), each a Chromium of its own
 (the fake microphone's file is per browser process). Alice's page mixes: what each party hears is measured by the
 frequencies in it — in Sam's page and Alice's page with an AnalyserNode on what they receive, at the customer's
-phone with a Goertzel filter over the WAV it recorded. One call goes Listen → Whisper → Barge → Leave, with a
-screenshot of the board in each state."""
+phone with a Goertzel filter over the WAV it recorded. One call goes Listen (first unmixed, then mixed) → Whisper →
+Barge → Leave → Listen → Alice's End Call, with a screenshot of the board in each state.
+
+RINGBACK_TEST_NO_MONITOR_MIX=1 keeps Alice's page from mixing for the whole run (`window.ringbackNoMonitorMix`,
+read by the softphone and set only by tests): the test must then fail (docs/monitoring.md)."""
 
 import array
 import math
+import os
 import struct
 import time
 import wave
@@ -21,7 +25,7 @@ from callbacks.telephony.sip import credentials
 
 from ..browser.a11y import Axe
 from ..browser.conftest import SHOTS
-from ..browser.test_call_handling import status
+from ..browser.test_call_handling import status, toolbar
 from ..test_monitoring import supervisor
 from .conftest import CHROMIUM, SIP_ARGS, signed_in
 from .test_softphone import RTP_BOTH_WAYS, call_customer, wait_js
@@ -29,6 +33,7 @@ from .test_softphone import RTP_BOTH_WAYS, call_customer, wait_js
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
 CUSTOMER, AGENT, SUPERVISOR = 440, 1000, 1600
+MIX_OFF = os.environ.get("RINGBACK_TEST_NO_MONITOR_MIX") == "1"
 RATE = 48000
 
 
@@ -66,6 +71,7 @@ LEVELS = """async ([which]) => {
   const track = {
     heard: () => sp.watching().s.connection.getReceivers().find(r => r.track && r.track.kind === "audio").track,
     ears: () => sp.monitor().ears.stream.getAudioTracks()[0],
+    customer: () => sp.monitor().customer.connection.getReceivers().find(r => r.track && r.track.kind === "audio").track,
   }[which]();
   window.__meters = window.__meters || {};
   let m = window.__meters[track.id];
@@ -137,6 +143,20 @@ def heard_by_customer(line, spans: dict[str, tuple[float, float]]) -> dict[str, 
     return out
 
 
+# Page functions: count the monitoring INVITEs reaching Alice's page, and the re-INVITEs within the monitoring call
+# (on either side); the call's dialog (JsSIP's id: Call-ID and tags).
+COUNT_INVITES = """() => window.ringbackSoftphone.ua.on("newRTCSession", e => {
+  if (e.originator === "remote" && e.request.getHeader("X-Ringback-Monitor")) window.__monitorInvites = (window.__monitorInvites || 0) + 1;
+})"""
+COUNT_REINVITES = """([which]) => {
+  const s = window.ringbackSoftphone[which]().s;
+  window.__reinvites = 0;
+  s.on("reinvite", () => { window.__reinvites += 1; });
+  s.on("update", () => { window.__reinvites += 1; });
+  return s.id;
+}"""
+
+
 def board_login(browser, server, axe, username: str):
     context, page = signed_in(browser, server, axe, username)
     page.goto("/board/")
@@ -162,6 +182,8 @@ def test_listen_whisper_barge_leave_mixed_in_the_agents_page(server, sip, floor,
     began = time.monotonic()
     wait_js(alice, RTP_BOTH_WAYS)
     context, board = board_login(browsers["sam"], server, axe, "sam")
+    alice.evaluate(COUNT_INVITES)
+    alice.evaluate("() => { window.ringbackNoMonitorMix = true; }")  # first unmixed: what the test sees without the mix
     spans = {}
 
     # Listen: Sam hears the customer and Alice; neither hears Sam.
@@ -170,10 +192,16 @@ def test_listen_whisper_barge_leave_mixed_in_the_agents_page(server, sip, floor,
     panel = board.get_by_role("region", name="On Alice's call")
     expect(panel.get_by_role("button", name="Listen")).to_have_attribute("aria-pressed", "true")
     wait_js(board, "() => { const w = window.ringbackSoftphone.watching(); return w && w.s.isEstablished(); }")
+    wait_js(alice, "() => { const m = window.ringbackSoftphone.monitor(); return m && m.s.isEstablished(); }")
+    dialogs = {"sam": board.evaluate(COUNT_REINVITES, ["watching"]), "alice": alice.evaluate(COUNT_REINVITES, ["monitor"])}
+    # Unmixed, Alice's page sends Sam only her microphone: the measure tells the difference.
+    measured = {"unmixed": {"sam hears": wait_levels(board, "heard", {AGENT}, {CUSTOMER, SUPERVISOR})}}
+    if not MIX_OFF:
+        alice.evaluate("() => { window.ringbackNoMonitorMix = false; document.dispatchEvent(new Event('htmx:afterSettle')); }")
+    t0 = time.monotonic()
+    measured["listen"] = {"sam hears": wait_levels(board, "heard", {CUSTOMER, AGENT}, {SUPERVISOR})}
     wait_js(alice, "() => { const m = window.ringbackSoftphone.monitor(); return m && m.ears && m.mode === 'listen'; }")
     expect(alice.get_by_test_id("monitored")).to_have_text("Monitored by Sam (Listen)")
-    t0 = time.monotonic()
-    measured = {"listen": {"sam hears": wait_levels(board, "heard", {CUSTOMER, AGENT}, {SUPERVISOR})}}
     measured["listen"]["alice hears of sam"] = wait_levels(alice, "ears", set(), {SUPERVISOR})
     snap(board, "board-monitor-listen.png")
     spans["listen"] = (t0 - began, time.monotonic() - began)
@@ -197,16 +225,24 @@ def test_listen_whisper_barge_leave_mixed_in_the_agents_page(server, sip, floor,
     measured["barge"] = {
         "sam hears": wait_levels(board, "heard", {CUSTOMER, AGENT}, {SUPERVISOR}),
         "alice hears of sam": wait_levels(alice, "ears", {SUPERVISOR}, set()),
+        "alice hears the customer": wait_levels(alice, "customer", {CUSTOMER}, {SUPERVISOR}),
     }
+    # The same SIP call throughout, both ends: one INVITE, no re-INVITE, the same dialog.
+    assert board.evaluate("() => window.ringbackSoftphone.watching().s.id") == dialogs["sam"]
+    assert alice.evaluate("() => window.ringbackSoftphone.monitor().s.id") == dialogs["alice"]
+    assert board.evaluate("() => window.__reinvites") == 0 and alice.evaluate("() => window.__reinvites") == 0
+    assert alice.evaluate("() => window.__monitorInvites") == 1
     board.wait_for_timeout(1500)  # the customer's phone records what it hears: long enough to measure
     snap(board, "board-monitor-barge.png")
     spans["barge"] = (t0 - began, time.monotonic() - began)
 
-    # Leave: Sam's call ends, the customer's goes on with Alice.
+    # Leave: Sam's call ends, the customer's goes on with Alice, who is heard alone again.
     session = MonitoringSession.objects.get()
     panel.get_by_role("button", name="Leave").click()
     expect(board.locator("#monitor")).to_be_hidden()
     wait_js(alice, "() => window.ringbackSoftphone.monitor() === null")
+    # The customer's side: from 1.5 s after (the recording's clock trails the test's when the machine is loaded).
+    t0 = time.monotonic() + 1.5
     expect(alice.get_by_test_id("monitored")).to_have_count(0)
     snap(board, "board-monitor-left.png")
     session.refresh_from_db()
@@ -214,8 +250,22 @@ def test_listen_whisper_barge_leave_mixed_in_the_agents_page(server, sip, floor,
     expect(status(alice)).to_have_text("Connected")
     assert not line.seen("CALL_CLOSED"), "the customer is still with Alice"
     wait_js(alice, RTP_BOTH_WAYS)
-    line.command("hangup")
-    expect(status(alice)).to_have_text("Ready to Call")
+    board.wait_for_timeout(max(0, 1500 - (time.monotonic() - t0) * 1000))  # 1.5 s of the customer's recording
+    spans["left"] = (t0 - began, time.monotonic() - began)
+
+    # Listen again, then Alice presses End Call: the monitoring ends with the call, Sam's line and panel go.
+    row.get_by_role("button", name="Listen to Alice").click()
+    expect(panel.get_by_role("button", name="Listen")).to_have_attribute("aria-pressed", "true")
+    wait_js(board, "() => { const w = window.ringbackSoftphone.watching(); return w && w.s.isEstablished(); }")
+    again = MonitoringSession.objects.get(ended_at__isnull=True)
+    toolbar(alice).get_by_role("button", name="End Call").click()
+    expect(board.locator("#monitor")).to_be_hidden()
+    wait_js(board, "() => window.ringbackSoftphone.watching() === null")
+    line.wait_for("CALL_CLOSED")
+    again.refresh_from_db()
+    assert again.end_reason == MonitorEnd.CALL_ENDED
+    end = HistoryEvent.objects.filter(kind=HistoryKind.MONITOR, data__session=again.pk, data__change="end").get()
+    assert (end.actor, end.about.username, end.data["reason"]) == (None, "sam", "call_ended")
 
     heard = heard_by_customer(line, spans)
     print("measured in the pages (dB over the median):", measured)
@@ -223,11 +273,14 @@ def test_listen_whisper_barge_leave_mixed_in_the_agents_page(server, sip, floor,
     for mode in ("listen", "whisper"):
         assert heard[mode][AGENT] > 40 and heard[mode][SUPERVISOR] < 20, (mode, heard[mode])
     assert heard["barge"][AGENT] > 40 and heard["barge"][SUPERVISOR] > 40, heard["barge"]
+    assert heard["left"][AGENT] > 40 and heard["left"][SUPERVISOR] < 20, heard["left"]
     changes = list(HistoryEvent.objects.filter(kind=HistoryKind.MONITOR).order_by("id").values_list("data", flat=True))
     assert [(c["change"], c["mode"]) for c in changes] == [
         ("start", "listen"),
         ("mode", "whisper"),
         ("mode", "barge"),
         ("end", "barge"),
+        ("start", "listen"),
+        ("end", "listen"),
     ]
     context.close()
