@@ -455,13 +455,15 @@ def test_the_database_refuses_to_change_or_delete_history(floor):
     for sql in (
         "UPDATE callbacks_historyevent SET message = 'rewritten' WHERE id = %s",
         "UPDATE callbacks_historyevent SET at = now() WHERE id = %s",
+        f"UPDATE callbacks_historyevent SET actor_id = {floor['ada'].pk} WHERE id = %s",
+        f"UPDATE callbacks_historyevent SET about_id = {floor['ada'].pk} WHERE id = %s",
         "DELETE FROM callbacks_historyevent WHERE id = %s",
     ):
         with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(sql, [row.pk])
     # Filing a row under a contact and clearing a deleted user's link stay possible; a purge is the retention path.
     with connection.cursor() as cursor:
-        cursor.execute("UPDATE callbacks_historyevent SET actor_id = NULL WHERE id = %s", [row.pk])
+        cursor.execute("UPDATE callbacks_historyevent SET actor_id = NULL, about_id = NULL WHERE id = %s", [row.pk])
     assert HistoryEvent.objects.filter(pk=row.pk).purge() == 1
 
 

@@ -9,26 +9,20 @@ def mark_missed_offer(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("callbacks", "0002_lifecycle_data_and_outbox"),
+        ('callbacks', '0002_lifecycle_data_and_outbox'),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="notreadyreason",
-            name="system",
-            field=models.CharField(
-                blank=True,
-                choices=[("missed_offer", "Missed offer")],
-                help_text="Set by Ringback itself (e.g. after a missed offer); agents cannot pick it.",
-                max_length=20,
-            ),
+            model_name='notreadyreason',
+            name='system',
+            field=models.CharField(blank=True, choices=[('missed_offer', 'Missed offer')], help_text='Set by Ringback itself (e.g. after a missed offer); agents cannot pick it.', max_length=20),
         ),
         migrations.RunPython(mark_missed_offer, migrations.RunPython.noop),
         migrations.AddConstraint(
-            model_name="notreadyreason",
-            constraint=models.UniqueConstraint(
-                condition=models.Q(("system", ""), _negated=True), fields=("system",), name="one_reason_per_system_code"
-            ),
+            model_name='notreadyreason',
+            constraint=models.UniqueConstraint(condition=models.Q(('system', ''), _negated=True), fields=('system',), name='one_reason_per_system_code'),
         ),
     ]

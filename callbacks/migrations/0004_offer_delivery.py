@@ -4,65 +4,25 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("callbacks", "0003_system_not_ready_reasons"),
+        ('callbacks', '0003_system_not_ready_reasons'),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="offer",
-            name="delivered_at",
+            model_name='offer',
+            name='delivered_at',
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AlterField(
-            model_name="historyevent",
-            name="kind",
-            field=models.CharField(
-                choices=[
-                    ("created", "Request received"),
-                    ("duplicate", "Duplicate request merged"),
-                    ("due", "Became due"),
-                    ("offered", "Offered"),
-                    ("accepted", "Accepted"),
-                    ("rejected", "Rejected"),
-                    ("timed_out", "Offer timed out"),
-                    ("withdrawn", "Offer withdrawn"),
-                    ("not_delivered", "Offer not delivered"),
-                    ("done", "Marked done"),
-                    ("cancelled", "Cancelled"),
-                    ("failed", "Failed"),
-                    ("status", "Agent status"),
-                    ("note", "Note"),
-                    ("call", "Call"),
-                    ("dtmf", "DTMF"),
-                    ("disposition", "Disposition"),
-                    ("rescheduled", "Rescheduled"),
-                    ("retry", "Retry scheduled"),
-                    ("transfer", "Transfer"),
-                    ("conference", "Conference"),
-                    ("consult", "Consultation"),
-                    ("email", "E-mail"),
-                    ("contact", "Contact"),
-                    ("reminder", "Reminder"),
-                    ("switch", "Switch command"),
-                ],
-                max_length=20,
-            ),
+            model_name='historyevent',
+            name='kind',
+            field=models.CharField(choices=[('created', 'Request received'), ('duplicate', 'Duplicate request merged'), ('due', 'Became due'), ('offered', 'Offered'), ('accepted', 'Accepted'), ('rejected', 'Rejected'), ('timed_out', 'Offer timed out'), ('withdrawn', 'Offer withdrawn'), ('not_delivered', 'Offer not delivered'), ('done', 'Marked done'), ('cancelled', 'Cancelled'), ('failed', 'Failed'), ('status', 'Agent status'), ('note', 'Note'), ('call', 'Call'), ('dtmf', 'DTMF'), ('disposition', 'Disposition'), ('rescheduled', 'Rescheduled'), ('retry', 'Retry scheduled'), ('transfer', 'Transfer'), ('conference', 'Conference'), ('consult', 'Consultation'), ('email', 'E-mail'), ('contact', 'Contact'), ('reminder', 'Reminder'), ('switch', 'Switch command')], max_length=20),
         ),
         migrations.AlterField(
-            model_name="offer",
-            name="outcome",
-            field=models.CharField(
-                choices=[
-                    ("open", "Open"),
-                    ("accepted", "Accepted"),
-                    ("rejected", "Rejected"),
-                    ("timed_out", "Timed out"),
-                    ("withdrawn", "Withdrawn"),
-                    ("not_delivered", "Not delivered"),
-                ],
-                default="open",
-                max_length=20,
-            ),
+            model_name='offer',
+            name='outcome',
+            field=models.CharField(choices=[('open', 'Open'), ('accepted', 'Accepted'), ('rejected', 'Rejected'), ('timed_out', 'Timed out'), ('withdrawn', 'Withdrawn'), ('not_delivered', 'Not delivered')], default='open', max_length=20),
         ),
     ]

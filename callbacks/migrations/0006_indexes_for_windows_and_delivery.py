@@ -4,23 +4,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("callbacks", "0005_business_calendars"),
+        ('callbacks', '0005_business_calendars'),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name="callbackrequest",
-            index=models.Index(
-                condition=models.Q(("state__in", ["scheduled", "queued"]), ("window_end__isnull", False)),
-                fields=["window_end"],
-                name="cb_window_end",
-            ),
+            model_name='callbackrequest',
+            index=models.Index(condition=models.Q(('state__in', ['scheduled', 'queued']), ('window_end__isnull', False)), fields=['window_end'], name='cb_window_end'),
         ),
         migrations.AddIndex(
-            model_name="offer",
-            index=models.Index(
-                condition=models.Q(("delivered_at__isnull", True), ("outcome", "open")), fields=["id"], name="offer_undelivered"
-            ),
+            model_name='offer',
+            index=models.Index(condition=models.Q(('delivered_at__isnull', True), ('outcome', 'open')), fields=['id'], name='offer_undelivered'),
         ),
     ]

@@ -5,68 +5,45 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("callbacks", "0006_indexes_for_windows_and_delivery"),
+        ('callbacks', '0006_indexes_for_windows_and_delivery'),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="apiclient",
-            name="requests_per_minute",
-            field=models.PositiveIntegerField(
-                default=120, help_text="Requests this client may make per minute before it is answered 429 (0: no limit)."
-            ),
+            model_name='apiclient',
+            name='requests_per_minute',
+            field=models.PositiveIntegerField(default=120, help_text='Requests this client may make per minute before it is answered 429 (0: no limit).'),
         ),
         migrations.AddField(
-            model_name="apiclient",
-            name="webhook_secret",
-            field=models.CharField(
-                blank=True, help_text="Signs each webhook call (X-Ringback-Signature). Generated when empty.", max_length=64
-            ),
+            model_name='apiclient',
+            name='webhook_secret',
+            field=models.CharField(blank=True, help_text='Signs each webhook call (X-Ringback-Signature). Generated when empty.', max_length=64),
         ),
         migrations.AddField(
-            model_name="apiclient",
-            name="webhook_url",
-            field=models.URLField(
-                blank=True, help_text="Called (POST, JSON, HMAC-signed) on every state change of this client's callbacks."
-            ),
+            model_name='apiclient',
+            name='webhook_url',
+            field=models.URLField(blank=True, help_text="Called (POST, JSON, HMAC-signed) on every state change of this client's callbacks."),
         ),
         migrations.AlterField(
-            model_name="effect",
-            name="kind",
-            field=models.CharField(
-                choices=[
-                    ("dial", "Dial"),
-                    ("hang_up", "Hang up"),
-                    ("hold", "Hold"),
-                    ("resume", "Resume"),
-                    ("send_dtmf", "Send DTMF"),
-                    ("transfer", "Transfer"),
-                    ("conference", "Conference"),
-                    ("consult", "Consult"),
-                    ("end_consult", "End consultation"),
-                    ("email", "E-mail"),
-                    ("webhook", "Webhook"),
-                ],
-                max_length=20,
-            ),
+            model_name='effect',
+            name='kind',
+            field=models.CharField(choices=[('dial', 'Dial'), ('hang_up', 'Hang up'), ('hold', 'Hold'), ('resume', 'Resume'), ('send_dtmf', 'Send DTMF'), ('transfer', 'Transfer'), ('conference', 'Conference'), ('consult', 'Consult'), ('end_consult', 'End consultation'), ('email', 'E-mail'), ('webhook', 'Webhook')], max_length=20),
         ),
         migrations.CreateModel(
-            name="IdempotencyRecord",
+            name='IdempotencyRecord',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("key", models.CharField(max_length=200)),
-                ("fingerprint", models.CharField(help_text="SHA-256 of the request body", max_length=64)),
-                ("status", models.PositiveSmallIntegerField(default=0, help_text="0 while the first request is still running")),
-                ("body", models.JSONField(default=dict)),
-                ("created_at", models.DateTimeField(db_index=True)),
-                (
-                    "api_client",
-                    models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name="+", to="callbacks.apiclient"),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('key', models.CharField(max_length=200)),
+                ('fingerprint', models.CharField(help_text='SHA-256 of the request body', max_length=64)),
+                ('status', models.PositiveSmallIntegerField(default=0, help_text='0 while the first request is still running')),
+                ('body', models.JSONField(default=dict)),
+                ('created_at', models.DateTimeField(db_index=True)),
+                ('api_client', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='callbacks.apiclient')),
             ],
             options={
-                "constraints": [models.UniqueConstraint(fields=("api_client", "key"), name="one_answer_per_idempotency_key")],
+                'constraints': [models.UniqueConstraint(fields=('api_client', 'key'), name='one_answer_per_idempotency_key')],
             },
         ),
     ]

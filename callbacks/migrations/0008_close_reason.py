@@ -4,25 +4,15 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("callbacks", "0007_api_clients_idempotency_webhooks"),
+        ('callbacks', '0007_api_clients_idempotency_webhooks'),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="callbackrequest",
-            name="close_reason",
-            field=models.CharField(
-                blank=True,
-                choices=[
-                    ("done", "Done"),
-                    ("transferred", "Transferred out"),
-                    ("cancelled", "Cancelled"),
-                    ("cancelled_by_admin", "Cancelled by an administrator"),
-                    ("expired", "Expired unreached"),
-                    ("failed", "Failed"),
-                ],
-                max_length=20,
-            ),
+            model_name='callbackrequest',
+            name='close_reason',
+            field=models.CharField(blank=True, choices=[('done', 'Done'), ('transferred', 'Transferred out'), ('cancelled', 'Cancelled'), ('cancelled_by_admin', 'Cancelled by an administrator'), ('expired', 'Expired unreached'), ('failed', 'Failed')], max_length=20),
         ),
     ]

@@ -4,36 +4,29 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("callbacks", "0008_close_reason"),
+        ('callbacks', '0008_close_reason'),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="apiclient",
-            name="webhook_cursor",
+            model_name='apiclient',
+            name='webhook_cursor',
             field=models.BigIntegerField(default=0, editable=False),
         ),
         migrations.AddField(
-            model_name="callbackrequest",
-            name="customer_email",
+            model_name='callbackrequest',
+            name='customer_email',
             field=models.EmailField(blank=True, max_length=254),
         ),
         migrations.AddField(
-            model_name="callbackrequest",
-            name="customer_reminded_at",
+            model_name='callbackrequest',
+            name='customer_reminded_at',
             field=models.DateTimeField(blank=True, editable=False, null=True),
         ),
         migrations.AddIndex(
-            model_name="callbackrequest",
-            index=models.Index(
-                condition=models.Q(
-                    ("customer_reminded_at__isnull", True),
-                    ("state", "scheduled"),
-                    models.Q(("customer_email", ""), _negated=True),
-                ),
-                fields=["desired_time"],
-                name="cb_customer_reminder_due",
-            ),
+            model_name='callbackrequest',
+            index=models.Index(condition=models.Q(('customer_reminded_at__isnull', True), ('state', 'scheduled'), models.Q(('customer_email', ''), _negated=True)), fields=['desired_time'], name='cb_customer_reminder_due'),
         ),
     ]

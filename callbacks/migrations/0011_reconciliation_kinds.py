@@ -4,67 +4,20 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("callbacks", "0010_supervisor_roles_routing_points_audit"),
+        ('callbacks', '0010_supervisor_roles_routing_points_audit'),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name="historyevent",
-            name="kind",
-            field=models.CharField(
-                choices=[
-                    ("created", "Request received"),
-                    ("duplicate", "Duplicate request merged"),
-                    ("due", "Became due"),
-                    ("offered", "Offered"),
-                    ("accepted", "Accepted"),
-                    ("rejected", "Rejected"),
-                    ("timed_out", "Offer timed out"),
-                    ("withdrawn", "Offer withdrawn"),
-                    ("not_delivered", "Offer not delivered"),
-                    ("done", "Marked done"),
-                    ("cancelled", "Cancelled"),
-                    ("failed", "Failed"),
-                    ("status", "Agent status"),
-                    ("note", "Note"),
-                    ("call", "Call"),
-                    ("dtmf", "DTMF"),
-                    ("disposition", "Disposition"),
-                    ("rescheduled", "Rescheduled"),
-                    ("retry", "Retry scheduled"),
-                    ("transfer", "Transfer"),
-                    ("conference", "Conference"),
-                    ("consult", "Consultation"),
-                    ("email", "E-mail"),
-                    ("contact", "Contact"),
-                    ("reminder", "Reminder"),
-                    ("switch", "Switch command"),
-                    ("expired", "Expired"),
-                    ("webhook", "Webhook"),
-                    ("reassigned", "Reassigned"),
-                    ("priority", "Priority changed"),
-                    ("routed", "Sent on by a routing rule"),
-                    ("config", "Configuration change"),
-                    ("reconciled", "Repaired by reconciliation"),
-                ],
-                max_length=20,
-            ),
+            model_name='historyevent',
+            name='kind',
+            field=models.CharField(choices=[('created', 'Request received'), ('duplicate', 'Duplicate request merged'), ('due', 'Became due'), ('offered', 'Offered'), ('accepted', 'Accepted'), ('rejected', 'Rejected'), ('timed_out', 'Offer timed out'), ('withdrawn', 'Offer withdrawn'), ('not_delivered', 'Offer not delivered'), ('done', 'Marked done'), ('cancelled', 'Cancelled'), ('failed', 'Failed'), ('status', 'Agent status'), ('note', 'Note'), ('call', 'Call'), ('dtmf', 'DTMF'), ('disposition', 'Disposition'), ('rescheduled', 'Rescheduled'), ('retry', 'Retry scheduled'), ('transfer', 'Transfer'), ('conference', 'Conference'), ('consult', 'Consultation'), ('email', 'E-mail'), ('contact', 'Contact'), ('reminder', 'Reminder'), ('switch', 'Switch command'), ('expired', 'Expired'), ('webhook', 'Webhook'), ('reassigned', 'Reassigned'), ('priority', 'Priority changed'), ('routed', 'Sent on by a routing rule'), ('config', 'Configuration change'), ('reconciled', 'Repaired by reconciliation')], max_length=20),
         ),
         migrations.AlterField(
-            model_name="interaction",
-            name="closing_reason",
-            field=models.CharField(
-                blank=True,
-                choices=[
-                    ("marked_done", "Marked done"),
-                    ("rescheduled", "Rescheduled"),
-                    ("transferred", "Transferred"),
-                    ("retry_scheduled", "Automatic retry scheduled"),
-                    ("attempts_exhausted", "Attempts exhausted"),
-                    ("reconciled", "Closed by reconciliation"),
-                ],
-                max_length=20,
-            ),
+            model_name='interaction',
+            name='closing_reason',
+            field=models.CharField(blank=True, choices=[('marked_done', 'Marked done'), ('rescheduled', 'Rescheduled'), ('transferred', 'Transferred'), ('retry_scheduled', 'Automatic retry scheduled'), ('attempts_exhausted', 'Attempts exhausted'), ('reconciled', 'Closed by reconciliation')], max_length=20),
         ),
     ]

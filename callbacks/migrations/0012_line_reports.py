@@ -4,24 +4,22 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("callbacks", "0011_reconciliation_kinds"),
+        ('callbacks', '0011_reconciliation_kinds'),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="LineReport",
+            name='LineReport',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("report_id", models.CharField(max_length=200, unique=True)),
-                ("call_ref", models.CharField(db_index=True, max_length=64)),
-                ("source", models.CharField(choices=[("page", "Agent's page"), ("proxy", "SIP proxy")], max_length=8)),
-                ("event", models.CharField(max_length=20)),
-                (
-                    "code",
-                    models.PositiveSmallIntegerField(blank=True, help_text="the SIP final response code, if any", null=True),
-                ),
-                ("received_at", models.DateTimeField()),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('report_id', models.CharField(max_length=200, unique=True)),
+                ('call_ref', models.CharField(db_index=True, max_length=64)),
+                ('source', models.CharField(choices=[('page', "Agent's page"), ('proxy', 'SIP proxy')], max_length=8)),
+                ('event', models.CharField(max_length=20)),
+                ('code', models.PositiveSmallIntegerField(blank=True, help_text='the SIP final response code, if any', null=True)),
+                ('received_at', models.DateTimeField()),
             ],
         ),
     ]

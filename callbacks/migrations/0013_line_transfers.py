@@ -4,29 +4,30 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("callbacks", "0012_line_reports"),
+        ('callbacks', '0012_line_reports'),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="call",
-            name="transfer_id",
+            model_name='call',
+            name='transfer_id',
             field=models.CharField(blank=True, max_length=32),
         ),
         migrations.AddField(
-            model_name="call",
-            name="transfer_key",
+            model_name='call',
+            name='transfer_key',
             field=models.CharField(blank=True, max_length=120),
         ),
         migrations.AddField(
-            model_name="call",
-            name="transfer_label",
+            model_name='call',
+            name='transfer_label',
             field=models.CharField(blank=True, max_length=200),
         ),
         migrations.AddField(
-            model_name="call",
-            name="transfer_number",
+            model_name='call',
+            name='transfer_number',
             field=models.CharField(blank=True, max_length=20),
         ),
     ]

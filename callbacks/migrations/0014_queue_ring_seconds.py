@@ -5,18 +5,15 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("callbacks", "0013_line_transfers"),
+        ('callbacks', '0013_line_transfers'),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="queue",
-            name="ring_seconds",
-            field=models.PositiveSmallIntegerField(
-                default=30,
-                help_text="How long the customer's phone rings before Ringback hangs up and records No answer (the softphone).",
-                validators=[django.core.validators.MinValueValidator(5), django.core.validators.MaxValueValidator(120)],
-            ),
+            model_name='queue',
+            name='ring_seconds',
+            field=models.PositiveSmallIntegerField(default=30, help_text="How long the customer's phone rings before Ringback hangs up and records No answer (the softphone).", validators=[django.core.validators.MinValueValidator(5), django.core.validators.MaxValueValidator(120)]),
         ),
     ]

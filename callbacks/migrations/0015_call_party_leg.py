@@ -4,14 +4,15 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("callbacks", "0014_queue_ring_seconds"),
+        ('callbacks', '0014_queue_ring_seconds'),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="callparty",
-            name="leg",
+            model_name='callparty',
+            name='leg',
             field=models.CharField(blank=True, max_length=40),
         ),
     ]

@@ -10,93 +10,69 @@ def parties_that_left(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("callbacks", "0015_call_party_leg"),
+        ('callbacks', '0015_call_party_leg'),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name="callparty",
-            options={"ordering": ["pk"], "verbose_name_plural": "call parties"},
+            name='callparty',
+            options={'ordering': ['pk'], 'verbose_name_plural': 'call parties'},
         ),
         migrations.AddField(
-            model_name="callparty",
-            name="asked_at",
+            model_name='callparty',
+            name='asked_at',
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name="callparty",
-            name="line_ref",
+            model_name='callparty',
+            name='line_ref',
             field=models.CharField(blank=True, db_index=True, max_length=64),
         ),
         migrations.AddField(
-            model_name="callparty",
-            name="state",
-            field=models.CharField(
-                choices=[
-                    ("ringing", "Asked, waiting for an answer"),
-                    ("joined", "In the conference"),
-                    ("declined", "Declined"),
-                    ("not_answered", "Not answered"),
-                    ("failed", "Not reached"),
-                    ("left", "Left"),
-                ],
-                default="joined",
-                max_length=12,
-            ),
+            model_name='callparty',
+            name='state',
+            field=models.CharField(choices=[('ringing', 'Asked, waiting for an answer'), ('joined', 'In the conference'), ('declined', 'Declined'), ('not_answered', 'Not answered'), ('failed', 'Not reached'), ('left', 'Left')], default='joined', max_length=12),
         ),
         migrations.AddField(
-            model_name="consultation",
-            name="label",
+            model_name='consultation',
+            name='label',
             field=models.CharField(blank=True, max_length=200),
         ),
         migrations.AddField(
-            model_name="consultation",
-            name="line_ref",
+            model_name='consultation',
+            name='line_ref',
             field=models.CharField(blank=True, db_index=True, max_length=64),
         ),
         migrations.AddField(
-            model_name="consultation",
-            name="number",
-            field=models.CharField(blank=True, help_text="The number consulted (no agent).", max_length=20),
+            model_name='consultation',
+            name='number',
+            field=models.CharField(blank=True, help_text='The number consulted (no agent).', max_length=20),
         ),
         migrations.AddField(
-            model_name="consultation",
-            name="target",
-            field=models.CharField(blank=True, help_text="The Team Communicator target, e.g. contact:7", max_length=60),
+            model_name='consultation',
+            name='target',
+            field=models.CharField(blank=True, help_text='The Team Communicator target, e.g. contact:7', max_length=60),
         ),
         migrations.AddField(
-            model_name="queue",
-            name="on_accept",
-            field=models.CharField(
-                choices=[
-                    ("preview", "Preview: the window opens Ready to Call and the agent clicks Call"),
-                    ("dial", "Dial at once: Accept opens the window and places the call"),
-                ],
-                default="preview",
-                help_text="What Accept does on a voice callback: open the window Ready to Call (the agent clicks Call), or place the call at once (the window opens Dialing). Web Callback always opens its preview first.",
-                max_length=10,
-            ),
+            model_name='queue',
+            name='on_accept',
+            field=models.CharField(choices=[('preview', 'Preview: the window opens Ready to Call and the agent clicks Call'), ('dial', 'Dial at once: Accept opens the window and places the call')], default='preview', help_text='What Accept does on a voice callback: open the window Ready to Call (the agent clicks Call), or place the call at once (the window opens Dialing). Web Callback always opens its preview first.', max_length=10),
         ),
         migrations.AlterField(
-            model_name="callparty",
-            name="joined_at",
+            model_name='callparty',
+            name='joined_at',
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AlterField(
-            model_name="consultation",
-            name="to_agent",
-            field=models.ForeignKey(
-                blank=True,
-                null=True,
-                on_delete=django.db.models.deletion.CASCADE,
-                related_name="consultations_received",
-                to="callbacks.agent",
-            ),
+            model_name='consultation',
+            name='to_agent',
+            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='consultations_received', to='callbacks.agent'),
         ),
         migrations.AddIndex(
-            model_name="callparty",
-            index=models.Index(condition=models.Q(("state", "ringing")), fields=["asked_at"], name="party_request_due"),
+            model_name='callparty',
+            index=models.Index(condition=models.Q(('state', 'ringing')), fields=['asked_at'], name='party_request_due'),
         ),
         migrations.RunPython(parties_that_left, migrations.RunPython.noop),
     ]

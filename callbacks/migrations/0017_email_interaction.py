@@ -5,96 +5,34 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("callbacks", "0016_call_details"),
+        ('callbacks', '0016_call_details'),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="EmailInteraction",
+            name='EmailInteraction',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("to", models.EmailField(max_length=254)),
-                ("subject", models.CharField(blank=True, max_length=200)),
-                ("body", models.TextField(blank=True)),
-                (
-                    "state",
-                    models.CharField(
-                        choices=[("draft", "Draft"), ("sent", "Sent to the outbox"), ("discarded", "Discarded")],
-                        default="draft",
-                        max_length=10,
-                    ),
-                ),
-                ("created_at", models.DateTimeField()),
-                ("updated_at", models.DateTimeField()),
-                ("sent_at", models.DateTimeField(blank=True, null=True)),
-                ("closed_at", models.DateTimeField(blank=True, null=True)),
-                (
-                    "agent",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE, related_name="email_interactions", to="callbacks.agent"
-                    ),
-                ),
-                (
-                    "callback",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="email_interactions",
-                        to="callbacks.callbackrequest",
-                    ),
-                ),
-                (
-                    "contact",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="email_interactions",
-                        to="callbacks.contact",
-                    ),
-                ),
-                (
-                    "effect",
-                    models.OneToOneField(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="email",
-                        to="callbacks.effect",
-                    ),
-                ),
-                (
-                    "interaction",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="email_interactions",
-                        to="callbacks.interaction",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('to', models.EmailField(max_length=254)),
+                ('subject', models.CharField(blank=True, max_length=200)),
+                ('body', models.TextField(blank=True)),
+                ('state', models.CharField(choices=[('draft', 'Draft'), ('sent', 'Sent to the outbox'), ('discarded', 'Discarded')], default='draft', max_length=10)),
+                ('created_at', models.DateTimeField()),
+                ('updated_at', models.DateTimeField()),
+                ('sent_at', models.DateTimeField(blank=True, null=True)),
+                ('closed_at', models.DateTimeField(blank=True, null=True)),
+                ('agent', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='email_interactions', to='callbacks.agent')),
+                ('callback', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='email_interactions', to='callbacks.callbackrequest')),
+                ('contact', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='email_interactions', to='callbacks.contact')),
+                ('effect', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='email', to='callbacks.effect')),
+                ('interaction', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='email_interactions', to='callbacks.interaction')),
             ],
             options={
-                "ordering": ["created_at", "id"],
-                "indexes": [
-                    models.Index(condition=models.Q(("closed_at__isnull", True)), fields=["agent"], name="email_open_by_agent"),
-                    models.Index(
-                        condition=models.Q(("state", "sent")), fields=["contact", "sent_at"], name="email_sent_by_contact"
-                    ),
-                ],
-                "constraints": [
-                    models.UniqueConstraint(
-                        condition=models.Q(("state", "draft")),
-                        fields=("agent", "contact"),
-                        name="one_email_draft_per_agent_and_contact",
-                    ),
-                    models.CheckConstraint(
-                        condition=models.Q(
-                            models.Q(("state", "sent"), _negated=True), ("sent_at__isnull", False), _connector="OR"
-                        ),
-                        name="sent_email_has_sent_at",
-                    ),
-                ],
+                'ordering': ['created_at', 'id'],
+                'indexes': [models.Index(condition=models.Q(('closed_at__isnull', True)), fields=['agent'], name='email_open_by_agent'), models.Index(condition=models.Q(('state', 'sent')), fields=['contact', 'sent_at'], name='email_sent_by_contact')],
+                'constraints': [models.UniqueConstraint(condition=models.Q(('state', 'draft')), fields=('agent', 'contact'), name='one_email_draft_per_agent_and_contact'), models.CheckConstraint(condition=models.Q(models.Q(('state', 'sent'), _negated=True), ('sent_at__isnull', False), _connector='OR'), name='sent_email_has_sent_at')],
             },
         ),
     ]

@@ -4,19 +4,15 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("callbacks", "0017_email_interaction"),
+        ('callbacks', '0017_email_interaction'),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="agent",
-            name="language",
-            field=models.CharField(
-                blank=True,
-                choices=[("en", "English"), ("fr", "Français"), ("es", "Español")],
-                help_text="The workspace's language. Empty: the centre's own.",
-                max_length=8,
-            ),
+            model_name='agent',
+            name='language',
+            field=models.CharField(blank=True, choices=[('en', 'English'), ('fr', 'Français'), ('es', 'Español')], help_text="The workspace's language. Empty: the centre's own.", max_length=8),
         ),
     ]

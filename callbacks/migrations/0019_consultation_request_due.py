@@ -4,13 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("callbacks", "0018_agent_language"),
+        ('callbacks', '0018_agent_language'),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name="consultation",
-            index=models.Index(condition=models.Q(("state", "requested")), fields=["created_at"], name="consult_request_due"),
+            model_name='consultation',
+            index=models.Index(condition=models.Q(('state', 'requested')), fields=['created_at'], name='consult_request_due'),
         ),
     ]

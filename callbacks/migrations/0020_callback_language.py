@@ -4,19 +4,15 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("callbacks", "0019_consultation_request_due"),
+        ('callbacks', '0019_consultation_request_due'),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="callbackrequest",
-            name="language",
-            field=models.CharField(
-                blank=True,
-                choices=[("en", "English"), ("fr", "Français"), ("es", "Español")],
-                help_text="The customer's e-mails' language. Empty: the centre's own.",
-                max_length=8,
-            ),
+            model_name='callbackrequest',
+            name='language',
+            field=models.CharField(blank=True, choices=[('en', 'English'), ('fr', 'Français'), ('es', 'Español')], help_text="The customer's e-mails' language. Empty: the centre's own.", max_length=8),
         ),
     ]

@@ -4,29 +4,20 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("callbacks", "0020_callback_language"),
+        ('callbacks', '0020_callback_language'),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="queue",
-            name="dial_allowed_prefixes",
-            field=models.CharField(
-                blank=True,
-                help_text="The only numbers this queue's agents may call, transfer, consult or conference: E.164 prefixes, e.g. “+33, +32”. Empty: any number outside the blocked ranges (or the site's default list).",
-                max_length=300,
-                verbose_name="allowed prefixes",
-            ),
+            model_name='queue',
+            name='dial_allowed_prefixes',
+            field=models.CharField(blank=True, help_text="The only numbers this queue's agents may call, transfer, consult or conference: E.164 prefixes, e.g. “+33, +32”. Empty: any number outside the blocked ranges (or the site's default list).", max_length=300, verbose_name='allowed prefixes'),
         ),
         migrations.AddField(
-            model_name="queue",
-            name="dial_blocked_prefixes",
-            field=models.CharField(
-                blank=True,
-                help_text="Prefixes this queue never dials, on top of the premium-rate and fraud-prone ranges every queue blocks, e.g. “+3381 +3382”.",
-                max_length=300,
-                verbose_name="blocked prefixes",
-            ),
+            model_name='queue',
+            name='dial_blocked_prefixes',
+            field=models.CharField(blank=True, help_text='Prefixes this queue never dials, on top of the premium-rate and fraud-prone ranges every queue blocks, e.g. “+3381 +3382”.', max_length=300, verbose_name='blocked prefixes'),
         ),
     ]

@@ -4,13 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("callbacks", "0021_queue_dial_plan"),
+        ('callbacks', '0021_queue_dial_plan'),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name="linereport",
-            index=models.Index(fields=["received_at"], name="linereport_received"),
+            model_name='linereport',
+            index=models.Index(fields=['received_at'], name='linereport_received'),
         ),
     ]

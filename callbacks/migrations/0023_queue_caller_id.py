@@ -4,19 +4,15 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("callbacks", "0022_linereport_received"),
+        ('callbacks', '0022_linereport_received'),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="queue",
-            name="caller_id",
-            field=models.CharField(
-                blank=True,
-                help_text="The number customers see when this queue's agents call, transfer or conference them (E.164, e.g. “+33 1 84 88 00 00”). Empty: the site's number (RINGBACK_SIP_CALLER_ID).",
-                max_length=20,
-                verbose_name="caller ID",
-            ),
+            model_name='queue',
+            name='caller_id',
+            field=models.CharField(blank=True, help_text="The number customers see when this queue's agents call, transfer or conference them (E.164, e.g. “+33 1 84 88 00 00”). Empty: the site's number (RINGBACK_SIP_CALLER_ID).", max_length=20, verbose_name='caller ID'),
         ),
     ]

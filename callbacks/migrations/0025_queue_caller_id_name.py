@@ -4,19 +4,15 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("callbacks", "0024_channels_as_rows"),
+        ('callbacks', '0024_channels_as_rows'),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="queue",
-            name="caller_id_name",
-            field=models.CharField(
-                blank=True,
-                help_text="The name shown beside that number where the customer's phone or network shows one, e.g. “Billing” (letters, digits, spaces and . , - & ' only). Empty: the number alone.",
-                max_length=30,
-                verbose_name="caller ID name",
-            ),
+            model_name='queue',
+            name='caller_id_name',
+            field=models.CharField(blank=True, help_text="The name shown beside that number where the customer's phone or network shows one, e.g. “Billing” (letters, digits, spaces and . , - & ' only). Empty: the number alone.", max_length=30, verbose_name='caller ID name'),
         ),
     ]

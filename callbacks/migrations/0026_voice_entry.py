@@ -6,121 +6,54 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("callbacks", "0025_queue_caller_id_name"),
+        ('callbacks', '0025_queue_caller_id_name'),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="queue",
-            name="menu_offers_times",
-            field=models.BooleanField(
-                default=True,
-                help_text="The voice menu offers “press 3 to choose a time” from the queue's free slots in its calendar.",
-            ),
+            model_name='queue',
+            name='menu_offers_times',
+            field=models.BooleanField(default=True, help_text="The voice menu offers “press 3 to choose a time” from the queue's free slots in its calendar."),
         ),
         migrations.AddField(
-            model_name="queue",
-            name="menu_wait_seconds",
-            field=models.PositiveSmallIntegerField(
-                default=6,
-                help_text="The voice menu (on the queue's entry numbers) waits this long for a key before it repeats; after two silences it says goodbye.",
-                validators=[django.core.validators.MinValueValidator(3), django.core.validators.MaxValueValidator(20)],
-            ),
+            model_name='queue',
+            name='menu_wait_seconds',
+            field=models.PositiveSmallIntegerField(default=6, help_text="The voice menu (on the queue's entry numbers) waits this long for a key before it repeats; after two silences it says goodbye.", validators=[django.core.validators.MinValueValidator(3), django.core.validators.MaxValueValidator(20)]),
         ),
         migrations.CreateModel(
-            name="EntryNumber",
+            name='EntryNumber',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                (
-                    "number",
-                    models.CharField(
-                        help_text="A number customers call to ask this queue for a callback (E.164, e.g. “+33 1 84 88 00 10”). Calls to it through the SIP proxy (from the carrier, or a registered line) hear the queue's callback menu.",
-                        max_length=20,
-                        unique=True,
-                    ),
-                ),
-                (
-                    "language",
-                    models.CharField(
-                        choices=[("en", "English"), ("fr", "Français"), ("es", "Español")],
-                        default="en",
-                        help_text="The language the menu speaks on this number.",
-                        max_length=5,
-                    ),
-                ),
-                (
-                    "active",
-                    models.BooleanField(default=True, help_text="Off: calls to this number are not answered by the menu."),
-                ),
-                (
-                    "queue",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE, related_name="entry_numbers", to="callbacks.queue"
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('number', models.CharField(help_text="A number customers call to ask this queue for a callback (E.164, e.g. “+33 1 84 88 00 10”). Calls to it through the SIP proxy (from the carrier, or a registered line) hear the queue's callback menu.", max_length=20, unique=True)),
+                ('language', models.CharField(choices=[('en', 'English'), ('fr', 'Français'), ('es', 'Español')], default='en', help_text='The language the menu speaks on this number.', max_length=5)),
+                ('active', models.BooleanField(default=True, help_text='Off: calls to this number are not answered by the menu.')),
+                ('queue', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='entry_numbers', to='callbacks.queue')),
             ],
             options={
-                "ordering": ["number"],
+                'ordering': ['number'],
             },
         ),
         migrations.CreateModel(
-            name="VoiceSession",
+            name='VoiceSession',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("call_id", models.CharField(help_text="The SIP Call-ID.", max_length=200, unique=True)),
-                ("line", models.CharField(help_text="The voice application's line that answered it (ivr-N).", max_length=20)),
-                ("dialled", models.CharField(max_length=20)),
-                (
-                    "caller",
-                    models.CharField(blank=True, help_text="The caller's number in E.164, when it is one.", max_length=20),
-                ),
-                ("language", models.CharField(default="en", max_length=5)),
-                ("arrived_at", models.DateTimeField(db_index=True)),
-                ("ended_at", models.DateTimeField(blank=True, null=True)),
-                (
-                    "outcome",
-                    models.CharField(
-                        blank=True,
-                        choices=[
-                            ("", "In the menu"),
-                            ("booked", "Callback booked"),
-                            ("kept", "Kept the open callback"),
-                            ("cancelled", "Cancelled the open callback"),
-                            ("hung_up", "Hung up before confirming"),
-                            ("no_input", "No key pressed"),
-                            ("invalid", "No valid number keyed"),
-                            ("failed", "The menu failed"),
-                        ],
-                        default="",
-                        max_length=20,
-                    ),
-                ),
-                (
-                    "callback",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to="callbacks.callbackrequest",
-                    ),
-                ),
-                (
-                    "entry",
-                    models.ForeignKey(
-                        null=True, on_delete=django.db.models.deletion.SET_NULL, related_name="+", to="callbacks.entrynumber"
-                    ),
-                ),
-                ("queue", models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name="+", to="callbacks.queue")),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('call_id', models.CharField(help_text='The SIP Call-ID.', max_length=200, unique=True)),
+                ('line', models.CharField(help_text="The voice application's line that answered it (ivr-N).", max_length=20)),
+                ('dialled', models.CharField(max_length=20)),
+                ('caller', models.CharField(blank=True, help_text="The caller's number in E.164, when it is one.", max_length=20)),
+                ('language', models.CharField(default='en', max_length=5)),
+                ('arrived_at', models.DateTimeField(db_index=True)),
+                ('ended_at', models.DateTimeField(blank=True, null=True)),
+                ('outcome', models.CharField(blank=True, choices=[('', 'In the menu'), ('booked', 'Callback booked'), ('kept', 'Kept the open callback'), ('cancelled', 'Cancelled the open callback'), ('hung_up', 'Hung up before confirming'), ('no_input', 'No key pressed'), ('invalid', 'No valid number keyed'), ('failed', 'The menu failed')], default='', max_length=20)),
+                ('callback', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='callbacks.callbackrequest')),
+                ('entry', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='callbacks.entrynumber')),
+                ('queue', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='callbacks.queue')),
             ],
             options={
-                "ordering": ["-arrived_at"],
-                "constraints": [
-                    models.UniqueConstraint(
-                        condition=models.Q(("ended_at__isnull", True)), fields=("line",), name="voice_line_one_call"
-                    )
-                ],
+                'ordering': ['-arrived_at'],
+                'constraints': [models.UniqueConstraint(condition=models.Q(('ended_at__isnull', True)), fields=('line',), name='voice_line_one_call')],
             },
         ),
     ]

@@ -5,81 +5,45 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("callbacks", "0026_voice_entry"),
+        ('callbacks', '0026_voice_entry'),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="callbackrequest",
-            name="on_line_since",
+            model_name='callbackrequest',
+            name='on_line_since',
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name="queue",
-            name="customer_hold_seconds",
-            field=models.PositiveSmallIntegerField(
-                default=60,
-                help_text="Customer first: how long a customer who pressed 1 waits for an agent to accept before Ringback apologises and books a new time.",
-                validators=[django.core.validators.MinValueValidator(15), django.core.validators.MaxValueValidator(600)],
-            ),
+            model_name='queue',
+            name='customer_hold_seconds',
+            field=models.PositiveSmallIntegerField(default=60, help_text='Customer first: how long a customer who pressed 1 waits for an agent to accept before Ringback apologises and books a new time.', validators=[django.core.validators.MinValueValidator(15), django.core.validators.MaxValueValidator(600)]),
         ),
         migrations.AddField(
-            model_name="queue",
-            name="dial_mode",
-            field=models.CharField(
-                choices=[
-                    ("agent_first", "Agent first: the agent accepts, then calls the customer"),
-                    ("customer_first", "Customer first: Ringback calls the customer, then offers them to an agent"),
-                ],
-                default="agent_first",
-                help_text="Customer first needs the voice application (manage.py voice): when a callback is due and an agent is Ready, Ringback calls the customer with the queue's caller ID; a customer who presses 1 is offered to an agent as “Customer on the line”.",
-                max_length=20,
-            ),
+            model_name='queue',
+            name='dial_mode',
+            field=models.CharField(choices=[('agent_first', 'Agent first: the agent accepts, then calls the customer'), ('customer_first', 'Customer first: Ringback calls the customer, then offers them to an agent')], default='agent_first', help_text="Customer first needs the voice application (manage.py voice): when a callback is due and an agent is Ready, Ringback calls the customer with the queue's caller ID; a customer who presses 1 is offered to an agent as “Customer on the line”.", max_length=20),
         ),
         migrations.AddField(
-            model_name="voicesession",
-            name="answered_at",
+            model_name='voicesession',
+            name='answered_at',
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name="voicesession",
-            name="direction",
-            field=models.CharField(
-                choices=[("in", "Called the entry number"), ("out", "Called back first (customer-first dialling)")],
-                default="in",
-                max_length=3,
-            ),
+            model_name='voicesession',
+            name='direction',
+            field=models.CharField(choices=[('in', 'Called the entry number'), ('out', 'Called back first (customer-first dialling)')], default='in', max_length=3),
         ),
         migrations.AddField(
-            model_name="voicesession",
-            name="refer_to",
-            field=models.CharField(
-                blank=True, help_text="Customer first: the agent's SIP user the customer is handed to (a REFER).", max_length=40
-            ),
+            model_name='voicesession',
+            name='refer_to',
+            field=models.CharField(blank=True, help_text="Customer first: the agent's SIP user the customer is handed to (a REFER).", max_length=40),
         ),
         migrations.AlterField(
-            model_name="voicesession",
-            name="outcome",
-            field=models.CharField(
-                blank=True,
-                choices=[
-                    ("", "In the menu"),
-                    ("booked", "Callback booked"),
-                    ("kept", "Kept the open callback"),
-                    ("cancelled", "Cancelled the open callback"),
-                    ("hung_up", "Hung up before confirming"),
-                    ("no_input", "No key pressed"),
-                    ("invalid", "No valid number keyed"),
-                    ("failed", "The menu failed"),
-                    ("connected", "Handed to an agent"),
-                    ("busy", "Busy"),
-                    ("no_answer", "Not answered (or no key)"),
-                    ("moved", "Chose another time"),
-                    ("apologised", "No agent in time: a new time booked"),
-                ],
-                default="",
-                max_length=20,
-            ),
+            model_name='voicesession',
+            name='outcome',
+            field=models.CharField(blank=True, choices=[('', 'In the menu'), ('booked', 'Callback booked'), ('kept', 'Kept the open callback'), ('cancelled', 'Cancelled the open callback'), ('hung_up', 'Hung up before confirming'), ('no_input', 'No key pressed'), ('invalid', 'No valid number keyed'), ('failed', 'The menu failed'), ('connected', 'Handed to an agent'), ('busy', 'Busy'), ('no_answer', 'Not answered (or no key)'), ('moved', 'Chose another time'), ('apologised', 'No agent in time: a new time booked')], default='', max_length=20),
         ),
     ]

@@ -5,20 +5,15 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("callbacks", "0029_apiclient_webhooks_moved"),
+        ('callbacks', '0029_apiclient_webhooks_moved'),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="queue",
-            name="gms_options",
-            field=models.JSONField(
-                blank=True,
-                default=dict,
-                help_text='The GMS service\'s options Ringback honours, by GMS\'s names, e.g. {"_disallow_impossible_phone_numbers": true, "_throttle_callbacks_per_service_1": 500, "_throttle_ttl_1": 300}. Empty: GMS\'s defaults.',
-                validators=[callbacks.gms_options.validate_gms_options],
-                verbose_name="GMS options",
-            ),
+            model_name='queue',
+            name='gms_options',
+            field=models.JSONField(blank=True, default=dict, help_text='The GMS service\'s options Ringback honours, by GMS\'s names, e.g. {"_disallow_impossible_phone_numbers": true, "_throttle_callbacks_per_service_1": 500, "_throttle_ttl_1": 300}. Empty: GMS\'s defaults.', validators=[callbacks.gms_options.validate_gms_options], verbose_name='GMS options'),
         ),
     ]

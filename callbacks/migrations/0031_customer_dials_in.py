@@ -4,39 +4,20 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("callbacks", "0030_queue_gms_options"),
+        ('callbacks', '0030_queue_gms_options'),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="callbackrequest",
-            name="customer_dials_in",
+            model_name='callbackrequest',
+            name='customer_dials_in',
             field=models.BooleanField(default=False),
         ),
         migrations.AlterField(
-            model_name="voicesession",
-            name="outcome",
-            field=models.CharField(
-                blank=True,
-                choices=[
-                    ("", "In the menu"),
-                    ("booked", "Callback booked"),
-                    ("kept", "Kept the open callback"),
-                    ("cancelled", "Cancelled the open callback"),
-                    ("hung_up", "Hung up before confirming"),
-                    ("no_input", "No key pressed"),
-                    ("invalid", "No valid number keyed"),
-                    ("failed", "The menu failed"),
-                    ("connected", "Handed to an agent"),
-                    ("busy", "Busy"),
-                    ("no_answer", "Not answered (or no key)"),
-                    ("moved", "Chose another time"),
-                    ("apologised", "No agent in time: a new time booked"),
-                    ("left", "Hung up while waiting for an agent"),
-                ],
-                default="",
-                max_length=20,
-            ),
+            model_name='voicesession',
+            name='outcome',
+            field=models.CharField(blank=True, choices=[('', 'In the menu'), ('booked', 'Callback booked'), ('kept', 'Kept the open callback'), ('cancelled', 'Cancelled the open callback'), ('hung_up', 'Hung up before confirming'), ('no_input', 'No key pressed'), ('invalid', 'No valid number keyed'), ('failed', 'The menu failed'), ('connected', 'Handed to an agent'), ('busy', 'Busy'), ('no_answer', 'Not answered (or no key)'), ('moved', 'Chose another time'), ('apologised', 'No agent in time: a new time booked'), ('left', 'Hung up while waiting for an agent')], default='', max_length=20),
         ),
     ]

@@ -5,40 +5,34 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("callbacks", "0033_text_messages"),
+        ('callbacks', '0033_text_messages'),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="queue",
-            name="verify_numbers",
-            field=models.BooleanField(
-                default=False,
-                help_text="On the customer's page, a 6-digit code is texted to the number typed, and the request is taken once the visitor keys it in (it expires after 10 minutes and allows 5 tries). Needs an SMS gateway.",
-                verbose_name="check numbers by text",
-            ),
+            model_name='queue',
+            name='verify_numbers',
+            field=models.BooleanField(default=False, help_text="On the customer's page, a 6-digit code is texted to the number typed, and the request is taken once the visitor keys it in (it expires after 10 minutes and allows 5 tries). Needs an SMS gateway.", verbose_name='check numbers by text'),
         ),
         migrations.CreateModel(
-            name="NumberCheck",
+            name='NumberCheck',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                (
-                    "token_hash",
-                    models.CharField(help_text="SHA-256 of the page's token for this check", max_length=64, unique=True),
-                ),
-                ("number", models.CharField(max_length=20)),
-                ("code_hash", models.CharField(max_length=64)),
-                ("request", models.JSONField(help_text="The request as submitted, taken once the code is right")),
-                ("tries", models.PositiveSmallIntegerField(default=0)),
-                ("address", models.GenericIPAddressField(blank=True, null=True)),
-                ("created_at", models.DateTimeField()),
-                ("expires_at", models.DateTimeField()),
-                ("confirmed_at", models.DateTimeField(blank=True, null=True)),
-                ("queue", models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name="+", to="callbacks.queue")),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('token_hash', models.CharField(help_text="SHA-256 of the page's token for this check", max_length=64, unique=True)),
+                ('number', models.CharField(max_length=20)),
+                ('code_hash', models.CharField(max_length=64)),
+                ('request', models.JSONField(help_text='The request as submitted, taken once the code is right')),
+                ('tries', models.PositiveSmallIntegerField(default=0)),
+                ('address', models.GenericIPAddressField(blank=True, null=True)),
+                ('created_at', models.DateTimeField()),
+                ('expires_at', models.DateTimeField()),
+                ('confirmed_at', models.DateTimeField(blank=True, null=True)),
+                ('queue', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='callbacks.queue')),
             ],
             options={
-                "ordering": ["-created_at"],
+                'ordering': ['-created_at'],
             },
         ),
     ]

@@ -5,68 +5,31 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("callbacks", "0034_text_messages_number_checks"),
+        ('callbacks', '0034_text_messages_number_checks'),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="TextInteraction",
+            name='TextInteraction',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("number", models.CharField(help_text="The customer's number (E.164)", max_length=20)),
-                ("body", models.TextField(blank=True, help_text="The draft of the next text")),
-                ("sent", models.PositiveIntegerField(default=0, help_text="Texts sent from this window")),
-                ("created_at", models.DateTimeField()),
-                ("updated_at", models.DateTimeField()),
-                ("closed_at", models.DateTimeField(blank=True, null=True)),
-                (
-                    "agent",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE, related_name="text_interactions", to="callbacks.agent"
-                    ),
-                ),
-                (
-                    "callback",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="text_interactions",
-                        to="callbacks.callbackrequest",
-                    ),
-                ),
-                (
-                    "contact",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="text_interactions",
-                        to="callbacks.contact",
-                    ),
-                ),
-                (
-                    "interaction",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="text_interactions",
-                        to="callbacks.interaction",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('number', models.CharField(help_text="The customer's number (E.164)", max_length=20)),
+                ('body', models.TextField(blank=True, help_text='The draft of the next text')),
+                ('sent', models.PositiveIntegerField(default=0, help_text='Texts sent from this window')),
+                ('created_at', models.DateTimeField()),
+                ('updated_at', models.DateTimeField()),
+                ('closed_at', models.DateTimeField(blank=True, null=True)),
+                ('agent', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='text_interactions', to='callbacks.agent')),
+                ('callback', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='text_interactions', to='callbacks.callbackrequest')),
+                ('contact', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='text_interactions', to='callbacks.contact')),
+                ('interaction', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='text_interactions', to='callbacks.interaction')),
             ],
             options={
-                "ordering": ["created_at", "id"],
-                "indexes": [
-                    models.Index(condition=models.Q(("closed_at__isnull", True)), fields=["number"], name="text_open_by_number")
-                ],
-                "constraints": [
-                    models.UniqueConstraint(
-                        condition=models.Q(("closed_at__isnull", True)),
-                        fields=("agent", "number"),
-                        name="one_text_window_per_agent_and_number",
-                    )
-                ],
+                'ordering': ['created_at', 'id'],
+                'indexes': [models.Index(condition=models.Q(('closed_at__isnull', True)), fields=['number'], name='text_open_by_number')],
+                'constraints': [models.UniqueConstraint(condition=models.Q(('closed_at__isnull', True)), fields=('agent', 'number'), name='one_text_window_per_agent_and_number')],
             },
         ),
     ]

@@ -6,155 +6,56 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("callbacks", "0035_text_interaction"),
+        ('callbacks', '0035_text_interaction'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="queue",
-            name="monitoring_shown",
-            field=models.BooleanField(
-                default=True,
-                help_text="Agents of this queue see when a supervisor listens to, whispers to or barges in on their call.",
-                verbose_name="agents see monitoring",
-            ),
+            model_name='queue',
+            name='monitoring_shown',
+            field=models.BooleanField(default=True, help_text='Agents of this queue see when a supervisor listens to, whispers to or barges in on their call.', verbose_name='agents see monitoring'),
         ),
         migrations.AlterField(
-            model_name="effect",
-            name="kind",
-            field=models.CharField(
-                choices=[
-                    ("dial", "Dial"),
-                    ("hang_up", "Hang up"),
-                    ("hold", "Hold"),
-                    ("resume", "Resume"),
-                    ("send_dtmf", "Send DTMF"),
-                    ("transfer", "Transfer"),
-                    ("conference", "Conference"),
-                    ("consult", "Consult"),
-                    ("end_consult", "End consultation"),
-                    ("email", "E-mail"),
-                    ("webhook", "Webhook"),
-                    ("sms", "Text message"),
-                    ("monitor", "Monitor"),
-                    ("end_monitor", "End monitoring"),
-                ],
-                max_length=20,
-            ),
+            model_name='effect',
+            name='kind',
+            field=models.CharField(choices=[('dial', 'Dial'), ('hang_up', 'Hang up'), ('hold', 'Hold'), ('resume', 'Resume'), ('send_dtmf', 'Send DTMF'), ('transfer', 'Transfer'), ('conference', 'Conference'), ('consult', 'Consult'), ('end_consult', 'End consultation'), ('email', 'E-mail'), ('webhook', 'Webhook'), ('sms', 'Text message'), ('monitor', 'Monitor'), ('end_monitor', 'End monitoring')], max_length=20),
         ),
         migrations.AlterField(
-            model_name="historyevent",
-            name="kind",
-            field=models.CharField(
-                choices=[
-                    ("created", "Request received"),
-                    ("duplicate", "Duplicate request merged"),
-                    ("due", "Became due"),
-                    ("offered", "Offered"),
-                    ("accepted", "Accepted"),
-                    ("rejected", "Rejected"),
-                    ("timed_out", "Offer timed out"),
-                    ("withdrawn", "Offer withdrawn"),
-                    ("not_delivered", "Offer not delivered"),
-                    ("done", "Marked done"),
-                    ("cancelled", "Cancelled"),
-                    ("failed", "Failed"),
-                    ("status", "Agent status"),
-                    ("note", "Note"),
-                    ("call", "Call"),
-                    ("dtmf", "DTMF"),
-                    ("disposition", "Disposition"),
-                    ("rescheduled", "Rescheduled"),
-                    ("retry", "Retry scheduled"),
-                    ("transfer", "Transfer"),
-                    ("conference", "Conference"),
-                    ("consult", "Consultation"),
-                    ("email", "E-mail"),
-                    ("contact", "Contact"),
-                    ("reminder", "Reminder"),
-                    ("switch", "Switch command"),
-                    ("expired", "Expired"),
-                    ("webhook", "Webhook"),
-                    ("reassigned", "Reassigned"),
-                    ("priority", "Priority changed"),
-                    ("paused", "Paused"),
-                    ("resumed", "Resumed"),
-                    ("text", "Text message"),
-                    ("routed", "Sent on by a routing rule"),
-                    ("config", "Configuration change"),
-                    ("reconciled", "Repaired by reconciliation"),
-                    ("monitor", "Monitoring"),
-                ],
-                max_length=20,
-            ),
+            model_name='historyevent',
+            name='kind',
+            field=models.CharField(choices=[('created', 'Request received'), ('duplicate', 'Duplicate request merged'), ('due', 'Became due'), ('offered', 'Offered'), ('accepted', 'Accepted'), ('rejected', 'Rejected'), ('timed_out', 'Offer timed out'), ('withdrawn', 'Offer withdrawn'), ('not_delivered', 'Offer not delivered'), ('done', 'Marked done'), ('cancelled', 'Cancelled'), ('failed', 'Failed'), ('status', 'Agent status'), ('note', 'Note'), ('call', 'Call'), ('dtmf', 'DTMF'), ('disposition', 'Disposition'), ('rescheduled', 'Rescheduled'), ('retry', 'Retry scheduled'), ('transfer', 'Transfer'), ('conference', 'Conference'), ('consult', 'Consultation'), ('email', 'E-mail'), ('contact', 'Contact'), ('reminder', 'Reminder'), ('switch', 'Switch command'), ('expired', 'Expired'), ('webhook', 'Webhook'), ('reassigned', 'Reassigned'), ('priority', 'Priority changed'), ('paused', 'Paused'), ('resumed', 'Resumed'), ('text', 'Text message'), ('routed', 'Sent on by a routing rule'), ('config', 'Configuration change'), ('reconciled', 'Repaired by reconciliation'), ('monitor', 'Monitoring')], max_length=20),
         ),
         migrations.CreateModel(
-            name="MonitoringSession",
+            name='MonitoringSession',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                (
-                    "mode",
-                    models.CharField(
-                        choices=[("listen", "Listen"), ("whisper", "Whisper"), ("barge", "Barge")],
-                        default="listen",
-                        max_length=10,
-                    ),
-                ),
-                ("token", models.CharField(max_length=64, unique=True)),
-                ("started_at", models.DateTimeField()),
-                ("ended_at", models.DateTimeField(blank=True, null=True)),
-                (
-                    "end_reason",
-                    models.CharField(
-                        blank=True, choices=[("left", "The supervisor left"), ("call_ended", "The call ended")], max_length=12
-                    ),
-                ),
-                (
-                    "agent",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE, related_name="monitored", to="callbacks.agent"
-                    ),
-                ),
-                (
-                    "call",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE, related_name="monitoring_sessions", to="callbacks.call"
-                    ),
-                ),
-                (
-                    "supervisor",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE, related_name="monitoring", to=settings.AUTH_USER_MODEL
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('mode', models.CharField(choices=[('listen', 'Listen'), ('whisper', 'Whisper'), ('barge', 'Barge')], default='listen', max_length=10)),
+                ('token', models.CharField(max_length=64, unique=True)),
+                ('started_at', models.DateTimeField()),
+                ('ended_at', models.DateTimeField(blank=True, null=True)),
+                ('end_reason', models.CharField(blank=True, choices=[('left', 'The supervisor left'), ('call_ended', 'The call ended')], max_length=12)),
+                ('agent', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='monitored', to='callbacks.agent')),
+                ('call', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='monitoring_sessions', to='callbacks.call')),
+                ('supervisor', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='monitoring', to=settings.AUTH_USER_MODEL)),
             ],
             options={
-                "ordering": ["-started_at"],
+                'ordering': ['-started_at'],
             },
         ),
         migrations.AddField(
-            model_name="call",
-            name="monitoring",
-            field=models.ForeignKey(
-                blank=True,
-                null=True,
-                on_delete=django.db.models.deletion.SET_NULL,
-                related_name="+",
-                to="callbacks.monitoringsession",
-            ),
+            model_name='call',
+            name='monitoring',
+            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='callbacks.monitoringsession'),
         ),
         migrations.AddConstraint(
-            model_name="monitoringsession",
-            constraint=models.UniqueConstraint(
-                condition=models.Q(("ended_at__isnull", True)), fields=("call",), name="one_monitor_per_call"
-            ),
+            model_name='monitoringsession',
+            constraint=models.UniqueConstraint(condition=models.Q(('ended_at__isnull', True)), fields=('call',), name='one_monitor_per_call'),
         ),
         migrations.AddConstraint(
-            model_name="monitoringsession",
-            constraint=models.UniqueConstraint(
-                condition=models.Q(("ended_at__isnull", True)), fields=("supervisor",), name="one_call_monitored_per_supervisor"
-            ),
+            model_name='monitoringsession',
+            constraint=models.UniqueConstraint(condition=models.Q(('ended_at__isnull', True)), fields=('supervisor',), name='one_call_monitored_per_supervisor'),
         ),
     ]

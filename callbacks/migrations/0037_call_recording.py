@@ -7,173 +7,59 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("callbacks", "0036_monitoring"),
+        ('callbacks', '0036_monitoring'),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="call",
-            name="recording",
+            model_name='call',
+            name='recording',
             field=models.CharField(blank=True, max_length=10),
         ),
         migrations.AddField(
-            model_name="queue",
-            name="recording_policy",
-            field=models.CharField(
-                choices=[("never", "Never"), ("always", "Always"), ("agent", "Started by the agent")],
-                default="never",
-                help_text="Never; always, from the moment the customer answers; or when the agent presses Record. The agent may pause a recording while the customer reads out a card number.",
-                max_length=6,
-                verbose_name="call recording",
-            ),
+            model_name='queue',
+            name='recording_policy',
+            field=models.CharField(choices=[('never', 'Never'), ('always', 'Always'), ('agent', 'Started by the agent')], default='never', help_text='Never; always, from the moment the customer answers; or when the agent presses Record. The agent may pause a recording while the customer reads out a card number.', max_length=6, verbose_name='call recording'),
         ),
         migrations.AddField(
-            model_name="queue",
-            name="recording_retention_days",
-            field=models.PositiveIntegerField(
-                default=90,
-                help_text="Recordings are deleted this many days after their call, by the scheduled retention task.",
-                validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(3650)],
-                verbose_name="keep recordings for (days)",
-            ),
+            model_name='queue',
+            name='recording_retention_days',
+            field=models.PositiveIntegerField(default=90, help_text='Recordings are deleted this many days after their call, by the scheduled retention task.', validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(3650)], verbose_name='keep recordings for (days)'),
         ),
         migrations.AlterField(
-            model_name="effect",
-            name="kind",
-            field=models.CharField(
-                choices=[
-                    ("dial", "Dial"),
-                    ("hang_up", "Hang up"),
-                    ("hold", "Hold"),
-                    ("resume", "Resume"),
-                    ("send_dtmf", "Send DTMF"),
-                    ("transfer", "Transfer"),
-                    ("conference", "Conference"),
-                    ("consult", "Consult"),
-                    ("end_consult", "End consultation"),
-                    ("email", "E-mail"),
-                    ("webhook", "Webhook"),
-                    ("sms", "Text message"),
-                    ("monitor", "Monitor"),
-                    ("end_monitor", "End monitoring"),
-                    ("record", "Recording"),
-                ],
-                max_length=20,
-            ),
+            model_name='effect',
+            name='kind',
+            field=models.CharField(choices=[('dial', 'Dial'), ('hang_up', 'Hang up'), ('hold', 'Hold'), ('resume', 'Resume'), ('send_dtmf', 'Send DTMF'), ('transfer', 'Transfer'), ('conference', 'Conference'), ('consult', 'Consult'), ('end_consult', 'End consultation'), ('email', 'E-mail'), ('webhook', 'Webhook'), ('sms', 'Text message'), ('monitor', 'Monitor'), ('end_monitor', 'End monitoring'), ('record', 'Recording')], max_length=20),
         ),
         migrations.AlterField(
-            model_name="historyevent",
-            name="kind",
-            field=models.CharField(
-                choices=[
-                    ("created", "Request received"),
-                    ("duplicate", "Duplicate request merged"),
-                    ("due", "Became due"),
-                    ("offered", "Offered"),
-                    ("accepted", "Accepted"),
-                    ("rejected", "Rejected"),
-                    ("timed_out", "Offer timed out"),
-                    ("withdrawn", "Offer withdrawn"),
-                    ("not_delivered", "Offer not delivered"),
-                    ("done", "Marked done"),
-                    ("cancelled", "Cancelled"),
-                    ("failed", "Failed"),
-                    ("status", "Agent status"),
-                    ("note", "Note"),
-                    ("call", "Call"),
-                    ("dtmf", "DTMF"),
-                    ("disposition", "Disposition"),
-                    ("rescheduled", "Rescheduled"),
-                    ("retry", "Retry scheduled"),
-                    ("transfer", "Transfer"),
-                    ("conference", "Conference"),
-                    ("consult", "Consultation"),
-                    ("email", "E-mail"),
-                    ("contact", "Contact"),
-                    ("reminder", "Reminder"),
-                    ("switch", "Switch command"),
-                    ("expired", "Expired"),
-                    ("webhook", "Webhook"),
-                    ("reassigned", "Reassigned"),
-                    ("priority", "Priority changed"),
-                    ("paused", "Paused"),
-                    ("resumed", "Resumed"),
-                    ("text", "Text message"),
-                    ("routed", "Sent on by a routing rule"),
-                    ("config", "Configuration change"),
-                    ("reconciled", "Repaired by reconciliation"),
-                    ("monitor", "Monitoring"),
-                    ("recording", "Recording"),
-                ],
-                max_length=20,
-            ),
+            model_name='historyevent',
+            name='kind',
+            field=models.CharField(choices=[('created', 'Request received'), ('duplicate', 'Duplicate request merged'), ('due', 'Became due'), ('offered', 'Offered'), ('accepted', 'Accepted'), ('rejected', 'Rejected'), ('timed_out', 'Offer timed out'), ('withdrawn', 'Offer withdrawn'), ('not_delivered', 'Offer not delivered'), ('done', 'Marked done'), ('cancelled', 'Cancelled'), ('failed', 'Failed'), ('status', 'Agent status'), ('note', 'Note'), ('call', 'Call'), ('dtmf', 'DTMF'), ('disposition', 'Disposition'), ('rescheduled', 'Rescheduled'), ('retry', 'Retry scheduled'), ('transfer', 'Transfer'), ('conference', 'Conference'), ('consult', 'Consultation'), ('email', 'E-mail'), ('contact', 'Contact'), ('reminder', 'Reminder'), ('switch', 'Switch command'), ('expired', 'Expired'), ('webhook', 'Webhook'), ('reassigned', 'Reassigned'), ('priority', 'Priority changed'), ('paused', 'Paused'), ('resumed', 'Resumed'), ('text', 'Text message'), ('routed', 'Sent on by a routing rule'), ('config', 'Configuration change'), ('reconciled', 'Repaired by reconciliation'), ('monitor', 'Monitoring'), ('recording', 'Recording')], max_length=20),
         ),
         migrations.CreateModel(
-            name="CallRecording",
+            name='CallRecording',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                (
-                    "state",
-                    models.CharField(
-                        choices=[
-                            ("recording", "Recording"),
-                            ("paused", "Recording paused"),
-                            ("storing", "Being stored"),
-                            ("ready", "Ready"),
-                            ("failed", "Failed"),
-                            ("deleted", "Deleted"),
-                        ],
-                        default="recording",
-                        max_length=10,
-                    ),
-                ),
-                ("started_at", models.DateTimeField()),
-                ("ended_at", models.DateTimeField(blank=True, null=True)),
-                ("pauses", models.JSONField(blank=True, default=list)),
-                (
-                    "switch_state",
-                    models.JSONField(blank=True, default=dict, help_text="What the switch needs to go on (rtpengine's ports)"),
-                ),
-                (
-                    "audio",
-                    models.FileField(
-                        blank=True, max_length=200, storage=callbacks.models.recordings.recordings_storage, upload_to=""
-                    ),
-                ),
-                ("seconds", models.FloatField(blank=True, null=True)),
-                ("size", models.PositiveBigIntegerField(blank=True, null=True)),
-                ("sha256", models.CharField(blank=True, max_length=64)),
-                ("problem", models.CharField(blank=True, max_length=300)),
-                ("deleted_at", models.DateTimeField(blank=True, null=True)),
-                (
-                    "agent",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to="callbacks.agent",
-                    ),
-                ),
-                (
-                    "call",
-                    models.OneToOneField(
-                        on_delete=django.db.models.deletion.CASCADE, related_name="recording_of", to="callbacks.call"
-                    ),
-                ),
-                (
-                    "callback",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE, related_name="recordings", to="callbacks.callbackrequest"
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('state', models.CharField(choices=[('recording', 'Recording'), ('paused', 'Recording paused'), ('storing', 'Being stored'), ('ready', 'Ready'), ('failed', 'Failed'), ('deleted', 'Deleted')], default='recording', max_length=10)),
+                ('started_at', models.DateTimeField()),
+                ('ended_at', models.DateTimeField(blank=True, null=True)),
+                ('pauses', models.JSONField(blank=True, default=list)),
+                ('switch_state', models.JSONField(blank=True, default=dict, help_text="What the switch needs to go on (rtpengine's ports)")),
+                ('audio', models.FileField(blank=True, max_length=200, storage=callbacks.models.recordings.recordings_storage, upload_to='')),
+                ('seconds', models.FloatField(blank=True, null=True)),
+                ('size', models.PositiveBigIntegerField(blank=True, null=True)),
+                ('sha256', models.CharField(blank=True, max_length=64)),
+                ('problem', models.CharField(blank=True, max_length=300)),
+                ('deleted_at', models.DateTimeField(blank=True, null=True)),
+                ('agent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='callbacks.agent')),
+                ('call', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='recording_of', to='callbacks.call')),
+                ('callback', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='recordings', to='callbacks.callbackrequest')),
             ],
             options={
-                "ordering": ["-started_at"],
-                "indexes": [
-                    models.Index(condition=models.Q(("deleted_at__isnull", True)), fields=["ended_at"], name="recording_kept")
-                ],
+                'ordering': ['-started_at'],
+                'indexes': [models.Index(condition=models.Q(('deleted_at__isnull', True)), fields=['ended_at'], name='recording_kept')],
             },
         ),
     ]

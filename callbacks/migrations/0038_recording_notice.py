@@ -4,18 +4,15 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("callbacks", "0037_call_recording"),
+        ('callbacks', '0037_call_recording'),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="queue",
-            name="recording_notice",
-            field=models.BooleanField(
-                default=False,
-                help_text="When the customer answers, they hear “This call may be recorded” in their language before the agent speaks (the browser softphone plays it into the call; the agent hears it too).",
-                verbose_name="announce recording",
-            ),
+            model_name='queue',
+            name='recording_notice',
+            field=models.BooleanField(default=False, help_text='When the customer answers, they hear “This call may be recorded” in their language before the agent speaks (the browser softphone plays it into the call; the agent hears it too).', verbose_name='announce recording'),
         ),
     ]

@@ -9,180 +9,68 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("callbacks", "0038_recording_notice"),
+        ('callbacks', '0038_recording_notice'),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="RetentionPolicy",
+            name='RetentionPolicy',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                (
-                    "callbacks_days",
-                    models.PositiveIntegerField(
-                        blank=True,
-                        help_text="Days after the callback closed. Empty: the global setting (empty there too: kept forever).",
-                        null=True,
-                        validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(36500)],
-                        verbose_name="keep callbacks for (days)",
-                    ),
-                ),
-                (
-                    "history_days",
-                    models.PositiveIntegerField(
-                        blank=True,
-                        help_text="Days after the callback closed. Empty: the global setting (empty there too: kept forever).",
-                        null=True,
-                        validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(36500)],
-                        verbose_name="keep history for (days)",
-                    ),
-                ),
-                (
-                    "emails_days",
-                    models.PositiveIntegerField(
-                        blank=True,
-                        help_text="Days after the callback closed. Empty: the global setting (empty there too: kept forever).",
-                        null=True,
-                        validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(36500)],
-                        verbose_name="keep e-mails for (days)",
-                    ),
-                ),
-                (
-                    "notes_days",
-                    models.PositiveIntegerField(
-                        blank=True,
-                        help_text="Days after the callback closed. Empty: the global setting (empty there too: kept forever).",
-                        null=True,
-                        validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(36500)],
-                        verbose_name="keep notes for (days)",
-                    ),
-                ),
-                (
-                    "texts_days",
-                    models.PositiveIntegerField(
-                        blank=True,
-                        help_text="Days after the callback closed. Empty: the global setting (empty there too: kept forever).",
-                        null=True,
-                        validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(36500)],
-                        verbose_name="keep texts for (days)",
-                    ),
-                ),
-                ("updated_at", models.DateTimeField(auto_now=True)),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('callbacks_days', models.PositiveIntegerField(blank=True, help_text='Days after the callback closed. Empty: the global setting (empty there too: kept forever).', null=True, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(36500)], verbose_name='keep callbacks for (days)')),
+                ('history_days', models.PositiveIntegerField(blank=True, help_text='Days after the callback closed. Empty: the global setting (empty there too: kept forever).', null=True, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(36500)], verbose_name='keep history for (days)')),
+                ('emails_days', models.PositiveIntegerField(blank=True, help_text='Days after the callback closed. Empty: the global setting (empty there too: kept forever).', null=True, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(36500)], verbose_name='keep e-mails for (days)')),
+                ('notes_days', models.PositiveIntegerField(blank=True, help_text='Days after the callback closed. Empty: the global setting (empty there too: kept forever).', null=True, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(36500)], verbose_name='keep notes for (days)')),
+                ('texts_days', models.PositiveIntegerField(blank=True, help_text='Days after the callback closed. Empty: the global setting (empty there too: kept forever).', null=True, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(36500)], verbose_name='keep texts for (days)')),
+                ('updated_at', models.DateTimeField(auto_now=True)),
             ],
             options={
-                "verbose_name": "retention policy",
-                "verbose_name_plural": "retention policies",
-                "ordering": [models.OrderBy(models.F("queue"), nulls_first=True)],
+                'verbose_name': 'retention policy',
+                'verbose_name_plural': 'retention policies',
+                'ordering': [models.OrderBy(models.F('queue'), nulls_first=True)],
             },
         ),
         migrations.AlterModelOptions(
-            name="callbackrequest",
-            options={
-                "ordering": ["-created_at"],
-                "permissions": [
-                    ("supervise", "Can see the live board, the work list and the reports of supervised queues"),
-                    ("manage_callbacks", "Can reschedule, cancel, reassign and reprioritise callbacks of supervised queues"),
-                    ("all_queues", "Supervises every queue (the Admin role)"),
-                    ("personal_data", "Can export and erase a person's data (the Admin role)"),
-                ],
-            },
+            name='callbackrequest',
+            options={'ordering': ['-created_at'], 'permissions': [('supervise', 'Can see the live board, the work list and the reports of supervised queues'), ('manage_callbacks', 'Can reschedule, cancel, reassign and reprioritise callbacks of supervised queues'), ('all_queues', 'Supervises every queue (the Admin role)'), ('personal_data', "Can export and erase a person's data (the Admin role)")]},
         ),
         migrations.AddField(
-            model_name="apiclient",
-            name="role",
-            field=models.CharField(
-                choices=[("integration", "Integration"), ("admin", "Admin")],
-                default="integration",
-                help_text="Admin: may also export and erase a person's data (/api/v1/privacy/…). Give it to few clients.",
-                max_length=12,
-            ),
+            model_name='apiclient',
+            name='role',
+            field=models.CharField(choices=[('integration', 'Integration'), ('admin', 'Admin')], default='integration', help_text="Admin: may also export and erase a person's data (/api/v1/privacy/…). Give it to few clients.", max_length=12),
         ),
         migrations.AddField(
-            model_name="callbackrequest",
-            name="erased_at",
+            model_name='callbackrequest',
+            name='erased_at',
             field=models.DateTimeField(blank=True, editable=False, null=True),
         ),
         migrations.AlterField(
-            model_name="historyevent",
-            name="kind",
-            field=models.CharField(
-                choices=[
-                    ("created", "Request received"),
-                    ("duplicate", "Duplicate request merged"),
-                    ("due", "Became due"),
-                    ("offered", "Offered"),
-                    ("accepted", "Accepted"),
-                    ("rejected", "Rejected"),
-                    ("timed_out", "Offer timed out"),
-                    ("withdrawn", "Offer withdrawn"),
-                    ("not_delivered", "Offer not delivered"),
-                    ("done", "Marked done"),
-                    ("cancelled", "Cancelled"),
-                    ("failed", "Failed"),
-                    ("status", "Agent status"),
-                    ("note", "Note"),
-                    ("call", "Call"),
-                    ("dtmf", "DTMF"),
-                    ("disposition", "Disposition"),
-                    ("rescheduled", "Rescheduled"),
-                    ("retry", "Retry scheduled"),
-                    ("transfer", "Transfer"),
-                    ("conference", "Conference"),
-                    ("consult", "Consultation"),
-                    ("email", "E-mail"),
-                    ("contact", "Contact"),
-                    ("reminder", "Reminder"),
-                    ("switch", "Switch command"),
-                    ("expired", "Expired"),
-                    ("webhook", "Webhook"),
-                    ("reassigned", "Reassigned"),
-                    ("priority", "Priority changed"),
-                    ("paused", "Paused"),
-                    ("resumed", "Resumed"),
-                    ("text", "Text message"),
-                    ("routed", "Sent on by a routing rule"),
-                    ("config", "Configuration change"),
-                    ("reconciled", "Repaired by reconciliation"),
-                    ("monitor", "Monitoring"),
-                    ("recording", "Recording"),
-                    ("privacy", "Personal data"),
-                ],
-                max_length=20,
-            ),
+            model_name='historyevent',
+            name='kind',
+            field=models.CharField(choices=[('created', 'Request received'), ('duplicate', 'Duplicate request merged'), ('due', 'Became due'), ('offered', 'Offered'), ('accepted', 'Accepted'), ('rejected', 'Rejected'), ('timed_out', 'Offer timed out'), ('withdrawn', 'Offer withdrawn'), ('not_delivered', 'Offer not delivered'), ('done', 'Marked done'), ('cancelled', 'Cancelled'), ('failed', 'Failed'), ('status', 'Agent status'), ('note', 'Note'), ('call', 'Call'), ('dtmf', 'DTMF'), ('disposition', 'Disposition'), ('rescheduled', 'Rescheduled'), ('retry', 'Retry scheduled'), ('transfer', 'Transfer'), ('conference', 'Conference'), ('consult', 'Consultation'), ('email', 'E-mail'), ('contact', 'Contact'), ('reminder', 'Reminder'), ('switch', 'Switch command'), ('expired', 'Expired'), ('webhook', 'Webhook'), ('reassigned', 'Reassigned'), ('priority', 'Priority changed'), ('paused', 'Paused'), ('resumed', 'Resumed'), ('text', 'Text message'), ('routed', 'Sent on by a routing rule'), ('config', 'Configuration change'), ('reconciled', 'Repaired by reconciliation'), ('monitor', 'Monitoring'), ('recording', 'Recording'), ('privacy', 'Personal data')], max_length=20),
         ),
         migrations.AlterField(
-            model_name="smsoptout",
-            name="number",
+            model_name='smsoptout',
+            name='number',
             field=models.CharField(max_length=60, unique=True),
         ),
         migrations.AddIndex(
-            model_name="callbackrequest",
-            index=models.Index(
-                condition=models.Q(("closed_at__isnull", False), ("erased_at__isnull", True)),
-                fields=["closed_at"],
-                name="cb_not_erased",
-            ),
+            model_name='callbackrequest',
+            index=models.Index(condition=models.Q(('closed_at__isnull', False), ('erased_at__isnull', True)), fields=['closed_at'], name='cb_not_erased'),
         ),
         migrations.AddField(
-            model_name="retentionpolicy",
-            name="queue",
-            field=models.OneToOneField(
-                blank=True,
-                help_text="Empty: the global defaults.",
-                null=True,
-                on_delete=django.db.models.deletion.CASCADE,
-                related_name="retention",
-                to="callbacks.queue",
-            ),
+            model_name='retentionpolicy',
+            name='queue',
+            field=models.OneToOneField(blank=True, help_text='Empty: the global defaults.', null=True, on_delete=django.db.models.deletion.CASCADE, related_name='retention', to='callbacks.queue'),
         ),
         migrations.AddConstraint(
-            model_name="retentionpolicy",
-            constraint=models.UniqueConstraint(
-                django.db.models.functions.comparison.Coalesce("queue", models.Value(0)), name="one_retention_policy_per_queue"
-            ),
+            model_name='retentionpolicy',
+            constraint=models.UniqueConstraint(django.db.models.functions.comparison.Coalesce('queue', models.Value(0)), name='one_retention_policy_per_queue'),
         ),
     ]
+
 
 
 # The history stays append-only in the database: DELETE is allowed only inside a transaction where the erasing core
@@ -204,4 +92,6 @@ NEW_DOOR = """    IF TG_OP = 'DELETE' THEN
 assert OLD_DOOR in PREVIOUS_SQL
 APPEND_ONLY_SQL = PREVIOUS_SQL.replace(OLD_DOOR, NEW_DOOR)
 
-Migration.operations.append(migrations.RunPython(AUDIT._on_postgresql(APPEND_ONLY_SQL), AUDIT._on_postgresql(PREVIOUS_SQL)))
+Migration.operations.append(
+    migrations.RunPython(AUDIT._on_postgresql(APPEND_ONLY_SQL), AUDIT._on_postgresql(PREVIOUS_SQL))
+)

@@ -22,25 +22,20 @@ def to_queues(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("callbacks", "0039_privacy_retention"),
+        ('callbacks', '0039_privacy_retention'),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="retentionpolicy",
-            name="recordings_days",
-            field=models.PositiveIntegerField(
-                blank=True,
-                help_text="Days after the call ended: the audio is deleted. Empty: the global setting (empty there too: 90 days).",
-                null=True,
-                validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(3650)],
-                verbose_name="keep recordings for (days)",
-            ),
+            model_name='retentionpolicy',
+            name='recordings_days',
+            field=models.PositiveIntegerField(blank=True, help_text='Days after the call ended: the audio is deleted. Empty: the global setting (empty there too: 90 days).', null=True, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(3650)], verbose_name='keep recordings for (days)'),
         ),
         migrations.RunPython(to_policies, to_queues),
         migrations.RemoveField(
-            model_name="queue",
-            name="recording_retention_days",
+            model_name='queue',
+            name='recording_retention_days',
         ),
     ]

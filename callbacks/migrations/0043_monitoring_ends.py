@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("callbacks", "0041_analytics"),
+        ("callbacks", "0042_mask_number_check_codes"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
@@ -52,3 +52,21 @@ class Migration(migrations.Migration):
             ),
         ),
     ]
+
+
+# The append-only trigger (0010, 0039) knows the history's columns by name: `about` may be cleared when its user is
+# deleted (ON DELETE SET NULL), as `agent` and `actor` may, and never set to anyone else.
+import importlib  # noqa: E402
+
+ERASURE = importlib.import_module("callbacks.migrations.0039_privacy_retention")
+ACTOR_RULE = "       OR (NEW.actor_id IS DISTINCT FROM OLD.actor_id AND NEW.actor_id IS NOT NULL) THEN\n"
+assert ACTOR_RULE in ERASURE.APPEND_ONLY_SQL
+APPEND_ONLY_SQL = ERASURE.APPEND_ONLY_SQL.replace(
+    ACTOR_RULE,
+    "       OR (NEW.actor_id IS DISTINCT FROM OLD.actor_id AND NEW.actor_id IS NOT NULL)\n"
+    "       OR (NEW.about_id IS DISTINCT FROM OLD.about_id AND NEW.about_id IS NOT NULL) THEN\n",
+)
+
+Migration.operations.append(
+    migrations.RunPython(ERASURE.AUDIT._on_postgresql(APPEND_ONLY_SQL), ERASURE.AUDIT._on_postgresql(ERASURE.APPEND_ONLY_SQL))
+)
