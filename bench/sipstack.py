@@ -19,7 +19,7 @@ from pathlib import Path
 
 from callbacks.voice.control import Control
 
-from .cluster import Service
+from .cluster import Service, stop_all
 from .common import ROOT, wait_port
 
 KAMAILIO = shutil.which("kamailio") or "/usr/sbin/kamailio"
@@ -27,6 +27,9 @@ TURNSERVER = shutil.which("turnserver") or "/usr/bin/turnserver"
 RTPENGINE = shutil.which("rtpengine") or "/usr/bin/rtpengine"
 BARESIP = shutil.which("baresip") or "/usr/bin/baresip"
 BARESIP_MODULES = "/usr/lib/baresip/modules"
+# baresip answers SIGTERM by unregistering and waits for answers that may never come: a test's lines get this long,
+# then SIGKILL (what they heard was read while they ran). kamailio and rtpengine are gone well within it.
+BARESIP_GRACE = 5
 
 BARESIP_CONFIG = """\
 poll_method epoll
@@ -157,7 +160,7 @@ class Line:
 
     def stop(self) -> None:
         self.control.close()
-        self.service.stop()
+        self.service.stop(grace=BARESIP_GRACE)
 
 
 class SipStack:
@@ -227,21 +230,11 @@ class SipStack:
         return line
 
     def stop(self) -> None:
-        # All at once: baresip often outlives SIGTERM, and one grace period per line added up to minutes at the end
-        # of the SIP suite (30-odd lines × 5 s).
+        # All at once: baresip often outlives SIGTERM, and one grace period per process (30-odd lines, kamailio,
+        # rtpengine, coturn × 5 s) added up to minutes at the end of the SIP suite.
         for line in self.lines:
             if line.sock is not None:
                 line.sock.close()
-            if line.service.alive:
-                line.service.proc.terminate()
-        deadline = time.monotonic() + 5
-        for line in self.lines:
-            if line.service.alive:
-                try:
-                    line.service.proc.wait(max(0.1, deadline - time.monotonic()))
-                except subprocess.TimeoutExpired:
-                    line.service.kill()
-        self.kamailio.stop()
-        self.rtpengine.stop()
-        if self.coturn:
-            self.coturn.stop()
+        stop_all(
+            [line.service for line in self.lines] + [s for s in (self.kamailio, self.rtpengine, self.coturn) if s], BARESIP_GRACE
+        )

@@ -55,6 +55,7 @@ from .models import (
     VoiceSession,
     channels_of,
     channels_worked,
+    person_name_sql,
 )
 from .presenters.status import ChannelState, channel_states, engaged_as, engagement
 
@@ -75,6 +76,7 @@ class AgentLine:
     engaged: str = ""  # in another agent's conference or consultation: busy whatever the statuses say
     call_state: str = ""  # their own call's state (dialing, connected, on_hold), "" with none
     call_since: datetime | None = None  # when that call connected (or was dialled)
+    monitored_by: str = ""  # the supervisor on that call (Listen, Whisper or Barge), if one is
 
     @property
     def call_label(self) -> str:
@@ -82,8 +84,9 @@ class AgentLine:
 
     @property
     def can_monitor(self) -> bool:
-        """A supervisor may listen in: the agent's call is connected or on hold (`lifecycle.monitoring`)."""
-        return self.call_state in (CallState.CONNECTED, CallState.ON_HOLD)
+        """A supervisor may listen in: the agent's call is connected or on hold, and nobody is on it yet
+        (`lifecycle.monitoring`: one supervisor on a call at a time)."""
+        return self.call_state in (CallState.CONNECTED, CallState.ON_HOLD) and not self.monitored_by
 
 
 # How an agent row names the state of the agent's own call.
@@ -214,15 +217,16 @@ def _agents(figures: dict[int, QueueFigures], ids: list[int]) -> None:
     rows = AgentChannelStatus.objects.filter(agent_id__in=agent_ids).select_related("reason")
     # The agent's own call, in the same statement: what the row shows and whether Listen is offered.
     own_call = Call.objects.filter(interaction__agent_id=OuterRef("agent_id"), state__in=ACTIVE_CALL_STATES).order_by("-pk")
-    calls: dict[int, tuple[str, datetime | None]] = {}
+    calls: dict[int, tuple[str, datetime | None, str]] = {}
     for row in rows.annotate(
         **engagement(OuterRef("agent_id")),
         call_state=Subquery(own_call.values("state")[:1]),
         call_since=Subquery(own_call.annotate(since=Coalesce("connected_at", "started_at")).values("since")[:1]),
+        monitored_by=Subquery(own_call.annotate(by=person_name_sql("monitoring__supervisor__")).values("by")[:1]),
     ):
         statuses[row.agent_id][row.channel] = row
         if row.call_state:
-            calls[row.agent_id] = (row.call_state, row.call_since)
+            calls[row.agent_id] = (row.call_state, row.call_since, row.monitored_by or "")
     for agent_id in names:
         enabled[agent_id] = channels_of(statuses[agent_id])
     lines = {
@@ -231,7 +235,7 @@ def _agents(figures: dict[int, QueueFigures], ids: list[int]) -> None:
             names.get(agent_id, "?"),
             channel_states(enabled.get(agent_id, []), statuses[agent_id]),
             engaged_as(statuses[agent_id].values()),
-            *calls.get(agent_id, ("", None)),
+            *calls.get(agent_id, ("", None, "")),
         )
         for agent_id in agent_ids
     }

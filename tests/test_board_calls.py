@@ -54,6 +54,16 @@ def test_the_row_shows_the_agents_call_and_offers_listen_only_while_there_is_one
     assert f'data-since="{int(call.connected_at.timestamp())}"' in on_call
     assert "Listen to Alice" in on_call
 
+    # Sam listens in: every board says who is on the call, and Listen goes (one supervisor on a call at a time).
+    sue = get_user_model().objects.create_user("sue", "sue@example.com", PASSWORD, first_name="Sue", last_name="Okafor")
+    sue.groups.add(Group.objects.get(name=roles.SUPERVISOR))
+    floor["billing"].supervisors.add(sue)
+    session = lifecycle.do_monitor(user=sue, agent_id=alice.pk)
+    monitored = row(client, floor)
+    assert "Sue Okafor is on the call" in monitored and "Listen to Alice" not in monitored
+    lifecycle.do_leave_monitoring(user=sue, session_id=session.pk)
+    assert "is on the call" not in row(client, floor) and "Listen to Alice" in row(client, floor)
+
     lifecycle.do_hold_call(user=alice.user, interaction_id=interaction.pk)
     held = row(client, floor)
     assert "Customer on hold" in held and "Listen to Alice" in held  # monitoring works on hold too

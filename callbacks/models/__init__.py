@@ -9,6 +9,7 @@ from .agents import (
     get_agent_for_supervisor,
     may_work,
     person_name,
+    person_name_sql,
 )
 from .analytics import QueueHour, ReportSubscription, RollupMark
 from .calendars import BusinessCalendar, CalendarException, OpeningHours
@@ -86,6 +87,7 @@ __all__ = [
     "get_queue_for_supervisor",
     "may_work",
     "person_name",
+    "person_name_sql",
     "queues_for",
     "require_supervisor",
     "supervises",

@@ -3,6 +3,8 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import models
+from django.db.models import CharField, Value
+from django.db.models.functions import Coalesce, Concat, NullIf, Trim
 from django.utils.translation import gettext
 
 from ..channels import ROUTED
@@ -64,6 +66,12 @@ def may_work(user) -> bool:
 def person_name(user) -> str:
     """A user as the trail and messages name them: their full name, else their username."""
     return user.get_full_name() or user.get_username()
+
+
+def person_name_sql(path: str = ""):
+    """`person_name` in SQL, for the user at `path` ("monitoring__supervisor__"): read in the statement that needs it."""
+    full = Trim(Concat(f"{path}first_name", Value(" "), f"{path}last_name", output_field=CharField()))
+    return Coalesce(NullIf(full, Value("")), f"{path}username", output_field=CharField())
 
 
 def agents_for(user, perm: str = "callbacks.manage_agents"):

@@ -191,11 +191,16 @@ class VoiceApp:
         if self.control is not None:
             self.control.close()
         if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
+            # baresip unregisters its lines on SIGTERM; it may wait on answers that never come, and a second SIGTERM
+            # makes it exit at once.
+            for signal_and_wait in (1, 4):
+                self.process.terminate()
+                try:
+                    self.process.wait(signal_and_wait)
+                    return
+                except subprocess.TimeoutExpired:
+                    continue
+            self.process.kill()
 
     def run(self) -> None:
         self.start()
