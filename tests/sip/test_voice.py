@@ -307,7 +307,8 @@ def test_a_customer_told_to_call_in_is_put_through_to_the_agent_who_accepts(serv
 
 
 def test_customer_first_no_key_counts_as_no_answer_and_the_retry_is_scheduled(server, sip, voice, customer_first, said):
-    _, alice, token = customer_first
+    queue, alice, token = customer_first
+    Queue.objects.filter(pk=queue.pk).update(menu_wait_seconds=1)  # nobody will press: no need to wait 3 s for it
     line = answering(sip, "+33612000057")
     ready_without_a_page(alice)
     callback = create(server, token, phone_number="+33612000057")
