@@ -212,21 +212,25 @@ def _agents(figures: dict[int, QueueFigures], ids: list[int]) -> None:
     statuses: dict[int, dict[str, AgentChannelStatus]] = defaultdict(dict)
     names: dict[int, str] = {}
     enabled: dict[int, list[str]] = {}
-    for agent in Agent.objects.filter(pk__in=agent_ids).only("display_name"):
-        names[agent.pk] = agent.display_name
-    rows = AgentChannelStatus.objects.filter(agent_id__in=agent_ids).select_related("reason")
-    # The agent's own call, in the same statement: what the row shows and whether Listen is offered.
-    own_call = Call.objects.filter(interaction__agent_id=OuterRef("agent_id"), state__in=ACTIVE_CALL_STATES).order_by("-pk")
+    # The agent's own call, read with their name (once an agent, not once a channel): what the row shows and
+    # whether Listen is offered.
+    own_call = Call.objects.filter(interaction__agent_id=OuterRef("pk"), state__in=ACTIVE_CALL_STATES).order_by("-pk")
     calls: dict[int, tuple[str, datetime | None, str]] = {}
-    for row in rows.annotate(
-        **engagement(OuterRef("agent_id")),
-        call_state=Subquery(own_call.values("state")[:1]),
-        call_since=Subquery(own_call.annotate(since=Coalesce("connected_at", "started_at")).values("since")[:1]),
-        monitored_by=Subquery(own_call.annotate(by=person_name_sql("monitoring__supervisor__")).values("by")[:1]),
+    for agent in (
+        Agent.objects.filter(pk__in=agent_ids)
+        .only("display_name")
+        .annotate(
+            call_state=Subquery(own_call.values("state")[:1]),
+            call_since=Subquery(own_call.annotate(since=Coalesce("connected_at", "started_at")).values("since")[:1]),
+            monitored_by=Subquery(own_call.annotate(by=person_name_sql("monitoring__supervisor__")).values("by")[:1]),
+        )
     ):
+        names[agent.pk] = agent.display_name
+        if agent.call_state:
+            calls[agent.pk] = (agent.call_state, agent.call_since, agent.monitored_by or "")
+    rows = AgentChannelStatus.objects.filter(agent_id__in=agent_ids).select_related("reason")
+    for row in rows.annotate(**engagement(OuterRef("agent_id"))):
         statuses[row.agent_id][row.channel] = row
-        if row.call_state:
-            calls[row.agent_id] = (row.call_state, row.call_since, row.monitored_by or "")
     for agent_id in names:
         enabled[agent_id] = channels_of(statuses[agent_id])
     lines = {
