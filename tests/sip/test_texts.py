@@ -12,8 +12,8 @@ import socket
 import pytest
 from playwright.sync_api import expect
 
-from callbacks.enums import HistoryKind
-from callbacks.models import CallbackRequest, SmsOptOut, TextMessage
+from callbacks.enums import EffectKind, HistoryKind
+from callbacks.models import CallbackRequest, Effect, SmsOptOut, TextMessage
 from callbacks.telephony.sip import credentials
 from tests.factories import make_api_client, make_queue
 
@@ -80,6 +80,18 @@ def test_a_confirmation_reaches_the_customers_phone_and_the_reply_and_stop_come_
 
     assert text_from_handset(number, "STOP", to=("127.0.0.2", 5060)) == "SIP/2.0 200 OK"
     assert SmsOptOut.objects.filter(number=number).exists()
+
+    # Opted out: the next callback's confirmation is held back, and nothing more reaches the phone.
+    texts_received = phone.sip_trace().count(f"MESSAGE sip:{number}-")
+    make_queue("texts-2", name="Sales", customer_notices="sms")  # (in the same queue it would join the open one)
+    status, again = server.api("POST", "/api/v1/callbacks", token, {"queue": "texts-2", "phone_number": number})
+    assert status == 201, again
+    second = CallbackRequest.objects.get(reference=again["reference"])
+    said = "No text sent (confirmation): the number opted out of texts"
+    assert second.history.filter(kind=HistoryKind.TEXT, message=said).exists()
+    assert not TextMessage.objects.filter(direction="out", callback=second).exists()
+    assert not Effect.objects.filter(kind=EffectKind.SMS, callback=second).exists(), "nothing was queued to send"
+    assert phone.sip_trace().count(f"MESSAGE sip:{number}-") == texts_received, "no text after STOP"
 
 
 def test_a_forged_text_to_ringbacks_number_is_challenged_and_lands_nowhere(server, sip, settings):
