@@ -34,6 +34,7 @@ from . import calendars
 from .analytics import HandleTime
 from .enums import (
     ACTIVE_CALL_STATES,
+    MONITORED_STATES,
     OPEN_CALLBACK_STATES,
     AgentStatus,
     CallbackState,
@@ -86,7 +87,7 @@ class AgentLine:
     def can_monitor(self) -> bool:
         """A supervisor may listen in: the agent's call is connected or on hold, and nobody is on it yet
         (`lifecycle.monitoring`: one supervisor on a call at a time)."""
-        return self.call_state in (CallState.CONNECTED, CallState.ON_HOLD) and not self.monitored_by
+        return self.call_state in MONITORED_STATES and not self.monitored_by
 
 
 # How an agent row names the state of the agent's own call.

@@ -141,6 +141,7 @@ class CallState(models.TextChoices):
 
 
 ACTIVE_CALL_STATES = (CallState.DIALING, CallState.CONNECTED, CallState.ON_HOLD)
+MONITORED_STATES = (CallState.CONNECTED, CallState.ON_HOLD)  # a supervisor may listen in (Listen, Whisper, Barge)
 
 
 class CallOutcome(models.TextChoices):

@@ -6,15 +6,14 @@ import json
 import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 
 from callbacks import lifecycle, roles
 from callbacks.consumers import BoardConsumer
 from callbacks.enums import CallState
 
-from .factories import PASSWORD, make_agent, make_queue, refreshed
+from .factories import make_agent, make_queue, refreshed
 from .test_calls import accepted, answer, dial
+from .test_monitoring import supervisor
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -24,10 +23,7 @@ def floor(transactional_db):
     roles.ensure_roles()
     billing = make_queue("billing")
     alice = make_agent("alice", billing)
-    sam = get_user_model().objects.create_user("sam", "sam@example.com", PASSWORD, first_name="Sam")
-    sam.groups.add(Group.objects.get(name=roles.SUPERVISOR))
-    billing.supervisors.add(sam)
-    return {"billing": billing, "alice": alice, "sam": sam}
+    return {"billing": billing, "alice": alice, "sam": supervisor("sam", billing)}
 
 
 def row(client, floor) -> str:
@@ -55,9 +51,9 @@ def test_the_row_shows_the_agents_call_and_offers_listen_only_while_there_is_one
     assert "Listen to Alice" in on_call
 
     # Sam listens in: every board says who is on the call, and Listen goes (one supervisor on a call at a time).
-    sue = get_user_model().objects.create_user("sue", "sue@example.com", PASSWORD, first_name="Sue", last_name="Okafor")
-    sue.groups.add(Group.objects.get(name=roles.SUPERVISOR))
-    floor["billing"].supervisors.add(sue)
+    sue = supervisor("sue", floor["billing"])
+    sue.last_name = "Okafor"
+    sue.save(update_fields=["last_name"])
     session = lifecycle.do_monitor(user=sue, agent_id=alice.pk)
     monitored = row(client, floor)
     assert "Sue Okafor is on the call" in monitored and "Listen to Alice" not in monitored

@@ -213,13 +213,18 @@ def stop_monitoring(call: Call, now: datetime, reason: MonitorEnd, *, actor=None
     monitoring_changed(call, session.agent_id)
 
 
+def locked_monitored_call(call_id: int) -> Call:
+    """A monitored call, locked, with its callback (the trail's row names it): what ending its session changes."""
+    return Call.objects.select_for_update(of=("self",)).select_related("callback").get(pk=call_id)
+
+
 def end_monitoring_by(supervisor_id: int, now: datetime, reason: MonitorEnd, *, actor=None, **data) -> bool:
     """The supervisor's open monitoring session, if any, ends for `reason` (they logged out, their board closed).
     The call is locked first, as when it ends. Whether a session ended."""
     session = MonitoringSession.objects.filter(supervisor_id=supervisor_id, ended_at__isnull=True).first()
     if session is None:
         return False
-    call = Call.objects.select_for_update(of=("self",)).select_related("callback").get(pk=session.call_id)
+    call = locked_monitored_call(session.call_id)
     if call.monitoring_id != session.pk:  # ended meanwhile
         return False
     stop_monitoring(call, now, reason, actor=actor, **data)

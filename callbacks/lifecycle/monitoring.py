@@ -25,14 +25,12 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from ..enums import ACTIVE_CALL_STATES, CallState, EffectKind, HistoryKind, MonitorEnd, MonitorMode
+from ..enums import ACTIVE_CALL_STATES, MONITORED_STATES, EffectKind, HistoryKind, MonitorEnd, MonitorMode
 from ..errors import DomainError, Invalid, Refused
 from ..models import Agent, Call, MonitoringSession, person_name, queues_for, require_supervisor
 from . import effects
-from .lines import monitoring_changed, stop_monitoring
+from .lines import locked_monitored_call, monitoring_changed, stop_monitoring
 from .transitions import action, record
-
-MONITORED_STATES = (CallState.CONNECTED, CallState.ON_HOLD)
 
 
 def parse_mode(mode: str) -> MonitorMode:
@@ -172,9 +170,13 @@ def do_monitor_mode(*, user: AbstractBaseUser, session_id: int, mode: str) -> Mo
 @action
 def do_leave_monitoring(*, user: AbstractBaseUser, session_id: int) -> MonitoringSession:
     """The supervisor clicked Leave: their call to the agent's page ends, the customer's call goes on as it was."""
+    return _end(user, session_id, MonitorEnd.LEFT, actor=user)
+
+
+def _end(user: AbstractBaseUser, session_id: int, reason: MonitorEnd, **data) -> MonitoringSession:
+    """End the supervisor's session (checked and locked, then its call locked); the session as it ended."""
     session = _locked_session(user, session_id)
-    call = Call.objects.select_for_update(of=("self",)).select_related("callback").get(pk=session.call_id)
-    stop_monitoring(call, timezone.now(), MonitorEnd.LEFT, actor=user)
+    stop_monitoring(locked_monitored_call(session.call_id), timezone.now(), reason, **data)
     session.refresh_from_db()
     return session
 
@@ -189,11 +191,7 @@ def do_monitoring_line_gone(*, user: AbstractBaseUser, token: str, code: int | N
     found = MonitoringSession.objects.filter(token=token, supervisor_id=user.pk).values_list("pk", flat=True).first()
     if not token or found is None:
         raise DomainError(gettext("That monitoring session does not exist."), status=404, code="not_found")
-    session = _locked_session(user, found)
-    call = Call.objects.select_for_update(of=("self",)).select_related("callback").get(pk=session.call_id)
-    stop_monitoring(call, timezone.now(), MonitorEnd.LINE_ENDED, code=code)
-    session.refresh_from_db()
-    return session
+    return _end(user, found, MonitorEnd.LINE_ENDED, code=code)
 
 
 @action
@@ -229,7 +227,7 @@ def do_end_unwatched_monitoring(*, now: datetime | None = None) -> int:
     )
     ended = 0
     for session_id, call_id in gone:
-        call = Call.objects.select_for_update(of=("self",)).select_related("callback").get(pk=call_id)
+        call = locked_monitored_call(call_id)
         still = MonitoringSession.objects.select_for_update().filter(
             pk=session_id, ended_at__isnull=True, board_left_at__lte=before
         )
